@@ -1,0 +1,97 @@
+/*
+ * nnslim/graph.h — the graph IR.
+ *
+ * One IR serves training, compression and inference. A graph is a list of
+ * values (graph inputs, parameters, constants, activations) and a list of nodes
+ * in topological order. Nodes use ONNX op names ("Conv", "Gemm", ...) and ONNX
+ * attribute semantics, so ONNX import and export are a mapping.
+ *
+ * Trainable float parameters are packed into one flat buffer
+ * (nns_graph_pack_params) so that optimizers, pruning and gradient clipping are
+ * single loops over one array.
+ */
+#ifndef NNSLIM_GRAPH_H
+#define NNSLIM_GRAPH_H
+
+#include "nnslim/status.h"
+#include "nnslim/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nns_graph nns_graph;
+
+typedef enum nns_value_kind {
+    NNS_VALUE_KIND_INPUT = 0,  /* graph input, fed at run time              */
+    NNS_VALUE_KIND_PARAM = 1,  /* initializer (weights, BN stats)           */
+    NNS_VALUE_KIND_CONST = 2,  /* constant used by shape arithmetic (s64)   */
+    NNS_VALUE_KIND_ACT = 3     /* produced by a node                        */
+} nns_value_kind;
+
+/* Attribute types: values match ONNX AttributeProto.AttributeType. */
+typedef enum nns_attr_type {
+    NNS_ATTR_TYPE_FLOAT = 1,
+    NNS_ATTR_TYPE_INT = 2,
+    NNS_ATTR_TYPE_STRING = 3,
+    NNS_ATTR_TYPE_FLOATS = 6,
+    NNS_ATTR_TYPE_INTS = 7
+} nns_attr_type;
+
+nns_status nns_graph_create(nns_graph **out);
+void nns_graph_free(nns_graph *g);
+/* Deep copy (parameters included). */
+nns_status nns_graph_clone(const nns_graph *g, nns_graph **out);
+
+/* Add a graph input of the given dtype and shape (dims[0] may be -1). Returns
+ * the value index in *idx. */
+nns_status nns_graph_add_input(nns_graph *g, const char *name, nns_dtype dt,
+                               const nns_shape *shape, int *idx);
+/* Add an initializer; data (numel * dtype size bytes) is copied, or zeroed if
+ * data is NULL. trainable: whether optimizers update it. */
+nns_status nns_graph_add_param(nns_graph *g, const char *name, nns_dtype dt,
+                               const nns_shape *shape, const void *data,
+                               int trainable, int *idx);
+/* Add a node. inputs are value names ("" for an omitted optional input);
+ * outputs are created as new activation values. Returns the node index. */
+nns_status nns_graph_add_node(nns_graph *g, const char *op_type,
+                              const char *name, int n_in,
+                              const char *const *inputs, int n_out,
+                              const char *const *outputs, int *node_idx);
+nns_status nns_graph_set_attr_int(nns_graph *g, int node, const char *name,
+                                  int64_t v);
+nns_status nns_graph_set_attr_float(nns_graph *g, int node, const char *name,
+                                    float v);
+nns_status nns_graph_set_attr_ints(nns_graph *g, int node, const char *name,
+                                   int n, const int64_t *v);
+nns_status nns_graph_set_attr_floats(nns_graph *g, int node, const char *name,
+                                     int n, const float *v);
+nns_status nns_graph_set_attr_string(nns_graph *g, int node, const char *name,
+                                     const char *v);
+/* Mark a value as a graph output. */
+nns_status nns_graph_add_output(nns_graph *g, const char *name);
+/* Set a metadata key (e.g. "nnslim.mean"); replaces an existing key. */
+nns_status nns_graph_set_meta(nns_graph *g, const char *key, const char *val);
+/* Metadata value or NULL. */
+const char *nns_graph_get_meta(const nns_graph *g, const char *key);
+
+/* Sort nodes topologically, check that every input is defined, and run shape
+ * inference with the declared input shapes (batch may stay -1). Errors name
+ * the node at fault. */
+nns_status nns_graph_finalize(nns_graph *g);
+
+/* Pack trainable float parameters into one flat buffer (idempotent). */
+nns_status nns_graph_pack_params(nns_graph *g);
+
+/* Queries. */
+int nns_graph_n_nodes(const nns_graph *g);
+int nns_graph_n_values(const nns_graph *g);
+int nns_graph_find_value(const nns_graph *g, const char *name); /* -1 if none */
+int nns_graph_find_node(const nns_graph *g, const char *name);  /* -1 if none */
+/* Total trainable parameter count, and all parameter elements. */
+int64_t nns_graph_n_params(const nns_graph *g);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,140 @@
+/*
+ * op.h — the op table. One file per op (src/ops/<name>.c) holds its shape
+ * inference, forward and backward, and exports one nns_op_def registered by
+ * enum in ops_table.c (a static_assert checks the table's size).
+ *
+ * Execution model: a plan (src/runtime/plan.c) binds every value to a runtime
+ * tensor view (nns_tv) for one concrete input shape, then calls
+ *   prepare  once per node (parse attributes into the op's params struct),
+ *   infer    once per node (output shapes),
+ *   forward  every step,
+ *   backward every training step, in reverse order.
+ * Backward ACCUMULATES (+=) into in[i]->grad where that pointer is non-NULL;
+ * a NULL grad means no gradient is needed for that input. Ops never allocate
+ * in forward/backward: scratch comes from e->work (work_bytes) and saved state
+ * from e->state (state_bytes), both sized at plan time.
+ */
+#ifndef NNS_OP_H
+#define NNS_OP_H
+
+#include <stdint.h>
+#include "core/graph_impl.h"
+
+typedef enum nns_op {
+    NNS_OP_CONV = 0,
+    NNS_OP_GEMM,
+    NNS_OP_MATMUL,
+    NNS_OP_BATCHNORM,
+    NNS_OP_RELU,
+    NNS_OP_CLIP,
+    NNS_OP_LEAKYRELU,
+    NNS_OP_SIGMOID,
+    NNS_OP_HARDSIGMOID,
+    NNS_OP_HARDSWISH,
+    NNS_OP_ADD,
+    NNS_OP_SUB,
+    NNS_OP_MUL,
+    NNS_OP_DIV,
+    NNS_OP_MAXPOOL,
+    NNS_OP_AVERAGEPOOL,
+    NNS_OP_GLOBALAVERAGEPOOL,
+    NNS_OP_CONCAT,
+    NNS_OP_FLATTEN,
+    NNS_OP_RESHAPE,
+    NNS_OP_TRANSPOSE,
+    NNS_OP_DROPOUT,
+    NNS_OP_SOFTMAX,
+    NNS_OP_LOGSOFTMAX,
+    NNS_OP_IDENTITY,
+    NNS_OP_COUNT /* enums only grow at the end, before this */
+} nns_op;
+
+/* A runtime tensor view. data is f32 unless the value's dtype says otherwise
+ * (constants such as Reshape's shape are s64: read them through the graph). */
+typedef struct nns_tv {
+    float *data;
+    float *grad;      /* NULL: no gradient wanted */
+    nns_shape shape;
+    nns_dtype dtype;
+} nns_tv;
+
+#define NNS_MAX_NODE_IO 16
+
+typedef struct nns_exec_node {
+    const nns_graph *g;
+    const nns_node *node;
+    int n_in, n_out;
+    nns_tv *in[NNS_MAX_NODE_IO];  /* NULL for an omitted optional input */
+    nns_tv *out[NNS_MAX_NODE_IO];
+    void *params;     /* op's parsed attributes (params_size bytes)          */
+    void *state;      /* saved for backward (state_bytes), persists per step */
+    void *work;       /* scratch (work_bytes), shared between nodes          */
+    int training;     /* 1: training mode (BN batch stats, dropout active)   */
+    uint64_t *rng;    /* plan's random state (dropout)                        */
+} nns_exec_node;
+
+typedef struct nns_op_def {
+    const char *name;         /* ONNX op name */
+    int min_in, max_in;
+    int min_out, max_out;
+    size_t params_size;
+    /* Parse and validate attributes into params. g gives access to constant
+     * inputs. Errors name the node (n->name) and the attribute. May be NULL. */
+    nns_status (*prepare)(const nns_graph *g, const nns_node *n, void *params);
+    /* Output shapes from input shapes (in[i] is NULL for omitted inputs).
+     * Dim 0 may be -1 (dynamic batch): propagate it. Errors name the node. */
+    nns_status (*infer)(const nns_graph *g, const nns_node *n,
+                        const void *params, const nns_shape *const *in,
+                        nns_shape *out);
+    /* Bytes of saved state / scratch for these concrete shapes. May be NULL. */
+    size_t (*state_bytes)(const void *params, const nns_shape *const *in,
+                          const nns_shape *out, int training);
+    size_t (*work_bytes)(const void *params, const nns_shape *const *in,
+                         const nns_shape *out, int training);
+    void (*forward)(nns_exec_node *e);
+    /* NULL: not differentiable (an error at plan time if a grad is needed). */
+    void (*backward)(nns_exec_node *e);
+    /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
+     * running mean/var, Reshape's shape. */
+    unsigned nontrainable_inputs;
+} nns_op_def;
+
+/* The table, indexed by nns_op. */
+extern const nns_op_def *const nns_op_table[NNS_OP_COUNT];
+/* Op enum for an ONNX name, or -1. */
+int nns_op_lookup(const char *name);
+
+/* Each op file defines one of these. */
+#define NNS_DECLARE_OP(sym) extern const nns_op_def sym
+NNS_DECLARE_OP(nns_op_conv);
+NNS_DECLARE_OP(nns_op_gemm);
+NNS_DECLARE_OP(nns_op_matmul);
+NNS_DECLARE_OP(nns_op_batchnorm);
+NNS_DECLARE_OP(nns_op_relu);
+NNS_DECLARE_OP(nns_op_clip);
+NNS_DECLARE_OP(nns_op_leakyrelu);
+NNS_DECLARE_OP(nns_op_sigmoid);
+NNS_DECLARE_OP(nns_op_hardsigmoid);
+NNS_DECLARE_OP(nns_op_hardswish);
+NNS_DECLARE_OP(nns_op_add);
+NNS_DECLARE_OP(nns_op_sub);
+NNS_DECLARE_OP(nns_op_mul);
+NNS_DECLARE_OP(nns_op_div);
+NNS_DECLARE_OP(nns_op_maxpool);
+NNS_DECLARE_OP(nns_op_averagepool);
+NNS_DECLARE_OP(nns_op_globalaveragepool);
+NNS_DECLARE_OP(nns_op_concat);
+NNS_DECLARE_OP(nns_op_flatten);
+NNS_DECLARE_OP(nns_op_reshape);
+NNS_DECLARE_OP(nns_op_transpose);
+NNS_DECLARE_OP(nns_op_dropout);
+NNS_DECLARE_OP(nns_op_softmax);
+NNS_DECLARE_OP(nns_op_logsoftmax);
+NNS_DECLARE_OP(nns_op_identity);
+
+/* Helpers for ops. */
+/* Multidirectional (numpy) broadcast of a and b into out; error names node. */
+nns_status nns_broadcast_shape(const nns_node *n, const nns_shape *a,
+                               const nns_shape *b, nns_shape *out);
+
+#endif

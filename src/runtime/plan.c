@@ -1,0 +1,285 @@
+/* plan.c — binding a graph to memory for one maximum batch, and running it.
+ *
+ * Memory: one arena. Training plans give every activation its own buffer
+ * (backward needs them all) plus a gradient buffer; inference plans share
+ * buffers between activations whose lifetimes do not overlap (greedy
+ * best-fit by last use). Op states (saved for backward) are per node; the
+ * scratch workspace is one buffer sized for the largest node and shared. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/plan.h"
+
+#define NNS_ALIGN 64
+static size_t align_up(size_t n) { return (n + NNS_ALIGN - 1) & ~(size_t)(NNS_ALIGN - 1); }
+
+struct nns_plan {
+    nns_graph *g;
+    int64_t max_batch, batch;
+    int training;
+    nns_tv *tv;            /* per value */
+    nns_exec_node *ex;     /* per node  */
+    void **node_params;    /* per node, owned */
+    unsigned char *arena;
+    size_t arena_bytes;
+    float *act_grads;      /* contiguous activation gradients */
+    size_t n_act_grads;
+    float *param_grads;
+    uint64_t rng;
+};
+
+static nns_status set_input_shapes(nns_plan *p, int64_t n) {
+    nns_graph *g = p->g;
+    for (int i = 0; i < g->n_inputs; i++) {
+        nns_value *v = &g->values[g->inputs[i]];
+        nns_shape s = v->shape;
+        if (s.ndim < 1)
+            return nns_error(NNS_STATUS_SHAPE, "graph input '%s' has rank 0", v->name);
+        if (s.dims[0] > 0 && s.dims[0] != n && p->max_batch == n)
+            return nns_error(NNS_STATUS_SHAPE, "graph input '%s' has a fixed batch of %lld, not %lld",
+                             v->name, (long long)s.dims[0], (long long)n);
+        s.dims[0] = n;
+        for (int d = 1; d < s.ndim; d++)
+            if (s.dims[d] <= 0)
+                return nns_error(NNS_STATUS_SHAPE, "graph input '%s': dimension %d is unknown", v->name, d);
+        p->tv[g->inputs[i]].shape = s;
+    }
+    return NNS_OK;
+}
+
+static nns_status infer_all(nns_plan *p) {
+    nns_graph *g = p->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        const nns_op_def *def = nns_op_table[n->op];
+        const nns_shape *in[NNS_MAX_NODE_IO];
+        nns_shape out[NNS_MAX_NODE_IO];
+        memset(out, 0, sizeof out);
+        for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
+        nns_status st = def->infer(g, n, p->node_params[i], in, out);
+        if (st) return st;
+        for (int j = 0; j < n->n_out; j++) p->tv[n->out[j]].shape = out[j];
+    }
+    return NNS_OK;
+}
+
+void nns_plan_free(nns_plan *p) {
+    if (!p) return;
+    if (p->node_params)
+        for (int i = 0; i < p->g->n_nodes; i++) free(p->node_params[i]);
+    free(p->node_params);
+    free(p->tv);
+    free(p->ex);
+    free(p->arena);
+    free(p);
+}
+
+nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
+                           float *param_grads, nns_plan **out) {
+    *out = NULL;
+    if (max_batch < 1) return nns_error(NNS_STATUS_INVALID_ARG, "batch size must be >= 1, not %lld", (long long)max_batch);
+    if (training && !param_grads && g->n_params)
+        return nns_error(NNS_STATUS_INVALID_ARG, "a training plan needs a parameter-gradient buffer");
+    nns_plan *p = calloc(1, sizeof *p);
+    if (!p) return nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
+    p->g = g;
+    p->max_batch = p->batch = max_batch;
+    p->training = training;
+    p->param_grads = param_grads;
+    p->rng = 0x5eed;
+    int nv = g->n_values, nn = g->n_nodes;
+    p->tv = calloc((size_t)(nv ? nv : 1), sizeof(nns_tv));
+    p->ex = calloc((size_t)(nn ? nn : 1), sizeof(nns_exec_node));
+    p->node_params = calloc((size_t)(nn ? nn : 1), sizeof(void *));
+    size_t *state_sz = calloc((size_t)(nn ? nn : 1), sizeof(size_t));
+    size_t *val_off = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
+    size_t *grad_off = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
+    int *last_use = calloc((size_t)(nv ? nv : 1), sizeof(int));
+    nns_status st = NNS_OK;
+    if (!p->tv || !p->ex || !p->node_params || !state_sz || !val_off || !grad_off || !last_use) {
+        st = nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
+        goto done;
+    }
+    for (int v = 0; v < nv; v++) {
+        const nns_value *val = &g->values[v];
+        p->tv[v].dtype = val->dtype;
+        p->tv[v].shape = val->shape;
+        if (val->data) p->tv[v].data = (float *)val->data;
+        if (training && val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0)
+            p->tv[v].grad = param_grads + val->param_offset;
+    }
+    for (int i = 0; i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        const nns_op_def *def = n->op >= 0 ? nns_op_table[n->op] : NULL;
+        if (!def) {
+            st = nns_error(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'", n->op_type, n->name);
+            goto done;
+        }
+        p->node_params[i] = calloc(1, def->params_size ? def->params_size : 1);
+        if (!p->node_params[i]) {
+            st = nns_error(NNS_STATUS_NOMEM, "out of memory at node '%s'", n->name);
+            goto done;
+        }
+        if (def->prepare && (st = def->prepare(g, n, p->node_params[i]))) goto done;
+    }
+    if ((st = set_input_shapes(p, max_batch))) goto done;
+    if ((st = infer_all(p))) goto done;
+
+    /* Sizes: activations, grads, states, work. */
+    size_t work_max = 0, states = 0;
+    for (int i = 0; i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        const nns_op_def *def = nns_op_table[n->op];
+        const nns_shape *in[NNS_MAX_NODE_IO];
+        nns_shape outs[NNS_MAX_NODE_IO];
+        for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
+        for (int j = 0; j < n->n_out; j++) outs[j] = p->tv[n->out[j]].shape;
+        size_t w = def->work_bytes ? def->work_bytes(p->node_params[i], in, outs, training) : 0;
+        if (w > work_max) work_max = w;
+        state_sz[i] = def->state_bytes ? align_up(def->state_bytes(p->node_params[i], in, outs, training)) : 0;
+        states += state_sz[i];
+        for (int j = 0; j < n->n_in; j++) if (n->in[j] >= 0) last_use[n->in[j]] = i;
+        if (training && !def->backward) {
+            for (int j = 0; j < n->n_in; j++)
+                if (n->in[j] >= 0 && (g->values[n->in[j]].kind == NNS_VALUE_KIND_ACT ||
+                                      (g->values[n->in[j]].kind == NNS_VALUE_KIND_PARAM && g->values[n->in[j]].trainable))) {
+                    st = nns_error(NNS_STATUS_UNSUPPORTED, "node '%s': op '%s' cannot be trained (no backward)", n->name, n->op_type);
+                    goto done;
+                }
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) last_use[g->outputs[i]] = nn;
+    /* Activation layout. */
+    size_t act_bytes = 0, grad_bytes = 0;
+    if (training) {
+        for (int v = 0; v < nv; v++) {
+            const nns_value *val = &g->values[v];
+            if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
+            size_t b = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
+            val_off[v] = act_bytes;
+            act_bytes += b;
+            if (val->kind == NNS_VALUE_KIND_ACT) {
+                grad_off[v] = grad_bytes;
+                grad_bytes += b;
+            }
+        }
+    } else {
+        /* Greedy reuse by lifetime. Inputs first, then node outputs in order. */
+        int nbuf = 0;
+        size_t *buf_size = calloc((size_t)(nv + 1), sizeof(size_t));
+        size_t *buf_off = calloc((size_t)(nv + 1), sizeof(size_t));
+        int *buf_free_after = calloc((size_t)(nv + 1), sizeof(int));
+        if (!buf_size || !buf_off || !buf_free_after) {
+            free(buf_size); free(buf_off); free(buf_free_after);
+            st = nns_error(NNS_STATUS_NOMEM, "out of memory planning memory");
+            goto done;
+        }
+        for (int step = -1; step < nn; step++) {
+            int outs_n = step < 0 ? g->n_inputs : g->nodes[step].n_out;
+            for (int j = 0; j < outs_n; j++) {
+                int v = step < 0 ? g->inputs[j] : g->nodes[step].out[j];
+                size_t need = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
+                /* inputs live throughout; an output until its last consumer */
+                int lu = step < 0 ? nn + 1 : (last_use[v] > step ? last_use[v] : step);
+                int best = -1;
+                for (int b = 0; b < nbuf; b++)
+                    if (buf_free_after[b] < step && buf_size[b] >= need &&
+                        (best < 0 || buf_size[b] < buf_size[best]))
+                        best = b;
+                if (best < 0) {
+                    best = nbuf++;
+                    buf_size[best] = need;
+                    buf_off[best] = act_bytes;
+                    act_bytes += need;
+                }
+                buf_free_after[best] = lu;
+                val_off[v] = buf_off[best];
+            }
+        }
+        free(buf_size); free(buf_off); free(buf_free_after);
+    }
+    size_t total = act_bytes + grad_bytes + states + align_up(work_max);
+    p->arena = aligned_alloc(NNS_ALIGN, total ? total : NNS_ALIGN);
+    if (!p->arena) {
+        st = nns_error(NNS_STATUS_NOMEM, "out of memory: a plan for batch %lld needs %zu bytes", (long long)max_batch, total);
+        goto done;
+    }
+    memset(p->arena, 0, total ? total : NNS_ALIGN);
+    p->arena_bytes = total;
+    p->act_grads = (float *)(p->arena + act_bytes);
+    p->n_act_grads = grad_bytes / sizeof(float);
+    for (int v = 0; v < nv; v++) {
+        const nns_value *val = &g->values[v];
+        if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
+        p->tv[v].data = (float *)(p->arena + val_off[v]);
+        if (training && val->kind == NNS_VALUE_KIND_ACT)
+            p->tv[v].grad = (float *)(p->arena + act_bytes + grad_off[v]);
+    }
+    unsigned char *sp = p->arena + act_bytes + grad_bytes;
+    void *work = sp + states;
+    for (int i = 0; i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        nns_exec_node *e = &p->ex[i];
+        e->g = g;
+        e->node = n;
+        e->n_in = n->n_in;
+        e->n_out = n->n_out;
+        for (int j = 0; j < n->n_in; j++) e->in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]] : NULL;
+        for (int j = 0; j < n->n_out; j++) e->out[j] = &p->tv[n->out[j]];
+        e->params = p->node_params[i];
+        e->state = state_sz[i] ? sp : NULL;
+        sp += state_sz[i];
+        e->work = work;
+        e->training = training;
+        e->rng = &p->rng;
+    }
+done:
+    free(state_sz);
+    free(val_off);
+    free(grad_off);
+    free(last_use);
+    if (st) {
+        nns_plan_free(p);
+        return st;
+    }
+    *out = p;
+    return NNS_OK;
+}
+
+nns_status nns_plan_set_batch(nns_plan *p, int64_t n) {
+    if (n < 1 || n > p->max_batch)
+        return nns_error(NNS_STATUS_INVALID_ARG, "batch %lld is outside the plan's 1..%lld", (long long)n, (long long)p->max_batch);
+    if (n == p->batch) return NNS_OK;
+    nns_status st = set_input_shapes(p, n);
+    if (!st) st = infer_all(p);
+    if (!st) p->batch = n;
+    return st;
+}
+
+int64_t nns_plan_batch(const nns_plan *p) { return p->batch; }
+nns_tv *nns_plan_tv(nns_plan *p, int v) { return &p->tv[v]; }
+nns_tv *nns_plan_input(nns_plan *p, int i) { return &p->tv[p->g->inputs[i]]; }
+nns_tv *nns_plan_output(nns_plan *p, int i) { return &p->tv[p->g->outputs[i]]; }
+void nns_plan_seed(nns_plan *p, uint64_t seed) { p->rng = seed; }
+size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes; }
+
+void nns_plan_forward(nns_plan *p, int training_mode) {
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        nns_exec_node *e = &p->ex[i];
+        e->training = training_mode && p->training;
+        nns_op_table[e->node->op]->forward(e);
+    }
+}
+
+void nns_plan_zero_act_grads(nns_plan *p) {
+    if (p->n_act_grads) memset(p->act_grads, 0, p->n_act_grads * sizeof(float));
+}
+
+void nns_plan_backward(nns_plan *p) {
+    if (!p->training) return;
+    for (int i = p->g->n_nodes - 1; i >= 0; i--) {
+        nns_exec_node *e = &p->ex[i];
+        const nns_op_def *def = nns_op_table[e->node->op];
+        if (def->backward) def->backward(e);
+    }
+}

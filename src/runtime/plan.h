@@ -1,0 +1,48 @@
+/*
+ * plan.h — an execution plan: a graph bound to memory for one maximum batch.
+ *
+ * nns_plan_create infers every shape with dim 0 = max_batch, sizes and
+ * allocates one arena for activations (and, when training, their gradients,
+ * op states and scratch), and prepares every node. After that, forward and
+ * backward never allocate. nns_plan_set_batch(n <= max_batch) re-infers shapes
+ * for a smaller batch (the last partial batch) without allocating: ops read
+ * shapes from their tensor views at run time.
+ *
+ * Parameter gradients go to a flat buffer aligned with g->params (given by
+ * the caller, so several plans can share it); backward accumulates into it.
+ */
+#ifndef NNS_PLAN_H
+#define NNS_PLAN_H
+
+#include "ops/op.h"
+
+typedef struct nns_plan nns_plan;
+
+/* g must be finalized and packed (nns_graph_pack_params). param_grads: NULL
+ * for inference; else n_params floats. Graph input i gets shape
+ * (max_batch, declared dims...). */
+nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
+                           float *param_grads, nns_plan **out);
+void nns_plan_free(nns_plan *p);
+
+nns_status nns_plan_set_batch(nns_plan *p, int64_t n);
+int64_t nns_plan_batch(const nns_plan *p);
+
+/* The tensor view bound to a value. */
+nns_tv *nns_plan_tv(nns_plan *p, int value_idx);
+nns_tv *nns_plan_input(nns_plan *p, int i);  /* i-th graph input  */
+nns_tv *nns_plan_output(nns_plan *p, int i); /* i-th graph output */
+
+/* Forward in training (BN batch stats, dropout) or inference mode. */
+void nns_plan_forward(nns_plan *p, int training_mode);
+/* Zero every activation gradient (call before seeding output grads). */
+void nns_plan_zero_act_grads(nns_plan *p);
+/* Backward over all nodes in reverse order; the caller has seeded the
+ * output gradients. Parameter grads accumulate into param_grads. */
+void nns_plan_backward(nns_plan *p);
+/* Seed of the plan's random state (dropout). */
+void nns_plan_seed(nns_plan *p, uint64_t seed);
+/* Bytes in the plan's arena (for reports and tests). */
+size_t nns_plan_bytes(const nns_plan *p);
+
+#endif
