@@ -1,2 +1,40 @@
+/* main.c — the nnslim command: dispatch to subcommands. */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"train", "train a built-in architecture or an ONNX model", cmd_train},
+    {"eval", "evaluate a model: accuracy, loss, confusion matrix", cmd_eval},
+    {"info", "layers, shapes, parameters, MACs and file size of a model", cmd_info},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: nnslim COMMAND [OPTIONS]\n\n"
+               "nnslim trains, prunes, distills and quantizes neural networks on the CPU\n"
+               "(ONNX in, ONNX out). Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'nnslim COMMAND --help' for a command's options.\n"
+               "Exit status: 0 success, 1 bad input or failure, 2 bad usage.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("nnslim %s\n", NNSLIM_VERSION);
+        return CLI_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "nnslim: unknown command '%s' (try 'nnslim --help')\n", argv[1]);
+    return CLI_USAGE;
+}

@@ -83,7 +83,7 @@ def export_one(model, x, path, keep_bn):
             do_constant_folding=True,
         )
     m = onnx.load(path)
-    onnx.checker.check_model(m)
+    onnx.checker.check_model(m, full_check=True)
     ops = sorted({n.op_type for n in m.graph.node})
     return ops, len(m.graph.node)
 

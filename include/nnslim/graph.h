@@ -91,6 +91,22 @@ int nns_graph_find_node(const nns_graph *g, const char *name);  /* -1 if none */
 /* Total trainable parameter count, and all parameter elements. */
 int64_t nns_graph_n_params(const nns_graph *g);
 
+/* Per-node summary for reports (nnslim info). Shapes are for batch 1. */
+typedef struct nns_layer_info {
+    const char *name;      /* node name (owned by the graph)  */
+    const char *op;        /* ONNX op type                    */
+    nns_shape out_shape;   /* first output, batch 1           */
+    int64_t params;        /* trainable parameters first used here */
+    int64_t nonzero;       /* of which nonzero                */
+    int64_t macs;          /* multiply-accumulates per image  */
+} nns_layer_info;
+
+/* Fill *layers (malloc'd, n_nodes entries; free with free()) and totals.
+ * Any of the total pointers may be NULL. */
+nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int *n,
+                               int64_t *total_params, int64_t *total_nonzero,
+                               int64_t *total_macs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,88 @@
+/* cli.h — shared pieces of the nnslim command: option parsing, data loading,
+ * progress display, JSON helpers. Exit codes: 0 success, 1 bad input or
+ * failure, 2 bad usage. Results go to stdout, progress and logs to stderr. */
+#ifndef NNS_CLI_H
+#define NNS_CLI_H
+
+#include <stdio.h>
+#include "nnslim/nnslim.h"
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/* A subcommand. */
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} cli_command;
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Option parsing: options are "--name value", "--name=value" or flags. */
+typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT } opt_kind;
+typedef struct cli_opt {
+    const char *name;   /* without the leading "--" */
+    opt_kind kind;
+    void *dest;         /* int* for FLAG/INT, const char** for STR, float* for FLOAT */
+    int seen;
+} cli_opt;
+
+/* Parse argv[1..]; options go to opts, positional arguments to pos (up to
+ * max_pos). Prints "nnslim CMD: ..." and returns CLI_USAGE on an error;
+ * returns -1 if --help was given (the caller prints help and exits 0). */
+int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, const char **pos,
+              int max_pos, int *n_pos);
+int cli_opt_seen(const cli_opt *opts, const char *name);
+
+/* Report a library failure: "nnslim CMD: message" on stderr; returns CLI_FAIL. */
+int cli_fail(const char *cmd, nns_status st);
+
+/* Data options shared by train, eval and the compression commands. */
+typedef struct cli_data_opts {
+    const char *data_dir;
+    const char *train_x, *train_y, *test_x, *test_y;
+    float mean, std;
+    int64_t limit;
+    int limit_i;
+} cli_data_opts;
+
+#define CLI_DATA_OPTS(d)                                                     \
+    {"data", OPT_STR, &(d).data_dir, 0}, {"train-x", OPT_STR, &(d).train_x, 0}, \
+    {"train-y", OPT_STR, &(d).train_y, 0}, {"test-x", OPT_STR, &(d).test_x, 0},  \
+    {"test-y", OPT_STR, &(d).test_y, 0}, {"mean", OPT_FLOAT, &(d).mean, 0},      \
+    {"std", OPT_FLOAT, &(d).std, 0}, {"limit", OPT_INT, &(d).limit_i, 0}
+
+#define CLI_DATA_HELP                                                                     \
+    "DATA:\n"                                                                             \
+    "  --data DIR          MNIST file layout (train-images-idx3-ubyte[.gz], ...);\n"         \
+    "                      default: /usr/share/datasets/fashion-mnist\n"                      \
+    "  --train-x X.npy --train-y Y.npy --test-x X.npy --test-y Y.npy\n"                      \
+    "                      NumPy data (float32 or uint8 images, integer labels)\n"          \
+    "  --mean M --std S    normalisation (default: the model's recorded values,\n"            \
+    "                      else the training set's)\n"                                        \
+    "  --limit N           use the first N training images\n"
+
+#define CLI_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+void cli_data_init(cli_data_opts *d);
+/* Load train (if train != NULL) and test sets. Returns a status. */
+nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset *test);
+/* Decide mean/std: explicit options, else the model's metadata, else the
+ * training set's (or the test set's when no training set). Normalises the
+ * given sets and records the values in the graph's metadata. */
+nns_status cli_data_normalize(const cli_data_opts *d, const cli_opt *opts, nns_graph *g,
+                              nns_dataset *train, nns_dataset *test, float *mean, float *std);
+
+/* Progress on stderr: a bar on a terminal, one line per epoch otherwise. */
+void cli_progress(const nns_train_progress *p, void *user);
+
+/* JSON string with escaping. */
+void cli_json_str(FILE *f, const char *s);
+/* File size or -1. */
+long long cli_file_size(const char *path);
+
+#endif

@@ -1,0 +1,226 @@
+/* common.c — option parsing, data loading, progress, JSON helpers. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_fail(const char *cmd, nns_status st) {
+    const char *m = nns_last_error();
+    fprintf(stderr, "nnslim %s: %s\n", cmd, m && *m ? m : nns_status_str(st));
+    return CLI_FAIL;
+}
+
+static int parse_value(const char *cmd, cli_opt *o, const char *v) {
+    char *end;
+    switch (o->kind) {
+    case OPT_STR:
+        *(const char **)o->dest = v;
+        return 0;
+    case OPT_INT: {
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno || end == v || *end || x < -2147483647LL || x > 2147483647LL) {
+            fprintf(stderr, "nnslim %s: --%s expects an integer, not '%s'\n", cmd, o->name, v);
+            return CLI_USAGE;
+        }
+        *(int *)o->dest = (int)x;
+        return 0;
+    }
+    case OPT_FLOAT: {
+        errno = 0;
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(x)) {
+            fprintf(stderr, "nnslim %s: --%s expects a number, not '%s'\n", cmd, o->name, v);
+            return CLI_USAGE;
+        }
+        *(float *)o->dest = (float)x;
+        return 0;
+    }
+    case OPT_FLAG:
+        *(int *)o->dest = 1;
+        return 0;
+    }
+    return 0;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, const char **pos,
+              int max_pos, int *n_pos) {
+    *n_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
+        if (a[0] == '-' && a[1] == 'o' && a[2] == 0) a = "--output";
+        if (a[0] == '-' && a[1] == '-' && a[2]) {
+            const char *name = a + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            cli_opt *o = NULL;
+            for (cli_opt *p = opts; p->name; p++)
+                if (strlen(p->name) == len && !strncmp(p->name, name, len)) o = p;
+            if (!o) {
+                fprintf(stderr, "nnslim %s: unknown option '%.*s' (try 'nnslim %s --help')\n", cmd,
+                        (int)(len + 2), a, cmd);
+                return CLI_USAGE;
+            }
+            o->seen = 1;
+            if (o->kind == OPT_FLAG) {
+                if (eq) {
+                    fprintf(stderr, "nnslim %s: --%s takes no value\n", cmd, o->name);
+                    return CLI_USAGE;
+                }
+                *(int *)o->dest = 1;
+                continue;
+            }
+            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) {
+                fprintf(stderr, "nnslim %s: --%s needs a value\n", cmd, o->name);
+                return CLI_USAGE;
+            }
+            int r = parse_value(cmd, o, v);
+            if (r) return r;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "nnslim %s: unknown option '%s' (try 'nnslim %s --help')\n", cmd, a, cmd);
+            return CLI_USAGE;
+        }
+        if (*n_pos >= max_pos) {
+            fprintf(stderr, "nnslim %s: unexpected argument '%s'\n", cmd, a);
+            return CLI_USAGE;
+        }
+        pos[(*n_pos)++] = a;
+    }
+    return 0;
+}
+
+int cli_opt_seen(const cli_opt *opts, const char *name) {
+    for (const cli_opt *p = opts; p->name; p++)
+        if (!strcmp(p->name, name)) return p->seen;
+    return 0;
+}
+
+void cli_data_init(cli_data_opts *d) {
+    memset(d, 0, sizeof *d);
+    d->mean = 0;
+    d->std = 1;
+}
+
+nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset *test) {
+    nns_status st;
+    int npy = d->train_x || d->train_y || d->test_x || d->test_y;
+    if (npy && d->data_dir)
+        return nns_error(NNS_STATUS_INVALID_ARG, "--data and --train-x/--test-x are exclusive");
+    if (train) memset(train, 0, sizeof *train);
+    if (test) memset(test, 0, sizeof *test);
+    int64_t limit = d->limit_i > 0 ? d->limit_i : 0;
+    if (d->limit_i < 0) return nns_error(NNS_STATUS_INVALID_ARG, "--limit must be >= 0, not %d", d->limit_i);
+    if (npy) {
+        if (train) {
+            if (!d->train_x || !d->train_y)
+                return nns_error(NNS_STATUS_INVALID_ARG, "NumPy training data needs both --train-x and --train-y");
+            if ((st = nns_dataset_load_npy(d->train_x, d->train_y, limit, train))) return st;
+        }
+        if (test) {
+            if (!d->test_x || !d->test_y) {
+                if (train) nns_dataset_free(train);
+                return nns_error(NNS_STATUS_INVALID_ARG, "NumPy test data needs both --test-x and --test-y");
+            }
+            if ((st = nns_dataset_load_npy(d->test_x, d->test_y, 0, test))) {
+                if (train) nns_dataset_free(train);
+                return st;
+            }
+        }
+        return NNS_OK;
+    }
+    const char *dir = d->data_dir ? d->data_dir : CLI_DEFAULT_DATA_DIR;
+    if (train && (st = nns_dataset_load_mnist_dir(dir, 1, limit, train))) return st;
+    if (test && (st = nns_dataset_load_mnist_dir(dir, 0, 0, test))) {
+        if (train) nns_dataset_free(train);
+        return st;
+    }
+    return NNS_OK;
+}
+
+nns_status cli_data_normalize(const cli_data_opts *d, const cli_opt *opts, nns_graph *g,
+                              nns_dataset *train, nns_dataset *test, float *mean, float *std) {
+    float m, s;
+    const char *gm = nns_graph_get_meta(g, "nnslim.mean");
+    const char *gs = nns_graph_get_meta(g, "nnslim.std");
+    if (cli_opt_seen(opts, "mean") || cli_opt_seen(opts, "std")) {
+        m = d->mean;
+        s = d->std;
+    } else if (gm && gs) {
+        m = strtof(gm, NULL);
+        s = strtof(gs, NULL);
+    } else {
+        nns_dataset_stats(train ? train : test, &m, &s);
+    }
+    if (!(s > 0) || !isfinite(s) || !isfinite(m))
+        return nns_error(NNS_STATUS_INVALID_ARG, "normalisation std must be > 0 (mean %g, std %g)", m, s);
+    nns_status st;
+    if (train && (st = nns_dataset_normalize(train, m, s))) return st;
+    if (test && (st = nns_dataset_normalize(test, m, s))) return st;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", m);
+    if ((st = nns_graph_set_meta(g, "nnslim.mean", buf))) return st;
+    snprintf(buf, sizeof buf, "%.9g", s);
+    if ((st = nns_graph_set_meta(g, "nnslim.std", buf))) return st;
+    *mean = m;
+    *std = s;
+    return NNS_OK;
+}
+
+static void fmt_time(char *buf, size_t n, double s) {
+    if (s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, n, "%lds", t);
+}
+
+void cli_progress(const nns_train_progress *p, void *user) {
+    (void)user;
+    static int tty = -1;
+    if (tty < 0) tty = isatty(2);
+    char left[32], el[32];
+    fmt_time(left, sizeof left, p->seconds_left);
+    fmt_time(el, sizeof el, p->seconds_elapsed);
+    if (p->end_of_epoch) {
+        if (tty) fprintf(stderr, "\r\033[K");
+        fprintf(stderr, "epoch %d/%d  loss %.4f  train acc %.4f", p->epoch, p->epochs, p->loss, p->accuracy);
+        if (p->val_accuracy >= 0) fprintf(stderr, "  val acc %.4f  val loss %.4f", p->val_accuracy, p->val_loss);
+        fprintf(stderr, "  %.0f img/s  lr %.4g  %s elapsed, %s left\n", p->images_per_second, p->lr, el, left);
+        return;
+    }
+    if (!tty) return;
+    int width = 24;
+    int fill = p->steps_per_epoch ? (int)(width * p->step / p->steps_per_epoch) : 0;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+    bar[width] = 0;
+    fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %lld/%lld loss %.4f acc %.4f %.0f img/s %s left",
+            p->epoch, p->epochs, bar, (long long)p->step, (long long)p->steps_per_epoch, p->loss,
+            p->accuracy, p->images_per_second, left);
+    fflush(stderr);
+}
+
+void cli_json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+long long cli_file_size(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb)) return -1;
+    return (long long)sb.st_size;
+}

@@ -1,0 +1,30 @@
+/*
+ * nnslim/arch.h — built-in architectures for 28x28 single-channel images
+ * (Fashion-MNIST): lenet300, lenet5, vggsmall, resnet8, mobilenet. Defined
+ * exactly as in docs/architectures.md, initialised like PyTorch's defaults
+ * (Conv/Linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), BN
+ * gamma 1, beta 0, running mean 0, var 1, eps 1e-5, momentum 0.1).
+ * Input "input" [N, 1, 28, 28], output "logits" [N, 10].
+ */
+#ifndef NNSLIM_ARCH_H
+#define NNSLIM_ARCH_H
+
+#include <stdint.h>
+#include "nnslim/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Build architecture `name` with seeded initialisation; the graph is
+ * finalized and its parameters packed. */
+nns_status nns_arch_build(const char *name, uint64_t seed, nns_graph **out);
+/* Names, NULL-terminated. */
+const char *const *nns_arch_names(void);
+/* The anchors' epoch count for an architecture (10 for an unknown name). */
+int nns_arch_default_epochs(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,12 @@
+/* nnslim.h — the whole public API. */
+#ifndef NNSLIM_H
+#define NNSLIM_H
+#include "nnslim/status.h"
+#include "nnslim/tensor.h"
+#include "nnslim/graph.h"
+#include "nnslim/data.h"
+#include "nnslim/onnx.h"
+#include "nnslim/train.h"
+#include "nnslim/arch.h"
+#define NNSLIM_VERSION "0.1.0"
+#endif

@@ -1,0 +1,88 @@
+/* summary.c — per-layer parameter, nonzero and MAC counts (batch 1). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph_impl.h"
+#include "ops/op.h"
+
+nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int *n,
+                               int64_t *total_params, int64_t *total_nonzero,
+                               int64_t *total_macs) {
+    *layers = NULL;
+    *n = 0;
+    nns_graph *c = NULL;
+    nns_status st = nns_graph_clone(g, &c);
+    if (st) return st;
+    for (int i = 0; i < c->n_inputs; i++) {
+        nns_value *v = &c->values[c->inputs[i]];
+        if (v->shape.ndim > 0 && v->shape.dims[0] < 0) v->shape.dims[0] = 1;
+    }
+    if ((st = nns_graph_infer_shapes(c))) {
+        nns_graph_free(c);
+        return st;
+    }
+    nns_layer_info *L = calloc((size_t)(c->n_nodes ? c->n_nodes : 1), sizeof *L);
+    char *seen = calloc((size_t)(c->n_values ? c->n_values : 1), 1);
+    if (!L || !seen) {
+        free(L);
+        free(seen);
+        nns_graph_free(c);
+        return nns_error(NNS_STATUS_NOMEM, "out of memory summarizing the graph");
+    }
+    int64_t tp = 0, tn = 0, tm = 0;
+    for (int i = 0; i < c->n_nodes; i++) {
+        const nns_node *nd = &c->nodes[i];
+        const nns_node *orig = &g->nodes[i];
+        nns_layer_info *l = &L[i];
+        l->name = orig->name;
+        l->op = orig->op_type;
+        l->out_shape = c->values[nd->out[0]].shape;
+        for (int j = 0; j < nd->n_in; j++) {
+            int v = nd->in[j];
+            if (v < 0 || seen[v]) continue;
+            const nns_value *val = &c->values[v];
+            if (val->kind != NNS_VALUE_KIND_PARAM || !val->trainable) continue;
+            seen[v] = 1;
+            int64_t k = nns_shape_numel(&val->shape);
+            if (val->shape.ndim == 0) k = 1;
+            l->params += k;
+            const float *d = val->data;
+            for (int64_t e = 0; e < k; e++) l->nonzero += d[e] != 0.0f;
+        }
+        int64_t out_numel = nns_shape_numel(&l->out_shape);
+        switch (nd->op) {
+        case NNS_OP_CONV: {
+            const nns_shape *w = &c->values[nd->in[1]].shape;
+            int64_t per = 1;
+            for (int d = 1; d < w->ndim; d++) per *= w->dims[d];
+            l->macs = out_numel * per;
+            break;
+        }
+        case NNS_OP_GEMM: {
+            const nns_shape *w = &c->values[nd->in[1]].shape;
+            int64_t tb = nns_node_attr_int(nd, "transB", 0);
+            int64_t k = w->ndim == 2 ? (tb ? w->dims[1] : w->dims[0]) : 0;
+            l->macs = out_numel * k;
+            break;
+        }
+        case NNS_OP_MATMUL: {
+            const nns_shape *a = &c->values[nd->in[0]].shape;
+            l->macs = out_numel * (a->ndim ? a->dims[a->ndim - 1] : 1);
+            break;
+        }
+        default:
+            l->macs = 0;
+        }
+        tp += l->params;
+        tn += l->nonzero;
+        tm += l->macs;
+    }
+    *n = c->n_nodes;
+    free(seen);
+    nns_graph_free(c);
+    *layers = L;
+    if (total_params) *total_params = tp;
+    if (total_nonzero) *total_nonzero = tn;
+    if (total_macs) *total_macs = tm;
+    return NNS_OK;
+}

@@ -1,0 +1,989 @@
+/* onnx_import.c — ONNX ModelProto -> nns_graph.
+ *
+ * Steps: parse (protobuf-c), check the default-domain opset (7..18), take the
+ * initializers into the loader's constant table (converted lazily), add the
+ * graph inputs that are not initializers, sort the nodes topologically, then
+ * walk them once: Constant nodes and shape arithmetic on constants are folded
+ * into the table, every other node is normalised to opset-13 semantics and
+ * added to the graph, and its output shapes are inferred at once (so that a
+ * later Shape node can read them). Finally outputs, metadata, trainable flags,
+ * and nns_graph_finalize. The rules are listed in docs/onnx.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnslim/onnx.h"
+#include "onnx/onnx_internal.h"
+#include "ops/op.h"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int host_is_le(void) {
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+void nns_onnx_copy_le(void *dst, const void *src, size_t n, size_t es) {
+    if (host_is_le() || es == 1) {
+        memcpy(dst, src, n * es);
+        return;
+    }
+    const unsigned char *s = src;
+    unsigned char *d = dst;
+    for (size_t i = 0; i < n; i++)
+        for (size_t b = 0; b < es; b++) d[i * es + b] = s[i * es + es - 1 - b];
+}
+
+void nns_onnx_const_clear(nns_onnx_const *c) {
+    free(c->name);
+    free(c->data);
+    free(c->sym);
+    memset(c, 0, sizeof *c);
+    c->gidx = -1;
+}
+
+int nns_onnx_const_find(const nns_onnx_loader *L, const char *name) {
+    for (int i = L->n_k - 1; i >= 0; i--)
+        if (strcmp(L->k[i].name, name) == 0) return i;
+    return -1;
+}
+
+int nns_onnx_const_push(nns_onnx_loader *L, nns_onnx_const *c, const char *name) {
+    if (L->n_k == L->cap_k) {
+        int cap = L->cap_k ? 2 * L->cap_k : 64;
+        nns_onnx_const *k = realloc(L->k, (size_t)cap * sizeof *k);
+        if (!k) {
+            nns_onnx_const_clear(c);
+            return -1;
+        }
+        L->k = k;
+        L->cap_k = cap;
+    }
+    free(c->name);
+    c->name = nns_strdup(name);
+    if (!c->name) {
+        nns_onnx_const_clear(c);
+        return -1;
+    }
+    L->k[L->n_k] = *c;
+    memset(c, 0, sizeof *c);
+    c->gidx = -1;
+    return L->n_k++;
+}
+
+static const char *onnx_type_name(int64_t t) {
+    static const char *const names[] = {
+        "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
+        "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64",
+        "COMPLEX128", "BFLOAT16"};
+    return t >= 0 && t < (int64_t)(sizeof names / sizeof names[0]) ? names[t] : "?";
+}
+
+/* ONNX TensorProto.DataType -> nns_dtype (values agree where both exist). */
+static int dtype_from_onnx(int64_t t, nns_dtype *dt) {
+    switch (t) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: *dt = NNS_DTYPE_F32; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: *dt = NNS_DTYPE_U8; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: *dt = NNS_DTYPE_S8; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: *dt = NNS_DTYPE_S32; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *dt = NNS_DTYPE_S64; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: *dt = NNS_DTYPE_F16; return 1;
+    default: return 0;
+    }
+}
+
+static int is_int(nns_dtype t) { return t == NNS_DTYPE_S64 || t == NNS_DTYPE_S32; }
+static size_t store_size(nns_dtype t) {
+    if (t == NNS_DTYPE_F32) return 4;
+    if (is_int(t)) return 8;
+    return nns_dtype_size(t);
+}
+
+/* Re-record the current message with the model's name in front. */
+static nns_status wrap(const nns_onnx_loader *L, nns_status st) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", nns_last_error());
+    return nns_error(st, "model '%s': %s", L->what, buf);
+}
+
+#define LERR(st, fmt, ...) nns_error(st, "model '%s': " fmt, L->what, __VA_ARGS__)
+
+/* ---- tensors ------------------------------------------------------------- */
+
+/* Convert a TensorProto into c (dtype, shape, data); name for messages. */
+static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto *t,
+                              const char *name, nns_onnx_const *c) {
+    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': external data is not supported", name);
+    if (t->segment)
+        return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': segmented tensors are not supported", name);
+    if (t->n_dims > NNS_MAX_DIMS)
+        return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': %zu dims (at most %d)", name, t->n_dims, NNS_MAX_DIMS);
+    int64_t dt_onnx = t->has_data_type ? t->data_type : 0;
+    nns_dtype dt;
+    if (!dtype_from_onnx(dt_onnx, &dt))
+        return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': data type %s (%lld) is not supported", name,
+                    onnx_type_name(dt_onnx), (long long)dt_onnx);
+    nns_shape s;
+    memset(&s, 0, sizeof s);
+    s.ndim = (int)t->n_dims;
+    int64_t numel = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || t->dims[i] > ((int64_t)1 << 40))
+            return LERR(NNS_STATUS_FORMAT, "tensor '%s': bad dimension %lld", name, (long long)t->dims[i]);
+        s.dims[i] = t->dims[i];
+        numel *= t->dims[i];
+        if (numel > ((int64_t)1 << 34))
+            return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': too large", name);
+    }
+    size_t es = nns_dtype_size(dt), ss = store_size(dt);
+    void *data = malloc((size_t)(numel ? numel : 1) * ss);
+    if (!data) return LERR(NNS_STATUS_NOMEM, "tensor '%s': out of memory (%lld elements)", name, (long long)numel);
+    size_t n = (size_t)numel;
+    if (t->has_raw_data && (t->raw_data.len || numel == 0)) {
+        if (t->raw_data.len != n * es) {
+            free(data);
+            return LERR(NNS_STATUS_FORMAT, "tensor '%s': raw_data has %zu bytes, expected %zu", name,
+                        t->raw_data.len, n * es);
+        }
+        if (dt == NNS_DTYPE_S32) {
+            int64_t *o = data;
+            for (size_t i = 0; i < n; i++) {
+                int32_t v;
+                nns_onnx_copy_le(&v, t->raw_data.data + 4 * i, 1, 4);
+                o[i] = v;
+            }
+        } else {
+            nns_onnx_copy_le(data, t->raw_data.data, n, es);
+        }
+    } else {
+        size_t have;
+        switch (dt) {
+        case NNS_DTYPE_F32: have = t->n_float_data; break;
+        case NNS_DTYPE_S64: have = t->n_int64_data; break;
+        default: have = t->n_int32_data; break;
+        }
+        if (have != n) {
+            free(data);
+            return LERR(NNS_STATUS_FORMAT, "tensor '%s': has %zu values, expected %zu", name, have, n);
+        }
+        for (size_t i = 0; i < n; i++) {
+            switch (dt) {
+            case NNS_DTYPE_F32: ((float *)data)[i] = t->float_data[i]; break;
+            case NNS_DTYPE_S64: ((int64_t *)data)[i] = t->int64_data[i]; break;
+            case NNS_DTYPE_S32: ((int64_t *)data)[i] = t->int32_data[i]; break;
+            case NNS_DTYPE_U8: ((uint8_t *)data)[i] = (uint8_t)t->int32_data[i]; break;
+            case NNS_DTYPE_S8: ((int8_t *)data)[i] = (int8_t)t->int32_data[i]; break;
+            default: ((uint16_t *)data)[i] = (uint16_t)t->int32_data[i]; break; /* F16 bits */
+            }
+        }
+    }
+    free(c->data);
+    c->data = data;
+    c->dtype = dt;
+    c->shape = s;
+    return NNS_OK;
+}
+
+/* Make sure constant ki has its data (initializers are read on first use). */
+static nns_status const_get(const nns_onnx_loader *L, int ki) {
+    nns_onnx_const *c = &L->k[ki];
+    if (c->data) return NNS_OK;
+    if (!c->init) return LERR(NNS_STATUS_INTERNAL, "constant '%s' has no data", c->name);
+    nns_status st = tensor_read(L, c->init, c->name, c);
+    if (!st) c->init = NULL;
+    return st;
+}
+
+/* Add constant ki to the graph (once). */
+static nns_status const_to_graph(nns_onnx_loader *L, int ki, int trainable) {
+    nns_status st = const_get(L, ki);
+    if (st) return st;
+    nns_onnx_const *c = &L->k[ki];
+    if (c->gidx >= 0) return NNS_OK;
+    if (nns_onnx_const_has_sym(c))
+        return LERR(NNS_STATUS_INTERNAL, "constant '%s' still depends on a dynamic dimension", c->name);
+    const void *data = c->data;
+    int32_t *narrow = NULL;
+    int64_t n = nns_onnx_numel(&c->shape);
+    if (c->dtype == NNS_DTYPE_S32) {
+        narrow = malloc((size_t)(n ? n : 1) * sizeof *narrow);
+        if (!narrow) return LERR(NNS_STATUS_NOMEM, "out of memory for '%s'", c->name);
+        for (int64_t i = 0; i < n; i++) narrow[i] = (int32_t)((const int64_t *)c->data)[i];
+        data = narrow;
+    }
+    int idx = -1;
+    st = nns_graph_add_param(L->g, c->name, c->dtype, &c->shape, data,
+                             trainable && c->origin == NNS_ONNX_ORIGIN_INIT, &idx);
+    free(narrow);
+    if (st) return wrap(L, st);
+    c->gidx = idx;
+    return NNS_OK;
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+static int name_taken(const nns_onnx_loader *L, const char *s) {
+    return nns_onnx_const_find(L, s) >= 0 || nns_graph_find_value(L->g, s) >= 0;
+}
+
+/* A value name based on base that is not used yet, written into buf. */
+static void unique_value_name(const nns_onnx_loader *L, const char *base, char *buf, size_t len) {
+    snprintf(buf, len, "%s", base);
+    for (int k = 1; name_taken(L, buf); k++) snprintf(buf, len, "%s_%d", base, k);
+}
+
+static int proto_node_named(const Onnx__GraphProto *gp, const char *s) {
+    for (size_t i = 0; i < gp->n_node; i++)
+        if (gp->node[i]->name && strcmp(gp->node[i]->name, s) == 0) return 1;
+    return 0;
+}
+
+/* Whether a name is read by any node or is a graph output. */
+static int name_used(const Onnx__GraphProto *gp, const char *s) {
+    for (size_t i = 0; i < gp->n_node; i++)
+        for (size_t j = 0; j < gp->node[i]->n_input; j++)
+            if (gp->node[i]->input[j] && strcmp(gp->node[i]->input[j], s) == 0) return 1;
+    for (size_t i = 0; i < gp->n_output; i++)
+        if (gp->output[i]->name && strcmp(gp->output[i]->name, s) == 0) return 1;
+    return 0;
+}
+
+/* ---- references ----------------------------------------------------------- */
+
+typedef enum { REF_NONE = 0, REF_CONST = 1, REF_VALUE = 2 } ref_kind;
+typedef struct {
+    ref_kind kind;
+    int idx; /* constant index or graph value index */
+} ref;
+
+static nns_status resolve(const nns_onnx_loader *L, const char *nn, const char *name, ref *r) {
+    r->kind = REF_NONE;
+    r->idx = -1;
+    if (!name || !*name) return NNS_OK;
+    int k = nns_onnx_const_find(L, name);
+    if (k >= 0) {
+        r->kind = REF_CONST;
+        r->idx = k;
+        return NNS_OK;
+    }
+    int v = nns_graph_find_value(L->g, name);
+    if (v >= 0 && (L->g->values[v].kind != NNS_VALUE_KIND_ACT || L->g->values[v].producer >= 0)) {
+        r->kind = REF_VALUE;
+        r->idx = v;
+        return NNS_OK;
+    }
+    return LERR(NNS_STATUS_FORMAT, "node '%s': input '%s' is not defined", nn, name);
+}
+
+static const nns_shape *ref_shape(const nns_onnx_loader *L, const ref *r) {
+    if (r->kind == REF_CONST) return &L->k[r->idx].shape;
+    if (r->kind == REF_VALUE) return &L->g->values[r->idx].shape;
+    return NULL;
+}
+
+/* ---- Constant, Shape ----------------------------------------------------- */
+
+static nns_status fold_constant(nns_onnx_loader *L, const Onnx__NodeProto *np, const char *nn) {
+    nns_onnx_const c;
+    memset(&c, 0, sizeof c);
+    c.gidx = -1;
+    c.origin = NNS_ONNX_ORIGIN_CONSTANT;
+    nns_status st = NNS_OK;
+    if (np->n_attribute != 1)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (Constant): expected exactly one attribute", nn);
+    const Onnx__AttributeProto *a = np->attribute[0];
+    const char *an = a->name ? a->name : "";
+    if (strcmp(an, "value") == 0 && a->t) {
+        st = tensor_read(L, a->t, nn, &c);
+    } else if (strcmp(an, "value_float") == 0 || strcmp(an, "value_int") == 0) {
+        int fl = an[6] == 'f';
+        c.dtype = fl ? NNS_DTYPE_F32 : NNS_DTYPE_S64;
+        c.data = malloc(8);
+        if (!c.data) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+        if (fl) *(float *)c.data = a->f;
+        else *(int64_t *)c.data = a->i;
+    } else if (strcmp(an, "value_floats") == 0 || strcmp(an, "value_ints") == 0) {
+        int fl = an[6] == 'f';
+        size_t n = fl ? a->n_floats : a->n_ints;
+        c.dtype = fl ? NNS_DTYPE_F32 : NNS_DTYPE_S64;
+        c.shape.ndim = 1;
+        c.shape.dims[0] = (int64_t)n;
+        c.data = malloc((n ? n : 1) * 8);
+        if (!c.data) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+        if (n) memcpy(c.data, fl ? (const void *)a->floats : (const void *)a->ints, n * (fl ? 4 : 8));
+    } else {
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Constant): attribute '%s' is not supported", nn, an);
+    }
+    if (st) return st;
+    if (nns_onnx_const_push(L, &c, np->output[0]) < 0)
+        return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    return NNS_OK;
+}
+
+static nns_status fold_shape(nns_onnx_loader *L, const Onnx__NodeProto *np, const char *nn,
+                             const ref *x) {
+    if (x->kind == REF_NONE) return LERR(NNS_STATUS_FORMAT, "node '%s' (Shape): no input", nn);
+    if (x->kind == REF_CONST) {
+        nns_status st = const_get(L, x->idx);
+        if (st) return st;
+    }
+    const nns_shape *s = ref_shape(L, x);
+    int64_t r = s->ndim, start = 0, end = r;
+    if (L->opset >= 15) {
+        start = nns_onnx_attr_int(np, "start", 0);
+        end = nns_onnx_attr_int(np, "end", r);
+        if (start < 0) start += r;
+        if (end < 0) end += r;
+        start = start < 0 ? 0 : start > r ? r : start;
+        end = end < 0 ? 0 : end > r ? r : end;
+        if (end < start) end = start;
+    }
+    nns_onnx_const c;
+    memset(&c, 0, sizeof c);
+    c.gidx = -1;
+    c.origin = NNS_ONNX_ORIGIN_FOLDED;
+    c.dtype = NNS_DTYPE_S64;
+    c.shape.ndim = 1;
+    c.shape.dims[0] = end - start;
+    c.data = calloc((size_t)(r ? r : 1), sizeof(int64_t));
+    c.sym = malloc((size_t)(r ? r : 1) * 2 * sizeof(int));
+    if (!c.data || !c.sym) {
+        nns_onnx_const_clear(&c);
+        return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    }
+    for (int64_t i = start; i < end; i++) {
+        int64_t d = s->dims[i], j = i - start;
+        ((int64_t *)c.data)[j] = d < 0 ? 0 : d;
+        c.sym[2 * j] = d < 0 ? (x->kind == REF_VALUE ? x->idx : -1) : -1;
+        c.sym[2 * j + 1] = (int)i;
+        if (d < 0 && x->kind != REF_VALUE) {
+            nns_onnx_const_clear(&c);
+            return LERR(NNS_STATUS_INTERNAL, "node '%s': constant with a dynamic dim", nn);
+        }
+    }
+    if (nns_onnx_const_push(L, &c, np->output[0]) < 0)
+        return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    return NNS_OK;
+}
+
+/* Replace the partly symbolic shape constant *ki feeding Reshape node nn (data
+ * input x) by a plain constant: a symbolic element at position j becomes 0
+ * ("copy dim j of the input") when it is dim j of the input itself, or when
+ * both it and the input's dim j are dynamic (the batch); one remaining
+ * unknown element becomes -1. */
+static nns_status resolve_reshape(nns_onnx_loader *L, const char *nn, const ref *x, int allowzero,
+                                  int *ki) {
+    const nns_onnx_const *c = &L->k[*ki];
+    if (!is_int(c->dtype) || c->shape.ndim != 1)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (Reshape): shape must be a 1-D integer tensor", nn);
+    const nns_shape *xs = ref_shape(L, x);
+    int64_t n = c->shape.dims[0];
+    int64_t *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    int unresolved = -1, n_unres = 0, has_m1 = 0;
+    for (int64_t j = 0; j < n; j++) {
+        v[j] = ((const int64_t *)c->data)[j];
+        if (c->sym[2 * j] < 0) {
+            has_m1 |= v[j] == -1;
+            continue;
+        }
+        int sv = c->sym[2 * j], sd = c->sym[2 * j + 1];
+        int same = x->kind == REF_VALUE && sv == x->idx && sd == j;
+        int both_dyn = xs && j < xs->ndim && xs->dims[j] < 0 && sd < L->g->values[sv].shape.ndim &&
+                       L->g->values[sv].shape.dims[sd] < 0;
+        if (!allowzero && (same || both_dyn)) {
+            v[j] = 0;
+        } else {
+            unresolved = (int)j;
+            n_unres++;
+        }
+    }
+    if (n_unres == 1 && !has_m1) {
+        v[unresolved] = -1;
+    } else if (n_unres) {
+        free(v);
+        return LERR(NNS_STATUS_UNSUPPORTED,
+                    "node '%s' (Reshape): target shape depends on dynamic dimensions that cannot be "
+                    "resolved at load time", nn);
+    }
+    nns_onnx_const r;
+    memset(&r, 0, sizeof r);
+    r.gidx = -1;
+    r.origin = NNS_ONNX_ORIGIN_FOLDED;
+    r.dtype = NNS_DTYPE_S64;
+    r.shape = c->shape;
+    r.data = v;
+    char name[256], base[240];
+    snprintf(base, sizeof base, "%.200s_shape", nn);
+    unique_value_name(L, base, name, sizeof name);
+    int k = nns_onnx_const_push(L, &r, name);
+    if (k < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    *ki = k;
+    return NNS_OK;
+}
+
+/* A float scalar constant named after the node (for Clip/Dropout attributes
+ * moved to inputs). Returns its index in *ki. */
+static nns_status scalar_const(nns_onnx_loader *L, const char *nn, const char *suffix, float val,
+                               int *ki) {
+    nns_onnx_const c;
+    memset(&c, 0, sizeof c);
+    c.gidx = -1;
+    c.origin = NNS_ONNX_ORIGIN_FOLDED;
+    c.dtype = NNS_DTYPE_F32;
+    c.data = malloc(sizeof(float));
+    if (!c.data) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    *(float *)c.data = val;
+    char name[256], base[240];
+    snprintf(base, sizeof base, "%.200s_%.30s", nn, suffix);
+    unique_value_name(L, base, name, sizeof name);
+    *ki = nns_onnx_const_push(L, &c, name);
+    if (*ki < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    return NNS_OK;
+}
+
+/* ---- attributes ----------------------------------------------------------- */
+
+static int attr_type(const Onnx__AttributeProto *a) {
+    if (a->has_type) return (int)a->type;
+    if (a->n_floats) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+    if (a->n_ints) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    if (a->n_strings) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS;
+    if (a->has_s) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    if (a->has_f) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    if (a->has_i) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    if (a->t) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    if (a->g) return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
+    return 0;
+}
+
+static nns_status copy_attr(nns_onnx_loader *L, int ni, const char *nn, const char *op,
+                            const Onnx__AttributeProto *a) {
+    nns_graph *g = L->g;
+    const char *an = a->name;
+    nns_status st;
+    switch (attr_type(a)) {
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+        st = nns_graph_set_attr_float(g, ni, an, a->f);
+        break;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+        st = nns_graph_set_attr_int(g, ni, an, a->i);
+        break;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: {
+        char *s = malloc(a->s.len + 1);
+        if (!s) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+        if (a->s.len) memcpy(s, a->s.data, a->s.len);
+        s[a->s.len] = 0;
+        st = nns_graph_set_attr_string(g, ni, an, s);
+        free(s);
+        break;
+    }
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+        if (a->n_floats > 1u << 24) return LERR(NNS_STATUS_UNSUPPORTED, "node '%s': attribute '%s' too long", nn, an);
+        st = nns_graph_set_attr_floats(g, ni, an, (int)a->n_floats, a->floats);
+        break;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+        if (a->n_ints > 1u << 24) return LERR(NNS_STATUS_UNSUPPORTED, "node '%s': attribute '%s' too long", nn, an);
+        st = nns_graph_set_attr_ints(g, ni, an, (int)a->n_ints, a->ints);
+        break;
+    default:
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): attribute '%s' has an unsupported type (%d)",
+                    nn, op, an, attr_type(a));
+    }
+    return st ? wrap(L, st) : NNS_OK;
+}
+
+/* ---- per-node shape inference ---------------------------------------------- */
+
+static nns_status infer_node(nns_onnx_loader *L, int ni) {
+    nns_graph *g = L->g;
+    nns_node *n = &g->nodes[ni];
+    const nns_op_def *def = n->op >= 0 ? nns_op_table[n->op] : NULL;
+    if (!def)
+        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'", n->op_type, n->name);
+    if (n->n_in < def->min_in || n->n_in > def->max_in || n->n_out < def->min_out || n->n_out > def->max_out)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): %d inputs and %d outputs, expected %d-%d and %d-%d",
+                    n->name, n->op_type, n->n_in, n->n_out, def->min_in, def->max_in, def->min_out,
+                    def->max_out);
+    const nns_shape *in[NNS_MAX_NODE_IO];
+    nns_shape out[NNS_MAX_NODE_IO];
+    memset(out, 0, sizeof out);
+    for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &g->values[n->in[j]].shape : NULL;
+    void *params = calloc(1, def->params_size ? def->params_size : 1);
+    if (!params) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", n->name);
+    nns_status st = def->prepare ? def->prepare(g, n, params) : NNS_OK;
+    if (!st) st = def->infer(g, n, params, in, out);
+    free(params);
+    if (st) return wrap(L, st);
+    for (int j = 0; j < n->n_out; j++) {
+        g->values[n->out[j]].shape = out[j];
+        g->values[n->out[j]].dtype = NNS_DTYPE_F32;
+    }
+    return NNS_OK;
+}
+
+/* ---- nodes ----------------------------------------------------------------- */
+
+#define MAX_SKIP 8
+
+static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
+                               const Onnx__NodeProto *np) {
+    nns_graph *g = L->g;
+    char synth[256];
+    const char *op = np->op_type;
+    if (!op || !*op) return LERR(NNS_STATUS_FORMAT, "node %zu has no op_type", index);
+    const char *nn = np->name;
+    if (!nn || !*nn) {
+        snprintf(synth, sizeof synth, "%.200s_%zu", op, index);
+        for (int k = 1; proto_node_named(gp, synth) || nns_graph_find_node(g, synth) >= 0; k++)
+            snprintf(synth, sizeof synth, "%.200s_%zu_%d", op, index, k);
+        nn = synth;
+    }
+    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
+        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s:%s' at node '%s'", np->domain, op, nn);
+    if (np->n_output < 1 || !np->output[0] || !*np->output[0])
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s) has no output", nn, op);
+    if (np->n_input > NNS_MAX_NODE_IO || np->n_output > NNS_MAX_NODE_IO)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): too many inputs or outputs", nn, op);
+
+    if (strcmp(op, "Constant") == 0) return fold_constant(L, np, nn);
+
+    int n_in = (int)np->n_input;
+    while (n_in > 0 && (!np->input[n_in - 1] || !*np->input[n_in - 1])) n_in--;
+    ref refs[NNS_MAX_NODE_IO];
+    int all_const = n_in > 0;
+    nns_status st;
+    for (int i = 0; i < n_in; i++) {
+        if ((st = resolve(L, nn, np->input[i], &refs[i]))) return st;
+        if (refs[i].kind == REF_VALUE) all_const = 0;
+        if (refs[i].kind == REF_CONST && (st = const_get(L, refs[i].idx))) return st;
+    }
+
+    if (strcmp(op, "Shape") == 0) return fold_shape(L, np, nn, &refs[0]);
+
+    if (all_const && nns_onnx_foldable(op)) {
+        const nns_onnx_const *in[NNS_MAX_NODE_IO];
+        for (int i = 0; i < n_in; i++) {
+            in[i] = NULL;
+            if (refs[i].kind != REF_CONST) continue;
+            if ((st = const_get(L, refs[i].idx))) return st;
+        }
+        for (int i = 0; i < n_in; i++) in[i] = refs[i].kind == REF_CONST ? &L->k[refs[i].idx] : NULL;
+        nns_onnx_const out;
+        st = nns_onnx_fold(L, np, nn, n_in, in, &out);
+        if (st) return wrap(L, st);
+        if (nns_onnx_const_push(L, &out, np->output[0]) < 0)
+            return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+        return NNS_OK;
+    }
+    if (nns_onnx_fold_only(op) || nns_op_lookup(op) < 0)
+        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'%s", op, nn,
+                    nns_onnx_fold_only(op) ? " (supported only on constant inputs)" : "");
+
+    /* Normalise to opset-13 semantics. */
+    const char *skip[MAX_SKIP];
+    int n_skip = 0;
+    int kin[NNS_MAX_NODE_IO]; /* constant index per input, or -1 */
+    for (int i = 0; i < NNS_MAX_NODE_IO; i++) kin[i] = i < n_in && refs[i].kind == REF_CONST ? refs[i].idx : -1;
+    int n_out = (int)np->n_output;
+    int softmax_axis_set = 0;
+    int64_t softmax_axis = 0;
+    if (strcmp(op, "Clip") == 0 && L->opset < 11) {
+        const Onnx__AttributeProto *amin = nns_onnx_attr(np, "min"), *amax = nns_onnx_attr(np, "max");
+        skip[n_skip++] = "min";
+        skip[n_skip++] = "max";
+        n_in = 1;
+        refs[1].kind = refs[2].kind = REF_NONE;
+        kin[1] = kin[2] = -1;
+        if (amin) {
+            if ((st = scalar_const(L, nn, "min", amin->f, &kin[1]))) return st;
+            refs[1].kind = REF_CONST;
+            n_in = 2;
+        }
+        if (amax) {
+            if ((st = scalar_const(L, nn, "max", amax->f, &kin[2]))) return st;
+            refs[2].kind = REF_CONST;
+            n_in = 3;
+        }
+    } else if (strcmp(op, "Dropout") == 0 && L->opset < 12) {
+        const Onnx__AttributeProto *ar = nns_onnx_attr(np, "ratio");
+        skip[n_skip++] = "ratio";
+        skip[n_skip++] = "is_test";
+        if (ar) {
+            if ((st = scalar_const(L, nn, "ratio", ar->f, &kin[1]))) return st;
+            refs[1].kind = REF_CONST;
+            n_in = 2;
+        }
+    } else if ((strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0) && L->opset < 13) {
+        const nns_shape *xs = ref_shape(L, &refs[0]);
+        int r = xs ? xs->ndim : 0;
+        int64_t a = nns_onnx_attr_int(np, "axis", 1);
+        if (a < 0) a += r;
+        if (a < 0 || a >= r)
+            return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): axis out of range for rank %d", nn, op, r);
+        for (int d = (int)a + 1; d < r; d++)
+            if (xs->dims[d] != 1)
+                return LERR(NNS_STATUS_UNSUPPORTED,
+                            "node '%s' (%s, opset %lld): axis %lld of a rank-%d input flattens the trailing "
+                            "dims; only a softmax over the last non-unit dim can be converted", nn, op,
+                            (long long)L->opset, (long long)a, r);
+        softmax_axis_set = 1;
+        softmax_axis = a == r - 1 ? -1 : a;
+        skip[n_skip++] = "axis";
+    } else if (strcmp(op, "BatchNormalization") == 0) {
+        if (nns_onnx_attr_int(np, "spatial", 1) != 1)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): spatial=0 is not supported", nn);
+        if (nns_onnx_attr_int(np, "training_mode", 0) != 0)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): training_mode=1 is not supported", nn);
+        skip[n_skip++] = "spatial";
+        skip[n_skip++] = "training_mode";
+        skip[n_skip++] = "is_test";
+        skip[n_skip++] = "consumed_inputs";
+        for (int j = 1; j < n_out; j++)
+            if (np->output[j] && *np->output[j] && name_used(gp, np->output[j]))
+                return LERR(NNS_STATUS_UNSUPPORTED,
+                            "node '%s' (BatchNormalization): training outputs ('%s') are not supported", nn,
+                            np->output[j]);
+        n_out = 1;
+    } else if (strcmp(op, "Reshape") == 0) {
+        int64_t allowzero = nns_onnx_attr_int(np, "allowzero", 0);
+        skip[n_skip++] = "allowzero";
+        if (n_in >= 2 && kin[1] >= 0) {
+            if ((st = const_get(L, kin[1]))) return st;
+            if (nns_onnx_const_has_sym(&L->k[kin[1]]) &&
+                (st = resolve_reshape(L, nn, &refs[0], allowzero != 0, &kin[1])))
+                return st;
+            if (allowzero) {
+                const nns_onnx_const *c = &L->k[kin[1]];
+                int64_t n = nns_onnx_numel(&c->shape);
+                for (int64_t j = 0; j < n && is_int(c->dtype); j++)
+                    if (((const int64_t *)c->data)[j] == 0)
+                        return LERR(NNS_STATUS_UNSUPPORTED,
+                                    "node '%s' (Reshape): allowzero=1 with a 0 in the shape is not supported", nn);
+            }
+        } else if (allowzero) {
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Reshape): allowzero=1 with a computed shape", nn);
+        }
+    }
+
+    /* Inputs: constants enter the graph now. */
+    const char *ins[NNS_MAX_NODE_IO];
+    for (int i = 0; i < n_in; i++) {
+        if (kin[i] >= 0) {
+            if ((st = const_get(L, kin[i]))) return st;
+            if (nns_onnx_const_has_sym(&L->k[kin[i]]))
+                return LERR(NNS_STATUS_UNSUPPORTED,
+                            "node '%s' (%s): input '%s' depends on a dynamic dimension (batch); only Reshape "
+                            "shapes can be resolved", nn, op, L->k[kin[i]].name);
+            if ((st = const_to_graph(L, kin[i], L->k[kin[i]].dtype == NNS_DTYPE_F32))) return st;
+            ins[i] = L->k[kin[i]].name;
+        } else if (refs[i].kind == REF_VALUE) {
+            ins[i] = g->values[refs[i].idx].name;
+        } else {
+            ins[i] = "";
+        }
+    }
+    /* Outputs: trailing empty names dropped, others named. */
+    while (n_out > 1 && (!np->output[n_out - 1] || !*np->output[n_out - 1])) n_out--;
+    const char *outs[NNS_MAX_NODE_IO];
+    char onames[NNS_MAX_NODE_IO][64];
+    for (int j = 0; j < n_out; j++) {
+        if (np->output[j] && *np->output[j]) {
+            outs[j] = np->output[j];
+            if (name_taken(L, outs[j]))
+                return LERR(NNS_STATUS_FORMAT, "node '%s': output '%s' is already defined", nn, outs[j]);
+        } else {
+            char base[64];
+            snprintf(base, sizeof base, "%.40s_out%d", nn, j);
+            unique_value_name(L, base, onames[j], sizeof onames[j]);
+            outs[j] = onames[j];
+        }
+    }
+    int ni;
+    if ((st = nns_graph_add_node(g, op, nn, n_in, ins, n_out, outs, &ni))) return wrap(L, st);
+    for (size_t a = 0; a < np->n_attribute; a++) {
+        const Onnx__AttributeProto *at = np->attribute[a];
+        if (!at->name || !*at->name)
+            return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): attribute without a name", nn, op);
+        int skipped = 0;
+        for (int s = 0; s < n_skip; s++) skipped |= strcmp(skip[s], at->name) == 0;
+        if (skipped) continue;
+        if (at->ref_attr_name && *at->ref_attr_name)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s': attribute references are not supported", nn);
+        if ((st = copy_attr(L, ni, nn, op, at))) return st;
+    }
+    if (softmax_axis_set && (st = nns_graph_set_attr_int(g, ni, "axis", softmax_axis))) return wrap(L, st);
+    return infer_node(L, ni);
+}
+
+/* ---- model ----------------------------------------------------------------- */
+
+/* Order node indices topologically (stable). Names nobody produces count as
+ * available, so that the walk reports them as undefined with context. */
+static nns_status sort_nodes(const nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t *order) {
+    size_t nn = gp->n_node;
+    /* producer[i][j]: node producing input j of node i, or -1 */
+    char *done = calloc(nn ? nn : 1, 1);
+    long *prod_of = NULL;
+    size_t total_in = 0;
+    for (size_t i = 0; i < nn; i++) total_in += gp->node[i]->n_input;
+    prod_of = malloc((total_in ? total_in : 1) * sizeof *prod_of);
+    if (!done || !prod_of) {
+        free(done);
+        free(prod_of);
+        return LERR(NNS_STATUS_NOMEM, "out of memory sorting %zu nodes", nn);
+    }
+    /* Map names to producers with a small open-addressing hash table. */
+    size_t cap = 16;
+    while (cap < 4 * (nn + 1)) cap *= 2;
+    struct slot { const char *name; long node; } *tab = calloc(cap, sizeof *tab);
+    if (!tab) {
+        free(done);
+        free(prod_of);
+        return LERR(NNS_STATUS_NOMEM, "out of memory sorting %zu nodes", nn);
+    }
+#define HASH(s, h) do { h = 1469598103934665603ull; for (const char *p_ = (s); *p_; p_++) \
+        h = (h ^ (unsigned char)*p_) * 1099511628211ull; } while (0)
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = 0; j < gp->node[i]->n_output; j++) {
+            const char *s = gp->node[i]->output[j];
+            if (!s || !*s) continue;
+            uint64_t h;
+            HASH(s, h);
+            size_t k = h & (cap - 1);
+            while (tab[k].name && strcmp(tab[k].name, s) != 0) k = (k + 1) & (cap - 1);
+            if (!tab[k].name) {
+                tab[k].name = s;
+                tab[k].node = (long)i;
+            }
+        }
+    size_t t = 0;
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = 0; j < gp->node[i]->n_input; j++) {
+            const char *s = gp->node[i]->input[j];
+            long p = -1;
+            if (s && *s) {
+                uint64_t h;
+                HASH(s, h);
+                size_t k = h & (cap - 1);
+                while (tab[k].name && strcmp(tab[k].name, s) != 0) k = (k + 1) & (cap - 1);
+                if (tab[k].name) p = tab[k].node;
+            }
+            prod_of[t++] = p;
+        }
+#undef HASH
+    free(tab);
+    size_t k = 0;
+    int progress = 1;
+    while (k < nn && progress) {
+        progress = 0;
+        size_t base = 0;
+        for (size_t i = 0; i < nn; i++) {
+            size_t ni_in = gp->node[i]->n_input;
+            if (!done[i]) {
+                int ready = 1;
+                for (size_t j = 0; j < ni_in && ready; j++) {
+                    long p = prod_of[base + j];
+                    if (p >= 0 && !done[p]) ready = 0;
+                }
+                if (ready) {
+                    done[i] = 1;
+                    order[k++] = i;
+                    progress = 1;
+                }
+            }
+            base += ni_in;
+        }
+    }
+    nns_status st = NNS_OK;
+    if (k < nn) {
+        for (size_t i = 0; i < nn; i++)
+            if (!done[i]) {
+                const char *nm = gp->node[i]->name ? gp->node[i]->name : "";
+                st = LERR(NNS_STATUS_FORMAT, "node '%s' (%s) is part of a cycle", nm,
+                          gp->node[i]->op_type ? gp->node[i]->op_type : "?");
+                break;
+            }
+    }
+    free(done);
+    free(prod_of);
+    return st;
+}
+
+static int is_op(const nns_node *n, const char *s) { return strcmp(n->op_type, s) == 0; }
+
+/* Non-trainable parameters that finalize's op table does not already flag. */
+static void fix_trainable(nns_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        int arith = is_op(n, "Add") || is_op(n, "Sub") || is_op(n, "Mul") || is_op(n, "Div");
+        for (int j = 0; j < n->n_in; j++) {
+            if (n->in[j] < 0) continue;
+            nns_value *v = &g->values[n->in[j]];
+            if (v->kind != NNS_VALUE_KIND_PARAM || v->param_offset >= 0) continue;
+            if ((is_op(n, "BatchNormalization") && (j == 3 || j == 4)) ||
+                (is_op(n, "Clip") && j >= 1) || (is_op(n, "Dropout") && j >= 1) ||
+                (arith && nns_shape_numel(&v->shape) <= 1))
+                v->trainable = 0;
+        }
+    }
+}
+
+static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
+    nns_graph *g = L->g;
+    const Onnx__GraphProto *gp = m->graph;
+    nns_status st;
+
+    int found = 0;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0) {
+            L->opset = o->has_version ? o->version : 1;
+            found = 1;
+        }
+    }
+    if (!found)
+        return LERR(NNS_STATUS_FORMAT, "%s", "no opset_import for the default ONNX domain");
+    if (L->opset < 7 || L->opset > 18)
+        return LERR(NNS_STATUS_UNSUPPORTED, "opset %lld of the default domain is not supported (7..18)",
+                    (long long)L->opset);
+    if (gp->name && *gp->name && !(g->name = nns_strdup(gp->name)))
+        return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
+
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        if (!t->name || !*t->name) return LERR(NNS_STATUS_FORMAT, "initializer %zu has no name", i);
+        if (nns_onnx_const_find(L, t->name) >= 0)
+            return LERR(NNS_STATUS_FORMAT, "initializer '%s' is defined twice", t->name);
+        nns_onnx_const c;
+        memset(&c, 0, sizeof c);
+        c.gidx = -1;
+        c.init = t;
+        c.origin = NNS_ONNX_ORIGIN_INIT;
+        if (nns_onnx_const_push(L, &c, t->name) < 0) return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
+    }
+    if (gp->n_sparse_initializer)
+        return LERR(NNS_STATUS_UNSUPPORTED, "%s", "sparse initializers are not supported");
+
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (!vi->name || !*vi->name) return LERR(NNS_STATUS_FORMAT, "graph input %zu has no name", i);
+        if (nns_onnx_const_find(L, vi->name) >= 0) continue; /* initializer listed as input */
+        const Onnx__TypeProto *tp = vi->type;
+        if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+            return LERR(NNS_STATUS_UNSUPPORTED, "graph input '%s' is not a tensor", vi->name);
+        const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+        nns_dtype dt;
+        int64_t et = tt->has_elem_type ? tt->elem_type : 0;
+        if (!dtype_from_onnx(et, &dt))
+            return LERR(NNS_STATUS_UNSUPPORTED, "graph input '%s': element type %s is not supported",
+                        vi->name, onnx_type_name(et));
+        nns_shape s;
+        memset(&s, 0, sizeof s);
+        if (!tt->shape)
+            return LERR(NNS_STATUS_UNSUPPORTED, "graph input '%s' has no shape (rank unknown)", vi->name);
+        if (tt->shape->n_dim > NNS_MAX_DIMS)
+            return LERR(NNS_STATUS_UNSUPPORTED, "graph input '%s': rank %zu (at most %d)", vi->name,
+                        tt->shape->n_dim, NNS_MAX_DIMS);
+        s.ndim = (int)tt->shape->n_dim;
+        for (size_t d = 0; d < tt->shape->n_dim; d++) {
+            const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
+            s.dims[d] = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value >= 0
+                            ? dm->dim_value : -1;
+        }
+        if ((st = nns_graph_add_input(g, vi->name, dt, &s, NULL))) return wrap(L, st);
+    }
+
+    size_t *order = malloc((gp->n_node ? gp->n_node : 1) * sizeof *order);
+    if (!order) return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
+    st = sort_nodes(L, gp, order);
+    for (size_t i = 0; !st && i < gp->n_node; i++) st = process_node(L, gp, order[i], gp->node[order[i]]);
+    free(order);
+    if (st) return st;
+
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *on = gp->output[i]->name;
+        if (!on || !*on) return LERR(NNS_STATUS_FORMAT, "graph output %zu has no name", i);
+        if (nns_onnx_const_find(L, on) >= 0)
+            return LERR(NNS_STATUS_UNSUPPORTED, "graph output '%s' is a constant", on);
+        int v = nns_graph_find_value(g, on);
+        if (v < 0) return LERR(NNS_STATUS_FORMAT, "graph output '%s' is not defined", on);
+        if ((st = nns_graph_add_output(g, on))) return wrap(L, st);
+    }
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = m->metadata_props[i];
+        if (!e->key) continue;
+        if ((st = nns_graph_set_meta(g, e->key, e->value ? e->value : ""))) return wrap(L, st);
+    }
+    fix_trainable(g);
+    if ((st = nns_graph_finalize(g))) return wrap(L, st);
+    return NNS_OK;
+}
+
+nns_status nns_graph_load_onnx_mem(const void *buf, size_t len, const char *what, nns_graph **out) {
+    if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx_mem: out is NULL");
+    *out = NULL;
+    if (!what) what = "<memory>";
+    if (!buf && len) return nns_error(NNS_STATUS_INVALID_ARG, "file '%s': NULL buffer", what);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    if (!m || !m->graph || !m->has_ir_version) {
+        if (m) onnx__model_proto__free_unpacked(m, NULL);
+        return nns_error(NNS_STATUS_FORMAT, "file '%s': not a valid ONNX model (truncated or corrupt)", what);
+    }
+    nns_onnx_loader L;
+    memset(&L, 0, sizeof L);
+    L.what = what;
+    nns_status st = nns_graph_create(&L.g);
+    if (!st) st = load_model(&L, m);
+    for (int i = 0; i < L.n_k; i++) nns_onnx_const_clear(&L.k[i]);
+    free(L.k);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (st) {
+        nns_graph_free(L.g);
+        return st;
+    }
+    *out = L.g;
+    return NNS_OK;
+}
+
+nns_status nns_graph_load_onnx(const char *path, nns_graph **out) {
+    if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx: out is NULL");
+    *out = NULL;
+    if (!path) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f) return nns_error(NNS_STATUS_IO, "file '%s': cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory", path);
+    }
+    for (;;) {
+        if (len == cap) {
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return nns_error(NNS_STATUS_IO, "file '%s': read error", path);
+    }
+    nns_status st = nns_graph_load_onnx_mem(buf, len, path, out);
+    free(buf);
+    return st;
+}

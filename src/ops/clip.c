@@ -1,0 +1,56 @@
+/* clip.c — Clip: y = min(max(x, lo), hi). From opset 11 lo and hi are
+ * optional constant inputs (read once at prepare time); older opsets give
+ * them as attributes min / max. ReLU6 exports as Clip(0, 6).
+ * Backward (PyTorch's clamp): dx += dy where lo <= x <= hi. */
+#include "ops/op_util.h"
+
+typedef struct { float lo, hi; } clip_params;
+
+static nns_status clip_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    clip_params *p = params;
+    p->lo = nns_node_attr_float(n, "min", -FLT_MAX);
+    p->hi = nns_node_attr_float(n, "max", FLT_MAX);
+    nns_status st = nns_op_check_f32(g, n, 0);
+    if (!st) st = nns_op_const_scalar(g, n, 1, "min", &p->lo);
+    if (!st) st = nns_op_const_scalar(g, n, 2, "max", &p->hi);
+    if (st) return st;
+    if (p->lo != p->lo || p->hi != p->hi)
+        return nns_error(NNS_STATUS_INVALID_ARG, "node '%s' (Clip): min or max is NaN", n->name);
+    return NNS_OK;
+}
+
+static void clip_forward(nns_exec_node *e) {
+    const clip_params *p = e->params;
+    const float lo = p->lo, hi = p->hi;
+    const float *x = e->in[0]->data;
+    float *y = e->out[0]->data;
+    int64_t n = nns_tv_numel(e->out[0]);
+    /* ONNX: when min > max every output is max. */
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] < lo ? lo : x[i];
+        y[i] = v > hi ? hi : v;
+    }
+}
+
+static void clip_backward(nns_exec_node *e) {
+    const clip_params *p = e->params;
+    const float lo = p->lo, hi = p->hi;
+    float *gx = e->in[0]->grad;
+    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    if (!gx || !gy) return;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) gx[i] += (x[i] >= lo && x[i] <= hi) ? gy[i] : 0.0f;
+}
+
+const nns_op_def nns_op_clip = {
+    .name = "Clip",
+    .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
+    .params_size = sizeof(clip_params),
+    .prepare = clip_prepare,
+    .infer = nns_op_infer_same,
+    .forward = clip_forward,
+    .backward = clip_backward,
+    .nontrainable_inputs = (1u << 1) | (1u << 2),
+};

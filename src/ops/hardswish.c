@@ -1,0 +1,42 @@
+/* hardswish.c — HardSwish: y = x * max(0, min(1, x / 6 + 0.5)).
+ * dy/dx = 0 for x < -3, 1 for x > 3, (2x + 3) / 6 between. */
+#include "ops/op_util.h"
+
+static nns_status hardswish_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    return nns_op_check_f32(g, n, 0);
+}
+
+static void hardswish_forward(nns_exec_node *e) {
+    const float *x = e->in[0]->data;
+    float *y = e->out[0]->data;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float t = v * (1.0f / 6.0f) + 0.5f;
+        t = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+        y[i] = v * t;
+    }
+}
+
+static void hardswish_backward(nns_exec_node *e) {
+    float *gx = e->in[0]->grad;
+    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    if (!gx || !gy) return;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float d = v < -3.0f ? 0.0f : (v > 3.0f ? 1.0f : (2.0f * v + 3.0f) * (1.0f / 6.0f));
+        gx[i] += gy[i] * d;
+    }
+}
+
+const nns_op_def nns_op_hardswish = {
+    .name = "HardSwish",
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .prepare = hardswish_prepare,
+    .infer = nns_op_infer_same,
+    .forward = hardswish_forward,
+    .backward = hardswish_backward,
+};

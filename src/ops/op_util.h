@@ -1,0 +1,107 @@
+/*
+ * op_util.h — small helpers shared by the elementwise, shape and softmax ops
+ * (src/ops/). Internal: static inline, no state.
+ */
+#ifndef NNS_OP_UTIL_H
+#define NNS_OP_UTIL_H
+
+#include <float.h>
+#include <string.h>
+
+#include "ops/op.h"
+
+/* Loops over fewer elements than this run on one thread: below it the
+ * OpenMP fork/join costs more than the loop. */
+#define NNS_OMP_MIN_ELEMS 32768
+
+/* Elements of a runtime view (a rank-0 view holds one element). */
+static inline int64_t nns_tv_numel(const nns_tv *t) {
+    return nns_shape_numel(&t->shape);
+}
+
+/* Name of input slot i of node n, for messages. */
+static inline const char *nns_node_in_name(const nns_graph *g, const nns_node *n, int i) {
+    if (i < 0 || i >= n->n_in || n->in[i] < 0) return "";
+    return g->values[n->in[i]].name;
+}
+
+/* Normalise an axis attribute value into [0, rank) (or [0, rank] when
+ * allow_rank is set, as Flatten allows). Errors name the node. */
+static inline nns_status nns_op_norm_axis(const nns_node *n, const char *attr,
+                                          int64_t axis, int rank, int allow_rank,
+                                          int *out) {
+    int64_t hi = allow_rank ? rank : rank - 1;
+    int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a > hi)
+        return nns_error(NNS_STATUS_SHAPE,
+                         "node '%s' (%s): attribute '%s' = %lld is out of range for an input of rank %d",
+                         n->name, n->op_type, attr, (long long)axis, rank);
+    *out = (int)a;
+    return NNS_OK;
+}
+
+/* Read an optional f32 scalar constant input (a one-element initializer).
+ * Leaves *v unchanged when the input is omitted. */
+static inline nns_status nns_op_const_scalar(const nns_graph *g, const nns_node *n,
+                                             int slot, const char *what, float *v) {
+    if (slot >= n->n_in || n->in[slot] < 0) return NNS_OK;
+    const nns_value *val = &g->values[n->in[slot]];
+    if (!val->data)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (%s): input '%s' (%s) must be a constant", n->name,
+                         n->op_type, val->name, what);
+    if (nns_shape_numel(&val->shape) != 1)
+        return nns_error(NNS_STATUS_SHAPE,
+                         "node '%s' (%s): input '%s' (%s) must hold one value", n->name,
+                         n->op_type, val->name, what);
+    switch (val->dtype) {
+    case NNS_DTYPE_F32: *v = *(const float *)val->data; break;
+    case NNS_DTYPE_S64: *v = (float)*(const int64_t *)val->data; break;
+    default:
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (%s): input '%s' (%s) has unsupported dtype %s", n->name,
+                         n->op_type, val->name, what, nns_dtype_name(val->dtype));
+    }
+    return NNS_OK;
+}
+
+/* Check that input slot i (when present) is f32. */
+static inline nns_status nns_op_check_f32(const nns_graph *g, const nns_node *n, int slot) {
+    if (slot >= n->n_in || n->in[slot] < 0) return NNS_OK;
+    const nns_value *val = &g->values[n->in[slot]];
+    if (val->dtype != NNS_DTYPE_F32)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (%s): input '%s' is %s, only f32 is supported", n->name,
+                         n->op_type, val->name, nns_dtype_name(val->dtype));
+    return NNS_OK;
+}
+
+/* infer for ops whose single output has the shape of input 0. */
+static inline nns_status nns_op_infer_same(const nns_graph *g, const nns_node *n,
+                                           const void *params, const nns_shape *const *in,
+                                           nns_shape *out) {
+    (void)g; (void)params;
+    if (!in[0])
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (%s): input 0 is missing", n->name, n->op_type);
+    out[0] = *in[0];
+    return NNS_OK;
+}
+
+/* Forward/backward of ops that copy input 0 to output 0 (Identity, Flatten,
+ * Reshape, inference-mode Dropout). */
+static inline void nns_op_copy_forward(nns_exec_node *e) {
+    int64_t n = nns_tv_numel(e->out[0]);
+    if (e->out[0]->data != e->in[0]->data)
+        memcpy(e->out[0]->data, e->in[0]->data, (size_t)n * sizeof(float));
+}
+
+static inline void nns_op_copy_backward(nns_exec_node *e) {
+    float *gx = e->in[0]->grad;
+    const float *gy = e->out[0]->grad;
+    if (!gx || !gy) return;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) gx[i] += gy[i];
+}
+
+#endif

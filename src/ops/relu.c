@@ -1,0 +1,32 @@
+/* relu.c — Relu: y = max(x, 0). Backward: dx += dy where x > 0. */
+#include "ops/op_util.h"
+
+static nns_status relu_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    return nns_op_check_f32(g, n, 0);
+}
+
+static void relu_forward(nns_exec_node *e) {
+    const float *x = e->in[0]->data;
+    float *y = e->out[0]->data;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void relu_backward(nns_exec_node *e) {
+    float *gx = e->in[0]->grad;
+    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    if (!gx || !gy) return;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) gx[i] += x[i] > 0.0f ? gy[i] : 0.0f;
+}
+
+const nns_op_def nns_op_relu = {
+    .name = "Relu",
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .prepare = relu_prepare,
+    .infer = nns_op_infer_same,
+    .forward = relu_forward,
+    .backward = relu_backward,
+};

@@ -1,0 +1,43 @@
+/* sigmoid.c — Sigmoid: y = 1 / (1 + exp(-x)), computed without overflow.
+ * Backward uses the output: dx += dy * y * (1 - y). */
+#include <math.h>
+
+#include "ops/op_util.h"
+
+static nns_status sigmoid_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    return nns_op_check_f32(g, n, 0);
+}
+
+static void sigmoid_forward(nns_exec_node *e) {
+    const float *x = e->in[0]->data;
+    float *y = e->out[0]->data;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS / 8)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (v >= 0.0f) {
+            y[i] = 1.0f / (1.0f + expf(-v));
+        } else {
+            float t = expf(v);
+            y[i] = t / (1.0f + t);
+        }
+    }
+}
+
+static void sigmoid_backward(nns_exec_node *e) {
+    float *gx = e->in[0]->grad;
+    const float *gy = e->out[0]->grad, *y = e->out[0]->data;
+    if (!gx || !gy) return;
+    int64_t n = nns_tv_numel(e->out[0]);
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) gx[i] += gy[i] * y[i] * (1.0f - y[i]);
+}
+
+const nns_op_def nns_op_sigmoid = {
+    .name = "Sigmoid",
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .prepare = sigmoid_prepare,
+    .infer = nns_op_infer_same,
+    .forward = sigmoid_forward,
+    .backward = sigmoid_backward,
+};
