@@ -21,6 +21,7 @@ typedef struct cli_command {
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Option parsing: options are "--name value", "--name=value" or flags. */
 typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT } opt_kind;

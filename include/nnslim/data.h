@@ -62,6 +62,10 @@ nns_status nns_npy_save_f32(const char *path, int ndim, const int64_t *dims,
 nns_status nns_npy_save_s32(const char *path, int ndim, const int64_t *dims,
                             const int32_t *data);
 
+/* Load a float32 ('<f4', C order) .npy array of rank <= 8 (raw or gzip).
+ * *data is malloc'd; dims must hold 8 entries. */
+nns_status nns_npy_load_f32(const char *path, int *ndim, int64_t *dims, float **data);
+
 /* Batching. An iterator over a permutation of the data set; the permutation is
  * drawn from seed and epoch, so a run is reproducible. The last partial batch
  * is kept. Augmentation (train only): random crop with zero padding `pad`

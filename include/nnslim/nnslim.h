@@ -8,5 +8,6 @@
 #include "nnslim/onnx.h"
 #include "nnslim/train.h"
 #include "nnslim/arch.h"
+#include "nnslim/runtime.h"
 #define NNSLIM_VERSION "0.1.0"
 #endif

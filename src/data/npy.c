@@ -555,3 +555,33 @@ nns_status nns_npy_save_s32(const char *path, int ndim, const int64_t *dims,
                             const int32_t *data) {
     return npy_save(path, "<i4", ndim, dims, data);
 }
+
+nns_status nns_npy_load_f32(const char *path, int *ndim, int64_t *dims, float **data) {
+    *data = NULL;
+    *ndim = 0;
+    npy_file f;
+    nns_status s = npy_open(&f, path, "array", 1u << NPY_TYPE_F32, "<f4");
+    if (s != NNS_OK) return s;
+    if (f.ndim > 8) {
+        nns_data_reader_close(&f.r);
+        return nns_error(NNS_STATUS_UNSUPPORTED, "array file '%s': rank %d is above 8", path, f.ndim);
+    }
+    float *buf = malloc((size_t)(f.count ? f.count : 1) * sizeof(float));
+    if (!buf) {
+        nns_data_reader_close(&f.r);
+        return nns_error(NNS_STATUS_NOMEM, "array file '%s': out of memory", path);
+    }
+    size_t got = 0;
+    s = nns_data_reader_read(&f.r, buf, (size_t)f.count * sizeof(float), &got);
+    if (s == NNS_OK && got < (size_t)f.count * sizeof(float)) s = npy_truncated(&f);
+    if (s == NNS_OK) s = npy_check_end(&f);
+    nns_data_reader_close(&f.r);
+    if (s != NNS_OK) {
+        free(buf);
+        return s;
+    }
+    *ndim = f.ndim;
+    for (int i = 0; i < f.ndim; i++) dims[i] = f.shape[i];
+    *data = buf;
+    return NNS_OK;
+}

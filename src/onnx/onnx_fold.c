@@ -354,11 +354,11 @@ static nns_status fold_slice(const nns_onnx_loader *L, const char *nn, const Onn
         if (sp > 0) {
             s = s < 0 ? 0 : s > dd ? dd : s;
             e = e < 0 ? 0 : e > dd ? dd : e;
-            cnt = e > s ? (e - s + sp - 1) / sp : 0;
+            cnt = e > s ? 1 + (e - s - 1) / sp : 0;
         } else {
             s = s < 0 ? 0 : s > dd - 1 ? dd - 1 : s;
             e = e < -1 ? -1 : e > dd - 1 ? dd - 1 : e;
-            cnt = s > e ? (s - e + (-sp) - 1) / (-sp) : 0;
+            cnt = s > e ? (sp == INT64_MIN ? 1 : 1 + (s - e - 1) / (-sp)) : 0;
         }
         start[a] = s;
         step[a] = sp;

@@ -87,6 +87,7 @@ static int dtype_from_onnx(int64_t t, nns_dtype *dt) {
     switch (t) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: *dt = NNS_DTYPE_F32; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: *dt = NNS_DTYPE_U8; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: *dt = NNS_DTYPE_U8; return 1; /* 0/1 bytes */
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: *dt = NNS_DTYPE_S8; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: *dt = NNS_DTYPE_S32; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *dt = NNS_DTYPE_S64; return 1;
@@ -135,9 +136,9 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
         if (t->dims[i] < 0 || t->dims[i] > ((int64_t)1 << 40))
             return LERR(NNS_STATUS_FORMAT, "tensor '%s': bad dimension %lld", name, (long long)t->dims[i]);
         s.dims[i] = t->dims[i];
-        numel *= t->dims[i];
-        if (numel > ((int64_t)1 << 34))
+        if (t->dims[i] && numel > (((int64_t)1 << 34) / t->dims[i]))
             return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': too large", name);
+        numel *= t->dims[i];
     }
     size_t es = nns_dtype_size(dt), ss = store_size(dt);
     void *data = malloc((size_t)(numel ? numel : 1) * ss);
@@ -618,6 +619,17 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
             refs[1].kind = REF_CONST;
             n_in = 2;
         }
+    } else if (strcmp(op, "Dropout") == 0 && n_in >= 3 && kin[2] >= 0) {
+        /* a constant training_mode: false is the default (dropped), true is
+         * a training graph */
+        const nns_onnx_const *c = &L->k[kin[2]];
+        int64_t n = nns_onnx_numel(&c->shape);
+        size_t es = store_size(c->dtype);
+        for (int64_t j = 0; j < n * (int64_t)es; j++)
+            if (((const unsigned char *)c->data)[j])
+                return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Dropout): training_mode=true is not supported", nn);
+        n_in = 2;
+        while (n_in > 1 && refs[n_in - 1].kind == REF_NONE) n_in--;
     } else if ((strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0) && L->opset < 13) {
         const nns_shape *xs = ref_shape(L, &refs[0]);
         int r = xs ? xs->ndim : 0;

@@ -97,12 +97,15 @@ static inline int64_t bc_item(const bc_iter *it, int64_t t, int64_t *oo, int64_t
             const float *A = a + oa, *B = b + ob;                                          \
             float *O = o + oo;                                                             \
             if (ia && ib) {                                                                \
+                _Pragma("omp simd")                                                        \
                 for (int64_t i = 0; i < n; i++) { const float x = A[i], y = B[i]; O[i] = FEXPR; } \
             } else if (ia) {                                                               \
                 const float y = B[0];                                                      \
+                _Pragma("omp simd")                                                        \
                 for (int64_t i = 0; i < n; i++) { const float x = A[i]; O[i] = FEXPR; }    \
             } else if (ib) {                                                               \
                 const float x = A[0];                                                      \
+                _Pragma("omp simd")                                                        \
                 for (int64_t i = 0; i < n; i++) { const float y = B[i]; O[i] = FEXPR; }    \
             } else {                                                                       \
                 const float x = A[0], y = B[0];                                            \
@@ -113,6 +116,14 @@ static inline int64_t bc_item(const bc_iter *it, int64_t t, int64_t *oo, int64_t
     }
 
 /* Backward into an operand with the output's element count: gx[k] += G. */
+#define BC_BWD_LOOP(XLOAD, YLOAD, GEXPR)                                                   \
+    _Pragma("omp simd")                                                                    \
+    for (int64_t i = 0; i < n; i++) {                                                      \
+        const float g = G[i], x = XLOAD, y = YLOAD;                                        \
+        (void)x; (void)y;                                                                  \
+        GX[i] += GEXPR;                                                                    \
+    }
+
 #define BC_DEF_BWD_FULL(fn, GEXPR)                                                         \
     static void fn(const bc_iter *it, const float *a, const float *b, const float *gy,     \
                    float *gx) {                                                            \
@@ -124,10 +135,17 @@ static inline int64_t bc_item(const bc_iter *it, int64_t t, int64_t *oo, int64_t
             const int64_t n = bc_item(it, t, &oo, &oa, &ob);                               \
             const float *A = a + oa, *B = b + ob, *G = gy + oo;                            \
             float *GX = gx + oo;                                                           \
-            for (int64_t i = 0; i < n; i++) {                                              \
-                const float g = G[i], x = A[i * ia], y = B[i * ib];                        \
-                (void)x; (void)y;                                                          \
-                GX[i] += GEXPR;                                                            \
+            if (ia && ib) {                                                                \
+                BC_BWD_LOOP(A[i], B[i], GEXPR)                                             \
+            } else if (ia) {                                                               \
+                const float yv = B[0];                                                     \
+                BC_BWD_LOOP(A[i], yv, GEXPR)                                               \
+            } else if (ib) {                                                               \
+                const float xv = A[0];                                                     \
+                BC_BWD_LOOP(xv, B[i], GEXPR)                                               \
+            } else {                                                                       \
+                const float xv = A[0], yv = B[0];                                          \
+                BC_BWD_LOOP(xv, yv, GEXPR)                                                 \
             }                                                                              \
         }                                                                                  \
     }

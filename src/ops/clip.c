@@ -26,10 +26,10 @@ static void clip_forward(nns_exec_node *e) {
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
     /* ONNX: when min > max every output is max. */
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
-        float v = x[i] < lo ? lo : x[i];
-        y[i] = v > hi ? hi : v;
+        float v = nns_selectf(x[i] < lo, lo, x[i]);
+        y[i] = nns_selectf(v > hi, hi, v);
     }
 }
 
@@ -40,8 +40,8 @@ static void clip_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
-    for (int64_t i = 0; i < n; i++) gx[i] += (x[i] >= lo && x[i] <= hi) ? gy[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf((x[i] >= lo) & (x[i] <= hi), gy[i], 0.0f);
 }
 
 const nns_op_def nns_op_clip = {

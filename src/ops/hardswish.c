@@ -10,11 +10,12 @@ static void hardswish_forward(nns_exec_node *e) {
     const float *x = e->in[0]->data;
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         float t = v * (1.0f / 6.0f) + 0.5f;
-        t = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+        t = nns_selectf(t < 0.0f, 0.0f, t);
+        t = nns_selectf(t > 1.0f, 1.0f, t);
         y[i] = v * t;
     }
 }
@@ -24,10 +25,12 @@ static void hardswish_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
-        float d = v < -3.0f ? 0.0f : (v > 3.0f ? 1.0f : (2.0f * v + 3.0f) * (1.0f / 6.0f));
+        float d = (2.0f * v + 3.0f) * (1.0f / 6.0f);
+        d = nns_selectf(v < -3.0f, 0.0f, d);
+        d = nns_selectf(v > 3.0f, 1.0f, d);
         gx[i] += gy[i] * d;
     }
 }

@@ -1,18 +1,8 @@
-/* ops_table.c — the op table, indexed by nns_op. Entries are weak references
- * so that a library built without an op reports it as unsupported. */
+/* ops_table.c — the op table, indexed by nns_op. */
 #include <string.h>
 #include <strings.h>
 #include "ops/op.h"
 
-#define W(sym) extern const nns_op_def sym __attribute__((weak));
-W(nns_op_conv) W(nns_op_gemm) W(nns_op_matmul) W(nns_op_batchnorm)
-W(nns_op_relu) W(nns_op_clip) W(nns_op_leakyrelu) W(nns_op_sigmoid)
-W(nns_op_hardsigmoid) W(nns_op_hardswish) W(nns_op_add) W(nns_op_sub)
-W(nns_op_mul) W(nns_op_div) W(nns_op_maxpool) W(nns_op_averagepool)
-W(nns_op_globalaveragepool) W(nns_op_concat) W(nns_op_flatten)
-W(nns_op_reshape) W(nns_op_transpose) W(nns_op_dropout) W(nns_op_softmax)
-W(nns_op_logsoftmax) W(nns_op_identity)
-#undef W
 
 const nns_op_def *const nns_op_table[] = {
     [NNS_OP_CONV] = &nns_op_conv,

@@ -9,8 +9,8 @@ static void relu_forward(nns_exec_node *e) {
     const float *x = e->in[0]->data;
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) y[i] = nns_selectf(x[i] > 0.0f, x[i], 0.0f);
 }
 
 static void relu_backward(nns_exec_node *e) {
@@ -18,8 +18,8 @@ static void relu_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
-    for (int64_t i = 0; i < n; i++) gx[i] += x[i] > 0.0f ? gy[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf(x[i] > 0.0f, gy[i], 0.0f);
 }
 
 const nns_op_def nns_op_relu = {

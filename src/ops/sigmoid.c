@@ -14,13 +14,9 @@ static void sigmoid_forward(nns_exec_node *e) {
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS / 8)
     for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        if (v >= 0.0f) {
-            y[i] = 1.0f / (1.0f + expf(-v));
-        } else {
-            float t = expf(v);
-            y[i] = t / (1.0f + t);
-        }
+        /* t = exp(-|x|) never overflows; sigmoid(-|x|) = t / (1 + t) */
+        const float t = expf(-fabsf(x[i])), s = 1.0f / (1.0f + t);
+        y[i] = nns_selectf(x[i] >= 0.0f, s, t * s);
     }
 }
 
@@ -29,7 +25,7 @@ static void sigmoid_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *y = e->out[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) gx[i] += gy[i] * y[i] * (1.0f - y[i]);
 }
 

@@ -1,0 +1,34 @@
+/*
+ * nnslim/runtime.h — inference sessions.
+ *
+ * A session binds a finalized graph to memory for batches of up to
+ * max_batch samples (activations share buffers by lifetime); a run never
+ * allocates. Inputs and outputs are float32, C order, batch first.
+ */
+#ifndef NNSLIM_RUNTIME_H
+#define NNSLIM_RUNTIME_H
+
+#include <stdint.h>
+#include "nnslim/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nns_session nns_session;
+
+nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out);
+void nns_session_free(nns_session *s);
+/* Elements per sample of the (first) input and output. */
+int64_t nns_session_input_size(const nns_session *s);
+int64_t nns_session_output_size(const nns_session *s);
+/* Output shape for batch n (dims[0] = n). */
+nns_shape nns_session_output_shape(const nns_session *s, int64_t n);
+/* Run n samples (any n >= 1; more than max_batch runs in chunks):
+ * x [n, input_size] -> y [n, output_size]. */
+nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,145 @@
+/*
+ * kernels.h — compute kernels and the runtime dispatch table.
+ *
+ * Ops are not kernels (DESIGN.md 7-10). A kernel is a pure function on
+ * pointers, sizes and a work range: it never allocates and never spawns
+ * threads (the calling op parallelises over work ranges with OpenMP). Scratch
+ * memory, where a kernel needs any, is passed in by the caller; its size comes
+ * from a *_scratch_floats() function of the same family, which is the same for
+ * every ISA variant.
+ *
+ * Names: nns_<dtype>_<operation>[_<tile>]__<isa>, one file per symbol, named
+ * after it: src/kernels/ref/ (portable C, the oracle and fallback, kept
+ * forever) and src/kernels/x86/ (files whose name contains "avx2" are built
+ * with -mavx2 -mfma, "avx512" with AVX-512 flags; see CMakeLists.txt).
+ *
+ * Dispatch: nns_kernels_get() returns a table filled once from CPU feature
+ * detection (__builtin_cpu_supports). The environment variable
+ * NNS_ISA=scalar|avx2|avx512 forces a lower level (never a higher one than
+ * the CPU has). Tests call nns_kernels_for_isa() to get the table of each
+ * available level and compare every SIMD kernel with its reference.
+ *
+ * Layouts: image planes are row-major [h][w] floats, contiguous; NCHW tensors
+ * are N*C such planes back to back.
+ */
+#ifndef NNS_KERNELS_H
+#define NNS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ISA levels, lowest first. Enums only grow at the end. */
+typedef enum nns_isa {
+    NNS_ISA_SCALAR = 0,
+    NNS_ISA_AVX2 = 1,   /* AVX2 + FMA */
+    NNS_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL */
+    NNS_ISA_COUNT
+} nns_isa;
+
+/* Geometry of a 2-D sliding window (convolution or pooling) over one plane.
+ * Output position (oy, ox) reads input rows oy*sh - pt + i*dh, i in [0, kh),
+ * and columns ox*sw - pl + j*dw, j in [0, kw); positions outside
+ * [0, ih) x [0, iw) are padding. Bottom/right padding is implied by oh/ow.
+ * pt/pl may be negative (a crop). All values are > 0 except the pads. */
+typedef struct nns_conv2d_geom {
+    int ih, iw;   /* input plane  */
+    int oh, ow;   /* output plane */
+    int kh, kw;   /* window       */
+    int sh, sw;   /* strides      */
+    int dh, dw;   /* dilations    */
+    int pt, pl;   /* top and left padding */
+} nns_conv2d_geom;
+
+/* ---- im2col / col2im (portable only: pure data movement) -------------- */
+
+/* col[(ci*kh + i)*kw + j][oy*ow + ox] = x[ci][oy*sh-pt+i*dh][ox*sw-pl+j*dw]
+ * (0 in the padding), for ci in [0, c). x: c planes of ih*iw; col:
+ * (c*kh*kw) rows of oh*ow. */
+void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col);
+/* The adjoint: x[...] += col[...] (padding positions dropped). */
+void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, float *x);
+
+/* ---- depthwise 2-D convolution (one filter per channel) --------------- */
+
+/* Forward over one plane: y[oy][ox] = bias + sum_ij w[i*kw+j] * x[...].
+ * x: ih*iw, w: kh*kw, y: oh*ow. scratch: nns_f32_dwconv2d_scratch_floats(g)
+ * floats, 32-byte aligned. */
+typedef void (*nns_f32_dwconv2d_fn)(const nns_conv2d_geom *g, const float *x,
+                                    const float *w, float bias, float *y,
+                                    float *scratch);
+/* Backward over one channel of n images. x: n planes ih*iw, x_stride floats
+ * apart; dy: n planes oh*ow, dy_stride apart; dx: NULL or n planes ih*iw,
+ * dx_stride apart, accumulated (+=); dw: NULL or kh*kw floats, accumulated;
+ * db: NULL or one float, accumulated. The sum over images and positions runs
+ * in a fixed order (deterministic). scratch as for the forward. */
+typedef void (*nns_f32_dwconv2d_bwd_fn)(const nns_conv2d_geom *g, int n,
+                                        const float *x, size_t x_stride,
+                                        const float *dy, size_t dy_stride,
+                                        const float *w, float *dx, size_t dx_stride,
+                                        float *dw, float *db, float *scratch);
+size_t nns_f32_dwconv2d_scratch_floats(const nns_conv2d_geom *g);
+
+void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, const float *x, const float *w,
+                           float bias, float *y, float *scratch);
+void nns_f32_dwconv2d_bwd__ref(const nns_conv2d_geom *g, int n, const float *x,
+                               size_t x_stride, const float *dy, size_t dy_stride,
+                               const float *w, float *dx, size_t dx_stride, float *dw,
+                               float *db, float *scratch);
+void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, const float *x, const float *w,
+                            float bias, float *y, float *scratch);
+void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
+                                size_t x_stride, const float *dy, size_t dy_stride,
+                                const float *w, float *dx, size_t dx_stride, float *dw,
+                                float *db, float *scratch);
+
+/* ---- pooling over one plane ------------------------------------------ */
+
+/* Max pooling: y[o] = max over the window's in-bounds inputs; idx[o] = the
+ * plane offset (iy*iw + ix) of the first maximum, -1 (and y = 0) if the
+ * window holds no input. idx may be NULL. */
+typedef void (*nns_f32_maxpool2d_fn)(const nns_conv2d_geom *g, const float *x,
+                                     float *y, int32_t *idx);
+void nns_f32_maxpool2d__ref(const nns_conv2d_geom *g, const float *x, float *y,
+                            int32_t *idx);
+/* The same for a 2x2 window, stride 2, no padding, no dilation, with
+ * 2*oh <= ih and 2*ow <= iw (nns_f32_maxpool2d_2x2s2_fits). */
+void nns_f32_maxpool2d_2x2s2__avx2(const nns_conv2d_geom *g, const float *x, float *y,
+                                   int32_t *idx);
+static inline int nns_f32_maxpool2d_2x2s2_fits(const nns_conv2d_geom *g) {
+    return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 &&
+           g->pt == 0 && g->pl == 0 && 2 * g->oh <= g->ih && 2 * g->ow <= g->iw;
+}
+/* Max pooling backward from saved indices: dx[idx[o]] += dy[o]. */
+void nns_f32_maxpool2d_bwd__ref(const nns_conv2d_geom *g, const float *dy,
+                                const int32_t *idx, float *dx);
+
+/* Average pooling. count_include_pad: divide by the window size clipped to
+ * the padded extent (ih + pt + pad_bottom, where pad_bottom = pb), else by
+ * the number of in-bounds inputs. pb/pr: bottom/right explicit padding. */
+void nns_f32_avgpool2d__ref(const nns_conv2d_geom *g, int pb, int pr,
+                            int count_include_pad, const float *x, float *y);
+/* dx += the adjoint of the above applied to dy. */
+void nns_f32_avgpool2d_bwd__ref(const nns_conv2d_geom *g, int pb, int pr,
+                                int count_include_pad, const float *dy, float *dx);
+
+/* ---- the dispatch table ----------------------------------------------- */
+
+typedef struct nns_kernels {
+    nns_isa isa;                       /* level this table was filled for */
+    nns_f32_dwconv2d_fn f32_dwconv2d;
+    nns_f32_dwconv2d_bwd_fn f32_dwconv2d_bwd;
+    nns_f32_maxpool2d_fn f32_maxpool2d;
+    nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
+} nns_kernels;
+
+/* The table for this machine (and NNS_ISA), filled on first use. Thread-safe. */
+const nns_kernels *nns_kernels_get(void);
+/* Highest level the CPU supports (ignores NNS_ISA). */
+nns_isa nns_isa_detect(void);
+/* The table for a given level (clamped to what the CPU supports); static
+ * storage, for tests and benchmarks. */
+const nns_kernels *nns_kernels_for_isa(nns_isa isa);
+/* "scalar", "avx2", "avx512". */
+const char *nns_isa_name(nns_isa isa);
+
+#endif

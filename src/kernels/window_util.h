@@ -1,0 +1,34 @@
+/* window_util.h — small helpers for sliding-window kernels (internal). */
+#ifndef NNS_KERNELS_WINDOW_UTIL_H
+#define NNS_KERNELS_WINDOW_UTIL_H
+
+/* ceil(a / b) for b > 0 and any a. */
+static inline int nns_cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/* Outputs ox in [*lo, *hi) read an in-bounds column ox*s + off of a row of
+ * n inputs; out is the number of outputs. */
+static inline void nns_window_valid_range(int off, int s, int n, int out, int *lo, int *hi) {
+    int l = off >= 0 ? 0 : nns_cdiv(-off, s);
+    int h = nns_cdiv(n - off, s);
+    if (l > out) l = out;
+    if (h > out) h = out;
+    if (h < l) h = l;
+    *lo = l;
+    *hi = h;
+}
+
+/* Of the k taps start + i*d of a window, *in_pad counts those inside the
+ * padded extent [-pad_begin, n + pad_end) and *in_n those inside [0, n). */
+static inline void nns_window_count(int start, int k, int d, int n, int pad_begin, int pad_end,
+                                    int *in_pad, int *in_n) {
+    int a = 0, b = 0;
+    for (int i = 0; i < k; i++) {
+        int p = start + i * d;
+        if (p >= -pad_begin && p < n + pad_end) a++;
+        if (p >= 0 && p < n) b++;
+    }
+    *in_pad = a;
+    *in_n = b;
+}
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * conv.c — Conv (ONNX opset 13), 2-D: X [N,C,H,W], W [M,C/group,kH,kW],
+ * optional B [M] -> Y [N,M,OH,OW]. Attributes: kernel_shape, strides,
+ * dilations, pads, auto_pad, group.
+ *
+ * Algorithms (chosen from the shapes at run time):
+ *  - depthwise (group == C == M): the dwconv2d kernels (kernels.h), forward
+ *    parallel over (n, c) planes, backward parallel over channels;
+ *  - 1x1, stride 1, no padding: one GEMM per image and group on X itself;
+ *  - otherwise im2col + GEMM (OpenBLAS) per image and group.
+ * GEMM paths run one image per thread (static contiguous ranges of the
+ * batch; OpenBLAS runs single-threaded inside our parallel region). The
+ * weight gradient goes to per-thread partial buffers that are summed in
+ * thread order: results are deterministic for a fixed thread count. With one
+ * image or one thread the GEMMs run serially and OpenBLAS threads them.
+ * The data gradient of stride-1 convolutions is computed as a convolution of
+ * dY with the flipped, transposed weights (im2col of dY + GEMM); other
+ * strides use W^T dY + col2im.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "ops/window2d.h"
+
+typedef struct conv_params {
+    nns_window2d win;
+    int group;
+    int nthreads;   /* threads the workspace is sized for */
+} conv_params;
+
+enum { CONV_ALGO_DW = 0, CONV_ALGO_1X1, CONV_ALGO_IM2COL };
+
+typedef struct conv_dims {
+    int64_t n;
+    int c, m, cg, mg, group;
+    nns_conv2d_geom g;   /* X plane -> Y plane */
+    nns_conv2d_geom gt;  /* dY plane -> dX plane (transposed, stride 1) */
+    size_t ihw, ohw, kk, ckg, wsize;
+    int algo;
+    int bwd_transposed;
+} conv_dims;
+
+static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const conv_params *p,
+                                const nns_shape *x, const nns_shape *w, const nns_shape *b) {
+    const char *xn = gr->values[node->in[0]].name, *wn = gr->values[node->in[1]].name;
+    if (x->ndim != 4)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (Conv): only 2-D convolution is supported; input '%s' has rank %d, not 4",
+                         node->name, xn, x->ndim);
+    if (w->ndim != 4)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (Conv): only 2-D convolution is supported; weight '%s' has rank %d, not 4",
+                         node->name, wn, w->ndim);
+    for (int i = 1; i < 4; i++)
+        if (x->dims[i] <= 0)
+            return nns_error(NNS_STATUS_SHAPE, "node '%s' (Conv): input '%s' has unknown dimension %d",
+                             node->name, xn, i);
+    for (int i = 0; i < 4; i++)
+        if (w->dims[i] <= 0)
+            return nns_error(NNS_STATUS_SHAPE, "node '%s' (Conv): weight '%s' has dimension %d = %lld",
+                             node->name, wn, i, (long long)w->dims[i]);
+    int64_t C = x->dims[1], M = w->dims[0], G = p->group;
+    if (C % G)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (Conv): %lld input channels are not divisible by group %lld",
+                         node->name, (long long)C, (long long)G);
+    if (M % G)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (Conv): %lld output channels are not divisible by group %lld",
+                         node->name, (long long)M, (long long)G);
+    if (w->dims[1] != C / G)
+        return nns_error(NNS_STATUS_SHAPE,
+                         "node '%s' (Conv): weight '%s' has %lld input channels per group, expected %lld (C=%lld, group=%lld)",
+                         node->name, wn, (long long)w->dims[1], (long long)(C / G), (long long)C, (long long)G);
+    if ((p->win.kh && p->win.kh != w->dims[2]) || (p->win.kw && p->win.kw != w->dims[3]))
+        return nns_error(NNS_STATUS_SHAPE,
+                         "node '%s' (Conv): kernel_shape [%d,%d] does not match weight '%s' [%lld,%lld]",
+                         node->name, p->win.kh, p->win.kw, wn, (long long)w->dims[2], (long long)w->dims[3]);
+    if (b && (b->ndim != 1 || b->dims[0] != M))
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (Conv): bias '%s' must have shape [%lld]", node->name,
+                         gr->values[node->in[2]].name, (long long)M);
+    if (C > (1 << 24) || M > (1 << 24) || w->dims[2] > 4096 || w->dims[3] > 4096)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (Conv): sizes too large", node->name);
+    return NNS_OK;
+}
+
+/* Sizes and algorithm for validated shapes; node NULL: no messages. */
+static nns_status conv_dims_make(const nns_node *node, const conv_params *p, const nns_shape *x,
+                                 const nns_shape *w, conv_dims *d) {
+    int64_t C = x->dims[1], M = w->dims[0], G = p->group;
+    nns_status st = nns_window2d_geom(node, &p->win, x->dims[2], x->dims[3], (int)w->dims[2],
+                                      (int)w->dims[3], &d->g, NULL, NULL);
+    if (st) return st;
+    d->n = x->dims[0];
+    d->c = (int)C;
+    d->m = (int)M;
+    d->group = (int)G;
+    d->cg = (int)(C / G);
+    d->mg = (int)(M / G);
+    d->ihw = (size_t)d->g.ih * d->g.iw;
+    d->ohw = (size_t)d->g.oh * d->g.ow;
+    d->kk = (size_t)d->g.kh * d->g.kw;
+    d->ckg = (size_t)d->cg * d->kk;
+    d->wsize = (size_t)M * d->ckg;
+    const nns_conv2d_geom *g = &d->g;
+    if (G == C && M == C)
+        d->algo = CONV_ALGO_DW;
+    else if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
+             g->oh == g->ih && g->ow == g->iw)
+        d->algo = CONV_ALGO_1X1;
+    else
+        d->algo = CONV_ALGO_IM2COL;
+    d->bwd_transposed = d->algo == CONV_ALGO_IM2COL && g->sh == 1 && g->sw == 1;
+    d->gt = *g;
+    d->gt.ih = g->oh;
+    d->gt.iw = g->ow;
+    d->gt.oh = g->ih;
+    d->gt.ow = g->iw;
+    d->gt.pt = (g->kh - 1) * g->dh - g->pt;
+    d->gt.pl = (g->kw - 1) * g->dw - g->pl;
+    return NNS_OK;
+}
+
+static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    conv_params *p = params;
+    nns_status st;
+    if ((st = nns_window2d_parse(n, 0, 1, 0, &p->win))) return st;
+    int64_t group = nns_node_attr_int(n, "group", 1);
+    if (group < 1 || group > (1 << 24))
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Conv): group must be >= 1, not %lld", n->name,
+                         (long long)group);
+    p->group = (int)group;
+    p->nthreads = omp_get_max_threads();
+    if (p->nthreads < 1) p->nthreads = 1;
+    for (int i = 0; i < n->n_in && i < 3; i++)
+        if ((st = nns_window2d_check_f32(g, n, i))) return st;
+    if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Conv): inputs X and W are required", n->name);
+    return NNS_OK;
+}
+
+static nns_status conv_infer(const nns_graph *g, const nns_node *n, const void *params,
+                             const nns_shape *const *in, nns_shape *out) {
+    const conv_params *p = params;
+    conv_dims d;
+    nns_status st = conv_validate(g, n, p, in[0], in[1], n->n_in > 2 ? in[2] : NULL);
+    if (!st) st = conv_dims_make(n, p, in[0], in[1], &d);
+    if (st) return st;
+    int64_t dims[4] = {in[0]->dims[0] > 0 ? in[0]->dims[0] : -1, d.m, d.g.oh, d.g.ow};
+    out[0] = nns_shape_make(4, dims);
+    return NNS_OK;
+}
+
+/* Workspace layout, in floats (every part 16-float aligned). */
+typedef struct conv_ws {
+    size_t per_thread;   /* floats per thread */
+    size_t col, col2, part; /* offsets inside a thread's part */
+    size_t wt;           /* offset of the shared transposed weights */
+    size_t total;
+} conv_ws;
+
+static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws *w) {
+    memset(w, 0, sizeof *w);
+    if (d->algo == CONV_ALGO_DW) {
+        w->per_thread = r16(nns_f32_dwconv2d_scratch_floats(&d->g));
+        w->total = w->per_thread * (size_t)nthreads;
+        return;
+    }
+    size_t col = d->algo == CONV_ALGO_IM2COL ? r16(d->ckg * d->ohw) : 0;
+    size_t col2 = 0, part = 0, wt = 0;
+    if (training) {
+        if (d->algo == CONV_ALGO_IM2COL)
+            col2 = d->bwd_transposed ? r16((size_t)d->mg * d->kk * d->ihw) : r16(d->ckg * d->ohw);
+        part = nthreads > 1 ? r16(d->wsize) : 0;
+        wt = d->bwd_transposed ? r16(d->wsize) : 0;
+    }
+    w->col = 0;
+    w->col2 = col;
+    w->part = col + col2;
+    w->per_thread = col + col2 + part;
+    w->wt = w->per_thread * (size_t)nthreads;
+    w->total = w->wt + wt;
+}
+
+static size_t conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out,
+                              int training) {
+    (void)out;
+    const conv_params *p = params;
+    conv_dims d;
+    if (conv_dims_make(NULL, p, in[0], in[1], &d)) return 0;
+    conv_ws w;
+    conv_ws_make(&d, p->nthreads, training, &w);
+    return w.total * sizeof(float);
+}
+
+/* Runtime dims from the views (shapes already validated). */
+static void conv_dims_rt(const nns_exec_node *e, conv_dims *d) {
+    conv_dims_make(NULL, e->params, &e->in[0]->shape, &e->in[1]->shape, d);
+}
+
+/* Threads for the per-image GEMM paths: one below ~1 MFLOP (the fork/join
+ * costs more), else up to one per image. */
+static int conv_team(const conv_params *p, const conv_dims *d) {
+    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
+    if (p->nthreads <= 1 || d->n <= 1 || flops < (double)(1 << 20)) return 1;
+    return (int)(d->n < p->nthreads ? d->n : p->nthreads);
+}
+
+/* Threads for the depthwise kernels, over `items` planes or channels. */
+static int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items) {
+    double work = (double)d->n * d->c * (double)d->ohw * (double)d->kk;
+    if (p->nthreads <= 1 || items <= 1 || work < (double)(1 << 16)) return 1;
+    return p->nthreads;
+}
+
+/* ---- forward ----------------------------------------------------------- */
+
+static void conv_fwd_image(const conv_dims *d, const float *x, const float *w, const float *b,
+                           float *y, float *col) {
+    for (int g = 0; g < d->group; g++) {
+        const float *xg = x + (size_t)g * d->cg * d->ihw;
+        const float *wg = w + (size_t)g * d->mg * d->ckg;
+        float *yg = y + (size_t)g * d->mg * d->ohw;
+        const float *src = xg;
+        if (d->algo == CONV_ALGO_IM2COL) {
+            nns_f32_im2col__ref(&d->g, d->cg, xg, col);
+            src = col;
+        }
+        float beta = 0.0f;
+        if (b) {
+            for (int m = 0; m < d->mg; m++) {
+                float bv = b[g * d->mg + m];
+                float *row = yg + (size_t)m * d->ohw;
+                for (size_t k = 0; k < d->ohw; k++) row[k] = bv;
+            }
+            beta = 1.0f;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, (int)d->ohw, (int)d->ckg, 1.0f, wg,
+                    (int)d->ckg, src, (int)d->ohw, beta, yg, (int)d->ohw);
+    }
+}
+
+static void conv_forward(nns_exec_node *e) {
+    const conv_params *p = e->params;
+    conv_dims d;
+    conv_dims_rt(e, &d);
+    const float *X = e->in[0]->data, *W = e->in[1]->data;
+    const float *B = e->n_in > 2 && e->in[2] ? e->in[2]->data : NULL;
+    float *Y = e->out[0]->data;
+    conv_ws ws;
+    conv_ws_make(&d, p->nthreads, 0, &ws);
+    float *work = e->work;
+    if (d.algo == CONV_ALGO_DW) {
+        const nns_kernels *k = nns_kernels_get();
+        const int64_t planes = d.n * d.c;
+        const int team = conv_dw_team(p, &d, planes);
+#pragma omp parallel num_threads(team)
+        {
+            float *scr = work + (size_t)omp_get_thread_num() * ws.per_thread;
+#pragma omp for schedule(static)
+            for (int64_t pl = 0; pl < planes; pl++) {
+                int c = (int)(pl % d.c);
+                k->f32_dwconv2d(&d.g, X + (size_t)pl * d.ihw, W + (size_t)c * d.kk, B ? B[c] : 0.0f,
+                                Y + (size_t)pl * d.ohw, scr);
+            }
+        }
+        return;
+    }
+    const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
+    const int team = conv_team(p, &d);
+    if (team == 1) {
+        for (int64_t i = 0; i < d.n; i++) conv_fwd_image(&d, X + i * xs, W, B, Y + i * ys, work + ws.col);
+        return;
+    }
+#pragma omp parallel num_threads(team)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
+        float *col = work + (size_t)t * ws.per_thread + ws.col;
+        for (int64_t i = i0; i < i1; i++) conv_fwd_image(&d, X + i * xs, W, B, Y + i * ys, col);
+    }
+}
+
+/* ---- backward ---------------------------------------------------------- */
+
+/* One image: dW (target dw, beta 0 on the first image when overwrite) and dX. */
+static void conv_bwd_image(const conv_dims *d, const float *x, const float *w, const float *wt,
+                           const float *dy, float *dx, float *dw, int overwrite, float *col,
+                           float *col2) {
+    for (int g = 0; g < d->group; g++) {
+        const float *xg = x + (size_t)g * d->cg * d->ihw;
+        const float *wg = w + (size_t)g * d->mg * d->ckg;
+        const float *dyg = dy + (size_t)g * d->mg * d->ohw;
+        if (dw) {
+            const float *src = xg;
+            if (d->algo == CONV_ALGO_IM2COL) {
+                nns_f32_im2col__ref(&d->g, d->cg, xg, col);
+                src = col;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, (int)d->ohw, 1.0f, dyg,
+                        (int)d->ohw, src, (int)d->ohw, overwrite ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg,
+                        (int)d->ckg);
+        }
+        if (dx) {
+            float *dxg = dx + (size_t)g * d->cg * d->ihw;
+            if (d->algo == CONV_ALGO_1X1) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->cg, (int)d->ohw, d->mg, 1.0f, wg,
+                            (int)d->ckg, dyg, (int)d->ohw, 1.0f, dxg, (int)d->ihw);
+            } else if (d->bwd_transposed) {
+                const int kt = (int)((size_t)d->mg * d->kk);
+                nns_f32_im2col__ref(&d->gt, d->mg, dyg, col2);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->cg, (int)d->ihw, kt, 1.0f,
+                            wt + (size_t)g * d->cg * kt, kt, col2, (int)d->ihw, 1.0f, dxg, (int)d->ihw);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, (int)d->ohw, d->mg, 1.0f, wg,
+                            (int)d->ckg, dyg, (int)d->ohw, 0.0f, col2, (int)d->ohw);
+                nns_f32_col2im__ref(&d->g, d->cg, col2, dxg);
+            }
+        }
+    }
+}
+
+/* wt[g][c][m][i][j] = w[g*mg + m][c][kh-1-i][kw-1-j]. */
+static void conv_transpose_weights(const conv_dims *d, const float *w, float *wt, int t, int nt) {
+    const int kh = d->g.kh, kw = d->g.kw;
+    const int64_t rows = (int64_t)d->group * d->cg;
+    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; r++) {
+        int g = (int)(r / d->cg), c = (int)(r % d->cg);
+        float *dst = wt + (size_t)r * d->mg * d->kk;
+        for (int m = 0; m < d->mg; m++) {
+            const float *src = w + ((size_t)(g * d->mg + m) * d->cg + c) * d->kk;
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++)
+                    dst[(size_t)m * d->kk + i * kw + j] = src[(kh - 1 - i) * kw + (kw - 1 - j)];
+        }
+    }
+}
+
+static void conv_backward(nns_exec_node *e) {
+    const conv_params *p = e->params;
+    const float *dY = e->out[0]->grad;
+    if (!dY) return;
+    conv_dims d;
+    conv_dims_rt(e, &d);
+    const float *X = e->in[0]->data, *W = e->in[1]->data;
+    float *dX = e->in[0]->grad, *dW = e->in[1]->grad;
+    float *dB = e->n_in > 2 && e->in[2] ? e->in[2]->grad : NULL;
+    float *work = e->work;
+    conv_ws ws;
+    conv_ws_make(&d, p->nthreads, 1, &ws);
+    if (d.algo == CONV_ALGO_DW) {
+        const nns_kernels *k = nns_kernels_get();
+        const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw;
+        const int team = conv_dw_team(p, &d, d.c);
+#pragma omp parallel num_threads(team)
+        {
+            float *scr = work + (size_t)omp_get_thread_num() * ws.per_thread;
+#pragma omp for schedule(static)
+            for (int c = 0; c < d.c; c++)
+                k->f32_dwconv2d_bwd(&d.g, (int)d.n, X + (size_t)c * d.ihw, xs, dY + (size_t)c * d.ohw, ys,
+                                    W + (size_t)c * d.kk, dX ? dX + (size_t)c * d.ihw : NULL, xs,
+                                    dW ? dW + (size_t)c * d.kk : NULL, dB ? dB + c : NULL, scr);
+        }
+        return;
+    }
+    const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
+    if (dB) {
+#pragma omp parallel for schedule(static) num_threads(p->nthreads) if (d.m > 1 && d.n * ys > 32768)
+        for (int m = 0; m < d.m; m++) {
+            float s = 0.0f;
+            for (int64_t i = 0; i < d.n; i++) {
+                const float *row = dY + i * ys + (size_t)m * d.ohw;
+                float r = 0.0f;
+                for (size_t k = 0; k < d.ohw; k++) r += row[k];
+                s += r;
+            }
+            dB[m] += s;
+        }
+    }
+    if (!dX && !dW) return;
+    float *wt = d.bwd_transposed && dX ? work + ws.wt : NULL;
+    const int team = conv_team(p, &d);
+    if (team == 1) {
+        if (wt) conv_transpose_weights(&d, W, wt, 0, 1);
+        for (int64_t i = 0; i < d.n; i++)
+            conv_bwd_image(&d, X + i * xs, W, wt, dY + i * ys, dX ? dX + i * xs : NULL, dW, 0,
+                           work + ws.col, work + ws.col2);
+        return;
+    }
+#pragma omp parallel num_threads(team)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (wt) {
+            conv_transpose_weights(&d, W, wt, t, nt);
+#pragma omp barrier
+        }
+        const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
+        float *base = work + (size_t)t * ws.per_thread;
+        float *part = dW ? (nt > 1 ? base + ws.part : dW) : NULL;
+        for (int64_t i = i0; i < i1; i++)
+            conv_bwd_image(&d, X + i * xs, W, wt, dY + i * ys, dX ? dX + i * xs : NULL, part,
+                           nt > 1 && i == i0, base + ws.col, base + ws.col2);
+        if (dW && nt > 1) {
+#pragma omp barrier
+            /* dW += partial_0 + partial_1 + ... in thread order. */
+            const int64_t nw = (int64_t)d.wsize;
+            for (int64_t k = nw * t / nt; k < nw * (t + 1) / nt; k++) {
+                float s = 0.0f;
+                for (int u = 0; u < nt; u++)
+                    if (d.n * (u + 1) / nt > d.n * u / nt) s += work[(size_t)u * ws.per_thread + ws.part + k];
+                dW[k] += s;
+            }
+        }
+    }
+}
+
+const nns_op_def nns_op_conv = {
+    .name = "Conv",
+    .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    .params_size = sizeof(conv_params),
+    .prepare = conv_prepare,
+    .infer = conv_infer,
+    .work_bytes = conv_work_bytes,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

@@ -1,0 +1,209 @@
+/*
+ * gemm.c — Gemm (ONNX opset 13): Y = alpha * op(A) op(B) + beta * C, with
+ * op(A) = A^T if transA (A [K,M]) else A ([M,K]), op(B) likewise ([K,N] or
+ * [N,K] if transB), C optional and unidirectionally broadcast to [M,N]
+ * (shapes [], [1], [N], [1,N], [M,1], [M,N]). PyTorch exports Linear as Gemm
+ * with transB=1 and W [out,in].
+ *
+ * Forward and backward are OpenBLAS sgemm calls (threaded by OpenBLAS;
+ * deterministic for a fixed thread count, since OpenBLAS splits M and N,
+ * never K). Backward accumulates dA, dB and dC (dC sums dY over the
+ * broadcast dimensions).
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "ops/window2d.h"
+
+typedef struct gemm_params {
+    float alpha, beta;
+    int trans_a, trans_b;
+} gemm_params;
+
+static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    gemm_params *p = params;
+    p->alpha = nns_node_attr_float(n, "alpha", 1.0f);
+    p->beta = nns_node_attr_float(n, "beta", 1.0f);
+    int64_t ta = nns_node_attr_int(n, "transA", 0), tb = nns_node_attr_int(n, "transB", 0);
+    if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1))
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Gemm): transA and transB must be 0 or 1", n->name);
+    p->trans_a = (int)ta;
+    p->trans_b = (int)tb;
+    if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Gemm): inputs A and B are required", n->name);
+    nns_status st;
+    for (int i = 0; i < n->n_in && i < 3; i++)
+        if ((st = nns_window2d_check_f32(g, n, i))) return st;
+    return NNS_OK;
+}
+
+/* C's broadcast: rows (1 or M) and cols (1 or N) of its [rows, cols] view. */
+static int gemm_c_view(const nns_shape *c, int64_t m, int64_t n, int64_t *rows, int64_t *cols) {
+    if (c->ndim > 2) return 0;
+    int64_t r = c->ndim == 2 ? c->dims[0] : 1;
+    int64_t k = c->ndim >= 1 ? c->dims[c->ndim - 1] : 1;
+    if (k != 1 && k != n) return 0;
+    if (r != 1 && r != m && !(m < 0 && r > 0)) return 0;
+    *rows = r;
+    *cols = k;
+    return 1;
+}
+
+static nns_status gemm_infer(const nns_graph *g, const nns_node *n, const void *params,
+                             const nns_shape *const *in, nns_shape *out) {
+    const gemm_params *p = params;
+    const nns_shape *a = in[0], *b = in[1], *c = n->n_in > 2 ? in[2] : NULL;
+    if (a->ndim != 2 || b->ndim != 2)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (Gemm): A '%s' and B '%s' must be 2-D (ranks %d and %d)",
+                         n->name, g->values[n->in[0]].name, g->values[n->in[1]].name, a->ndim, b->ndim);
+    int64_t m = p->trans_a ? a->dims[1] : a->dims[0];
+    int64_t k = p->trans_a ? a->dims[0] : a->dims[1];
+    int64_t kb = p->trans_b ? b->dims[1] : b->dims[0];
+    int64_t nn = p->trans_b ? b->dims[0] : b->dims[1];
+    if (k <= 0 || kb <= 0 || nn <= 0 || k != kb) {
+        char sa[64], sb[64];
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (Gemm): A %s (transA=%d) and B %s (transB=%d) do not agree",
+                         n->name, nns_shape_str(a, sa, sizeof sa), p->trans_a, nns_shape_str(b, sb, sizeof sb),
+                         p->trans_b);
+    }
+    if (m <= 0) m = -1;
+    if (c) {
+        int64_t r, cc;
+        if (!gemm_c_view(c, m, nn, &r, &cc)) {
+            char sc[64];
+            return nns_error(NNS_STATUS_SHAPE, "node '%s' (Gemm): C '%s' %s does not broadcast to [%lld,%lld]",
+                             n->name, g->values[n->in[2]].name, nns_shape_str(c, sc, sizeof sc), (long long)m,
+                             (long long)nn);
+        }
+    }
+    int64_t dims[2] = {m, nn};
+    out[0] = nns_shape_make(2, dims);
+    return NNS_OK;
+}
+
+typedef struct gemm_dims {
+    int m, n, k;
+    int64_t crows, ccols;
+} gemm_dims;
+
+static void gemm_dims_rt(const nns_exec_node *e, gemm_dims *d) {
+    const gemm_params *p = e->params;
+    const nns_shape *a = &e->in[0]->shape, *b = &e->in[1]->shape;
+    d->m = (int)(p->trans_a ? a->dims[1] : a->dims[0]);
+    d->k = (int)(p->trans_a ? a->dims[0] : a->dims[1]);
+    d->n = (int)(p->trans_b ? b->dims[0] : b->dims[1]);
+    d->crows = d->ccols = 0;
+    if (e->n_in > 2 && e->in[2]) gemm_c_view(&e->in[2]->shape, d->m, d->n, &d->crows, &d->ccols);
+}
+
+static void gemm_forward(nns_exec_node *e) {
+    const gemm_params *p = e->params;
+    gemm_dims d;
+    gemm_dims_rt(e, &d);
+    const float *A = e->in[0]->data, *B = e->in[1]->data;
+    float *Y = e->out[0]->data;
+    float beta = 0.0f;
+    if (d.crows && p->beta != 0.0f) {
+        const float *C = e->in[2]->data;
+        const float bt = p->beta;
+#pragma omp parallel for schedule(static) if ((int64_t)d.m * d.n > 65536)
+        for (int i = 0; i < d.m; i++) {
+            const float *cr = C + (d.crows == 1 ? 0 : (size_t)i * d.ccols);
+            float *yr = Y + (size_t)i * d.n;
+            if (d.ccols == 1)
+                for (int j = 0; j < d.n; j++) yr[j] = bt * cr[0];
+            else
+                for (int j = 0; j < d.n; j++) yr[j] = bt * cr[j];
+        }
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
+                d.m, d.n, d.k, p->alpha, A, p->trans_a ? d.m : d.k, B, p->trans_b ? d.k : d.n, beta, Y, d.n);
+}
+
+static void gemm_backward(nns_exec_node *e) {
+    const gemm_params *p = e->params;
+    const float *dY = e->out[0]->grad;
+    if (!dY) return;
+    gemm_dims d;
+    gemm_dims_rt(e, &d);
+    const float *A = e->in[0]->data, *B = e->in[1]->data;
+    float *dA = e->in[0]->grad, *dB = e->in[1]->grad;
+    float *dC = d.crows ? e->in[2]->grad : NULL;
+    const int M = d.m, N = d.n, K = d.k;
+    const float al = p->alpha;
+    if (dA) {
+        if (!p->trans_a) { /* dA [M,K] += alpha dY op(B)^T */
+            if (!p->trans_b)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, al, dY, N, B, N, 1.0f, dA, K);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, al, dY, N, B, K, 1.0f, dA, K);
+        } else { /* dA [K,M] += alpha op(B) dY^T */
+            if (!p->trans_b)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, M, N, al, B, N, dY, N, 1.0f, dA, M);
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, K, M, N, al, B, K, dY, N, 1.0f, dA, M);
+        }
+    }
+    if (dB) {
+        if (!p->trans_b) { /* dB [K,N] += alpha op(A)^T dY */
+            if (!p->trans_a)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, al, A, K, dY, N, 1.0f, dB, N);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, N, M, al, A, M, dY, N, 1.0f, dB, N);
+        } else { /* dB [N,K] += alpha dY^T op(A) */
+            if (!p->trans_a)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, al, dY, N, A, K, 1.0f, dB, K);
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, N, K, M, al, dY, N, A, M, 1.0f, dB, K);
+        }
+    }
+    if (dC && p->beta != 0.0f) {
+        const float bt = p->beta;
+        if (d.crows == M && d.ccols == N && M > 1) {
+            const int64_t tot = (int64_t)M * N;
+#pragma omp parallel for schedule(static) if (tot > 65536)
+            for (int64_t i = 0; i < tot; i++) dC[i] += bt * dY[i];
+        } else if (d.ccols == N && N > 1) { /* [N] or [1,N]: sum over rows */
+            const int nt = omp_get_max_threads();
+#pragma omp parallel num_threads(nt) if ((int64_t)M * N > 65536)
+            {
+                const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+                const int j0 = (int)((int64_t)N * t / tn), j1 = (int)((int64_t)N * (t + 1) / tn);
+                float acc[256];
+                for (int jb = j0; jb < j1; jb += 256) {
+                    const int je = jb + 256 < j1 ? jb + 256 : j1;
+                    for (int j = jb; j < je; j++) acc[j - jb] = 0.0f;
+                    for (int i = 0; i < M; i++) {
+                        const float *r = dY + (size_t)i * N;
+                        for (int j = jb; j < je; j++) acc[j - jb] += r[j];
+                    }
+                    for (int j = jb; j < je; j++) dC[j] += bt * acc[j - jb];
+                }
+            }
+        } else if (d.crows == M && M > 1) { /* [M,1]: sum over columns */
+#pragma omp parallel for schedule(static) if ((int64_t)M * N > 65536)
+            for (int i = 0; i < M; i++) {
+                float s = 0.0f;
+                for (int j = 0; j < N; j++) s += dY[(size_t)i * N + j];
+                dC[i] += bt * s;
+            }
+        } else { /* one element */
+            float s = 0.0f;
+            const int64_t tot = (int64_t)M * N;
+            for (int64_t i = 0; i < tot; i++) s += dY[i];
+            dC[0] += bt * s;
+        }
+    }
+}
+
+const nns_op_def nns_op_gemm = {
+    .name = "Gemm",
+    .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    .params_size = sizeof(gemm_params),
+    .prepare = gemm_prepare,
+    .infer = gemm_infer,
+    .forward = gemm_forward,
+    .backward = gemm_backward,
+};

@@ -1,0 +1,75 @@
+/*
+ * globalaveragepool.c — GlobalAveragePool (ONNX opset 13): X [N,C,d1,...]
+ * (rank >= 3) -> Y [N,C,1,...]: the mean of each (n, c) plane. Backward:
+ * dX += dY / plane size. Parallel over planes.
+ */
+#include "ops/window2d.h"
+
+static nns_status gap_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    (void)params;
+    return nns_window2d_check_f32(g, n, 0);
+}
+
+static nns_status gap_infer(const nns_graph *g, const nns_node *n, const void *params,
+                            const nns_shape *const *in, nns_shape *out) {
+    (void)params;
+    const nns_shape *x = in[0];
+    if (x->ndim < 3)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (GlobalAveragePool): input '%s' has rank %d, expected >= 3",
+                         n->name, g->values[n->in[0]].name, x->ndim);
+    for (int i = 1; i < x->ndim; i++)
+        if (x->dims[i] <= 0)
+            return nns_error(NNS_STATUS_SHAPE, "node '%s' (GlobalAveragePool): input '%s' has unknown dimension %d",
+                             n->name, g->values[n->in[0]].name, i);
+    out[0] = *x;
+    if (out[0].dims[0] <= 0) out[0].dims[0] = -1;
+    for (int i = 2; i < x->ndim; i++) out[0].dims[i] = 1;
+    return NNS_OK;
+}
+
+static void gap_sizes(const nns_exec_node *e, int64_t *planes, int64_t *hw) {
+    const nns_shape *x = &e->in[0]->shape;
+    *planes = x->dims[0] * x->dims[1];
+    int64_t s = 1;
+    for (int i = 2; i < x->ndim; i++) s *= x->dims[i];
+    *hw = s;
+}
+
+static void gap_forward(nns_exec_node *e) {
+    int64_t planes, hw;
+    gap_sizes(e, &planes, &hw);
+    const float *X = e->in[0]->data;
+    float *Y = e->out[0]->data;
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * hw > 16384)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *x = X + pl * hw;
+        float s = 0.0f;
+        for (int64_t k = 0; k < hw; k++) s += x[k];
+        Y[pl] = s * inv;
+    }
+}
+
+static void gap_backward(nns_exec_node *e) {
+    const float *dY = e->out[0]->grad;
+    float *dX = e->in[0]->grad;
+    if (!dY || !dX) return;
+    int64_t planes, hw;
+    gap_sizes(e, &planes, &hw);
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * hw > 16384)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        float *dx = dX + pl * hw;
+        const float d = dY[pl] * inv;
+        for (int64_t k = 0; k < hw; k++) dx[k] += d;
+    }
+}
+
+const nns_op_def nns_op_globalaveragepool = {
+    .name = "GlobalAveragePool",
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .prepare = gap_prepare,
+    .infer = gap_infer,
+    .forward = gap_forward,
+    .backward = gap_backward,
+};

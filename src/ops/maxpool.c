@@ -1,0 +1,103 @@
+/*
+ * maxpool.c — MaxPool (ONNX opset 13), 2-D: X [N,C,H,W] -> Y [N,C,OH,OW].
+ * Attributes kernel_shape (required), strides, dilations, pads, auto_pad,
+ * ceil_mode; storage_order must be 0. The optional second output (Indices)
+ * is not supported: a clear error at plan time.
+ *
+ * Training plans save the argmax of every output (int32 plane offsets) in
+ * the node state; backward scatters dY through them. Parallel over (n, c)
+ * planes.
+ */
+#include <omp.h>
+
+#include "ops/window2d.h"
+
+typedef struct maxpool_params {
+    nns_window2d win;
+} maxpool_params;
+
+static nns_status maxpool_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    maxpool_params *p = params;
+    nns_status st = nns_window2d_parse(n, 1, 1, 1, &p->win);
+    if (st) return st;
+    if (nns_node_attr_int(n, "storage_order", 0) != 0)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (MaxPool): storage_order=1 is not supported", n->name);
+    if (n->n_out > 1)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (MaxPool): the second output (Indices) is not supported", n->name);
+    return nns_window2d_check_f32(g, n, 0);
+}
+
+static nns_status maxpool_infer(const nns_graph *g, const nns_node *n, const void *params,
+                                const nns_shape *const *in, nns_shape *out) {
+    const maxpool_params *p = params;
+    const nns_shape *x = in[0];
+    if (x->ndim != 4)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (MaxPool): only 2-D pooling is supported; input '%s' has rank %d, not 4",
+                         n->name, g->values[n->in[0]].name, x->ndim);
+    if (x->dims[1] <= 0 || x->dims[2] <= 0 || x->dims[3] <= 0)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (MaxPool): input '%s' has unknown dimensions", n->name,
+                         g->values[n->in[0]].name);
+    nns_conv2d_geom geo = {0};
+    nns_status st = nns_window2d_geom(n, &p->win, x->dims[2], x->dims[3], p->win.kh, p->win.kw, &geo, NULL, NULL);
+    if (st) return st;
+    int64_t dims[4] = {x->dims[0] > 0 ? x->dims[0] : -1, x->dims[1], geo.oh, geo.ow};
+    out[0] = nns_shape_make(4, dims);
+    return NNS_OK;
+}
+
+static size_t maxpool_state_bytes(const void *params, const nns_shape *const *in, const nns_shape *out,
+                                  int training) {
+    (void)params;
+    (void)in;
+    return training ? (size_t)nns_shape_numel(&out[0]) * sizeof(int32_t) : 0;
+}
+
+static void maxpool_geom(const nns_exec_node *e, nns_conv2d_geom *geo) {
+    const maxpool_params *p = e->params;
+    const nns_shape *x = &e->in[0]->shape;
+    nns_window2d_geom(NULL, &p->win, x->dims[2], x->dims[3], p->win.kh, p->win.kw, geo, NULL, NULL);
+}
+
+static void maxpool_forward(nns_exec_node *e) {
+    nns_conv2d_geom geo = {0};
+    maxpool_geom(e, &geo);
+    const nns_shape *x = &e->in[0]->shape;
+    const int64_t planes = x->dims[0] * x->dims[1];
+    const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
+    const float *X = e->in[0]->data;
+    float *Y = e->out[0]->data;
+    int32_t *idx = e->state;
+    const nns_kernels *ks = nns_kernels_get();
+    nns_f32_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->f32_maxpool2d_2x2s2 : ks->f32_maxpool2d;
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
+    for (int64_t pl = 0; pl < planes; pl++)
+        k(&geo, X + pl * ihw, Y + pl * ohw, idx ? idx + pl * ohw : NULL);
+}
+
+static void maxpool_backward(nns_exec_node *e) {
+    const float *dY = e->out[0]->grad;
+    float *dX = e->in[0]->grad;
+    const int32_t *idx = e->state;
+    if (!dY || !dX || !idx) return;
+    nns_conv2d_geom geo = {0};
+    maxpool_geom(e, &geo);
+    const nns_shape *x = &e->in[0]->shape;
+    const int64_t planes = x->dims[0] * x->dims[1];
+    const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
+    for (int64_t pl = 0; pl < planes; pl++)
+        nns_f32_maxpool2d_bwd__ref(&geo, dY + pl * ohw, idx + pl * ohw, dX + pl * ihw);
+}
+
+const nns_op_def nns_op_maxpool = {
+    .name = "MaxPool",
+    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
+    .params_size = sizeof(maxpool_params),
+    .prepare = maxpool_prepare,
+    .infer = maxpool_infer,
+    .state_bytes = maxpool_state_bytes,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+};

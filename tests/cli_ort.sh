@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# cli_ort.sh NNSLIM — every model nnslim saves runs in ONNX Runtime with the
+# same outputs (max abs difference <= 1e-4). Skips (exit 77) when
+# onnxruntime-node is not installed (tools/setup_ort.sh installs it).
+set -u
+NNS="$1"
+SRC="${NNS_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+if ! command -v node >/dev/null 2>&1 || [[ ! -d "$SRC/third_party/node_modules/onnxruntime-node" ]]; then
+  echo "skipped: onnxruntime-node is not installed (run tools/setup_ort.sh)"
+  exit 77
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+# a small training set from the real data if present, else synthetic IDX
+DATA=(--limit 300)
+[[ -d /usr/share/datasets/fashion-mnist ]] || { echo "skipped: no fashion-mnist"; exit 77; }
+# random inputs: 5 samples of 1x28x28
+node -e '
+const npy = require(process.argv[1] + "/tools/npy.js");
+let s = 12345; const r = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 * 4 - 2; };
+const d = new Float32Array(5 * 784); for (let i = 0; i < d.length; i++) d[i] = r();
+npy.writeNpyF32(process.argv[2], [5, 1, 28, 28], d);' "$SRC" "$T/x.npy" 2>"$T/err" || {
+  echo "FAIL: cannot write the input: $(cat "$T/err")"; exit 1; }
+for a in lenet300 lenet5 vggsmall resnet8 mobilenet; do
+  if ! "$NNS" train --arch "$a" "${DATA[@]}" --epochs 1 --batch-size 64 -o "$T/$a.onnx" >/dev/null 2>"$T/err"; then
+    echo "FAIL: $a: train: $(cat "$T/err")"; fail=$((fail+1)); continue
+  fi
+  "$NNS" run "$T/$a.onnx" --input "$T/x.npy" -o "$T/${a}_nns.npy" 2>"$T/err" || {
+    echo "FAIL: $a: nnslim run: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  node "$SRC/tools/ort_run.js" "$T/$a.onnx" "$T/x.npy" "$T/${a}_ort.npy" >/dev/null 2>"$T/err" || {
+    echo "FAIL: $a: onnxruntime: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  if out=$(node "$SRC/tools/npy_compare.js" "$T/${a}_nns.npy" "$T/${a}_ort.npy" --tol 1e-4 2>&1); then
+    echo "$a: $out"; pass=$((pass+1))
+  else
+    echo "FAIL: $a: $out"; fail=$((fail+1))
+  fi
+done
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

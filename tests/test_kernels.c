@@ -1,0 +1,238 @@
+/* test_kernels.c — every SIMD kernel against its scalar reference on random
+ * shapes, under each ISA level this machine has; im2col/col2im adjointness;
+ * NNS_ISA forcing a lower level. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "testutil.h"
+
+static uint64_t rng = 12345;
+
+static int rnd(int lo, int hi) { return lo + (int)nns_rng_below(&rng, (uint64_t)(hi - lo + 1)); }
+
+static void fill(float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = 2.0f * nns_rng_uniform(&rng) - 1.0f;
+}
+
+/* A random valid geometry (output at least 1x1). */
+static nns_conv2d_geom random_geom(int max_in) {
+    nns_conv2d_geom g;
+    for (;;) {
+        g.ih = rnd(1, max_in);
+        g.iw = rnd(1, max_in);
+        g.kh = rnd(1, 5);
+        g.kw = rnd(1, 5);
+        g.sh = rnd(1, 3);
+        g.sw = rnd(1, 3);
+        g.dh = rnd(1, 3);
+        g.dw = rnd(1, 3);
+        g.pt = rnd(0, 3);
+        g.pl = rnd(0, 3);
+        int pb = rnd(0, 3), pr = rnd(0, 3);
+        int eh = (g.kh - 1) * g.dh + 1, ew = (g.kw - 1) * g.dw + 1;
+        int nh = g.ih + g.pt + pb - eh, nw = g.iw + g.pl + pr - ew;
+        if (nh < 0 || nw < 0) continue;
+        g.oh = nh / g.sh + 1;
+        g.ow = nw / g.sw + 1;
+        return g;
+    }
+}
+
+static double max_rel_err(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+        if (!(e <= m)) m = e; /* NaN propagates */
+    }
+    return m;
+}
+
+static void test_dwconv(const nns_kernels *k, int iters) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = random_geom(it < iters / 2 ? 12 : 40);
+        const int n = rnd(1, 3);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
+        const size_t xs = ihw + (size_t)rnd(0, 5), ys = ohw + (size_t)rnd(0, 5); /* strides > plane */
+        size_t scr_n = nns_f32_dwconv2d_scratch_floats(&g);
+        float *scr = aligned_alloc(64, ((scr_n * sizeof(float)) + 63) / 64 * 64);
+        float *x = malloc(xs * n * sizeof(float)), *w = malloc(taps * sizeof(float));
+        float *y1 = malloc(ohw * sizeof(float)), *y2 = malloc(ohw * sizeof(float));
+        float *dy = malloc(ys * n * sizeof(float));
+        float *dx1 = malloc(xs * n * sizeof(float)), *dx2 = malloc(xs * n * sizeof(float));
+        float dw1[25], dw2[25], db1, db2;
+        fill(x, xs * n);
+        fill(w, taps);
+        fill(dy, ys * n);
+        fill(dx1, xs * n);
+        memcpy(dx2, dx1, xs * n * sizeof(float));
+        for (size_t t = 0; t < taps; t++) dw1[t] = dw2[t] = 0.5f;
+        db1 = db2 = -0.25f;
+        float bias = 2.0f * nns_rng_uniform(&rng) - 1.0f;
+        /* Poison the scratch: kernels must not depend on its contents. */
+        for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
+        ref->f32_dwconv2d(&g, x, w, bias, y1, scr);
+        for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
+        k->f32_dwconv2d(&g, x, w, bias, y2, scr);
+        double e = max_rel_err(y2, y1, ohw);
+        CHECK_MSG(e < 1e-5, "%s dwconv2d fwd: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
+                  nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow, e);
+        /* Backward: all outputs, then with dx / dw / db omitted in turn. */
+        int mode = it % 4;
+        float *pdx1 = mode == 1 ? NULL : dx1, *pdx2 = mode == 1 ? NULL : dx2;
+        float *pdw1 = mode == 2 ? NULL : dw1, *pdw2 = mode == 2 ? NULL : dw2;
+        float *pdb1 = mode == 3 ? NULL : &db1, *pdb2 = mode == 3 ? NULL : &db2;
+        for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
+        ref->f32_dwconv2d_bwd(&g, n, x, xs, dy, ys, w, pdx1, xs, pdw1, pdb1, scr);
+        for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
+        k->f32_dwconv2d_bwd(&g, n, x, xs, dy, ys, w, pdx2, xs, pdw2, pdb2, scr);
+        double edx = 0, edw = 0, edb = 0;
+        for (int b = 0; b < n; b++) {
+            double eb = max_rel_err(dx2 + b * xs, dx1 + b * xs, ihw);
+            if (eb > edx) edx = eb;
+            /* The gap between planes must be untouched. */
+            for (size_t i = ihw; i < xs; i++)
+                if (dx1[b * xs + i] != dx2[b * xs + i]) edx = 1;
+        }
+        edw = max_rel_err(dw2, dw1, taps);
+        edb = fabs(db2 - db1) / fmax(1.0, fabs(db1));
+        CHECK_MSG(edx < 1e-5 && edw < 1e-4 && edb < 1e-4,
+                  "%s dwconv2d bwd (mode %d, n %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: dx %g dw %g db %g",
+                  nns_isa_name(k->isa), mode, n, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh,
+                  g.ow, edx, edw, edb);
+        free(scr); free(x); free(w); free(y1); free(y2); free(dy); free(dx1); free(dx2);
+    }
+}
+
+/* The model shapes, exactly (3x3, stride 1 and 2, pad 1). */
+static void test_dwconv_model_shapes(const nns_kernels *k) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    static const int sizes[][2] = {{28, 1}, {28, 2}, {14, 1}, {14, 2}, {7, 1}, {7, 2}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        nns_conv2d_geom g = {sizes[s][0], sizes[s][0], 0, 0, 3, 3, sizes[s][1], sizes[s][1], 1, 1, 1, 1};
+        g.oh = (g.ih + 2 - 3) / g.sh + 1;
+        g.ow = g.oh;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        size_t scr_n = nns_f32_dwconv2d_scratch_floats(&g);
+        float *scr = aligned_alloc(64, (scr_n * sizeof(float) + 63) / 64 * 64);
+        float x[2 * 784], w[9], y1[784], y2[784], dy[2 * 784], dx1[2 * 784], dx2[2 * 784], dw1[9] = {0},
+            dw2[9] = {0}, db1 = 0, db2 = 0;
+        fill(x, 2 * ihw);
+        fill(w, 9);
+        fill(dy, 2 * ohw);
+        memset(dx1, 0, sizeof dx1);
+        memset(dx2, 0, sizeof dx2);
+        ref->f32_dwconv2d(&g, x, w, 0.5f, y1, scr);
+        k->f32_dwconv2d(&g, x, w, 0.5f, y2, scr);
+        CHECK_MSG(max_rel_err(y2, y1, ohw) < 1e-5, "%s dwconv2d %dx%d s%d", nns_isa_name(k->isa), g.ih, g.iw, g.sh);
+        ref->f32_dwconv2d_bwd(&g, 2, x, ihw, dy, ohw, w, dx1, ihw, dw1, &db1, scr);
+        k->f32_dwconv2d_bwd(&g, 2, x, ihw, dy, ohw, w, dx2, ihw, dw2, &db2, scr);
+        CHECK_MSG(max_rel_err(dx2, dx1, 2 * ihw) < 1e-5 && max_rel_err(dw2, dw1, 9) < 1e-4 &&
+                      fabs(db2 - db1) < 1e-4 * fmax(1, fabs(db1)),
+                  "%s dwconv2d bwd %dx%d s%d", nns_isa_name(k->isa), g.ih, g.iw, g.sh);
+        free(scr);
+    }
+}
+
+static void test_maxpool(const nns_kernels *k, int iters) {
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = random_geom(16);
+        if (g.pt >= (g.kh - 1) * g.dh + 1 || g.pl >= (g.kw - 1) * g.dw + 1) continue;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        float *x = malloc(ihw * sizeof(float)), *y1 = malloc(ohw * sizeof(float)), *y2 = malloc(ohw * sizeof(float));
+        int32_t *i1 = malloc(ohw * sizeof(int32_t)), *i2 = malloc(ohw * sizeof(int32_t));
+        fill(x, ihw);
+        nns_f32_maxpool2d__ref(&g, x, y1, i1);
+        k->f32_maxpool2d(&g, x, y2, i2);
+        int same = memcmp(y1, y2, ohw * sizeof(float)) == 0 && memcmp(i1, i2, ohw * sizeof(int32_t)) == 0;
+        CHECK_MSG(same, "%s maxpool2d: ih%d iw%d k%dx%d s%d,%d", nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw, g.sh,
+                  g.sw);
+        free(x); free(y1); free(y2); free(i1); free(i2);
+    }
+    /* 2x2 stride 2: random plane sizes, NaNs and ties included. */
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {rnd(2, 40), rnd(2, 40), 0, 0, 2, 2, 2, 2, 1, 1, 0, 0};
+        g.oh = g.ih / 2 - rnd(0, 1);
+        g.ow = g.iw / 2 - rnd(0, 1);
+        if (g.oh < 1) g.oh = 1;
+        if (g.ow < 1) g.ow = 1;
+        CHECK(nns_f32_maxpool2d_2x2s2_fits(&g));
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        float *x = malloc(ihw * sizeof(float)), *y1 = malloc(ohw * sizeof(float)), *y2 = malloc(ohw * sizeof(float));
+        int32_t *i1 = malloc(ohw * sizeof(int32_t)), *i2 = malloc(ohw * sizeof(int32_t));
+        fill(x, ihw);
+        for (size_t i = 0; i < ihw; i++) {
+            int r = rnd(0, 20);
+            if (r == 0) x[i] = NAN;
+            else if (r < 4) x[i] = 0.5f; /* ties */
+        }
+        nns_f32_maxpool2d__ref(&g, x, y1, i1);
+        k->f32_maxpool2d_2x2s2(&g, x, y2, i2);
+        int same = memcmp(y1, y2, ohw * sizeof(float)) == 0 && memcmp(i1, i2, ohw * sizeof(int32_t)) == 0;
+        CHECK_MSG(same, "%s maxpool2d_2x2s2: ih%d iw%d -> %dx%d", nns_isa_name(k->isa), g.ih, g.iw, g.oh, g.ow);
+        /* Without indices. */
+        k->f32_maxpool2d_2x2s2(&g, x, y2, NULL);
+        CHECK(memcmp(y1, y2, ohw * sizeof(float)) == 0);
+        free(x); free(y1); free(y2); free(i1); free(i2);
+    }
+}
+
+/* <col2im(c), x> == <c, im2col(x)> and im2col against the definition. */
+static void test_im2col(int iters) {
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = random_geom(10);
+        if (it % 5 == 0) g.pt = -1, g.pl = -1; /* crops: the transposed-conv use */
+        if (g.oh <= 0 || g.ow <= 0) continue;
+        const int c = rnd(1, 3);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, rows = (size_t)c * g.kh * g.kw;
+        float *x = malloc(c * ihw * sizeof(float)), *col = malloc(rows * ohw * sizeof(float));
+        float *c2 = malloc(rows * ohw * sizeof(float)), *x2 = calloc(c * ihw, sizeof(float));
+        fill(x, c * ihw);
+        fill(c2, rows * ohw);
+        nns_f32_im2col__ref(&g, c, x, col);
+        int ok = 1;
+        for (int ci = 0; ci < c && ok; ci++)
+            for (int i = 0; i < g.kh; i++)
+                for (int j = 0; j < g.kw; j++)
+                    for (int oy = 0; oy < g.oh; oy++)
+                        for (int ox = 0; ox < g.ow; ox++) {
+                            int iy = oy * g.sh - g.pt + i * g.dh, ix = ox * g.sw - g.pl + j * g.dw;
+                            float want = (iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw)
+                                             ? x[(size_t)ci * ihw + (size_t)iy * g.iw + ix]
+                                             : 0.0f;
+                            if (col[(((size_t)ci * g.kh + i) * g.kw + j) * ohw + (size_t)oy * g.ow + ox] != want)
+                                ok = 0;
+                        }
+        CHECK_MSG(ok, "im2col: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
+                  g.pt, g.pl);
+        nns_f32_col2im__ref(&g, c, c2, x2);
+        double a = 0, b = 0;
+        for (size_t i = 0; i < rows * ohw; i++) a += (double)c2[i] * col[i];
+        for (size_t i = 0; i < c * ihw; i++) b += (double)x2[i] * x[i];
+        CHECK_NEAR(a, b, 1e-4 * fmax(1.0, fabs(a)));
+        free(x); free(col); free(c2); free(x2);
+    }
+}
+
+int main(void) {
+    /* NNS_ISA forces a lower level (set before the first nns_kernels_get). */
+    setenv("NNS_ISA", "scalar", 1);
+    CHECK(nns_kernels_get()->isa == NNS_ISA_SCALAR);
+    CHECK(nns_kernels_get()->f32_dwconv2d == nns_f32_dwconv2d__ref);
+    nns_isa hw = nns_isa_detect();
+    printf("cpu level: %s\n", nns_isa_name(hw));
+    for (int l = 0; l <= (int)hw; l++) {
+        const nns_kernels *k = nns_kernels_for_isa((nns_isa)l);
+        CHECK(k->isa == (nns_isa)l);
+        CHECK(k->f32_dwconv2d && k->f32_dwconv2d_bwd && k->f32_maxpool2d && k->f32_maxpool2d_2x2s2);
+        test_dwconv(k, 300);
+        test_dwconv_model_shapes(k);
+        test_maxpool(k, 100);
+    }
+    /* A level above the CPU's clamps to the CPU's. */
+    CHECK(nns_kernels_for_isa(NNS_ISA_AVX512)->isa == hw);
+    test_im2col(200);
+    TEST_MAIN_END();
+}

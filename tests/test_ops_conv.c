@@ -1,0 +1,675 @@
+/* test_ops_conv.c — Conv, Gemm, MatMul, MaxPool, AveragePool and
+ * GlobalAveragePool: forward values against naive references computed here,
+ * backward against finite differences (opcheck), dynamic batch, and the
+ * error messages for bad shapes and attributes. */
+#include <string.h>
+
+#include "opcheck.h"
+
+/* ---- attributes for the one-node graphs ------------------------------- */
+
+typedef struct attr_spec {
+    const char *name;
+    int kind; /* 0 int, 1 ints, 2 string, 3 float */
+    int n;
+    int64_t v[8];
+    const char *s;
+    float f;
+} attr_spec;
+
+static attr_spec at[12];
+static int n_at;
+
+static void at_reset(void) { n_at = 0; }
+static void at_int(const char *name, int64_t v) { at[n_at++] = (attr_spec){.name = name, .kind = 0, .v = {v}}; }
+static void at_float(const char *name, float f) { at[n_at++] = (attr_spec){.name = name, .kind = 3, .f = f}; }
+static void at_str(const char *name, const char *s) { at[n_at++] = (attr_spec){.name = name, .kind = 2, .s = s}; }
+static void at_ints(const char *name, int n, const int64_t *v) {
+    attr_spec a = {.name = name, .kind = 1, .n = n};
+    for (int i = 0; i < n; i++) a.v[i] = v[i];
+    at[n_at++] = a;
+}
+static void at_ints2(const char *name, int64_t a, int64_t b) {
+    int64_t v[2] = {a, b};
+    at_ints(name, 2, v);
+}
+
+static void apply_attrs(nns_graph *g, int node) {
+    for (int i = 0; i < n_at; i++) {
+        const attr_spec *a = &at[i];
+        switch (a->kind) {
+        case 0: nns_graph_set_attr_int(g, node, a->name, a->v[0]); break;
+        case 1: nns_graph_set_attr_ints(g, node, a->name, a->n, a->v); break;
+        case 2: nns_graph_set_attr_string(g, node, a->name, a->s); break;
+        default: nns_graph_set_attr_float(g, node, a->name, a->f); break;
+        }
+    }
+}
+
+static oc_input in4(int64_t a, int64_t b, int64_t c, int64_t d) {
+    oc_input r;
+    memset(&r, 0, sizeof r);
+    r.ndim = 4;
+    r.dims[0] = a; r.dims[1] = b; r.dims[2] = c; r.dims[3] = d;
+    return r;
+}
+static oc_input inN(int nd, const int64_t *dims) {
+    oc_input r;
+    memset(&r, 0, sizeof r);
+    r.ndim = nd;
+    for (int i = 0; i < nd; i++) r.dims[i] = dims[i];
+    return r;
+}
+static oc_input omitted(void) {
+    oc_input r;
+    memset(&r, 0, sizeof r);
+    r.omitted = 1;
+    return r;
+}
+
+static int64_t numel_of(const oc_input *in) {
+    int64_t n = 1;
+    for (int i = 0; i < in->ndim; i++) n *= in->dims[i];
+    return n;
+}
+
+static int compare(const char *what, const float *got, const float *want, int64_t n, double tol) {
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        if (!(e <= tol * fmax(1.0, fabs(want[i])))) {
+            if (bad < 5) fprintf(stderr, "%s: element %lld: got %.7g want %.7g\n", what, (long long)i, got[i], want[i]);
+            bad++;
+        }
+    }
+    CHECK_MSG(bad == 0, "%s: %d of %lld elements differ", what, bad, (long long)n);
+    return bad;
+}
+
+/* ---- Conv -------------------------------------------------------------- */
+
+typedef struct conv_case {
+    const char *name;
+    int n, c, h, w, m, kh, kw;
+    int sh, sw, dh, dw;
+    int pads[4];            /* attribute (NOTSET) */
+    int group, bias;
+    const char *auto_pad;   /* NULL: NOTSET */
+    int rpt, rpl, oh, ow;   /* reference top/left padding and output size */
+} conv_case;
+
+static void ref_conv(const conv_case *k, const float *x, const float *w, const float *b, float *y) {
+    int cg = k->c / k->group, mg = k->m / k->group;
+    for (int n = 0; n < k->n; n++)
+        for (int m = 0; m < k->m; m++) {
+            int g = m / mg;
+            for (int oy = 0; oy < k->oh; oy++)
+                for (int ox = 0; ox < k->ow; ox++) {
+                    double acc = b ? b[m] : 0.0;
+                    for (int c = 0; c < cg; c++)
+                        for (int i = 0; i < k->kh; i++)
+                            for (int j = 0; j < k->kw; j++) {
+                                int iy = oy * k->sh - k->rpt + i * k->dh, ix = ox * k->sw - k->rpl + j * k->dw;
+                                if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+                                acc += (double)x[((size_t)(n * k->c + g * cg + c) * k->h + iy) * k->w + ix] *
+                                       w[((size_t)(m * cg + c) * k->kh + i) * k->kw + j];
+                            }
+                    y[((size_t)(n * k->m + m) * k->oh + oy) * k->ow + ox] = (float)acc;
+                }
+        }
+}
+
+static void conv_attrs(const conv_case *k) {
+    at_reset();
+    at_ints2("strides", k->sh, k->sw);
+    at_ints2("dilations", k->dh, k->dw);
+    if (k->auto_pad) at_str("auto_pad", k->auto_pad);
+    else {
+        int64_t p[4] = {k->pads[0], k->pads[1], k->pads[2], k->pads[3]};
+        at_ints("pads", 4, p);
+    }
+    if (k->group != 1) at_int("group", k->group);
+    at_ints2("kernel_shape", k->kh, k->kw);
+}
+
+static void test_conv_case(const conv_case *k, int grad) {
+    conv_attrs(k);
+    oc_input ins[3] = {in4(k->n, k->c, k->h, k->w), in4(k->m, k->c / k->group, k->kh, k->kw), omitted()};
+    int nin = 2;
+    if (k->bias) {
+        ins[2] = inN(1, (int64_t[]){k->m});
+        nin = 3;
+    }
+    uint64_t seed = 100 + (uint64_t)k->n * 7 + (uint64_t)k->c * 13 + (uint64_t)k->m;
+    nns_shape os;
+    float *y = opcheck_forward("Conv", ins, nin, 1, apply_attrs, 0, seed, &os);
+    CHECK_MSG(y != NULL, "conv %s: forward", k->name);
+    if (!y) return;
+    CHECK_MSG(os.ndim == 4 && os.dims[0] == k->n && os.dims[1] == k->m && os.dims[2] == k->oh && os.dims[3] == k->ow,
+              "conv %s: output shape [%lld,%lld,%lld,%lld], want [%d,%d,%d,%d]", k->name, (long long)os.dims[0],
+              (long long)os.dims[1], (long long)os.dims[2], (long long)os.dims[3], k->n, k->m, k->oh, k->ow);
+    float *x = opcheck_input_values(ins, nin, 0, seed), *w = opcheck_input_values(ins, nin, 1, seed);
+    float *b = k->bias ? opcheck_input_values(ins, nin, 2, seed) : NULL;
+    int64_t ny = (int64_t)k->n * k->m * k->oh * k->ow;
+    float *want = malloc((size_t)ny * sizeof(float));
+    ref_conv(k, x, w, b, want);
+    char what[96];
+    snprintf(what, sizeof what, "conv %s forward", k->name);
+    compare(what, y, want, ny, 1e-4);
+    free(y); free(x); free(w); free(b); free(want);
+    if (grad) {
+        int f = opcheck_grad("Conv", ins, nin, 1, apply_attrs, 1, 1e-2, seed);
+        CHECK_MSG(f == 0, "conv %s: gradient check", k->name);
+    }
+}
+
+static void test_conv(void) {
+    static const conv_case cases[] = {
+        /* name          n  c  h  w  m kh kw sh sw dh dw pads       g  b  auto  rpt rpl oh ow */
+        {"3x3 pad1 bias", 3, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 5},
+        {"3x3 n1", 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 5, 5},
+        {"stride2", 3, 2, 7, 6, 3, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 4, 3},
+        {"stride 2x1", 2, 2, 7, 6, 3, 3, 2, 2, 1, 1, 1, {0, 1, 0, 0}, 1, 0, NULL, 0, 1, 3, 6},
+        {"dilation2", 2, 2, 7, 7, 3, 3, 3, 1, 1, 2, 2, {2, 2, 2, 2}, 1, 1, NULL, 2, 2, 7, 7},
+        {"dilation 2x1 s2", 2, 2, 8, 7, 2, 3, 3, 2, 1, 2, 1, {1, 0, 1, 0}, 1, 0, NULL, 1, 0, 3, 5},
+        {"asym pads", 2, 3, 5, 6, 2, 3, 3, 1, 1, 1, 1, {0, 1, 2, 0}, 1, 1, NULL, 0, 1, 5, 5},
+        {"asym pads s2", 3, 2, 6, 6, 2, 3, 2, 2, 2, 1, 1, {2, 0, 0, 1}, 1, 0, NULL, 2, 0, 3, 3},
+        {"big pad", 2, 1, 3, 3, 2, 2, 2, 1, 1, 1, 1, {3, 3, 3, 3}, 1, 1, NULL, 3, 3, 8, 8},
+        {"groups2", 3, 4, 5, 5, 6, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 2, 1, NULL, 1, 1, 5, 5},
+        {"groups2 s2", 2, 4, 6, 5, 4, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 2, 0, NULL, 1, 1, 3, 3},
+        {"depthwise", 3, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, 1, NULL, 1, 1, 6, 6},
+        {"depthwise s2", 2, 5, 7, 8, 5, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 5, 0, NULL, 1, 1, 4, 4},
+        {"depthwise dil asym", 2, 3, 9, 7, 3, 3, 2, 1, 2, 2, 1, {1, 0, 2, 1}, 3, 1, NULL, 1, 0, 8, 4},
+        {"depthwise 5x5 n1", 1, 2, 9, 9, 2, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 2, 1, NULL, 2, 2, 9, 9},
+        {"depthwise x2", 2, 3, 5, 5, 6, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 3, 1, NULL, 1, 1, 5, 5},
+        {"1x1 bias", 3, 5, 4, 4, 3, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 4, 4},
+        {"1x1 n1", 1, 4, 3, 5, 6, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0, 3, 5},
+        {"1x1 s2", 3, 4, 5, 5, 3, 1, 1, 2, 2, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0, 3, 3},
+        {"1x1 groups2", 2, 4, 3, 3, 4, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 2, 1, NULL, 0, 0, 3, 3},
+        {"same_upper", 2, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1, {0}, 1, 1, "SAME_UPPER", 0, 0, 3, 3},
+        {"same_lower", 2, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1, {0}, 1, 0, "SAME_LOWER", 1, 1, 3, 3},
+        {"same_upper s1", 2, 2, 5, 4, 2, 3, 2, 1, 1, 1, 1, {0}, 1, 0, "SAME_UPPER", 1, 0, 5, 4},
+        {"valid", 2, 2, 6, 5, 3, 3, 3, 2, 1, 1, 1, {0}, 1, 1, "VALID", 0, 0, 2, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i], 1);
+    /* Larger shapes (forward only) through the parallel paths. */
+    static const conv_case big[] = {
+        {"vgg-like", 5, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 12, 12},
+        {"dw-like", 5, 16, 12, 12, 16, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, 1, NULL, 1, 1, 6, 6},
+        {"1x1-like", 5, 16, 7, 7, 24, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0, 7, 7},
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
+}
+
+/* ---- Gemm -------------------------------------------------------------- */
+
+static void test_gemm_case(int ta, int tb, int cmode, float alpha, float beta) {
+    const int M = 5, N = 4, K = 3;
+    at_reset();
+    at_int("transA", ta);
+    at_int("transB", tb);
+    at_float("alpha", alpha);
+    at_float("beta", beta);
+    oc_input ins[3];
+    ins[0] = ta ? inN(2, (int64_t[]){K, M}) : inN(2, (int64_t[]){M, K});
+    ins[1] = tb ? inN(2, (int64_t[]){N, K}) : inN(2, (int64_t[]){K, N});
+    int nin = 3;
+    int64_t crow = 1, ccol = 1;
+    switch (cmode) {
+    case 0: nin = 2; break;                                   /* no C   */
+    case 1: ins[2] = inN(0, NULL); break;                     /* scalar */
+    case 2: ins[2] = inN(1, (int64_t[]){1}); break;           /* [1]    */
+    case 3: ins[2] = inN(1, (int64_t[]){N}); ccol = N; break; /* [N]    */
+    case 4: ins[2] = inN(2, (int64_t[]){1, N}); ccol = N; break;
+    case 5: ins[2] = inN(2, (int64_t[]){M, 1}); crow = M; break;
+    default: ins[2] = inN(2, (int64_t[]){M, N}); crow = M; ccol = N; break;
+    }
+    uint64_t seed = 7 + (uint64_t)(ta * 2 + tb) * 10 + (uint64_t)cmode;
+    nns_shape os;
+    float *y = opcheck_forward("Gemm", ins, nin, 1, apply_attrs, 0, seed, &os);
+    CHECK_MSG(y != NULL, "gemm ta%d tb%d c%d forward", ta, tb, cmode);
+    if (!y) return;
+    CHECK(os.ndim == 2 && os.dims[0] == M && os.dims[1] == N);
+    float *a = opcheck_input_values(ins, nin, 0, seed), *b = opcheck_input_values(ins, nin, 1, seed);
+    float *c = nin > 2 ? opcheck_input_values(ins, nin, 2, seed) : NULL;
+    float want[5 * 4];
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += (double)(ta ? a[k * M + i] : a[i * K + k]) * (tb ? b[j * K + k] : b[k * N + j]);
+            s *= alpha;
+            if (c) s += beta * c[(crow == 1 ? 0 : i) * ccol + (ccol == 1 ? 0 : j)];
+            want[i * N + j] = (float)s;
+        }
+    char what[64];
+    snprintf(what, sizeof what, "gemm ta%d tb%d c%d", ta, tb, cmode);
+    compare(what, y, want, M * N, 1e-5);
+    free(y); free(a); free(b); free(c);
+    int f = opcheck_grad("Gemm", ins, nin, 1, apply_attrs, 1, 1e-2, seed);
+    CHECK_MSG(f == 0, "%s: gradient", what);
+}
+
+static void test_gemm(void) {
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int c = 0; c < 7; c++) test_gemm_case(ta, tb, c, c == 3 ? 1.0f : 0.7f, c == 4 ? 1.0f : 1.3f);
+    /* Linear layout (transB=1, bias [N]) at a larger size: parallel paths. */
+    at_reset();
+    at_int("transB", 1);
+    oc_input ins[3] = {inN(2, (int64_t[]){67, 300}), inN(2, (int64_t[]){260, 300}), inN(1, (int64_t[]){260})};
+    nns_shape os;
+    float *y = opcheck_forward("Gemm", ins, 3, 1, apply_attrs, 0, 5, &os);
+    float *a = opcheck_input_values(ins, 3, 0, 5), *b = opcheck_input_values(ins, 3, 1, 5);
+    float *c = opcheck_input_values(ins, 3, 2, 5);
+    float *want = malloc(67 * 260 * sizeof(float));
+    for (int i = 0; i < 67; i++)
+        for (int j = 0; j < 260; j++) {
+            double s = c[j];
+            for (int k = 0; k < 300; k++) s += (double)a[i * 300 + k] * b[j * 300 + k];
+            want[i * 260 + j] = (float)s;
+        }
+    if (y) compare("gemm linear 67x300x260", y, want, 67 * 260, 1e-4);
+    free(y); free(a); free(b); free(c); free(want);
+}
+
+/* ---- MatMul ------------------------------------------------------------ */
+
+static void test_matmul_case(int na, const int64_t *da, int nb, const int64_t *db, int no, const int64_t *dout) {
+    at_reset();
+    oc_input ins[2] = {inN(na, da), inN(nb, db)};
+    uint64_t seed = 31 + (uint64_t)na * 5 + (uint64_t)nb;
+    nns_shape os;
+    float *y = opcheck_forward("MatMul", ins, 2, 1, NULL, 0, seed, &os);
+    CHECK_MSG(y != NULL, "matmul forward");
+    if (!y) return;
+    int shape_ok = os.ndim == no;
+    for (int i = 0; shape_ok && i < no; i++) shape_ok = os.dims[i] == dout[i];
+    char sbuf[64];
+    CHECK_MSG(shape_ok, "matmul: output shape %s", nns_shape_str(&os, sbuf, sizeof sbuf));
+    float *a = opcheck_input_values(ins, 2, 0, seed), *b = opcheck_input_values(ins, 2, 1, seed);
+    /* Reference: promote to rank r = max(no, 2) batched [.., M, K] x [.., K, N]. */
+    int64_t M = na >= 2 ? da[na - 2] : 1, K = da[na - 1], N = nb >= 2 ? db[nb - 1] : 1;
+    int rba = na > 2 ? na - 2 : 0, rbb = nb > 2 ? nb - 2 : 0, rbo = rba > rbb ? rba : rbb;
+    int64_t bo[NNS_MAX_DIMS], nbo = 1;
+    for (int i = 0; i < rbo; i++) {
+        int ia = i - (rbo - rba), ib = i - (rbo - rbb);
+        int64_t x = ia >= 0 ? da[ia] : 1, z = ib >= 0 ? db[ib] : 1;
+        bo[i] = x > z ? x : z;
+        nbo *= bo[i];
+    }
+    int64_t ny = nbo * M * N;
+    float *want = malloc((size_t)ny * sizeof(float));
+    for (int64_t bi = 0; bi < nbo; bi++) {
+        int64_t rem = bi, aoff = 0, boff = 0, sa = M * K, sb = K * N;
+        for (int i = rbo - 1; i >= 0; i--) {
+            int64_t x = rem % bo[i];
+            rem /= bo[i];
+            int ia = i - (rbo - rba), ib = i - (rbo - rbb);
+            int64_t xa = ia >= 0 ? da[ia] : 1, xb = ib >= 0 ? db[ib] : 1;
+            aoff += (xa == 1 ? 0 : x) * sa;
+            boff += (xb == 1 ? 0 : x) * sb;
+            sa *= xa;
+            sb *= xb;
+        }
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double s = 0;
+                for (int64_t k = 0; k < K; k++) s += (double)a[aoff + i * K + k] * b[boff + k * N + j];
+                want[(bi * M + i) * N + j] = (float)s;
+            }
+    }
+    compare("matmul forward", y, want, ny, 1e-5);
+    free(y); free(a); free(b); free(want);
+    int f = opcheck_grad("MatMul", ins, 2, 1, NULL, 1, 1e-2, seed);
+    CHECK_MSG(f == 0, "matmul gradient (ranks %d, %d)", na, nb);
+}
+
+static void test_matmul(void) {
+    test_matmul_case(2, (int64_t[]){4, 3}, 2, (int64_t[]){3, 5}, 2, (int64_t[]){4, 5});
+    test_matmul_case(3, (int64_t[]){2, 4, 3}, 3, (int64_t[]){2, 3, 5}, 3, (int64_t[]){2, 4, 5});
+    test_matmul_case(3, (int64_t[]){3, 4, 3}, 2, (int64_t[]){3, 5}, 3, (int64_t[]){3, 4, 5});
+    test_matmul_case(4, (int64_t[]){2, 1, 2, 3}, 3, (int64_t[]){3, 3, 4}, 4, (int64_t[]){2, 3, 2, 4});
+    test_matmul_case(3, (int64_t[]){1, 2, 3}, 3, (int64_t[]){3, 3, 4}, 3, (int64_t[]){3, 2, 4});
+    test_matmul_case(2, (int64_t[]){2, 3}, 3, (int64_t[]){3, 3, 4}, 3, (int64_t[]){3, 2, 4});
+    test_matmul_case(1, (int64_t[]){3}, 2, (int64_t[]){3, 4}, 1, (int64_t[]){4});
+    test_matmul_case(2, (int64_t[]){4, 3}, 1, (int64_t[]){3}, 1, (int64_t[]){4});
+    test_matmul_case(1, (int64_t[]){3}, 1, (int64_t[]){3}, 0, NULL);
+    test_matmul_case(1, (int64_t[]){3}, 3, (int64_t[]){2, 3, 4}, 2, (int64_t[]){2, 4});
+    test_matmul_case(3, (int64_t[]){2, 4, 3}, 1, (int64_t[]){3}, 2, (int64_t[]){2, 4});
+}
+
+/* ---- pools ------------------------------------------------------------- */
+
+typedef struct pool_case {
+    const char *name;
+    int n, c, h, w, kh, kw, sh, sw, dh, dw;
+    int pads[4];
+    int ceil, cip;     /* ceil_mode, count_include_pad */
+    int oh, ow;        /* expected */
+} pool_case;
+
+static void ref_pool(const pool_case *k, int maxp, const float *x, float *y) {
+    for (int p = 0; p < k->n * k->c; p++)
+        for (int oy = 0; oy < k->oh; oy++)
+            for (int ox = 0; ox < k->ow; ox++) {
+                double acc = 0;
+                float best = -INFINITY;
+                int cnt = 0, cntp = 0;
+                for (int i = 0; i < k->kh; i++)
+                    for (int j = 0; j < k->kw; j++) {
+                        int iy = oy * k->sh - k->pads[0] + i * k->dh, ix = ox * k->sw - k->pads[1] + j * k->dw;
+                        if (iy < k->h + k->pads[2] && ix < k->w + k->pads[3]) cntp++;
+                        if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+                        float v = x[((size_t)p * k->h + iy) * k->w + ix];
+                        acc += v;
+                        if (v > best) best = v;
+                        cnt++;
+                    }
+                y[((size_t)p * k->oh + oy) * k->ow + ox] =
+                    maxp ? best : (float)(acc / (k->cip ? cntp : cnt));
+            }
+}
+
+/* Distinct values 0.05 apart, shuffled: max pooling has no near-ties, so
+ * finite differences are exact. */
+static float *distinct_values(int64_t n, uint64_t seed) {
+    float *v = malloc((size_t)n * sizeof(float));
+    float step = n > 1000 ? 1e-4f : 0.05f; /* large inputs: forward only */
+    for (int64_t i = 0; i < n; i++) v[i] = (float)(i - n / 2) * step;
+    uint64_t r = seed;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)nns_rng_below(&r, (uint64_t)i + 1);
+        float t = v[i]; v[i] = v[j]; v[j] = t;
+    }
+    return v;
+}
+
+static void test_pool_case(const pool_case *k, int maxp, int grad) {
+    const char *op = maxp ? "MaxPool" : "AveragePool";
+    at_reset();
+    at_ints2("kernel_shape", k->kh, k->kw);
+    at_ints2("strides", k->sh, k->sw);
+    if (k->dh != 1 || k->dw != 1) at_ints2("dilations", k->dh, k->dw);
+    int64_t p[4] = {k->pads[0], k->pads[1], k->pads[2], k->pads[3]};
+    at_ints("pads", 4, p);
+    if (k->ceil) at_int("ceil_mode", 1);
+    if (!maxp) at_int("count_include_pad", k->cip);
+    oc_input ins[1] = {in4(k->n, k->c, k->h, k->w)};
+    float *vals = distinct_values(numel_of(&ins[0]), 99 + (uint64_t)k->h);
+    ins[0].f32 = vals;
+    nns_shape os;
+    float *y = opcheck_forward(op, ins, 1, 1, apply_attrs, 0, 3, &os);
+    CHECK_MSG(y != NULL, "%s %s: forward", op, k->name);
+    if (y) {
+        CHECK_MSG(os.ndim == 4 && os.dims[2] == k->oh && os.dims[3] == k->ow, "%s %s: output %lldx%lld, want %dx%d",
+                  op, k->name, (long long)os.dims[2], (long long)os.dims[3], k->oh, k->ow);
+        int64_t ny = (int64_t)k->n * k->c * k->oh * k->ow;
+        float *want = malloc((size_t)ny * sizeof(float));
+        ref_pool(k, maxp, vals, want);
+        char what[96];
+        snprintf(what, sizeof what, "%s %s", op, k->name);
+        compare(what, y, want, ny, 1e-5);
+        free(want);
+        free(y);
+    }
+    if (grad) {
+        int f = opcheck_grad(op, ins, 1, 1, apply_attrs, 1, 1e-2, 3);
+        CHECK_MSG(f == 0, "%s %s: gradient", op, k->name);
+    }
+    free(vals);
+}
+
+static void test_pools(void) {
+    static const pool_case cases[] = {
+        /* name        n  c  h  w kh kw sh sw dh dw pads        ceil cip oh ow */
+        {"2x2 s2", 2, 3, 6, 6, 2, 2, 2, 2, 1, 1, {0, 0, 0, 0}, 0, 0, 3, 3},
+        {"2x2 s2 odd", 2, 2, 7, 5, 2, 2, 2, 2, 1, 1, {0, 0, 0, 0}, 0, 0, 3, 2},
+        {"2x2 s2 ceil", 2, 2, 7, 5, 2, 2, 2, 2, 1, 1, {0, 0, 0, 0}, 1, 0, 4, 3},
+        {"3x3 s2 pad1", 2, 2, 7, 6, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 0, 0, 4, 3},
+        {"3x3 s2 pad1 cip", 2, 2, 7, 6, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 0, 1, 4, 3},
+        {"3x3 s2 pad1 ceil", 1, 2, 6, 6, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 0, 4, 4},
+        {"3x3 s2 pad1 ceil cip", 1, 2, 6, 6, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, 4, 4},
+        {"3x2 s1 asym", 2, 2, 5, 6, 3, 2, 1, 1, 1, 1, {0, 1, 2, 0}, 0, 0, 5, 6},
+        {"3x2 s1 asym cip", 2, 2, 5, 6, 3, 2, 1, 1, 1, 1, {0, 1, 2, 0}, 0, 1, 5, 6},
+        {"2x2 dil2", 1, 2, 6, 6, 2, 2, 1, 1, 2, 2, {0, 0, 0, 0}, 0, 0, 4, 4},
+        {"3x3 s3 ceil", 1, 1, 8, 7, 3, 3, 3, 3, 1, 1, {0, 0, 0, 0}, 1, 1, 3, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_pool_case(&cases[i], 1, 1);
+        test_pool_case(&cases[i], 0, 1);
+    }
+    /* Larger (parallel path) forward. */
+    static const pool_case big = {"big 2x2", 4, 16, 28, 28, 2, 2, 2, 2, 1, 1, {0, 0, 0, 0}, 0, 0, 14, 14};
+    test_pool_case(&big, 1, 0);
+    test_pool_case(&big, 0, 0);
+
+    /* GlobalAveragePool. */
+    at_reset();
+    oc_input gi[1] = {in4(3, 4, 5, 6)};
+    nns_shape os;
+    float *y = opcheck_forward("GlobalAveragePool", gi, 1, 1, NULL, 0, 11, &os);
+    CHECK(y && os.ndim == 4 && os.dims[0] == 3 && os.dims[1] == 4 && os.dims[2] == 1 && os.dims[3] == 1);
+    if (y) {
+        float *x = opcheck_input_values(gi, 1, 0, 11), want[12];
+        for (int p = 0; p < 12; p++) {
+            double s = 0;
+            for (int k = 0; k < 30; k++) s += x[p * 30 + k];
+            want[p] = (float)(s / 30);
+        }
+        compare("GlobalAveragePool", y, want, 12, 1e-5);
+        free(x);
+        free(y);
+    }
+    CHECK(opcheck_grad("GlobalAveragePool", gi, 1, 1, NULL, 1, 1e-2, 11) == 0);
+    oc_input g3[1] = {inN(3, (int64_t[]){2, 3, 7})};
+    CHECK(opcheck_grad("GlobalAveragePool", g3, 1, 1, NULL, 1, 1e-2, 12) == 0);
+}
+
+/* ---- dynamic batch ----------------------------------------------------- */
+
+/* A graph X[-1,C,H,W] -> op(X, W[, B]) with given attributes; checks that
+ * the output's dim 0 stays -1, then runs a plan at max batch and at a
+ * smaller batch and compares the smaller run (forward and dW) with a plan
+ * built for exactly that batch. */
+static void test_dynamic_batch(const char *op, const conv_case *k) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    int64_t xd[4] = {-1, k->c, k->h, k->w};
+    nns_shape xs = nns_shape_make(4, xd);
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    uint64_t rng = 77;
+    int nin = 1;
+    const char *names[3] = {"x", "w", "b"};
+    if (strcmp(op, "Conv") == 0) {
+        int64_t wd[4] = {k->m, k->c / k->group, k->kh, k->kw};
+        nns_shape ws = nns_shape_make(4, wd);
+        int64_t nw = nns_shape_numel(&ws);
+        float *w = malloc((size_t)nw * sizeof(float));
+        for (int64_t i = 0; i < nw; i++) w[i] = 2 * nns_rng_uniform(&rng) - 1;
+        CHECK_OK(nns_graph_add_param(g, "w", NNS_DTYPE_F32, &ws, w, 1, NULL));
+        free(w);
+        float bv[64];
+        for (int i = 0; i < k->m; i++) bv[i] = 0.1f * (float)i;
+        nns_shape bs = nns_shape_make(1, (int64_t[]){k->m});
+        CHECK_OK(nns_graph_add_param(g, "b", NNS_DTYPE_F32, &bs, bv, 1, NULL));
+        nin = 3;
+        conv_attrs(k);
+    } else {
+        at_reset();
+        at_ints2("kernel_shape", k->kh, k->kw);
+        at_ints2("strides", k->sh, k->sw);
+    }
+    int node;
+    const char *outs[1] = {"y"};
+    CHECK_OK(nns_graph_add_node(g, op, "dyn", nin, names, 1, outs, &node));
+    apply_attrs(g, node);
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    int yv = nns_graph_find_value(g, "y");
+    CHECK_MSG(g->values[yv].shape.dims[0] == -1, "%s: inferred batch dim %lld, want -1", op,
+              (long long)g->values[yv].shape.dims[0]);
+    const int64_t maxb = 5, small = 3;
+    int64_t np = g->n_params;
+    float *pg1 = calloc((size_t)(np ? np : 1), sizeof(float)), *pg2 = calloc((size_t)(np ? np : 1), sizeof(float));
+    nns_plan *p1 = NULL, *p2 = NULL;
+    CHECK_OK(nns_plan_create(g, maxb, 1, pg1, &p1));
+    CHECK_OK(nns_plan_create(g, small, 1, pg2, &p2));
+    if (!p1 || !p2) goto done;
+    /* Run the big plan at full batch once (fills its memory), then shrink. */
+    {
+        nns_tv *x1 = nns_plan_input(p1, 0);
+        int64_t nx = nns_shape_numel(&x1->shape);
+        for (int64_t i = 0; i < nx; i++) x1->data[i] = 2 * nns_rng_uniform(&rng) - 1;
+        nns_plan_forward(p1, 1);
+    }
+    CHECK_OK(nns_plan_set_batch(p1, small));
+    nns_tv *x1 = nns_plan_input(p1, 0), *x2 = nns_plan_input(p2, 0);
+    int64_t nx = nns_shape_numel(&x2->shape);
+    CHECK(nns_shape_numel(&x1->shape) == nx);
+    for (int64_t i = 0; i < nx; i++) x1->data[i] = x2->data[i] = 2 * nns_rng_uniform(&rng) - 1;
+    nns_plan_forward(p1, 1);
+    nns_plan_forward(p2, 1);
+    nns_tv *y1 = nns_plan_output(p1, 0), *y2 = nns_plan_output(p2, 0);
+    int64_t ny = nns_shape_numel(&y2->shape);
+    CHECK(nns_shape_numel(&y1->shape) == ny && y1->shape.dims[0] == small);
+    char what[64];
+    snprintf(what, sizeof what, "%s dynamic batch forward", op);
+    compare(what, y1->data, y2->data, ny, 1e-6);
+    nns_plan_zero_act_grads(p1);
+    nns_plan_zero_act_grads(p2);
+    for (int64_t i = 0; i < ny; i++) y1->grad[i] = y2->grad[i] = (float)((i * 37) % 11) * 0.1f - 0.5f;
+    nns_plan_backward(p1);
+    nns_plan_backward(p2);
+    if (np) {
+        snprintf(what, sizeof what, "%s dynamic batch dW", op);
+        compare(what, pg1, pg2, np, 1e-5);
+    }
+done:
+    nns_plan_free(p1);
+    nns_plan_free(p2);
+    free(pg1);
+    free(pg2);
+    nns_graph_free(g);
+}
+
+static void test_dynamic(void) {
+    static const conv_case im2col = {"", 0, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6};
+    static const conv_case s2 = {"", 0, 3, 6, 6, 4, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 3, 3};
+    static const conv_case dw = {"", 0, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, 1, NULL, 1, 1, 6, 6};
+    static const conv_case pw = {"", 0, 4, 5, 5, 6, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 5, 5};
+    static const conv_case pool = {"", 0, 3, 6, 6, 0, 2, 2, 2, 2, 1, 1, {0}, 1, 0, NULL, 0, 0, 3, 3};
+    test_dynamic_batch("Conv", &im2col);
+    test_dynamic_batch("Conv", &s2);
+    test_dynamic_batch("Conv", &dw);
+    test_dynamic_batch("Conv", &pw);
+    test_dynamic_batch("MaxPool", &pool);
+    test_dynamic_batch("AveragePool", &pool);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Build X -> op -> Y with the given input shapes; expect finalize to fail
+ * with a message containing the node name "bad" and want. */
+static void expect_error(const char *op, int n_in, const oc_input *ins, int n_out, const char *want) {
+    nns_graph *g = NULL;
+    nns_graph_create(&g);
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < n_in; i++) {
+        nns_shape s = nns_shape_make(ins[i].ndim, ins[i].dims);
+        nns_graph_add_param(g, names[i], NNS_DTYPE_F32, &s, NULL, 1, NULL);
+    }
+    const char *outs[2] = {"y", "y2"};
+    int node;
+    nns_graph_add_node(g, op, "bad", n_in, names, n_out, outs, &node);
+    apply_attrs(g, node);
+    nns_graph_add_output(g, "y");
+    nns_status st = nns_graph_finalize(g);
+    CHECK_MSG(st != NNS_OK, "%s: expected an error (%s)", op, want);
+    if (st) {
+        const char *msg = nns_last_error();
+        CHECK_MSG(strstr(msg, "'bad'") && strstr(msg, want), "%s: message '%s' lacks 'bad' or '%s'", op, msg, want);
+    }
+    nns_graph_free(g);
+}
+
+static void test_errors(void) {
+    at_reset();
+    oc_input e1[2] = {in4(1, 3, 5, 5), in4(4, 2, 3, 3)};
+    expect_error("Conv", 2, e1, 1, "input channels per group");
+    at_reset();
+    at_int("group", 2);
+    expect_error("Conv", 2, e1, 1, "not divisible by group");
+    at_reset();
+    at_int("group", 3);
+    oc_input e2[2] = {in4(1, 3, 5, 5), in4(4, 1, 3, 3)};
+    expect_error("Conv", 2, e2, 1, "output channels are not divisible");
+    at_reset();
+    oc_input e3[2] = {inN(3, (int64_t[]){1, 3, 5}), inN(3, (int64_t[]){4, 3, 3})};
+    expect_error("Conv", 2, e3, 1, "only 2-D");
+    at_reset();
+    oc_input e4[3] = {in4(1, 3, 5, 5), in4(4, 3, 3, 3), inN(1, (int64_t[]){3})};
+    expect_error("Conv", 3, e4, 1, "bias");
+    at_reset();
+    at_ints2("kernel_shape", 2, 2);
+    oc_input e5[2] = {in4(1, 3, 5, 5), in4(4, 3, 3, 3)};
+    expect_error("Conv", 2, e5, 1, "kernel_shape");
+    at_reset();
+    oc_input e6[2] = {in4(1, 3, 2, 2), in4(4, 3, 3, 3)};
+    expect_error("Conv", 2, e6, 1, "does not fit");
+    at_reset();
+    at_str("auto_pad", "SAME");
+    expect_error("Conv", 2, e5, 1, "auto_pad");
+    at_reset();
+    oc_input e7[2] = {inN(2, (int64_t[]){3, 4}), inN(2, (int64_t[]){5, 6})};
+    expect_error("Gemm", 2, e7, 1, "do not agree");
+    oc_input e8[3] = {inN(2, (int64_t[]){3, 4}), inN(2, (int64_t[]){4, 6}), inN(1, (int64_t[]){5})};
+    expect_error("Gemm", 3, e8, 1, "broadcast");
+    expect_error("MatMul", 2, e7, 1, "do not agree");
+    oc_input e9[2] = {inN(3, (int64_t[]){2, 3, 4}), inN(3, (int64_t[]){3, 4, 5})};
+    expect_error("MatMul", 2, e9, 1, "broadcast");
+    at_reset();
+    at_ints2("kernel_shape", 2, 2);
+    oc_input e10[1] = {in4(1, 3, 5, 5)};
+    expect_error("MaxPool", 1, e10, 2, "Indices");
+    at_reset();
+    expect_error("MaxPool", 1, e10, 1, "kernel_shape");
+    at_reset();
+    at_ints("kernel_shape", 1, (int64_t[]){2});
+    oc_input e11[1] = {inN(3, (int64_t[]){1, 3, 5})};
+    expect_error("AveragePool", 1, e11, 1, "2-D");
+    at_reset();
+    oc_input e12[1] = {inN(2, (int64_t[]){1, 3})};
+    expect_error("GlobalAveragePool", 1, e12, 1, "rank");
+}
+
+/* The op table holds weak references, which do not pull objects out of a
+ * static library: these strong references link the ops under test. */
+static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
+    {&nns_op_conv, NNS_OP_CONV, "Conv"},
+    {&nns_op_gemm, NNS_OP_GEMM, "Gemm"},
+    {&nns_op_matmul, NNS_OP_MATMUL, "MatMul"},
+    {&nns_op_maxpool, NNS_OP_MAXPOOL, "MaxPool"},
+    {&nns_op_averagepool, NNS_OP_AVERAGEPOOL, "AveragePool"},
+    {&nns_op_globalaveragepool, NNS_OP_GLOBALAVERAGEPOOL, "GlobalAveragePool"},
+};
+
+static void test_registry(void) {
+    for (size_t i = 0; i < sizeof g_ops / sizeof g_ops[0]; i++) {
+        CHECK_MSG(nns_op_table[g_ops[i].op] == g_ops[i].def, "%s: not in the op table", g_ops[i].name);
+        CHECK_MSG(nns_op_lookup(g_ops[i].name) == g_ops[i].op, "%s: lookup fails", g_ops[i].name);
+        CHECK(g_ops[i].def->backward && g_ops[i].def->forward && g_ops[i].def->infer);
+    }
+}
+
+int main(void) {
+    test_registry();
+    test_conv();
+    test_gemm();
+    test_matmul();
+    test_pools();
+    test_dynamic();
+    test_errors();
+    TEST_MAIN_END();
+}

@@ -1,0 +1,931 @@
+/* test_ops_misc.c — BatchNormalization, the activations, Add/Sub/Mul/Div
+ * (broadcasting), Concat, Flatten, Reshape, Transpose, Dropout, Softmax,
+ * LogSoftmax and Identity: gradients against finite differences through a
+ * real plan (opcheck.h), forward values against naive references, BN running
+ * statistics, dynamic-batch shape inference, and error paths. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "opcheck.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static oc_input mk_in(int nd, const int64_t *dims) {
+    oc_input in;
+    memset(&in, 0, sizeof in);
+    in.ndim = nd;
+    for (int i = 0; i < nd; i++) in.dims[i] = dims[i];
+    return in;
+}
+#define IN(...) mk_in((int)NELEM(((int64_t[]){__VA_ARGS__})), (int64_t[]){__VA_ARGS__})
+static oc_input in_scalar(void) { return mk_in(0, NULL); }
+
+static int64_t in_numel(const oc_input *in) {
+    int64_t n = 1;
+    for (int i = 0; i < in->ndim; i++) n *= in->dims[i];
+    return n;
+}
+
+/* Random values in [lo, hi] at least 0.05 away from every kink. */
+static float *fill_away(int64_t n, float lo, float hi, const float *kinks, int nk, uint64_t seed) {
+    float *v = malloc((size_t)n * sizeof(float));
+    uint64_t r = seed;
+    for (int64_t i = 0; i < n; i++) {
+        for (;;) {
+            float x = lo + (hi - lo) * nns_rng_uniform(&r);
+            int ok = 1;
+            for (int k = 0; k < nk; k++)
+                if (fabsf(x - kinks[k]) < 0.05f) ok = 0;
+            if (ok) { v[i] = x; break; }
+        }
+    }
+    return v;
+}
+
+/* ---- attribute setters (configured through globals) ---- */
+static int64_t g_axis;
+static float g_f1, g_f2;
+static int64_t g_perm[NNS_MAX_DIMS];
+static int g_nperm;
+
+static void attr_axis(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "axis", g_axis); }
+static void attr_alpha(nns_graph *g, int node) { nns_graph_set_attr_float(g, node, "alpha", g_f1); }
+static void attr_alpha_beta(nns_graph *g, int node) {
+    nns_graph_set_attr_float(g, node, "alpha", g_f1);
+    nns_graph_set_attr_float(g, node, "beta", g_f2);
+}
+static void attr_minmax(nns_graph *g, int node) {
+    nns_graph_set_attr_float(g, node, "min", g_f1);
+    nns_graph_set_attr_float(g, node, "max", g_f2);
+}
+static void attr_perm(nns_graph *g, int node) {
+    if (g_nperm) nns_graph_set_attr_ints(g, node, "perm", g_nperm, g_perm);
+}
+static void attr_ratio(nns_graph *g, int node) { nns_graph_set_attr_float(g, node, "ratio", g_f1); }
+static void attr_bn(nns_graph *g, int node) {
+    nns_graph_set_attr_float(g, node, "epsilon", g_f1);
+    nns_graph_set_attr_float(g, node, "momentum", g_f2);
+}
+
+/* ---- activations ---- */
+static void test_activations(void) {
+    const float k0[] = {0.0f};
+    int64_t shapes[3][4] = {{2, 3, 4, 5}, {7, 0, 0, 0}, {1, 5, 1, 3}};
+    int nds[3] = {4, 1, 4};
+    for (int s = 0; s < 3; s++) {
+        oc_input in = mk_in(nds[s], shapes[s]);
+        int64_t n = in_numel(&in);
+        float *v = fill_away(n, -1.0f, 1.0f, k0, 1, 11 + s);
+        in.f32 = v;
+        opcheck_grad("Relu", &in, 1, 1, NULL, 1, 1e-2, 1 + s);
+        opcheck_grad("LeakyRelu", &in, 1, 1, NULL, 1, 1e-2, 2 + s);
+        g_f1 = 0.2f;
+        opcheck_grad("LeakyRelu", &in, 1, 1, attr_alpha, 1, 1e-2, 3 + s);
+        opcheck_grad("Identity", &in, 1, 1, NULL, 1, 1e-2, 4 + s);
+        free(v);
+        in.f32 = NULL;
+        opcheck_grad("Sigmoid", &in, 1, 1, NULL, 1, 1e-2, 5 + s);
+        /* HardSigmoid (default alpha 0.2, beta 0.5: kinks at +-2.5) */
+        const float khs[] = {-2.5f, 2.5f};
+        v = fill_away(n, -4.0f, 4.0f, khs, 2, 21 + s);
+        in.f32 = v;
+        opcheck_grad("HardSigmoid", &in, 1, 1, NULL, 1, 1e-2, 6 + s);
+        free(v);
+        const float khs2[] = {-1.5f, 1.5f}; /* alpha 1/3, beta 0.5 */
+        v = fill_away(n, -4.0f, 4.0f, khs2, 2, 31 + s);
+        in.f32 = v;
+        g_f1 = 1.0f / 3.0f;
+        g_f2 = 0.5f;
+        opcheck_grad("HardSigmoid", &in, 1, 1, attr_alpha_beta, 1, 1e-2, 7 + s);
+        free(v);
+        const float khw[] = {-3.0f, 3.0f};
+        v = fill_away(n, -4.5f, 4.5f, khw, 2, 41 + s);
+        in.f32 = v;
+        opcheck_grad("HardSwish", &in, 1, 1, NULL, 1, 1e-2, 8 + s);
+        free(v);
+    }
+    /* Clip: constant inputs (opset 11+), omitted max, attributes, ReLU6. */
+    {
+        oc_input ins[3] = {IN(3, 4, 5), in_scalar(), in_scalar()};
+        const float kc[] = {-0.4f, 0.3f};
+        float lo = -0.4f, hi = 0.3f;
+        float *v = fill_away(60, -1.0f, 1.0f, kc, 2, 51);
+        ins[0].f32 = v;
+        ins[1].f32 = &lo;
+        ins[2].f32 = &hi;
+        opcheck_grad("Clip", ins, 3, 1, NULL, 1, 1e-2, 9);
+        nns_shape sh;
+        float *y = opcheck_forward("Clip", ins, 3, 1, NULL, 0, 9, &sh);
+        CHECK(y != NULL);
+        int bad = 0;
+        for (int i = 0; y && i < 60; i++)
+            if (y[i] != fminf(fmaxf(v[i], lo), hi)) bad++;
+        CHECK_MSG(bad == 0, "Clip forward: %d wrong values", bad);
+        free(y);
+        ins[2].omitted = 1;
+        y = opcheck_forward("Clip", ins, 3, 1, NULL, 0, 9, &sh);
+        bad = 0;
+        for (int i = 0; y && i < 60; i++)
+            if (y[i] != fmaxf(v[i], lo)) bad++;
+        CHECK_MSG(y && bad == 0, "Clip (max omitted) forward: %d wrong values", bad);
+        free(y);
+        opcheck_grad("Clip", ins, 3, 1, NULL, 1, 1e-2, 10);
+        g_f1 = lo;
+        g_f2 = hi;
+        opcheck_grad("Clip", ins, 1, 1, attr_minmax, 1, 1e-2, 11);
+        y = opcheck_forward("Clip", ins, 1, 1, attr_minmax, 0, 9, &sh);
+        bad = 0;
+        for (int i = 0; y && i < 60; i++)
+            if (y[i] != fminf(fmaxf(v[i], lo), hi)) bad++;
+        CHECK_MSG(y && bad == 0, "Clip (attributes) forward: %d wrong values", bad);
+        free(y);
+        free(v);
+        /* ReLU6 */
+        const float k6[] = {0.0f, 6.0f};
+        v = fill_away(60, -2.0f, 8.0f, k6, 2, 52);
+        float z = 0.0f, six = 6.0f;
+        ins[0].f32 = v;
+        ins[1].f32 = &z;
+        ins[2].f32 = &six;
+        ins[2].omitted = 0;
+        opcheck_grad("Clip", ins, 3, 1, NULL, 1, 1e-2, 12);
+        free(v);
+    }
+    /* Forward values of the smooth/simple activations against formulas. */
+    {
+        oc_input in = IN(4, 50);
+        float *v = fill_away(200, -5.0f, 5.0f, NULL, 0, 61);
+        in.f32 = v;
+        const char *ops[] = {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Identity"};
+        for (int o = 0; o < (int)NELEM(ops); o++) {
+            nns_shape sh;
+            float *y = opcheck_forward(ops[o], &in, 1, 1, NULL, 0, 1, &sh);
+            CHECK(y && sh.ndim == 2 && sh.dims[0] == 4 && sh.dims[1] == 50);
+            double maxerr = 0;
+            for (int i = 0; y && i < 200; i++) {
+                double x = v[i], r;
+                switch (o) {
+                case 0: r = x > 0 ? x : 0; break;
+                case 1: r = x > 0 ? x : 0.01 * x; break;
+                case 2: r = 1.0 / (1.0 + exp(-x)); break;
+                case 3: r = fmax(0.0, fmin(1.0, 0.2 * x + 0.5)); break;
+                case 4: r = x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)); break;
+                default: r = x; break;
+                }
+                maxerr = fmax(maxerr, fabs(r - y[i]));
+            }
+            CHECK_MSG(maxerr < 1e-6, "%s forward max error %g", ops[o], maxerr);
+            free(y);
+        }
+        free(v);
+    }
+}
+
+/* ---- binary ops ---- */
+static void bcast_ref(int op, const oc_input *a, const float *av, const oc_input *b,
+                      const float *bv, const nns_shape *o, float *out) {
+    int64_t n = nns_shape_numel(o);
+    for (int64_t k = 0; k < n; k++) {
+        int64_t idx[NNS_MAX_DIMS], q = k;
+        for (int d = o->ndim - 1; d >= 0; d--) { idx[d] = q % o->dims[d]; q /= o->dims[d]; }
+        int64_t ia = 0, ib = 0;
+        for (int d = 0; d < a->ndim; d++) {
+            int od = d + o->ndim - a->ndim;
+            ia = ia * a->dims[d] + (a->dims[d] == 1 ? 0 : idx[od]);
+        }
+        for (int d = 0; d < b->ndim; d++) {
+            int od = d + o->ndim - b->ndim;
+            ib = ib * b->dims[d] + (b->dims[d] == 1 ? 0 : idx[od]);
+        }
+        float x = av[ia], y = bv[ib];
+        out[k] = op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y;
+    }
+}
+
+static void test_binary(void) {
+    const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    struct { oc_input a, b; } cases[] = {
+        {IN(2, 3, 4, 5), IN(2, 3, 4, 5)},
+        {IN(2, 3, 4, 5), IN(3, 1, 1)},      /* per-channel */
+        {IN(3, 1, 1), IN(2, 3, 4, 5)},      /* per-channel, swapped */
+        {IN(1), IN(2, 3)},
+        {IN(2, 3), IN(1)},
+        {IN(3, 1), IN(1, 4)},
+        {IN(2, 3, 4, 5), IN(2, 3, 1, 1)},   /* squeeze-excite */
+        {IN(4), IN(2, 3, 4)},               /* row */
+        {IN(2, 1, 4), IN(3, 1)},            /* both broadcast */
+        {in_scalar(), IN(2, 2)},            /* rank 0 */
+        /* big (above the threading threshold, rows longer than one chunk):
+         * only Mul and Div, to keep the test fast under ASan */
+        {IN(2, 17, 32, 32), IN(17, 1, 1)},
+        {IN(2, 17, 32, 32), IN(1)},
+        {IN(34000), IN(34000)},
+    };
+    const int first_big = (int)NELEM(cases) - 3;
+    for (int c = 0; c < (int)NELEM(cases); c++) {
+        for (int o = c >= first_big ? 2 : 0; o < 4; o++) {
+            oc_input ins[2] = {cases[c].a, cases[c].b};
+            float *bv = NULL;
+            if (o == 3) { /* divisor away from 0 */
+                int64_t nb = in_numel(&ins[1]);
+                bv = fill_away(nb, 0.5f, 1.5f, NULL, 0, 100 + c);
+                for (int64_t i = 0; i < nb; i++) if (i % 3 == 1) bv[i] = -bv[i];
+                ins[1].f32 = bv;
+            }
+            uint64_t seed = 1000 + 10 * c + o;
+            if (opcheck_grad(ops[o], ins, 2, 1, NULL, 1, 1e-2, seed))
+                fprintf(stderr, "  (binary case %d, op %s)\n", c, ops[o]);
+            /* forward against the naive reference */
+            nns_shape sh;
+            float *y = opcheck_forward(ops[o], ins, 2, 1, NULL, 0, seed, &sh);
+            float *av = opcheck_input_values(ins, 2, 0, seed);
+            float *bvv = opcheck_input_values(ins, 2, 1, seed);
+            CHECK(y && av && bvv);
+            if (y && av && bvv) {
+                int64_t n = nns_shape_numel(&sh);
+                float *r = malloc((size_t)n * sizeof(float));
+                bcast_ref(o, &ins[0], av, &ins[1], bvv, &sh, r);
+                int bad = 0;
+                for (int64_t k = 0; k < n; k++)
+                    if (fabsf(r[k] - y[k]) > 1e-6f * fmaxf(1.0f, fabsf(r[k]))) bad++;
+                CHECK_MSG(bad == 0, "%s case %d: %d wrong values", ops[o], c, bad);
+                free(r);
+            }
+            free(y); free(av); free(bvv); free(bv);
+        }
+    }
+    /* x * x: both inputs are one value; the gradients of both slots add up. */
+    {
+        nns_graph *g = NULL;
+        int64_t d[2] = {3, 4};
+        nns_shape s = nns_shape_make(2, d);
+        float v[12];
+        for (int i = 0; i < 12; i++) v[i] = 0.1f * (float)i - 0.5f;
+        CHECK_OK(nns_graph_create(&g));
+        CHECK_OK(nns_graph_add_param(g, "x", NNS_DTYPE_F32, &s, v, 1, NULL));
+        const char *in[2] = {"x", "x"}, *out[1] = {"y"};
+        CHECK_OK(nns_graph_add_node(g, "Mul", "sq", 2, in, 1, out, NULL));
+        CHECK_OK(nns_graph_add_output(g, "y"));
+        CHECK_OK(nns_graph_finalize(g));
+        CHECK_OK(nns_graph_pack_params(g));
+        float pg[12] = {0};
+        nns_plan *p = NULL;
+        CHECK_OK(nns_plan_create(g, 1, 1, pg, &p));
+        if (p) {
+            nns_plan_forward(p, 1);
+            nns_plan_zero_act_grads(p);
+            nns_tv *o = nns_plan_output(p, 0);
+            for (int i = 0; i < 12; i++) o->grad[i] = 1.0f;
+            nns_plan_backward(p);
+            double err = 0;
+            for (int i = 0; i < 12; i++) err = fmax(err, fabs(pg[i] - 2.0 * v[i]));
+            CHECK_MSG(err < 1e-6, "d(x*x)/dx max error %g", err);
+            nns_plan_free(p);
+        }
+        nns_graph_free(g);
+    }
+}
+
+/* Reductions must not depend on the thread count. */
+static void test_determinism(void) {
+#ifdef _OPENMP
+    oc_input ins[2] = {IN(2, 17, 32, 32), IN(1)};
+    float res[2][2];
+    int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t ? 2 : 1);
+        nns_graph *g = oc_build("Mul", ins, 2, 1, NULL, 77);
+        float *pg = calloc((size_t)g->n_params, sizeof(float));
+        nns_plan *p = NULL;
+        CHECK_OK(nns_plan_create(g, 1, 1, pg, &p));
+        nns_plan_forward(p, 1);
+        nns_plan_zero_act_grads(p);
+        nns_tv *o = nns_plan_output(p, 0);
+        for (int64_t i = 0; i < nns_shape_numel(&o->shape); i++) o->grad[i] = (float)(i % 7) - 3.0f;
+        nns_plan_backward(p);
+        /* the scalar is the last packed parameter */
+        res[t][0] = pg[g->n_params - 1];
+        res[t][1] = pg[5];
+        nns_plan_free(p);
+        free(pg);
+        nns_graph_free(g);
+    }
+    omp_set_num_threads(saved);
+    CHECK_MSG(res[0][0] == res[1][0] && res[0][1] == res[1][1],
+              "reduction differs with the thread count: %.9g vs %.9g", res[0][0], res[1][0]);
+#endif
+}
+
+/* ---- BatchNormalization ---- */
+static void bn_inputs(oc_input *ins, int64_t n, int64_t c, int64_t h, int64_t w, int rank,
+                      float *rm, float *rv) {
+    int64_t d[4] = {n, c, h, w};
+    ins[0] = mk_in(rank, d);
+    ins[1] = IN(c);
+    ins[2] = IN(c);
+    ins[3] = IN(c);
+    ins[4] = IN(c);
+    for (int64_t i = 0; i < c; i++) {
+        rm[i] = 0.3f * (float)i - 0.2f;
+        rv[i] = 0.5f + 0.25f * (float)i;
+    }
+    ins[3].f32 = rm;
+    ins[4].f32 = rv;
+}
+
+static void test_batchnorm(void) {
+    float rm[8], rv[8];
+    oc_input ins[5];
+    int64_t shp[][5] = {{2, 3, 4, 4, 4}, {4, 3, 0, 0, 2}, {3, 2, 5, 1, 4}, {2, 8, 3, 3, 4}};
+    for (int s = 0; s < (int)NELEM(shp); s++) {
+        bn_inputs(ins, shp[s][0], shp[s][1], shp[s][2], shp[s][3], (int)shp[s][4], rm, rv);
+        opcheck_grad("BatchNormalization", ins, 5, 1, NULL, 1, 2e-2, 200 + s);
+        opcheck_grad("BatchNormalization", ins, 5, 1, NULL, 0, 1e-2, 210 + s);
+    }
+    g_f1 = 1e-3f;
+    g_f2 = 0.8f;
+    bn_inputs(ins, 3, 4, 2, 3, 4, rm, rv);
+    opcheck_grad("BatchNormalization", ins, 5, 1, attr_bn, 1, 2e-2, 220);
+
+    /* Forward values and running statistics, training and inference mode. */
+    for (int mode = 0; mode < 2; mode++) {
+        const int64_t N = 3, C = 4, S = 6;
+        bn_inputs(ins, N, C, 2, 3, 4, rm, rv);
+        uint64_t seed = 230 + mode;
+        nns_graph *g = oc_build("BatchNormalization", ins, 5, 1, attr_bn, seed);
+        CHECK(g != NULL);
+        if (!g) continue;
+        float *pg = calloc((size_t)g->n_params, sizeof(float));
+        nns_plan *p = NULL;
+        CHECK_OK(nns_plan_create(g, 1, 1, pg, &p));
+        float *x = opcheck_input_values(ins, 5, 0, seed);
+        float *gam = opcheck_input_values(ins, 5, 1, seed);
+        float *bet = opcheck_input_values(ins, 5, 2, seed);
+        nns_plan_forward(p, mode == 0);
+        const float *y = nns_plan_output(p, 0)->data;
+        const float *nrm = g->values[nns_graph_find_value(g, "in3")].data;
+        const float *nrv = g->values[nns_graph_find_value(g, "in4")].data;
+        double maxerr = 0, staterr = 0;
+        for (int64_t c = 0; c < C; c++) {
+            double mean = 0, var = 0;
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t i = 0; i < S; i++) mean += x[(n * C + c) * S + i];
+            mean /= (double)(N * S);
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t i = 0; i < S; i++) {
+                    double d = x[(n * C + c) * S + i] - mean;
+                    var += d * d;
+                }
+            double unb = var / (double)(N * S - 1);
+            var /= (double)(N * S);
+            double m = mode == 0 ? mean : rm[c], v = mode == 0 ? var : rv[c];
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t i = 0; i < S; i++) {
+                    int64_t k = (n * C + c) * S + i;
+                    double r = (x[k] - m) / sqrt(v + 1e-3) * gam[c] + bet[c];
+                    maxerr = fmax(maxerr, fabs(r - y[k]));
+                }
+            double erm = mode == 0 ? rm[c] * 0.8 + mean * 0.2 : rm[c];
+            double erv = mode == 0 ? rv[c] * 0.8 + unb * 0.2 : rv[c];
+            staterr = fmax(staterr, fmax(fabs(erm - nrm[c]), fabs(erv - nrv[c])));
+        }
+        CHECK_MSG(maxerr < 1e-5, "BN forward (%s) max error %g", mode ? "inference" : "training", maxerr);
+        CHECK_MSG(staterr < 1e-6, "BN running stats (%s) max error %g", mode ? "inference" : "training", staterr);
+        free(x); free(gam); free(bet);
+        nns_plan_free(p);
+        free(pg);
+        nns_graph_free(g);
+    }
+    /* The opset-14 training outputs receive the updated running stats. */
+    {
+        bn_inputs(ins, 2, 3, 2, 2, 4, rm, rv);
+        nns_graph *g = oc_build("BatchNormalization", ins, 5, 3, NULL, 240);
+        CHECK(g != NULL);
+        if (g) {
+            float *pg = calloc((size_t)g->n_params, sizeof(float));
+            nns_plan *p = NULL;
+            CHECK_OK(nns_plan_create(g, 1, 1, pg, &p));
+            nns_plan_forward(p, 1);
+            const float *nrv = g->values[nns_graph_find_value(g, "in4")].data;
+            nns_tv *o2 = nns_plan_output(p, 2);
+            CHECK(o2->shape.ndim == 1 && o2->shape.dims[0] == 3);
+            CHECK(memcmp(o2->data, nrv, 3 * sizeof(float)) == 0);
+            CHECK(fabsf(nrv[1] - rv[1]) > 1e-4f); /* updated */
+            nns_plan_free(p);
+            free(pg);
+            nns_graph_free(g);
+        }
+    }
+}
+
+/* ---- Concat, Flatten, Reshape, Transpose, Identity ---- */
+static void test_shape_ops(void) {
+    /* Concat */
+    {
+        oc_input ins[3] = {IN(2, 3, 4), IN(2, 1, 4), IN(2, 2, 4)};
+        int64_t axes[] = {1, -2};
+        for (int a = 0; a < 2; a++) {
+            g_axis = axes[a];
+            opcheck_grad("Concat", ins, 3, 1, attr_axis, 1, 1e-2, 300 + a);
+            nns_shape sh;
+            float *y = opcheck_forward("Concat", ins, 3, 1, attr_axis, 0, 300, &sh);
+            CHECK(y && sh.ndim == 3 && sh.dims[0] == 2 && sh.dims[1] == 6 && sh.dims[2] == 4);
+            float *v[3];
+            for (int i = 0; i < 3; i++) v[i] = opcheck_input_values(ins, 3, i, 300);
+            int bad = 0;
+            for (int n = 0; y && n < 2; n++)
+                for (int c = 0; c < 6; c++)
+                    for (int k = 0; k < 4; k++) {
+                        float r = c < 3 ? v[0][(n * 3 + c) * 4 + k]
+                                : c < 4 ? v[1][n * 4 + k] : v[2][(n * 2 + c - 4) * 4 + k];
+                        if (r != y[(n * 6 + c) * 4 + k]) bad++;
+                    }
+            CHECK_MSG(bad == 0, "Concat axis %lld: %d wrong values", (long long)axes[a], bad);
+            for (int i = 0; i < 3; i++) free(v[i]);
+            free(y);
+        }
+        oc_input ins2[2] = {IN(2, 3, 4), IN(2, 3, 5)};
+        g_axis = -1;
+        opcheck_grad("Concat", ins2, 2, 1, attr_axis, 1, 1e-2, 302);
+        oc_input ins3[2] = {IN(1, 3), IN(4, 3)};
+        g_axis = 0;
+        opcheck_grad("Concat", ins3, 2, 1, attr_axis, 1, 1e-2, 303);
+    }
+    /* Flatten */
+    {
+        oc_input in = IN(2, 3, 4, 5);
+        int64_t axes[] = {1, 2, 0, -1, 4};
+        int64_t expect[][2] = {{2, 60}, {6, 20}, {1, 120}, {24, 5}, {120, 1}};
+        for (int a = 0; a < 5; a++) {
+            g_axis = axes[a];
+            nns_shape sh;
+            float *y = opcheck_forward("Flatten", &in, 1, 1, attr_axis, 0, 310, &sh);
+            CHECK_MSG(y && sh.ndim == 2 && sh.dims[0] == expect[a][0] && sh.dims[1] == expect[a][1],
+                      "Flatten axis %lld", (long long)axes[a]);
+            free(y);
+            opcheck_grad("Flatten", &in, 1, 1, attr_axis, 1, 1e-2, 310 + a);
+        }
+        opcheck_grad("Flatten", &in, 1, 1, NULL, 1, 1e-2, 316);
+    }
+    /* Reshape */
+    {
+        struct { int64_t t[4]; int nt; int64_t e[4]; } cs[] = {
+            {{0, -1}, 2, {2, 12}},
+            {{-1, 4}, 2, {6, 4}},
+            {{4, 0, 2}, 3, {4, 3, 2}},
+            {{24}, 1, {24}},
+            {{2, -1, 3}, 3, {2, 4, 3}},
+        };
+        for (int c = 0; c < (int)NELEM(cs); c++) {
+            oc_input ins[2] = {IN(2, 3, 4), IN(cs[c].nt)};
+            ins[1].s64 = cs[c].t;
+            nns_shape sh;
+            float *y = opcheck_forward("Reshape", ins, 2, 1, NULL, 0, 320, &sh);
+            float *x = opcheck_input_values(ins, 2, 0, 320);
+            int ok = y && sh.ndim == cs[c].nt;
+            for (int d = 0; ok && d < cs[c].nt; d++) ok = sh.dims[d] == cs[c].e[d];
+            CHECK_MSG(ok, "Reshape case %d: wrong shape", c);
+            CHECK(y && memcmp(x, y, 24 * sizeof(float)) == 0);
+            free(x);
+            free(y);
+            opcheck_grad("Reshape", ins, 2, 1, NULL, 1, 1e-2, 320 + c);
+        }
+    }
+    /* Transpose */
+    {
+        struct { oc_input in; int n; int64_t perm[4]; } cs[] = {
+            {IN(2, 3, 4), 3, {2, 0, 1}},
+            {IN(2, 3, 4), 3, {1, 0, 2}},
+            {IN(2, 3, 4), 0, {0}},          /* default: reverse */
+            {IN(2, 3, 4, 5), 4, {0, 2, 3, 1}},
+            {IN(2, 1, 4, 5), 4, {0, 3, 1, 2}},
+            {IN(6, 7), 2, {1, 0}},
+            {IN(2, 3, 4), 3, {0, 1, 2}},
+            {IN(3, 40, 50), 3, {0, 2, 1}},  /* tiled, partial tiles */
+            {IN(70, 33), 2, {1, 0}},
+            {IN(2, 3, 4, 5), 0, {0}},
+        };
+        for (int c = 0; c < (int)NELEM(cs); c++) {
+            g_nperm = cs[c].n;
+            memcpy(g_perm, cs[c].perm, sizeof cs[c].perm);
+            const oc_input *in = &cs[c].in;
+            int r = in->ndim, perm[4];
+            for (int i = 0; i < r; i++) perm[i] = cs[c].n ? (int)cs[c].perm[i] : r - 1 - i;
+            nns_shape sh;
+            float *y = opcheck_forward("Transpose", in, 1, 1, attr_perm, 0, 330 + c, &sh);
+            float *x = opcheck_input_values(in, 1, 0, 330 + c);
+            int ok = y && sh.ndim == r;
+            for (int i = 0; ok && i < r; i++) ok = sh.dims[i] == in->dims[perm[i]];
+            CHECK_MSG(ok, "Transpose case %d: wrong shape", c);
+            int64_t n = in_numel(in), ist[4], acc = 1;
+            for (int d = r - 1; d >= 0; d--) { ist[d] = acc; acc *= in->dims[d]; }
+            int bad = 0;
+            for (int64_t k = 0; ok && k < n; k++) {
+                int64_t q = k, off = 0;
+                for (int i = r - 1; i >= 0; i--) {
+                    off += (q % sh.dims[i]) * ist[perm[i]];
+                    q /= sh.dims[i];
+                }
+                if (y[k] != x[off]) bad++;
+            }
+            CHECK_MSG(bad == 0, "Transpose case %d: %d wrong values", c, bad);
+            free(x);
+            free(y);
+            opcheck_grad("Transpose", in, 1, 1, attr_perm, 1, 1e-2, 330 + c);
+        }
+        g_nperm = 0;
+    }
+}
+
+/* ---- Softmax / LogSoftmax ---- */
+static void test_softmax(void) {
+    const char *ops[2] = {"Softmax", "LogSoftmax"};
+    int64_t axes[] = {-1, 1, 0, 2, -3};
+    oc_input in = IN(2, 3, 4);
+    for (int o = 0; o < 2; o++)
+        for (int a = 0; a < (int)NELEM(axes); a++) {
+            g_axis = axes[a];
+            opcheck_grad(ops[o], &in, 1, 1, attr_axis, 1, 1e-2, 400 + a);
+            nns_shape sh;
+            float *y = opcheck_forward(ops[o], &in, 1, 1, attr_axis, 0, 410 + a, &sh);
+            float *x = opcheck_input_values(&in, 1, 0, 410 + a);
+            int ax = (int)(axes[a] < 0 ? axes[a] + 3 : axes[a]);
+            int64_t outer = 1, inner = 1, len = in.dims[ax];
+            for (int d = 0; d < ax; d++) outer *= in.dims[d];
+            for (int d = ax + 1; d < 3; d++) inner *= in.dims[d];
+            double maxerr = 0;
+            for (int64_t ou = 0; y && ou < outer; ou++)
+                for (int64_t j = 0; j < inner; j++) {
+                    double s = 0;
+                    for (int64_t i = 0; i < len; i++) s += exp(x[(ou * len + i) * inner + j]);
+                    for (int64_t i = 0; i < len; i++) {
+                        int64_t k = (ou * len + i) * inner + j;
+                        double r = o ? x[k] - log(s) : exp(x[k]) / s;
+                        maxerr = fmax(maxerr, fabs(r - y[k]));
+                    }
+                }
+            CHECK_MSG(y && maxerr < 1e-6, "%s axis %lld: max error %g", ops[o], (long long)axes[a], maxerr);
+            free(x);
+            free(y);
+        }
+    opcheck_grad("Softmax", &in, 1, 1, NULL, 1, 1e-2, 420);
+    /* large logits stay finite */
+    float big[4] = {1000.0f, 999.0f, -1000.0f, 0.0f};
+    oc_input bi = IN(1, 4);
+    bi.f32 = big;
+    for (int o = 0; o < 2; o++) {
+        float *y = opcheck_forward(ops[o], &bi, 1, 1, NULL, 0, 1, NULL);
+        int finite = y != NULL;
+        for (int i = 0; y && i < 4; i++) finite &= isfinite(y[i]);
+        CHECK_MSG(finite, "%s overflows on large logits", ops[o]);
+        if (y && !o) CHECK_NEAR(y[0], 1.0 / (1.0 + exp(-1.0)), 1e-6);
+        if (y && o) CHECK_NEAR(y[1], -1.0 - log1p(exp(-1.0)), 1e-4);
+        free(y);
+    }
+}
+
+/* ---- Dropout ---- */
+static void test_dropout(void) {
+    oc_input ins[2] = {IN(4, 5, 6), in_scalar()};
+    float ratio = 0.3f;
+    ins[1].f32 = &ratio;
+    opcheck_grad("Dropout", ins, 2, 1, NULL, 1, 1e-2, 500);
+    opcheck_grad("Dropout", ins, 2, 2, NULL, 1, 1e-2, 501);
+    g_f1 = 0.6f;
+    opcheck_grad("Dropout", ins, 1, 1, attr_ratio, 1, 1e-2, 502);
+    opcheck_grad("Dropout", ins, 1, 1, NULL, 0, 1e-2, 503); /* inference: identity */
+
+    /* Values: 0 or x / (1 - p); the drop rate is close to p; mask output. */
+    oc_input big[2] = {IN(100, 100), in_scalar()};
+    big[1].f32 = &ratio;
+    nns_graph *g = oc_build("Dropout", big, 2, 2, NULL, 510);
+    CHECK(g != NULL);
+    if (!g) return;
+    float *pg = calloc((size_t)g->n_params, sizeof(float));
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, 1, 1, pg, &p));
+    float *x = opcheck_input_values(big, 2, 0, 510);
+    nns_plan_seed(p, 42);
+    nns_plan_forward(p, 1);
+    const float *y = nns_plan_output(p, 0)->data, *m = nns_plan_output(p, 1)->data;
+    int dropped = 0, bad = 0;
+    for (int i = 0; i < 10000; i++) {
+        if (m[i] == 0.0f) {
+            dropped++;
+            if (y[i] != 0.0f) bad++;
+        } else if (m[i] != 1.0f || fabsf(y[i] - x[i] / 0.7f) > 1e-6f) {
+            bad++;
+        }
+    }
+    CHECK_MSG(bad == 0, "Dropout: %d values inconsistent with the mask", bad);
+    CHECK_MSG(dropped > 2700 && dropped < 3300, "Dropout dropped %d of 10000 at p = 0.3", dropped);
+    /* Same seed, same mask; the next run draws a new one. */
+    float *m1 = malloc(10000 * sizeof(float));
+    memcpy(m1, m, 10000 * sizeof(float));
+    nns_plan_seed(p, 42);
+    nns_plan_forward(p, 1);
+    CHECK(memcmp(m1, m, 10000 * sizeof(float)) == 0);
+    nns_plan_forward(p, 1);
+    CHECK(memcmp(m1, m, 10000 * sizeof(float)) != 0);
+    /* Inference mode: identity, mask of ones. */
+    nns_plan_forward(p, 0);
+    CHECK(memcmp(x, y, 10000 * sizeof(float)) == 0);
+    int ones = 1;
+    for (int i = 0; i < 10000; i++) ones &= m[i] == 1.0f;
+    CHECK(ones);
+    free(m1);
+    free(x);
+    nns_plan_free(p);
+    free(pg);
+    nns_graph_free(g);
+}
+
+/* ---- graphs with a graph input (dynamic batch) ---- */
+typedef struct {
+    const char *op, *name;
+    int n_in;
+    const char *in[4];
+    const char *out;
+} mini_node;
+
+/* x: graph input [-1, 2, 3, 4]; "shp": the s64 constant *shape; p3: a
+ * [2,1,1] f32 param; nodes in order; the last node's output is the graph
+ * output. Returns finalize's status; *gout keeps the graph (or NULL). */
+static nns_status build_dyn(const mini_node *nodes, int nn, const int64_t *shape, int nshape,
+                            void (*attrs)(nns_graph *, int, int), nns_graph **gout) {
+    nns_graph *g = NULL;
+    nns_graph_create(&g);
+    int64_t xd[4] = {-1, 2, 3, 4};
+    nns_shape xs = nns_shape_make(4, xd);
+    nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    if (shape) {
+        int64_t sd = nshape;
+        nns_shape ss = nns_shape_make(1, &sd);
+        nns_graph_add_param(g, "shp", NNS_DTYPE_S64, &ss, shape, 0, NULL);
+    }
+    int64_t pd[3] = {2, 1, 1};
+    nns_shape ps = nns_shape_make(3, pd);
+    float pv[2] = {0.5f, -2.0f};
+    nns_graph_add_param(g, "p3", NNS_DTYPE_F32, &ps, pv, 1, NULL);
+    for (int i = 0; i < nn; i++) {
+        const char *outs[1] = {nodes[i].out};
+        int idx;
+        nns_status st = nns_graph_add_node(g, nodes[i].op, nodes[i].name, nodes[i].n_in,
+                                           nodes[i].in, 1, outs, &idx);
+        if (st) { nns_graph_free(g); *gout = NULL; return st; }
+        if (attrs) attrs(g, idx, i);
+    }
+    nns_graph_add_output(g, nodes[nn - 1].out);
+    nns_status st = nns_graph_finalize(g);
+    if (!st) st = nns_graph_pack_params(g);
+    if (st) { nns_graph_free(g); g = NULL; }
+    *gout = g;
+    return st;
+}
+
+static void dyn_attrs(nns_graph *g, int node, int i) {
+    if (!strcmp(g->nodes[node].op_type, "Softmax") || !strcmp(g->nodes[node].op_type, "Concat") ||
+        !strcmp(g->nodes[node].op_type, "Flatten"))
+        nns_graph_set_attr_int(g, node, "axis", g_axis);
+    if (!strcmp(g->nodes[node].op_type, "Transpose") && g_nperm)
+        nns_graph_set_attr_ints(g, node, "perm", g_nperm, g_perm);
+}
+
+static int shape_is(const nns_graph *g, const char *v, int nd, const int64_t *d) {
+    int i = nns_graph_find_value(g, v);
+    if (i < 0) return 0;
+    nns_shape e = nns_shape_make(nd, d);
+    return nns_shape_eq(&g->values[i].shape, &e);
+}
+
+static void test_dynamic_batch(void) {
+    /* x -> Mul(p3) -> Reshape [0,-1] -> Softmax(axis 1); plan batch 3, then 2. */
+    mini_node nodes[] = {
+        {"Mul", "scale", 2, {"x", "p3"}, "a"},
+        {"Reshape", "flat", 2, {"a", "shp"}, "b"},
+        {"Softmax", "sm", 1, {"b"}, "c"},
+    };
+    int64_t t[2] = {0, -1};
+    nns_graph *g;
+    g_axis = 1;
+    CHECK_OK(build_dyn(nodes, 3, t, 2, dyn_attrs, &g));
+    if (g) {
+        CHECK(shape_is(g, "a", 4, (int64_t[]){-1, 2, 3, 4}));
+        CHECK(shape_is(g, "b", 2, (int64_t[]){-1, 24}));
+        nns_plan *p = NULL;
+        CHECK_OK(nns_plan_create(g, 3, 0, NULL, &p));
+        if (p) {
+            nns_tv *x = nns_plan_input(p, 0);
+            for (int i = 0; i < 72; i++) x->data[i] = 0.01f * (float)(i % 24) - (float)(i / 24);
+            nns_plan_forward(p, 0);
+            float first[48];
+            memcpy(first, nns_plan_output(p, 0)->data, sizeof first);
+            CHECK_OK(nns_plan_set_batch(p, 2));
+            nns_tv *o = nns_plan_output(p, 0);
+            CHECK(o->shape.dims[0] == 2 && o->shape.dims[1] == 24);
+            nns_plan_forward(p, 0);
+            CHECK(memcmp(first, o->data, sizeof first) == 0);
+            double s = 0;
+            for (int i = 0; i < 24; i++) s += o->data[24 + i];
+            CHECK_NEAR(s, 1.0, 1e-5);
+            nns_plan_free(p);
+        }
+        nns_graph_free(g);
+    }
+    /* [-1, 24], [0, 6, -1], Flatten, Concat on axis 0 and 1, Transpose keeping dim 0. */
+    int64_t t2[2] = {-1, 24};
+    mini_node r2[] = {{"Reshape", "r", 2, {"x", "shp"}, "y"}};
+    CHECK_OK(build_dyn(r2, 1, t2, 2, NULL, &g));
+    if (g) { CHECK(shape_is(g, "y", 2, (int64_t[]){-1, 24})); nns_graph_free(g); }
+    int64_t t3[3] = {0, 6, -1};
+    CHECK_OK(build_dyn(r2, 1, t3, 3, NULL, &g));
+    if (g) { CHECK(shape_is(g, "y", 3, (int64_t[]){-1, 6, 4})); nns_graph_free(g); }
+    int64_t t4[2] = {-1, 12};
+    CHECK_OK(build_dyn(r2, 1, t4, 2, NULL, &g));
+    if (g) { CHECK(shape_is(g, "y", 2, (int64_t[]){-1, 12})); nns_graph_free(g); }
+    g_axis = 2;
+    mini_node f[] = {{"Flatten", "f", 1, {"x"}, "y"}};
+    CHECK_OK(build_dyn(f, 1, NULL, 0, dyn_attrs, &g));
+    if (g) { CHECK(shape_is(g, "y", 2, (int64_t[]){-1, 12})); nns_graph_free(g); }
+    g_axis = 1;
+    mini_node cc[] = {{"Concat", "cat", 2, {"x", "x"}, "y"}};
+    CHECK_OK(build_dyn(cc, 1, NULL, 0, dyn_attrs, &g));
+    if (g) { CHECK(shape_is(g, "y", 4, (int64_t[]){-1, 4, 3, 4})); nns_graph_free(g); }
+    g_axis = 0;
+    CHECK_OK(build_dyn(cc, 1, NULL, 0, dyn_attrs, &g));
+    if (g) { CHECK(shape_is(g, "y", 4, (int64_t[]){-1, 2, 3, 4})); nns_graph_free(g); }
+    g_nperm = 4;
+    memcpy(g_perm, (int64_t[]){0, 2, 3, 1}, 4 * sizeof(int64_t));
+    mini_node tr[] = {{"Transpose", "t", 1, {"x"}, "y"}};
+    CHECK_OK(build_dyn(tr, 1, NULL, 0, dyn_attrs, &g));
+    if (g) { CHECK(shape_is(g, "y", 4, (int64_t[]){-1, 3, 4, 2})); nns_graph_free(g); }
+    g_nperm = 0;
+
+    /* Targets that fix or split a dynamic batch are errors naming the node. */
+    int64_t bad1[2] = {6, -1}, bad2[2] = {2, 36}, bad3[3] = {0, 5, -1};
+    mini_node rb[] = {{"Reshape", "resh_dyn", 2, {"x", "shp"}, "y"}};
+    const int64_t *bads[3] = {bad1, bad2, bad3};
+    for (int i = 0; i < 3; i++) {
+        nns_status st = build_dyn(rb, 1, bads[i], i == 2 ? 3 : 2, NULL, &g);
+        CHECK(st != NNS_OK);
+        CHECK_MSG(strstr(nns_last_error(), "resh_dyn") != NULL, "message: %s", nns_last_error());
+        nns_graph_free(g);
+    }
+}
+
+/* ---- error paths ---- */
+static void test_errors(void) {
+    nns_graph *g;
+    struct { mini_node n; int64_t axis; int nperm; int64_t perm[4]; const int64_t *shape; int nshape; } cs[] = {
+        {{"Concat", "bad_concat_axis", 2, {"x", "x"}, "y"}, 4, 0, {0}, NULL, 0},
+        {{"Concat", "bad_concat_neg", 2, {"x", "x"}, "y"}, -5, 0, {0}, NULL, 0},
+        {{"Softmax", "bad_softmax", 1, {"x"}, "y"}, 4, 0, {0}, NULL, 0},
+        {{"Flatten", "bad_flatten", 1, {"x"}, "y"}, 5, 0, {0}, NULL, 0},
+        {{"Transpose", "bad_perm", 1, {"x"}, "y"}, 0, 4, {0, 1, 1, 2}, NULL, 0},
+        {{"Transpose", "bad_perm_rank", 1, {"x"}, "y"}, 0, 3, {0, 1, 2}, NULL, 0},
+        {{"Reshape", "bad_reshape_size", 2, {"x", "shp"}, "y"}, 0, 0, {0}, (int64_t[]){0, 5, 5}, 3},
+        {{"Reshape", "bad_reshape_twoneg", 2, {"x", "shp"}, "y"}, 0, 0, {0}, (int64_t[]){0, -1, -1}, 3},
+        {{"Reshape", "bad_reshape_nodiv", 2, {"x", "shp"}, "y"}, 0, 0, {0}, (int64_t[]){0, 5, -1}, 3},
+        {{"Reshape", "bad_reshape_copy", 2, {"x", "shp"}, "y"}, 0, 0, {0}, (int64_t[]){0, 2, 3, 4, 0}, 5},
+        {{"Add", "bad_broadcast", 2, {"x", "q"}, "y"}, 0, 0, {0}, NULL, 0},
+        {{"Mul", "bad_broadcast2", 2, {"x", "shp"}, "y"}, 0, 0, {0}, (int64_t[]){1, 2}, 2},
+    };
+    for (int c = 0; c < (int)NELEM(cs); c++) {
+        g_axis = cs[c].axis;
+        g_nperm = cs[c].nperm;
+        memcpy(g_perm, cs[c].perm, sizeof cs[c].perm);
+        nns_status st;
+        if (!strcmp(cs[c].n.name, "bad_broadcast")) {
+            /* [-1,2,3,4] + [3,3] */
+            nns_graph_create(&g);
+            int64_t xd[4] = {-1, 2, 3, 4}, qd[2] = {3, 3};
+            nns_shape xs = nns_shape_make(4, xd), qs = nns_shape_make(2, qd);
+            nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+            nns_graph_add_param(g, "q", NNS_DTYPE_F32, &qs, NULL, 1, NULL);
+            const char *outs[1] = {"y"};
+            nns_graph_add_node(g, "Add", cs[c].n.name, 2, cs[c].n.in, 1, outs, NULL);
+            nns_graph_add_output(g, "y");
+            st = nns_graph_finalize(g);
+            nns_graph_free(g);
+        } else {
+            st = build_dyn(&cs[c].n, 1, cs[c].shape, cs[c].nshape, dyn_attrs, &g);
+            nns_graph_free(g);
+        }
+        CHECK_MSG(st != NNS_OK, "%s: finalize succeeded", cs[c].n.name);
+        CHECK_MSG(strstr(nns_last_error(), cs[c].n.name) != NULL, "%s: message '%s'", cs[c].n.name,
+                  nns_last_error());
+    }
+    g_nperm = 0;
+    {
+        /* static-shape Reshape size mismatch */
+        int64_t t[2] = {5, -1}, xd[3] = {2, 3, 4}, td = 2;
+        nns_shape xs = nns_shape_make(3, xd), ts = nns_shape_make(1, &td);
+        nns_graph_create(&g);
+        nns_graph_add_param(g, "x", NNS_DTYPE_F32, &xs, NULL, 1, NULL);
+        nns_graph_add_param(g, "t", NNS_DTYPE_S64, &ts, t, 0, NULL);
+        const char *in[2] = {"x", "t"}, *out[1] = {"y"};
+        nns_graph_add_node(g, "Reshape", "bad_static_reshape", 2, in, 1, out, NULL);
+        nns_graph_add_output(g, "y");
+        CHECK(nns_graph_finalize(g) != NNS_OK);
+        CHECK_MSG(strstr(nns_last_error(), "bad_static_reshape") != NULL, "message '%s'", nns_last_error());
+        nns_graph_free(g);
+    }
+    /* Dropout ratio out of range; Clip with a non-constant min. */
+    {
+        float r = 1.0f;
+        nns_graph *gg = NULL;
+        int64_t sd[2] = {2, 3};
+        nns_shape s = nns_shape_make(2, sd), s0 = nns_shape_make(0, NULL);
+        nns_graph_create(&gg);
+        nns_graph_add_param(gg, "x", NNS_DTYPE_F32, &s, NULL, 1, NULL);
+        nns_graph_add_param(gg, "r", NNS_DTYPE_F32, &s0, &r, 0, NULL);
+        const char *in[2] = {"x", "r"}, *out[1] = {"y"};
+        nns_graph_add_node(gg, "Dropout", "bad_dropout", 2, in, 1, out, NULL);
+        nns_graph_add_output(gg, "y");
+        CHECK(nns_graph_finalize(gg) != NNS_OK);
+        CHECK_MSG(strstr(nns_last_error(), "bad_dropout") != NULL, "message '%s'", nns_last_error());
+        nns_graph_free(gg);
+        nns_graph_create(&gg);
+        nns_graph_add_param(gg, "x", NNS_DTYPE_F32, &s, NULL, 1, NULL);
+        const char *rin[1] = {"x"}, *rout[1] = {"lo"};
+        nns_graph_add_node(gg, "Relu", "make_lo", 1, rin, 1, rout, NULL);
+        const char *cin[2] = {"x", "lo"};
+        nns_graph_add_node(gg, "Clip", "bad_clip", 2, cin, 1, out, NULL);
+        nns_graph_add_output(gg, "y");
+        CHECK(nns_graph_finalize(gg) != NNS_OK);
+        CHECK_MSG(strstr(nns_last_error(), "bad_clip") != NULL, "message '%s'", nns_last_error());
+        nns_graph_free(gg);
+    }
+    /* BN with a wrong-sized scale */
+    {
+        float rm[8], rv[8];
+        oc_input b[5];
+        bn_inputs(b, 2, 3, 2, 2, 4, rm, rv);
+        b[1] = IN(4);
+        nns_graph *gg = NULL;
+        nns_graph_create(&gg);
+        const char *names[5] = {"x", "s", "b", "m", "v"};
+        for (int i = 0; i < 5; i++) {
+            nns_shape s = nns_shape_make(b[i].ndim, b[i].dims);
+            nns_graph_add_param(gg, names[i], NNS_DTYPE_F32, &s, b[i].f32, 1, NULL);
+        }
+        const char *out[1] = {"y"};
+        nns_graph_add_node(gg, "BatchNormalization", "bad_bn", 5, names, 1, out, NULL);
+        nns_graph_add_output(gg, "y");
+        CHECK(nns_graph_finalize(gg) != NNS_OK);
+        CHECK_MSG(strstr(nns_last_error(), "bad_bn") != NULL && strstr(nns_last_error(), "scale"),
+                  "message '%s'", nns_last_error());
+        nns_graph_free(gg);
+    }
+}
+
+/* Each op is in the table under its ONNX name, with forward and backward. */
+static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
+    {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
+    {&nns_op_relu, NNS_OP_RELU, "Relu"},
+    {&nns_op_clip, NNS_OP_CLIP, "Clip"},
+    {&nns_op_leakyrelu, NNS_OP_LEAKYRELU, "LeakyRelu"},
+    {&nns_op_sigmoid, NNS_OP_SIGMOID, "Sigmoid"},
+    {&nns_op_hardsigmoid, NNS_OP_HARDSIGMOID, "HardSigmoid"},
+    {&nns_op_hardswish, NNS_OP_HARDSWISH, "HardSwish"},
+    {&nns_op_add, NNS_OP_ADD, "Add"},
+    {&nns_op_sub, NNS_OP_SUB, "Sub"},
+    {&nns_op_mul, NNS_OP_MUL, "Mul"},
+    {&nns_op_div, NNS_OP_DIV, "Div"},
+    {&nns_op_concat, NNS_OP_CONCAT, "Concat"},
+    {&nns_op_flatten, NNS_OP_FLATTEN, "Flatten"},
+    {&nns_op_reshape, NNS_OP_RESHAPE, "Reshape"},
+    {&nns_op_transpose, NNS_OP_TRANSPOSE, "Transpose"},
+    {&nns_op_dropout, NNS_OP_DROPOUT, "Dropout"},
+    {&nns_op_softmax, NNS_OP_SOFTMAX, "Softmax"},
+    {&nns_op_logsoftmax, NNS_OP_LOGSOFTMAX, "LogSoftmax"},
+    {&nns_op_identity, NNS_OP_IDENTITY, "Identity"},
+};
+
+static void test_registry(void) {
+    for (int i = 0; i < (int)NELEM(g_ops); i++) {
+        CHECK_MSG(nns_op_table[g_ops[i].op] == g_ops[i].def, "%s: not in the op table", g_ops[i].name);
+        CHECK_MSG(nns_op_lookup(g_ops[i].name) == g_ops[i].op, "%s: lookup fails", g_ops[i].name);
+        CHECK(strcmp(g_ops[i].def->name, g_ops[i].name) == 0);
+        CHECK(g_ops[i].def->backward != NULL && g_ops[i].def->forward && g_ops[i].def->infer);
+    }
+}
+
+int main(void) {
+    test_registry();
+    test_activations();
+    test_binary();
+    test_determinism();
+    test_batchnorm();
+    test_shape_ops();
+    test_softmax();
+    test_dropout();
+    test_dynamic_batch();
+    test_errors();
+    TEST_MAIN_END();
+}
