@@ -83,6 +83,9 @@ void cli_progress(const nns_train_progress *p, void *user);
 
 /* JSON string with escaping. */
 void cli_json_str(FILE *f, const char *s);
+/* Fail early (before long work) if the output file cannot be created: its
+ * directory must exist and be writable. */
+nns_status cli_check_writable(const char *path);
 /* File size or -1. */
 long long cli_file_size(const char *path);
 

@@ -135,6 +135,8 @@ int cmd_train(int argc, char **argv) {
         }
         if ((st = nns_dataset_split(&train, count, (uint64_t)seed, &val))) goto fail;
     }
+    if ((st = nns_check_data(g, &train)) || (st = nns_check_data(g, &test))) goto fail;
+    if ((st = cli_check_writable(out))) goto fail;
     fprintf(stderr, "training %s on %lld images (%lld test), %d epochs, batch %d, %d threads\n",
             arch ? arch : model, (long long)train.n, (long long)test.n, cfg.epochs, cfg.batch_size,
             nns_get_threads());

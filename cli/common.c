@@ -224,3 +224,20 @@ long long cli_file_size(const char *path) {
     if (stat(path, &sb)) return -1;
     return (long long)sb.st_size;
 }
+
+nns_status cli_check_writable(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    struct stat sb;
+    if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
+        return nns_error(NNS_STATUS_IO, "output '%s': directory '%s' does not exist", path, dir);
+    if (access(dir, W_OK))
+        return nns_error(NNS_STATUS_IO, "output '%s': directory '%s' is not writable", path, dir);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return nns_error(NNS_STATUS_IO, "output '%s' is a directory", path);
+    return NNS_OK;
+}

@@ -190,6 +190,13 @@ static void test_conv(void) {
         {"same_lower", 2, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1, {0}, 1, 0, "SAME_LOWER", 1, 1, 3, 3},
         {"same_upper s1", 2, 2, 5, 4, 2, 3, 2, 1, 1, 1, 1, {0}, 1, 0, "SAME_UPPER", 1, 0, 5, 4},
         {"valid", 2, 2, 6, 5, 3, 3, 3, 2, 1, 1, 1, {0}, 1, 1, "VALID", 0, 0, 2, 3},
+        /* Winograd F(2x2,3x3): 3x3, stride 1, C and M >= 4 */
+        {"wino pad1", 3, 4, 6, 6, 5, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
+        {"wino n1 odd", 1, 5, 7, 5, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 7, 5},
+        {"wino pad0", 2, 4, 7, 8, 4, 3, 3, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 5, 6},
+        {"wino asym", 2, 4, 5, 6, 6, 3, 3, 1, 1, 1, 1, {0, 2, 1, 0}, 1, 0, NULL, 0, 2, 4, 6},
+        {"wino pad3", 2, 4, 4, 3, 4, 3, 3, 1, 1, 1, 1, {3, 1, 2, 3}, 1, 1, NULL, 3, 1, 7, 5},
+        {"wino same", 3, 6, 5, 7, 4, 3, 3, 1, 1, 1, 1, {0}, 1, 1, "SAME_LOWER", 1, 1, 5, 7},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i], 1);
     /* Larger shapes (forward only) through the parallel paths. */
@@ -197,6 +204,8 @@ static void test_conv(void) {
         {"vgg-like", 5, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 12, 12},
         {"dw-like", 5, 16, 12, 12, 16, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, 1, NULL, 1, 1, 6, 6},
         {"1x1-like", 5, 16, 7, 7, 24, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0, 7, 7},
+        {"wino-like", 3, 16, 14, 14, 24, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 14, 14},
+        {"wino-like n1", 1, 32, 28, 28, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 28, 28},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }

@@ -91,6 +91,11 @@ typedef struct nns_train_result {
     float val_accuracy;  /* -1 if none */
 } nns_train_result;
 
+/* Check that a data set fits a model: one input whose per-sample size is
+ * the images' C*H*W, one output [N, K] with K >= the number of classes.
+ * The message names the model's input or output and the data's shape. */
+nns_status nns_check_data(const nns_graph *g, const nns_dataset *d);
+
 /* Train g (finalized) on train; val (may be NULL) is evaluated after each
  * epoch. g's parameters are updated in place. */
 nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *val,

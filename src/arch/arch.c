@@ -223,10 +223,13 @@ static void build_vggsmall(builder *b) {
     linear(b, "fc1", t, 3136, 256, OUT(u));
     unary(b, "Relu", "relu5", u, OUT(t));
     if (!b->st) {
+        /* opset 13: the ratio is a constant input */
+        float ratio = 0.3f;
+        nns_shape s0 = nns_shape_make(0, NULL);
+        b->st = nns_graph_add_param(b->g, "dropout.ratio", NNS_DTYPE_F32, &s0, &ratio, 0, NULL);
         snprintf(u, sizeof u, "dropout.out");
-        const char *in[1] = {t};
-        int node = add_node(b, "Dropout", "dropout", 1, in, u);
-        if (!b->st) b->st = nns_graph_set_attr_float(b->g, node, "ratio", 0.3f);
+        const char *in[2] = {t, "dropout.ratio"};
+        add_node(b, "Dropout", "dropout", 2, in, u);
     }
     linear(b, "fc2", u, 256, 10, OUT(t));
 }

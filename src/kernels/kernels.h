@@ -92,6 +92,62 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
                                 const float *w, float *dx, size_t dx_stride, float *dw,
                                 float *db, float *scratch);
 
+/* ---- Winograd F(2x2, 3x3) ---------------------------------------------
+ * A 3x3 stride-1 convolution computed on 2x2 output tiles: with the input
+ * zero-padded so that tile (ty, tx) reads the 4x4 window at rows 2ty.., cols
+ * 2tx.. of the padded plane, Y = A^T [U (.) V] A where V = B^T d B (input
+ * transform), U = G g G^T (weight transform); the 16 products of a tile are
+ * summed over input channels by 16 GEMMs at once (wgemm16). Transformed
+ * tiles are 16 contiguous floats, index i*4 + j. Tiles are numbered
+ * t = ty*tx_count + tx; kernels work on a tile range [t0, t1) and write
+ * tile t at (t - t0)*16 within a channel. */
+
+/* C[a][b] = (accumulate ? C[a][b] : 0) + sum_r A[a][r] (.) B[r][b], where
+ * every element is a 16-float vector at A + a*a_sa + r*a_sr, B + r*b_sr +
+ * b*b_sb, C + a*c_sa + b*c_sb (strides in floats). */
+typedef void (*nns_f32_wgemm16_fn)(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
+                                   ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr,
+                                   ptrdiff_t b_sb, float *C, ptrdiff_t c_sa, ptrdiff_t c_sb,
+                                   int accumulate);
+void nns_f32_wgemm16__ref(int na, int nb, int nr, const float *A, ptrdiff_t a_sa, ptrdiff_t a_sr,
+                          const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb, float *C, ptrdiff_t c_sa,
+                          ptrdiff_t c_sb, int accumulate);
+void nns_f32_wgemm16_3x4__avx2(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
+                               ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
+                               float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
+
+/* Input transform of c padded planes (plane_stride floats apart, rows
+ * row_stride apart) for tiles [t0, t1) -> v[ci*v_cstride + (t-t0)*16]. */
+typedef void (*nns_f32_wino_input_fn)(const float *xp, int c, size_t plane_stride, int row_stride,
+                                      int tx_count, int t0, int t1, float *v, size_t v_cstride);
+void nns_f32_wino2x2_3x3_input__ref(const float *xp, int c, size_t plane_stride, int row_stride,
+                                    int tx_count, int t0, int t1, float *v, size_t v_cstride);
+/* Output transform of k channels (m[ki*m_kstride + (t-t0)*16]) into k planes
+ * oh x ow (y_plane floats apart), cropped: y = (accumulate ? y : 0) +
+ * bias[ki] (bias may be NULL) + A^T m A. */
+typedef void (*nns_f32_wino_output_fn)(const float *m, int k, size_t m_kstride, int tx_count,
+                                       int t0, int t1, const float *bias, float *y,
+                                       size_t y_plane, int oh, int ow, int accumulate);
+void nns_f32_wino2x2_3x3_output__ref(const float *m, int k, size_t m_kstride, int tx_count, int t0,
+                                     int t1, const float *bias, float *y, size_t y_plane, int oh,
+                                     int ow, int accumulate);
+/* Adjoint of the output transform: dm = A dy A^T from 2x2 tiles of k
+ * planes dy (oh x ow, zero outside). */
+typedef void (*nns_f32_wino_outgrad_fn)(const float *dy, int k, size_t dy_plane, int oh, int ow,
+                                        int tx_count, int t0, int t1, float *dm,
+                                        size_t dm_kstride);
+void nns_f32_wino2x2_3x3_outgrad__ref(const float *dy, int k, size_t dy_plane, int oh, int ow,
+                                      int tx_count, int t0, int t1, float *dm, size_t dm_kstride);
+/* u (16) = G g G^T of one 3x3 filter g (flip: rotate g by 180 degrees);
+ * dg (9) += G^T du G. */
+void nns_f32_wino2x2_3x3_weight__ref(const float *g, int flip, float *u);
+void nns_f32_wino2x2_3x3_weight_grad__ref(const float *du, float *dg);
+
+/* Copy c planes ih x iw into zero-padded planes ph x pw, the input at
+ * offset (pt, pl) (either may be negative: a crop). */
+void nns_f32_pad2d__ref(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt,
+                        int pl);
+
 /* ---- pooling over one plane ------------------------------------------ */
 
 /* Max pooling: y[o] = max over the window's in-bounds inputs; idx[o] = the
@@ -130,6 +186,10 @@ typedef struct nns_kernels {
     nns_f32_dwconv2d_bwd_fn f32_dwconv2d_bwd;
     nns_f32_maxpool2d_fn f32_maxpool2d;
     nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
+    nns_f32_wgemm16_fn f32_wgemm16;
+    nns_f32_wino_input_fn f32_wino2x2_3x3_input;
+    nns_f32_wino_output_fn f32_wino2x2_3x3_output;
+    nns_f32_wino_outgrad_fn f32_wino2x2_3x3_outgrad;
 } nns_kernels;
 
 /* The table for this machine (and NNS_ISA), filled on first use. Thread-safe. */

@@ -30,7 +30,18 @@ typedef struct conv_params {
     int nthreads;   /* threads the workspace is sized for */
 } conv_params;
 
-enum { CONV_ALGO_DW = 0, CONV_ALGO_1X1, CONV_ALGO_IM2COL };
+enum { CONV_ALGO_DW = 0, CONV_ALGO_1X1, CONV_ALGO_IM2COL, CONV_ALGO_WINO };
+
+/* Winograd F(2x2,3x3) over one direction: an input plane ih x iw, padded at
+ * (pt, pl) into ph x pw, gives an output oh x ow in ty x tx tiles; tiles are
+ * processed in chunks of tc. */
+typedef struct wino_geom {
+    int ih, iw, oh, ow, pt, pl, ph, pw, ty, tx, t, tc;
+} wino_geom;
+
+/* Smallest channel counts for Winograd (below, im2col + GEMM is as fast). */
+#define CONV_WINO_MIN_C 4
+#define CONV_WINO_MIN_M 4
 
 typedef struct conv_dims {
     int64_t n;
@@ -40,7 +51,28 @@ typedef struct conv_dims {
     size_t ihw, ohw, kk, ckg, wsize;
     int algo;
     int bwd_transposed;
+    wino_geom wf, wb;    /* Winograd: forward, and backward data (dY -> dX) */
 } conv_dims;
+
+static void wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int cin, int cout, wino_geom *w) {
+    w->ih = ih;
+    w->iw = iw;
+    w->oh = oh;
+    w->ow = ow;
+    w->pt = pt;
+    w->pl = pl;
+    w->ty = (oh + 1) / 2;
+    w->tx = (ow + 1) / 2;
+    w->t = w->ty * w->tx;
+    w->ph = 2 * w->ty + 2;
+    w->pw = 2 * w->tx + 2;
+    /* Chunk: transformed input and output of a chunk (cin + cout channels
+     * of 16 floats per tile) in about 192 KB, a multiple of 4 tiles. */
+    int tc = (int)(196608 / ((size_t)(cin + cout) * 64)) & ~3;
+    if (tc < 8) tc = 8;
+    if (tc > w->t) tc = w->t;
+    w->tc = tc;
+}
 
 static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -110,6 +142,9 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
     else if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
              g->oh == g->ih && g->ow == g->iw)
         d->algo = CONV_ALGO_1X1;
+    else if (g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && G == 1 &&
+             C >= CONV_WINO_MIN_C && M >= CONV_WINO_MIN_M)
+        d->algo = CONV_ALGO_WINO;
     else
         d->algo = CONV_ALGO_IM2COL;
     d->bwd_transposed = d->algo == CONV_ALGO_IM2COL && g->sh == 1 && g->sw == 1;
@@ -120,6 +155,10 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
     d->gt.ow = g->iw;
     d->gt.pt = (g->kh - 1) * g->dh - g->pt;
     d->gt.pl = (g->kw - 1) * g->dw - g->pl;
+    if (d->algo == CONV_ALGO_WINO) {
+        wino_geom_make(g->ih, g->iw, g->oh, g->ow, g->pt, g->pl, d->c, d->m, &d->wf);
+        wino_geom_make(g->oh, g->ow, g->ih, g->iw, 2 - g->pt, 2 - g->pl, d->m, d->c, &d->wb);
+    }
     return NNS_OK;
 }
 
@@ -153,35 +192,58 @@ static nns_status conv_infer(const nns_graph *g, const nns_node *n, const void *
     return NNS_OK;
 }
 
-/* Workspace layout, in floats (every part 16-float aligned). */
+/* Workspace layout, in floats (every part 16-float aligned): per-thread
+ * parts, then shared ones. */
 typedef struct conv_ws {
-    size_t per_thread;   /* floats per thread */
-    size_t col, col2, part; /* offsets inside a thread's part */
-    size_t wt;           /* offset of the shared transposed weights */
+    size_t per_thread;      /* floats per thread */
+    size_t col, col2, part; /* im2col / 1x1: offsets inside a thread's part */
+    size_t xpad, ypad, v, m, dm; /* Winograd: padded input / dY, transforms */
+    size_t wt;              /* shared: transposed (im2col) or transformed (Winograd) weights */
     size_t total;
 } conv_ws;
 
+static size_t ws_take(size_t *at, size_t n) {
+    size_t o = *at;
+    *at += r16(n);
+    return o;
+}
+
+static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
+
 static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws *w) {
     memset(w, 0, sizeof *w);
+    size_t at = 0, shared = 0;
     if (d->algo == CONV_ALGO_DW) {
         w->per_thread = r16(nns_f32_dwconv2d_scratch_floats(&d->g));
         w->total = w->per_thread * (size_t)nthreads;
         return;
     }
-    size_t col = d->algo == CONV_ALGO_IM2COL ? r16(d->ckg * d->ohw) : 0;
-    size_t col2 = 0, part = 0, wt = 0;
-    if (training) {
-        if (d->algo == CONV_ALGO_IM2COL)
-            col2 = d->bwd_transposed ? r16((size_t)d->mg * d->kk * d->ihw) : r16(d->ckg * d->ohw);
-        part = nthreads > 1 ? r16(d->wsize) : 0;
-        wt = d->bwd_transposed ? r16(d->wsize) : 0;
+    if (d->algo == CONV_ALGO_WINO) {
+        const wino_geom *f = &d->wf, *b = &d->wb;
+        w->xpad = ws_take(&at, (size_t)d->c * f->ph * f->pw);
+        size_t v = (size_t)d->c * f->tc, m = (size_t)d->m * f->tc;
+        if (training) {
+            w->ypad = ws_take(&at, (size_t)d->m * b->ph * b->pw);
+            v = zmax(v, (size_t)d->m * b->tc);
+            m = zmax(m, (size_t)d->c * b->tc);
+            w->dm = ws_take(&at, (size_t)d->m * f->tc * 16);
+            w->part = ws_take(&at, (size_t)d->m * d->c * 16);
+        }
+        w->v = ws_take(&at, v * 16);
+        w->m = ws_take(&at, m * 16);
+        shared = r16((size_t)d->m * d->c * 16);
+    } else {
+        if (d->algo == CONV_ALGO_IM2COL) w->col = ws_take(&at, d->ckg * d->ohw);
+        if (training) {
+            if (d->algo == CONV_ALGO_IM2COL)
+                w->col2 = ws_take(&at, d->bwd_transposed ? (size_t)d->mg * d->kk * d->ihw : d->ckg * d->ohw);
+            if (nthreads > 1) w->part = ws_take(&at, d->wsize);
+            if (d->bwd_transposed) shared = r16(d->wsize);
+        }
     }
-    w->col = 0;
-    w->col2 = col;
-    w->part = col + col2;
-    w->per_thread = col + col2 + part;
-    w->wt = w->per_thread * (size_t)nthreads;
-    w->total = w->wt + wt;
+    w->per_thread = at;
+    w->wt = at * (size_t)nthreads;
+    w->total = w->wt + shared;
 }
 
 static size_t conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out,
@@ -213,6 +275,135 @@ static int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items)
     double work = (double)d->n * d->c * (double)d->ohw * (double)d->kk;
     if (p->nthreads <= 1 || items <= 1 || work < (double)(1 << 16)) return 1;
     return p->nthreads;
+}
+
+/* ---- Winograd F(2x2,3x3) ----------------------------------------------- */
+
+/* Forward of images [i0, i1) (or, with split, all images with the tile
+ * chunks of each shared among the team: small batches). U: transformed
+ * weights [M][C][16]. */
+static void wino_forward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *U,
+                                const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
+    const wino_geom *f = &d->wf;
+    float *xp = base + ws->xpad, *V = base + ws->v, *Mb = base + ws->m;
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw, pst = (size_t)f->ph * f->pw;
+    for (int64_t i = i0; i < i1; i++) {
+        nns_f32_pad2d__ref(X + i * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
+        for (int t0 = 0; t0 < f->t; t0 += f->tc) {
+            const int t1 = t0 + f->tc < f->t ? t0 + f->tc : f->t, nt = t1 - t0;
+            k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, t0, t1, V, (size_t)nt * 16);
+            k->f32_wgemm16(d->m, nt, d->c, U, (ptrdiff_t)d->c * 16, 16, V, (ptrdiff_t)nt * 16, 16, Mb,
+                           (ptrdiff_t)nt * 16, 16, 0);
+            k->f32_wino2x2_3x3_output(Mb, d->m, (size_t)nt * 16, f->tx, t0, t1, B, Y + i * ys, d->ohw, f->oh, f->ow,
+                                      0);
+        }
+    }
+}
+
+static void wino_forward(const conv_params *p, const conv_dims *d, const float *X, const float *W, const float *B,
+                         float *Y, float *work, const conv_ws *ws) {
+    const nns_kernels *k = nns_kernels_get();
+    const wino_geom *f = &d->wf;
+    float *U = work + ws->wt;
+    const int64_t nkc = (int64_t)d->m * d->c;
+    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
+    const int team = p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
+#pragma omp parallel num_threads(team)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++)
+            nns_f32_wino2x2_3x3_weight__ref(W + kc * 9, 0, U + kc * 16);
+#pragma omp barrier
+        float *base = work + (size_t)t * ws->per_thread;
+        if (d->n >= nt) {
+            wino_forward_images(d, k, X, U, B, Y, base, ws, d->n * t / nt, d->n * (t + 1) / nt);
+        } else {
+            /* Few images: share each image's chunks; thread 0's padded
+             * input is the shared one. */
+            float *xp = work + ws->xpad, *V = base + ws->v, *Mb = base + ws->m;
+            const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw, pst = (size_t)f->ph * f->pw;
+            const int nchunk = (f->t + f->tc - 1) / f->tc;
+            for (int64_t i = 0; i < d->n; i++) {
+#pragma omp for schedule(static)
+                for (int c = 0; c < d->c; c++)
+                    nns_f32_pad2d__ref(X + i * xs + (size_t)c * d->ihw, 1, f->ih, f->iw, xp + c * pst, f->ph, f->pw,
+                                       f->pt, f->pl);
+#pragma omp for schedule(static)
+                for (int ch = 0; ch < nchunk; ch++) {
+                    const int t0 = ch * f->tc, t1 = t0 + f->tc < f->t ? t0 + f->tc : f->t, ntl = t1 - t0;
+                    k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, t0, t1, V, (size_t)ntl * 16);
+                    k->f32_wgemm16(d->m, ntl, d->c, U, (ptrdiff_t)d->c * 16, 16, V, (ptrdiff_t)ntl * 16, 16, Mb,
+                                   (ptrdiff_t)ntl * 16, 16, 0);
+                    k->f32_wino2x2_3x3_output(Mb, d->m, (size_t)ntl * 16, f->tx, t0, t1, B, Y + i * ys, d->ohw,
+                                              f->oh, f->ow, 0);
+                }
+            }
+        }
+    }
+}
+
+static void wino_backward(const conv_params *p, const conv_dims *d, const float *X, const float *W, const float *dY,
+                          float *dX, float *dW, float *work, const conv_ws *ws) {
+    const nns_kernels *k = nns_kernels_get();
+    const wino_geom *f = &d->wf, *b = &d->wb;
+    float *Ut = work + ws->wt; /* [C][M][16]: flipped, transposed */
+    const int64_t nkc = (int64_t)d->m * d->c;
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
+    const int team = conv_team(p, d);
+#pragma omp parallel num_threads(team)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *base = work + (size_t)t * ws->per_thread;
+        float *xp = base + ws->xpad, *yp = base + ws->ypad, *V = base + ws->v, *Mb = base + ws->m;
+        float *dM = base + ws->dm, *part = base + ws->part;
+        if (dX)
+            for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++) {
+                const int kk = (int)(kc / d->c), c = (int)(kc % d->c);
+                nns_f32_wino2x2_3x3_weight__ref(W + kc * 9, 1, Ut + ((size_t)c * d->m + kk) * 16);
+            }
+        if (dW) memset(part, 0, (size_t)nkc * 16 * sizeof(float));
+#pragma omp barrier
+        for (int64_t i = d->n * t / nt; i < d->n * (t + 1) / nt; i++) {
+            if (dW) {
+                const size_t pst = (size_t)f->ph * f->pw;
+                nns_f32_pad2d__ref(X + i * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
+                for (int t0 = 0; t0 < f->t; t0 += f->tc) {
+                    const int t1 = t0 + f->tc < f->t ? t0 + f->tc : f->t, ntl = t1 - t0;
+                    k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, t0, t1, V, (size_t)ntl * 16);
+                    k->f32_wino2x2_3x3_outgrad(dY + i * ys, d->m, d->ohw, f->oh, f->ow, f->tx, t0, t1, dM,
+                                               (size_t)ntl * 16);
+                    /* dU[k][c] += sum_t dM[k][t] (.) V[c][t] */
+                    k->f32_wgemm16(d->m, d->c, ntl, dM, (ptrdiff_t)ntl * 16, 16, V, 16, (ptrdiff_t)ntl * 16, part,
+                                   (ptrdiff_t)d->c * 16, 16, 1);
+                }
+            }
+            if (dX) {
+                const size_t pst = (size_t)b->ph * b->pw;
+                nns_f32_pad2d__ref(dY + i * ys, d->m, b->ih, b->iw, yp, b->ph, b->pw, b->pt, b->pl);
+                for (int t0 = 0; t0 < b->t; t0 += b->tc) {
+                    const int t1 = t0 + b->tc < b->t ? t0 + b->tc : b->t, ntl = t1 - t0;
+                    k->f32_wino2x2_3x3_input(yp, d->m, pst, b->pw, b->tx, t0, t1, V, (size_t)ntl * 16);
+                    k->f32_wgemm16(d->c, ntl, d->m, Ut, (ptrdiff_t)d->m * 16, 16, V, (ptrdiff_t)ntl * 16, 16, Mb,
+                                   (ptrdiff_t)ntl * 16, 16, 0);
+                    k->f32_wino2x2_3x3_output(Mb, d->c, (size_t)ntl * 16, b->tx, t0, t1, NULL, dX + i * xs, d->ihw,
+                                              b->oh, b->ow, 1);
+                }
+            }
+        }
+        if (dW) {
+#pragma omp barrier
+            /* dW += G^T (sum of the partials in thread order) G */
+            for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++) {
+                float du[16];
+                for (int x = 0; x < 16; x++) du[x] = 0.0f;
+                for (int u = 0; u < nt; u++) {
+                    const float *pp = work + (size_t)u * ws->per_thread + ws->part + kc * 16;
+                    for (int x = 0; x < 16; x++) du[x] += pp[x];
+                }
+                nns_f32_wino2x2_3x3_weight_grad__ref(du, dW + kc * 9);
+            }
+        }
+    }
 }
 
 /* ---- forward ----------------------------------------------------------- */
@@ -266,6 +457,10 @@ static void conv_forward(nns_exec_node *e) {
                                 Y + (size_t)pl * d.ohw, scr);
             }
         }
+        return;
+    }
+    if (d.algo == CONV_ALGO_WINO) {
+        wino_forward(p, &d, X, W, B, Y, work, &ws);
         return;
     }
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
@@ -380,6 +575,10 @@ static void conv_backward(nns_exec_node *e) {
         }
     }
     if (!dX && !dW) return;
+    if (d.algo == CONV_ALGO_WINO) {
+        wino_backward(p, &d, X, W, dY, dX, dW, work, &ws);
+        return;
+    }
     float *wt = d.bwd_transposed && dX ? work + ws.wt : NULL;
     const int team = conv_team(p, &d);
     if (team == 1) {

@@ -67,6 +67,11 @@ static nns_status check_fit(const nns_graph *g, const nns_dataset *d, int *class
     return NNS_OK;
 }
 
+nns_status nns_check_data(const nns_graph *g, const nns_dataset *d) {
+    int classes;
+    return check_fit(g, d, &classes);
+}
+
 nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *val,
                      const nns_train_config *cfg, nns_train_result *res) {
     memset(res, 0, sizeof *res);
