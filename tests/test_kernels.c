@@ -179,6 +179,119 @@ static void test_maxpool(const nns_kernels *k, int iters) {
     }
 }
 
+/* wgemm8 against the reference on random sizes and strides, both operand
+ * orders the Winograd code uses, overwrite and accumulate. */
+static void test_wgemm8(const nns_kernels *k, int iters) {
+    for (int it = 0; it < iters; it++) {
+        const int na = rnd(1, 13), nb = rnd(1, 14), nr = rnd(1, 40), mode = it % 2, acc = (it / 2) % 2;
+        const ptrdiff_t a_sa = (ptrdiff_t)nr * 8 + 8 * rnd(0, 2), a_sr = 8;
+        ptrdiff_t b_sr, b_sb;
+        if (mode == 0) { b_sb = 8; b_sr = (ptrdiff_t)nb * 8 + 8 * rnd(0, 2); }  /* B[r][b] */
+        else { b_sr = 8; b_sb = (ptrdiff_t)nr * 8 + 8 * rnd(0, 2); }            /* B[b][r] */
+        const ptrdiff_t c_sb = 8, c_sa = (ptrdiff_t)nb * 8 + 8 * rnd(0, 1);
+        const size_t an = (size_t)na * a_sa, bn = mode == 0 ? (size_t)nr * b_sr : (size_t)nb * b_sb,
+                     cn = (size_t)na * c_sa;
+        float *A = malloc(an * sizeof(float)), *B = malloc(bn * sizeof(float));
+        float *C1 = malloc(cn * sizeof(float)), *C2 = malloc(cn * sizeof(float));
+        fill(A, an);
+        fill(B, bn);
+        fill(C1, cn);
+        memcpy(C2, C1, cn * sizeof(float));
+        nns_f32_wgemm8__ref(na, nb, nr, A, a_sa, a_sr, B, b_sr, b_sb, C1, c_sa, c_sb, acc);
+        k->f32_wgemm8(na, nb, nr, A, a_sa, a_sr, B, b_sr, b_sb, C2, c_sa, c_sb, acc);
+        double e = max_rel_err(C2, C1, cn);
+        CHECK_MSG(e < 1e-5, "%s wgemm8 na%d nb%d nr%d mode%d acc%d: err %g", nns_isa_name(k->isa), na, nb, nr, mode,
+                  acc, e);
+        free(A); free(B); free(C1); free(C2);
+    }
+}
+
+/* Winograd transforms against the references: random tile grids and
+ * ranges (pairs, lone tiles at row ends, edges cropped by the plane). */
+static void test_wino(const nns_kernels *k, int iters) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    for (int it = 0; it < iters; it++) {
+        const int oh = rnd(1, 17), ow = rnd(1, 17), c = rnd(1, 3);
+        const int ty = (oh + 1) / 2, tx = (ow + 1) / 2, nt = ty * tx;
+        const int ph = 2 * ty + 2, pw = 2 * tx + 2 + rnd(0, 3);
+        const int t0 = rnd(0, nt - 1), t1 = rnd(t0 + 1, nt);
+        const int span = t1 - t0;
+        const size_t cs = (size_t)span * 8 + 8 * rnd(0, 1), hs = (size_t)c * cs + 8 * rnd(0, 1);
+        /* input */
+        float *xp = malloc((size_t)c * ph * pw * sizeof(float));
+        float *v1 = calloc(2 * hs, sizeof(float)), *v2 = calloc(2 * hs, sizeof(float));
+        fill(xp, (size_t)c * ph * pw);
+        ref->f32_wino2x2_3x3_input(xp, c, (size_t)ph * pw, pw, tx, t0, t1, v1, cs, hs);
+        k->f32_wino2x2_3x3_input(xp, c, (size_t)ph * pw, pw, tx, t0, t1, v2, cs, hs);
+        CHECK_MSG(max_rel_err(v2, v1, 2 * hs) < 1e-6, "%s wino input %dx%d tiles [%d,%d)", nns_isa_name(k->isa), ty,
+                  tx, t0, t1);
+        /* output, overwrite and accumulate, with and without bias */
+        const size_t yp = (size_t)oh * ow + rnd(0, 3);
+        float *y1 = malloc((size_t)c * yp * sizeof(float)), *y2 = malloc((size_t)c * yp * sizeof(float));
+        float bias[3];
+        fill(bias, 3);
+        fill(y1, (size_t)c * yp);
+        memcpy(y2, y1, (size_t)c * yp * sizeof(float));
+        fill(v1, 2 * hs);
+        const int acc = it % 2;
+        const float *b = it % 3 ? bias : NULL;
+        ref->f32_wino2x2_3x3_output(v1, c, cs, hs, tx, t0, t1, b, y1, yp, oh, ow, acc);
+        k->f32_wino2x2_3x3_output(v1, c, cs, hs, tx, t0, t1, b, y2, yp, oh, ow, acc);
+        CHECK_MSG(max_rel_err(y2, y1, (size_t)c * yp) < 1e-5, "%s wino output %dx%d (%dx%d) tiles [%d,%d) acc %d",
+                  nns_isa_name(k->isa), oh, ow, ty, tx, t0, t1, acc);
+        /* outgrad */
+        memset(v1, 0, 2 * hs * sizeof(float));
+        memset(v2, 0, 2 * hs * sizeof(float));
+        ref->f32_wino2x2_3x3_outgrad(y1, c, yp, oh, ow, tx, t0, t1, v1, cs, hs);
+        k->f32_wino2x2_3x3_outgrad(y1, c, yp, oh, ow, tx, t0, t1, v2, cs, hs);
+        CHECK_MSG(max_rel_err(v2, v1, 2 * hs) < 1e-6, "%s wino outgrad %dx%d tiles [%d,%d)", nns_isa_name(k->isa), oh,
+                  ow, t0, t1);
+        free(xp); free(v1); free(v2); free(y1); free(y2);
+    }
+}
+
+/* The F(2x2,3x3) algebra: A^T [(G g G^T) (.) (B^T d B)] A is the 3x3
+ * correlation of a 4x4 window, and the weight adjoint is exact. */
+static void test_wino_algebra(void) {
+    for (int it = 0; it < 50; it++) {
+        float d[16], g[9], u[16], v[16], m[16], y[4];
+        fill(d, 16);
+        fill(g, 9);
+        nns_f32_wino2x2_3x3_weight__ref(g, 0, u);
+        nns_f32_wino2x2_3x3_input__ref(d, 1, 16, 4, 1, 0, 1, v, 8, 8);
+        for (int x = 0; x < 16; x++) m[x] = u[x] * v[x];
+        nns_f32_wino2x2_3x3_output__ref(m, 1, 8, 8, 1, 0, 1, NULL, y, 4, 2, 2, 0);
+        for (int r = 0; r < 2; r++)
+            for (int s = 0; s < 2; s++) {
+                double want = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) want += (double)g[i * 3 + j] * d[(r + i) * 4 + s + j];
+                CHECK_NEAR(y[r * 2 + s], want, 1e-5);
+            }
+        /* flip rotates the filter by 180 degrees */
+        float gf[9], uf[16];
+        for (int i = 0; i < 9; i++) gf[i] = g[8 - i];
+        nns_f32_wino2x2_3x3_weight__ref(gf, 1, uf);
+        CHECK(memcmp(uf, u, sizeof u) == 0);
+        /* <G g G^T, du> == <g, G^T du G> */
+        float du[16], dg[9] = {0};
+        fill(du, 16);
+        nns_f32_wino2x2_3x3_weight_grad__ref(du, dg);
+        double a = 0, b2 = 0;
+        for (int x = 0; x < 16; x++) a += (double)u[x] * du[x];
+        for (int x = 0; x < 9; x++) b2 += (double)g[x] * dg[x];
+        CHECK_NEAR(a, b2, 1e-5);
+        /* <output(m), dy> == <m, outgrad(dy)> */
+        float dy[4], dm[16];
+        fill(dy, 4);
+        nns_f32_wino2x2_3x3_outgrad__ref(dy, 1, 4, 2, 2, 1, 0, 1, dm, 8, 8);
+        a = b2 = 0;
+        for (int x = 0; x < 4; x++) a += (double)y[x] * dy[x];
+        for (int x = 0; x < 16; x++) b2 += (double)m[x] * dm[x];
+        CHECK_NEAR(a, b2, 1e-5);
+    }
+}
+
 /* <col2im(c), x> == <c, im2col(x)> and im2col against the definition. */
 static void test_im2col(int iters) {
     for (int it = 0; it < iters; it++) {
@@ -230,9 +343,12 @@ int main(void) {
         test_dwconv(k, 300);
         test_dwconv_model_shapes(k);
         test_maxpool(k, 100);
+        test_wgemm8(k, 200);
+        test_wino(k, 300);
     }
     /* A level above the CPU's clamps to the CPU's. */
     CHECK(nns_kernels_for_isa(NNS_ISA_AVX512)->isa == hw);
     test_im2col(200);
+    test_wino_algebra();
     TEST_MAIN_END();
 }

@@ -77,6 +77,14 @@ typedef struct nns_train_config {
     void *progress_user;
     nns_loss_fn loss;           /* NULL: softmax cross-entropy */
     void *loss_user;
+    /* Called after every optimizer step t (0-based) of T; e.g. gradual
+     * pruning updates g->masks here. May be NULL. */
+    nns_status (*step_hook)(void *user, nns_graph *g, int64_t t, int64_t T,
+                            int64_t steps_per_epoch);
+    void *step_hook_user;
+    /* Network Slimming: L1 penalty on BatchNorm scales (gamma): adds
+     * slim_penalty * sign(gamma) to their gradients. 0: off. */
+    float slim_penalty;
 } nns_train_config;
 
 /* Fill cfg with the defaults (the anchors' recipe). */

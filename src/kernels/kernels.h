@@ -97,49 +97,63 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
  * zero-padded so that tile (ty, tx) reads the 4x4 window at rows 2ty.., cols
  * 2tx.. of the padded plane, Y = A^T [U (.) V] A where V = B^T d B (input
  * transform), U = G g G^T (weight transform); the 16 products of a tile are
- * summed over input channels by 16 GEMMs at once (wgemm16). Transformed
- * tiles are 16 contiguous floats, index i*4 + j. Tiles are numbered
- * t = ty*tx_count + tx; kernels work on a tile range [t0, t1) and write
- * tile t at (t - t0)*16 within a channel. */
+ * summed over input channels by 16 GEMMs at once. A transformed tile has
+ * 16 values, index xi = i*4 + j, stored as two halves of 8 (xi 0-7 and
+ * 8-15) in two planes h_stride floats apart, so that each GEMM pass reads
+ * whole cache lines. Tiles are numbered t = ty*tx_count + tx; kernels work
+ * on a tile range [t0, t1) and write tile t at (t - t0)*8 within a channel's
+ * row of a plane. */
 
 /* C[a][b] = (accumulate ? C[a][b] : 0) + sum_r A[a][r] (.) B[r][b], where
- * every element is a 16-float vector at A + a*a_sa + r*a_sr, B + r*b_sr +
+ * every element is an 8-float vector at A + a*a_sa + r*a_sr, B + r*b_sr +
  * b*b_sb, C + a*c_sa + b*c_sb (strides in floats). */
-typedef void (*nns_f32_wgemm16_fn)(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
-                                   ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr,
-                                   ptrdiff_t b_sb, float *C, ptrdiff_t c_sa, ptrdiff_t c_sb,
-                                   int accumulate);
-void nns_f32_wgemm16__ref(int na, int nb, int nr, const float *A, ptrdiff_t a_sa, ptrdiff_t a_sr,
-                          const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb, float *C, ptrdiff_t c_sa,
-                          ptrdiff_t c_sb, int accumulate);
-void nns_f32_wgemm16_3x4__avx2(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
-                               ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
-                               float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
+typedef void (*nns_f32_wgemm8_fn)(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
+                                  ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
+                                  float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
+void nns_f32_wgemm8__ref(int na, int nb, int nr, const float *A, ptrdiff_t a_sa, ptrdiff_t a_sr,
+                         const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb, float *C, ptrdiff_t c_sa,
+                         ptrdiff_t c_sb, int accumulate);
+void nns_f32_wgemm8_3x4__avx2(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
+                              ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
+                              float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
 
 /* Input transform of c padded planes (plane_stride floats apart, rows
- * row_stride apart) for tiles [t0, t1) -> v[ci*v_cstride + (t-t0)*16]. */
+ * row_stride apart) for tiles [t0, t1) -> v + ci*v_cstride + (t-t0)*8
+ * (+ v_hstride for the second half). */
 typedef void (*nns_f32_wino_input_fn)(const float *xp, int c, size_t plane_stride, int row_stride,
-                                      int tx_count, int t0, int t1, float *v, size_t v_cstride);
+                                      int tx_count, int t0, int t1, float *v, size_t v_cstride,
+                                      size_t v_hstride);
 void nns_f32_wino2x2_3x3_input__ref(const float *xp, int c, size_t plane_stride, int row_stride,
-                                    int tx_count, int t0, int t1, float *v, size_t v_cstride);
-/* Output transform of k channels (m[ki*m_kstride + (t-t0)*16]) into k planes
- * oh x ow (y_plane floats apart), cropped: y = (accumulate ? y : 0) +
- * bias[ki] (bias may be NULL) + A^T m A. */
-typedef void (*nns_f32_wino_output_fn)(const float *m, int k, size_t m_kstride, int tx_count,
-                                       int t0, int t1, const float *bias, float *y,
+                                    int tx_count, int t0, int t1, float *v, size_t v_cstride,
+                                    size_t v_hstride);
+void nns_f32_wino2x2_3x3_input__avx2(const float *xp, int c, size_t plane_stride, int row_stride,
+                                     int tx_count, int t0, int t1, float *v, size_t v_cstride,
+                                     size_t v_hstride);
+/* Output transform of k channels (m + ki*m_kstride + (t-t0)*8, halves
+ * m_hstride apart) into k planes oh x ow (y_plane floats apart), cropped:
+ * y = (accumulate ? y : 0) + bias[ki] (bias may be NULL) + A^T m A. */
+typedef void (*nns_f32_wino_output_fn)(const float *m, int k, size_t m_kstride, size_t m_hstride,
+                                       int tx_count, int t0, int t1, const float *bias, float *y,
                                        size_t y_plane, int oh, int ow, int accumulate);
-void nns_f32_wino2x2_3x3_output__ref(const float *m, int k, size_t m_kstride, int tx_count, int t0,
-                                     int t1, const float *bias, float *y, size_t y_plane, int oh,
-                                     int ow, int accumulate);
+void nns_f32_wino2x2_3x3_output__ref(const float *m, int k, size_t m_kstride, size_t m_hstride,
+                                     int tx_count, int t0, int t1, const float *bias, float *y,
+                                     size_t y_plane, int oh, int ow, int accumulate);
+void nns_f32_wino2x2_3x3_output__avx2(const float *m, int k, size_t m_kstride, size_t m_hstride,
+                                      int tx_count, int t0, int t1, const float *bias, float *y,
+                                      size_t y_plane, int oh, int ow, int accumulate);
 /* Adjoint of the output transform: dm = A dy A^T from 2x2 tiles of k
- * planes dy (oh x ow, zero outside). */
+ * planes dy (oh x ow, zero outside), laid out like the input transform's. */
 typedef void (*nns_f32_wino_outgrad_fn)(const float *dy, int k, size_t dy_plane, int oh, int ow,
                                         int tx_count, int t0, int t1, float *dm,
-                                        size_t dm_kstride);
+                                        size_t dm_kstride, size_t dm_hstride);
 void nns_f32_wino2x2_3x3_outgrad__ref(const float *dy, int k, size_t dy_plane, int oh, int ow,
-                                      int tx_count, int t0, int t1, float *dm, size_t dm_kstride);
-/* u (16) = G g G^T of one 3x3 filter g (flip: rotate g by 180 degrees);
- * dg (9) += G^T du G. */
+                                      int tx_count, int t0, int t1, float *dm, size_t dm_kstride,
+                                      size_t dm_hstride);
+void nns_f32_wino2x2_3x3_outgrad__avx2(const float *dy, int k, size_t dy_plane, int oh, int ow,
+                                       int tx_count, int t0, int t1, float *dm,
+                                       size_t dm_kstride, size_t dm_hstride);
+/* u (16 floats, xi order) = G g G^T of one 3x3 filter g (flip: rotate g
+ * by 180 degrees); dg (9) += G^T du G. */
 void nns_f32_wino2x2_3x3_weight__ref(const float *g, int flip, float *u);
 void nns_f32_wino2x2_3x3_weight_grad__ref(const float *du, float *dg);
 
@@ -186,7 +200,7 @@ typedef struct nns_kernels {
     nns_f32_dwconv2d_bwd_fn f32_dwconv2d_bwd;
     nns_f32_maxpool2d_fn f32_maxpool2d;
     nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
-    nns_f32_wgemm16_fn f32_wgemm16;
+    nns_f32_wgemm8_fn f32_wgemm8;
     nns_f32_wino_input_fn f32_wino2x2_3x3_input;
     nns_f32_wino_output_fn f32_wino2x2_3x3_output;
     nns_f32_wino_outgrad_fn f32_wino2x2_3x3_outgrad;

@@ -19,6 +19,7 @@
  */
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -70,7 +71,6 @@ static void wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int c
      * of 16 floats per tile) in about 192 KB, a multiple of 4 tiles. */
     int tc = (int)(196608 / ((size_t)(cin + cout) * 64)) & ~3;
     if (tc < 8) tc = 8;
-    if (tc > w->t) tc = w->t;
     w->tc = tc;
 }
 
@@ -147,7 +147,7 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
         d->algo = CONV_ALGO_WINO;
     else
         d->algo = CONV_ALGO_IM2COL;
-    d->bwd_transposed = d->algo == CONV_ALGO_IM2COL && g->sh == 1 && g->sw == 1;
+    d->bwd_transposed = d->algo == CONV_ALGO_IM2COL && g->sh == 1 && g->sw == 1 && d->cg >= 64;
     d->gt = *g;
     d->gt.ih = g->oh;
     d->gt.iw = g->ow;
@@ -158,6 +158,9 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
     if (d->algo == CONV_ALGO_WINO) {
         wino_geom_make(g->ih, g->iw, g->oh, g->ow, g->pt, g->pl, d->c, d->m, &d->wf);
         wino_geom_make(g->oh, g->ow, g->ih, g->iw, 2 - g->pt, 2 - g->pl, d->m, d->c, &d->wb);
+        /* No chunk longer than the batch's tiles. */
+        if (d->n > 0 && d->wf.tc > d->n * d->wf.t) d->wf.tc = (int)((d->n * d->wf.t + 3) & ~3);
+        if (d->n > 0 && d->wb.tc > d->n * d->wb.t) d->wb.tc = (int)((d->n * d->wb.t + 3) & ~3);
     }
     return NNS_OK;
 }
@@ -279,25 +282,45 @@ static int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items)
 
 /* ---- Winograd F(2x2,3x3) ----------------------------------------------- */
 
-/* Forward of images [i0, i1) (or, with split, all images with the tile
- * chunks of each shared among the team: small batches). U: transformed
- * weights [M][C][16]. */
-static void wino_forward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *U,
-                                const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
-    const wino_geom *f = &d->wf;
-    float *xp = base + ws->xpad, *V = base + ws->v, *Mb = base + ws->m;
-    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw, pst = (size_t)f->ph * f->pw;
-    for (int64_t i = i0; i < i1; i++) {
-        nns_f32_pad2d__ref(X + i * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
-        for (int t0 = 0; t0 < f->t; t0 += f->tc) {
-            const int t1 = t0 + f->tc < f->t ? t0 + f->tc : f->t, nt = t1 - t0;
-            k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, t0, t1, V, (size_t)nt * 16);
-            k->f32_wgemm16(d->m, nt, d->c, U, (ptrdiff_t)d->c * 16, 16, V, (ptrdiff_t)nt * 16, 16, Mb,
-                           (ptrdiff_t)nt * 16, 16, 0);
-            k->f32_wino2x2_3x3_output(Mb, d->m, (size_t)nt * 16, f->tx, t0, t1, B, Y + i * ys, d->ohw, f->oh, f->ow,
-                                      0);
-        }
-    }
+/* The tiles of a batch, n images x t tiles, are numbered g = i*t + tile and
+ * processed in chunks of tc consecutive tiles (a chunk may span images, so
+ * small planes still make long GEMMs). Chunks are split statically among
+ * the threads; each thread pads the images it touches into its own buffer.
+ * wino_seg walks the per-image segments of chunk [g0, g1). */
+typedef struct wino_seg {
+    int64_t img;
+    int t0, t1;  /* tiles within the image */
+    int off;     /* first tile's position in the chunk */
+} wino_seg;
+
+static int wino_seg_next(const wino_geom *w, int64_t g1, int64_t *g, int64_t g0, wino_seg *s) {
+    if (*g >= g1) return 0;
+    s->img = *g / w->t;
+    s->t0 = (int)(*g % w->t);
+    int64_t end = (s->img + 1) * w->t < g1 ? (s->img + 1) * w->t : g1;
+    s->t1 = (int)(end - s->img * w->t);
+    s->off = (int)(*g - g0);
+    *g = end;
+    return 1;
+}
+
+static void wino_chunks(int64_t n, const wino_geom *w, int t, int nt, int64_t *c0, int64_t *c1) {
+    const int64_t total = n * w->t, nch = (total + w->tc - 1) / w->tc;
+    *c0 = nch * t / nt;
+    *c1 = nch * (t + 1) / nt;
+}
+
+/* Transformed filter into the two half planes (hs floats apart). */
+static void wino_weight_store(const float *g, int flip, float *u, size_t hs) {
+    float t[16];
+    nns_f32_wino2x2_3x3_weight__ref(g, flip, t);
+    memcpy(u, t, 8 * sizeof(float));
+    memcpy(u + hs, t + 8, 8 * sizeof(float));
+}
+
+static int wino_team(const conv_params *p, const conv_dims *d) {
+    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
+    return p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
 }
 
 static void wino_forward(const conv_params *p, const conv_dims *d, const float *X, const float *W, const float *B,
@@ -305,39 +328,39 @@ static void wino_forward(const conv_params *p, const conv_dims *d, const float *
     const nns_kernels *k = nns_kernels_get();
     const wino_geom *f = &d->wf;
     float *U = work + ws->wt;
-    const int64_t nkc = (int64_t)d->m * d->c;
-    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
-    const int team = p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
-#pragma omp parallel num_threads(team)
+    const int64_t nkc = (int64_t)d->m * d->c, total = d->n * f->t;
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw, pst = (size_t)f->ph * f->pw;
+#pragma omp parallel num_threads(wino_team(p, d))
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++)
-            nns_f32_wino2x2_3x3_weight__ref(W + kc * 9, 0, U + kc * 16);
+            wino_weight_store(W + kc * 9, 0, U + kc * 8, (size_t)nkc * 8);
 #pragma omp barrier
         float *base = work + (size_t)t * ws->per_thread;
-        if (d->n >= nt) {
-            wino_forward_images(d, k, X, U, B, Y, base, ws, d->n * t / nt, d->n * (t + 1) / nt);
-        } else {
-            /* Few images: share each image's chunks; thread 0's padded
-             * input is the shared one. */
-            float *xp = work + ws->xpad, *V = base + ws->v, *Mb = base + ws->m;
-            const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw, pst = (size_t)f->ph * f->pw;
-            const int nchunk = (f->t + f->tc - 1) / f->tc;
-            for (int64_t i = 0; i < d->n; i++) {
-#pragma omp for schedule(static)
-                for (int c = 0; c < d->c; c++)
-                    nns_f32_pad2d__ref(X + i * xs + (size_t)c * d->ihw, 1, f->ih, f->iw, xp + c * pst, f->ph, f->pw,
-                                       f->pt, f->pl);
-#pragma omp for schedule(static)
-                for (int ch = 0; ch < nchunk; ch++) {
-                    const int t0 = ch * f->tc, t1 = t0 + f->tc < f->t ? t0 + f->tc : f->t, ntl = t1 - t0;
-                    k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, t0, t1, V, (size_t)ntl * 16);
-                    k->f32_wgemm16(d->m, ntl, d->c, U, (ptrdiff_t)d->c * 16, 16, V, (ptrdiff_t)ntl * 16, 16, Mb,
-                                   (ptrdiff_t)ntl * 16, 16, 0);
-                    k->f32_wino2x2_3x3_output(Mb, d->m, (size_t)ntl * 16, f->tx, t0, t1, B, Y + i * ys, d->ohw,
-                                              f->oh, f->ow, 0);
+        float *xp = base + ws->xpad, *V = base + ws->v, *Mb = base + ws->m;
+        int64_t c0, c1, padded = -1;
+        wino_chunks(d->n, f, t, nt, &c0, &c1);
+        for (int64_t ch = c0; ch < c1; ch++) {
+            const int64_t g0 = ch * f->tc, g1 = g0 + f->tc < total ? g0 + f->tc : total;
+            const int ntl = (int)(g1 - g0);
+            wino_seg sg;
+            int64_t g = g0;
+            while (wino_seg_next(f, g1, &g, g0, &sg)) {
+                if (sg.img != padded) {
+                    nns_f32_pad2d__ref(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
+                    padded = sg.img;
                 }
+                k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
+                                         (size_t)ntl * 8, (size_t)d->c * ntl * 8);
             }
+            for (int h = 0; h < 2; h++)
+                k->f32_wgemm8(d->m, ntl, d->c, U + (size_t)h * nkc * 8, (ptrdiff_t)d->c * 8, 8,
+                              V + (size_t)h * d->c * ntl * 8, (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * d->m * ntl * 8,
+                              (ptrdiff_t)ntl * 8, 8, 0);
+            g = g0;
+            while (wino_seg_next(f, g1, &g, g0, &sg))
+                k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, d->m, (size_t)ntl * 8, (size_t)d->m * ntl * 8, f->tx,
+                                          sg.t0, sg.t1, B, Y + sg.img * ys, d->ohw, f->oh, f->ow, 0);
         }
     }
 }
@@ -349,8 +372,7 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
     float *Ut = work + ws->wt; /* [C][M][16]: flipped, transposed */
     const int64_t nkc = (int64_t)d->m * d->c;
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
-    const int team = conv_team(p, d);
-#pragma omp parallel num_threads(team)
+#pragma omp parallel num_threads(wino_team(p, d))
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         float *base = work + (size_t)t * ws->per_thread;
@@ -359,35 +381,63 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
         if (dX)
             for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++) {
                 const int kk = (int)(kc / d->c), c = (int)(kc % d->c);
-                nns_f32_wino2x2_3x3_weight__ref(W + kc * 9, 1, Ut + ((size_t)c * d->m + kk) * 16);
+                wino_weight_store(W + kc * 9, 1, Ut + ((size_t)c * d->m + kk) * 8, (size_t)nkc * 8);
             }
         if (dW) memset(part, 0, (size_t)nkc * 16 * sizeof(float));
 #pragma omp barrier
-        for (int64_t i = d->n * t / nt; i < d->n * (t + 1) / nt; i++) {
-            if (dW) {
-                const size_t pst = (size_t)f->ph * f->pw;
-                nns_f32_pad2d__ref(X + i * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
-                for (int t0 = 0; t0 < f->t; t0 += f->tc) {
-                    const int t1 = t0 + f->tc < f->t ? t0 + f->tc : f->t, ntl = t1 - t0;
-                    k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, t0, t1, V, (size_t)ntl * 16);
-                    k->f32_wino2x2_3x3_outgrad(dY + i * ys, d->m, d->ohw, f->oh, f->ow, f->tx, t0, t1, dM,
-                                               (size_t)ntl * 16);
-                    /* dU[k][c] += sum_t dM[k][t] (.) V[c][t] */
-                    k->f32_wgemm16(d->m, d->c, ntl, dM, (ptrdiff_t)ntl * 16, 16, V, 16, (ptrdiff_t)ntl * 16, part,
-                                   (ptrdiff_t)d->c * 16, 16, 1);
+        int64_t c0, c1, padded = -1;
+        if (dW) {
+            /* dU[k][c] += sum_t dM[k][t] (.) V[c][t] over this thread's tiles */
+            const int64_t total = d->n * f->t;
+            const size_t pst = (size_t)f->ph * f->pw;
+            wino_chunks(d->n, f, t, nt, &c0, &c1);
+            for (int64_t ch = c0; ch < c1; ch++) {
+                const int64_t g0 = ch * f->tc, g1 = g0 + f->tc < total ? g0 + f->tc : total;
+                const int ntl = (int)(g1 - g0);
+                wino_seg sg;
+                int64_t g = g0;
+                while (wino_seg_next(f, g1, &g, g0, &sg)) {
+                    if (sg.img != padded) {
+                        nns_f32_pad2d__ref(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
+                        padded = sg.img;
+                    }
+                    k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
+                                             (size_t)ntl * 8, (size_t)d->c * ntl * 8);
+                    k->f32_wino2x2_3x3_outgrad(dY + sg.img * ys, d->m, d->ohw, f->oh, f->ow, f->tx, sg.t0, sg.t1,
+                                               dM + (size_t)sg.off * 8, (size_t)ntl * 8, (size_t)d->m * ntl * 8);
                 }
+                for (int h = 0; h < 2; h++)
+                    k->f32_wgemm8(d->m, d->c, ntl, dM + (size_t)h * d->m * ntl * 8, (ptrdiff_t)ntl * 8, 8,
+                                  V + (size_t)h * d->c * ntl * 8, 8, (ptrdiff_t)ntl * 8, part + (size_t)h * nkc * 8,
+                                  (ptrdiff_t)d->c * 8, 8, 1);
             }
-            if (dX) {
-                const size_t pst = (size_t)b->ph * b->pw;
-                nns_f32_pad2d__ref(dY + i * ys, d->m, b->ih, b->iw, yp, b->ph, b->pw, b->pt, b->pl);
-                for (int t0 = 0; t0 < b->t; t0 += b->tc) {
-                    const int t1 = t0 + b->tc < b->t ? t0 + b->tc : b->t, ntl = t1 - t0;
-                    k->f32_wino2x2_3x3_input(yp, d->m, pst, b->pw, b->tx, t0, t1, V, (size_t)ntl * 16);
-                    k->f32_wgemm16(d->c, ntl, d->m, Ut, (ptrdiff_t)d->m * 16, 16, V, (ptrdiff_t)ntl * 16, 16, Mb,
-                                   (ptrdiff_t)ntl * 16, 16, 0);
-                    k->f32_wino2x2_3x3_output(Mb, d->c, (size_t)ntl * 16, b->tx, t0, t1, NULL, dX + i * xs, d->ihw,
-                                              b->oh, b->ow, 1);
+        }
+        if (dX) {
+            const int64_t total = d->n * b->t;
+            const size_t pst = (size_t)b->ph * b->pw;
+            padded = -1;
+            wino_chunks(d->n, b, t, nt, &c0, &c1);
+            for (int64_t ch = c0; ch < c1; ch++) {
+                const int64_t g0 = ch * b->tc, g1 = g0 + b->tc < total ? g0 + b->tc : total;
+                const int ntl = (int)(g1 - g0);
+                wino_seg sg;
+                int64_t g = g0;
+                while (wino_seg_next(b, g1, &g, g0, &sg)) {
+                    if (sg.img != padded) {
+                        nns_f32_pad2d__ref(dY + sg.img * ys, d->m, b->ih, b->iw, yp, b->ph, b->pw, b->pt, b->pl);
+                        padded = sg.img;
+                    }
+                    k->f32_wino2x2_3x3_input(yp, d->m, pst, b->pw, b->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
+                                             (size_t)ntl * 8, (size_t)d->m * ntl * 8);
                 }
+                for (int h = 0; h < 2; h++)
+                    k->f32_wgemm8(d->c, ntl, d->m, Ut + (size_t)h * nkc * 8, (ptrdiff_t)d->m * 8, 8,
+                                  V + (size_t)h * d->m * ntl * 8, (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * d->c * ntl * 8,
+                                  (ptrdiff_t)ntl * 8, 8, 0);
+                g = g0;
+                while (wino_seg_next(b, g1, &g, g0, &sg))
+                    k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, d->c, (size_t)ntl * 8, (size_t)d->c * ntl * 8,
+                                              b->tx, sg.t0, sg.t1, NULL, dX + sg.img * xs, d->ihw, b->oh, b->ow, 1);
             }
         }
         if (dW) {
@@ -397,8 +447,9 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
                 float du[16];
                 for (int x = 0; x < 16; x++) du[x] = 0.0f;
                 for (int u = 0; u < nt; u++) {
-                    const float *pp = work + (size_t)u * ws->per_thread + ws->part + kc * 16;
-                    for (int x = 0; x < 16; x++) du[x] += pp[x];
+                    const float *pp = work + (size_t)u * ws->per_thread + ws->part + kc * 8;
+                    for (int x = 0; x < 8; x++) du[x] += pp[x];
+                    for (int x = 0; x < 8; x++) du[8 + x] += pp[(size_t)nkc * 8 + x];
                 }
                 nns_f32_wino2x2_3x3_weight_grad__ref(du, dW + kc * 9);
             }

@@ -99,11 +99,30 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     float *dlogits = malloc((size_t)bs * (size_t)classes * sizeof(float));
     nns_plan *plan = NULL;
     nns_batcher *bat = NULL;
+    int n_gamma = 0;
+    int64_t *gamma_off = NULL, *gamma_len = NULL;
     if (!grads || !mom || !ybuf || !dlogits || (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW && !sq)) {
         st = nns_error(NNS_STATUS_NOMEM, "out of memory for %lld parameters' training state", (long long)np);
         goto done;
     }
     if ((st = nns_plan_create(g, bs, 1, grads, &plan))) goto done;
+    /* BatchNorm scales for the slimming penalty */
+    if (cfg->slim_penalty > 0) {
+        gamma_off = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
+        gamma_len = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
+        if (!gamma_off || !gamma_len) {
+            st = nns_error(NNS_STATUS_NOMEM, "out of memory for the slimming penalty");
+            goto done;
+        }
+        for (int i = 0; i < g->n_nodes; i++) {
+            const nns_node *nd = &g->nodes[i];
+            if (strcmp(nd->op_type, "BatchNormalization") || nd->n_in < 2 || nd->in[1] < 0) continue;
+            const nns_value *v = &g->values[nd->in[1]];
+            if (v->param_offset < 0 || !v->trainable) continue;
+            gamma_off[n_gamma] = v->param_offset;
+            gamma_len[n_gamma++] = nns_shape_numel(&v->shape);
+        }
+    }
     if ((st = nns_batcher_create(train, bs, 1, cfg->seed, &cfg->augment, &bat))) goto done;
 
     int64_t spe = nns_batcher_n_batches(bat);
@@ -144,6 +163,12 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
             memcpy(out->grad, dlogits, (size_t)n * classes * sizeof(float));
             memset(grads, 0, (size_t)np * sizeof(float));
             nns_plan_backward(plan);
+            for (int k = 0; k < n_gamma; k++) {
+                const float *gw = g->params + gamma_off[k];
+                float *gg = grads + gamma_off[k];
+                for (int64_t e = 0; e < gamma_len[k]; e++)
+                    gg[e] += cfg->slim_penalty * (gw[e] > 0 ? 1.0f : (gw[e] < 0 ? -1.0f : 0.0f));
+            }
             float lr = nns_schedule_lr(cfg, t, T, spe);
             if (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW)
                 nns_optim_adamw_step(g->params, grads, mom, sq, np, lr, cfg->beta1, cfg->beta2,
@@ -151,6 +176,7 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
             else
                 nns_optim_sgd_step(g->params, grads, mom, np, lr, cfg->momentum, cfg->weight_decay,
                                    cfg->nesterov, g->masks);
+            if (cfg->step_hook && (st = cfg->step_hook(cfg->step_hook_user, g, t, T, spe))) goto done;
             loss_sum += (double)loss * n;
             seen += n;
             images += n;
@@ -208,6 +234,8 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     }
     res->seconds = now_s() - t0;
 done:
+    free(gamma_off);
+    free(gamma_len);
     nns_batcher_free(bat);
     nns_plan_free(plan);
     free(grads);

@@ -4,6 +4,10 @@
 #include "kernels/kernels.h"
 
 void nns_f32_pad2d__ref(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt, int pl) {
+    /* Destination columns [lo, hi) hold input columns [lo - pl, hi - pl). */
+    int lo = pl < 0 ? 0 : pl, hi = pl + iw < pw ? pl + iw : pw;
+    if (lo > pw) lo = pw;
+    if (hi < lo) hi = lo;
     for (int ci = 0; ci < c; ci++) {
         const float *src = x + (size_t)ci * ih * iw;
         float *dst = xp + (size_t)ci * ph * pw;
@@ -11,15 +15,14 @@ void nns_f32_pad2d__ref(const float *x, int c, int ih, int iw, float *xp, int ph
             float *row = dst + (size_t)r * pw;
             int iy = r - pt;
             if (iy < 0 || iy >= ih) {
-                memset(row, 0, (size_t)pw * sizeof(float));
+                for (int k = 0; k < pw; k++) row[k] = 0.0f;
                 continue;
             }
-            int lo = pl < 0 ? 0 : pl, hi = pl + iw < pw ? pl + iw : pw; /* dst columns [lo, hi) */
-            if (lo > pw) lo = pw;
-            if (hi < lo) hi = lo;
-            if (lo) memset(row, 0, (size_t)lo * sizeof(float));
-            if (hi > lo) memcpy(row + lo, src + (size_t)iy * iw + (lo - pl), (size_t)(hi - lo) * sizeof(float));
-            if (hi < pw) memset(row + hi, 0, (size_t)(pw - hi) * sizeof(float));
+            const float *s = src + (size_t)iy * iw + (lo - pl);
+            for (int k = 0; k < lo; k++) row[k] = 0.0f;
+            if (hi - lo >= 32) memcpy(row + lo, s, (size_t)(hi - lo) * sizeof(float));
+            else for (int k = lo; k < hi; k++) row[k] = s[k - lo];
+            for (int k = hi; k < pw; k++) row[k] = 0.0f;
         }
     }
 }

@@ -3,7 +3,7 @@
 #include "kernels/kernels.h"
 
 void nns_f32_wino2x2_3x3_input__ref(const float *xp, int c, size_t plane_stride, int row_stride, int tx_count,
-                                    int t0, int t1, float *v, size_t v_cstride) {
+                                    int t0, int t1, float *v, size_t v_cstride, size_t v_hstride) {
     for (int ci = 0; ci < c; ci++) {
         const float *pl = xp + (size_t)ci * plane_stride;
         for (int t = t0; t < t1; t++) {
@@ -18,12 +18,13 @@ void nns_f32_wino2x2_3x3_input__ref(const float *xp, int c, size_t plane_stride,
                 u[2][j] = d[2][j] - d[1][j];
                 u[3][j] = d[1][j] - d[3][j];
             }
-            float *o = v + (size_t)ci * v_cstride + (size_t)(t - t0) * 16;
+            float *o0 = v + (size_t)ci * v_cstride + (size_t)(t - t0) * 8;
             for (int i = 0; i < 4; i++) {
-                o[i * 4 + 0] = u[i][0] - u[i][2];
-                o[i * 4 + 1] = u[i][1] + u[i][2];
-                o[i * 4 + 2] = u[i][2] - u[i][1];
-                o[i * 4 + 3] = u[i][1] - u[i][3];
+                float *o = (i < 2 ? o0 : o0 + v_hstride) + (i & 1) * 4;
+                o[0] = u[i][0] - u[i][2];
+                o[1] = u[i][1] + u[i][2];
+                o[2] = u[i][2] - u[i][1];
+                o[3] = u[i][1] - u[i][3];
             }
         }
     }

@@ -4,7 +4,7 @@
 #include "kernels/kernels.h"
 
 void nns_f32_wino2x2_3x3_outgrad__ref(const float *dy, int k, size_t dy_plane, int oh, int ow, int tx_count,
-                                      int t0, int t1, float *dm, size_t dm_kstride) {
+                                      int t0, int t1, float *dm, size_t dm_kstride, size_t dm_hstride) {
     for (int ki = 0; ki < k; ki++) {
         const float *p = dy + (size_t)ki * dy_plane;
         for (int t = t0; t < t1; t++) {
@@ -21,12 +21,13 @@ void nns_f32_wino2x2_3x3_outgrad__ref(const float *dy, int k, size_t dy_plane, i
                 e[2][s] = d[0][s] - d[1][s];
                 e[3][s] = -d[1][s];
             }
-            float *o = dm + (size_t)ki * dm_kstride + (size_t)(t - t0) * 16;
+            float *o0 = dm + (size_t)ki * dm_kstride + (size_t)(t - t0) * 8;
             for (int i = 0; i < 4; i++) {
-                o[i * 4 + 0] = e[i][0];
-                o[i * 4 + 1] = e[i][0] + e[i][1];
-                o[i * 4 + 2] = e[i][0] - e[i][1];
-                o[i * 4 + 3] = -e[i][1];
+                float *o = (i < 2 ? o0 : o0 + dm_hstride) + (i & 1) * 4;
+                o[0] = e[i][0];
+                o[1] = e[i][0] + e[i][1];
+                o[2] = e[i][0] - e[i][1];
+                o[3] = -e[i][1];
             }
         }
     }
