@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include "nnslim/nnslim.h"
+#include "nnslim/prune.h"
 
 #define CLI_OK 0
 #define CLI_FAIL 1
@@ -22,6 +23,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 /* Option parsing: options are "--name value", "--name=value" or flags. */
 typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT } opt_kind;
@@ -77,6 +79,47 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
  * given sets and records the values in the graph's metadata. */
 nns_status cli_data_normalize(const cli_data_opts *d, const cli_opt *opts, nns_graph *g,
                               nns_dataset *train, nns_dataset *test, float *mean, float *std);
+
+/* Training options shared by train and the compression commands. */
+typedef struct cli_train_opts {
+    const char *optimizer, *schedule, *augment;
+    int epochs, batch, nesterov, seed, threads, step_epochs;
+    float lr, momentum, wd, warmup, ls, val_split;
+} cli_train_opts;
+
+#define CLI_TRAIN_OPTS(t)                                                                   \
+    {"batch-size", OPT_INT, &(t).batch, 0}, {"optimizer", OPT_STR, &(t).optimizer, 0},       \
+    {"lr", OPT_FLOAT, &(t).lr, 0}, {"momentum", OPT_FLOAT, &(t).momentum, 0},               \
+    {"nesterov", OPT_FLAG, &(t).nesterov, 0}, {"weight-decay", OPT_FLOAT, &(t).wd, 0},       \
+    {"schedule", OPT_STR, &(t).schedule, 0}, {"warmup-epochs", OPT_FLOAT, &(t).warmup, 0},   \
+    {"step-epochs", OPT_INT, &(t).step_epochs, 0},                                            \
+    {"label-smoothing", OPT_FLOAT, &(t).ls, 0}, {"augment", OPT_STR, &(t).augment, 0},       \
+    {"val-split", OPT_FLOAT, &(t).val_split, 0}, {"seed", OPT_INT, &(t).seed, 0},            \
+    {"threads", OPT_INT, &(t).threads, 0}
+
+#define CLI_TRAIN_HELP                                                                      \
+    "  --batch-size N         default 128 (the last partial batch is kept)\n"                \
+    "  --optimizer sgd|adamw  default sgd\n"                                                \
+    "  --lr X                 learning rate (see the command's default)\n"                   \
+    "  --momentum X           default 0.9 (sgd)\n"                                          \
+    "  --nesterov             Nesterov momentum (sgd)\n"                                    \
+    "  --weight-decay X       default 5e-4, on every parameter (decoupled for adamw)\n"      \
+    "  --schedule constant|step|cosine   default cosine (per step, to 0)\n"                  \
+    "  --warmup-epochs N      linear warm-up over N epochs (default 0)\n"                    \
+    "  --step-epochs N        step schedule: multiply lr by 0.1 every N epochs\n"            \
+    "  --label-smoothing X    default 0\n"                                                  \
+    "  --augment LIST         comma list of crop (random crop, padding 2) and flip\n"        \
+    "  --val-split F          hold out this fraction of the training set for validation\n"   \
+    "  --seed N               default 1 (same seed and threads: same weights)\n"            \
+    "  --threads N            default: all cores\n"
+
+/* Defaults: the anchors' recipe with the given learning rate. */
+void cli_train_init(cli_train_opts *t, float lr);
+/* Fill a training config; prints a usage error and returns CLI_USAGE on a bad
+ * value, else 0. epochs is set by the caller. */
+int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config *cfg);
+/* Split off the validation set if --val-split was given. */
+nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_dataset *val);
 
 /* Progress on stderr: a bar on a terminal, one line per epoch otherwise. */
 void cli_progress(const nns_train_progress *p, void *user);

@@ -241,3 +241,74 @@ nns_status cli_check_writable(const char *path) {
         return nns_error(NNS_STATUS_IO, "output '%s' is a directory", path);
     return NNS_OK;
 }
+
+void cli_train_init(cli_train_opts *t, float lr) {
+    memset(t, 0, sizeof *t);
+    t->optimizer = "sgd";
+    t->schedule = "cosine";
+    t->batch = 128;
+    t->seed = 1;
+    t->lr = lr;
+    t->momentum = 0.9f;
+    t->wd = 5e-4f;
+}
+
+int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config *cfg) {
+    nns_train_config_default(cfg);
+    if (!strcmp(t->optimizer, "sgd")) cfg->optimizer = NNS_OPTIMIZER_KIND_SGD;
+    else if (!strcmp(t->optimizer, "adamw")) cfg->optimizer = NNS_OPTIMIZER_KIND_ADAMW;
+    else {
+        fprintf(stderr, "nnslim %s: --optimizer must be sgd or adamw, not '%s'\n", cmd, t->optimizer);
+        return CLI_USAGE;
+    }
+    if (!strcmp(t->schedule, "constant")) cfg->schedule = NNS_SCHEDULE_KIND_CONSTANT;
+    else if (!strcmp(t->schedule, "step")) cfg->schedule = NNS_SCHEDULE_KIND_STEP;
+    else if (!strcmp(t->schedule, "cosine")) cfg->schedule = NNS_SCHEDULE_KIND_COSINE;
+    else {
+        fprintf(stderr, "nnslim %s: --schedule must be constant, step or cosine, not '%s'\n", cmd, t->schedule);
+        return CLI_USAGE;
+    }
+    if (t->augment) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", t->augment);
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (!strcmp(tok, "crop")) cfg->augment.crop_pad = 2;
+            else if (!strcmp(tok, "flip")) cfg->augment.hflip = 1;
+            else {
+                fprintf(stderr, "nnslim %s: --augment takes crop and flip, not '%s'\n", cmd, tok);
+                return CLI_USAGE;
+            }
+        }
+    }
+    if (t->val_split < 0 || t->val_split >= 1) {
+        fprintf(stderr, "nnslim %s: --val-split must be in [0, 1), not %g\n", cmd, t->val_split);
+        return CLI_USAGE;
+    }
+    if (t->seed < 0 || t->threads < 0 || t->batch < 1) {
+        fprintf(stderr, "nnslim %s: --seed and --threads must be >= 0, --batch-size >= 1\n", cmd);
+        return CLI_USAGE;
+    }
+    cfg->batch_size = t->batch;
+    cfg->lr = t->lr;
+    cfg->momentum = t->momentum;
+    cfg->nesterov = t->nesterov;
+    cfg->weight_decay = t->wd;
+    cfg->warmup_epochs = t->warmup;
+    cfg->step_epochs = t->step_epochs;
+    cfg->label_smoothing = t->ls;
+    cfg->seed = (uint64_t)t->seed;
+    cfg->threads = t->threads;
+    cfg->progress = cli_progress;
+    return 0;
+}
+
+nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_dataset *val) {
+    memset(val, 0, sizeof *val);
+    if (t->val_split <= 0) return NNS_OK;
+    int64_t count = (int64_t)(t->val_split * (double)train->n + 0.5);
+    if (count < 1 || count >= train->n)
+        return nns_error(NNS_STATUS_INVALID_ARG, "--val-split %g leaves %lld validation images of %lld",
+                         t->val_split, (long long)count, (long long)train->n);
+    return nns_dataset_split(train, count, (uint64_t)t->seed, val);
+}

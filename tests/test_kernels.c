@@ -293,9 +293,9 @@ static void test_wino_algebra(void) {
 }
 
 /* <col2im(c), x> == <c, im2col(x)> and im2col against the definition. */
-static void test_im2col(int iters) {
+static void test_im2col(const nns_kernels *k, int iters) {
     for (int it = 0; it < iters; it++) {
-        nns_conv2d_geom g = random_geom(10);
+        nns_conv2d_geom g = random_geom(it % 2 ? 10 : 40);
         if (it % 5 == 0) g.pt = -1, g.pl = -1; /* crops: the transposed-conv use */
         if (g.oh <= 0 || g.ow <= 0) continue;
         const int c = rnd(1, 3);
@@ -304,7 +304,7 @@ static void test_im2col(int iters) {
         float *c2 = malloc(rows * ohw * sizeof(float)), *x2 = calloc(c * ihw, sizeof(float));
         fill(x, c * ihw);
         fill(c2, rows * ohw);
-        nns_f32_im2col__ref(&g, c, x, col);
+        k->f32_im2col(&g, c, x, col);
         int ok = 1;
         for (int ci = 0; ci < c && ok; ci++)
             for (int i = 0; i < g.kh; i++)
@@ -318,9 +318,18 @@ static void test_im2col(int iters) {
                             if (col[(((size_t)ci * g.kh + i) * g.kw + j) * ohw + (size_t)oy * g.ow + ox] != want)
                                 ok = 0;
                         }
-        CHECK_MSG(ok, "im2col: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw,
-                  g.pt, g.pl);
+        CHECK_MSG(ok, "%s im2col: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw,
+                  g.sh, g.sw, g.dh, g.dw, g.pt, g.pl);
         nns_f32_col2im__ref(&g, c, c2, x2);
+        /* the SIMD col2im against the reference, on a non-zero target */
+        float *x3 = malloc(c * ihw * sizeof(float)), *x4 = malloc(c * ihw * sizeof(float));
+        fill(x3, c * ihw);
+        memcpy(x4, x3, c * ihw * sizeof(float));
+        nns_f32_col2im__ref(&g, c, c2, x3);
+        k->f32_col2im(&g, c, c2, x4);
+        CHECK_MSG(max_rel_err(x4, x3, c * ihw) < 1e-6, "%s col2im", nns_isa_name(k->isa));
+        free(x3);
+        free(x4);
         double a = 0, b = 0;
         for (size_t i = 0; i < rows * ohw; i++) a += (double)c2[i] * col[i];
         for (size_t i = 0; i < c * ihw; i++) b += (double)x2[i] * x[i];
@@ -345,10 +354,10 @@ int main(void) {
         test_maxpool(k, 100);
         test_wgemm8(k, 200);
         test_wino(k, 300);
+        test_im2col(k, 200);
     }
     /* A level above the CPU's clamps to the CPU's. */
     CHECK(nns_kernels_for_isa(NNS_ISA_AVX512)->isa == hw);
-    test_im2col(200);
     test_wino_algebra();
     TEST_MAIN_END();
 }

@@ -28,6 +28,12 @@ nns_shape nns_session_output_shape(const nns_session *s, int64_t n);
  * x [n, input_size] -> y [n, output_size]. */
 nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y);
 
+/* Measure inference speed: run batches of `batch` random inputs `repeats`
+ * times (after one warm-up run) and report the median milliseconds per run
+ * and the images per second it implies. */
+nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
+                         double *images_per_second);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,6 +40,8 @@ static void fill_scalar(nns_kernels *k) {
     k->f32_dwconv2d_bwd = nns_f32_dwconv2d_bwd__ref;
     k->f32_maxpool2d = nns_f32_maxpool2d__ref;
     k->f32_maxpool2d_2x2s2 = nns_f32_maxpool2d__ref;
+    k->f32_im2col = nns_f32_im2col__ref;
+    k->f32_col2im = nns_f32_col2im__ref;
     k->f32_wgemm8 = nns_f32_wgemm8__ref;
     k->f32_wino2x2_3x3_input = nns_f32_wino2x2_3x3_input__ref;
     k->f32_wino2x2_3x3_output = nns_f32_wino2x2_3x3_output__ref;
@@ -52,6 +54,8 @@ static void fill_avx2(nns_kernels *k) {
     k->f32_dwconv2d = nns_f32_dwconv2d__avx2;
     k->f32_dwconv2d_bwd = nns_f32_dwconv2d_bwd__avx2;
     k->f32_maxpool2d_2x2s2 = nns_f32_maxpool2d_2x2s2__avx2;
+    k->f32_im2col = nns_f32_im2col__avx2;
+    k->f32_col2im = nns_f32_col2im__avx2;
     k->f32_wgemm8 = nns_f32_wgemm8_3x4__avx2;
     k->f32_wino2x2_3x3_input = nns_f32_wino2x2_3x3_input__avx2;
     k->f32_wino2x2_3x3_output = nns_f32_wino2x2_3x3_output__avx2;

@@ -21,6 +21,9 @@
 
 #include "kernels/kernels.h"
 #include "kernels/window_util.h"
+#ifdef __AVX2__
+#include "kernels/x86/avx2_util.h"
+#endif
 
 #define NNS_DWCONV2D_MAX_TAPS 64
 
@@ -81,6 +84,11 @@ static inline void nns_dwconv2d_pack(const nns_conv2d_geom *g, const nns_dwconv2
                 if (g->sw == 1) {
                     memcpy(row + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
                 } else {
+#ifdef __AVX2__
+                    if (g->sw == 2) {
+                        nns_avx2_gather_stride2(src + lo * 2 + off, row + lo, hi - lo);
+                    } else
+#endif
                     for (int k = lo; k < hi; k++) row[k] = src[k * g->sw + off];
                 }
                 if (hi < L->pw) memset(row + hi, 0, (size_t)(L->pw - hi) * sizeof(float));
@@ -106,6 +114,11 @@ static inline void nns_dwconv2d_unpack_add(const nns_conv2d_geom *g, const nns_d
                 if (g->sw == 1) {
                     for (int k = lo; k < hi; k++) dst[k + off] += row[k];
                 } else {
+#ifdef __AVX2__
+                    if (g->sw == 2) {
+                        if (hi > lo) nns_avx2_scatter_add_stride2(row + lo, dst + lo * 2 + off, hi - lo);
+                    } else
+#endif
                     for (int k = lo; k < hi; k++) dst[k * g->sw + off] += row[k];
                 }
             }

@@ -50,7 +50,7 @@ typedef struct nns_conv2d_geom {
     int pt, pl;   /* top and left padding */
 } nns_conv2d_geom;
 
-/* ---- im2col / col2im (portable only: pure data movement) -------------- */
+/* ---- im2col / col2im ---------------------------------------------------- */
 
 /* col[(ci*kh + i)*kw + j][oy*ow + ox] = x[ci][oy*sh-pt+i*dh][ox*sw-pl+j*dw]
  * (0 in the padding), for ci in [0, c). x: c planes of ih*iw; col:
@@ -58,6 +58,10 @@ typedef struct nns_conv2d_geom {
 void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col);
 /* The adjoint: x[...] += col[...] (padding positions dropped). */
 void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, float *x);
+typedef void (*nns_f32_im2col_fn)(const nns_conv2d_geom *g, int c, const float *x, float *col);
+typedef void (*nns_f32_col2im_fn)(const nns_conv2d_geom *g, int c, const float *col, float *x);
+void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col);
+void nns_f32_col2im__avx2(const nns_conv2d_geom *g, int c, const float *col, float *x);
 
 /* ---- depthwise 2-D convolution (one filter per channel) --------------- */
 
@@ -200,6 +204,8 @@ typedef struct nns_kernels {
     nns_f32_dwconv2d_bwd_fn f32_dwconv2d_bwd;
     nns_f32_maxpool2d_fn f32_maxpool2d;
     nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
+    nns_f32_im2col_fn f32_im2col;
+    nns_f32_col2im_fn f32_col2im;
     nns_f32_wgemm8_fn f32_wgemm8;
     nns_f32_wino_input_fn f32_wino2x2_3x3_input;
     nns_f32_wino_output_fn f32_wino2x2_3x3_output;

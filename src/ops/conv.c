@@ -467,7 +467,7 @@ static void conv_fwd_image(const conv_dims *d, const float *x, const float *w, c
         float *yg = y + (size_t)g * d->mg * d->ohw;
         const float *src = xg;
         if (d->algo == CONV_ALGO_IM2COL) {
-            nns_f32_im2col__ref(&d->g, d->cg, xg, col);
+            nns_kernels_get()->f32_im2col(&d->g, d->cg, xg, col);
             src = col;
         }
         float beta = 0.0f;
@@ -542,7 +542,7 @@ static void conv_bwd_image(const conv_dims *d, const float *x, const float *w, c
         if (dw) {
             const float *src = xg;
             if (d->algo == CONV_ALGO_IM2COL) {
-                nns_f32_im2col__ref(&d->g, d->cg, xg, col);
+                nns_kernels_get()->f32_im2col(&d->g, d->cg, xg, col);
                 src = col;
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, (int)d->ohw, 1.0f, dyg,
@@ -556,13 +556,13 @@ static void conv_bwd_image(const conv_dims *d, const float *x, const float *w, c
                             (int)d->ckg, dyg, (int)d->ohw, 1.0f, dxg, (int)d->ihw);
             } else if (d->bwd_transposed) {
                 const int kt = (int)((size_t)d->mg * d->kk);
-                nns_f32_im2col__ref(&d->gt, d->mg, dyg, col2);
+                nns_kernels_get()->f32_im2col(&d->gt, d->mg, dyg, col2);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->cg, (int)d->ihw, kt, 1.0f,
                             wt + (size_t)g * d->cg * kt, kt, col2, (int)d->ihw, 1.0f, dxg, (int)d->ihw);
             } else {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, (int)d->ohw, d->mg, 1.0f, wg,
                             (int)d->ckg, dyg, (int)d->ohw, 0.0f, col2, (int)d->ohw);
-                nns_f32_col2im__ref(&d->g, d->cg, col2, dxg);
+                nns_kernels_get()->f32_col2im(&d->g, d->cg, col2, dxg);
             }
         }
     }

@@ -62,3 +62,51 @@ nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y) 
     }
     return NNS_OK;
 }
+
+#include <time.h>
+#include "core/rng.h"
+
+static double bench_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
+                         double *images_per_second) {
+    if (batch < 1 || repeats < 1)
+        return nns_error(NNS_STATUS_INVALID_ARG, "benchmark: batch %d and repeats %d must be >= 1", batch, repeats);
+    nns_session *s = NULL;
+    nns_status st = nns_session_create(g, batch, &s);
+    if (st) return st;
+    int64_t nin = (int64_t)batch * s->in_size, nout = (int64_t)batch * s->out_size;
+    float *x = malloc((size_t)nin * sizeof(float));
+    float *y = malloc((size_t)nout * sizeof(float));
+    double *t = malloc((size_t)repeats * sizeof(double));
+    if (!x || !y || !t) {
+        st = nns_error(NNS_STATUS_NOMEM, "benchmark: out of memory");
+        goto done;
+    }
+    uint64_t r = 42;
+    for (int64_t i = 0; i < nin; i++) x[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+    if ((st = nns_session_run(s, x, batch, y))) goto done;
+    for (int k = 0; k < repeats; k++) {
+        double t0 = bench_now_ms();
+        if ((st = nns_session_run(s, x, batch, y))) goto done;
+        t[k] = bench_now_ms() - t0;
+    }
+    qsort(t, (size_t)repeats, sizeof(double), cmp_double);
+    *median_ms = repeats % 2 ? t[repeats / 2] : 0.5 * (t[repeats / 2 - 1] + t[repeats / 2]);
+    if (images_per_second) *images_per_second = *median_ms > 0 ? batch * 1e3 / *median_ms : 0;
+done:
+    free(x);
+    free(y);
+    free(t);
+    nns_session_free(s);
+    return st;
+}

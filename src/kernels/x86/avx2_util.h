@@ -17,4 +17,29 @@ static inline float nns_avx2_hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* dst[k] = src[2k] for k < n (reads src[0 .. 2n-2] only). */
+static inline void nns_avx2_gather_stride2(const float *src, float *dst, int n) {
+    int k = 0;
+    for (; k + 9 <= n; k += 8) {
+        const __m256 a = _mm256_loadu_ps(src + 2 * k), b = _mm256_loadu_ps(src + 2 * k + 8);
+        const __m256 e = _mm256_shuffle_ps(a, b, 0x88);
+        _mm256_storeu_ps(dst + k, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+    }
+    for (; k < n; k++) dst[k] = src[2 * k];
+}
+
+/* dst[2k] += src[k] for k < n (touches dst[0 .. 2n-2] only; odd positions
+ * are rewritten with their own values). */
+static inline void nns_avx2_scatter_add_stride2(const float *src, float *dst, int n) {
+    int k = 0;
+    const __m256 z = _mm256_setzero_ps();
+    for (; k + 9 <= n; k += 8) {
+        const __m256 s = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_loadu_ps(src + k)), 0xD8));
+        const __m256 lo = _mm256_unpacklo_ps(s, z), hi = _mm256_unpackhi_ps(s, z);
+        _mm256_storeu_ps(dst + 2 * k, _mm256_add_ps(_mm256_loadu_ps(dst + 2 * k), lo));
+        _mm256_storeu_ps(dst + 2 * k + 8, _mm256_add_ps(_mm256_loadu_ps(dst + 2 * k + 8), hi));
+    }
+    for (; k < n; k++) dst[2 * k] += src[k];
+}
+
 #endif
