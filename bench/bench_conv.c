@@ -7,7 +7,9 @@
  *   cc -O2 -fopenmp -Iinclude -Isrc bench/bench_conv.c build/libnnslim.a \
  *      $(pkg-config --libs openblas libprotobuf-c zlib) -lm -o bench_conv
  * Run: OMP_NUM_THREADS=2 ./bench_conv [name-filter] [reps]
- * Times are the minimum over reps (the machine may be shared). */
+ * Times are the minimum over reps (the machine may be shared).
+ * NNS_BENCH_CPU=1: process CPU time instead of wall time (steadier on a
+ * shared machine, with one thread). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static double now(void) {
     clock_gettime(bench_clock, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
+
 
 typedef struct layer {
     const char *name;
@@ -166,8 +169,8 @@ int main(int argc, char **argv) {
     int reps = argc > 2 ? atoi(argv[2]) : 10;
     const char *cpu = getenv("NNS_BENCH_CPU");
     if (cpu && *cpu == '1') bench_clock = CLOCK_PROCESS_CPUTIME_ID;
-    printf("isa %s, batch 128, min of %d reps, %s time\n", nns_isa_name(nns_kernels_get()->isa), reps,
-           bench_clock == CLOCK_MONOTONIC ? "wall" : "cpu");
+    printf("isa %s, batch 128, min of %d reps, %s\n", nns_isa_name(nns_kernels_get()->isa), reps,
+           bench_clock == CLOCK_MONOTONIC ? "wall ms" : "cpu ms");
     printf("%-14s %9s %9s %9s %9s\n", "layer", "fwd ms", "bwd ms", "f+b ms", "GFLOP/s");
     for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++)
         if (strstr(LAYERS[i].name, filter)) bench(&LAYERS[i], 128, reps);

@@ -24,6 +24,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_sensitivity(int argc, char **argv);
 
 /* Option parsing: options are "--name value", "--name=value" or flags. */
 typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT } opt_kind;

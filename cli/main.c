@@ -8,6 +8,8 @@ static const cli_command commands[] = {
     {"train", "train a built-in architecture or an ONNX model", cmd_train},
     {"eval", "evaluate a model: accuracy, loss, confusion matrix", cmd_eval},
     {"info", "layers, shapes, parameters, MACs and file size of a model", cmd_info},
+    {"prune", "prune weights, neurons or channels, fine-tune, report before/after", cmd_prune},
+    {"sensitivity", "prune each layer alone at a sweep of ratios; suggest per-layer ratios", cmd_sensitivity},
     {"run", "run a model on a .npy input, write the output as .npy", cmd_run},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -53,54 +53,65 @@ static void test_dwconv(const nns_kernels *k, int iters) {
     const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g = random_geom(it < iters / 2 ? 12 : 40);
-        const int n = rnd(1, 3);
+        const int n = rnd(1, 3), nc = rnd(1, 3);
         const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
-        const size_t xs = ihw + (size_t)rnd(0, 5), ys = ohw + (size_t)rnd(0, 5); /* strides > plane */
+        /* image strides leave a gap after each image's planes */
+        const size_t xs = nc * ihw + (size_t)rnd(0, 5), ys = nc * ohw + (size_t)rnd(0, 5);
         size_t scr_n = nns_f32_dwconv2d_scratch_floats(&g);
         float *scr = aligned_alloc(64, ((scr_n * sizeof(float)) + 63) / 64 * 64);
-        float *x = malloc(xs * n * sizeof(float)), *w = malloc(taps * sizeof(float));
-        float *y1 = malloc(ohw * sizeof(float)), *y2 = malloc(ohw * sizeof(float));
+        float *x = malloc(xs * n * sizeof(float)), *w = malloc(nc * taps * sizeof(float));
+        float *y1 = malloc(ys * n * sizeof(float)), *y2 = malloc(ys * n * sizeof(float));
         float *dy = malloc(ys * n * sizeof(float));
         float *dx1 = malloc(xs * n * sizeof(float)), *dx2 = malloc(xs * n * sizeof(float));
-        float dw1[25], dw2[25], db1, db2;
+        float dw1[3 * 25], dw2[3 * 25], db1[3], db2[3], bias[3];
         fill(x, xs * n);
-        fill(w, taps);
+        fill(w, nc * taps);
         fill(dy, ys * n);
         fill(dx1, xs * n);
+        fill(y1, ys * n);
+        fill(bias, 3);
         memcpy(dx2, dx1, xs * n * sizeof(float));
-        for (size_t t = 0; t < taps; t++) dw1[t] = dw2[t] = 0.5f;
-        db1 = db2 = -0.25f;
-        float bias = 2.0f * nns_rng_uniform(&rng) - 1.0f;
+        for (size_t t = 0; t < nc * taps; t++) dw1[t] = dw2[t] = 0.5f;
+        for (int c = 0; c < 3; c++) db1[c] = db2[c] = -0.25f;
+        const float *b = it % 3 ? bias : NULL;
         /* Poison the scratch: kernels must not depend on its contents. */
         for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
-        ref->f32_dwconv2d(&g, x, w, bias, y1, scr);
+        ref->f32_dwconv2d(&g, n, nc, x, xs, w, b, y1, ys, scr);
         for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
-        k->f32_dwconv2d(&g, x, w, bias, y2, scr);
-        double e = max_rel_err(y2, y1, ohw);
-        CHECK_MSG(e < 1e-5, "%s dwconv2d fwd: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
-                  nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow, e);
+        for (size_t i = 0; i < ys * n; i++) y2[i] = y1[i] + 1.0f;
+        for (int bb = 0; bb < n; bb++) /* planes only: the gaps keep y1 + 1 */
+            for (size_t i = 0; i < nc * ohw; i++) y2[bb * ys + i] = 0.0f;
+        k->f32_dwconv2d(&g, n, nc, x, xs, w, b, y2, ys, scr);
+        double e = 0;
+        for (int bb = 0; bb < n; bb++) {
+            double eb = max_rel_err(y2 + bb * ys, y1 + bb * ys, nc * ohw);
+            if (eb > e) e = eb;
+            for (size_t i = nc * ohw; i < ys; i++) /* the gap after each image is untouched */
+                if (y2[bb * ys + i] != y1[bb * ys + i] + 1.0f) e = 1;
+        }
+        CHECK_MSG(e < 1e-5, "%s dwconv2d fwd (n %d, nc %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
+                  nns_isa_name(k->isa), n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow, e);
         /* Backward: all outputs, then with dx / dw / db omitted in turn. */
         int mode = it % 4;
         float *pdx1 = mode == 1 ? NULL : dx1, *pdx2 = mode == 1 ? NULL : dx2;
         float *pdw1 = mode == 2 ? NULL : dw1, *pdw2 = mode == 2 ? NULL : dw2;
-        float *pdb1 = mode == 3 ? NULL : &db1, *pdb2 = mode == 3 ? NULL : &db2;
+        float *pdb1 = mode == 3 ? NULL : db1, *pdb2 = mode == 3 ? NULL : db2;
         for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
-        ref->f32_dwconv2d_bwd(&g, n, x, xs, dy, ys, w, pdx1, xs, pdw1, pdb1, scr);
+        ref->f32_dwconv2d_bwd(&g, n, nc, x, xs, dy, ys, w, pdx1, xs, pdw1, pdb1, scr);
         for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
-        k->f32_dwconv2d_bwd(&g, n, x, xs, dy, ys, w, pdx2, xs, pdw2, pdb2, scr);
-        double edx = 0, edw = 0, edb = 0;
-        for (int b = 0; b < n; b++) {
-            double eb = max_rel_err(dx2 + b * xs, dx1 + b * xs, ihw);
+        k->f32_dwconv2d_bwd(&g, n, nc, x, xs, dy, ys, w, pdx2, xs, pdw2, pdb2, scr);
+        double edx = 0, edw, edb;
+        for (int bb = 0; bb < n; bb++) {
+            double eb = max_rel_err(dx2 + bb * xs, dx1 + bb * xs, nc * ihw);
             if (eb > edx) edx = eb;
-            /* The gap between planes must be untouched. */
-            for (size_t i = ihw; i < xs; i++)
-                if (dx1[b * xs + i] != dx2[b * xs + i]) edx = 1;
+            for (size_t i = nc * ihw; i < xs; i++)
+                if (dx1[bb * xs + i] != dx2[bb * xs + i]) edx = 1;
         }
-        edw = max_rel_err(dw2, dw1, taps);
-        edb = fabs(db2 - db1) / fmax(1.0, fabs(db1));
+        edw = max_rel_err(dw2, dw1, nc * taps);
+        edb = max_rel_err(db2, db1, nc);
         CHECK_MSG(edx < 1e-5 && edw < 1e-4 && edb < 1e-4,
-                  "%s dwconv2d bwd (mode %d, n %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: dx %g dw %g db %g",
-                  nns_isa_name(k->isa), mode, n, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh,
+                  "%s dwconv2d bwd (mode %d, n %d, nc %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: dx %g dw %g db %g",
+                  nns_isa_name(k->isa), mode, n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh,
                   g.ow, edx, edw, edb);
         free(scr); free(x); free(w); free(y1); free(y2); free(dy); free(dx1); free(dx2);
     }
@@ -124,11 +135,12 @@ static void test_dwconv_model_shapes(const nns_kernels *k) {
         fill(dy, 2 * ohw);
         memset(dx1, 0, sizeof dx1);
         memset(dx2, 0, sizeof dx2);
-        ref->f32_dwconv2d(&g, x, w, 0.5f, y1, scr);
-        k->f32_dwconv2d(&g, x, w, 0.5f, y2, scr);
+        const float bias = 0.5f;
+        ref->f32_dwconv2d(&g, 1, 1, x, ihw, w, &bias, y1, ohw, scr);
+        k->f32_dwconv2d(&g, 1, 1, x, ihw, w, &bias, y2, ohw, scr);
         CHECK_MSG(max_rel_err(y2, y1, ohw) < 1e-5, "%s dwconv2d %dx%d s%d", nns_isa_name(k->isa), g.ih, g.iw, g.sh);
-        ref->f32_dwconv2d_bwd(&g, 2, x, ihw, dy, ohw, w, dx1, ihw, dw1, &db1, scr);
-        k->f32_dwconv2d_bwd(&g, 2, x, ihw, dy, ohw, w, dx2, ihw, dw2, &db2, scr);
+        ref->f32_dwconv2d_bwd(&g, 2, 1, x, ihw, dy, ohw, w, dx1, ihw, dw1, &db1, scr);
+        k->f32_dwconv2d_bwd(&g, 2, 1, x, ihw, dy, ohw, w, dx2, ihw, dw2, &db2, scr);
         CHECK_MSG(max_rel_err(dx2, dx1, 2 * ihw) < 1e-5 && max_rel_err(dw2, dw1, 9) < 1e-4 &&
                       fabs(db2 - db1) < 1e-4 * fmax(1, fabs(db1)),
                   "%s dwconv2d bwd %dx%d s%d", nns_isa_name(k->isa), g.ih, g.iw, g.sh);
@@ -292,6 +304,32 @@ static void test_wino_algebra(void) {
     }
 }
 
+/* pad2d against the reference: random sizes and offsets (crops too). */
+static void test_pad2d(const nns_kernels *k, int iters) {
+    for (int it = 0; it < iters; it++) {
+        const int c = rnd(1, 3), ih = rnd(1, 20), iw = rnd(1, 40), pt = rnd(-2, 3), pl = rnd(-2, 3);
+        const int ph = rnd(1, ih + 6), pw = rnd(1, iw + 6);
+        float *x = malloc((size_t)c * ih * iw * sizeof(float));
+        float *p1 = malloc((size_t)c * ph * pw * sizeof(float)), *p2 = malloc((size_t)c * ph * pw * sizeof(float));
+        fill(x, (size_t)c * ih * iw);
+        for (size_t i = 0; i < (size_t)c * ph * pw; i++) p1[i] = p2[i] = NAN;
+        nns_f32_pad2d__ref(x, c, ih, iw, p1, ph, pw, pt, pl);
+        k->f32_pad2d(x, c, ih, iw, p2, ph, pw, pt, pl);
+        CHECK_MSG(memcmp(p1, p2, (size_t)c * ph * pw * sizeof(float)) == 0, "%s pad2d %dx%d -> %dx%d at %d,%d",
+                  nns_isa_name(k->isa), ih, iw, ph, pw, pt, pl);
+        int ok = 1;
+        for (int ci = 0; ci < c; ci++)
+            for (int r = 0; r < ph; r++)
+                for (int q = 0; q < pw; q++) {
+                    int iy = r - pt, ix = q - pl;
+                    float want = iy >= 0 && iy < ih && ix >= 0 && ix < iw ? x[((size_t)ci * ih + iy) * iw + ix] : 0.0f;
+                    if (p1[((size_t)ci * ph + r) * pw + q] != want) ok = 0;
+                }
+        CHECK_MSG(ok, "pad2d ref %dx%d -> %dx%d at %d,%d", ih, iw, ph, pw, pt, pl);
+        free(x); free(p1); free(p2);
+    }
+}
+
 /* <col2im(c), x> == <c, im2col(x)> and im2col against the definition. */
 static void test_im2col(const nns_kernels *k, int iters) {
     for (int it = 0; it < iters; it++) {
@@ -304,7 +342,7 @@ static void test_im2col(const nns_kernels *k, int iters) {
         float *c2 = malloc(rows * ohw * sizeof(float)), *x2 = calloc(c * ihw, sizeof(float));
         fill(x, c * ihw);
         fill(c2, rows * ohw);
-        k->f32_im2col(&g, c, x, col);
+        k->f32_im2col(&g, c, x, col, ohw);
         int ok = 1;
         for (int ci = 0; ci < c && ok; ci++)
             for (int i = 0; i < g.kh; i++)
@@ -320,13 +358,13 @@ static void test_im2col(const nns_kernels *k, int iters) {
                         }
         CHECK_MSG(ok, "%s im2col: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw,
                   g.sh, g.sw, g.dh, g.dw, g.pt, g.pl);
-        nns_f32_col2im__ref(&g, c, c2, x2);
+        nns_f32_col2im__ref(&g, c, c2, ohw, x2);
         /* the SIMD col2im against the reference, on a non-zero target */
         float *x3 = malloc(c * ihw * sizeof(float)), *x4 = malloc(c * ihw * sizeof(float));
         fill(x3, c * ihw);
         memcpy(x4, x3, c * ihw * sizeof(float));
-        nns_f32_col2im__ref(&g, c, c2, x3);
-        k->f32_col2im(&g, c, c2, x4);
+        nns_f32_col2im__ref(&g, c, c2, ohw, x3);
+        k->f32_col2im(&g, c, c2, ohw, x4);
         CHECK_MSG(max_rel_err(x4, x3, c * ihw) < 1e-6, "%s col2im", nns_isa_name(k->isa));
         free(x3);
         free(x4);
@@ -355,6 +393,7 @@ int main(void) {
         test_wgemm8(k, 200);
         test_wino(k, 300);
         test_im2col(k, 200);
+        test_pad2d(k, 200);
     }
     /* A level above the CPU's clamps to the CPU's. */
     CHECK(nns_kernels_for_isa(NNS_ISA_AVX512)->isa == hw);

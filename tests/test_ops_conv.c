@@ -577,6 +577,52 @@ static void test_dynamic(void) {
     test_dynamic_batch("AveragePool", &pool);
 }
 
+/* ---- determinism ------------------------------------------------------- */
+
+/* Two backward passes of one plan give bit-identical gradients (fixed
+ * thread count): no float atomics, static partitions, partial sums added in
+ * thread order. Shapes big enough for the threaded paths. */
+static void test_determinism_case(const conv_case *k) {
+    conv_attrs(k);
+    oc_input ins[3] = {in4(k->n, k->c, k->h, k->w), in4(k->m, k->c / k->group, k->kh, k->kw), inN(1, (int64_t[]){k->m})};
+    nns_graph *g = oc_build("Conv", ins, 3, 1, apply_attrs, 17);
+    CHECK(g != NULL);
+    if (!g) return;
+    float *pg1 = calloc((size_t)g->n_params, sizeof(float)), *pg2 = calloc((size_t)g->n_params, sizeof(float));
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, 1, 1, pg1, &p));
+    if (p) {
+        nns_tv *o = nns_plan_output(p, 0);
+        const int64_t no = nns_shape_numel(&o->shape);
+        for (int rep = 0; rep < 2; rep++) {
+            nns_plan_forward(p, 1);
+            nns_plan_zero_act_grads(p);
+            for (int64_t i = 0; i < no; i++) o->grad[i] = (float)((i * 7919) % 201) * 0.01f - 1.0f;
+            nns_plan_backward(p);
+            if (rep == 0) {
+                memcpy(pg2, pg1, (size_t)g->n_params * sizeof(float));
+                memset(pg1, 0, (size_t)g->n_params * sizeof(float));
+            }
+        }
+        CHECK_MSG(memcmp(pg1, pg2, (size_t)g->n_params * sizeof(float)) == 0, "conv %s: gradients differ between runs",
+                  k->name);
+    }
+    nns_plan_free(p);
+    free(pg1);
+    free(pg2);
+    nns_graph_free(g);
+}
+
+static void test_determinism(void) {
+    static const conv_case cases[] = {
+        {"det wino", 6, 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 14, 14},
+        {"det dw", 6, 32, 14, 14, 32, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 32, 1, NULL, 1, 1, 7, 7},
+        {"det im2col", 6, 8, 14, 14, 16, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 7, 7},
+        {"det 1x1", 6, 32, 14, 14, 48, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 14, 14},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_determinism_case(&cases[i]);
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 /* Build X -> op -> Y with the given input shapes; expect finalize to fail
@@ -679,6 +725,7 @@ int main(void) {
     test_matmul();
     test_pools();
     test_dynamic();
+    test_determinism();
     test_errors();
     TEST_MAIN_END();
 }

@@ -60,6 +60,35 @@ float nns_prune_sparsity(const nns_graph *g);
  * s_i before t0 and s_f after t1. */
 float nns_prune_gradual_sparsity(float s_i, float s_f, int64_t t0, int64_t t1, int64_t t);
 
+/* Gradual magnitude pruning during training: a ready-made
+ * nns_train_config.step_hook. Set cfg.step_hook = nns_prune_gradual_hook and
+ * cfg.step_hook_user = &gp (one nns_prune_gradual per nns_train call, zero
+ * the output fields before). After optimizer step t (0-based) with t0 <= t
+ * <= t1 and (t - t0) a multiple of `frequency` (and at t1 itself), the hook
+ * calls nns_prune_magnitude(g, s(t), scope, exclude) with the Zhu & Gupta
+ * sparsity s(t) = nns_prune_gradual_sparsity(s_i, s_f, t0, t1, t); so the
+ * final sparsity is reached at step t1 and the remaining steps fine-tune with
+ * the masks fixed. Masks only ever grow. */
+typedef struct nns_prune_gradual {
+    float initial_sparsity;  /* s_i, in [0, 1) (usually 0)                     */
+    float final_sparsity;    /* s_f, in [0, 1)                                 */
+    int64_t start_step;      /* t0 (>= 0)                                      */
+    int64_t end_step;        /* t1; <= 0: 3/4 of the run's steps (T * 3 / 4);
+                                clamped to T - 1                              */
+    int64_t frequency;       /* prune every this many steps; <= 0: 100, or
+                                (t1 - t0) / 10 when that is smaller (>= 1)    */
+    nns_prune_scope scope;
+    const nns_prune_exclude *exclude; /* may be NULL                         */
+    /* outputs (zero them before training) */
+    float current_sparsity;  /* the last target applied                        */
+    int n_updates;           /* pruning steps done                             */
+} nns_prune_gradual;
+
+/* The step hook (signature of nns_train_config.step_hook); user is an
+ * nns_prune_gradual *. Errors are nns_prune_magnitude's. */
+nns_status nns_prune_gradual_hook(void *user, nns_graph *g, int64_t t, int64_t T,
+                                  int64_t steps_per_epoch);
+
 typedef enum nns_prune_criterion {
     NNS_PRUNE_CRITERION_L1 = 0,    /* L1 norm of the filter / neuron weights  */
     NNS_PRUNE_CRITERION_L2 = 1,    /* L2 norm                                 */
@@ -72,12 +101,13 @@ typedef struct nns_structured_config {
                                     layer (per coupled group), in [0, 1)     */
     int global;                  /* 1: rank all channels together instead    */
     float target_params;         /* global: stop when params <= this fraction
-                                    of the original (0: use ratio)           */
-    float target_macs;           /* global: stop when MACs <= this fraction   */
+                                    of the original (0: use ratio); per layer:
+                                    the smallest uniform ratio reaching it   */
+    float target_macs;           /* the same for MACs (both: both reached)    */
     nns_prune_criterion criterion;
     int round_to;                /* keep a multiple of this many (0/1: any)   */
     int neurons;                 /* 1: Gemm neurons only; 0: Conv channels and
-                                    Gemm neurons                             */
+                                    Gemm neurons; 2: Conv channels only      */
     const nns_prune_exclude *exclude;
     /* per-layer ratios (override `ratio` for the group holding that Conv or
        Gemm node); may be NULL / 0 */

@@ -42,10 +42,12 @@ static void fill_scalar(nns_kernels *k) {
     k->f32_maxpool2d_2x2s2 = nns_f32_maxpool2d__ref;
     k->f32_im2col = nns_f32_im2col__ref;
     k->f32_col2im = nns_f32_col2im__ref;
+    k->f32_pad2d = nns_f32_pad2d__ref;
     k->f32_wgemm8 = nns_f32_wgemm8__ref;
     k->f32_wino2x2_3x3_input = nns_f32_wino2x2_3x3_input__ref;
     k->f32_wino2x2_3x3_output = nns_f32_wino2x2_3x3_output__ref;
     k->f32_wino2x2_3x3_outgrad = nns_f32_wino2x2_3x3_outgrad__ref;
+    k->f32_spmm_csr = nns_f32_spmm_csr__ref;
 }
 
 static void fill_avx2(nns_kernels *k) {
@@ -56,10 +58,12 @@ static void fill_avx2(nns_kernels *k) {
     k->f32_maxpool2d_2x2s2 = nns_f32_maxpool2d_2x2s2__avx2;
     k->f32_im2col = nns_f32_im2col__avx2;
     k->f32_col2im = nns_f32_col2im__avx2;
+    k->f32_pad2d = nns_f32_pad2d__avx2;
     k->f32_wgemm8 = nns_f32_wgemm8_3x4__avx2;
     k->f32_wino2x2_3x3_input = nns_f32_wino2x2_3x3_input__avx2;
     k->f32_wino2x2_3x3_output = nns_f32_wino2x2_3x3_output__avx2;
     k->f32_wino2x2_3x3_outgrad = nns_f32_wino2x2_3x3_outgrad__avx2;
+    k->f32_spmm_csr = nns_f32_spmm_csr__avx2;
 #else
     (void)k;
 #endif

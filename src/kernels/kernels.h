@@ -50,51 +50,101 @@ typedef struct nns_conv2d_geom {
     int pt, pl;   /* top and left padding */
 } nns_conv2d_geom;
 
+/* ---- phase planes --------------------------------------------------------
+ * A padded input plane split into sh*sw phase planes by row and column
+ * phase: P[rp*sw + cp][rr][k] = xpad[rr*sh + rp][k*sw + cp], xpad being the
+ * input shifted by (pt, pl) with zeros outside. Output (oy, ox), tap (i, j)
+ * then reads phase plane ((i*dh) % sh, (j*dw) % sw) at row oy + (i*dh)/sh,
+ * column ox + (j*dw)/sw: with row stride pw that is q + tap offset where
+ * q = oy*pw + ox is the flattened output position. A convolution over a
+ * plane becomes a 1-D one over q in [0, npos) (columns ox >= ow are
+ * computed and dropped), and im2col rows become contiguous slices. */
+typedef struct nns_phase_layout {
+    int nph;       /* phase planes: sh*sw */
+    int pw;        /* row stride: >= ow + maxco (rounded up to align) */
+    int prr;       /* rows per phase plane: oh + maxro + 1 */
+    int maxro, maxco;
+    size_t plane;  /* floats per phase plane: prr*pw */
+    size_t npos;   /* flattened outputs: oh*pw */
+} nns_phase_layout;
+
+/* pw: a row must hold ow outputs and every input column of its phase; the
+ * columns a row's last outputs read past pw wrap into the next row, which
+ * is right when they land in that row's left padding (zeros), as they do
+ * for the usual symmetric pads: a 7x7 plane with pad 1 gets pw 8, not 16. */
+static inline void nns_phase_layout_make(const nns_conv2d_geom *g, int align, nns_phase_layout *L) {
+    L->nph = g->sh * g->sw;
+    L->maxro = ((g->kh - 1) * g->dh) / g->sh;
+    L->maxco = ((g->kw - 1) * g->dw) / g->sw;
+    int lo_min = 1 << 30, hi_max = 0;
+    for (int cp = 0; cp < g->sw; cp++) {
+        int off = cp - g->pl;
+        int lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw; /* zero columns on the left */
+        int hi = (g->iw - off + g->sw - 1) / g->sw;           /* last input column + 1 */
+        if (lo < lo_min) lo_min = lo;
+        if (hi > hi_max) hi_max = hi;
+    }
+    int pw = g->ow + L->maxco - lo_min;
+    if (pw < hi_max) pw = hi_max;
+    if (pw < g->ow) pw = g->ow;
+    L->pw = (pw + align - 1) / align * align;
+    L->prr = g->oh + L->maxro + 1;
+    L->plane = (size_t)L->prr * L->pw;
+    L->npos = (size_t)g->oh * L->pw;
+}
+
+/* Offset of tap (i, j) from the start of a channel's phase planes. */
+static inline size_t nns_phase_tap_offset(const nns_conv2d_geom *g, const nns_phase_layout *L, int i,
+                                          int j) {
+    int ph = ((i * g->dh) % g->sh) * g->sw + (j * g->dw) % g->sw;
+    return (size_t)ph * L->plane + (size_t)((i * g->dh) / g->sh) * L->pw + (size_t)((j * g->dw) / g->sw);
+}
+
 /* ---- im2col / col2im ---------------------------------------------------- */
 
 /* col[(ci*kh + i)*kw + j][oy*ow + ox] = x[ci][oy*sh-pt+i*dh][ox*sw-pl+j*dw]
  * (0 in the padding), for ci in [0, c). x: c planes of ih*iw; col:
- * (c*kh*kw) rows of oh*ow. */
-void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col);
+ * (c*kh*kw) rows of oh*ow values, ldc floats apart (ldc >= oh*ow: several
+ * images side by side in one GEMM operand). */
+typedef void (*nns_f32_im2col_fn)(const nns_conv2d_geom *g, int c, const float *x, float *col,
+                                  size_t ldc);
+void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc);
+void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc);
 /* The adjoint: x[...] += col[...] (padding positions dropped). */
-void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, float *x);
-typedef void (*nns_f32_im2col_fn)(const nns_conv2d_geom *g, int c, const float *x, float *col);
-typedef void (*nns_f32_col2im_fn)(const nns_conv2d_geom *g, int c, const float *col, float *x);
-void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col);
-void nns_f32_col2im__avx2(const nns_conv2d_geom *g, int c, const float *col, float *x);
+typedef void (*nns_f32_col2im_fn)(const nns_conv2d_geom *g, int c, const float *col, size_t ldc,
+                                  float *x);
+void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, size_t ldc, float *x);
+void nns_f32_col2im__avx2(const nns_conv2d_geom *g, int c, const float *col, size_t ldc, float *x);
 
 /* ---- depthwise 2-D convolution (one filter per channel) --------------- */
 
-/* Forward over one plane: y[oy][ox] = bias + sum_ij w[i*kw+j] * x[...].
- * x: ih*iw, w: kh*kw, y: oh*ow. scratch: nns_f32_dwconv2d_scratch_floats(g)
- * floats, 32-byte aligned. */
-typedef void (*nns_f32_dwconv2d_fn)(const nns_conv2d_geom *g, const float *x,
-                                    const float *w, float bias, float *y,
-                                    float *scratch);
-/* Backward over one channel of n images. x: n planes ih*iw, x_stride floats
- * apart; dy: n planes oh*ow, dy_stride apart; dx: NULL or n planes ih*iw,
- * dx_stride apart, accumulated (+=); dw: NULL or kh*kw floats, accumulated;
- * db: NULL or one float, accumulated. The sum over images and positions runs
- * in a fixed order (deterministic). scratch as for the forward. */
-typedef void (*nns_f32_dwconv2d_bwd_fn)(const nns_conv2d_geom *g, int n,
-                                        const float *x, size_t x_stride,
-                                        const float *dy, size_t dy_stride,
-                                        const float *w, float *dx, size_t dx_stride,
-                                        float *dw, float *db, float *scratch);
+/* Forward over n images x nc channels: y[oy][ox] = bias[c] + sum_ij
+ * w[c][i*kw+j] * x[...]. Image b, channel c: x + b*x_stride + c*ih*iw,
+ * y + b*y_stride + c*oh*ow (planes of one image contiguous, so memory is
+ * walked in order). w: nc*kh*kw; bias: nc values or NULL. scratch:
+ * nns_f32_dwconv2d_scratch_floats(g) floats, 32-byte aligned. */
+typedef void (*nns_f32_dwconv2d_fn)(const nns_conv2d_geom *g, int n, int nc, const float *x,
+                                    size_t x_stride, const float *w, const float *bias, float *y,
+                                    size_t y_stride, float *scratch);
+/* Backward over the same planes: dx (NULL, or laid out like x, dx_stride)
+ * += the data gradient; dw (NULL or nc*kh*kw) and db (NULL or nc) += the
+ * weight and bias gradients, summed over images in order (deterministic). */
+typedef void (*nns_f32_dwconv2d_bwd_fn)(const nns_conv2d_geom *g, int n, int nc, const float *x,
+                                        size_t x_stride, const float *dy, size_t dy_stride,
+                                        const float *w, float *dx, size_t dx_stride, float *dw,
+                                        float *db, float *scratch);
 size_t nns_f32_dwconv2d_scratch_floats(const nns_conv2d_geom *g);
 
-void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, const float *x, const float *w,
-                           float bias, float *y, float *scratch);
-void nns_f32_dwconv2d_bwd__ref(const nns_conv2d_geom *g, int n, const float *x,
-                               size_t x_stride, const float *dy, size_t dy_stride,
-                               const float *w, float *dx, size_t dx_stride, float *dw,
-                               float *db, float *scratch);
-void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, const float *x, const float *w,
-                            float bias, float *y, float *scratch);
-void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
-                                size_t x_stride, const float *dy, size_t dy_stride,
-                                const float *w, float *dx, size_t dx_stride, float *dw,
-                                float *db, float *scratch);
+void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
+                           const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
+void nns_f32_dwconv2d_bwd__ref(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
+                               const float *dy, size_t dy_stride, const float *w, float *dx,
+                               size_t dx_stride, float *dw, float *db, float *scratch);
+void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
+                            const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
+void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
+                                const float *dy, size_t dy_stride, const float *w, float *dx,
+                                size_t dx_stride, float *dw, float *db, float *scratch);
 
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------
  * A 3x3 stride-1 convolution computed on 2x2 output tiles: with the input
@@ -163,8 +213,12 @@ void nns_f32_wino2x2_3x3_weight_grad__ref(const float *du, float *dg);
 
 /* Copy c planes ih x iw into zero-padded planes ph x pw, the input at
  * offset (pt, pl) (either may be negative: a crop). */
+typedef void (*nns_f32_pad2d_fn)(const float *x, int c, int ih, int iw, float *xp, int ph, int pw,
+                                 int pt, int pl);
 void nns_f32_pad2d__ref(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt,
                         int pl);
+void nns_f32_pad2d__avx2(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt,
+                         int pl);
 
 /* ---- pooling over one plane ------------------------------------------ */
 
@@ -196,6 +250,24 @@ void nns_f32_avgpool2d__ref(const nns_conv2d_geom *g, int pb, int pr,
 void nns_f32_avgpool2d_bwd__ref(const nns_conv2d_geom *g, int pb, int pr,
                                 int count_include_pad, const float *dy, float *dx);
 
+/* ---- sparse (CSR) times dense ------------------------------------------
+ * For output rows n in [n0, n1) of a CSR matrix W (row n holds the entries
+ * row_ptr[n] .. row_ptr[n+1]-1: column col[j], value val[j]) and columns
+ * i in [0, mb) of a dense x (row k at x + k*ldx, mb contiguous floats):
+ *   y[n*ys_n + i*ys_m] = (accumulate ? y[...] : 0)
+ *                        + alpha * sum_j val[j] * x[col[j]*ldx + i].
+ * Used by Gemm's inference forward with a pruned weight (y = Y^T view). */
+typedef void (*nns_f32_spmm_csr_fn)(int n0, int n1, int mb, const int32_t *row_ptr,
+                                    const int32_t *col, const float *val, const float *x,
+                                    ptrdiff_t ldx, float alpha, float *y, ptrdiff_t ys_n,
+                                    ptrdiff_t ys_m, int accumulate);
+void nns_f32_spmm_csr__ref(int n0, int n1, int mb, const int32_t *row_ptr, const int32_t *col,
+                           const float *val, const float *x, ptrdiff_t ldx, float alpha, float *y,
+                           ptrdiff_t ys_n, ptrdiff_t ys_m, int accumulate);
+void nns_f32_spmm_csr__avx2(int n0, int n1, int mb, const int32_t *row_ptr, const int32_t *col,
+                            const float *val, const float *x, ptrdiff_t ldx, float alpha, float *y,
+                            ptrdiff_t ys_n, ptrdiff_t ys_m, int accumulate);
+
 /* ---- the dispatch table ----------------------------------------------- */
 
 typedef struct nns_kernels {
@@ -206,10 +278,12 @@ typedef struct nns_kernels {
     nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
     nns_f32_im2col_fn f32_im2col;
     nns_f32_col2im_fn f32_col2im;
+    nns_f32_pad2d_fn f32_pad2d;
     nns_f32_wgemm8_fn f32_wgemm8;
     nns_f32_wino_input_fn f32_wino2x2_3x3_input;
     nns_f32_wino_output_fn f32_wino2x2_3x3_output;
     nns_f32_wino_outgrad_fn f32_wino2x2_3x3_outgrad;
+    nns_f32_spmm_csr_fn f32_spmm_csr;
 } nns_kernels;
 
 /* The table for this machine (and NNS_ISA), filled on first use. Thread-safe. */

@@ -5,7 +5,17 @@
  * a little-endian host) plus small allocations recorded in a pool, packed
  * into one buffer, written to "<path>.tmp.<pid>", flushed, fsync'd, closed
  * and renamed over path. On any failure the temporary file is removed and
- * path is left as it was. */
+ * path is left as it was.
+ *
+ * Sparse storage (docs/pruning.md): a prunable weight (prune/prune_util.h)
+ * whose zeros make it smaller that way is written as a sparse_initializer
+ * (SparseTensorProto): values = the nonzeros as a float TensorProto [NNZ]
+ * (raw_data), indices = their linearized positions, ascending, as an INT64
+ * TensorProto [NNZ] in int64_data (protobuf packs these as varints: 1-3 bytes
+ * for the indices of our layers). It is used when that costs at most 3/4 of
+ * the dense bytes, unless the caller asks for dense storage. A graph with
+ * masks is written with metadata "nnslim.pruned" = "1" so that loading it
+ * recreates the masks from the zeros. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +24,7 @@
 
 #include "nnslim/onnx.h"
 #include "onnx/onnx_internal.h"
+#include "prune/prune_util.h"
 
 typedef struct pool {
     void **p;
@@ -132,6 +143,81 @@ static nns_status tensor_of(pool *P, const nns_value *v, Onnx__TensorProto **out
     return NNS_OK;
 }
 
+static size_t varint_len(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Whether f32 weight v is smaller as a SparseTensorProto (see the top). */
+static int sparse_pays(const nns_value *v) {
+    int64_t n = nns_shape_numel(&v->shape);
+    if (n <= 0 || !v->data) return 0;
+    const float *w = v->data;
+    uint64_t bytes = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (w[i] != 0.0f) bytes += 4 + varint_len((uint64_t)i);
+    return bytes + 32 <= (uint64_t)n * 4 * 3 / 4;
+}
+
+static nns_status sparse_tensor_of(pool *P, const nns_value *v, Onnx__SparseTensorProto **out) {
+#define SOOM() nns_error(NNS_STATUS_NOMEM, "out of memory exporting '%s'", v->name)
+    const int64_t n = nns_shape_numel(&v->shape);
+    const float *w = v->data;
+    int64_t nnz = 0;
+    for (int64_t i = 0; i < n; i++) nnz += w[i] != 0.0f;
+    Onnx__SparseTensorProto *sp = pal(P, 1, sizeof *sp);
+    Onnx__TensorProto *tv = pal(P, 1, sizeof *tv), *ti = pal(P, 1, sizeof *ti);
+    int64_t *dims = pal(P, (size_t)v->shape.ndim, sizeof *dims);
+    int64_t *vd = pal(P, 1, sizeof *vd), *id = pal(P, 1, sizeof *id);
+    int64_t *idx = pal(P, (size_t)nnz, sizeof *idx);
+    float *val = pal(P, (size_t)nnz, sizeof *val);
+    if (!sp || !tv || !ti || !dims || !vd || !id || !idx || !val) return SOOM();
+    onnx__sparse_tensor_proto__init(sp);
+    onnx__tensor_proto__init(tv);
+    onnx__tensor_proto__init(ti);
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (w[i] != 0.0f) {
+            idx[k] = i;
+            val[k++] = w[i];
+        }
+    for (int d = 0; d < v->shape.ndim; d++) dims[d] = v->shape.dims[d];
+    sp->n_dims = (size_t)v->shape.ndim;
+    sp->dims = dims;
+    *vd = nnz;
+    *id = nnz;
+    tv->name = v->name;
+    tv->has_data_type = 1;
+    tv->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    tv->n_dims = 1;
+    tv->dims = vd;
+    tv->has_raw_data = 1;
+    tv->raw_data.len = (size_t)nnz * 4;
+    if (host_is_le()) {
+        tv->raw_data.data = (uint8_t *)val;
+    } else {
+        uint8_t *b = pal(P, (size_t)nnz, 4);
+        if (!b) return SOOM();
+        nns_onnx_copy_le(b, val, (size_t)nnz, 4);
+        tv->raw_data.data = b;
+    }
+    ti->has_data_type = 1;
+    ti->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    ti->n_dims = 1;
+    ti->dims = id;
+    ti->n_int64_data = (size_t)nnz;
+    ti->int64_data = idx;
+    sp->values = tv;
+    sp->indices = ti;
+    *out = sp;
+#undef SOOM
+    return NNS_OK;
+}
+
 static nns_status attr_of(pool *P, const nns_node *n, const nns_attr *a, Onnx__AttributeProto **out) {
     Onnx__AttributeProto *p = pal(P, 1, sizeof *p);
     if (!p) return nns_error(NNS_STATUS_NOMEM, "out of memory exporting node '%s'", n->name);
@@ -174,7 +260,8 @@ static nns_status attr_of(pool *P, const nns_node *n, const nns_attr *a, Onnx__A
 }
 
 /* Build the ModelProto for g into *m (allocations in P). */
-static nns_status build_model(pool *P, const nns_graph *g, Onnx__ModelProto *m, Onnx__GraphProto *gp) {
+static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_options *opt,
+                              Onnx__ModelProto *m, Onnx__GraphProto *gp) {
 #define OOM() nns_error(NNS_STATUS_NOMEM, "out of memory exporting the graph")
     nns_status st;
     onnx__model_proto__init(m);
@@ -225,12 +312,33 @@ static nns_status build_model(pool *P, const nns_graph *g, Onnx__ModelProto *m, 
         if (!(k == NNS_VALUE_KIND_PARAM || k == NNS_VALUE_KIND_CONST)) used[v] = 0;
         n_init += used[v] != 0;
     }
-    gp->initializer = pal(P, n_init, sizeof *gp->initializer);
-    if (!gp->initializer) return OOM();
+    /* Prunable weights that are smaller stored sparse (used[v] = 2). */
+    size_t n_sparse = 0;
+    if (!opt || opt->sparse != NNS_ONNX_SPARSE_NEVER) {
+        nns_prune_target *t = NULL;
+        int nt = 0;
+        if ((st = nns_prune_targets(g, NULL, "ONNX export", &t, &nt))) return st;
+        for (int k = 0; k < nt; k++) {
+            int v = t[k].value;
+            if (used[v] == 1 && sparse_pays(&g->values[v])) {
+                used[v] = 2;
+                n_sparse++;
+            }
+        }
+        free(t);
+    }
+    gp->initializer = pal(P, n_init - n_sparse, sizeof *gp->initializer);
+    gp->sparse_initializer = pal(P, n_sparse, sizeof *gp->sparse_initializer);
+    if (!gp->initializer || !gp->sparse_initializer) return OOM();
     for (int v = 0; v < g->n_values; v++) {
-        if (!used[v]) continue;
-        if ((st = tensor_of(P, &g->values[v], &gp->initializer[gp->n_initializer]))) return st;
-        gp->n_initializer++;
+        if (used[v] == 1) {
+            if ((st = tensor_of(P, &g->values[v], &gp->initializer[gp->n_initializer]))) return st;
+            gp->n_initializer++;
+        } else if (used[v] == 2) {
+            if ((st = sparse_tensor_of(P, &g->values[v], &gp->sparse_initializer[gp->n_sparse_initializer])))
+                return st;
+            gp->n_sparse_initializer++;
+        }
     }
 
     gp->node = pal(P, (size_t)g->n_nodes, sizeof *gp->node);
@@ -257,8 +365,17 @@ static nns_status build_model(pool *P, const nns_graph *g, Onnx__ModelProto *m, 
         gp->node[gp->n_node++] = np;
     }
 
-    m->metadata_props = pal(P, (size_t)g->n_meta, sizeof *m->metadata_props);
+    int mark = g->masks && !nns_graph_get_meta(g, "nnslim.pruned");
+    m->metadata_props = pal(P, (size_t)g->n_meta + 1, sizeof *m->metadata_props);
     if (!m->metadata_props) return OOM();
+    if (mark) { /* masks are recreated from the zeros on loading */
+        Onnx__StringStringEntryProto *e = pal(P, 1, sizeof *e);
+        if (!e) return OOM();
+        onnx__string_string_entry_proto__init(e);
+        e->key = "nnslim.pruned";
+        e->value = "1";
+        m->metadata_props[m->n_metadata_props++] = e;
+    }
     for (int i = 0; i < g->n_meta; i++) {
         Onnx__StringStringEntryProto *e = pal(P, 1, sizeof *e);
         if (!e) return OOM();
@@ -316,13 +433,17 @@ static nns_status write_atomic(const char *path, const uint8_t *buf, size_t len)
 }
 
 nns_status nns_graph_save_onnx(const nns_graph *g, const char *path) {
+    return nns_graph_save_onnx_opts(g, path, NULL);
+}
+
+nns_status nns_graph_save_onnx_opts(const nns_graph *g, const char *path, const nns_onnx_save_options *opt) {
     if (!g || !path || !*path)
         return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_save_onnx: graph or path is NULL");
     pool P;
     memset(&P, 0, sizeof P);
     Onnx__ModelProto m;
     Onnx__GraphProto gp;
-    nns_status st = build_model(&P, g, &m, &gp);
+    nns_status st = build_model(&P, g, opt, &m, &gp);
     if (st) {
         pool_free(&P);
         return st;

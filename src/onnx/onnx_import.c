@@ -16,6 +16,7 @@
 #include "nnslim/onnx.h"
 #include "onnx/onnx_internal.h"
 #include "ops/op.h"
+#include "prune/prune_util.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -185,6 +186,80 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
     free(c->data);
     c->data = data;
     c->dtype = dt;
+    c->shape = s;
+    return NNS_OK;
+}
+
+/* Expand a SparseTensorProto (values [NNZ]; indices [NNZ] linearized or
+ * [NNZ, rank], INT64 or INT32; dims) into a dense constant c. */
+static nns_status sparse_read(const nns_onnx_loader *L, const Onnx__SparseTensorProto *sp, const char *name,
+                              nns_onnx_const *c) {
+    if (!sp->values || !sp->indices)
+        return LERR(NNS_STATUS_FORMAT, "sparse initializer '%s': values or indices missing", name);
+    if (sp->n_dims > NNS_MAX_DIMS)
+        return LERR(NNS_STATUS_UNSUPPORTED, "sparse initializer '%s': %zu dims (at most %d)", name, sp->n_dims,
+                    NNS_MAX_DIMS);
+    nns_shape s;
+    memset(&s, 0, sizeof s);
+    s.ndim = (int)sp->n_dims;
+    int64_t numel = 1;
+    for (size_t i = 0; i < sp->n_dims; i++) {
+        if (sp->dims[i] < 0 || sp->dims[i] > ((int64_t)1 << 40))
+            return LERR(NNS_STATUS_FORMAT, "sparse initializer '%s': bad dimension %lld", name, (long long)sp->dims[i]);
+        s.dims[i] = sp->dims[i];
+        if (sp->dims[i] && numel > (((int64_t)1 << 34) / sp->dims[i]))
+            return LERR(NNS_STATUS_UNSUPPORTED, "sparse initializer '%s': too large", name);
+        numel *= sp->dims[i];
+    }
+    nns_onnx_const v, ix;
+    memset(&v, 0, sizeof v);
+    memset(&ix, 0, sizeof ix);
+    nns_status st = tensor_read(L, sp->values, name, &v);
+    if (!st) st = tensor_read(L, sp->indices, name, &ix);
+    if (st) {
+        free(v.data);
+        free(ix.data);
+        return st;
+    }
+    int64_t nnz = v.shape.ndim == 1 ? v.shape.dims[0] : -1;
+    const char *bad = NULL;
+    if (nnz < 0) bad = "values must be 1-D";
+    else if (!is_int(ix.dtype)) bad = "indices must be INT64 (or INT32)";
+    else if (!((ix.shape.ndim == 1 && ix.shape.dims[0] == nnz) ||
+               (ix.shape.ndim == 2 && ix.shape.dims[0] == nnz && ix.shape.dims[1] == s.ndim)))
+        bad = "indices must be [NNZ] or [NNZ, rank]";
+    else if (nnz > numel) bad = "more values than elements";
+    size_t ss = store_size(v.dtype);
+    void *dense = bad ? NULL : calloc((size_t)(numel ? numel : 1), ss);
+    if (!bad && !dense) {
+        free(v.data);
+        free(ix.data);
+        return LERR(NNS_STATUS_NOMEM, "sparse initializer '%s': out of memory (%lld elements)", name, (long long)numel);
+    }
+    const int64_t *id = ix.data;
+    for (int64_t j = 0; !bad && j < nnz; j++) {
+        int64_t lin = 0;
+        if (ix.shape.ndim == 1) {
+            lin = id[j];
+        } else {
+            for (int d = 0; d < s.ndim && !bad; d++) {
+                int64_t q = id[j * s.ndim + d];
+                if (q < 0 || q >= s.dims[d]) bad = "an index is out of range";
+                lin = lin * s.dims[d] + q;
+            }
+        }
+        if (!bad && (lin < 0 || lin >= numel)) bad = "an index is out of range";
+        if (!bad) memcpy((char *)dense + (size_t)lin * ss, (const char *)v.data + (size_t)j * ss, ss);
+    }
+    free(v.data);
+    free(ix.data);
+    if (bad) {
+        free(dense);
+        return LERR(NNS_STATUS_FORMAT, "sparse initializer '%s': %s", name, bad);
+    }
+    free(c->data);
+    c->data = dense;
+    c->dtype = v.dtype;
     c->shape = s;
     return NNS_OK;
 }
@@ -878,8 +953,19 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
         c.origin = NNS_ONNX_ORIGIN_INIT;
         if (nns_onnx_const_push(L, &c, t->name) < 0) return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
     }
-    if (gp->n_sparse_initializer)
-        return LERR(NNS_STATUS_UNSUPPORTED, "%s", "sparse initializers are not supported");
+    for (size_t i = 0; i < gp->n_sparse_initializer; i++) {
+        const Onnx__SparseTensorProto *sp = gp->sparse_initializer[i];
+        const char *nm = sp->values ? sp->values->name : NULL;
+        if (!nm || !*nm) return LERR(NNS_STATUS_FORMAT, "sparse initializer %zu has no name", i);
+        if (nns_onnx_const_find(L, nm) >= 0)
+            return LERR(NNS_STATUS_FORMAT, "initializer '%s' is defined twice", nm);
+        nns_onnx_const c;
+        memset(&c, 0, sizeof c);
+        c.gidx = -1;
+        c.origin = NNS_ONNX_ORIGIN_INIT;
+        if ((st = sparse_read(L, sp, nm, &c))) return st;
+        if (nns_onnx_const_push(L, &c, nm) < 0) return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
+    }
 
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -933,6 +1019,9 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
     }
     fix_trainable(g);
     if ((st = nns_graph_finalize(g))) return wrap(L, st);
+    /* A pruned model gets its masks back: every zero of a prunable weight. */
+    const char *pr = nns_graph_get_meta(g, "nnslim.pruned");
+    if (pr && strcmp(pr, "1") == 0 && (st = nns_prune_masks_from_zeros(g))) return wrap(L, st);
     return NNS_OK;
 }
 

@@ -3,23 +3,27 @@
  * optional B [M] -> Y [N,M,OH,OW]. Attributes: kernel_shape, strides,
  * dilations, pads, auto_pad, group.
  *
- * Algorithms (chosen from the shapes at run time):
- *  - depthwise (group == C == M): the dwconv2d kernels (kernels.h), forward
+ * Algorithms (chosen from the shapes at run time; docs/kernels.md has the
+ * measurements behind the choices):
+ *  - DW, depthwise (group == C == M): the dwconv2d kernels, forward
  *    parallel over (n, c) planes, backward parallel over channels;
- *  - 1x1, stride 1, no padding: one GEMM per image and group on X itself;
- *  - otherwise im2col + GEMM (OpenBLAS) per image and group.
- * GEMM paths run one image per thread (static contiguous ranges of the
- * batch; OpenBLAS runs single-threaded inside our parallel region). The
- * weight gradient goes to per-thread partial buffers that are summed in
- * thread order: results are deterministic for a fixed thread count. With one
- * image or one thread the GEMMs run serially and OpenBLAS threads them.
- * The data gradient of stride-1 convolutions is computed as a convolution of
- * dY with the flipped, transposed weights (im2col of dY + GEMM); other
- * strides use W^T dY + col2im.
+ *  - WINO, 3x3 stride 1 dilation 1, group 1, C and M >= 4: Winograd
+ *    F(2x2,3x3) for forward, data gradient (a convolution of dY with the
+ *    flipped, transposed filters) and weight gradient (in the transformed
+ *    domain), with our own batched-GEMM kernel (wgemm8);
+ *  - 1X1, 1x1 stride 1 without padding: one OpenBLAS GEMM per image and
+ *    group on X itself;
+ *  - IM2COL, everything else: im2col + OpenBLAS GEMM, several images side by
+ *    side in one GEMM (small planes make short GEMMs); the data gradient is
+ *    W^T dY followed by col2im.
+ * Images are split among threads in static contiguous ranges (OpenBLAS runs
+ * single-threaded inside our parallel region); weight gradients go to
+ * per-thread partial buffers summed in thread order, so results are
+ * deterministic for a fixed thread count. With one image or one thread the
+ * GEMMs run serially and OpenBLAS threads them.
  */
 #include <cblas.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -43,17 +47,21 @@ typedef struct wino_geom {
 /* Smallest channel counts for Winograd (below, im2col + GEMM is as fast). */
 #define CONV_WINO_MIN_C 4
 #define CONV_WINO_MIN_M 4
+/* IM2COL: images are batched into one GEMM while their im2col columns take
+ * at most this many floats (and their output rows at most a quarter). */
+#define CONV_IM2COL_COL_FLOATS 65536
 
 typedef struct conv_dims {
     int64_t n;
     int c, m, cg, mg, group;
     nns_conv2d_geom g;   /* X plane -> Y plane */
-    nns_conv2d_geom gt;  /* dY plane -> dX plane (transposed, stride 1) */
     size_t ihw, ohw, kk, ckg, wsize;
     int algo;
-    int bwd_transposed;
-    wino_geom wf, wb;    /* Winograd: forward, and backward data (dY -> dX) */
+    wino_geom wf, wb;    /* WINO: forward, and data gradient (dY -> dX) */
+    int ib;              /* IM2COL: images per GEMM */
 } conv_dims;
+
+static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 static void wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int cin, int cout, wino_geom *w) {
     w->ih = ih;
@@ -73,8 +81,6 @@ static void wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int c
     if (tc < 8) tc = 8;
     w->tc = tc;
 }
-
-static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const conv_params *p,
                                 const nns_shape *x, const nns_shape *w, const nns_shape *b) {
@@ -147,14 +153,6 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
         d->algo = CONV_ALGO_WINO;
     else
         d->algo = CONV_ALGO_IM2COL;
-    d->bwd_transposed = d->algo == CONV_ALGO_IM2COL && g->sh == 1 && g->sw == 1 && d->cg >= 64;
-    d->gt = *g;
-    d->gt.ih = g->oh;
-    d->gt.iw = g->ow;
-    d->gt.oh = g->ih;
-    d->gt.ow = g->iw;
-    d->gt.pt = (g->kh - 1) * g->dh - g->pt;
-    d->gt.pl = (g->kw - 1) * g->dw - g->pl;
     if (d->algo == CONV_ALGO_WINO) {
         wino_geom_make(g->ih, g->iw, g->oh, g->ow, g->pt, g->pl, d->c, d->m, &d->wf);
         wino_geom_make(g->oh, g->ow, g->ih, g->iw, 2 - g->pt, 2 - g->pl, d->m, d->c, &d->wb);
@@ -162,12 +160,21 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
         if (d->n > 0 && d->wf.tc > d->n * d->wf.t) d->wf.tc = (int)((d->n * d->wf.t + 3) & ~3);
         if (d->n > 0 && d->wb.tc > d->n * d->wb.t) d->wb.tc = (int)((d->n * d->wb.t + 3) & ~3);
     }
+    if (d->algo == CONV_ALGO_IM2COL) {
+        size_t per = (d->ckg + 4 * (size_t)d->mg) * d->ohw;
+        int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
+        if (ib < 1) ib = 1;
+        if (d->n > 0 && ib > d->n) ib = d->n;
+        d->ib = (int)ib;
+    }
     return NNS_OK;
 }
 
 static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *params) {
     conv_params *p = params;
     nns_status st;
+    if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Conv): inputs X and W are required", n->name);
     if ((st = nns_window2d_parse(n, 0, 1, 0, &p->win))) return st;
     int64_t group = nns_node_attr_int(n, "group", 1);
     if (group < 1 || group > (1 << 24))
@@ -178,8 +185,6 @@ static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *para
     if (p->nthreads < 1) p->nthreads = 1;
     for (int i = 0; i < n->n_in && i < 3; i++)
         if ((st = nns_window2d_check_f32(g, n, i))) return st;
-    if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
-        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Conv): inputs X and W are required", n->name);
     return NNS_OK;
 }
 
@@ -198,10 +203,11 @@ static nns_status conv_infer(const nns_graph *g, const nns_node *n, const void *
 /* Workspace layout, in floats (every part 16-float aligned): per-thread
  * parts, then shared ones. */
 typedef struct conv_ws {
-    size_t per_thread;      /* floats per thread */
-    size_t col, col2, part; /* im2col / 1x1: offsets inside a thread's part */
-    size_t xpad, ypad, v, m, dm; /* Winograd: padded input / dY, transforms */
-    size_t wt;              /* shared: transposed (im2col) or transformed (Winograd) weights */
+    size_t per_thread;           /* floats per thread */
+    size_t part;                 /* weight-gradient partial (threads > 1) */
+    size_t col, yb;              /* IM2COL: columns, output / dY of a batch of images */
+    size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
+    size_t wt;                   /* shared: WINO transformed weights */
     size_t total;
 } conv_ws;
 
@@ -216,12 +222,12 @@ static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
 static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws *w) {
     memset(w, 0, sizeof *w);
     size_t at = 0, shared = 0;
-    if (d->algo == CONV_ALGO_DW) {
-        w->per_thread = r16(nns_f32_dwconv2d_scratch_floats(&d->g));
-        w->total = w->per_thread * (size_t)nthreads;
-        return;
-    }
-    if (d->algo == CONV_ALGO_WINO) {
+    switch (d->algo) {
+    case CONV_ALGO_DW:
+        at = r16(nns_f32_dwconv2d_scratch_floats(&d->g));
+        if (training && nthreads > 1) w->part = ws_take(&at, d->wsize + (size_t)d->c); /* relative to scratch */
+        break;
+    case CONV_ALGO_WINO: {
         const wino_geom *f = &d->wf, *b = &d->wb;
         w->xpad = ws_take(&at, (size_t)d->c * f->ph * f->pw);
         size_t v = (size_t)d->c * f->tc, m = (size_t)d->m * f->tc;
@@ -235,14 +241,18 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
         w->v = ws_take(&at, v * 16);
         w->m = ws_take(&at, m * 16);
         shared = r16((size_t)d->m * d->c * 16);
-    } else {
-        if (d->algo == CONV_ALGO_IM2COL) w->col = ws_take(&at, d->ckg * d->ohw);
-        if (training) {
-            if (d->algo == CONV_ALGO_IM2COL)
-                w->col2 = ws_take(&at, d->bwd_transposed ? (size_t)d->mg * d->kk * d->ihw : d->ckg * d->ohw);
-            if (nthreads > 1) w->part = ws_take(&at, d->wsize);
-            if (d->bwd_transposed) shared = r16(d->wsize);
-        }
+        break;
+    }
+    case CONV_ALGO_IM2COL: {
+        const size_t cols = (size_t)d->ib * d->ohw;
+        w->col = ws_take(&at, d->ckg * cols);
+        w->yb = ws_take(&at, (size_t)d->mg * cols);
+        if (training && nthreads > 1) w->part = ws_take(&at, d->wsize);
+        break;
+    }
+    default: /* 1X1 */
+        if (training && nthreads > 1) w->part = ws_take(&at, d->wsize);
+        break;
     }
     w->per_thread = at;
     w->wt = at * (size_t)nthreads;
@@ -265,8 +275,8 @@ static void conv_dims_rt(const nns_exec_node *e, conv_dims *d) {
     conv_dims_make(NULL, e->params, &e->in[0]->shape, &e->in[1]->shape, d);
 }
 
-/* Threads for the per-image GEMM paths: one below ~1 MFLOP (the fork/join
- * costs more), else up to one per image. */
+/* Threads for the per-image paths: one below ~1 MFLOP (the fork/join costs
+ * more), else up to one per image. */
 static int conv_team(const conv_params *p, const conv_dims *d) {
     double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
     if (p->nthreads <= 1 || d->n <= 1 || flops < (double)(1 << 20)) return 1;
@@ -278,6 +288,19 @@ static int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items)
     double work = (double)d->n * d->c * (double)d->ohw * (double)d->kk;
     if (p->nthreads <= 1 || items <= 1 || work < (double)(1 << 16)) return 1;
     return p->nthreads;
+}
+
+/* dW += partial_0 + partial_1 + ... in thread order (threads with no
+ * images skipped); thread t of nt sums its slice. */
+static void conv_reduce_partials(const conv_dims *d, const conv_ws *ws, const float *work, float *dW, int t,
+                                 int nt) {
+    const int64_t nw = (int64_t)d->wsize;
+    for (int64_t k = nw * t / nt; k < nw * (t + 1) / nt; k++) {
+        float s = 0.0f;
+        for (int u = 0; u < nt; u++)
+            if (d->n * (u + 1) / nt > d->n * u / nt) s += work[(size_t)u * ws->per_thread + ws->part + k];
+        dW[k] += s;
+    }
 }
 
 /* ---- Winograd F(2x2,3x3) ----------------------------------------------- */
@@ -347,7 +370,7 @@ static void wino_forward(const conv_params *p, const conv_dims *d, const float *
             int64_t g = g0;
             while (wino_seg_next(f, g1, &g, g0, &sg)) {
                 if (sg.img != padded) {
-                    nns_f32_pad2d__ref(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
+                    k->f32_pad2d(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
                     padded = sg.img;
                 }
                 k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
@@ -398,7 +421,7 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
                 int64_t g = g0;
                 while (wino_seg_next(f, g1, &g, g0, &sg)) {
                     if (sg.img != padded) {
-                        nns_f32_pad2d__ref(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
+                        k->f32_pad2d(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
                         padded = sg.img;
                     }
                     k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
@@ -424,7 +447,7 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
                 int64_t g = g0;
                 while (wino_seg_next(b, g1, &g, g0, &sg)) {
                     if (sg.img != padded) {
-                        nns_f32_pad2d__ref(dY + sg.img * ys, d->m, b->ih, b->iw, yp, b->ph, b->pw, b->pt, b->pl);
+                        k->f32_pad2d(dY + sg.img * ys, d->m, b->ih, b->iw, yp, b->ph, b->pw, b->pt, b->pl);
                         padded = sg.img;
                     }
                     k->f32_wino2x2_3x3_input(yp, d->m, pst, b->pw, b->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
@@ -457,32 +480,116 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
     }
 }
 
-/* ---- forward ----------------------------------------------------------- */
+/* ---- im2col + GEMM, several images per GEMM ------------------------- */
 
-static void conv_fwd_image(const conv_dims *d, const float *x, const float *w, const float *b,
-                           float *y, float *col) {
-    for (int g = 0; g < d->group; g++) {
-        const float *xg = x + (size_t)g * d->cg * d->ihw;
-        const float *wg = w + (size_t)g * d->mg * d->ckg;
-        float *yg = y + (size_t)g * d->mg * d->ohw;
-        const float *src = xg;
-        if (d->algo == CONV_ALGO_IM2COL) {
-            nns_kernels_get()->f32_im2col(&d->g, d->cg, xg, col);
-            src = col;
+/* Columns of images [n0, n0 + nb), group g, side by side (row stride
+ * nb*ohw). */
+static void im2col_images(const conv_dims *d, const nns_kernels *k, const float *X, int64_t n0, int nb, int g,
+                          float *col) {
+    const size_t xs = (size_t)d->c * d->ihw, ldc = (size_t)nb * d->ohw;
+    for (int j = 0; j < nb; j++)
+        k->f32_im2col(&d->g, d->cg, X + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw, col + (size_t)j * d->ohw,
+                      ldc);
+}
+
+static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                                  const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
+    float *col = base + ws->col, *yb = base + ws->yb;
+    const size_t ys = (size_t)d->m * d->ohw;
+    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
+        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
+        const int ldc = (int)((size_t)nb * d->ohw);
+        for (int g = 0; g < d->group; g++) {
+            im2col_images(d, k, X, n0, nb, g, col);
+            /* One image: straight into Y; several: via yb. */
+            float *out = nb == 1 ? Y + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw : yb;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, ldc, (int)d->ckg, 1.0f,
+                        W + (size_t)g * d->mg * d->ckg, (int)d->ckg, col, ldc, 0.0f, out, ldc);
+            for (int j = 0; j < nb; j++)
+                for (int m = 0; m < d->mg; m++) {
+                    const float bv = B ? B[g * d->mg + m] : 0.0f;
+                    float *dst = Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw;
+                    const float *src = out + (size_t)m * ldc + (size_t)j * d->ohw;
+                    if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
+                    if (bv != 0.0f)
+                        for (size_t q = 0; q < d->ohw; q++) dst[q] += bv;
+                }
         }
+    }
+}
+
+/* Backward of images [i0, i1): dw (beta 0 on the first GEMM of each group
+ * when overwrite) and dX. */
+static void im2col_backward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                                   const float *dY, float *dX, float *dw, int overwrite, float *base,
+                                   const conv_ws *ws, int64_t i0, int64_t i1) {
+    float *col = base + ws->col, *yb = base + ws->yb;
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
+    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
+        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
+        const int ldc = (int)((size_t)nb * d->ohw);
+        for (int g = 0; g < d->group; g++) {
+            /* dY of the batch side by side (in place for one image) */
+            const float *dyb = dY + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw;
+            if (nb > 1) {
+                for (int j = 0; j < nb; j++)
+                    for (int m = 0; m < d->mg; m++)
+                        memcpy(yb + (size_t)m * ldc + (size_t)j * d->ohw,
+                               dY + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw, d->ohw * sizeof(float));
+                dyb = yb;
+            }
+            const float *wg = W + (size_t)g * d->mg * d->ckg;
+            if (dw) {
+                im2col_images(d, k, X, n0, nb, g, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, ldc, 1.0f, dyb, ldc, col,
+                            ldc, overwrite && n0 == i0 ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg, (int)d->ckg);
+            }
+            if (dX) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, ldc, d->mg, 1.0f, wg, (int)d->ckg,
+                            dyb, ldc, 0.0f, col, ldc);
+                for (int j = 0; j < nb; j++)
+                    k->f32_col2im(&d->g, d->cg, col + (size_t)j * d->ohw, (size_t)ldc,
+                                  dX + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw);
+            }
+        }
+    }
+}
+
+/* ---- 1x1, stride 1, no padding: GEMMs on X itself ---------------------- */
+
+static void pw_forward_image(const conv_dims *d, const float *x, const float *w, const float *b, float *y) {
+    for (int g = 0; g < d->group; g++) {
+        float *yg = y + (size_t)g * d->mg * d->ohw;
         float beta = 0.0f;
         if (b) {
             for (int m = 0; m < d->mg; m++) {
-                float bv = b[g * d->mg + m];
+                const float bv = b[g * d->mg + m];
                 float *row = yg + (size_t)m * d->ohw;
-                for (size_t k = 0; k < d->ohw; k++) row[k] = bv;
+                for (size_t q = 0; q < d->ohw; q++) row[q] = bv;
             }
             beta = 1.0f;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, (int)d->ohw, (int)d->ckg, 1.0f, wg,
-                    (int)d->ckg, src, (int)d->ohw, beta, yg, (int)d->ohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, (int)d->ohw, d->cg, 1.0f,
+                    w + (size_t)g * d->mg * d->cg, d->cg, x + (size_t)g * d->cg * d->ihw, (int)d->ohw, beta, yg,
+                    (int)d->ohw);
     }
 }
+
+static void pw_backward_image(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,
+                              float *dw, int overwrite) {
+    for (int g = 0; g < d->group; g++) {
+        const float *xg = x + (size_t)g * d->cg * d->ihw, *wg = w + (size_t)g * d->mg * d->cg;
+        const float *dyg = dy + (size_t)g * d->mg * d->ohw;
+        if (dw)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, d->cg, (int)d->ohw, 1.0f, dyg, (int)d->ohw,
+                        xg, (int)d->ohw, overwrite ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->cg, d->cg);
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->cg, (int)d->ohw, d->mg, 1.0f, wg, d->cg, dyg,
+                        (int)d->ohw, 1.0f, dx + (size_t)g * d->cg * d->ihw, (int)d->ihw);
+    }
+}
+
+/* ---- forward / backward ----------------------------------------------- */
 
 static void conv_forward(nns_exec_node *e) {
     const conv_params *p = e->params;
@@ -494,18 +601,25 @@ static void conv_forward(nns_exec_node *e) {
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
+    const nns_kernels *k = nns_kernels_get();
     if (d.algo == CONV_ALGO_DW) {
-        const nns_kernels *k = nns_kernels_get();
-        const int64_t planes = d.n * d.c;
-        const int team = conv_dw_team(p, &d, planes);
-#pragma omp parallel num_threads(team)
+        /* Threads take contiguous image ranges (memory in order), or
+         * channel ranges when there are fewer images than threads. */
+        const size_t cs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw;
+#pragma omp parallel num_threads(conv_dw_team(p, &d, d.n * d.c))
         {
-            float *scr = work + (size_t)omp_get_thread_num() * ws.per_thread;
-#pragma omp for schedule(static)
-            for (int64_t pl = 0; pl < planes; pl++) {
-                int c = (int)(pl % d.c);
-                k->f32_dwconv2d(&d.g, X + (size_t)pl * d.ihw, W + (size_t)c * d.kk, B ? B[c] : 0.0f,
-                                Y + (size_t)pl * d.ohw, scr);
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            float *scr = work + (size_t)t * ws.per_thread;
+            if (d.n >= nt) {
+                const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
+                if (i1 > i0)
+                    k->f32_dwconv2d(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, W, B, Y + (size_t)i0 * ys, ys,
+                                    scr);
+            } else {
+                const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
+                if (c1 > c0)
+                    k->f32_dwconv2d(&d.g, (int)d.n, c1 - c0, X + (size_t)c0 * d.ihw, cs, W + (size_t)c0 * d.kk,
+                                    B ? B + c0 : NULL, Y + (size_t)c0 * d.ohw, ys, scr);
             }
         }
         return;
@@ -517,70 +631,19 @@ static void conv_forward(nns_exec_node *e) {
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
     const int team = conv_team(p, &d);
     if (team == 1) {
-        for (int64_t i = 0; i < d.n; i++) conv_fwd_image(&d, X + i * xs, W, B, Y + i * ys, work + ws.col);
+        if (d.algo == CONV_ALGO_IM2COL) im2col_forward_images(&d, k, X, W, B, Y, work, &ws, 0, d.n);
+        else
+            for (int64_t i = 0; i < d.n; i++) pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
         return;
     }
 #pragma omp parallel num_threads(team)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
-        float *col = work + (size_t)t * ws.per_thread + ws.col;
-        for (int64_t i = i0; i < i1; i++) conv_fwd_image(&d, X + i * xs, W, B, Y + i * ys, col);
-    }
-}
-
-/* ---- backward ---------------------------------------------------------- */
-
-/* One image: dW (target dw, beta 0 on the first image when overwrite) and dX. */
-static void conv_bwd_image(const conv_dims *d, const float *x, const float *w, const float *wt,
-                           const float *dy, float *dx, float *dw, int overwrite, float *col,
-                           float *col2) {
-    for (int g = 0; g < d->group; g++) {
-        const float *xg = x + (size_t)g * d->cg * d->ihw;
-        const float *wg = w + (size_t)g * d->mg * d->ckg;
-        const float *dyg = dy + (size_t)g * d->mg * d->ohw;
-        if (dw) {
-            const float *src = xg;
-            if (d->algo == CONV_ALGO_IM2COL) {
-                nns_kernels_get()->f32_im2col(&d->g, d->cg, xg, col);
-                src = col;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, (int)d->ohw, 1.0f, dyg,
-                        (int)d->ohw, src, (int)d->ohw, overwrite ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg,
-                        (int)d->ckg);
-        }
-        if (dx) {
-            float *dxg = dx + (size_t)g * d->cg * d->ihw;
-            if (d->algo == CONV_ALGO_1X1) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->cg, (int)d->ohw, d->mg, 1.0f, wg,
-                            (int)d->ckg, dyg, (int)d->ohw, 1.0f, dxg, (int)d->ihw);
-            } else if (d->bwd_transposed) {
-                const int kt = (int)((size_t)d->mg * d->kk);
-                nns_kernels_get()->f32_im2col(&d->gt, d->mg, dyg, col2);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->cg, (int)d->ihw, kt, 1.0f,
-                            wt + (size_t)g * d->cg * kt, kt, col2, (int)d->ihw, 1.0f, dxg, (int)d->ihw);
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, (int)d->ohw, d->mg, 1.0f, wg,
-                            (int)d->ckg, dyg, (int)d->ohw, 0.0f, col2, (int)d->ohw);
-                nns_kernels_get()->f32_col2im(&d->g, d->cg, col2, dxg);
-            }
-        }
-    }
-}
-
-/* wt[g][c][m][i][j] = w[g*mg + m][c][kh-1-i][kw-1-j]. */
-static void conv_transpose_weights(const conv_dims *d, const float *w, float *wt, int t, int nt) {
-    const int kh = d->g.kh, kw = d->g.kw;
-    const int64_t rows = (int64_t)d->group * d->cg;
-    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; r++) {
-        int g = (int)(r / d->cg), c = (int)(r % d->cg);
-        float *dst = wt + (size_t)r * d->mg * d->kk;
-        for (int m = 0; m < d->mg; m++) {
-            const float *src = w + ((size_t)(g * d->mg + m) * d->cg + c) * d->kk;
-            for (int i = 0; i < kh; i++)
-                for (int j = 0; j < kw; j++)
-                    dst[(size_t)m * d->kk + i * kw + j] = src[(kh - 1 - i) * kw + (kw - 1 - j)];
-        }
+        if (d.algo == CONV_ALGO_IM2COL)
+            im2col_forward_images(&d, k, X, W, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
+        else
+            for (int64_t i = i0; i < i1; i++) pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
     }
 }
 
@@ -596,18 +659,43 @@ static void conv_backward(nns_exec_node *e) {
     float *work = e->work;
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 1, &ws);
+    const nns_kernels *k = nns_kernels_get();
     if (d.algo == CONV_ALGO_DW) {
-        const nns_kernels *k = nns_kernels_get();
-        const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw;
-        const int team = conv_dw_team(p, &d, d.c);
-#pragma omp parallel num_threads(team)
+        if (!dX && !dW && !dB) return;
+        const size_t cs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw, np = d.wsize + (size_t)d.c;
+#pragma omp parallel num_threads(conv_dw_team(p, &d, d.n * d.c))
         {
-            float *scr = work + (size_t)omp_get_thread_num() * ws.per_thread;
-#pragma omp for schedule(static)
-            for (int c = 0; c < d.c; c++)
-                k->f32_dwconv2d_bwd(&d.g, (int)d.n, X + (size_t)c * d.ihw, xs, dY + (size_t)c * d.ohw, ys,
-                                    W + (size_t)c * d.kk, dX ? dX + (size_t)c * d.ihw : NULL, xs,
-                                    dW ? dW + (size_t)c * d.kk : NULL, dB ? dB + c : NULL, scr);
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            float *scr = work + (size_t)t * ws.per_thread;
+            if (d.n >= nt) {
+                /* Image ranges; weight and bias gradients into per-thread
+                 * partials (when several threads), summed in thread order. */
+                const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
+                float *part = scr + ws.part;
+                float *pw = nt > 1 ? (dW ? part : NULL) : dW, *pb = nt > 1 ? (dB ? part + d.wsize : NULL) : dB;
+                if (nt > 1) memset(part, 0, np * sizeof(float));
+                if (i1 > i0)
+                    k->f32_dwconv2d_bwd(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, dY + (size_t)i0 * ys, ys, W,
+                                        dX ? dX + (size_t)i0 * cs : NULL, cs, pw, pb, scr);
+                if (nt > 1 && (dW || dB)) {
+#pragma omp barrier
+                    for (size_t q = np * t / nt; q < np * (t + 1) / nt; q++) {
+                        float s = 0.0f;
+                        for (int u = 0; u < nt; u++) s += work[(size_t)u * ws.per_thread + ws.part + q];
+                        if (q < d.wsize) {
+                            if (dW) dW[q] += s;
+                        } else if (dB) {
+                            dB[q - d.wsize] += s;
+                        }
+                    }
+                }
+            } else {
+                const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
+                if (c1 > c0)
+                    k->f32_dwconv2d_bwd(&d.g, (int)d.n, c1 - c0, X + (size_t)c0 * d.ihw, cs, dY + (size_t)c0 * d.ohw, ys,
+                                        W + (size_t)c0 * d.kk, dX ? dX + (size_t)c0 * d.ihw : NULL, cs,
+                                        dW ? dW + (size_t)c0 * d.kk : NULL, dB ? dB + c0 : NULL, scr);
+            }
         }
         return;
     }
@@ -619,7 +707,7 @@ static void conv_backward(nns_exec_node *e) {
             for (int64_t i = 0; i < d.n; i++) {
                 const float *row = dY + i * ys + (size_t)m * d.ohw;
                 float r = 0.0f;
-                for (size_t k = 0; k < d.ohw; k++) r += row[k];
+                for (size_t q = 0; q < d.ohw; q++) r += row[q];
                 s += r;
             }
             dB[m] += s;
@@ -630,38 +718,27 @@ static void conv_backward(nns_exec_node *e) {
         wino_backward(p, &d, X, W, dY, dX, dW, work, &ws);
         return;
     }
-    float *wt = d.bwd_transposed && dX ? work + ws.wt : NULL;
     const int team = conv_team(p, &d);
     if (team == 1) {
-        if (wt) conv_transpose_weights(&d, W, wt, 0, 1);
-        for (int64_t i = 0; i < d.n; i++)
-            conv_bwd_image(&d, X + i * xs, W, wt, dY + i * ys, dX ? dX + i * xs : NULL, dW, 0,
-                           work + ws.col, work + ws.col2);
+        if (d.algo == CONV_ALGO_IM2COL) im2col_backward_images(&d, k, X, W, dY, dX, dW, 0, work, &ws, 0, d.n);
+        else
+            for (int64_t i = 0; i < d.n; i++) pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dW, 0);
         return;
     }
 #pragma omp parallel num_threads(team)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        if (wt) {
-            conv_transpose_weights(&d, W, wt, t, nt);
-#pragma omp barrier
-        }
         const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
         float *base = work + (size_t)t * ws.per_thread;
-        float *part = dW ? (nt > 1 ? base + ws.part : dW) : NULL;
-        for (int64_t i = i0; i < i1; i++)
-            conv_bwd_image(&d, X + i * xs, W, wt, dY + i * ys, dX ? dX + i * xs : NULL, part,
-                           nt > 1 && i == i0, base + ws.col, base + ws.col2);
-        if (dW && nt > 1) {
+        float *part = dW ? base + ws.part : NULL;
+        if (d.algo == CONV_ALGO_IM2COL)
+            im2col_backward_images(&d, k, X, W, dY, dX, part, 1, base, &ws, i0, i1);
+        else
+            for (int64_t i = i0; i < i1; i++)
+                pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, part, i == i0);
+        if (dW) {
 #pragma omp barrier
-            /* dW += partial_0 + partial_1 + ... in thread order. */
-            const int64_t nw = (int64_t)d.wsize;
-            for (int64_t k = nw * t / nt; k < nw * (t + 1) / nt; k++) {
-                float s = 0.0f;
-                for (int u = 0; u < nt; u++)
-                    if (d.n * (u + 1) / nt > d.n * u / nt) s += work[(size_t)u * ws.per_thread + ws.part + k];
-                dW[k] += s;
-            }
+            conv_reduce_partials(&d, &ws, work, dW, t, nt);
         }
     }
 }

@@ -14,11 +14,13 @@
 #include <omp.h>
 #include <string.h>
 
+#include "ops/sparse_dispatch.h"
 #include "ops/window2d.h"
 
 typedef struct gemm_params {
     float alpha, beta;
     int trans_a, trans_b;
+    nns_sparse_gemm sparse; /* inference with a pruned B (sparse_dispatch.h) */
 } gemm_params;
 
 static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *params) {
@@ -35,6 +37,7 @@ static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *para
     nns_status st;
     for (int i = 0; i < n->n_in && i < 3; i++)
         if ((st = nns_window2d_check_f32(g, n, i))) return st;
+    nns_sparse_gemm_prepare(g, n, p->trans_b, &p->sparse);
     return NNS_OK;
 }
 
@@ -97,6 +100,15 @@ static void gemm_dims_rt(const nns_exec_node *e, gemm_dims *d) {
     if (e->n_in > 2 && e->in[2]) gemm_c_view(&e->in[2]->shape, d->m, d->n, &d->crows, &d->ccols);
 }
 
+static size_t gemm_state_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
+    return nns_sparse_gemm_state_bytes(&((const gemm_params *)params)->sparse, training);
+}
+
+static size_t gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
+    const gemm_params *p = params;
+    return nns_sparse_gemm_work_bytes(&p->sparse, in[0], p->trans_a, training);
+}
+
 static void gemm_forward(nns_exec_node *e) {
     const gemm_params *p = e->params;
     gemm_dims d;
@@ -118,6 +130,7 @@ static void gemm_forward(nns_exec_node *e) {
         }
         beta = 1.0f;
     }
+    if (nns_sparse_gemm_forward(e, &p->sparse, d.m, p->trans_a, p->alpha, beta != 0.0f)) return;
     cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
                 d.m, d.n, d.k, p->alpha, A, p->trans_a ? d.m : d.k, B, p->trans_b ? d.k : d.n, beta, Y, d.n);
 }
@@ -204,6 +217,8 @@ const nns_op_def nns_op_gemm = {
     .params_size = sizeof(gemm_params),
     .prepare = gemm_prepare,
     .infer = gemm_infer,
+    .state_bytes = gemm_state_bytes,
+    .work_bytes = gemm_work_bytes,
     .forward = gemm_forward,
     .backward = gemm_backward,
 };

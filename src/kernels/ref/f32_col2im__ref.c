@@ -3,14 +3,13 @@
 #include "kernels/kernels.h"
 #include "kernels/window_util.h"
 
-void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, float *x) {
+void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, size_t ldc, float *x) {
     const int ih = g->ih, iw = g->iw, oh = g->oh, ow = g->ow, sw = g->sw;
-    const size_t ohw = (size_t)oh * ow;
     for (int ci = 0; ci < c; ci++) {
         float *xp = x + (size_t)ci * ih * iw;
         for (int i = 0; i < g->kh; i++) {
             for (int j = 0; j < g->kw; j++) {
-                const float *src = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ohw;
+                const float *src = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ldc;
                 int off = j * g->dw - g->pl;
                 int lo, hi;
                 nns_window_valid_range(off, sw, iw, ow, &lo, &hi);

@@ -4,14 +4,13 @@
 #include "kernels/kernels.h"
 #include "kernels/window_util.h"
 
-void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col) {
+void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc) {
     const int ih = g->ih, iw = g->iw, oh = g->oh, ow = g->ow, sw = g->sw;
-    const size_t ohw = (size_t)oh * ow;
     for (int ci = 0; ci < c; ci++) {
         const float *xp = x + (size_t)ci * ih * iw;
         for (int i = 0; i < g->kh; i++) {
             for (int j = 0; j < g->kw; j++) {
-                float *dst = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ohw;
+                float *dst = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ldc;
                 int off = j * g->dw - g->pl;
                 int lo, hi;
                 nns_window_valid_range(off, sw, iw, ow, &lo, &hi);

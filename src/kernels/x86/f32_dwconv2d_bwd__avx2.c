@@ -1,5 +1,6 @@
-/* f32_dwconv2d_bwd__avx2.c — depthwise 2-D convolution backward for one
- * channel over n images, AVX2+FMA, in the phase-plane layout of
+/* f32_dwconv2d_bwd__avx2.c — depthwise 2-D convolution backward over n
+ * images x nc channels (walked in memory order), AVX2+FMA, in the
+ * phase-plane layout of
  * dwconv2d_layout.h. All three parts are gathers (loads only):
  *   dw[t] += <dy, P shifted by tap t>          (dot products)
  *   dP[ph][q] = sum over taps t of phase ph: w[t] * dy[q - offset(t)]
@@ -8,14 +9,12 @@
 #include "kernels/dwconv2d_layout.h"
 #include "kernels/x86/avx2_util.h"
 
-void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
-                                size_t x_stride, const float *dy, size_t dy_stride,
-                                const float *w, float *dx, size_t dx_stride, float *dw,
-                                float *db, float *scratch) {
+void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
+                                const float *dy, size_t dy_stride, const float *w, float *dx, size_t dx_stride,
+                                float *dw, float *db, float *scratch) {
     const int taps = g->kh * g->kw;
     if (taps > NNS_DWCONV2D_MAX_TAPS) {
-        nns_f32_dwconv2d_bwd__ref(g, n, x, x_stride, dy, dy_stride, w, dx, dx_stride, dw, db,
-                                  scratch);
+        nns_f32_dwconv2d_bwd__ref(g, n, nc, x, x_stride, dy, dy_stride, w, dx, dx_stride, dw, db, scratch);
         return;
     }
     nns_dwconv2d_layout L;
@@ -37,13 +36,13 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
         }
         ph_start[L.nph] = k;
     }
-    __m256 dwacc[NNS_DWCONV2D_MAX_TAPS];
-    for (int t = 0; t < taps; t++) dwacc[t] = _mm256_setzero_ps();
-    __m256 dbacc = _mm256_setzero_ps();
     const int npos = g->oh * L.pw; /* multiple of 8 */
     const int nplane = (int)L.plane;
-    for (int b = 0; b < n; b++) {
-        const float *D = nns_dwconv2d_pack_dy(g, &L, dy + (size_t)b * dy_stride, scratch + L.dy_off);
+    const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
+    for (int b = 0; b < n; b++)
+        for (int c = 0; c < nc; c++) {
+        const float *D = nns_dwconv2d_pack_dy(g, &L, dy + (size_t)b * dy_stride + c * ohw, scratch + L.dy_off);
+        const float *w_ = w + (size_t)c * taps;
         if (db) {
             __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
             int q = 0;
@@ -52,10 +51,10 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
                 s1 = _mm256_add_ps(s1, _mm256_loadu_ps(D + q + 8));
             }
             for (; q < npos; q += 8) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(D + q));
-            dbacc = _mm256_add_ps(dbacc, _mm256_add_ps(s0, s1));
+            db[c] += nns_avx2_hsum(_mm256_add_ps(s0, s1));
         }
         if (dw) {
-            nns_dwconv2d_pack(g, &L, x + (size_t)b * x_stride, P);
+            nns_dwconv2d_pack(g, &L, x + (size_t)b * x_stride + c * ihw, P);
             for (int t = 0; t < taps; t++) {
                 const float *s = P + off[t];
                 __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
@@ -68,7 +67,7 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
                 }
                 for (; q < npos; q += 8)
                     c0 = _mm256_fmadd_ps(_mm256_loadu_ps(D + q), _mm256_loadu_ps(s + q), c0);
-                dwacc[t] = _mm256_add_ps(dwacc[t], _mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)));
+                dw[(size_t)c * taps + t] += nns_avx2_hsum(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)));
             }
         }
         if (dx) {
@@ -80,7 +79,7 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
                     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                     for (int k = t0; k < t1; k++) {
                         const int t = order[k];
-                        const __m256 wv = _mm256_broadcast_ss(&w[t]);
+                        const __m256 wv = _mm256_broadcast_ss(&w_[t]);
                         const float *s = D + q - inplane[t];
                         a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s), a0);
                         a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 8), a1);
@@ -96,15 +95,12 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, const float *x,
                     __m256 a0 = _mm256_setzero_ps();
                     for (int k = t0; k < t1; k++) {
                         const int t = order[k];
-                        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&w[t]), _mm256_loadu_ps(D + q - inplane[t]), a0);
+                        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&w_[t]), _mm256_loadu_ps(D + q - inplane[t]), a0);
                     }
                     _mm256_store_ps(dst + q, a0);
                 }
             }
-            nns_dwconv2d_unpack_add(g, &L, dP, dx + (size_t)b * dx_stride);
+            nns_dwconv2d_unpack_add(g, &L, dP, dx + (size_t)b * dx_stride + c * ihw);
         }
     }
-    if (dw)
-        for (int t = 0; t < taps; t++) dw[t] += nns_avx2_hsum(dwacc[t]);
-    if (db) *db += nns_avx2_hsum(dbacc);
 }

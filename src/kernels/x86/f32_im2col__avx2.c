@@ -6,14 +6,13 @@
 #include "kernels/window_util.h"
 #include "kernels/x86/avx2_util.h"
 
-void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col) {
+void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc) {
     const int ih = g->ih, iw = g->iw, oh = g->oh, ow = g->ow, sw = g->sw;
-    const size_t ohw = (size_t)oh * ow;
     for (int ci = 0; ci < c; ci++) {
         const float *xp = x + (size_t)ci * ih * iw;
         for (int i = 0; i < g->kh; i++) {
             for (int j = 0; j < g->kw; j++) {
-                float *dst = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ohw;
+                float *dst = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ldc;
                 int off = j * g->dw - g->pl;
                 int lo, hi;
                 nns_window_valid_range(off, sw, iw, ow, &lo, &hi);
@@ -28,7 +27,7 @@ void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float
                     if (sw == 1) {
                         if (hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
                     } else if (sw == 2) {
-                        if (hi > lo) nns_avx2_gather_stride2(src + lo * 2 + off, dst + lo, hi - lo);
+                        if (hi > lo) nns_avx2_gather_stride2(src + lo * 2 + off, dst + lo, hi - lo, 0);
                     } else {
                         for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * sw + off];
                     }

@@ -57,9 +57,8 @@ void nns_f32_maxpool2d_2x2s2__avx2(const nns_conv2d_geom *g, const float *x, flo
                 _mm256_storeu_ps(yr + ox, best);
                 if (ir) _mm256_storeu_si256((__m256i *)(ir + ox), bi);
             } else {
-                const __m256i m = nns_avx2_mask(rem);
-                _mm256_maskstore_ps(yr + ox, m, best);
-                if (ir) _mm256_maskstore_epi32(ir + ox, m, bi);
+                nns_avx2_store_first(yr + ox, best, rem);
+                if (ir) nns_avx2_store_first_epi32(ir + ox, bi, rem);
             }
         }
     }

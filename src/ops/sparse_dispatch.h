@@ -1,0 +1,48 @@
+/*
+ * sparse_dispatch.h — the sparse path of Gemm's inference forward.
+ *
+ * When Gemm's B is a constant f32 weight with many zeros (a pruned layer),
+ * an inference plan may compute Y = alpha op(A) op(B) (+ beta C) with a CSR
+ * copy of op(B)^T and the f32_spmm_csr kernel instead of a dense sgemm:
+ *   prepare (plan time): count B's zeros; the layer qualifies when its
+ *     sparsity reaches the lowest threshold of the table below;
+ *   state_bytes: an inference plan reserves the CSR arrays in the node's
+ *     state (training plans never take the sparse path);
+ *   work_bytes: room for op(A) transposed, [K][M] (batches of 2 and more);
+ *   forward: the CSR is built from B on the first inference forward (the
+ *     plan's weights must not change afterwards: build a new plan after
+ *     pruning or training, as nns_evaluate and sessions do), then used when
+ *     B's sparsity reaches the threshold for the current batch M, measured
+ *     by bench/bench_sparse.c (docs/pruning.md). Returns 0 to let the caller
+ *     run the dense path.
+ */
+#ifndef NNS_SPARSE_DISPATCH_H
+#define NNS_SPARSE_DISPATCH_H
+
+#include "ops/op.h"
+
+typedef struct nns_sparse_gemm {
+    int enabled;       /* B qualifies (constant, sparse enough)       */
+    int k, n;          /* op(B) is [k, n]                             */
+    int trans_b;
+    int64_t nnz;       /* nonzeros of B at plan time                   */
+    float sparsity;
+} nns_sparse_gemm;
+
+/* Sparsity from which the sparse path is used for a batch of m rows. */
+float nns_sparse_gemm_threshold(int64_t m);
+/* Set *sp for Gemm node n of g (never fails; sp->enabled = 0 if unsuitable). */
+void nns_sparse_gemm_prepare(const nns_graph *g, const nns_node *n, int trans_b, nns_sparse_gemm *sp);
+size_t nns_sparse_gemm_state_bytes(const nns_sparse_gemm *sp, int training);
+/* a: A's shape at the plan's maximum batch. */
+size_t nns_sparse_gemm_work_bytes(const nns_sparse_gemm *sp, const nns_shape *a, int trans_a, int training);
+/* Y [m, n] (already holding beta*C when accumulate) += / = alpha op(A) op(B).
+ * Returns 1 if done, 0 if the caller must run the dense path. */
+int nns_sparse_gemm_forward(nns_exec_node *e, const nns_sparse_gemm *sp, int m, int trans_a, float alpha,
+                            int accumulate);
+
+/* Force the choice (tests and benchmarks): -1 the thresholds (default),
+ * 0 never sparse, 1 always sparse where enabled. */
+void nns_sparse_gemm_force(int mode);
+
+#endif
