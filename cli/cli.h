@@ -52,13 +52,15 @@ typedef struct cli_data_opts {
     float mean, std;
     int64_t limit;
     int limit_i;
+    int test_limit; /* use the first N test images (0: all) */
 } cli_data_opts;
 
 #define CLI_DATA_OPTS(d)                                                     \
     {"data", OPT_STR, &(d).data_dir, 0}, {"train-x", OPT_STR, &(d).train_x, 0}, \
     {"train-y", OPT_STR, &(d).train_y, 0}, {"test-x", OPT_STR, &(d).test_x, 0},  \
     {"test-y", OPT_STR, &(d).test_y, 0}, {"mean", OPT_FLOAT, &(d).mean, 0},      \
-    {"std", OPT_FLOAT, &(d).std, 0}, {"limit", OPT_INT, &(d).limit_i, 0}
+    {"std", OPT_FLOAT, &(d).std, 0}, {"limit", OPT_INT, &(d).limit_i, 0},           \
+    {"test-limit", OPT_INT, &(d).test_limit, 0}
 
 #define CLI_DATA_HELP                                                                     \
     "DATA:\n"                                                                             \
@@ -68,7 +70,8 @@ typedef struct cli_data_opts {
     "                      NumPy data (float32 or uint8 images, integer labels)\n"          \
     "  --mean M --std S    normalisation (default: the model's recorded values,\n"            \
     "                      else the training set's)\n"                                        \
-    "  --limit N           use the first N training images\n"
+    "  --limit N           use the first N training images\n"                                  \
+    "  --test-limit N      use the first N test images\n"
 
 #define CLI_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 

@@ -34,7 +34,7 @@ static const char *help =
     "  --finetune-epochs N    default 2 (0: no fine-tuning)\n"
     "  --exclude L,...        node names to leave unpruned\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
-    "  --lr X                 fine-tuning learning rate, default 0.01\n"
+    "  --lr X                 fine-tuning learning rate, default 0.01 (gradual: 0.05)\n"
     "  (the learning-rate schedule is --lr-schedule here; --schedule is the pruning one)\n"
     CLI_TRAIN_HELP
     "\n" CLI_DATA_HELP
@@ -74,24 +74,6 @@ static void print_measure_json(const char *key, const measure *m) {
     printf(" \"nonzero_params\": %lld, \"macs\": %lld, "
            "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
            (long long)m->nonzero, (long long)m->macs, m->file_bytes, m->lat_b1, m->ips_b64);
-}
-
-/* Gradual pruning inside fine-tuning (Zhu & Gupta): prune every `every`
- * steps from t0 = 0 to t1 = 75% of the run, then keep the masks. */
-typedef struct gradual_state {
-    float final;
-    nns_prune_scope scope;
-    const nns_prune_exclude *ex;
-    int64_t every;
-} gradual_state;
-
-static nns_status gradual_hook(void *user, nns_graph *g, int64_t t, int64_t T, int64_t spe) {
-    gradual_state *s = user;
-    int64_t t1 = (T * 3) / 4;
-    if (t1 < 1) t1 = 1;
-    if (t > t1 || (t % s->every && t != t1)) return NNS_OK;
-    float sp = nns_prune_gradual_sparsity(0.0f, s->final, 0, t1, t);
-    return nns_prune_magnitude(g, sp, s->scope, s->ex);
 }
 
 /* Magnitude pruning with a ratio per named layer: each layer alone (all
@@ -221,6 +203,8 @@ int cmd_prune(int argc, char **argv) {
         fprintf(stderr, "nnslim prune: --target-macs and --target-params must be in (0, 1)\n");
         return CLI_FAIL;
     }
+    /* gradual pruning trains from the start of its schedule: the training lr */
+    if (sched_grad && !cli_opt_seen(opts, "lr")) t.lr = 0.05f;
     nns_train_config cfg;
     if ((r = cli_train_config("prune", &t, &cfg))) return r;
     nns_set_threads(t.threads);
@@ -296,11 +280,13 @@ int cmd_prune(int argc, char **argv) {
             st = nns_error(NNS_STATUS_INVALID_ARG, "--schedule gradual needs --finetune-epochs >= 1");
             goto fail;
         }
-        gradual_state gs = {sparsity, pscope, &ex, 0};
-        int64_t spe = (train.n + cfg.batch_size - 1) / cfg.batch_size;
-        gs.every = spe / 4 > 0 ? spe / 4 : 1;
-        cfg.step_hook = gradual_hook;
-        cfg.step_hook_user = &gs;
+        nns_prune_gradual gp;
+        memset(&gp, 0, sizeof gp);
+        gp.final_sparsity = sparsity;
+        gp.scope = pscope;
+        gp.exclude = &ex;
+        cfg.step_hook = nns_prune_gradual_hook;
+        cfg.step_hook_user = &gp;
         fprintf(stderr, "gradual pruning to %.3f over %d epochs\n", sparsity, finetune);
         if ((st = nns_train(g, &train, val.n ? &val : NULL, &cfg, &tr))) goto fail;
         /* the schedule ends at exactly the target */
@@ -352,7 +338,7 @@ int cmd_prune(int argc, char **argv) {
             if ((st = nns_train(g, &train, val.n ? &val : NULL, &cfg, &tr))) goto fail;
         }
     }
-    if ((st = nns_graph_set_meta(g, "nnslim.pruned", method))) goto fail;
+    if ((st = nns_graph_set_meta(g, "nnslim.prune_method", method))) goto fail;
     if ((st = nns_graph_save_onnx(g, out))) goto fail;
     fprintf(stderr, "measuring the pruned model\n");
     if ((st = take_measure(g, have_data ? &test : NULL, out, &after))) goto fail;

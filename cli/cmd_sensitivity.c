@@ -61,6 +61,7 @@ static void write_svg(const char *path, const layer_row *rows, int nr, const flo
     fprintf(f, "<text x='16' y='%d' transform='rotate(-90 16 %d)' text-anchor='middle'>accuracy</text>\n", T + ph / 2, T + ph / 2);
     fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='black' stroke-dasharray='4 3'/>\n", L,
             T + ph - ph * base, L + pw, T + ph - ph * base);
+    fprintf(f, "<text x='%d' y='%.1f' font-size='11'>baseline %.4f</text>\n", L + 4, T + ph - ph * base - 4, base);
     static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
     for (int i = 0; i < nr; i++) {

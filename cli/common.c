@@ -118,6 +118,8 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
     if (test) memset(test, 0, sizeof *test);
     int64_t limit = d->limit_i > 0 ? d->limit_i : 0;
     if (d->limit_i < 0) return nns_error(NNS_STATUS_INVALID_ARG, "--limit must be >= 0, not %d", d->limit_i);
+    if (d->test_limit < 0) return nns_error(NNS_STATUS_INVALID_ARG, "--test-limit must be >= 0, not %d", d->test_limit);
+    int64_t tlimit = d->test_limit;
     if (npy) {
         if (train) {
             if (!d->train_x || !d->train_y)
@@ -129,7 +131,7 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
                 if (train) nns_dataset_free(train);
                 return nns_error(NNS_STATUS_INVALID_ARG, "NumPy test data needs both --test-x and --test-y");
             }
-            if ((st = nns_dataset_load_npy(d->test_x, d->test_y, 0, test))) {
+            if ((st = nns_dataset_load_npy(d->test_x, d->test_y, tlimit, test))) {
                 if (train) nns_dataset_free(train);
                 return st;
             }
@@ -138,7 +140,7 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
     }
     const char *dir = d->data_dir ? d->data_dir : CLI_DEFAULT_DATA_DIR;
     if (train && (st = nns_dataset_load_mnist_dir(dir, 1, limit, train))) return st;
-    if (test && (st = nns_dataset_load_mnist_dir(dir, 0, 0, test))) {
+    if (test && (st = nns_dataset_load_mnist_dir(dir, 0, tlimit, test))) {
         if (train) nns_dataset_free(train);
         return st;
     }

@@ -13,7 +13,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 pass=0; fail=0
 # a small training set from the real data if present, else synthetic IDX
-DATA=(--limit 128)
+DATA=(--limit 128 --test-limit 200)
 [[ -d /usr/share/datasets/fashion-mnist ]] || { echo "skipped: no fashion-mnist"; exit 77; }
 # random inputs: 5 samples of 1x28x28
 node -e '

@@ -11,7 +11,7 @@ trap 'rm -rf "$T"' EXIT
 pass=0; fail=0
 ok() { pass=$((pass+1)); }
 bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-D=(--limit 512 --threads 2)
+D=(--limit 512 --test-limit 500 --threads 2)
 "$NNS" train --arch lenet5 "${D[@]}" --epochs 1 -o "$T/l5.onnx" >/dev/null 2>"$T/err" || { echo "FAIL: train: $(cat "$T/err")"; exit 1; }
 "$NNS" train --arch resnet8 "${D[@]}" --epochs 1 -o "$T/r8.onnx" >/dev/null 2>"$T/err" || { echo "FAIL: train: $(cat "$T/err")"; exit 1; }
 sum=$(md5sum <"$T/l5.onnx")
@@ -49,6 +49,16 @@ fi
 "$NNS" prune "$T/l5.onnx" --method neuron --sparsity 0.5 --finetune-epochs 0 "${D[@]}" -o "$T/n.onnx" >/dev/null 2>"$T/err" && ok || bad "neuron: $(cat "$T/err")"
 "$NNS" prune "$T/l5.onnx" --method magnitude --schedule gradual --sparsity 0.8 --finetune-epochs 1 "${D[@]}" -o "$T/g.onnx" >/dev/null 2>"$T/err" && ok || bad "gradual: $(cat "$T/err")"
 
+# sensitivity: table, JSON, SVG, suggested ratios usable by prune
+if out=$("$NNS" sensitivity "$T/l5.onnx" --eval-images 200 --ratios 0.5,0.9 --target 0.5 --svg "$T/s.svg" --json --threads 2 2>"$T/err"); then
+  for k in baseline_accuracy ratios layers layer_ratios max_drop; do grep -q "\"$k\"" <<<"$out" && ok || bad "sensitivity json lacks $k"; done
+  grep -q "<svg" "$T/s.svg" && grep -q "conv1" "$T/s.svg" && ok || bad "sensitivity svg"
+  lr=$("$NNS" sensitivity "$T/l5.onnx" --eval-images 200 --ratios 0.5,0.9 --target 0.5 --threads 2 2>/dev/null | sed -n 's/^--layer-ratios //p')
+  [[ -n "$lr" ]] && "$NNS" prune "$T/l5.onnx" --method magnitude --layer-ratios "$lr" --finetune-epochs 0 "${D[@]}" -o "$T/lr.onnx" >/dev/null 2>"$T/err" && ok || bad "prune with suggested ratios '$lr': $(cat "$T/err")"
+else
+  bad "sensitivity: $(cat "$T/err")"
+fi
+
 # bad input
 expect() {
   local want="$1" pat="$2"; shift 3
@@ -67,6 +77,7 @@ expect 1 "no node 'conv9'" -- "$NNS" prune "$T/l5.onnx" --method channel --layer
 expect 1 "fc3" -- "$NNS" prune "$T/l5.onnx" --method neuron --layer-ratios fc3=0.5 --finetune-epochs 0 "${D[@]}" -o "$T/bad.onnx"
 expect 2 "--method" -- "$NNS" prune "$T/l5.onnx" --method random --sparsity 0.5 -o "$T/bad.onnx"
 expect 2 "N:M" -- "$NNS" prune "$T/l5.onnx" --method nm --nm 4:2 -o "$T/bad.onnx"
+expect 2 "--ratios" -- "$NNS" sensitivity "$T/l5.onnx" --ratios 0.5,1.5
 [[ "$(md5sum <"$T/l5.onnx")" == "$sum" ]] && ok || bad "input model changed"
 ls "$T" | grep -q tmp && bad "temporary file left: $(ls "$T")" || ok
 echo "$pass passed, $fail failed"

@@ -11,6 +11,10 @@
 set -u
 NNS="$1"
 SRC="${NNS_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+if [[ "${NNS_SANITIZED:-0}" == 1 ]]; then
+  echo "skipped: too slow under the sanitizers (the release build runs it)"
+  exit 77
+fi
 if ! "$NNS" prune --help >/dev/null 2>&1; then
   echo "skipped: this nnslim has no 'prune' command"
   exit 77

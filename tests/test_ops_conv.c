@@ -563,7 +563,57 @@ done:
     nns_graph_free(g);
 }
 
+/* Gemm and MatMul with a dynamic batch: the inferred dim 0 stays -1, and
+ * a plan shrunk to a smaller batch computes the right rows. */
+static void test_dynamic_gemm_matmul(const char *op) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    const int is_gemm = strcmp(op, "Gemm") == 0;
+    int64_t xd[3] = {-1, 3, 4};
+    nns_shape xs = nns_shape_make(is_gemm ? 2 : 3, is_gemm ? (int64_t[]){-1, 4} : xd);
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    float wv[20], bv[5];
+    for (int i = 0; i < 20; i++) wv[i] = 0.1f * (float)(i % 7) - 0.3f;
+    for (int i = 0; i < 5; i++) bv[i] = 0.2f * (float)i;
+    nns_shape ws = is_gemm ? nns_shape_make(2, (int64_t[]){5, 4}) : nns_shape_make(2, (int64_t[]){4, 5});
+    nns_shape bs = nns_shape_make(1, (int64_t[]){5});
+    CHECK_OK(nns_graph_add_param(g, "w", NNS_DTYPE_F32, &ws, wv, 1, NULL));
+    const char *ins[3] = {"x", "w", "b"}, *outs[1] = {"y"};
+    int node;
+    if (is_gemm) CHECK_OK(nns_graph_add_param(g, "b", NNS_DTYPE_F32, &bs, bv, 1, NULL));
+    CHECK_OK(nns_graph_add_node(g, op, "dyn", is_gemm ? 3 : 2, ins, 1, outs, &node));
+    if (is_gemm) nns_graph_set_attr_int(g, node, "transB", 1);
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    const nns_shape *ys = &g->values[nns_graph_find_value(g, "y")].shape;
+    CHECK_MSG(ys->dims[0] == -1 && ys->dims[ys->ndim - 1] == 5, "%s: inferred [%lld,..,%lld]", op,
+              (long long)ys->dims[0], (long long)ys->dims[ys->ndim - 1]);
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, 6, 0, NULL, &p));
+    if (p) {
+        CHECK_OK(nns_plan_set_batch(p, 2));
+        nns_tv *x = nns_plan_input(p, 0), *y = nns_plan_output(p, 0);
+        const int64_t nx = nns_shape_numel(&x->shape), ny = nns_shape_numel(&y->shape);
+        CHECK(y->shape.dims[0] == 2 && ny == (is_gemm ? 2 * 5 : 2 * 3 * 5));
+        for (int64_t i = 0; i < nx; i++) x->data[i] = 0.05f * (float)i - 0.4f;
+        nns_plan_forward(p, 0);
+        int bad = 0;
+        for (int64_t r = 0; r < nx / 4; r++)
+            for (int j = 0; j < 5; j++) {
+                double want = is_gemm ? bv[j] : 0.0;
+                for (int k = 0; k < 4; k++) want += (double)x->data[r * 4 + k] * (is_gemm ? wv[j * 4 + k] : wv[k * 5 + j]);
+                if (fabs(y->data[r * 5 + j] - want) > 1e-5) bad++;
+            }
+        CHECK_MSG(bad == 0, "%s: %d wrong outputs at batch 2", op, bad);
+    }
+    nns_plan_free(p);
+    nns_graph_free(g);
+}
+
 static void test_dynamic(void) {
+    test_dynamic_gemm_matmul("Gemm");
+    test_dynamic_gemm_matmul("MatMul");
     static const conv_case im2col = {"", 0, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6};
     static const conv_case s2 = {"", 0, 3, 6, 6, 4, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 3, 3};
     static const conv_case dw = {"", 0, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, 1, NULL, 1, 1, 6, 6};

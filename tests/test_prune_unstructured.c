@@ -452,15 +452,18 @@ static void test_gradual(void) {
     CHECK(gp.n_updates == 4);
     CHECK_NEAR(gp.current_sparsity, 0.9, 1e-7);
     CHECK_NEAR(nns_prune_sparsity(g), 0.9, 1e-6);
-    /* a bad final sparsity is reported at the first pruning step */
+    /* a bad final sparsity is reported when the schedule reaches it (t1) */
     nns_prune_gradual bad = gp;
     bad.final_sparsity = 1.0f;
     bad.start_step = 0;
     bad.end_step = 0; /* default: 3/4 of T = 75, every 7 steps */
     bad.frequency = 0;
     CHECK_OK(nns_prune_gradual_hook(&bad, g, 66, 100, 10));
-    CHECK(nns_prune_gradual_hook(&bad, g, 70, 100, 10) == NNS_STATUS_INVALID_ARG);
+    CHECK_OK(nns_prune_gradual_hook(&bad, g, 70, 100, 10)); /* s(70) = 0.9997 */
     CHECK(nns_prune_gradual_hook(&bad, g, 75, 100, 10) == NNS_STATUS_INVALID_ARG);
+    CHECK(strstr(nns_last_error(), "sparsity 1 ") != NULL);
+    bad.initial_sparsity = -0.5f;
+    CHECK(nns_prune_gradual_hook(&bad, g, 0, 100, 10) == NNS_STATUS_INVALID_ARG);
     nns_graph_free(g);
 
     /* through nns_train: 3 steps per epoch x 2 epochs, defaults (t1 = 6*3/4 = 4) */
@@ -497,6 +500,20 @@ static void tmp_path(char *buf, size_t n, const char *name) {
     snprintf(buf, n, "%s/nns_prune_%ld_%s", d && *d ? d : "/tmp", (long)getpid(), name);
 }
 
+/* Load a file's bytes. */
+static unsigned char *slurp(const char *p, size_t *len) {
+    *len = 0;
+    FILE *f = fopen(p, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
 static void test_onnx_roundtrip(void) {
     char pd[256], ps[256], pn[256];
     tmp_path(pd, sizeof pd, "dense.onnx");
@@ -523,6 +540,14 @@ static void test_onnx_roundtrip(void) {
         CHECK(h->masks != NULL);
         if (h->masks) CHECK(memcmp(h->masks, g->masks, (size_t)g->n_params * sizeof(float)) == 0);
         CHECK(masks_consistent(h));
+        /* exporting the loaded model again gives the same bytes */
+        CHECK_OK(nns_graph_save_onnx(h, pn));
+        size_t l1 = 0, l2 = 0;
+        unsigned char *b1 = slurp(ps, &l1), *b2 = slurp(pn, &l2);
+        CHECK(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0);
+        free(b1);
+        free(b2);
+        CHECK_OK(nns_graph_save_onnx_opts(g, pn, &o));
         /* same outputs */
         nns_session *s1, *s2;
         CHECK_OK(nns_session_create(g, 3, &s1));
@@ -558,20 +583,6 @@ static void test_onnx_roundtrip(void) {
     remove(pd);
     remove(ps);
     remove(pn);
-}
-
-/* Load a file's bytes. */
-static unsigned char *slurp(const char *p, size_t *len) {
-    *len = 0;
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
 }
 
 /* Sparse initializers as other tools write them: [NNZ, rank] indices, INT32
@@ -745,6 +756,16 @@ static void test_sparse_gemm(void) {
             for (int i = 0; i < 6; i++) compare_gemm(g, 70, ta, ms[i]);
             nns_graph_free(g);
         }
+    /* big enough to run in parallel: with 2 threads and one panel the
+     * output neurons are split between threads */
+    for (int ta = 0; ta < 2; ta++) {
+        nns_graph *g = gemm_graph(400, 300, ta, 1, 1.0f, 1.0f, 1, 14);
+        CHECK_OK(nns_prune_magnitude(g, 0.8f, NNS_PRUNE_SCOPE_LAYER, NULL));
+        compare_gemm(g, 400, ta, 1);
+        compare_gemm(g, 400, ta, 5);
+        compare_gemm(g, 400, ta, 40);
+        nns_graph_free(g);
+    }
     CHECK(nns_sparse_gemm_threshold(1) <= nns_sparse_gemm_threshold(64));
     /* a whole pruned model: a session (thresholds) against dense plans */
     nns_graph *g;

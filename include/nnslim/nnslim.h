@@ -9,5 +9,6 @@
 #include "nnslim/train.h"
 #include "nnslim/arch.h"
 #include "nnslim/runtime.h"
+#include "nnslim/prune.h"
 #define NNSLIM_VERSION "0.1.0"
 #endif

@@ -58,7 +58,7 @@ typedef struct nns_conv2d_geom {
  * column ox + (j*dw)/sw: with row stride pw that is q + tap offset where
  * q = oy*pw + ox is the flattened output position. A convolution over a
  * plane becomes a 1-D one over q in [0, npos) (columns ox >= ow are
- * computed and dropped), and im2col rows become contiguous slices. */
+ * computed and dropped). Used by the depthwise kernels. */
 typedef struct nns_phase_layout {
     int nph;       /* phase planes: sh*sw */
     int pw;        /* row stride: >= ow + maxco (rounded up to align) */

@@ -18,14 +18,16 @@ static int force_mode = -1;
 
 void nns_sparse_gemm_force(int mode) { force_mode = mode < 0 ? -1 : mode > 0; }
 
-/* Crossovers measured by bench/bench_sparse.c (docs/pruning.md): at batch 1
- * the sparse dot wins from 50% zeros on every fc layer of the built-in
- * models; from batch 2 the panel path wins from 70%; from batch 64, where
- * sgemm is at its most efficient, from 75%. */
+/* Crossovers measured by bench/bench_sparse.c (docs/pruning.md,
+ * bench/results/sparse_gemm.txt): at batch 1 the sparse dot wins from 50%
+ * zeros on every fc layer of the built-in models; for larger batches the
+ * panel path wins from 70-75% (at 70% a few small shapes were still a tie).
+ * With only the scalar reference kernel (NNS_ISA=scalar or no AVX2) batch 1
+ * wins from 60% and batches from 98% (lenet300 fc1, batch 64). */
 float nns_sparse_gemm_threshold(int64_t m) {
-    if (m <= 1) return 0.50f;
-    if (m < 64) return 0.70f;
-    return 0.75f;
+    if (nns_kernels_get()->isa == NNS_ISA_SCALAR) /* the reference kernel */
+        return m <= 1 ? 0.60f : 0.97f;
+    return m <= 1 ? 0.50f : 0.75f;
 }
 
 typedef struct spgemm_hdr {
