@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# run.sh — the main job: train the built-in vggsmall on Fashion-MNIST (Debian's
-# dataset-fashion-mnist), evaluate it, save it as ONNX and show its layers.
-# Environment: EPOCHS (default: the architecture's, 6), OUT (default out/).
+# run.sh — the main job on Fashion-MNIST (Debian's dataset-fashion-mnist):
+#   1. train the built-in vggsmall, evaluate it, save it as ONNX, show its layers;
+#   2. prune half the channels of every convolution (a smaller dense model),
+#      fine-tune 2 epochs, and print the before/after table;
+#   3. prune 90% of the weights by magnitude (sparse storage), fine-tune, and
+#      print the before/after table.
+# Environment: EPOCHS (training epochs, default: the architecture's, 6),
+# FT_EPOCHS (fine-tuning epochs, default 2), OUT (default out/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh build
 OUT="${OUT:-out}"
+FT="${FT_EPOCHS:-2}"
 mkdir -p "$OUT"
 args=()
 [[ -n "${EPOCHS:-}" ]] && args+=(--epochs "$EPOCHS")
+NNS=./build/nnslim
 echo "== train vggsmall" >&2
-./build/nnslim train --arch vggsmall "${args[@]}" -o "$OUT/vggsmall.onnx"
+$NNS train --arch vggsmall "${args[@]}" -o "$OUT/vggsmall.onnx"
 echo "== eval" >&2
-./build/nnslim eval "$OUT/vggsmall.onnx"
+$NNS eval "$OUT/vggsmall.onnx"
 echo "== info" >&2
-./build/nnslim info "$OUT/vggsmall.onnx"
+$NNS info "$OUT/vggsmall.onnx"
+echo "== prune: half the channels of every convolution, $FT fine-tuning epochs" >&2
+$NNS prune "$OUT/vggsmall.onnx" --method channel --sparsity 0.5 --finetune-epochs "$FT" \
+  -o "$OUT/vggsmall_channels50.onnx"
+echo "== prune: 90% of the weights by magnitude, $FT fine-tuning epochs" >&2
+$NNS prune "$OUT/vggsmall.onnx" --method magnitude --sparsity 0.9 --finetune-epochs "$FT" \
+  -o "$OUT/vggsmall_sparse90.onnx"
