@@ -4,6 +4,7 @@
 # usage: bash bench/bench_train.sh [--archs a,b|all] [--limit N] [--epochs N] [--repeats R]
 #            [--threads T] [--batch-size B] [--nnslim PATH] [--build] [--no-torch] [--no-nnslim]
 #            [--timeout S] [--out FILE] [--no-save] [--max-noise F] [--retries N] [--quiet-wait S]
+#            [--mode wall|cpu] [--cpu-base N]
 #
 # For each architecture, trains it R times with nnslim (`nnslim train --json`) and R times
 # with PyTorch (tools/torch_train.py, /usr/bin/python3), alternating the two (odd repeats
@@ -25,8 +26,18 @@
 # wall time x CPUs); a run where that exceeds --max-noise (default 0.10) is repeated, up to
 # --retries times (default 2). The table shows medians, the best of each engine and the
 # worst noise seen per arch.
+#
+# --mode cpu (a cross-check for a busy machine): one thread, and the figure is images per
+# CPU-second of training: each "run" is two runs, with --limit N and --cpu-base N0 images
+# (default N/10), and (N - N0) x epochs / (difference of their user+sys times), so start-up,
+# data loading and test evaluation cancel out. CPU time barely depends on the other
+# processes, but it measures one-thread kernel efficiency, not the two-thread target, and
+# still rises somewhat under load (shared caches, sibling hyper-threads). No waiting/retries.
 # Exit status: 0 when every run worked (targets missed or not), 1 when a run failed.
 set -euo pipefail
+# The whole body is one function, parsed before it runs: editing this file while a bench is
+# running does not disturb it.
+main() {
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -43,12 +54,14 @@ use_nnslim=1
 max_noise=0.10
 retries=2
 quiet_wait=180
+mode=wall
+cpu_base=""
 timeout_s=900
 out="$root/bench/results/train_speed.txt"
 save=1
 python=/usr/bin/python3
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --archs) archs="$2"; shift 2 ;;
@@ -67,14 +80,24 @@ while [[ $# -gt 0 ]]; do
         --max-noise) max_noise="$2"; shift 2 ;;
         --retries) retries="$2"; shift 2 ;;
         --quiet-wait) quiet_wait="$2"; shift 2 ;;
+        --mode) mode="$2"; shift 2 ;;
+        --cpu-base) cpu_base="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 [[ "$archs" == all ]] && archs="lenet300,lenet5,vggsmall,resnet8,mobilenet"
-for v in "$limit" "$epochs" "$repeats" "$threads" "$batch" "$timeout_s" "$retries" "$quiet_wait"; do
+for v in "$limit" "$epochs" "$repeats" "$threads" "$batch" "$timeout_s" "$retries" "$quiet_wait" ${cpu_base:+"$cpu_base"}; do
     [[ "$v" =~ ^[0-9]+$ ]] || { echo "bench_train.sh: '$v' is not a non-negative integer" >&2; exit 2; }
 done
+case "$mode" in
+    wall) ;;
+    cpu) threads=1; [[ -n "$cpu_base" ]] || cpu_base=$((limit > 0 ? limit / 10 : 6000)) ;;
+    *) echo "bench_train.sh: --mode must be wall or cpu, not '$mode'" >&2; exit 2 ;;
+esac
+((limit > 0)) || limit=60000
+[[ $mode == wall ]] || ((cpu_base >= 1 && cpu_base < limit)) ||
+    { echo "bench_train.sh: --cpu-base must be in [1, --limit)" >&2; exit 2; }
 ((repeats >= 1 && threads >= 1 && epochs >= 1 && batch >= 1)) ||
     { echo "bench_train.sh: --repeats, --threads, --epochs and --batch-size must be >= 1" >&2; exit 2; }
 IFS=, read -r -a arch_list <<<"$archs"
@@ -114,7 +137,7 @@ ncpu=$(nproc)
 hz=$(getconf CLK_TCK)
 torch_ver=""
 ((use_torch)) && torch_ver=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null)
-cmdline="bash bench/bench_train.sh --archs $archs --limit $limit --epochs $epochs --repeats $repeats --threads $threads --batch-size $batch"
+cmdline="bash bench/bench_train.sh --mode $mode${cpu_base:+ --cpu-base $cpu_base} --archs $archs --limit $limit --epochs $epochs --repeats $repeats --threads $threads --batch-size $batch"
 ((use_nnslim)) || cmdline+=" --no-nnslim"
 ((use_torch)) || cmdline+=" --no-torch"
 failed=0
@@ -147,31 +170,46 @@ wait_quiet() { # wait (up to --quiet-wait s) until the other processes use < 15%
         sleep 4; waited=$((waited + 5))
     done
 }
-run_one() { # run_one nnslim|torch ARCH REP -> prints "IMAGES_PER_S NOISE" (NOISE: others' CPU share)
-    local e=$1 a=$2 r=$3 log="$tmp/$1_$2_$3" attempt b0 t0 b1 t1 ips noise keep=""
-    local cmd
+measure() { # measure ENGINE ARCH LIMIT LOG -> "IMAGES_PER_S CPU_S NOISE"; returns 1 on failure
+    local e=$1 a=$2 lim=$3 log=$4 b0 t0 b1 t1 ips cmd
     if [[ $e == nnslim ]]; then
-        cmd=("$nnslim" train --arch "$a" --limit "$limit" --epochs "$epochs" --threads "$threads"
+        cmd=("$nnslim" train --arch "$a" --limit "$lim" --epochs "$epochs" --threads "$threads"
              --batch-size "$batch" --seed 1 --mean 0.2860 --std 0.3530 -o "$tmp/$a.onnx" --json)
     else
-        cmd=("$python" tools/torch_train.py --arch "$a" --limit "$limit" --epochs "$epochs"
+        cmd=("$python" tools/torch_train.py --arch "$a" --limit "$lim" --epochs "$epochs"
              --threads "$threads" --batch-size "$batch" --seed 1 --json)
+    fi
+    read -r b0 t0 < <(cpu_jiffies)
+    if ! /usr/bin/time -f '%e %U %S' -o "$log.time" timeout "$timeout_s" "${cmd[@]}" >"$log.json" 2>"$log.err"; then
+        echo "bench_train.sh: ${cmd[*]} failed:" >&2
+        tail -n 5 "$log.err" >&2
+        return 1
+    fi
+    read -r b1 t1 < <(cpu_jiffies)
+    ips=$(json_num train_images_per_second "$log.json")
+    [[ -n "$ips" ]] || { echo "bench_train.sh: ${cmd[*]}: no train_images_per_second in its output" >&2; return 1; }
+    # others' CPU use during the run = all busy time - this run's user+sys, over wall x cpus
+    awk -v ips="$ips" -v b=$((b1 - b0)) -v hz="$hz" -v n="$ncpu" -v tm="$(tail -n 1 "$log.time")" 'BEGIN {
+        split(tm, f, " "); own = f[2] + f[3]; o = b / hz - own; if (o < 0) o = 0;
+        printf "%s %.2f %.3f\n", ips, own, (f[1] > 0 ? o / (f[1] * n) : 0) }'
+}
+run_one() { # run_one nnslim|torch ARCH REP -> prints "IMAGES_PER_S NOISE"; returns 1 on failure
+    local e=$1 a=$2 r=$3 log="$tmp/$1_$2_$3" attempt m ips own noise keep=""
+    if [[ $mode == cpu ]]; then
+        # training CPU cost per image = difference of two runs' user+sys, over the extra images
+        local m0 own0 noise0
+        m0=$(measure "$e" "$a" "$cpu_base" "$log.base") || return 1
+        m=$(measure "$e" "$a" "$limit" "$log") || return 1
+        read -r _ own0 noise0 <<<"$m0"
+        read -r _ own noise <<<"$m"
+        awk -v l="$limit" -v l0="$cpu_base" -v ep="$epochs" -v c="$own" -v c0="$own0" -v n="$noise" -v n0="$noise0" 'BEGIN {
+            d = c - c0; printf "%.1f %.3f\n", (d > 0 ? (l - l0) * ep / d : 0), (n > n0 ? n : n0) }'
+        return 0
     fi
     for ((attempt = 0; attempt <= retries; attempt++)); do
         wait_quiet
-        read -r b0 t0 < <(cpu_jiffies)
-        if ! /usr/bin/time -f '%e %U %S' -o "$log.time" timeout "$timeout_s" "${cmd[@]}" >"$log.json" 2>"$log.err"; then
-            echo "bench_train.sh: ${cmd[*]} failed (repeat $r):" >&2
-            tail -n 5 "$log.err" >&2
-            return 1
-        fi
-        read -r b1 t1 < <(cpu_jiffies)
-        ips=$(json_num train_images_per_second "$log.json")
-        [[ -n "$ips" ]] || { echo "bench_train.sh: ${cmd[*]}: no train_images_per_second in its output" >&2; return 1; }
-        # others' CPU use during the run = all busy time - this run's user+sys, over wall x cpus
-        noise=$(awk -v b=$((b1 - b0)) -v hz="$hz" -v n="$ncpu" -v tm="$(tail -n 1 "$log.time")" 'BEGIN {
-            split(tm, f, " "); o = b / hz - (f[2] + f[3]); if (o < 0) o = 0;
-            printf "%.3f", (f[1] > 0 ? o / (f[1] * n) : 0) }')
+        m=$(measure "$e" "$a" "$limit" "$log") || return 1
+        read -r ips own noise <<<"$m"
         # keep the least disturbed attempt
         if [[ -z "$keep" ]] || awk -v x="$noise" -v k="${keep#* }" 'BEGIN {exit !(x < k)}'; then
             keep="$ips $noise"
@@ -221,7 +259,8 @@ table="$tmp/table"
 jsonl="$tmp/jsonl"
 : >"$jsonl"
 {
-    printf '%-10s %12s %12s %7s %7s %4s | %11s %11s %7s | %6s %7s %7s\n' arch "nnslim img/s" "torch img/s" ratio target ok \
+    unit="img/s"; [[ $mode == cpu ]] && unit="img/cpu-s"
+    printf '%-10s %16s %16s %7s %7s %4s | %11s %11s %7s | %6s %7s %7s\n' arch "nnslim $unit" "torch $unit" ratio target ok \
         "nnslim best" "torch best" ratio noise "acc nns" "acc pt"
     for a in "${arch_list[@]}"; do
         n=${N_MED[$a]}; t=${T_MED[$a]}; nb=${N_BEST[$a]}; tb=${T_BEST[$a]}
@@ -232,11 +271,11 @@ jsonl="$tmp/jsonl"
             rbest=$(awk -v n="$nb" -v t="$tb" 'BEGIN {printf "%.2f", n / t}')
             ok=$(awk -v r="$ratio" -v g="$target" 'BEGIN {print (r >= g) ? "yes" : "NO"}')
         fi
-        printf '%-10s %12s %12s %7s %7s %4s | %11s %11s %7s | %5.0f%% %7s %7s\n' "$a" "${n:--}" "${t:--}" "${ratio:--}" \
+        printf '%-10s %16s %16s %7s %7s %4s | %11s %11s %7s | %5.0f%% %7s %7s\n' "$a" "${n:--}" "${t:--}" "${ratio:--}" \
             "${target}x" "$ok" "${nb:--}" "${tb:--}" "${rbest:--}" "$(awk -v x="${NOISE[$a]}" 'BEGIN {print 100 * x}')" \
             "${N_ACC[$a]:--}" "${T_ACC[$a]:--}"
-        printf '{"date": "%s", "cpu": "%s", "isa": "%s", "cpus": %s, "commit": "%s", "torch": "%s", "arch": "%s", "limit": %s, "epochs": %s, "batch_size": %s, "threads": %s, "repeats": %s, "nnslim_images_per_second": %s, "torch_images_per_second": %s, "ratio": %s, "target": %s, "meets_target": %s, "nnslim_best": %s, "torch_best": %s, "ratio_best": %s, "max_noise": %s, "nnslim_runs": %s, "torch_runs": %s, "nnslim_test_accuracy": %s, "torch_test_accuracy": %s}\n' \
-            "$date_s" "$cpu" "$isa" "$ncpu" "$commit" "$torch_ver" "$a" "$limit" "$epochs" "$batch" "$threads" "$repeats" \
+        printf '{"date": "%s", "mode": "%s", "cpu": "%s", "isa": "%s", "cpus": %s, "commit": "%s", "torch": "%s", "arch": "%s", "limit": %s, "epochs": %s, "batch_size": %s, "threads": %s, "repeats": %s, "nnslim_images_per_second": %s, "torch_images_per_second": %s, "ratio": %s, "target": %s, "meets_target": %s, "nnslim_best": %s, "torch_best": %s, "ratio_best": %s, "max_noise": %s, "nnslim_runs": %s, "torch_runs": %s, "nnslim_test_accuracy": %s, "torch_test_accuracy": %s}\n' \
+            "$date_s" "$mode" "$cpu" "$isa" "$ncpu" "$commit" "$torch_ver" "$a" "$limit" "$epochs" "$batch" "$threads" "$repeats" \
             "${n:-null}" "${t:-null}" "${ratio:-null}" "$target" \
             "$([[ $ok == yes ]] && echo true || { [[ $ok == NO ]] && echo false || echo null; })" \
             "${nb:-null}" "${tb:-null}" "${rbest:-null}" "${NOISE[$a]}" \
@@ -257,3 +296,5 @@ if ((save)); then
     echo "appended to $out" >&2
 fi
 exit "$failed"
+}
+main "$@"
