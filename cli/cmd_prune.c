@@ -15,7 +15,7 @@ static const char *help =
     "                         fine-tuning, sparse storage in the file);\n"
     "                         nm: N:M semi-structured along the input dimension;\n"
     "                         neuron: remove Gemm neurons; channel: remove Conv channels\n"
-    "                         and Gemm neurons (a smaller dense model)\n"
+    "                         (filters); both give a smaller dense model\n"
     "  --sparsity X           fraction to remove, in [0, 1) (magnitude: weights; neuron/channel:\n"
     "                         channels of every layer, or of all layers with --scope global)\n"
     "  --nm N:M               for --method nm (default 2:4)\n"

@@ -16,9 +16,9 @@ static const cli_command commands[] = {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: nnslim COMMAND [OPTIONS]\n\n"
-               "nnslim trains, prunes, distills and quantizes neural networks on the CPU\n"
-               "(ONNX in, ONNX out). Commands:\n");
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+               "nnslim trains and prunes neural networks on the CPU (ONNX in, ONNX out);\n"
+               "distillation and quantization are being built. Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun 'nnslim COMMAND --help' for a command's options.\n"
                "Exit status: 0 success, 1 bad input or failure, 2 bad usage.\n");
 }
