@@ -15,8 +15,10 @@
 # the target from the issue (>= 1.5x, >= 3x on mobilenet) and both test accuracies (a sanity
 # check: the same recipe should give similar accuracy).
 #
-# Defaults: --archs lenet5,vggsmall,resnet8,mobilenet (all = also lenet300), --limit 12800
-# (0: all 60,000), --epochs 1, --repeats 3, --threads 2, --batch-size 128, --nnslim build/nnslim,
+# Defaults: --archs lenet5,vggsmall,resnet8,mobilenet (all = also lenet300); --limit and
+# --epochs per arch so that each run trains for a few seconds at least (the small nets vary a
+# lot over shorter runs): lenet300 60000 images x 3 epochs, lenet5 60000 x 1, vggsmall, resnet8
+# and mobilenet 12800 x 1 (--limit 0: all 60,000; --limit/--epochs apply to every arch); --repeats 3, --threads 2, --batch-size 128, --nnslim build/nnslim,
 # --timeout 900 (seconds per run), --out bench/results/train_speed.txt (appended: a block of
 # '#' comment lines with the date, CPU, commit, command and table, then one JSON line per arch).
 #
@@ -42,8 +44,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 archs="lenet5,vggsmall,resnet8,mobilenet"
-limit=12800
-epochs=1
+limit_opt=""
+epochs_opt=""
 repeats=3
 threads=2
 batch=128
@@ -65,8 +67,8 @@ usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --archs) archs="$2"; shift 2 ;;
-        --limit) limit="$2"; shift 2 ;;
-        --epochs) epochs="$2"; shift 2 ;;
+        --limit) limit_opt="$2"; shift 2 ;;
+        --epochs) epochs_opt="$2"; shift 2 ;;
         --repeats) repeats="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --batch-size) batch="$2"; shift 2 ;;
@@ -87,18 +89,18 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ "$archs" == all ]] && archs="lenet300,lenet5,vggsmall,resnet8,mobilenet"
-for v in "$limit" "$epochs" "$repeats" "$threads" "$batch" "$timeout_s" "$retries" "$quiet_wait" ${cpu_base:+"$cpu_base"}; do
+for v in ${limit_opt:+"$limit_opt"} ${epochs_opt:+"$epochs_opt"} "$repeats" "$threads" "$batch" "$timeout_s" "$retries" "$quiet_wait" ${cpu_base:+"$cpu_base"}; do
     [[ "$v" =~ ^[0-9]+$ ]] || { echo "bench_train.sh: '$v' is not a non-negative integer" >&2; exit 2; }
 done
 case "$mode" in
     wall) ;;
-    cpu) threads=1; [[ -n "$cpu_base" ]] || cpu_base=$((limit > 0 ? limit / 10 : 6000)) ;;
+    cpu) threads=1 ;;
     *) echo "bench_train.sh: --mode must be wall or cpu, not '$mode'" >&2; exit 2 ;;
 esac
-((limit > 0)) || limit=60000
-[[ $mode == wall ]] || ((cpu_base >= 1 && cpu_base < limit)) ||
+[[ "$limit_opt" == 0 ]] && limit_opt=60000
+[[ $mode == wall || -z "$cpu_base" || -z "$limit_opt" ]] || ((cpu_base >= 1 && cpu_base < limit_opt)) ||
     { echo "bench_train.sh: --cpu-base must be in [1, --limit)" >&2; exit 2; }
-((repeats >= 1 && threads >= 1 && epochs >= 1 && batch >= 1)) ||
+((repeats >= 1 && threads >= 1 && ${epochs_opt:-1} >= 1 && batch >= 1)) ||
     { echo "bench_train.sh: --repeats, --threads, --epochs and --batch-size must be >= 1" >&2; exit 2; }
 IFS=, read -r -a arch_list <<<"$archs"
 for a in "${arch_list[@]}"; do
@@ -137,7 +139,7 @@ ncpu=$(nproc)
 hz=$(getconf CLK_TCK)
 torch_ver=""
 ((use_torch)) && torch_ver=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null)
-cmdline="bash bench/bench_train.sh --mode $mode${cpu_base:+ --cpu-base $cpu_base} --archs $archs --limit $limit --epochs $epochs --repeats $repeats --threads $threads --batch-size $batch"
+cmdline="bash bench/bench_train.sh --mode $mode${cpu_base:+ --cpu-base $cpu_base} --archs $archs${limit_opt:+ --limit $limit_opt}${epochs_opt:+ --epochs $epochs_opt} --repeats $repeats --threads $threads --batch-size $batch"
 ((use_nnslim)) || cmdline+=" --no-nnslim"
 ((use_torch)) || cmdline+=" --no-torch"
 failed=0
@@ -222,10 +224,22 @@ run_one() { # run_one nnslim|torch ARCH REP -> prints "IMAGES_PER_S NOISE"; retu
     echo "$keep"
 }
 
-echo "bench_train: $cpu ($isa, $ncpu cpus), $threads threads, batch $batch, $limit images x $epochs epochs, $repeats repeats, commit $commit, load $load_start" >&2
+echo "bench_train: $cpu ($isa, $ncpu cpus), $threads threads, batch $batch, $repeats repeats, mode $mode, commit $commit, load $load_start" >&2
+declare -A LIM EPO
+for a in "${arch_list[@]}"; do
+    case "$a" in lenet300) LIM[$a]=60000; EPO[$a]=3 ;; lenet5) LIM[$a]=60000; EPO[$a]=1 ;; *) LIM[$a]=12800; EPO[$a]=1 ;; esac
+    [[ -n "$limit_opt" ]] && LIM[$a]=$limit_opt
+    [[ -n "$epochs_opt" ]] && EPO[$a]=$epochs_opt
+done
+cpu_base_opt=$cpu_base
 declare -A N_MED T_MED N_BEST T_BEST N_ACC T_ACC N_RUNS T_RUNS NOISE
 for a in "${arch_list[@]}"; do
     nr=(); tr=(); worst=0
+    limit=${LIM[$a]}; epochs=${EPO[$a]}; cpu_base=${cpu_base_opt:-$((limit / 10))}
+    if [[ $mode == cpu ]] && ((cpu_base >= limit)); then
+        echo "bench_train.sh: --cpu-base $cpu_base must be below $a's $limit images" >&2; exit 2
+    fi
+    echo "  $a: $limit images x $epochs epochs" >&2
     for ((r = 1; r <= repeats; r++)); do
         if ((r % 2)); then order="nnslim torch"; else order="torch nnslim"; fi
         for e in $order; do
@@ -260,7 +274,7 @@ jsonl="$tmp/jsonl"
 : >"$jsonl"
 {
     unit="img/s"; [[ $mode == cpu ]] && unit="img/cpu-s"
-    printf '%-10s %16s %16s %7s %7s %4s | %11s %11s %7s | %6s %7s %7s\n' arch "nnslim $unit" "torch $unit" ratio target ok \
+    printf '%-10s %8s %16s %16s %7s %7s %4s | %11s %11s %7s | %6s %7s %7s\n' arch images "nnslim $unit" "torch $unit" ratio target ok \
         "nnslim best" "torch best" ratio noise "acc nns" "acc pt"
     for a in "${arch_list[@]}"; do
         n=${N_MED[$a]}; t=${T_MED[$a]}; nb=${N_BEST[$a]}; tb=${T_BEST[$a]}
@@ -271,11 +285,11 @@ jsonl="$tmp/jsonl"
             rbest=$(awk -v n="$nb" -v t="$tb" 'BEGIN {printf "%.2f", n / t}')
             ok=$(awk -v r="$ratio" -v g="$target" 'BEGIN {print (r >= g) ? "yes" : "NO"}')
         fi
-        printf '%-10s %16s %16s %7s %7s %4s | %11s %11s %7s | %5.0f%% %7s %7s\n' "$a" "${n:--}" "${t:--}" "${ratio:--}" \
+        printf '%-10s %8s %16s %16s %7s %7s %4s | %11s %11s %7s | %5.0f%% %7s %7s\n' "$a" "${LIM[$a]}x${EPO[$a]}" "${n:--}" "${t:--}" "${ratio:--}" \
             "${target}x" "$ok" "${nb:--}" "${tb:--}" "${rbest:--}" "$(awk -v x="${NOISE[$a]}" 'BEGIN {print 100 * x}')" \
             "${N_ACC[$a]:--}" "${T_ACC[$a]:--}"
         printf '{"date": "%s", "mode": "%s", "cpu": "%s", "isa": "%s", "cpus": %s, "commit": "%s", "torch": "%s", "arch": "%s", "limit": %s, "epochs": %s, "batch_size": %s, "threads": %s, "repeats": %s, "nnslim_images_per_second": %s, "torch_images_per_second": %s, "ratio": %s, "target": %s, "meets_target": %s, "nnslim_best": %s, "torch_best": %s, "ratio_best": %s, "max_noise": %s, "nnslim_runs": %s, "torch_runs": %s, "nnslim_test_accuracy": %s, "torch_test_accuracy": %s}\n' \
-            "$date_s" "$mode" "$cpu" "$isa" "$ncpu" "$commit" "$torch_ver" "$a" "$limit" "$epochs" "$batch" "$threads" "$repeats" \
+            "$date_s" "$mode" "$cpu" "$isa" "$ncpu" "$commit" "$torch_ver" "$a" "${LIM[$a]}" "${EPO[$a]}" "$batch" "$threads" "$repeats" \
             "${n:-null}" "${t:-null}" "${ratio:-null}" "$target" \
             "$([[ $ok == yes ]] && echo true || { [[ $ok == NO ]] && echo false || echo null; })" \
             "${nb:-null}" "${tb:-null}" "${rbest:-null}" "${NOISE[$a]}" \
