@@ -25,15 +25,23 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_sensitivity(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 /* Option parsing: options are "--name value", "--name=value" or flags. */
-typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT } opt_kind;
+typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT, OPT_LIST } opt_kind;
 typedef struct cli_opt {
     const char *name;   /* without the leading "--" */
     opt_kind kind;
-    void *dest;         /* int* for FLAG/INT, const char** for STR, float* for FLOAT */
+    void *dest;         /* int* for FLAG/INT, const char** for STR, float* for FLOAT,
+                           cli_strlist* for LIST (the option may repeat) */
     int seen;
 } cli_opt;
+
+#define CLI_LIST_MAX 16
+typedef struct cli_strlist {
+    const char *v[CLI_LIST_MAX];
+    int n;
+} cli_strlist;
 
 /* Parse argv[1..]; options go to opts, positional arguments to pos (up to
  * max_pos). Prints "nnslim CMD: ..." and returns CLI_USAGE on an error;
@@ -88,7 +96,7 @@ nns_status cli_data_normalize(const cli_data_opts *d, const cli_opt *opts, nns_g
 typedef struct cli_train_opts {
     const char *optimizer, *schedule, *augment;
     int epochs, batch, nesterov, seed, threads, step_epochs;
-    float lr, momentum, wd, warmup, ls, val_split;
+    float lr, momentum, wd, warmup, ls, val_split, clip;
 } cli_train_opts;
 
 #define CLI_TRAIN_OPTS(t)                                                                   \
@@ -99,7 +107,7 @@ typedef struct cli_train_opts {
     {"step-epochs", OPT_INT, &(t).step_epochs, 0},                                            \
     {"label-smoothing", OPT_FLOAT, &(t).ls, 0}, {"augment", OPT_STR, &(t).augment, 0},       \
     {"val-split", OPT_FLOAT, &(t).val_split, 0}, {"seed", OPT_INT, &(t).seed, 0},            \
-    {"threads", OPT_INT, &(t).threads, 0}
+    {"threads", OPT_INT, &(t).threads, 0}, {"clip-grad-norm", OPT_FLOAT, &(t).clip, 0}
 
 #define CLI_TRAIN_HELP                                                                      \
     "  --batch-size N         default 128 (the last partial batch is kept)\n"                \
@@ -115,7 +123,8 @@ typedef struct cli_train_opts {
     "  --augment LIST         comma list of crop (random crop, padding 2) and flip\n"        \
     "  --val-split F          hold out this fraction of the training set for validation\n"   \
     "  --seed N               default 1 (same seed and threads: same weights)\n"            \
-    "  --threads N            default: all cores\n"
+    "  --threads N            default: all cores\n"                                         \
+    "  --clip-grad-norm X     clip the gradient's global L2 norm to X (default 0: off)\n"
 
 /* Defaults: the anchors' recipe with the given learning rate. */
 void cli_train_init(cli_train_opts *t, float lr);
@@ -127,6 +136,57 @@ nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_datase
 
 /* Progress on stderr: a bar on a terminal, one line per epoch otherwise. */
 void cli_progress(const nns_train_progress *p, void *user);
+
+/* Distillation options shared by distill, train and prune. */
+typedef struct cli_distill_opts {
+    const char *teacher;
+    float temperature, alpha, gain_limit;
+    cli_strlist hints;
+    int no_cache;
+    nns_distill_hint hint[CLI_LIST_MAX];
+    char hint_buf[CLI_LIST_MAX][256];
+} cli_distill_opts;
+
+#define CLI_DISTILL_OPTS(k)                                                                 \
+    {"teacher", OPT_STR, &(k).teacher, 0}, {"temperature", OPT_FLOAT, &(k).temperature, 0},   \
+    {"alpha", OPT_FLOAT, &(k).alpha, 0}, {"hint", OPT_LIST, &(k).hints, 0},                   \
+    {"kd-gain-limit", OPT_FLOAT, &(k).gain_limit, 0},                                         \
+    {"no-teacher-cache", OPT_FLAG, &(k).no_cache, 0}
+
+#define CLI_DISTILL_HELP                                                                    \
+    "  --temperature T        softmax temperature, > 0 (default 2)\n"                        \
+    "  --alpha A              weight of the soft (teacher) term, in [0, 1] (default 0.5);\n"  \
+    "                         the label term gets 1 - A\n"                                    \
+    "  --hint T_LAYER:S_LAYER[:BETA]   feature distillation: MSE between the teacher's\n"     \
+    "                         and the student's maps (node or value names; same H x W),\n"    \
+    "                         through a learned 1x1 conv when channels differ; BETA\n"        \
+    "                         default 1; repeatable; the adapter is not saved\n"              \
+    "  --kd-gain-limit G      divide the loss gradient by (A*T + 1 - A) / G when that\n"      \
+    "                         exceeds 1, so the soft term cannot blow up the step\n"           \
+    "                         (default 1; 0: off)\n"                                          \
+    "  --no-teacher-cache     run the teacher on every batch (default: its logits are\n"      \
+    "                         cached per image when batches are not augmented)\n"
+
+void cli_distill_init(cli_distill_opts *k);
+/* Fill dc from the options (hints parsed); prints a usage error and returns
+ * CLI_USAGE on a malformed --hint, else 0. */
+int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config *dc);
+/* Load the teacher and check it against the data (k->teacher must be set). */
+nns_status cli_teacher_load(const cli_distill_opts *k, const nns_dataset *train, nns_graph **teacher);
+/* Check that the teacher was trained on data normalised like the student's
+ * (metadata nnslim.mean / nnslim.std), naming the file when not. */
+nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, float mean, float std);
+
+/* Model measurements for before/after reports. */
+typedef struct cli_measure {
+    float accuracy;     /* -1: not measured */
+    int64_t params, nonzero, macs;
+    long long file_bytes;
+    double lat_b1, ips_b64;
+} cli_measure;
+nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *file, cli_measure *m);
+/* "key": {"accuracy": ..., "params": ..., ...} */
+void cli_measure_json(const char *key, const cli_measure *m);
 
 /* JSON string with escaping. */
 void cli_json_str(FILE *f, const char *s);

@@ -36,45 +36,13 @@ static const char *help =
     "  --json                 one JSON object with \"before\" and \"after\"\n"
     "  --lr X                 fine-tuning learning rate, default 0.01 (gradual: 0.05)\n"
     "  (the learning-rate schedule is --lr-schedule here; --schedule is the pruning one)\n"
+    "  --teacher T.onnx       fine-tune by distillation from this model (e.g. the model\n"
+    "                         before pruning: MODEL.onnx itself), with:\n"
+    CLI_DISTILL_HELP
     CLI_TRAIN_HELP
     "\n" CLI_DATA_HELP
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
     "file_bytes, latency_ms_b1, images_per_second_b64.\n";
-
-typedef struct measure {
-    float accuracy;
-    int64_t params, nonzero, macs;
-    long long file_bytes;
-    double lat_b1, ips_b64;
-} measure;
-
-static nns_status take_measure(nns_graph *g, const nns_dataset *test, const char *file, measure *m) {
-    nns_eval_result er;
-    nns_status st;
-    m->accuracy = -1;
-    if (test) {
-        if ((st = nns_evaluate(g, test, 256, &er))) return st;
-        m->accuracy = er.accuracy;
-        nns_eval_result_free(&er);
-    }
-    nns_layer_info *L = NULL;
-    int n;
-    if ((st = nns_graph_summarize(g, &L, &n, &m->params, &m->nonzero, &m->macs))) return st;
-    free(L);
-    m->file_bytes = file ? cli_file_size(file) : -1;
-    if ((st = nns_benchmark(g, 1, 200, &m->lat_b1, NULL))) return st;
-    double ms64;
-    if ((st = nns_benchmark(g, 64, 20, &ms64, &m->ips_b64))) return st;
-    return NNS_OK;
-}
-
-static void print_measure_json(const char *key, const measure *m) {
-    if (m->accuracy < 0) printf("\"%s\": {\"accuracy\": null, \"params\": %lld,", key, (long long)m->params);
-    else printf("\"%s\": {\"accuracy\": %.6f, \"params\": %lld,", key, m->accuracy, (long long)m->params);
-    printf(" \"nonzero_params\": %lld, \"macs\": %lld, "
-           "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
-           (long long)m->nonzero, (long long)m->macs, m->file_bytes, m->lat_b1, m->ips_b64);
-}
 
 /* Magnitude pruning with a ratio per named layer: each layer alone (all
  * other prunable layers excluded), layer scope. */
@@ -112,6 +80,14 @@ static int split_list(char *buf, const char **names, int max) {
     return n;
 }
 
+/* Fine-tune, from the teacher when one is given. */
+static nns_status finetune_run(nns_graph *g, const nns_dataset *train, const nns_dataset *val,
+                               const nns_train_config *cfg, const nns_graph *teacher,
+                               const nns_distill_config *dc, nns_train_result *tr) {
+    if (!teacher) return nns_train(g, train, val, cfg, tr);
+    return nns_distill(teacher, g, train, val, cfg, dc, tr);
+}
+
 int cmd_prune(int argc, char **argv) {
     const char *method = NULL, *nm = "2:4", *scope = NULL, *criterion = "l1", *schedule = "oneshot",
                *exclude = NULL, *out = NULL, *layer_ratios = NULL;
@@ -121,6 +97,8 @@ int cmd_prune(int argc, char **argv) {
     cli_train_init(&t, 0.01f);
     cli_data_opts d;
     cli_data_init(&d);
+    cli_distill_opts k;
+    cli_distill_init(&k);
     cli_opt opts[] = {{"method", OPT_STR, &method, 0}, {"sparsity", OPT_FLOAT, &sparsity, 0},
                       {"nm", OPT_STR, &nm, 0}, {"scope", OPT_STR, &scope, 0},
                       {"criterion", OPT_STR, &criterion, 0}, {"target-macs", OPT_FLOAT, &target_macs, 0},
@@ -129,7 +107,7 @@ int cmd_prune(int argc, char **argv) {
                       {"steps", OPT_INT, &steps, 0}, {"finetune-epochs", OPT_INT, &finetune, 0},
                       {"exclude", OPT_STR, &exclude, 0}, {"output", OPT_STR, &out, 0},
                       {"json", OPT_FLAG, &json, 0}, CLI_TRAIN_OPTS(t), CLI_DATA_OPTS(d),
-                      {NULL, 0, NULL, 0}};
+                      CLI_DISTILL_OPTS(k), {NULL, 0, NULL, 0}};
     /* --schedule here is the pruning schedule; the LR schedule stays cosine. */
     for (cli_opt *o = opts; o->name; o++)
         if (!strcmp(o->name, "schedule") && o->dest == &t.schedule) o->name = "lr-schedule";
@@ -207,6 +185,12 @@ int cmd_prune(int argc, char **argv) {
     if (sched_grad && !cli_opt_seen(opts, "lr")) t.lr = 0.05f;
     nns_train_config cfg;
     if ((r = cli_train_config("prune", &t, &cfg))) return r;
+    nns_distill_config dc;
+    if ((r = cli_distill_config("prune", &k, &dc))) return r;
+    if (!k.teacher && (cli_opt_seen(opts, "temperature") || cli_opt_seen(opts, "alpha") || k.hints.n)) {
+        fprintf(stderr, "nnslim prune: --temperature, --alpha and --hint need --teacher\n");
+        return CLI_USAGE;
+    }
     nns_set_threads(t.threads);
 
     char exbuf[4096] = "", lrbuf[8192] = "";
@@ -237,9 +221,9 @@ int cmd_prune(int argc, char **argv) {
         }
     }
 
-    nns_graph *g = NULL;
+    nns_graph *g = NULL, *teacher = NULL;
     nns_dataset train = {0}, test = {0}, val = {0};
-    measure before, after;
+    cli_measure before, after;
     int rc = CLI_FAIL;
     float mean, std;
     nns_status st = nns_graph_load_onnx(pos[0], &g);
@@ -260,6 +244,23 @@ int cmd_prune(int argc, char **argv) {
         finetune = 0;
     }
     if ((st = cli_check_writable(out))) goto fail;
+    if (k.teacher) {
+        if (!have_data || finetune < 1) {
+            st = nns_error(NNS_STATUS_INVALID_ARG, "--teacher %s: distillation needs fine-tuning (--finetune-epochs >= 1) "
+                           "on data the model fits", k.teacher);
+            goto fail;
+        }
+        if ((st = cli_teacher_load(&k, &train, &teacher))) goto fail;
+        if ((st = cli_teacher_check_norm(k.teacher, teacher, mean, std))) goto fail;
+        /* check the teacher's shapes and the hints now, before any work */
+        nns_distiller *probe = NULL;
+        if ((st = nns_distiller_create(teacher, g, &dc, 0, cfg.batch_size, &probe))) goto fail;
+        st = nns_distiller_finish(probe, g);
+        nns_distiller_free(probe);
+        if (st) goto fail;
+        fprintf(stderr, "fine-tuning learns from %s (T %g, alpha %g, %d hints)\n", k.teacher, dc.temperature,
+                dc.alpha, dc.n_hints);
+    }
     for (int i = 0; i < ex.n; i++)
         if (nns_graph_find_node(g, ex.names[i]) < 0) {
             st = nns_error(NNS_STATUS_INVALID_ARG, "--exclude: model '%s' has no node '%s'", pos[0], ex.names[i]);
@@ -271,7 +272,7 @@ int cmd_prune(int argc, char **argv) {
             goto fail;
         }
     fprintf(stderr, "measuring the model before pruning\n");
-    if ((st = take_measure(g, have_data ? &test : NULL, pos[0], &before))) goto fail;
+    if ((st = cli_measure_take(g, have_data ? &test : NULL, pos[0], &before))) goto fail;
     cfg.epochs = finetune;
     nns_prune_scope pscope = scope && !strcmp(scope, "layer") ? NNS_PRUNE_SCOPE_LAYER : NNS_PRUNE_SCOPE_GLOBAL;
     nns_train_result tr;
@@ -288,7 +289,7 @@ int cmd_prune(int argc, char **argv) {
         cfg.step_hook = nns_prune_gradual_hook;
         cfg.step_hook_user = &gp;
         fprintf(stderr, "gradual pruning to %.3f over %d epochs\n", sparsity, finetune);
-        if ((st = nns_train(g, &train, val.n ? &val : NULL, &cfg, &tr))) goto fail;
+        if ((st = finetune_run(g, &train, val.n ? &val : NULL, &cfg, teacher, &dc, &tr))) goto fail;
         /* the schedule ends at exactly the target */
         if ((st = nns_prune_magnitude(g, sparsity, pscope, &ex))) goto fail;
     } else if (is_mag && sched_iter) {
@@ -300,7 +301,7 @@ int cmd_prune(int argc, char **argv) {
             int ep = per + (k == steps ? finetune - per * steps : 0);
             if (ep > 0) {
                 cfg.epochs = ep;
-                if ((st = nns_train(g, &train, val.n ? &val : NULL, &cfg, &tr))) goto fail;
+                if ((st = finetune_run(g, &train, val.n ? &val : NULL, &cfg, teacher, &dc, &tr))) goto fail;
             }
         }
     } else {
@@ -335,20 +336,20 @@ int cmd_prune(int argc, char **argv) {
         if (st) goto fail;
         if (finetune > 0) {
             fprintf(stderr, "fine-tuning %d epochs\n", finetune);
-            if ((st = nns_train(g, &train, val.n ? &val : NULL, &cfg, &tr))) goto fail;
+            if ((st = finetune_run(g, &train, val.n ? &val : NULL, &cfg, teacher, &dc, &tr))) goto fail;
         }
     }
     if ((st = nns_graph_set_meta(g, "nnslim.prune_method", method))) goto fail;
     if ((st = nns_graph_save_onnx(g, out))) goto fail;
     fprintf(stderr, "measuring the pruned model\n");
-    if ((st = take_measure(g, have_data ? &test : NULL, out, &after))) goto fail;
+    if ((st = cli_measure_take(g, have_data ? &test : NULL, out, &after))) goto fail;
     if (json) {
         printf("{\"method\": ");
         cli_json_str(stdout, method);
         printf(", \"sparsity\": %.4f, \"finetune_epochs\": %d, ", sparsity, finetune);
-        print_measure_json("before", &before);
+        cli_measure_json("before", &before);
         printf(", ");
-        print_measure_json("after", &after);
+        cli_measure_json("after", &after);
         printf(", \"output\": ");
         cli_json_str(stdout, out);
         printf("}\n");
@@ -379,6 +380,7 @@ done:
     nns_dataset_free(&train);
     nns_dataset_free(&test);
     nns_dataset_free(&val);
+    nns_graph_free(teacher);
     nns_graph_free(g);
     return rc;
 }

@@ -43,6 +43,15 @@ static int parse_value(const char *cmd, cli_opt *o, const char *v) {
     case OPT_FLAG:
         *(int *)o->dest = 1;
         return 0;
+    case OPT_LIST: {
+        cli_strlist *l = o->dest;
+        if (l->n >= CLI_LIST_MAX) {
+            fprintf(stderr, "nnslim %s: --%s given more than %d times\n", cmd, o->name, CLI_LIST_MAX);
+            return CLI_USAGE;
+        }
+        l->v[l->n++] = v;
+        return 0;
+    }
     }
     return 0;
 }
@@ -301,6 +310,11 @@ int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config 
     cfg->label_smoothing = t->ls;
     cfg->seed = (uint64_t)t->seed;
     cfg->threads = t->threads;
+    if (!(t->clip >= 0)) {
+        fprintf(stderr, "nnslim %s: --clip-grad-norm must be >= 0, not %g\n", cmd, t->clip);
+        return CLI_USAGE;
+    }
+    cfg->clip_grad_norm = t->clip;
     cfg->progress = cli_progress;
     return 0;
 }
@@ -313,4 +327,113 @@ nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_datase
         return nns_error(NNS_STATUS_INVALID_ARG, "--val-split %g leaves %lld validation images of %lld",
                          t->val_split, (long long)count, (long long)train->n);
     return nns_dataset_split(train, count, (uint64_t)t->seed, val);
+}
+
+void cli_distill_init(cli_distill_opts *k) {
+    memset(k, 0, sizeof *k);
+    nns_distill_config dc;
+    nns_distill_config_default(&dc);
+    k->temperature = dc.temperature;
+    k->alpha = dc.alpha;
+    k->gain_limit = dc.gain_limit;
+}
+
+int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config *dc) {
+    nns_distill_config_default(dc);
+    dc->temperature = k->temperature;
+    dc->alpha = k->alpha;
+    dc->gain_limit = k->gain_limit;
+    dc->cache = !k->no_cache;
+    for (int i = 0; i < k->hints.n; i++) {
+        snprintf(k->hint_buf[i], sizeof k->hint_buf[i], "%s", k->hints.v[i]);
+        char *a = k->hint_buf[i];
+        char *c1 = strchr(a, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        float beta = 1.0f;
+        if (c2) {
+            char *end;
+            beta = strtof(c2 + 1, &end);
+            if (end == c2 + 1 || *end || !(beta > 0) || !isfinite(beta)) {
+                fprintf(stderr, "nnslim %s: --hint '%s': BETA must be a number > 0\n", cmd, k->hints.v[i]);
+                return CLI_USAGE;
+            }
+            *c2 = 0;
+        }
+        if (!c1 || c1 == a || !c1[1]) {
+            fprintf(stderr, "nnslim %s: --hint '%s' is not TEACHER_LAYER:STUDENT_LAYER[:BETA]\n", cmd, k->hints.v[i]);
+            return CLI_USAGE;
+        }
+        *c1 = 0;
+        k->hint[i].teacher_layer = a;
+        k->hint[i].student_layer = c1 + 1;
+        k->hint[i].beta = beta;
+    }
+    dc->hints = k->hints.n ? k->hint : NULL;
+    dc->n_hints = k->hints.n;
+    if (!(dc->temperature > 0)) {
+        fprintf(stderr, "nnslim %s: --temperature must be > 0, not %g\n", cmd, dc->temperature);
+        return CLI_USAGE;
+    }
+    if (!(dc->alpha >= 0 && dc->alpha <= 1)) {
+        fprintf(stderr, "nnslim %s: --alpha must be in [0, 1], not %g\n", cmd, dc->alpha);
+        return CLI_USAGE;
+    }
+    if (!(dc->gain_limit >= 0)) {
+        fprintf(stderr, "nnslim %s: --kd-gain-limit must be >= 0, not %g\n", cmd, dc->gain_limit);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+nns_status cli_teacher_load(const cli_distill_opts *k, const nns_dataset *train, nns_graph **teacher) {
+    nns_status st = nns_graph_load_onnx(k->teacher, teacher);
+    if (st) return st;
+    if ((st = nns_check_data(*teacher, train))) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", nns_last_error());
+        nns_graph_free(*teacher);
+        *teacher = NULL;
+        return nns_error(st, "teacher '%s': %s", k->teacher, msg);
+    }
+    return NNS_OK;
+}
+
+nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, float mean, float std) {
+    const char *gm = nns_graph_get_meta(teacher, "nnslim.mean"), *gs = nns_graph_get_meta(teacher, "nnslim.std");
+    if (!gm || !gs) return NNS_OK;
+    float m = strtof(gm, NULL), s = strtof(gs, NULL);
+    if (fabsf(m - mean) > 1e-4f * (1 + fabsf(mean)) || fabsf(s - std) > 1e-4f * (1 + fabsf(std)))
+        return nns_error(NNS_STATUS_INVALID_ARG,
+                         "teacher '%s' expects inputs normalised with mean %g, std %g but the data use mean %g, std %g "
+                         "(give --mean/--std)",
+                         file, m, s, mean, std);
+    return NNS_OK;
+}
+
+nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *file, cli_measure *m) {
+    nns_eval_result er;
+    nns_status st;
+    m->accuracy = -1;
+    if (test) {
+        if ((st = nns_evaluate(g, test, 256, &er))) return st;
+        m->accuracy = er.accuracy;
+        nns_eval_result_free(&er);
+    }
+    nns_layer_info *L = NULL;
+    int n;
+    if ((st = nns_graph_summarize(g, &L, &n, &m->params, &m->nonzero, &m->macs))) return st;
+    free(L);
+    m->file_bytes = file ? cli_file_size(file) : -1;
+    if ((st = nns_benchmark(g, 1, 200, &m->lat_b1, NULL))) return st;
+    double ms64;
+    if ((st = nns_benchmark(g, 64, 20, &ms64, &m->ips_b64))) return st;
+    return NNS_OK;
+}
+
+void cli_measure_json(const char *key, const cli_measure *m) {
+    if (m->accuracy < 0) printf("\"%s\": {\"accuracy\": null, \"params\": %lld,", key, (long long)m->params);
+    else printf("\"%s\": {\"accuracy\": %.6f, \"params\": %lld,", key, m->accuracy, (long long)m->params);
+    printf(" \"nonzero_params\": %lld, \"macs\": %lld, "
+           "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
+           (long long)m->nonzero, (long long)m->macs, m->file_bytes, m->lat_b1, m->ips_b64);
 }

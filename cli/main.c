@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"eval", "evaluate a model: accuracy, loss, confusion matrix", cmd_eval},
     {"info", "layers, shapes, parameters, MACs and file size of a model", cmd_info},
     {"prune", "prune weights, neurons or channels, fine-tune, report before/after", cmd_prune},
+    {"distill", "train a small student from a trained teacher (knowledge distillation)", cmd_distill},
     {"sensitivity", "prune each layer alone at a sweep of ratios; suggest per-layer ratios", cmd_sensitivity},
     {"run", "run a model on a .npy input, write the output as .npy", cmd_run},
 };
@@ -16,8 +17,8 @@ static const cli_command commands[] = {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: nnslim COMMAND [OPTIONS]\n\n"
-               "nnslim trains and prunes neural networks on the CPU (ONNX in, ONNX out);\n"
-               "distillation and quantization are being built. Commands:\n");
+               "nnslim trains, prunes and distills neural networks on the CPU (ONNX in,\n"
+               "ONNX out); quantization is being built. Commands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun 'nnslim COMMAND --help' for a command's options.\n"
                "Exit status: 0 success, 1 bad input or failure, 2 bad usage.\n");

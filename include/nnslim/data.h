@@ -88,6 +88,10 @@ int64_t nns_batcher_n_batches(const nns_batcher *b);
 /* Copy the next batch into x ([batch_size, c, h, w] capacity) and y; returns
  * the number of samples (0 at the end of the epoch). Never allocates. */
 int nns_batcher_next(nns_batcher *b, float *x, int32_t *y);
+/* The data-set indices of the samples of the batch nns_batcher_next returned
+ * last (as many as it returned; NULL before the first batch). The pointer
+ * stays valid until the next reset. */
+const int64_t *nns_batcher_indices(const nns_batcher *b);
 
 #ifdef __cplusplus
 }

@@ -10,5 +10,6 @@
 #include "nnslim/arch.h"
 #include "nnslim/runtime.h"
 #include "nnslim/prune.h"
+#include "nnslim/distill.h"
 #define NNSLIM_VERSION "0.1.0"
 #endif

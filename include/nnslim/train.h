@@ -48,13 +48,25 @@ typedef struct nns_train_progress {
 typedef void (*nns_progress_fn)(const nns_train_progress *p, void *user);
 
 /* Optional replacement of the loss (e.g. distillation). Given logits
- * [n, classes] and labels, write dL/dlogits (already divided by n) and
- * return the mean loss in *loss. batch_index: index of the first sample of
- * this batch in the data set's permutation order, and idx the sample
- * indices (n of them), so a cache of teacher outputs can be used. */
+ * [n, classes] of graph output 0, labels y and the batch's input x (as
+ * fed, i.e. augmented), write dL/dlogits (already divided by n) and return
+ * the mean loss in *loss. idx holds the data-set indices of the n samples
+ * (so a cache of teacher outputs can be used); augmented says whether x was
+ * augmented (then x differs from the data set's sample). */
 typedef nns_status (*nns_loss_fn)(void *user, const float *logits, float *dlogits,
                                   const int32_t *y, const int64_t *idx, int n,
-                                  int classes, const float *x, float *loss);
+                                  int classes, const float *x, int augmented,
+                                  float *loss);
+
+/* Optional loss on the graph outputs after the first (e.g. feature
+ * distillation through adapters), called after the loss on output 0 of
+ * the same batch. out[i], grad[i] are output i+1's values and gradient
+ * ([n, per_sample[i]] floats): write dL/d(output) (already divided by n)
+ * into all of grad[i] and return this term's mean loss in *loss (it
+ * is added to the reported loss). */
+typedef nns_status (*nns_aux_loss_fn)(void *user, int n_aux, const float *const *out,
+                                      float *const *grad, const int64_t *per_sample,
+                                      int n, float *loss);
 
 typedef struct nns_train_config {
     int epochs;                 /* default from the architecture, else 10 */
@@ -77,6 +89,11 @@ typedef struct nns_train_config {
     void *progress_user;
     nns_loss_fn loss;           /* NULL: softmax cross-entropy */
     void *loss_user;
+    nns_aux_loss_fn aux_loss;   /* NULL: outputs after the first get no gradient */
+    void *aux_loss_user;
+    /* Clip the gradient's global L2 norm (over all parameters) to this
+     * before each step. 0: off. */
+    float clip_grad_norm;
     /* Called after every optimizer step t (0-based) of T; e.g. gradual
      * pruning updates g->masks here. May be NULL. */
     nns_status (*step_hook)(void *user, nns_graph *g, int64_t t, int64_t T,

@@ -24,6 +24,7 @@ struct nns_batcher {
     nns_augment aug;
     int64_t *perm;     /* [n] order of this epoch                  */
     int64_t pos;       /* next position in perm                    */
+    int64_t last;      /* position of the last batch returned, -1  */
     uint64_t aug_seed; /* derived from (seed, epoch)               */
 };
 
@@ -94,6 +95,7 @@ void nns_batcher_reset(nns_batcher *b, int epoch) {
     }
     b->aug_seed = nns_data_rng_state(b->seed, STREAM_AUG, e);
     b->pos = 0;
+    b->last = -1;
 }
 
 int64_t nns_batcher_n_batches(const nns_batcher *b) {
@@ -158,6 +160,12 @@ int nns_batcher_next(nns_batcher *b, float *x, int32_t *y) {
             augment_copy(dst, src, d->c, d->h, d->w, dy, dx, flip);
         }
     }
+    b->last = pos;
     b->pos += k;
     return (int)k;
+}
+
+const int64_t *nns_batcher_indices(const nns_batcher *b) {
+    if (!b || b->last < 0) return NULL;
+    return b->perm + b->last;
 }

@@ -81,6 +81,8 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     if (!(cfg->lr > 0) || !isfinite(cfg->lr)) return nns_error(NNS_STATUS_INVALID_ARG, "--lr must be > 0, not %g", cfg->lr);
     if (cfg->momentum < 0 || cfg->momentum >= 1) return nns_error(NNS_STATUS_INVALID_ARG, "--momentum must be in [0, 1), not %g", cfg->momentum);
     if (cfg->weight_decay < 0) return nns_error(NNS_STATUS_INVALID_ARG, "--weight-decay must be >= 0, not %g", cfg->weight_decay);
+    if (!(cfg->clip_grad_norm >= 0) || !isfinite(cfg->clip_grad_norm))
+        return nns_error(NNS_STATUS_INVALID_ARG, "--clip-grad-norm must be >= 0, not %g", cfg->clip_grad_norm);
     if (cfg->label_smoothing < 0 || cfg->label_smoothing >= 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "--label-smoothing must be in [0, 1), not %g", cfg->label_smoothing);
     if (train->n < 1) return nns_error(NNS_STATUS_INVALID_ARG, "the training set is empty");
@@ -101,11 +103,23 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     nns_batcher *bat = NULL;
     int n_gamma = 0;
     int64_t *gamma_off = NULL, *gamma_len = NULL;
-    if (!grads || !mom || !ybuf || !dlogits || (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW && !sq)) {
+    int n_aux = cfg->aux_loss ? g->n_outputs - 1 : 0;
+    const float **aux_out = n_aux > 0 ? malloc((size_t)n_aux * sizeof *aux_out) : NULL;
+    float **aux_grad = n_aux > 0 ? malloc((size_t)n_aux * sizeof *aux_grad) : NULL;
+    int64_t *aux_per = n_aux > 0 ? malloc((size_t)n_aux * sizeof *aux_per) : NULL;
+    if (!grads || !mom || !ybuf || !dlogits || (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW && !sq) ||
+        (n_aux > 0 && (!aux_out || !aux_grad || !aux_per))) {
         st = nns_error(NNS_STATUS_NOMEM, "out of memory for %lld parameters' training state", (long long)np);
         goto done;
     }
     if ((st = nns_plan_create(g, bs, 1, grads, &plan))) goto done;
+    for (int i = 0; i < n_aux; i++) {
+        const nns_value *v = &g->values[g->outputs[i + 1]];
+        int64_t per = 1;
+        for (int d = 1; d < v->shape.ndim; d++) per *= v->shape.dims[d];
+        aux_per[i] = per;
+    }
+    int augmented = cfg->augment.crop_pad > 0 || cfg->augment.hflip;
     /* BatchNorm scales for the slimming penalty */
     if (cfg->slim_penalty > 0) {
         gamma_off = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
@@ -143,10 +157,22 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
             nns_tv *out = nns_plan_output(plan, 0);
             float loss;
             if (cfg->loss) {
-                if ((st = cfg->loss(cfg->loss_user, out->data, dlogits, ybuf, NULL, n, classes, xin->data, &loss)))
+                if ((st = cfg->loss(cfg->loss_user, out->data, dlogits, ybuf, nns_batcher_indices(bat), n,
+                                    classes, xin->data, augmented, &loss)))
                     goto done;
             } else {
                 loss = nns_loss_softmax_ce(out->data, ybuf, n, classes, cfg->label_smoothing, dlogits);
+            }
+            nns_plan_zero_act_grads(plan);
+            if (n_aux > 0) {
+                for (int i = 0; i < n_aux; i++) {
+                    nns_tv *o = nns_plan_output(plan, i + 1);
+                    aux_out[i] = o->data;
+                    aux_grad[i] = o->grad;
+                }
+                float aux = 0;
+                if ((st = cfg->aux_loss(cfg->aux_loss_user, n_aux, aux_out, aux_grad, aux_per, n, &aux))) goto done;
+                loss += aux;
             }
             if (!isfinite(loss)) {
                 st = nns_error(NNS_STATUS_INVALID_ARG, "training diverged at epoch %d step %lld (loss %g): lower --lr",
@@ -159,10 +185,18 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
                 for (int j = 1; j < classes; j++) if (z[j] > z[am]) am = j;
                 correct += am == ybuf[i];
             }
-            nns_plan_zero_act_grads(plan);
             memcpy(out->grad, dlogits, (size_t)n * classes * sizeof(float));
             memset(grads, 0, (size_t)np * sizeof(float));
             nns_plan_backward(plan);
+            if (cfg->clip_grad_norm > 0) {
+                double ss = 0;
+                for (int64_t e = 0; e < np; e++) ss += (double)grads[e] * grads[e];
+                double norm = sqrt(ss);
+                if (norm > cfg->clip_grad_norm) {
+                    float sc = (float)(cfg->clip_grad_norm / norm);
+                    for (int64_t e = 0; e < np; e++) grads[e] *= sc;
+                }
+            }
             for (int k = 0; k < n_gamma; k++) {
                 const float *gw = g->params + gamma_off[k];
                 float *gg = grads + gamma_off[k];
@@ -234,6 +268,9 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     }
     res->seconds = now_s() - t0;
 done:
+    free(aux_out);
+    free(aux_grad);
+    free(aux_per);
     free(gamma_off);
     free(gamma_len);
     nns_batcher_free(bat);

@@ -1,0 +1,335 @@
+/* test_distill.c — the distillation loss against finite differences, the
+ * distiller (teacher cache, hints and their adapters, clean removal), width
+ * students, and the errors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph_impl.h"
+#include "core/rng.h"
+#include "nnslim/nnslim.h"
+#include "testutil.h"
+
+static void test_loss_grad(void) {
+    const int n = 3, k = 5;
+    float zs[15], zt[15], d[15];
+    int32_t y[3] = {1, 4, 0};
+    uint64_t r = 11;
+    for (int i = 0; i < n * k; i++) {
+        zs[i] = 4.0f * (nns_rng_uniform(&r) - 0.5f);
+        zt[i] = 6.0f * (nns_rng_uniform(&r) - 0.5f);
+    }
+    const float Ts[3] = {1.0f, 2.0f, 4.0f};
+    const float As[4] = {0.0f, 0.5f, 0.9f, 1.0f};
+    for (int a = 0; a < 4; a++)
+        for (int t = 0; t < 3; t++) {
+            float kl, ce;
+            float L = nns_distill_loss(zs, zt, y, n, k, Ts[t], As[a], d, &kl, &ce);
+            CHECK_NEAR(L, As[a] * Ts[t] * Ts[t] * kl + (1 - As[a]) * ce, 1e-5);
+            CHECK(kl >= 0 && ce > 0);
+            for (int e = 0; e < n * k; e++) {
+                float s = zs[e];
+                zs[e] = s + 1e-3f;
+                float lp = nns_distill_loss(zs, zt, y, n, k, Ts[t], As[a], NULL, NULL, NULL);
+                zs[e] = s - 1e-3f;
+                float lm = nns_distill_loss(zs, zt, y, n, k, Ts[t], As[a], NULL, NULL, NULL);
+                zs[e] = s;
+                CHECK_MSG(fabsf(d[e] - (lp - lm) / 2e-3f) < 2e-3f, "T %g alpha %g elem %d: %g vs %g", Ts[t], As[a],
+                          e, d[e], (lp - lm) / 2e-3f);
+            }
+        }
+    /* identical logits: KL 0; alpha 0 is the plain cross-entropy */
+    float kl;
+    nns_distill_loss(zs, zs, y, n, k, 3.0f, 0.7f, NULL, &kl, NULL);
+    CHECK_NEAR(kl, 0, 1e-6);
+    CHECK_NEAR(nns_distill_loss(zs, zt, y, n, k, 2.0f, 0.0f, NULL, NULL, NULL),
+               nns_loss_softmax_ce(zs, y, n, k, 0, NULL), 1e-5);
+    /* a known value: two classes, T = 1 */
+    float s2[2] = {0, 0}, t2[2] = {0, (float)log(3.0)};
+    int32_t y2[1] = {0};
+    nns_distill_loss(s2, t2, y2, 1, 2, 1.0f, 1.0f, NULL, &kl, NULL);
+    CHECK_NEAR(kl, 0.25 * log(0.25 / 0.5) + 0.75 * log(0.75 / 0.5), 1e-6);
+}
+
+/* Synthetic 28x28 data: class k has a bright bar at a class-specific spot. */
+static void make_data(nns_dataset *d, int64_t n, uint64_t seed) {
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->c = 1;
+    d->h = d->w = 28;
+    d->n_classes = 10;
+    d->x = calloc((size_t)n * 784, sizeof(float));
+    d->y = calloc((size_t)n, sizeof(int32_t));
+    uint64_t r = seed;
+    for (int64_t i = 0; i < n; i++) {
+        int k = (int)nns_rng_below(&r, 10);
+        d->y[i] = k;
+        float *x = d->x + i * 784;
+        for (int p = 0; p < 784; p++) x[p] = 0.3f * (nns_rng_uniform(&r) - 0.5f);
+        int oy = (k / 5) * 14 + 3, ox = (k % 5) * 5 + 1;
+        for (int yy = 0; yy < 6; yy++)
+            for (int xx = 0; xx < 4; xx++) x[(oy + yy) * 28 + ox + xx] += 1.0f;
+    }
+}
+
+static nns_graph *trained_teacher(const nns_dataset *tr) {
+    nns_graph *t = NULL;
+    CHECK_OK(nns_arch_build("lenet5", 5, &t));
+    nns_train_config c;
+    nns_train_config_default(&c);
+    c.epochs = 4;
+    c.batch_size = 32;
+    c.threads = 2;
+    nns_train_result r;
+    CHECK_OK(nns_train(t, tr, NULL, &c, &r));
+    return t;
+}
+
+typedef struct hint_watch {
+    nns_distiller *d;
+    float first, last;
+    int steps;
+} hint_watch;
+
+static void watch(const nns_train_progress *p, void *user) {
+    hint_watch *w = user;
+    if (p->end_of_epoch) return;
+    nns_distill_stats s;
+    nns_distiller_stats(w->d, &s);
+    if (w->steps++ == 0) w->first = s.last_hint;
+    w->last = s.last_hint;
+}
+
+static void test_distiller(void) {
+    nns_dataset tr, te;
+    make_data(&tr, 768, 7);
+    make_data(&te, 200, 8);
+    nns_graph *t = trained_teacher(&tr);
+    nns_eval_result er;
+    CHECK_OK(nns_evaluate(t, &te, 100, &er));
+    CHECK_MSG(er.accuracy > 0.9f, "teacher accuracy %.3f", er.accuracy);
+    nns_eval_result_free(&er);
+
+    nns_train_config c;
+    nns_train_config_default(&c);
+    c.epochs = 3;
+    c.batch_size = 40; /* partial last batch */
+    c.threads = 2;
+    nns_distill_config dc;
+    nns_distill_config_default(&dc);
+    CHECK(dc.temperature == 2.0f && dc.alpha == 0.5f);
+
+    /* logits distillation into lenet300: teacher runs only in epoch 1 */
+    nns_graph *s = NULL;
+    CHECK_OK(nns_arch_build("lenet300", 9, &s));
+    nns_distiller *d = NULL;
+    CHECK_OK(nns_distiller_create(t, s, &dc, tr.n, c.batch_size, &d));
+    nns_train_config cc = c;
+    nns_distiller_attach(d, &cc);
+    nns_train_result r;
+    CHECK_OK(nns_train(s, &tr, &te, &cc, &r));
+    nns_distill_stats st;
+    nns_distiller_stats(d, &st);
+    CHECK_MSG(st.teacher_images == tr.n, "teacher ran on %lld images", (long long)st.teacher_images);
+    CHECK(st.cached_images == 2 * tr.n);
+    CHECK(st.last_kl >= 0 && st.last_ce > 0);
+    CHECK_MSG(r.val_accuracy > 0.8f, "distilled lenet300 accuracy %.3f", r.val_accuracy);
+    CHECK_OK(nns_distiller_finish(d, s));
+    nns_distiller_free(d);
+    nns_graph_free(s);
+
+    /* with augmentation the teacher runs on every batch, on the same input */
+    CHECK_OK(nns_arch_build("lenet300", 9, &s));
+    CHECK_OK(nns_distiller_create(t, s, &dc, tr.n, c.batch_size, &d));
+    cc = c;
+    cc.epochs = 2;
+    cc.augment.hflip = 1;
+    nns_distiller_attach(d, &cc);
+    CHECK_OK(nns_train(s, &tr, NULL, &cc, &r));
+    nns_distiller_stats(d, &st);
+    CHECK(st.teacher_images == 2 * tr.n && st.cached_images == 0);
+    nns_distiller_free(d);
+    nns_graph_free(s);
+
+    /* hints: a half-width lenet5 learns the teacher's conv1 and conv2 maps
+     * through 1x1 adapters (3 -> 6 and 8 -> 16 channels) */
+    CHECK_OK(nns_graph_scale_width(t, 0.5f, 3, &s));
+    int nodes0 = nns_graph_n_nodes(s);
+    int64_t params0 = nns_graph_n_params(s);
+    const char *t1 = t->nodes[0].name; /* conv1 */
+    int conv2 = -1;
+    for (int i = 1; i < t->n_nodes && conv2 < 0; i++)
+        if (!strcmp(t->nodes[i].op_type, "Conv")) conv2 = i;
+    CHECK(conv2 > 0 && !strcmp(t->nodes[0].op_type, "Conv"));
+    nns_distill_hint hints[2] = {{t1, t1, 1.0f}, {t->nodes[conv2].name, t->nodes[conv2].name, 0.5f}};
+    dc.hints = hints;
+    dc.n_hints = 2;
+    CHECK_OK(nns_distiller_create(t, s, &dc, tr.n, c.batch_size, &d));
+    nns_distiller_stats(d, &st);
+    CHECK(st.n_adapters == 2);
+    CHECK(nns_graph_n_params(s) == params0 + st.adapter_params);
+    CHECK(s->n_outputs == 3);
+    hint_watch w = {d, 0, 0, 0};
+    cc = c;
+    cc.epochs = 3;
+    cc.progress = watch;
+    cc.progress_user = &w;
+    nns_distiller_attach(d, &cc);
+    CHECK_OK(nns_train(s, &tr, &te, &cc, &r));
+    CHECK_MSG(w.steps > 10 && w.last < 0.7f * w.first, "hint loss %g -> %g", w.first, w.last);
+    nns_distiller_stats(d, &st);
+    CHECK(st.teacher_images == 3 * tr.n); /* hints need the teacher's maps every step */
+    CHECK_OK(nns_distiller_finish(d, s));
+    CHECK_OK(nns_distiller_finish(d, s)); /* idempotent */
+    CHECK(s->n_outputs == 1 && nns_graph_n_nodes(s) == nodes0 && nns_graph_n_params(s) == params0);
+    CHECK(nns_graph_find_node(s, "nnslim_hint0_adapter") < 0);
+    CHECK_OK(nns_evaluate(s, &te, 100, &er));
+    CHECK_NEAR(er.accuracy, r.val_accuracy, 1e-6);
+    nns_eval_result_free(&er);
+    nns_distiller_free(d);
+    nns_graph_free(s);
+
+    /* the all-in-one call */
+    CHECK_OK(nns_arch_build("lenet300", 9, &s));
+    dc.hints = NULL;
+    dc.n_hints = 0;
+    CHECK_OK(nns_distill(t, s, &tr, &te, &c, &dc, &r));
+    CHECK(r.epochs == 3 && r.val_accuracy > 0.8f);
+    nns_graph_free(s);
+
+    nns_graph_free(t);
+    nns_dataset_free(&tr);
+    nns_dataset_free(&te);
+}
+
+/* A 12-class linear model on 28x28 inputs. */
+static nns_graph *linear12(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    int64_t in_d[4] = {-1, 1, 28, 28}, w_d[2] = {12, 784}, b_d[1] = {12};
+    nns_shape is = nns_shape_make(4, in_d), ws = nns_shape_make(2, w_d), bs = nns_shape_make(1, b_d);
+    CHECK_OK(nns_graph_add_input(g, "input", NNS_DTYPE_F32, &is, NULL));
+    CHECK_OK(nns_graph_add_param(g, "w", NNS_DTYPE_F32, &ws, NULL, 1, NULL));
+    CHECK_OK(nns_graph_add_param(g, "b", NNS_DTYPE_F32, &bs, NULL, 1, NULL));
+    const char *fin[1] = {"input"}, *fout[1] = {"flat"};
+    int nd;
+    CHECK_OK(nns_graph_add_node(g, "Flatten", "flatten", 1, fin, 1, fout, &nd));
+    const char *gin[3] = {"flat", "w", "b"}, *gout[1] = {"logits"};
+    CHECK_OK(nns_graph_add_node(g, "Gemm", "fc", 3, gin, 1, gout, &nd));
+    CHECK_OK(nns_graph_set_attr_int(g, nd, "transB", 1));
+    CHECK_OK(nns_graph_add_output(g, "logits"));
+    CHECK_OK(nns_graph_finalize(g));
+    return g;
+}
+
+static void test_errors(void) {
+    nns_graph *t = NULL, *s = NULL, *bad = linear12();
+    CHECK_OK(nns_arch_build("lenet5", 1, &t));
+    CHECK_OK(nns_arch_build("lenet5", 2, &s));
+    CHECK_OK(nns_graph_pack_params(t));
+    CHECK_OK(nns_graph_pack_params(s));
+    int nodes = nns_graph_n_nodes(s), outs = s->n_outputs;
+    int64_t params = nns_graph_n_params(s);
+    nns_distill_config dc;
+    nns_distill_config_default(&dc);
+    nns_distiller *d = NULL;
+
+    dc.temperature = 0;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG && !d);
+    CHECK(strstr(nns_last_error(), "--temperature") != NULL);
+    dc.temperature = -1;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    dc.temperature = 2;
+    dc.alpha = 1.5f;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    CHECK(strstr(nns_last_error(), "--alpha") != NULL);
+    dc.alpha = -0.1f;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    dc.alpha = NAN;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    dc.alpha = 0.5f;
+    /* teacher with 12 classes, student with 10 */
+    CHECK(nns_distiller_create(bad, s, &dc, 10, 8, &d) == NNS_STATUS_SHAPE && !d);
+    CHECK_MSG(strstr(nns_last_error(), "12 classes") && strstr(nns_last_error(), "has 10"), "%s", nns_last_error());
+    /* hints: a layer that does not exist; one whose spatial size differs */
+    const char *conv2 = NULL;
+    for (int i = 1; i < t->n_nodes && !conv2; i++)
+        if (!strcmp(t->nodes[i].op_type, "Conv")) conv2 = t->nodes[i].name;
+    nns_distill_hint h1 = {"nosuchlayer", t->nodes[0].name, 1.0f};
+    dc.hints = &h1;
+    dc.n_hints = 1;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    CHECK(strstr(nns_last_error(), "'nosuchlayer'") != NULL && strstr(nns_last_error(), "teacher"));
+    nns_distill_hint h2 = {t->nodes[0].name, "nope2", 1.0f};
+    dc.hints = &h2;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    CHECK(strstr(nns_last_error(), "student has no layer 'nope2'") != NULL);
+    nns_distill_hint h3 = {t->nodes[0].name, conv2, 1.0f};
+    dc.hints = &h3;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_SHAPE);
+    CHECK_MSG(strstr(nns_last_error(), "spatial") != NULL, "%s", nns_last_error());
+    nns_distill_hint h4 = {t->nodes[0].name, t->nodes[0].name, 0.0f};
+    dc.hints = &h4;
+    CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    /* nothing changed */
+    CHECK(nns_graph_n_nodes(s) == nodes && s->n_outputs == outs && nns_graph_n_params(s) == params);
+    /* width */
+    nns_graph *w = NULL;
+    CHECK(nns_graph_scale_width(t, 0.0f, 1, &w) == NNS_STATUS_INVALID_ARG && !w);
+    CHECK(nns_graph_scale_width(t, 1.5f, 1, &w) == NNS_STATUS_INVALID_ARG && !w);
+    CHECK(strstr(nns_last_error(), "--student-width") != NULL);
+    nns_graph_free(t);
+    nns_graph_free(s);
+    nns_graph_free(bad);
+}
+
+static void test_width(void) {
+    const char *archs[] = {"lenet300", "lenet5", "vggsmall", "resnet8", "mobilenet"};
+    nns_dataset te;
+    make_data(&te, 64, 3);
+    for (int a = 0; a < 5; a++) {
+        nns_graph *t = NULL, *s = NULL, *s1 = NULL;
+        CHECK_OK(nns_arch_build(archs[a], 1, &t));
+        if (!t) continue;
+        int64_t pt = nns_graph_n_params(t);
+        CHECK_OK(nns_graph_scale_width(t, 0.5f, 4, &s));
+        CHECK_OK(nns_graph_scale_width(t, 1.0f, 4, &s1));
+        if (!s || !s1) {
+            nns_graph_free(t);
+            nns_graph_free(s);
+            nns_graph_free(s1);
+            continue;
+        }
+        int64_t ps = nns_graph_n_params(s);
+        /* about a quarter of the weights (first and last layers scale once:
+         * lenet300's 784-input layer keeps it near a half) */
+        CHECK_MSG(ps < 0.5 * pt && ps > 0.15 * pt, "%s: %lld of %lld params", archs[a], (long long)ps, (long long)pt);
+        CHECK(nns_graph_n_params(s1) == pt);
+        CHECK(s->values[s->outputs[0]].shape.dims[1] == 10);
+        /* fresh weights, not the teacher's: width 1 differs from the teacher */
+        CHECK(memcmp(s1->params, t->params, (size_t)pt * sizeof(float)) != 0);
+        /* BatchNorm reset and the model runs */
+        for (int i = 0; i < s->n_nodes; i++) {
+            const nns_node *nd = &s->nodes[i];
+            if (strcmp(nd->op_type, "BatchNormalization")) continue;
+            const float *var = s->values[nd->in[4]].data, *gam = s->values[nd->in[1]].data;
+            CHECK(var[0] == 1.0f && gam[0] == 1.0f);
+        }
+        nns_eval_result er;
+        CHECK_OK(nns_evaluate(s, &te, 32, &er));
+        CHECK(er.images == 64 && isfinite(er.loss));
+        nns_eval_result_free(&er);
+        nns_graph_free(t);
+        nns_graph_free(s);
+        nns_graph_free(s1);
+    }
+    nns_dataset_free(&te);
+}
+
+int main(void) {
+    test_loss_grad();
+    test_errors();
+    test_width();
+    test_distiller();
+    TEST_MAIN_END();
+}
