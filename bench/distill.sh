@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# distill.sh — the distillation scenarios of issue #5 on Fashion-MNIST, with the
+# trained vggsmall teacher in bench/models/ (made by bench/accuracy.sh; trained
+# here if missing). Each result is appended with its command to
+# bench/results/distill.txt. Accuracies are deterministic for a fixed thread
+# count; latencies are only meaningful on a quiet machine.
+#
+#   bash bench/distill.sh [all|lenet5|recipes|width|prune]   (default all)
+#
+# lenet5:  lenet5 from vggsmall with the lenet5 baseline's recipe (10 epochs,
+#          lr 0.05), default T and alpha, with --baseline (lenet5 alone).
+# recipes: the anchors' T/alpha grid (4/0.9, 4/0.5, 2/0.9, 2/0.5), with the
+#          default gradient-gain safeguard and without it (--kd-gain-limit 0).
+# width:   a vggsmall of width 0.5 from vggsmall, 6 epochs, with --baseline.
+# prune:   vggsmall with half its conv channels removed, 2 fine-tuning epochs
+#          with the unpruned model as teacher, and without.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NNS=${NNS:-./build/nnslim}
+THREADS=${THREADS:-2}
+mkdir -p bench/results bench/models
+res=bench/results/distill.txt
+T=bench/models/vggsmall.onnx
+if [[ ! -f $T ]]; then
+  echo "training the teacher $T" >&2
+  "$NNS" train --arch vggsmall --threads "$THREADS" --mean 0.2860 --std 0.3530 -o "$T" >&2
+fi
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) commit $(git rev-parse --short HEAD) threads $THREADS load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$res"
+run() { # run NAME COMMAND ARGS...: the command's --json line, or its error
+  local name="$1"; shift
+  local json rc=0
+  json=$("$NNS" "$@" --threads "$THREADS" --json) || rc=$?
+  echo "$name | nnslim $* --threads $THREADS --json" | tee -a "$res"
+  if ((rc)); then echo "exit $rc" | tee -a "$res"; else echo "$json" | tee -a "$res"; fi
+}
+scen="${1:-all}"
+if [[ $scen == all || $scen == lenet5 ]]; then
+  run "lenet5 from vggsmall, defaults, with baseline" distill --teacher "$T" --student lenet5 --baseline \
+    -o bench/models/lenet5_kd.onnx
+fi
+if [[ $scen == all || $scen == recipes ]]; then
+  for ta in 4:0.9 4:0.5 2:0.9 2:0.5; do
+    t=${ta%%:*} a=${ta##*:}
+    run "lenet5 from vggsmall, T $t alpha $a, safeguard on" distill --teacher "$T" --student lenet5 \
+      --temperature "$t" --alpha "$a" -o bench/models/lenet5_kd_t${t}_a${a}.onnx
+    run "lenet5 from vggsmall, T $t alpha $a, safeguard off" distill --teacher "$T" --student lenet5 \
+      --temperature "$t" --alpha "$a" --kd-gain-limit 0 -o bench/models/lenet5_kd_t${t}_a${a}_raw.onnx
+  done
+fi
+if [[ $scen == all || $scen == width ]]; then
+  run "vggsmall width 0.5 from vggsmall, with baseline" distill --teacher "$T" --student-width 0.5 --baseline \
+    -o bench/models/vggsmall_w50_kd.onnx
+fi
+if [[ $scen == all || $scen == prune ]]; then
+  run "vggsmall 50% channels, 2 FT epochs, teacher = unpruned" prune "$T" --method channel --sparsity 0.5 \
+    --teacher "$T" -o bench/models/vggsmall_c50_kd.onnx
+  run "vggsmall 50% channels, 2 FT epochs, no teacher" prune "$T" --method channel --sparsity 0.5 \
+    -o bench/models/vggsmall_c50.onnx
+fi

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# cli_distill.sh NNSLIM — nnslim distill, train --teacher and prune --teacher end
+# to end on a small teacher: each runs, reports the JSON keys, saves a student
+# without hint adapters; bad input (mismatched teacher, missing or misfit hint
+# layers, T <= 0, alpha outside [0, 1]) gives a one-line error and writes
+# nothing.
+set -u
+NNS="$1"
+[[ -d /usr/share/datasets/fashion-mnist ]] || { echo "skipped: no fashion-mnist"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+D=(--limit 600 --test-limit 300 --threads 2)
+"$NNS" train --arch lenet5 "${D[@]}" --epochs 2 -o "$T/t.onnx" >/dev/null 2>"$T/err" || { echo "FAIL: train: $(cat "$T/err")"; exit 1; }
+
+num() { sed -E "s/.*\"$2\": ([0-9.e+-]+|null).*/\\1/" <<<"$1"; }
+
+# distill with a baseline: the three accuracies, the objects, a loadable student
+if out=$("$NNS" distill --teacher "$T/t.onnx" --student lenet300 --baseline --epochs 2 "${D[@]}" -o "$T/s.onnx" --json 2>"$T/err"); then
+  for k in teacher_accuracy student_accuracy baseline_accuracy gain teacher_images cached_images; do
+    v=$(num "$out" "$k")
+    [[ "$v" =~ ^[0-9.e+-]+$ ]] && ok || bad "distill json: $k = '$v'"
+  done
+  for k in '"teacher": {' '"student": {' '"baseline": {' latency_ms_b1 file_bytes macs; do
+    grep -qF "$k" <<<"$out" && ok || bad "distill json lacks $k"
+  done
+  # 600 images, 2 epochs, no augmentation: the teacher ran once per image
+  [[ $(num "$out" teacher_images) == 600 && $(num "$out" cached_images) == 600 ]] && ok || bad "teacher cache: $out"
+  "$NNS" eval "$T/s.onnx" --test-limit 300 >/dev/null 2>&1 && ok || bad "eval of the distilled student failed"
+else
+  bad "distill: $(cat "$T/err")"
+fi
+
+# width student with a feature hint through an adapter; the adapter is not saved
+if out=$("$NNS" distill --teacher "$T/t.onnx" --student-width 0.5 --hint conv2:conv2:0.5 --hint fc1:fc1 --epochs 1 \
+        "${D[@]}" -o "$T/w.onnx" --json 2>"$T/err"); then
+  [[ $(num "$out" hints) == 2 && $(num "$out" baseline_accuracy) == null ]] && ok || bad "width json: $out"
+  info=$("$NNS" info "$T/w.onnx")
+  grep -q nnslim_hint <<<"$info" && bad "adapter saved: $info" || ok
+  grep -qE '^conv2 +Conv +\[1,8,10,10\]' <<<"$info" && ok || bad "width 0.5: conv2 not 8 channels: $info"
+else
+  bad "distill width: $(cat "$T/err")"
+fi
+
+# train --teacher and prune --teacher
+if out=$("$NNS" train --arch lenet300 --teacher "$T/t.onnx" --temperature 3 --alpha 0.7 --epochs 1 "${D[@]}" -o "$T/tr.onnx" --json 2>"$T/err"); then
+  grep -q '"teacher": "' <<<"$out" && ok || bad "train --teacher json: $out"
+else
+  bad "train --teacher: $(cat "$T/err")"
+fi
+if out=$("$NNS" prune "$T/t.onnx" --method magnitude --sparsity 0.8 --teacher "$T/t.onnx" --finetune-epochs 1 "${D[@]}" \
+        -o "$T/p.onnx" --json 2>"$T/err"); then
+  grep -q '"after"' <<<"$out" && ok || bad "prune --teacher json: $out"
+else
+  bad "prune --teacher: $(cat "$T/err")"
+fi
+if out=$("$NNS" prune "$T/t.onnx" --method channel --sparsity 0.5 --round-to 1 --teacher "$T/t.onnx" --hint conv2:conv2 \
+        --finetune-epochs 1 "${D[@]}" -o "$T/pc.onnx" --json 2>"$T/err"); then
+  "$NNS" info "$T/pc.onnx" | grep -q nnslim_hint && bad "prune: adapter saved" || ok
+else
+  bad "prune --teacher --hint: $(cat "$T/err")"
+fi
+
+# errors: exit status, one line naming the fault, nothing written
+expect() { # expect STATUS PATTERN ARGS...
+  local want="$1" pat="$2"; shift 2
+  rm -f "$T/bad.onnx"
+  "$NNS" "$@" >"$T/out" 2>"$T/err"; local got=$?
+  if [[ $got -ne $want ]]; then bad "$* -> exit $got, want $want: $(head -c 300 "$T/err")"; return; fi
+  grep -qF -- "$pat" "$T/err" || { bad "$* -> stderr lacks '$pat': $(cat "$T/err")"; return; }
+  [[ $(grep -c . "$T/err") -eq 1 ]] || { bad "$* -> stderr is not one line: $(cat "$T/err")"; return; }
+  [[ -e "$T/bad.onnx" ]] && { bad "$* -> wrote output"; return; }
+  ok
+}
+# a valid ONNX model whose "logits" are [N, 784]: Flatten of the 28x28 input
+printf '\x08\x08\x42\x02\x10\x0d\x3a\x61\x0a\x1e\x0a\x05\x69\x6e\x70\x75\x74\x12\x06\x6c\x6f\x67\x69\x74\x73\x1a\x04\x66\x6c\x61\x74\x22\x07\x46\x6c\x61\x74\x74\x65\x6e\x12\x01\x67\x5a\x20\x0a\x05\x69\x6e\x70\x75\x74\x12\x17\x0a\x15\x08\x01\x12\x11\x0a\x03\x12\x01\x4e\x0a\x02\x08\x01\x0a\x02\x08\x1c\x0a\x02\x08\x1c\x62\x1a\x0a\x06\x6c\x6f\x67\x69\x74\x73\x12\x10\x0a\x0e\x08\x01\x12\x0a\x0a\x03\x12\x01\x4e\x0a\x03\x08\x90\x06' >"$T/flat784.onnx"
+S=(--student lenet5 --epochs 1 "${D[@]}" -o "$T/bad.onnx")
+expect 1 "784 classes but the student's output 'logits' has 10" distill --teacher "$T/flat784.onnx" "${S[@]}"
+expect 1 "the teacher has no layer 'nosuch'" distill --teacher "$T/t.onnx" --hint nosuch:conv1 "${S[@]}"
+expect 1 "the student has no layer 'nosuch'" distill --teacher "$T/t.onnx" --hint conv1:nosuch "${S[@]}"
+expect 1 "spatial sizes differ" distill --teacher "$T/t.onnx" --hint conv1:conv2 "${S[@]}"
+expect 2 "--temperature must be > 0" distill --teacher "$T/t.onnx" --temperature 0 "${S[@]}"
+expect 2 "--temperature must be > 0" distill --teacher "$T/t.onnx" --temperature -2 "${S[@]}"
+expect 2 "--alpha must be in [0, 1]" distill --teacher "$T/t.onnx" --alpha 1.5 "${S[@]}"
+expect 2 "--alpha must be in [0, 1]" distill --teacher "$T/t.onnx" --alpha -0.1 "${S[@]}"
+expect 2 "not TEACHER_LAYER:STUDENT_LAYER" distill --teacher "$T/t.onnx" --hint conv1 "${S[@]}"
+expect 2 "BETA must be a number > 0" distill --teacher "$T/t.onnx" --hint conv1:conv1:0 "${S[@]}"
+expect 2 "--student-width must be in (0, 1]" distill --teacher "$T/t.onnx" --student-width 1.5 --epochs 1 "${D[@]}" -o "$T/bad.onnx"
+expect 2 "exactly one of --student" distill --teacher "$T/t.onnx" --student lenet5 --student-width 0.5 -o "$T/bad.onnx"
+expect 2 "--teacher T.onnx is required" distill --student lenet5 -o "$T/bad.onnx"
+expect 1 "nope.onnx" distill --teacher "$T/nope.onnx" "${S[@]}"
+expect 1 "784 classes" train --arch lenet5 --teacher "$T/flat784.onnx" --epochs 1 "${D[@]}" -o "$T/bad.onnx"
+expect 2 "need --teacher" train --arch lenet5 --alpha 0.3 --epochs 1 "${D[@]}" -o "$T/bad.onnx"
+expect 1 "the student has no layer 'nosuch'" prune "$T/t.onnx" --method magnitude --sparsity 0.5 --teacher "$T/t.onnx" \
+  --hint conv1:nosuch "${D[@]}" -o "$T/bad.onnx"
+expect 1 "784 classes" prune "$T/t.onnx" --method magnitude --sparsity 0.5 --teacher "$T/flat784.onnx" "${D[@]}" -o "$T/bad.onnx"
+
+echo "$pass passed, $fail failed"
+((fail == 0))
