@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"prune", "prune weights, neurons or channels, fine-tune, report before/after", cmd_prune},
     {"distill", "train a small student from a trained teacher (knowledge distillation)", cmd_distill},
     {"sensitivity", "prune each layer alone at a sweep of ratios; suggest per-layer ratios", cmd_sensitivity},
+    {"compare", "several models side by side: accuracy, size, MACs, latency", cmd_compare},
     {"run", "run a model on a .npy input, write the output as .npy", cmd_run},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

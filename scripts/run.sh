@@ -4,9 +4,13 @@
 #   2. prune half the channels of every convolution (a smaller dense model),
 #      fine-tune 2 epochs, and print the before/after table;
 #   3. prune 90% of the weights by magnitude (sparse storage), fine-tune, and
-#      print the before/after table.
+#      print the before/after table;
+#   4. distill a small student (lenet5) from the trained vggsmall, beside the
+#      same lenet5 trained alone;
+#   5. compare all of them side by side: accuracy, size, MACs, latency.
 # Environment: EPOCHS (training epochs, default: the architecture's, 6),
-# FT_EPOCHS (fine-tuning epochs, default 2), OUT (default out/).
+# FT_EPOCHS (fine-tuning epochs, default 2), KD_EPOCHS (the student's epochs,
+# default lenet5's 10), OUT (default out/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,3 +33,11 @@ $NNS prune "$OUT/vggsmall.onnx" --method channel --sparsity 0.5 --finetune-epoch
 echo "== prune: 90% of the weights by magnitude, $FT fine-tuning epochs" >&2
 $NNS prune "$OUT/vggsmall.onnx" --method magnitude --sparsity 0.9 --finetune-epochs "$FT" \
   -o "$OUT/vggsmall_sparse90.onnx"
+kd=()
+[[ -n "${KD_EPOCHS:-}" ]] && kd+=(--epochs "$KD_EPOCHS")
+echo "== distill: lenet5 learns from the trained vggsmall (and, as the baseline, alone)" >&2
+$NNS distill --teacher "$OUT/vggsmall.onnx" --student lenet5 "${kd[@]}" --baseline \
+  --baseline-output "$OUT/lenet5_alone.onnx" -o "$OUT/lenet5_distilled.onnx"
+echo "== compare: the trained model, the pruned ones, the distilled student" >&2
+$NNS compare "$OUT/vggsmall.onnx" "$OUT/vggsmall_channels50.onnx" "$OUT/vggsmall_sparse90.onnx" \
+  "$OUT/lenet5_distilled.onnx" "$OUT/lenet5_alone.onnx"

@@ -63,6 +63,16 @@ else
   bad "prune --teacher --hint: $(cat "$T/err")"
 fi
 
+# compare: the models side by side
+if out=$("$NNS" compare "$T/t.onnx" "$T/s.onnx" --test-limit 300 --threads 2 --json 2>"$T/err"); then
+  [[ $(grep -o '"model":' <<<"$out" | wc -l) == 2 && $(grep -o '"latency_ms_b1":' <<<"$out" | wc -l) == 2 ]] && ok || bad "compare json: $out"
+  grep -q '"params": 61706' <<<"$out" && grep -q '"params": 266610' <<<"$out" && ok || bad "compare params: $out"
+else
+  bad "compare: $(cat "$T/err")"
+fi
+"$NNS" compare "$T/t.onnx" "$T/missing.onnx" --test-limit 100 >/dev/null 2>"$T/err" && bad "compare of a missing file succeeded" ||
+  { grep -q "missing.onnx" "$T/err" && ok || bad "compare error: $(cat "$T/err")"; }
+
 # errors: exit status, one line naming the fault, nothing written
 expect() { # expect STATUS PATTERN ARGS...
   local want="$1" pat="$2"; shift 2

@@ -1,0 +1,101 @@
+/* cmd_compare.c — nnslim compare: several models side by side. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *help =
+    "usage: nnslim compare MODEL.onnx... [DATA] [--threads N] [--json]\n"
+    "\n"
+    "Measure several models on the same test set and machine, side by side: test\n"
+    "accuracy, parameters, nonzero parameters, MACs per image, file size, batch-1\n"
+    "latency (median of 200 runs) and batch-64 throughput (median of 20), with each\n"
+    "model's ratios to the first one. Each model is evaluated with its own recorded\n"
+    "normalisation (nnslim.mean / nnslim.std), else --mean/--std, else the test set's.\n"
+    "\n"
+    "  --threads N      default: all cores\n"
+    "  --json           one JSON object: {\"models\": [{\"model\", \"accuracy\", \"params\",\n"
+    "                   \"nonzero_params\", \"macs\", \"file_bytes\", \"latency_ms_b1\",\n"
+    "                   \"images_per_second_b64\"}, ...]}\n"
+    "\n" CLI_DATA_HELP;
+
+#define MAX_MODELS 16
+
+int cmd_compare(int argc, char **argv) {
+    int threads = 0, json = 0;
+    cli_data_opts d;
+    cli_data_init(&d);
+    cli_opt opts[] = {{"threads", OPT_INT, &threads, 0}, {"json", OPT_FLAG, &json, 0}, CLI_DATA_OPTS(d),
+                      {NULL, 0, NULL, 0}};
+    const char *pos[MAX_MODELS];
+    int npos;
+    int r = cli_parse("compare", argc, argv, opts, pos, MAX_MODELS, &npos);
+    if (r < 0) {
+        fputs(help, stdout);
+        return CLI_OK;
+    }
+    if (r) return r;
+    if (npos < 1) {
+        fprintf(stderr, "nnslim compare: give one or more MODEL.onnx (try 'nnslim compare --help')\n");
+        return CLI_USAGE;
+    }
+    if (threads < 0) {
+        fprintf(stderr, "nnslim compare: --threads must be >= 0\n");
+        return CLI_USAGE;
+    }
+    nns_set_threads(threads);
+    cli_measure m[MAX_MODELS];
+    int rc = CLI_FAIL;
+    nns_status st = NNS_OK;
+    for (int i = 0; i < npos; i++) {
+        nns_graph *g = NULL;
+        nns_dataset test = {0};
+        float mean, std;
+        if ((st = nns_graph_load_onnx(pos[i], &g))) goto fail;
+        st = cli_data_load(&d, NULL, &test); /* each model normalises its own copy */
+        if (!st) st = cli_data_normalize(&d, opts, g, NULL, &test, &mean, &std);
+        if (!st) st = cli_measure_take(g, &test, pos[i], &m[i]);
+        nns_dataset_free(&test);
+        nns_graph_free(g);
+        if (st) goto fail;
+        fprintf(stderr, "measured %s\n", pos[i]);
+    }
+    if (json) {
+        printf("{\"models\": [");
+        for (int i = 0; i < npos; i++) {
+            printf(i ? ", {\"model\": " : "{\"model\": ");
+            cli_json_str(stdout, pos[i]);
+            printf(", ");
+            /* the measure's fields, without the wrapping key */
+            printf("\"accuracy\": %.6f, \"params\": %lld, \"nonzero_params\": %lld, \"macs\": %lld, "
+                   "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
+                   m[i].accuracy, (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs,
+                   m[i].file_bytes, m[i].lat_b1, m[i].ips_b64);
+        }
+        printf("]}\n");
+    } else {
+        int w = 5;
+        for (int i = 0; i < npos; i++) {
+            int l = (int)strlen(pos[i]);
+            if (l > w) w = l;
+        }
+        if (w > 48) w = 48;
+        printf("%-*s %8s %10s %10s %11s %11s %9s %9s %12s\n", w, "model", "accuracy", "params", "nonzero",
+               "MACs/image", "file bytes", "b1 ms", "b1 speed", "b64 images/s");
+        for (int i = 0; i < npos; i++) {
+            const char *name = pos[i];
+            int l = (int)strlen(name);
+            if (l > w) name += l - w;
+            printf("%-*s %8.4f %10lld %10lld %11lld %11lld %9.4f %8.2fx %12.0f\n", w, name, m[i].accuracy,
+                   (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs, m[i].file_bytes,
+                   m[i].lat_b1, m[i].lat_b1 > 0 ? m[0].lat_b1 / m[i].lat_b1 : 0.0, m[i].ips_b64);
+        }
+        if (npos > 1) printf("(b1 speed: the first model's batch-1 latency over each model's)\n");
+    }
+    rc = CLI_OK;
+    goto done;
+fail:
+    rc = cli_fail("compare", st);
+done:
+    return rc;
+}
