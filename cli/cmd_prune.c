@@ -42,7 +42,8 @@ static const char *help =
     CLI_TRAIN_HELP
     "\n" CLI_DATA_HELP
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
-    "file_bytes, latency_ms_b1, images_per_second_b64.\n";
+    "file_bytes, latency_ms_b1, images_per_second_b64; and method, sparsity, finetune_epochs,\n"
+    "teacher (the --teacher file or null), output.\n";
 
 /* Magnitude pruning with a ratio per named layer: each layer alone (all
  * other prunable layers excluded), layer scope. */
@@ -350,6 +351,9 @@ int cmd_prune(int argc, char **argv) {
         cli_measure_json("before", &before);
         printf(", ");
         cli_measure_json("after", &after);
+        printf(", \"teacher\": ");
+        if (k.teacher) cli_json_str(stdout, k.teacher);
+        else printf("null");
         printf(", \"output\": ");
         cli_json_str(stdout, out);
         printf("}\n");
