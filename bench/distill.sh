@@ -9,11 +9,13 @@
 #
 # lenet5:  lenet5 from vggsmall with the lenet5 baseline's recipe (10 epochs,
 #          lr 0.05), default T and alpha, with --baseline (lenet5 alone).
-# recipes: the anchors' T/alpha grid (4/0.9, 4/0.5, 2/0.9, 2/0.5), with the
-#          default gradient-gain safeguard and without it (--kd-gain-limit 0).
+# recipes: the anchors' T/alpha grid (4/0.9, 4/0.5, 2/0.9, 2/0.5; RECIPES="T:A ..."
+#          to choose), with the default gradient-gain safeguard and without it
+#          (--kd-gain-limit 0).
 # width:   a vggsmall of width 0.5 from vggsmall, 6 epochs, with --baseline.
 # prune:   vggsmall with half its conv channels removed, 2 fine-tuning epochs
-#          with the unpruned model as teacher, and without.
+#          with the unpruned model as teacher, and without; lenet5 at 90% sparsity
+#          fine-tuned with the dense lenet5 as teacher (needs bench/models/lenet5.onnx).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NNS=${NNS:-./build/nnslim}
@@ -39,7 +41,7 @@ if [[ $scen == all || $scen == lenet5 ]]; then
     -o bench/models/lenet5_kd.onnx
 fi
 if [[ $scen == all || $scen == recipes ]]; then
-  for ta in 4:0.9 4:0.5 2:0.9 2:0.5; do
+  for ta in ${RECIPES:-4:0.9 4:0.5 2:0.9 2:0.5}; do
     t=${ta%%:*} a=${ta##*:}
     run "lenet5 from vggsmall, T $t alpha $a, safeguard on" distill --teacher "$T" --student lenet5 \
       --temperature "$t" --alpha "$a" -o bench/models/lenet5_kd_t${t}_a${a}.onnx
@@ -56,4 +58,8 @@ if [[ $scen == all || $scen == prune ]]; then
     --teacher "$T" -o bench/models/vggsmall_c50_kd.onnx
   run "vggsmall 50% channels, 2 FT epochs, no teacher" prune "$T" --method channel --sparsity 0.5 \
     -o bench/models/vggsmall_c50.onnx
+  if [[ -f bench/models/lenet5.onnx ]]; then
+    run "lenet5 90% global magnitude, 2 FT epochs, teacher = dense lenet5" prune bench/models/lenet5.onnx \
+      --method magnitude --sparsity 0.9 --teacher bench/models/lenet5.onnx -o bench/models/lenet5_s90_kd.onnx
+  fi
 fi

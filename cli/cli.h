@@ -164,7 +164,7 @@ typedef struct cli_distill_opts {
     "                         default 1; repeatable; the adapter is not saved\n"              \
     "  --kd-gain-limit G      divide the loss gradient by (A*T + 1 - A) / G when that\n"      \
     "                         exceeds 1, so the soft term cannot blow up the step\n"           \
-    "                         (default 1; 0: off)\n"                                          \
+    "                         (default 1.5; 0: off)\n"                                          \
     "  --no-teacher-cache     run the teacher on every batch (default: its logits are\n"      \
     "                         cached per image when batches are not augmented)\n"
 
