@@ -205,6 +205,11 @@ void cli_progress(const nns_train_progress *p, void *user) {
         fprintf(stderr, "epoch %d/%d  loss %.4f  train acc %.4f", p->epoch, p->epochs, p->loss, p->accuracy);
         if (p->val_accuracy >= 0) fprintf(stderr, "  val acc %.4f  val loss %.4f", p->val_accuracy, p->val_loss);
         fprintf(stderr, "  %.0f img/s  lr %.4g  %s elapsed, %s left\n", p->images_per_second, p->lr, el, left);
+        /* a collapsed network (e.g. all ReLUs dead after a too large step) trains at chance level
+         * without any non-finite loss: say so instead of letting it run on silently */
+        if (p->accuracy < 0.12f && p->epoch < p->epochs)
+            fprintf(stderr, "warning: train accuracy %.4f is near chance: the network may have collapsed (too large "
+                            "steps); lower --lr, or with a teacher lower --kd-gain-limit\n", p->accuracy);
         return;
     }
     if (!tty) return;
