@@ -100,6 +100,15 @@ static void watch(const nns_train_progress *p, void *user) {
     w->last = s.last_hint;
 }
 
+static void watch_kl(const nns_train_progress *p, void *user) {
+    hint_watch *w = user;
+    if (p->end_of_epoch) return;
+    nns_distill_stats s;
+    nns_distiller_stats(w->d, &s);
+    if (w->steps++ == 0) w->first = s.last_kl;
+    w->last = s.last_kl;
+}
+
 static void test_distiller(void) {
     nns_dataset tr, te;
     make_data(&tr, 768, 7);
@@ -137,6 +146,25 @@ static void test_distiller(void) {
     CHECK_OK(nns_distiller_finish(d, s));
     nns_distiller_free(d);
     nns_graph_free(s);
+
+    /* a teacher identical to the student: the first batch's KL is 0, so the
+     * teacher saw exactly the student's input and gave the same logits */
+    CHECK_OK(nns_arch_build("lenet300", 9, &s));
+    nns_graph *twin = NULL;
+    CHECK_OK(nns_graph_clone(s, &twin));
+    CHECK_OK(nns_graph_pack_params(twin));
+    CHECK_OK(nns_distiller_create(twin, s, &dc, tr.n, c.batch_size, &d));
+    hint_watch kw = {d, 0, 0, 0};
+    cc = c;
+    cc.epochs = 1;
+    cc.progress = watch_kl;
+    cc.progress_user = &kw;
+    nns_distiller_attach(d, &cc);
+    CHECK_OK(nns_train(s, &tr, NULL, &cc, &r));
+    CHECK_MSG(kw.steps > 2 && kw.first < 1e-6f && kw.last > kw.first, "twin teacher: KL %g -> %g", kw.first, kw.last);
+    nns_distiller_free(d);
+    nns_graph_free(s);
+    nns_graph_free(twin);
 
     /* with augmentation the teacher runs on every batch, on the same input */
     CHECK_OK(nns_arch_build("lenet300", 9, &s));
