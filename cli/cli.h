@@ -158,7 +158,8 @@ typedef struct cli_distill_opts {
     "  --temperature T        softmax temperature, > 0 (default 2)\n"                        \
     "  --alpha A              weight of the soft (teacher) term, in [0, 1] (default 0.5);\n"  \
     "                         the label term gets 1 - A\n"                                    \
-    "  --hint T_LAYER:S_LAYER[:BETA]   feature distillation: MSE between the teacher's\n"     \
+    "  --hint T_LAYER:S_LAYER[:BETA]   feature distillation: MSE (relative to the teacher\n"     \
+    "                         map's mean square) between the teacher's\n"     \
     "                         and the student's maps (node or value names; same H x W),\n"    \
     "                         through a learned 1x1 conv when channels differ; BETA\n"        \
     "                         default 1; repeatable; the adapter is not saved\n"              \

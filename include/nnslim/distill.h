@@ -7,7 +7,7 @@
  *
  *   alpha * T^2 * KL(softmax(z_t / T) || softmax(z_s / T))
  *   + (1 - alpha) * CE(z_s, y)
- *   + sum over hints of beta * MSE(adapter(f_s), f_t)
+ *   + sum over hints of beta * MSE(adapter(f_s), f_t) / mean(f_t^2)
  *
  * with means over the batch (KL summed over classes, MSE averaged over the
  * feature elements). The teacher runs forward in inference mode on the same

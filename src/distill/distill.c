@@ -366,14 +366,19 @@ static nns_status hint_loss_hook(void *user, int n_aux, const float *const *out,
         const float *fs = out[a];
         float *gs = grad[a];
         int64_t m = (int64_t)n * d->hints[h].per;
-        float c = 2.0f * d->hints[h].beta / (float)m * d->scale;
+        /* relative MSE: divided by the teacher map's mean square on this
+         * batch, so that beta means the same whatever the features' scale */
+        double tt = 0;
+        for (int64_t e = 0; e < m; e++) tt += (double)ft[e] * ft[e];
+        double norm = tt / (double)m + 1e-8;
+        float c = (float)(2.0 * d->hints[h].beta / ((double)m * norm)) * d->scale;
         double ss = 0;
         for (int64_t e = 0; e < m; e++) {
             float diff = fs[e] - ft[e];
             ss += (double)diff * diff;
             gs[e] = c * diff;
         }
-        total += d->hints[h].beta * ss / (double)m;
+        total += d->hints[h].beta * ss / ((double)m * norm);
     }
     d->stats.last_hint = (float)total;
     *loss = (float)total;
