@@ -29,20 +29,12 @@ static void log_softmax_t(const float *z, int k, float inv_t, float *out) {
     for (int j = 0; j < k; j++) out[j] = z[j] * inv_t - lse;
 }
 
-float nns_distill_loss(const float *zs, const float *zt, const int32_t *y, int n, int k,
-                       float temperature, float alpha, float *dzs, float *kl_out, float *ce_out) {
+/* The loss with caller-provided scratch of 3 * k floats. */
+static float distill_loss(const float *zs, const float *zt, const int32_t *y, int n, int k, float temperature,
+                          float alpha, float *dzs, float *kl_out, float *ce_out, float *scratch) {
     float inv_t = 1.0f / temperature;
     double kl_sum = 0, ce_sum = 0;
-    float ls_t[64], lt_t[64], ls_1[64];
-    float *lst = ls_t, *ltt = lt_t, *ls1 = ls_1;
-    float *heap = NULL;
-    if (k > 64) {
-        heap = malloc((size_t)k * 3 * sizeof(float));
-        if (!heap) return NAN;
-        lst = heap;
-        ltt = heap + k;
-        ls1 = heap + 2 * k;
-    }
+    float *lst = scratch, *ltt = scratch + k, *ls1 = scratch + 2 * k;
     float soft_w = alpha * temperature * temperature;
     for (int i = 0; i < n; i++) {
         const float *s = zs + (int64_t)i * k, *t = zt + (int64_t)i * k;
@@ -66,11 +58,24 @@ float nns_distill_loss(const float *zs, const float *zt, const int32_t *y, int n
             }
         }
     }
-    free(heap);
     float kl = (float)(kl_sum / n), ce = (float)(ce_sum / n);
     if (kl_out) *kl_out = kl;
     if (ce_out) *ce_out = ce;
     return soft_w * kl + (1.0f - alpha) * ce;
+}
+
+float nns_distill_loss(const float *zs, const float *zt, const int32_t *y, int n, int k,
+                       float temperature, float alpha, float *dzs, float *kl_out, float *ce_out) {
+    float stack[3 * 64];
+    float *scratch = k <= 64 ? stack : malloc((size_t)k * 3 * sizeof(float));
+    if (!scratch) {
+        if (kl_out) *kl_out = NAN;
+        if (ce_out) *ce_out = NAN;
+        return NAN;
+    }
+    float l = distill_loss(zs, zt, y, n, k, temperature, alpha, dzs, kl_out, ce_out, scratch);
+    if (scratch != stack) free(scratch);
+    return l;
 }
 
 typedef struct hint_rt {
@@ -96,6 +101,7 @@ struct nns_distiller {
     float *cache_logits;  /* [n_train, classes]                         */
     unsigned char *have;  /* [n_train]                                  */
     float *zt;            /* [max_batch, classes] staging               */
+    float *scratch;       /* [3 * classes] for the loss                 */
     int max_batch;
     nns_distill_stats stats;
 };
@@ -201,6 +207,11 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     if (!(dc->gain_limit >= 0) || !isfinite(dc->gain_limit))
         return nns_error(NNS_STATUS_INVALID_ARG, "the distillation gain limit must be >= 0, not %g", dc->gain_limit);
     if (max_batch < 1) return nns_error(NNS_STATUS_INVALID_ARG, "batch size must be >= 1, not %d", max_batch);
+    if (dc->n_hints < 0 || (dc->n_hints > 0 && !dc->hints))
+        return nns_error(NNS_STATUS_INVALID_ARG, "%d hints given but no hint list", dc->n_hints);
+    for (int h = 0; h < dc->n_hints; h++)
+        if (!dc->hints[h].teacher_layer || !dc->hints[h].student_layer)
+            return nns_error(NNS_STATUS_INVALID_ARG, "hint %d has no teacher or student layer name", h);
     nns_status st;
     if ((st = check_model(teacher, "teacher")) || (st = check_model(student, "student"))) return st;
     const nns_value *ti = &teacher->values[teacher->inputs[0]], *si = &student->values[student->inputs[0]];
@@ -282,7 +293,8 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     if ((st = nns_graph_finalize(d->teacher)) || (st = nns_graph_pack_params(d->teacher))) goto fail;
     if ((st = nns_plan_create(d->teacher, max_batch, 0, NULL, &d->plan))) goto fail;
     d->zt = malloc((size_t)max_batch * (size_t)d->classes * sizeof(float));
-    if (!d->zt) {
+    d->scratch = malloc((size_t)d->classes * 3 * sizeof(float));
+    if (!d->zt || !d->scratch) {
         st = nns_error(NNS_STATUS_NOMEM, "out of memory for teacher logits");
         goto fail;
     }
@@ -343,8 +355,7 @@ static nns_status kd_loss_hook(void *user, const float *logits, float *dlogits, 
             }
     }
     float kl, ce;
-    float l = nns_distill_loss(logits, d->zt, y, n, classes, d->T, d->alpha, dlogits, &kl, &ce);
-    if (isnan(l) && !isnan(kl)) return nns_error(NNS_STATUS_NOMEM, "out of memory in the distillation loss");
+    float l = distill_loss(logits, d->zt, y, n, classes, d->T, d->alpha, dlogits, &kl, &ce, d->scratch);
     if (d->scale != 1.0f)
         for (int64_t e = 0; e < (int64_t)n * classes; e++) dlogits[e] *= d->scale;
     d->stats.last_kl = kl;
@@ -416,6 +427,7 @@ void nns_distiller_free(nns_distiller *d) {
     free(d->cache_logits);
     free(d->have);
     free(d->zt);
+    free(d->scratch);
     free(d);
 }
 
