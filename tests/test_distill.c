@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "nnslim/nnslim.h"
 #include "testutil.h"
+#include "synthdata.h"
 
 static void test_loss_grad(void) {
     const int n = 3, k = 5;
@@ -51,26 +52,6 @@ static void test_loss_grad(void) {
     CHECK_NEAR(kl, 0.25 * log(0.25 / 0.5) + 0.75 * log(0.75 / 0.5), 1e-6);
 }
 
-/* Synthetic 28x28 data: class k has a bright bar at a class-specific spot. */
-static void make_data(nns_dataset *d, int64_t n, uint64_t seed) {
-    memset(d, 0, sizeof *d);
-    d->n = n;
-    d->c = 1;
-    d->h = d->w = 28;
-    d->n_classes = 10;
-    d->x = calloc((size_t)n * 784, sizeof(float));
-    d->y = calloc((size_t)n, sizeof(int32_t));
-    uint64_t r = seed;
-    for (int64_t i = 0; i < n; i++) {
-        int k = (int)nns_rng_below(&r, 10);
-        d->y[i] = k;
-        float *x = d->x + i * 784;
-        for (int p = 0; p < 784; p++) x[p] = 0.3f * (nns_rng_uniform(&r) - 0.5f);
-        int oy = (k / 5) * 14 + 3, ox = (k % 5) * 5 + 1;
-        for (int yy = 0; yy < 6; yy++)
-            for (int xx = 0; xx < 4; xx++) x[(oy + yy) * 28 + ox + xx] += 1.0f;
-    }
-}
 
 static nns_graph *trained_teacher(const nns_dataset *tr) {
     nns_graph *t = NULL;
