@@ -907,6 +907,143 @@ static const struct { const nns_op_def *def; int op; const char *name; } g_ops[]
     {&nns_op_identity, NNS_OP_IDENTITY, "Identity"},
 };
 
+/* ---- plan-level fusion and written gradients ----
+ * Conv -> BN -> Clip -> Conv 1x1 -> BN -> Relu -> Flatten -> Gemm: the plan
+ * fuses both BN + activation pairs, lets single consumers write their input
+ * gradients, and gives no gradient to Flatten(input). A twin plan whose BN
+ * outputs were asked for before the first forward (nns_plan_tv unfuses
+ * them) must give the same bits; asking for a fused value after backward
+ * must give the values and gradients the unfused plan has. */
+static nns_graph *fusion_graph(void) {
+    nns_graph *g = NULL;
+    uint64_t r = 99;
+    if (nns_graph_create(&g)) return NULL;
+    int64_t xd[4] = {4, 3, 6, 6}, w1d[4] = {8, 3, 3, 3}, w2d[4] = {5, 8, 1, 1}, cd[1] = {8}, c2d[1] = {5};
+    int64_t fd[2] = {7, 5 * 36 + 108}, bd[1] = {7};
+    nns_shape xs = nns_shape_make(4, xd), w1s = nns_shape_make(4, w1d), w2s = nns_shape_make(4, w2d);
+    nns_shape cs = nns_shape_make(1, cd), c2s = nns_shape_make(1, c2d), s0 = nns_shape_make(0, NULL);
+    nns_shape fs = nns_shape_make(2, fd), bs = nns_shape_make(1, bd);
+    float buf[2048];
+    nns_status st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+#define P(name, shp, scale, off, tr) \
+    do { \
+        for (int i = 0; i < 2048; i++) buf[i] = (off) + (scale) * (nns_rng_uniform(&r) * 2.0f - 1.0f); \
+        if (!st) st = nns_graph_add_param(g, name, NNS_DTYPE_F32, &(shp), buf, tr, NULL); \
+    } while (0)
+    P("w1", w1s, 0.4f, 0.0f, 1); P("s1", cs, 0.3f, 1.0f, 1); P("b1", cs, 0.3f, 0.1f, 1);
+    P("m1", cs, 0.1f, 0.0f, 0); P("v1", cs, 0.1f, 1.0f, 0);
+    P("w2", w2s, 0.4f, 0.0f, 1); P("s2", c2s, 0.3f, 1.0f, 1); P("b2", c2s, 0.3f, 0.1f, 1);
+    P("m2", c2s, 0.1f, 0.0f, 0); P("v2", c2s, 0.1f, 1.0f, 0);
+    P("fw", fs, 0.1f, 0.0f, 1); P("fb", bs, 0.1f, 0.0f, 1);
+#undef P
+    float lo = -0.5f, hi = 0.7f;
+    if (!st) st = nns_graph_add_param(g, "lo", NNS_DTYPE_F32, &s0, &lo, 0, NULL);
+    if (!st) st = nns_graph_add_param(g, "hi", NNS_DTYPE_F32, &s0, &hi, 0, NULL);
+    int node = -1;
+    const char *c1in[2] = {"x", "w1"}, *c1out[1] = {"c1"};
+    if (!st) st = nns_graph_add_node(g, "Conv", "conv1", 2, c1in, 1, c1out, &node);
+    int64_t pads[4] = {1, 1, 1, 1};
+    if (!st) st = nns_graph_set_attr_ints(g, node, "pads", 4, pads);
+    const char *bn1in[5] = {"c1", "s1", "b1", "m1", "v1"}, *bn1out[1] = {"z1"};
+    if (!st) st = nns_graph_add_node(g, "BatchNormalization", "bn1", 5, bn1in, 1, bn1out, NULL);
+    const char *clin[3] = {"z1", "lo", "hi"}, *clout[1] = {"a1"};
+    if (!st) st = nns_graph_add_node(g, "Clip", "clip", 3, clin, 1, clout, NULL);
+    const char *c2in[2] = {"a1", "w2"}, *c2out[1] = {"c2"};
+    if (!st) st = nns_graph_add_node(g, "Conv", "conv2", 2, c2in, 1, c2out, NULL);
+    const char *bn2in[5] = {"c2", "s2", "b2", "m2", "v2"}, *bn2out[1] = {"z2"};
+    if (!st) st = nns_graph_add_node(g, "BatchNormalization", "bn2", 5, bn2in, 1, bn2out, NULL);
+    const char *rin[1] = {"z2"}, *rout[1] = {"a2"};
+    if (!st) st = nns_graph_add_node(g, "Relu", "relu", 1, rin, 1, rout, NULL);
+    const char *f1in[1] = {"a2"}, *f1out[1] = {"f1"}, *f2in[1] = {"x"}, *f2out[1] = {"f2"};
+    if (!st) st = nns_graph_add_node(g, "Flatten", "flat1", 1, f1in, 1, f1out, NULL);
+    if (!st) st = nns_graph_add_node(g, "Flatten", "flat2", 1, f2in, 1, f2out, NULL);
+    const char *cin[2] = {"f1", "f2"}, *cout[1] = {"cat"};
+    if (!st) st = nns_graph_add_node(g, "Concat", "cat", 2, cin, 1, cout, &node);
+    if (!st) st = nns_graph_set_attr_int(g, node, "axis", 1);
+    const char *gin[3] = {"cat", "fw", "fb"}, *gout[1] = {"y"};
+    if (!st) st = nns_graph_add_node(g, "Gemm", "fc", 3, gin, 1, gout, &node);
+    if (!st) st = nns_graph_set_attr_int(g, node, "transB", 1);
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_finalize(g);
+    if (!st) st = nns_graph_pack_params(g);
+    if (st) {
+        nns_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static int same_bits(const float *a, const float *b, int64_t n) {
+    return memcmp(a, b, (size_t)n * sizeof(float)) == 0;
+}
+
+static void test_fusion(void) {
+    /* plan 0: fused; 1: unfused from the start; 2: unfused between forward
+     * and backward (z1 after zeroing the gradients, z2 before) */
+    nns_graph *g[3] = {fusion_graph(), fusion_graph(), fusion_graph()};
+    CHECK(g[0] && g[1] && g[2]);
+    if (!g[0] || !g[1] || !g[2]) {
+        for (int k = 0; k < 3; k++) nns_graph_free(g[k]);
+        return;
+    }
+    const int64_t np = g[0]->n_params;
+    float *pg[3] = {calloc((size_t)np, sizeof(float)), calloc((size_t)np, sizeof(float)),
+                    calloc((size_t)np, sizeof(float))};
+    nns_plan *p[3] = {NULL, NULL, NULL};
+    const int z1 = nns_graph_find_value(g[0], "z1"), z2 = nns_graph_find_value(g[0], "z2");
+    const int f2 = nns_graph_find_value(g[0], "f2"), c1 = nns_graph_find_value(g[0], "c1");
+    for (int k = 0; k < 3; k++) CHECK_OK(nns_plan_create(g[k], 4, 1, pg[k], &p[k]));
+    if (!p[0] || !p[1] || !p[2]) goto done;
+    /* unfuse plan 1 before it runs; Flatten(x) needs no gradient */
+    nns_plan_tv(p[1], z1);
+    nns_plan_tv(p[1], z2);
+    CHECK(nns_plan_tv(p[0], f2)->grad == NULL);
+    uint64_t r = 5;
+    float x[4 * 3 * 36], dy[4 * 7];
+    for (int step = 0; step < 3; step++) {
+        for (int i = 0; i < (int)NELEM(x); i++) x[i] = nns_rng_uniform(&r) * 2.0f - 1.0f;
+        for (int i = 0; i < (int)NELEM(dy); i++) dy[i] = nns_rng_uniform(&r) - 0.5f;
+        const int training = step != 1; /* step 1: running statistics (Taylor scoring does this) */
+        for (int k = 0; k < 3; k++) {
+            memcpy(nns_plan_input(p[k], 0)->data, x, sizeof x);
+            nns_plan_forward(p[k], training);
+            if (k == 2 && step == 2) nns_plan_tv(p[k], z2);
+            nns_plan_zero_act_grads(p[k]);
+            if (k == 2 && step == 0) nns_plan_tv(p[k], z1);
+            memcpy(nns_plan_output(p[k], 0)->grad, dy, sizeof dy);
+            memset(pg[k], 0, (size_t)np * sizeof(float));
+            nns_plan_backward(p[k]);
+        }
+        CHECK_MSG(same_bits(nns_plan_output(p[0], 0)->data, nns_plan_output(p[1], 0)->data, 28),
+                  "fusion: step %d outputs differ", step);
+        CHECK_MSG(same_bits(pg[0], pg[1], np), "fusion: step %d parameter gradients differ", step);
+        CHECK_MSG(same_bits(pg[2], pg[1], np), "fusion: step %d parameter gradients differ (plan 2)", step);
+        CHECK_MSG(same_bits(nns_plan_tv(p[0], c1)->grad, nns_plan_tv(p[1], c1)->grad, 4 * 8 * 36),
+                  "fusion: step %d conv1 output gradients differ", step);
+        int nonzero = 0;
+        for (int64_t i = 0; i < np; i++) nonzero += pg[0][i] != 0.0f;
+        CHECK_MSG(nonzero > np / 2, "fusion: only %d of %lld gradients are nonzero", nonzero, (long long)np);
+        /* materialise a fused value after backward (z1 at step 0, z2 at step 2) */
+        if (step != 1) {
+            const int z = step == 0 ? z1 : z2;
+            const int64_t n = step == 0 ? 4 * 8 * 36 : 4 * 5 * 36;
+            nns_tv *a = nns_plan_tv(p[0], z), *b = nns_plan_tv(p[1], z);
+            CHECK_MSG(same_bits(a->data, b->data, n), "fusion: step %d materialised values differ", step);
+            CHECK_MSG(same_bits(a->grad, b->grad, n), "fusion: step %d materialised gradients differ", step);
+        }
+    }
+    CHECK(same_bits(g[0]->values[nns_graph_find_value(g[0], "m1")].data,
+                    g[1]->values[nns_graph_find_value(g[1], "m1")].data, 8));
+    CHECK(same_bits(g[0]->values[nns_graph_find_value(g[0], "v2")].data,
+                    g[1]->values[nns_graph_find_value(g[1], "v2")].data, 5));
+done:
+    for (int k = 0; k < 3; k++) {
+        nns_plan_free(p[k]);
+        free(pg[k]);
+        nns_graph_free(g[k]);
+    }
+}
+
 static void test_registry(void) {
     for (int i = 0; i < (int)NELEM(g_ops); i++) {
         CHECK_MSG(nns_op_table[g_ops[i].op] == g_ops[i].def, "%s: not in the op table", g_ops[i].name);
@@ -927,5 +1064,6 @@ int main(void) {
     test_dropout();
     test_dynamic_batch();
     test_errors();
+    test_fusion();
     TEST_MAIN_END();
 }

@@ -40,8 +40,19 @@ static void clip_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
+    if (e->grad_overwrite & 1u) {
 #pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
-    for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf((x[i] >= lo) & (x[i] <= hi), gy[i], 0.0f);
+        for (int64_t i = 0; i < n; i++) gx[i] = 0.0f + nns_selectf((x[i] >= lo) & (x[i] <= hi), gy[i], 0.0f);
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+        for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf((x[i] >= lo) & (x[i] <= hi), gy[i], 0.0f);
+    }
+}
+
+void nns_clip_bounds(const void *params, float *lo, float *hi) {
+    const clip_params *p = params;
+    *lo = p->lo;
+    *hi = p->hi;
 }
 
 const nns_op_def nns_op_clip = {
@@ -53,4 +64,5 @@ const nns_op_def nns_op_clip = {
     .forward = clip_forward,
     .backward = clip_backward,
     .nontrainable_inputs = (1u << 1) | (1u << 2),
+    .grad_overwrite_inputs = 1u << 0,
 };

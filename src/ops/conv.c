@@ -389,7 +389,7 @@ static void wino_forward(const conv_params *p, const conv_dims *d, const float *
 }
 
 static void wino_backward(const conv_params *p, const conv_dims *d, const float *X, const float *W, const float *dY,
-                          float *dX, float *dW, float *work, const conv_ws *ws) {
+                          float *dX, int dx_write, float *dW, float *work, const conv_ws *ws) {
     const nns_kernels *k = nns_kernels_get();
     const wino_geom *f = &d->wf, *b = &d->wb;
     float *Ut = work + ws->wt; /* [C][M][16]: flipped, transposed */
@@ -460,7 +460,8 @@ static void wino_backward(const conv_params *p, const conv_dims *d, const float 
                 g = g0;
                 while (wino_seg_next(b, g1, &g, g0, &sg))
                     k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, d->c, (size_t)ntl * 8, (size_t)d->c * ntl * 8,
-                                              b->tx, sg.t0, sg.t1, NULL, dX + sg.img * xs, d->ihw, b->oh, b->ow, 1);
+                                              b->tx, sg.t0, sg.t1, NULL, dX + sg.img * xs, d->ihw, b->oh, b->ow,
+                                              !dx_write);
             }
         }
         if (dW) {
@@ -510,9 +511,12 @@ static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, cons
                     const float bv = B ? B[g * d->mg + m] : 0.0f;
                     float *dst = Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw;
                     const float *src = out + (size_t)m * ldc + (size_t)j * d->ohw;
-                    if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
-                    if (bv != 0.0f)
-                        for (size_t q = 0; q < d->ohw; q++) dst[q] += bv;
+                    /* one pass: the copy out of yb and the bias */
+                    if (bv == 0.0f) {
+                        if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
+                    } else {
+                        for (size_t q = 0; q < d->ohw; q++) dst[q] = src[q] + bv;
+                    }
                 }
         }
     }
@@ -521,7 +525,7 @@ static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, cons
 /* Backward of images [i0, i1): dw (beta 0 on the first GEMM of each group
  * when overwrite) and dX. */
 static void im2col_backward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
-                                   const float *dY, float *dX, float *dw, int overwrite, float *base,
+                                   const float *dY, float *dX, int dx_write, float *dw, int overwrite, float *base,
                                    const conv_ws *ws, int64_t i0, int64_t i1) {
     float *col = base + ws->col, *yb = base + ws->yb;
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
@@ -547,9 +551,11 @@ static void im2col_backward_images(const conv_dims *d, const nns_kernels *k, con
             if (dX) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, ldc, d->mg, 1.0f, wg, (int)d->ckg,
                             dyb, ldc, 0.0f, col, ldc);
-                for (int j = 0; j < nb; j++)
-                    k->f32_col2im(&d->g, d->cg, col + (size_t)j * d->ohw, (size_t)ldc,
-                                  dX + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw);
+                for (int j = 0; j < nb; j++) {
+                    float *dxg = dX + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw;
+                    if (dx_write) memset(dxg, 0, (size_t)d->cg * d->ihw * sizeof(float));
+                    k->f32_col2im(&d->g, d->cg, col + (size_t)j * d->ohw, (size_t)ldc, dxg);
+                }
             }
         }
     }
@@ -576,7 +582,7 @@ static void pw_forward_image(const conv_dims *d, const float *x, const float *w,
 }
 
 static void pw_backward_image(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,
-                              float *dw, int overwrite) {
+                              int dx_write, float *dw, int overwrite) {
     for (int g = 0; g < d->group; g++) {
         const float *xg = x + (size_t)g * d->cg * d->ihw, *wg = w + (size_t)g * d->mg * d->cg;
         const float *dyg = dy + (size_t)g * d->mg * d->ohw;
@@ -585,11 +591,23 @@ static void pw_backward_image(const conv_dims *d, const float *x, const float *w
                         xg, (int)d->ohw, overwrite ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->cg, d->cg);
         if (dx)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->cg, (int)d->ohw, d->mg, 1.0f, wg, d->cg, dyg,
-                        (int)d->ohw, 1.0f, dx + (size_t)g * d->cg * d->ihw, (int)d->ihw);
+                        (int)d->ohw, dx_write ? 0.0f : 1.0f, dx + (size_t)g * d->cg * d->ihw, (int)d->ihw);
     }
 }
 
 /* ---- forward / backward ----------------------------------------------- */
+
+/* Sum of a row with 8 independent lanes (vectorisable without reordering
+ * flags; a single running sum is one add per 3-4 cycles), fixed order. */
+static float conv_row_sum(const float *x, size_t n) {
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[i + k];
+    float s = 0.0f;
+    for (; i < n; i++) s += x[i];
+    return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 
 static void conv_forward(nns_exec_node *e) {
     const conv_params *p = e->params;
@@ -656,6 +674,8 @@ static void conv_backward(nns_exec_node *e) {
     const float *X = e->in[0]->data, *W = e->in[1]->data;
     float *dX = e->in[0]->grad, *dW = e->in[1]->grad;
     float *dB = e->n_in > 2 && e->in[2] ? e->in[2]->grad : NULL;
+    /* dX written rather than accumulated (nns_exec_node.grad_overwrite) */
+    const int dx_write = dX && (e->grad_overwrite & 1u);
     float *work = e->work;
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 1, &ws);
@@ -674,6 +694,7 @@ static void conv_backward(nns_exec_node *e) {
                 float *part = scr + ws.part;
                 float *pw = nt > 1 ? (dW ? part : NULL) : dW, *pb = nt > 1 ? (dB ? part + d.wsize : NULL) : dB;
                 if (nt > 1) memset(part, 0, np * sizeof(float));
+                if (dx_write && i1 > i0) memset(dX + (size_t)i0 * cs, 0, (size_t)(i1 - i0) * cs * sizeof(float));
                 if (i1 > i0)
                     k->f32_dwconv2d_bwd(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, dY + (size_t)i0 * ys, ys, W,
                                         dX ? dX + (size_t)i0 * cs : NULL, cs, pw, pb, scr);
@@ -691,6 +712,9 @@ static void conv_backward(nns_exec_node *e) {
                 }
             } else {
                 const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
+                if (dx_write && c1 > c0)
+                    for (int64_t i = 0; i < d.n; i++)
+                        memset(dX + (size_t)i * cs + (size_t)c0 * d.ihw, 0, (size_t)(c1 - c0) * d.ihw * sizeof(float));
                 if (c1 > c0)
                     k->f32_dwconv2d_bwd(&d.g, (int)d.n, c1 - c0, X + (size_t)c0 * d.ihw, cs, dY + (size_t)c0 * d.ohw, ys,
                                         W + (size_t)c0 * d.kk, dX ? dX + (size_t)c0 * d.ihw : NULL, cs,
@@ -704,25 +728,20 @@ static void conv_backward(nns_exec_node *e) {
 #pragma omp parallel for schedule(static) num_threads(p->nthreads) if (d.m > 1 && d.n * ys > 32768)
         for (int m = 0; m < d.m; m++) {
             float s = 0.0f;
-            for (int64_t i = 0; i < d.n; i++) {
-                const float *row = dY + i * ys + (size_t)m * d.ohw;
-                float r = 0.0f;
-                for (size_t q = 0; q < d.ohw; q++) r += row[q];
-                s += r;
-            }
+            for (int64_t i = 0; i < d.n; i++) s += conv_row_sum(dY + i * ys + (size_t)m * d.ohw, d.ohw);
             dB[m] += s;
         }
     }
     if (!dX && !dW) return;
     if (d.algo == CONV_ALGO_WINO) {
-        wino_backward(p, &d, X, W, dY, dX, dW, work, &ws);
+        wino_backward(p, &d, X, W, dY, dX, dx_write, dW, work, &ws);
         return;
     }
     const int team = conv_team(p, &d);
     if (team == 1) {
-        if (d.algo == CONV_ALGO_IM2COL) im2col_backward_images(&d, k, X, W, dY, dX, dW, 0, work, &ws, 0, d.n);
+        if (d.algo == CONV_ALGO_IM2COL) im2col_backward_images(&d, k, X, W, dY, dX, dx_write, dW, 0, work, &ws, 0, d.n);
         else
-            for (int64_t i = 0; i < d.n; i++) pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dW, 0);
+            for (int64_t i = 0; i < d.n; i++) pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dx_write, dW, 0);
         return;
     }
 #pragma omp parallel num_threads(team)
@@ -732,10 +751,10 @@ static void conv_backward(nns_exec_node *e) {
         float *base = work + (size_t)t * ws.per_thread;
         float *part = dW ? base + ws.part : NULL;
         if (d.algo == CONV_ALGO_IM2COL)
-            im2col_backward_images(&d, k, X, W, dY, dX, part, 1, base, &ws, i0, i1);
+            im2col_backward_images(&d, k, X, W, dY, dX, dx_write, part, 1, base, &ws, i0, i1);
         else
             for (int64_t i = i0; i < i1; i++)
-                pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, part, i == i0);
+                pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dx_write, part, i == i0);
         if (dW) {
 #pragma omp barrier
             conv_reduce_partials(&d, &ws, work, dW, t, nt);
@@ -752,4 +771,5 @@ const nns_op_def nns_op_conv = {
     .work_bytes = conv_work_bytes,
     .forward = conv_forward,
     .backward = conv_backward,
+    .grad_overwrite_inputs = 1u << 0,
 };

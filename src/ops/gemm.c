@@ -146,17 +146,19 @@ static void gemm_backward(nns_exec_node *e) {
     float *dC = d.crows ? e->in[2]->grad : NULL;
     const int M = d.m, N = d.n, K = d.k;
     const float al = p->alpha;
+    /* dA written (beta 0) when the plan says so: same bits as adding to zeros */
+    const float ba = (e->grad_overwrite & 1u) ? 0.0f : 1.0f;
     if (dA) {
         if (!p->trans_a) { /* dA [M,K] += alpha dY op(B)^T */
             if (!p->trans_b)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, al, dY, N, B, N, 1.0f, dA, K);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, al, dY, N, B, N, ba, dA, K);
             else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, al, dY, N, B, K, 1.0f, dA, K);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, al, dY, N, B, K, ba, dA, K);
         } else { /* dA [K,M] += alpha op(B) dY^T */
             if (!p->trans_b)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, M, N, al, B, N, dY, N, 1.0f, dA, M);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, M, N, al, B, N, dY, N, ba, dA, M);
             else
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, K, M, N, al, B, K, dY, N, 1.0f, dA, M);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, K, M, N, al, B, K, dY, N, ba, dA, M);
         }
     }
     if (dB) {
@@ -221,4 +223,5 @@ const nns_op_def nns_op_gemm = {
     .work_bytes = gemm_work_bytes,
     .forward = gemm_forward,
     .backward = gemm_backward,
+    .grad_overwrite_inputs = 1u << 0,
 };

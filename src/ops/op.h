@@ -9,7 +9,8 @@
  *   infer    once per node (output shapes),
  *   forward  every step,
  *   backward every training step, in reverse order.
- * Backward ACCUMULATES (+=) into in[i]->grad where that pointer is non-NULL;
+ * Backward ACCUMULATES (+=) into in[i]->grad where that pointer is non-NULL
+ * (or writes it, when the plan says so: nns_exec_node.grad_overwrite);
  * a NULL grad means no gradient is needed for that input. Ops never allocate
  * in forward/backward: scratch comes from e->work (work_bytes) and saved state
  * from e->state (state_bytes), both sized at plan time.
@@ -71,7 +72,28 @@ typedef struct nns_exec_node {
     void *work;       /* scratch (work_bytes), shared between nodes          */
     int training;     /* 1: training mode (BN batch stats, dropout active)   */
     uint64_t *rng;    /* plan's random state (dropout)                        */
+    /* Plan-level fusion (training plans, src/runtime/plan.c): a
+     * BatchNormalization node with fuse_act != NNS_FUSE_ACT_NONE also applies
+     * the Relu / Clip [fuse_lo, fuse_hi] that is the only consumer of its
+     * output 0, writing that node's output (fuse_out) directly; its own
+     * output 0 is then not written (nns_batchnorm_materialize fills it on
+     * demand), and its backward reads fuse_out->grad. The activation node is
+     * skipped by the plan. Results are bit-identical to the unfused pair. */
+    int fuse_act;     /* nns_fuse_act */
+    float fuse_lo, fuse_hi;
+    nns_tv *fuse_out;
+    /* Bit i set: this node is the only consumer of input i, whose gradient
+     * buffer the plan did NOT zero: backward must WRITE (=) all of
+     * in[i]->grad instead of accumulating. Only set for the slots in the
+     * op's grad_overwrite_inputs. */
+    unsigned grad_overwrite;
 } nns_exec_node;
+
+typedef enum nns_fuse_act {
+    NNS_FUSE_ACT_NONE = 0,
+    NNS_FUSE_ACT_RELU,   /* y = x > 0 ? x : 0; dx = x > 0 ? dy : 0            */
+    NNS_FUSE_ACT_CLIP    /* y = min(max(x, lo), hi); dx = lo <= x <= hi ? dy : 0 */
+} nns_fuse_act;
 
 typedef struct nns_op_def {
     const char *name;         /* ONNX op name */
@@ -97,6 +119,9 @@ typedef struct nns_op_def {
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;
+    /* Slots whose gradient backward can write instead of accumulate (see
+     * nns_exec_node.grad_overwrite). */
+    unsigned grad_overwrite_inputs;
 } nns_op_def;
 
 /* The table, indexed by nns_op. */
@@ -131,6 +156,14 @@ NNS_DECLARE_OP(nns_op_dropout);
 NNS_DECLARE_OP(nns_op_softmax);
 NNS_DECLARE_OP(nns_op_logsoftmax);
 NNS_DECLARE_OP(nns_op_identity);
+
+/* Fusion support (see nns_exec_node.fuse_act). Fill output 0 of a fused
+ * BatchNormalization node from the last forward (and, when with_grad, write
+ * into its gradient what the activation's backward would have given it,
+ * after a backward). */
+void nns_batchnorm_materialize(nns_exec_node *e, int with_grad);
+/* Clip's bounds from its parsed params. */
+void nns_clip_bounds(const void *params, float *lo, float *hi);
 
 /* Helpers for ops. */
 /* Multidirectional (numpy) broadcast of a and b into out; error names node. */

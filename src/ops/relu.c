@@ -1,4 +1,4 @@
-/* relu.c — Relu: y = max(x, 0). Backward: dx += dy where x > 0. */
+/* relu.c — Relu: y = max(x, 0). Backward: dx += dy where x > 0 (or dx = ..., see grad_overwrite). */
 #include "ops/op_util.h"
 
 static nns_status relu_prepare(const nns_graph *g, const nns_node *n, void *params) {
@@ -18,8 +18,13 @@ static void relu_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
+    if (e->grad_overwrite & 1u) {
 #pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
-    for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf(x[i] > 0.0f, gy[i], 0.0f);
+        for (int64_t i = 0; i < n; i++) gx[i] = 0.0f + nns_selectf(x[i] > 0.0f, gy[i], 0.0f);
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+        for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf(x[i] > 0.0f, gy[i], 0.0f);
+    }
 }
 
 const nns_op_def nns_op_relu = {
@@ -29,4 +34,5 @@ const nns_op_def nns_op_relu = {
     .infer = nns_op_infer_same,
     .forward = relu_forward,
     .backward = relu_backward,
+    .grad_overwrite_inputs = 1u << 0,
 };

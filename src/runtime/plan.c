@@ -4,7 +4,24 @@
  * (backward needs them all) plus a gradient buffer; inference plans share
  * buffers between activations whose lifetimes do not overlap (greedy
  * best-fit by last use). Op states (saved for backward) are per node; the
- * scratch workspace is one buffer sized for the largest node and shared. */
+ * scratch workspace is one buffer sized for the largest node and shared.
+ *
+ * Training plans also:
+ *  - give no gradient buffer (grad NULL) to activations that depend on no
+ *    trainable parameter (e.g. Flatten of the input): nothing needs them,
+ *    and ops skip the gradients of NULL-grad inputs (a GEMM less for the
+ *    first layer of an MLP). Graph outputs always have one.
+ *  - fuse BatchNormalization with a Relu / Clip that is the only consumer
+ *    of its output (nns_exec_node.fuse_act): one pass over memory instead
+ *    of two, forward and backward. The BN output (and its gradient, which
+ *    is not zeroed) is then not written; when
+ *    it is asked for (nns_plan_tv), the plan materialises it (and its
+ *    gradient after a backward) and drops that fusion for good.
+ *  - let the only consumer of an activation WRITE its gradient, when the
+ *    op can (nns_op_def.grad_overwrite_inputs): those gradients sit after
+ *    the others and nns_plan_zero_act_grads skips them (a memset pass less,
+ *    and the op reads no zeros). nns_plan_tv on such a value turns this
+ *    off for it (the caller may add to that gradient before backward). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +43,13 @@ struct nns_plan {
     size_t n_act_grads;
     float *param_grads;
     uint64_t rng;
+    unsigned char *skip;   /* per node: 1 = fused into another node */
+    int *fused_by;         /* per value: node whose fusion hides it, or -1 */
+    int *fused_act;        /* per value: the skipped activation node */
+    int *unfused;          /* values whose fusion / written gradient was dropped (zeroed apart) */
+    int *ow_node, *ow_slot; /* per value: the node that writes its gradient (or -1), and the slot */
+    int n_unfused;
+    int phase;             /* 0 fresh, 1 after forward, 2 after backward */
 };
 
 static nns_status set_input_shapes(nns_plan *p, int64_t n) {
@@ -70,6 +94,12 @@ void nns_plan_free(nns_plan *p) {
     free(p->node_params);
     free(p->tv);
     free(p->ex);
+    free(p->skip);
+    free(p->fused_by);
+    free(p->fused_act);
+    free(p->unfused);
+    free(p->ow_node);
+    free(p->ow_slot);
     free(p->arena);
     free(p);
 }
@@ -95,8 +125,17 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     size_t *val_off = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
     size_t *grad_off = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
     int *last_use = calloc((size_t)(nv ? nv : 1), sizeof(int));
+    int *n_uses = calloc((size_t)(nv ? nv : 1), sizeof(int));
+    unsigned char *needs_grad = calloc((size_t)(nv ? nv : 1), 1);
+    int *ow_node = p->ow_node = malloc((size_t)(nv ? nv : 1) * sizeof(int));
+    int *ow_slot = p->ow_slot = malloc((size_t)(nv ? nv : 1) * sizeof(int));
+    p->skip = calloc((size_t)(nn ? nn : 1), 1);
+    p->fused_by = malloc((size_t)(nv ? nv : 1) * sizeof(int));
+    p->fused_act = malloc((size_t)(nv ? nv : 1) * sizeof(int));
+    p->unfused = malloc((size_t)(nv ? nv : 1) * sizeof(int));
     nns_status st = NNS_OK;
-    if (!p->tv || !p->ex || !p->node_params || !state_sz || !val_off || !grad_off || !last_use) {
+    if (!p->tv || !p->ex || !p->node_params || !state_sz || !val_off || !grad_off || !last_use || !n_uses ||
+        !needs_grad || !ow_node || !ow_slot || !p->skip || !p->fused_by || !p->fused_act || !p->unfused) {
         st = nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
         goto done;
     }
@@ -149,20 +188,81 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
         }
     }
     for (int i = 0; i < g->n_outputs; i++) last_use[g->outputs[i]] = nn;
-    /* Activation layout. */
-    size_t act_bytes = 0, grad_bytes = 0;
-    if (training) {
-        for (int v = 0; v < nv; v++) {
-            const nns_value *val = &g->values[v];
-            if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
-            size_t b = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
-            val_off[v] = act_bytes;
-            act_bytes += b;
-            if (val->kind == NNS_VALUE_KIND_ACT) {
-                grad_off[v] = grad_bytes;
-                grad_bytes += b;
+    /* Which activations need a gradient: those that depend on a trainable
+     * parameter (nodes are in topological order), and the graph outputs. */
+    for (int v = 0; v < nv; v++) {
+        const nns_value *val = &g->values[v];
+        needs_grad[v] = val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0;
+        p->fused_by[v] = p->fused_act[v] = -1;
+        ow_node[v] = ow_slot[v] = -1;
+    }
+    for (int i = 0; i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        int need = 0;
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0) {
+                need |= needs_grad[n->in[j]];
+                n_uses[n->in[j]]++;
+            }
+        for (int j = 0; j < n->n_out; j++) needs_grad[n->out[j]] = (unsigned char)need;
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        needs_grad[g->outputs[i]] = 1;
+        n_uses[g->outputs[i]]++;
+    }
+    /* BatchNormalization + Relu/Clip fusion: the BN output's only use is
+     * input 0 of a Relu or Clip. */
+    for (int i = 0; training && i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_BATCHNORM || !state_sz[i]) continue;
+        const int z = n->out[0];
+        if (n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
+        for (int j = i + 1; j < nn; j++) {
+            const nns_node *a = &g->nodes[j];
+            int uses = 0;
+            for (int k = 0; k < a->n_in; k++) uses += a->in[k] == z;
+            if (!uses) continue;
+            if (a->in[0] == z && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP)) {
+                p->fused_by[z] = i;
+                p->fused_act[z] = j;
+            }
+            break;
+        }
+    }
+    /* Gradients written, not accumulated: an activation used once, by an op
+     * that can write that slot's gradient (and not hidden by a fusion). */
+    for (int i = 0; training && i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        const unsigned ok = nns_op_table[n->op]->grad_overwrite_inputs;
+        for (int j = 0; j < n->n_in && j < 32; j++) {
+            const int v = n->in[j];
+            if (v >= 0 && (ok >> j & 1u) && n_uses[v] == 1 && needs_grad[v] &&
+                g->values[v].kind == NNS_VALUE_KIND_ACT && p->fused_by[v] < 0) {
+                ow_node[v] = i;
+                ow_slot[v] = j;
             }
         }
+    }
+    /* Activation layout: the gradients to zero first, then the written ones. */
+    size_t act_bytes = 0, grad_bytes = 0, grad_zero_bytes = 0;
+    if (training) {
+        /* group 0: zeroed each step; 1: hidden by a fusion; 2: written */
+        for (int pass = 0; pass < 3; pass++)
+            for (int v = 0; v < nv; v++) {
+                const nns_value *val = &g->values[v];
+                if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
+                size_t b = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
+                if (pass == 0) {
+                    val_off[v] = act_bytes;
+                    act_bytes += b;
+                }
+                const int grp = ow_node[v] >= 0 ? 2 : p->fused_by[v] >= 0 ? 1 : 0;
+                if (val->kind == NNS_VALUE_KIND_ACT && needs_grad[v] && grp == pass) {
+                    grad_off[v] = grad_bytes;
+                    grad_bytes += b;
+                    if (grp == 0) grad_zero_bytes += b;
+                }
+            }
     } else {
         /* Greedy reuse by lifetime. Inputs first, then node outputs in order. */
         int nbuf = 0;
@@ -207,12 +307,12 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     memset(p->arena, 0, total ? total : NNS_ALIGN);
     p->arena_bytes = total;
     p->act_grads = (float *)(p->arena + act_bytes);
-    p->n_act_grads = grad_bytes / sizeof(float);
+    p->n_act_grads = grad_zero_bytes / sizeof(float);
     for (int v = 0; v < nv; v++) {
         const nns_value *val = &g->values[v];
         if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
         p->tv[v].data = (float *)(p->arena + val_off[v]);
-        if (training && val->kind == NNS_VALUE_KIND_ACT)
+        if (training && val->kind == NNS_VALUE_KIND_ACT && needs_grad[v])
             p->tv[v].grad = (float *)(p->arena + act_bytes + grad_off[v]);
     }
     unsigned char *sp = p->arena + act_bytes + grad_bytes;
@@ -233,7 +333,23 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
         e->training = training;
         e->rng = &p->rng;
     }
+    for (int v = 0; v < nv; v++) {
+        if (p->fused_by[v] < 0) continue;
+        const int i = p->fused_by[v], j = p->fused_act[v];
+        const nns_node *a = &g->nodes[j];
+        nns_exec_node *e = &p->ex[i];
+        e->fuse_act = a->op == NNS_OP_RELU ? NNS_FUSE_ACT_RELU : NNS_FUSE_ACT_CLIP;
+        e->fuse_lo = e->fuse_hi = 0.0f;
+        if (a->op == NNS_OP_CLIP) nns_clip_bounds(p->node_params[j], &e->fuse_lo, &e->fuse_hi);
+        e->fuse_out = &p->tv[a->out[0]];
+        p->skip[j] = 1;
+    }
+    for (int v = 0; v < nv; v++)
+        if (ow_node[v] >= 0) p->ex[ow_node[v]].grad_overwrite |= 1u << ow_slot[v];
 done:
+    free(n_uses);
+    free(needs_grad);
+
     free(state_sz);
     free(val_off);
     free(grad_off);
@@ -257,7 +373,39 @@ nns_status nns_plan_set_batch(nns_plan *p, int64_t n) {
 }
 
 int64_t nns_plan_batch(const nns_plan *p) { return p->batch; }
-nns_tv *nns_plan_tv(nns_plan *p, int v) { return &p->tv[v]; }
+/* Undo the fusion that hides value v: fill it in from the last forward
+ * (and backward), then run the pair unfused from now on. */
+static void plan_unfuse(nns_plan *p, int v) {
+    const int i = p->fused_by[v], j = p->fused_act[v];
+    nns_exec_node *e = &p->ex[i];
+    /* its gradient is not in the zeroed block: zero it now (before a
+     * backward) or write it (after one), and in every step from now on */
+    if (p->tv[v].grad && p->phase < 2)
+        memset(p->tv[v].grad, 0, (size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
+    if (p->phase >= 1) nns_batchnorm_materialize(e, p->phase >= 2);
+    p->unfused[p->n_unfused++] = v;
+    e->fuse_act = NNS_FUSE_ACT_NONE;
+    e->fuse_out = NULL;
+    p->skip[j] = 0;
+    p->fused_by[v] = p->fused_act[v] = -1;
+}
+
+/* Let the caller own value v's gradient: its consumer accumulates into it
+ * from now on, and the plan zeroes it (now, unless a backward just wrote
+ * it, and in every nns_plan_zero_act_grads). */
+static void plan_unwrite(nns_plan *p, int v) {
+    p->ex[p->ow_node[v]].grad_overwrite &= ~(1u << p->ow_slot[v]);
+    if (p->tv[v].grad && p->phase < 2)
+        memset(p->tv[v].grad, 0, (size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
+    p->unfused[p->n_unfused++] = v;
+    p->ow_node[v] = p->ow_slot[v] = -1;
+}
+
+nns_tv *nns_plan_tv(nns_plan *p, int v) {
+    if (p->fused_by && p->fused_by[v] >= 0) plan_unfuse(p, v);
+    if (p->ow_node && p->ow_node[v] >= 0) plan_unwrite(p, v);
+    return &p->tv[v];
+}
 nns_tv *nns_plan_input(nns_plan *p, int i) { return &p->tv[p->g->inputs[i]]; }
 nns_tv *nns_plan_output(nns_plan *p, int i) { return &p->tv[p->g->outputs[i]]; }
 void nns_plan_seed(nns_plan *p, uint64_t seed) { p->rng = seed; }
@@ -267,12 +415,17 @@ void nns_plan_forward(nns_plan *p, int training_mode) {
     for (int i = 0; i < p->g->n_nodes; i++) {
         nns_exec_node *e = &p->ex[i];
         e->training = training_mode && p->training;
-        nns_op_table[e->node->op]->forward(e);
+        if (!p->skip[i]) nns_op_table[e->node->op]->forward(e);
     }
+    p->phase = 1;
 }
 
 void nns_plan_zero_act_grads(nns_plan *p) {
     if (p->n_act_grads) memset(p->act_grads, 0, p->n_act_grads * sizeof(float));
+    for (int k = 0; k < p->n_unfused; k++) {
+        nns_tv *t = &p->tv[p->unfused[k]];
+        if (t->grad) memset(t->grad, 0, (size_t)nns_shape_numel(&t->shape) * sizeof(float));
+    }
 }
 
 void nns_plan_backward(nns_plan *p) {
@@ -280,6 +433,7 @@ void nns_plan_backward(nns_plan *p) {
     for (int i = p->g->n_nodes - 1; i >= 0; i--) {
         nns_exec_node *e = &p->ex[i];
         const nns_op_def *def = nns_op_table[e->node->op];
-        if (def->backward) def->backward(e);
+        if (def->backward && !p->skip[i]) def->backward(e);
     }
+    p->phase = 2;
 }

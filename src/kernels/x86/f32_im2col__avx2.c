@@ -1,10 +1,30 @@
 /* f32_im2col__avx2.c — unfold image patches into GEMM columns; stride-2
- * rows deinterleaved with AVX2 (unit stride is memcpy already). */
+ * rows deinterleaved with AVX2; unit-stride rows (short: 10-28 floats on
+ * the built-in models, where a memcpy call per row cost more than the copy)
+ * as 8-float masked loads, padding included, and whole 8-float stores
+ * (the spill past a row lands on the next rows of the same image, written
+ * after it; never past the image's last row). */
 #include <string.h>
 
 #include "kernels/kernels.h"
 #include "kernels/window_util.h"
 #include "kernels/x86/avx2_util.h"
+
+/* dst[ox] = lo <= ox < hi ? src[ox] : 0 for ox < ow; whole 8-float stores
+ * may write past dst + ow, up to dst + room. */
+static inline void im2col_row_s1(const float *src, float *dst, int ow, int lo, int hi, size_t room) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi);
+    for (int ox = 0; ox < ow; ox += 8) {
+        const __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32(ox));
+        const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(idx, vlo), _mm256_cmpgt_epi32(vhi, idx));
+        /* masked-off lanes are not read (no fault), so src may be offset */
+        const __m256 v = ox >= lo && ox + 8 <= hi ? _mm256_loadu_ps(src + ox)
+                                                  : _mm256_maskload_ps(src + ox, m);
+        if ((size_t)ox + 8 <= room) _mm256_storeu_ps(dst + ox, v);
+        else nns_avx2_store_first(dst + ox, v, ow - ox);
+    }
+}
 
 void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc) {
     const int ih = g->ih, iw = g->iw, oh = g->oh, ow = g->ow, sw = g->sw;
@@ -16,6 +36,17 @@ void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float
                 int off = j * g->dw - g->pl;
                 int lo, hi;
                 nns_window_valid_range(off, sw, iw, ow, &lo, &hi);
+                if (sw == 1) {
+                    for (int oy = 0; oy < oh; oy++, dst += ow) {
+                        int iy = oy * g->sh - g->pt + i * g->dh;
+                        if (iy < 0 || iy >= ih) {
+                            memset(dst, 0, (size_t)ow * sizeof(float));
+                            continue;
+                        }
+                        im2col_row_s1(xp + (ptrdiff_t)iy * iw + off, dst, ow, lo, hi, (size_t)(oh - oy) * ow);
+                    }
+                    continue;
+                }
                 for (int oy = 0; oy < oh; oy++, dst += ow) {
                     int iy = oy * g->sh - g->pt + i * g->dh;
                     if (iy < 0 || iy >= ih) {
