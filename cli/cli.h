@@ -173,8 +173,8 @@ void cli_distill_init(cli_distill_opts *k);
 /* Fill dc from the options (hints parsed); prints a usage error and returns
  * CLI_USAGE on a malformed --hint, else 0. */
 int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config *dc);
-/* Load the teacher and check it against the data (k->teacher must be set). */
-nns_status cli_teacher_load(const cli_distill_opts *k, const nns_dataset *train, nns_graph **teacher);
+/* Check that the teacher fits the data (nns_check_data), naming its file. */
+nns_status cli_teacher_fits(const char *file, const nns_graph *teacher, const nns_dataset *d);
 /* Check that the teacher was trained on data normalised like the student's
  * (metadata nnslim.mean / nnslim.std), naming the file when not. */
 nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, float mean, float std);

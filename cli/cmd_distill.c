@@ -117,12 +117,8 @@ int cmd_distill(int argc, char **argv) {
     if ((st = cli_data_load(&d, &train, &test))) goto fail;
     if ((st = cli_data_normalize(&d, opts, teacher, &train, &test, &mean, &std))) goto fail;
     if ((st = cli_val_split(&t, &train, &val))) goto fail;
-    if ((st = nns_check_data(teacher, &train)) || (st = nns_check_data(teacher, &test))) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", nns_last_error());
-        st = nns_error(st, "teacher '%s': %s", k.teacher, msg);
+    if ((st = cli_teacher_fits(k.teacher, teacher, &train)) || (st = cli_teacher_fits(k.teacher, teacher, &test)))
         goto fail;
-    }
     if (student_arch) st = nns_arch_build(student_arch, (uint64_t)t.seed, &student);
     else if (student_model) st = nns_graph_load_onnx(student_model, &student);
     else st = nns_graph_scale_width(teacher, width, (uint64_t)t.seed, &student);

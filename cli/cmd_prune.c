@@ -251,7 +251,8 @@ int cmd_prune(int argc, char **argv) {
                            "on data the model fits", k.teacher);
             goto fail;
         }
-        if ((st = cli_teacher_load(&k, &train, &teacher))) goto fail;
+        if ((st = nns_graph_load_onnx(k.teacher, &teacher)) || (st = cli_teacher_fits(k.teacher, teacher, &train)))
+            goto fail;
         if ((st = cli_teacher_check_norm(k.teacher, teacher, mean, std))) goto fail;
         /* check the teacher's shapes and the hints now, before any work */
         nns_distiller *probe = NULL;

@@ -99,12 +99,7 @@ int cmd_train(int argc, char **argv) {
     if ((st = nns_check_data(g, &train)) || (st = nns_check_data(g, &test))) goto fail;
     if ((st = cli_check_writable(out))) goto fail;
     if (k.teacher) {
-        if ((st = nns_check_data(teacher, &train))) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", nns_last_error());
-            st = nns_error(st, "teacher '%s': %s", k.teacher, msg);
-            goto fail;
-        }
+        if ((st = cli_teacher_fits(k.teacher, teacher, &train))) goto fail;
         if ((st = cli_teacher_check_norm(k.teacher, teacher, mean, std))) goto fail;
         if ((st = nns_graph_pack_params(g))) goto fail;
         if ((st = nns_distiller_create(teacher, g, &dc, train.n, cfg.batch_size, &dist))) goto fail;

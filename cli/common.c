@@ -390,17 +390,12 @@ int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config 
     return 0;
 }
 
-nns_status cli_teacher_load(const cli_distill_opts *k, const nns_dataset *train, nns_graph **teacher) {
-    nns_status st = nns_graph_load_onnx(k->teacher, teacher);
-    if (st) return st;
-    if ((st = nns_check_data(*teacher, train))) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", nns_last_error());
-        nns_graph_free(*teacher);
-        *teacher = NULL;
-        return nns_error(st, "teacher '%s': %s", k->teacher, msg);
-    }
-    return NNS_OK;
+nns_status cli_teacher_fits(const char *file, const nns_graph *teacher, const nns_dataset *d) {
+    nns_status st = nns_check_data(teacher, d);
+    if (!st) return NNS_OK;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", nns_last_error());
+    return nns_error(st, "teacher '%s': %s", file, msg);
 }
 
 nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, float mean, float std) {
