@@ -34,6 +34,14 @@ nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y);
 nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
                          double *images_per_second);
 
+/* Profile inference: run batches of `batch` random inputs `repeats` times
+ * (after one warm-up run), timing every node. node_ms (nns_graph_n_nodes(g)
+ * entries, in the graph's node order, as nns_graph_summarize lists them)
+ * gets each node's median milliseconds; a node whose work another node does
+ * (BatchNormalization or an activation fused into the op before it) gets 0.
+ * *total_ms gets the median of the runs' sums. */
+nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -110,3 +110,44 @@ done:
     nns_session_free(s);
     return st;
 }
+
+nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms) {
+    if (batch < 1 || repeats < 1)
+        return nns_error(NNS_STATUS_INVALID_ARG, "profile: batch %d and repeats %d must be >= 1", batch, repeats);
+    nns_session *s = NULL;
+    nns_status st = nns_session_create(g, batch, &s);
+    if (st) return st;
+    const int nn = g->n_nodes;
+    int64_t nin = (int64_t)batch * s->in_size;
+    float *x = malloc((size_t)nin * sizeof(float));
+    double *t = malloc((size_t)repeats * (size_t)(nn + 1) * sizeof(double));
+    double *col = malloc((size_t)repeats * sizeof(double));
+    if (!x || !t || !col) {
+        st = nns_error(NNS_STATUS_NOMEM, "profile: out of memory");
+        goto done;
+    }
+    uint64_t r = 42;
+    for (int64_t i = 0; i < nin; i++) x[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+    if ((st = nns_plan_set_batch(s->plan, batch))) goto done;
+    for (int k = -1; k < repeats; k++) {
+        double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)(nn + 1);
+        memcpy(nns_plan_input(s->plan, 0)->data, x, (size_t)nin * sizeof(float));
+        nns_plan_forward_timed(s->plan, row);
+        double sum = 0;
+        for (int i = 0; i < nn; i++) sum += row[i];
+        row[nn] = sum;
+    }
+    for (int i = 0; i <= nn; i++) {
+        for (int k = 0; k < repeats; k++) col[k] = t[(size_t)k * (size_t)(nn + 1) + (size_t)i];
+        qsort(col, (size_t)repeats, sizeof(double), cmp_double);
+        double med = repeats % 2 ? col[repeats / 2] : 0.5 * (col[repeats / 2 - 1] + col[repeats / 2]);
+        if (i < nn) node_ms[i] = med;
+        else *total_ms = med;
+    }
+done:
+    free(x);
+    free(t);
+    free(col);
+    nns_session_free(s);
+    return st;
+}

@@ -1,0 +1,111 @@
+/* cmd_profile.c — nnslim profile: where inference time goes, node by node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *help =
+    "usage: nnslim profile MODEL.onnx [--batch N] [--repeats N] [--threads N] [--json]\n"
+    "\n"
+    "Run inference on batches of random inputs and time every node: the median\n"
+    "milliseconds per run, its share of the whole, the multiply-accumulates and the\n"
+    "rate they ran at (GMAC/s). A BatchNormalization or activation that the node\n"
+    "before it computes (fused) shows 0 ms and a '+' in the table; its time is in\n"
+    "that node's. Timing each node adds a clock read per node, so the total can\n"
+    "sit a little above 'nnslim compare's latency.\n"
+    "\n"
+    "  --batch N     images per run (default 1)\n"
+    "  --repeats N   timed runs after one warm-up (default 50)\n"
+    "  --threads N   default: all cores\n"
+    "  --json        one JSON object: model, batch, threads, repeats, total_ms,\n"
+    "                images_per_second, nodes: [{name, op, output_shape, macs, ms,\n"
+    "                share, fused}]\n";
+
+int cmd_profile(int argc, char **argv) {
+    int json = 0, batch = 1, repeats = 50, threads = 0;
+    cli_opt opts[] = {{"json", OPT_FLAG, &json, 0},
+                      {"batch", OPT_INT, &batch, 0},
+                      {"repeats", OPT_INT, &repeats, 0},
+                      {"threads", OPT_INT, &threads, 0},
+                      {NULL, 0, NULL, 0}};
+    const char *pos[1];
+    int npos;
+    int r = cli_parse("profile", argc, argv, opts, pos, 1, &npos);
+    if (r < 0) {
+        fputs(help, stdout);
+        return CLI_OK;
+    }
+    if (r) return r;
+    if (npos != 1) {
+        fprintf(stderr, "nnslim profile: give one MODEL.onnx (try 'nnslim profile --help')\n");
+        return CLI_USAGE;
+    }
+    if (batch < 1 || batch > 65536) {
+        fprintf(stderr, "nnslim profile: --batch must be in [1, 65536], got %d\n", batch);
+        return CLI_USAGE;
+    }
+    if (repeats < 1 || repeats > 100000) {
+        fprintf(stderr, "nnslim profile: --repeats must be in [1, 100000], got %d\n", repeats);
+        return CLI_USAGE;
+    }
+    if (threads < 0) {
+        fprintf(stderr, "nnslim profile: --threads must be >= 0\n");
+        return CLI_USAGE;
+    }
+    nns_set_threads(threads);
+    nns_graph *g = NULL;
+    nns_layer_info *L = NULL;
+    double *ms = NULL, total = 0;
+    int n = 0;
+    nns_status st = nns_graph_load_onnx(pos[0], &g);
+    if (!st) st = nns_graph_summarize(g, &L, &n, NULL, NULL, NULL);
+    if (!st && !(ms = calloc((size_t)(n ? n : 1), sizeof *ms)))
+        st = nns_error(NNS_STATUS_NOMEM, "out of memory profiling '%s'", pos[0]);
+    if (!st) st = nns_profile(g, batch, repeats, ms, &total);
+    if (st) {
+        free(L);
+        free(ms);
+        nns_graph_free(g);
+        return cli_fail("profile", st);
+    }
+    char sb[96];
+    double ips = total > 0 ? batch * 1e3 / total : 0;
+    if (json) {
+        printf("{\"model\": ");
+        cli_json_str(stdout, pos[0]);
+        printf(", \"batch\": %d, \"threads\": %d, \"repeats\": %d, \"total_ms\": %.5f, \"images_per_second\": %.1f, "
+               "\"nodes\": [",
+               batch, nns_get_threads(), repeats, total, ips);
+        for (int i = 0; i < n; i++) {
+            printf(i ? ", {\"name\": " : "{\"name\": ");
+            cli_json_str(stdout, L[i].name);
+            printf(", \"op\": ");
+            cli_json_str(stdout, L[i].op);
+            printf(", \"output_shape\": %s, \"macs\": %lld, \"ms\": %.5f, \"share\": %.5f, \"fused\": %s}",
+                   nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, ms[i],
+                   total > 0 ? ms[i] / total : 0.0, ms[i] == 0 ? "true" : "false");
+        }
+        printf("]}\n");
+    } else {
+        printf("model %s, batch %d, %d thread%s, median of %d runs\n", pos[0], batch, nns_get_threads(),
+               nns_get_threads() == 1 ? "" : "s", repeats);
+        printf("%-28s %-20s %-18s %12s %10s %7s %8s\n", "node", "op", "output (batch 1)", "MACs/image", "ms", "share",
+               "GMAC/s");
+        for (int i = 0; i < n; i++) {
+            char rate[24] = "";
+            if (L[i].macs && ms[i] > 0) snprintf(rate, sizeof rate, "%.1f", (double)L[i].macs * batch / (ms[i] * 1e6));
+            if (ms[i] == 0)
+                printf("%-28s %-20s %-18s %12lld %10s %7s %8s\n", L[i].name, L[i].op,
+                       nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, "+", "", "");
+            else
+                printf("%-28s %-20s %-18s %12lld %10.4f %6.1f%% %8s\n", L[i].name, L[i].op,
+                       nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, ms[i],
+                       total > 0 ? 100.0 * ms[i] / total : 0.0, rate);
+        }
+        printf("total: %.4f ms per run of %d (%.1f images/s)\n", total, batch, ips);
+    }
+    free(L);
+    free(ms);
+    nns_graph_free(g);
+    return CLI_OK;
+}
