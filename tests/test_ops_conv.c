@@ -1,9 +1,11 @@
 /* test_ops_conv.c — Conv, Gemm, MatMul, MaxPool, AveragePool and
  * GlobalAveragePool: forward values against naive references computed here,
  * backward against finite differences (opcheck), dynamic batch, and the
- * error messages for bad shapes and attributes. */
+ * error messages for bad shapes and attributes; the inference fold of
+ * Conv -> BatchNormalization -> Relu / Clip. */
 #include <string.h>
 
+#include "nnslim/arch.h"
 #include "opcheck.h"
 
 /* ---- attributes for the one-node graphs ------------------------------- */
@@ -863,6 +865,116 @@ static void test_overwrite(void) {
     test_overwrite_case(20, 7, 0, 0, 0, 1, 1);  /* Gemm dA */
 }
 
+
+/* ---- inference fold: Conv -> BatchNormalization [-> Relu / Clip] -------- */
+
+/* A fused inference plan (NNS_PLAN_INFER_FUSED) gives an unfused plan's
+ * outputs on every built-in architecture with a convolution (Winograd,
+ * im2col, 1x1, depthwise; Relu and ReLU6; a BN feeding a residual Add),
+ * skips the BN and activation nodes it folds, and reads the statistics at
+ * every forward: a change made after the plan was created is seen. */
+static void test_infer_fold_arch(const char *arch) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build(arch, 5, &g));
+    if (!g) return;
+    CHECK_OK(nns_graph_pack_params(g));
+    uint64_t r = 99;
+    /* non-trivial statistics: BN scale, bias, mean, var all off their defaults */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_BATCHNORM) continue;
+        for (int k = 1; k < 5; k++) {
+            nns_value *v = &g->values[n->in[k]];
+            float *d = v->data;
+            for (int64_t j = 0; j < nns_shape_numel(&v->shape); j++)
+                d[j] = k == 4 ? 0.2f + 2.0f * nns_rng_uniform(&r) : (k == 1 ? 0.5f : -0.5f) + nns_rng_uniform(&r);
+        }
+    }
+    const int B = 3;
+    nns_plan *p0 = NULL, *p1 = NULL;
+    CHECK_OK(nns_plan_create(g, B, 0, NULL, &p0));
+    CHECK_OK(nns_plan_create(g, B, NNS_PLAN_INFER_FUSED, NULL, &p1));
+    if (!p0 || !p1) goto out;
+    nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
+    const int64_t nx = nns_shape_numel(&x0->shape), ny = nns_shape_numel(&nns_plan_output(p0, 0)->shape);
+    for (int64_t i = 0; i < nx; i++) x0->data[i] = x1->data[i] = 4.0f * nns_rng_uniform(&r) - 2.0f;
+    double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) /* move every running mean after the plans exist */
+            for (int i = 0; i < g->n_nodes; i++)
+                if (g->nodes[i].op == NNS_OP_BATCHNORM) {
+                    nns_value *v = &g->values[g->nodes[i].in[3]];
+                    float *d = v->data;
+                    for (int64_t j = 0; j < nns_shape_numel(&v->shape); j++) d[j] += 0.3f;
+                }
+        nns_plan_forward(p0, 0);
+        nns_plan_forward_timed(p1, ms);
+        const float *y0 = nns_plan_output(p0, 0)->data, *y1 = nns_plan_output(p1, 0)->data;
+        double worst = 0, scale = 0;
+        for (int64_t i = 0; i < ny; i++) {
+            worst = fmax(worst, fabs((double)y0[i] - (double)y1[i]));
+            scale = fmax(scale, fabs((double)y0[i]));
+        }
+        CHECK_MSG(worst <= 1e-4 * (1.0 + scale), "%s round %d: fused and unfused outputs differ by %g (scale %g)", arch,
+                  round, worst, scale);
+        if (round == 1) {
+            CHECK_MSG(worst > 0 || scale > 0, "%s: outputs are all zero", arch);
+        }
+    }
+    /* every BN that follows a Conv used once was folded (skipped: 0 ms) */
+    int bn = 0, folded = 0, acts = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op == NNS_OP_BATCHNORM) {
+            bn++;
+            folded += ms[i] == 0.0;
+        }
+        if ((n->op == NNS_OP_RELU || n->op == NNS_OP_CLIP) && ms[i] == 0.0) acts++;
+    }
+    CHECK_MSG(bn > 0 && folded == bn, "%s: %d of %d BatchNormalization nodes folded", arch, folded, bn);
+    CHECK_MSG(acts > 0, "%s: no activation fused", arch);
+    free(ms);
+out:
+    nns_plan_free(p0);
+    nns_plan_free(p1);
+    nns_graph_free(g);
+}
+
+/* A Conv whose output is also a graph output keeps its BN separate. */
+static void test_infer_fold_output(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build("vggsmall", 1, &g));
+    if (!g) return;
+    const int c0 = nns_graph_find_node(g, "features.0.conv");
+    CHECK(c0 >= 0);
+    if (c0 < 0) {
+        nns_graph_free(g);
+        return;
+    }
+    CHECK_OK(nns_graph_add_output(g, g->values[g->nodes[c0].out[0]].name));
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, 2, NNS_PLAN_INFER_FUSED, NULL, &p));
+    if (p) {
+        double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
+        nns_plan_forward_timed(p, ms);
+        const int b0 = nns_graph_find_node(g, "features.0.bn"), b1 = nns_graph_find_node(g, "features.1.bn");
+        CHECK_MSG(b0 >= 0 && ms[b0] > 0.0, "a BN whose Conv output is also a graph output was folded");
+        CHECK_MSG(b1 >= 0 && ms[b1] == 0.0, "the next BN was not folded");
+        free(ms);
+    }
+    nns_plan_free(p);
+    nns_graph_free(g);
+}
+
+static void test_infer_fold(void) {
+    test_infer_fold_arch("vggsmall");
+    test_infer_fold_arch("resnet8");
+    test_infer_fold_arch("mobilenet");
+    test_infer_fold_output();
+}
+
 int main(void) {
     test_registry();
     test_conv();
@@ -873,5 +985,6 @@ int main(void) {
     test_determinism();
     test_errors();
     test_overwrite();
+    test_infer_fold();
     TEST_MAIN_END();
 }

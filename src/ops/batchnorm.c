@@ -30,6 +30,8 @@
 
 typedef struct { float eps, momentum; } batchnorm_params;
 
+float nns_batchnorm_eps(const void *params) { return ((const batchnorm_params *)params)->eps; }
+
 /* Row reductions with 8 independent float lanes, as two 4-float GCC vector
  * types so that the lanes stay in registers (as float[8] arrays GCC kept
  * them on the stack: a store and reload per step); lane k sums elements

@@ -23,10 +23,12 @@
  * GEMMs run serially and OpenBLAS threads them.
  */
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "ops/op_util.h"
 #include "ops/window2d.h"
 
 typedef struct conv_params {
@@ -59,9 +61,32 @@ typedef struct conv_dims {
     int algo;
     wino_geom wf, wb;    /* WINO: forward, and data gradient (dY -> dX) */
     int ib;              /* IM2COL: images per GEMM */
+    int act;             /* forward: activation applied to the output (nns_fuse_act) */
+    float lo, hi;        /* its Clip bounds */
 } conv_dims;
 
 static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* The fused activation, with the formulas of relu.c and clip.c. */
+static inline float conv_act(float z, int act, float lo, float hi) {
+    if (act == NNS_FUSE_ACT_RELU) return nns_selectf(z > 0.0f, z, 0.0f);
+    if (act == NNS_FUSE_ACT_CLIP) {
+        float v = nns_selectf(z < lo, lo, z);
+        return nns_selectf(v > hi, hi, v);
+    }
+    return z;
+}
+
+static void conv_act_rows(float *y, size_t n, int act, float lo, float hi) {
+    if (act == NNS_FUSE_ACT_RELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = conv_act(y[i], NNS_FUSE_ACT_RELU, lo, hi);
+    } else if (act == NNS_FUSE_ACT_CLIP) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = conv_act(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
+    }
+}
+
 
 static void wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int cin, int cout, wino_geom *w) {
     w->ih = ih;
@@ -128,6 +153,8 @@ static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const
 static nns_status conv_dims_make(const nns_node *node, const conv_params *p, const nns_shape *x,
                                  const nns_shape *w, conv_dims *d) {
     int64_t C = x->dims[1], M = w->dims[0], G = p->group;
+    d->act = NNS_FUSE_ACT_NONE;
+    d->lo = d->hi = 0.0f;
     nns_status st = nns_window2d_geom(node, &p->win, x->dims[2], x->dims[3], (int)w->dims[2],
                                       (int)w->dims[3], &d->g, NULL, NULL);
     if (st) return st;
@@ -208,6 +235,7 @@ typedef struct conv_ws {
     size_t col, yb;              /* IM2COL: columns, output / dY of a batch of images */
     size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
     size_t wt;                   /* shared: WINO transformed weights */
+    size_t fold;                 /* inference: BatchNorm-folded weights and bias */
     size_t total;
 } conv_ws;
 
@@ -257,6 +285,10 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
     w->per_thread = at;
     w->wt = at * (size_t)nthreads;
     w->total = w->wt + shared;
+    if (!training) {
+        w->fold = w->total;
+        w->total += r16(d->wsize) + r16((size_t)d->m);
+    }
 }
 
 static size_t conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out,
@@ -511,8 +543,15 @@ static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, cons
                     const float bv = B ? B[g * d->mg + m] : 0.0f;
                     float *dst = Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw;
                     const float *src = out + (size_t)m * ldc + (size_t)j * d->ohw;
-                    /* one pass: the copy out of yb and the bias */
-                    if (bv == 0.0f) {
+                    /* one pass: the copy out of yb, the bias and the activation */
+                    if (d->act == NNS_FUSE_ACT_RELU) {
+#pragma omp simd
+                        for (size_t q = 0; q < d->ohw; q++) dst[q] = conv_act(src[q] + bv, NNS_FUSE_ACT_RELU, 0, 0);
+                    } else if (d->act == NNS_FUSE_ACT_CLIP) {
+                        const float lo = d->lo, hi = d->hi;
+#pragma omp simd
+                        for (size_t q = 0; q < d->ohw; q++) dst[q] = conv_act(src[q] + bv, NNS_FUSE_ACT_CLIP, lo, hi);
+                    } else if (bv == 0.0f) {
                         if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
                     } else {
                         for (size_t q = 0; q < d->ohw; q++) dst[q] = src[q] + bv;
@@ -609,6 +648,35 @@ static float conv_row_sum(const float *x, size_t n) {
     return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* The activation over all of Y, in parallel (paths whose kernels do not
+ * apply it as they write). */
+static void conv_act_all(const conv_params *p, const conv_dims *d, float *Y) {
+    const int64_t n = d->n * d->m * (int64_t)d->ohw, chunk = 16384;
+    const int64_t nch = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) num_threads(p->nthreads) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t c = 0; c < nch; c++) {
+        const int64_t a = c * chunk, b = a + chunk < n ? a + chunk : n;
+        conv_act_rows(Y + a, (size_t)(b - a), d->act, d->lo, d->hi);
+    }
+}
+
+/* Fold the BatchNormalization that follows (inference): y = (W x + b) * fa + fb
+ * with fa = scale / sqrt(var + eps), fb = B - mean * fa, as batchnorm.c
+ * computes them; W' = W * fa, b' = b * fa + fb per output channel. */
+static void conv_fold_bn(const nns_exec_node *e, const conv_dims *d, const float *W, const float *B, float *wf,
+                         float *bf) {
+    const nns_exec_node *bn = e->fold_bn;
+    const float *scale = bn->in[1]->data, *bias = bn->in[2]->data, *mean = bn->in[3]->data, *var = bn->in[4]->data;
+    const double eps = (double)nns_batchnorm_eps(bn->params);
+    const size_t per = d->wsize / (size_t)d->m;
+    for (int m = 0; m < d->m; m++) {
+        const float inv = (float)(1.0 / sqrt((double)var[m] + eps));
+        const float fa = scale[m] * inv, fb = bias[m] - mean[m] * fa;
+        for (size_t j = 0; j < per; j++) wf[(size_t)m * per + j] = W[(size_t)m * per + j] * fa;
+        bf[m] = (B ? B[m] : 0.0f) * fa + fb;
+    }
+}
+
 static void conv_forward(nns_exec_node *e) {
     const conv_params *p = e->params;
     conv_dims d;
@@ -620,6 +688,15 @@ static void conv_forward(nns_exec_node *e) {
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
     const nns_kernels *k = nns_kernels_get();
+    d.act = e->training ? NNS_FUSE_ACT_NONE : e->fold_bn ? e->fuse_act : NNS_FUSE_ACT_NONE;
+    d.lo = e->fuse_lo;
+    d.hi = e->fuse_hi;
+    if (e->fold_bn && !e->training) {
+        float *wf = work + ws.fold, *bf = wf + r16(d.wsize);
+        conv_fold_bn(e, &d, W, B, wf, bf);
+        W = wf;
+        B = bf;
+    }
     if (d.algo == CONV_ALGO_DW) {
         /* Threads take contiguous image ranges (memory in order), or
          * channel ranges when there are fewer images than threads. */
@@ -630,20 +707,27 @@ static void conv_forward(nns_exec_node *e) {
             float *scr = work + (size_t)t * ws.per_thread;
             if (d.n >= nt) {
                 const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
-                if (i1 > i0)
+                if (i1 > i0) {
                     k->f32_dwconv2d(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, W, B, Y + (size_t)i0 * ys, ys,
                                     scr);
+                    conv_act_rows(Y + (size_t)i0 * ys, (size_t)(i1 - i0) * ys, d.act, d.lo, d.hi);
+                }
             } else {
                 const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
-                if (c1 > c0)
+                if (c1 > c0) {
                     k->f32_dwconv2d(&d.g, (int)d.n, c1 - c0, X + (size_t)c0 * d.ihw, cs, W + (size_t)c0 * d.kk,
                                     B ? B + c0 : NULL, Y + (size_t)c0 * d.ohw, ys, scr);
+                    for (int64_t i = 0; i < d.n; i++)
+                        conv_act_rows(Y + (size_t)i * ys + (size_t)c0 * d.ohw, (size_t)(c1 - c0) * d.ohw, d.act, d.lo,
+                                      d.hi);
+                }
             }
         }
         return;
     }
     if (d.algo == CONV_ALGO_WINO) {
         wino_forward(p, &d, X, W, B, Y, work, &ws);
+        if (d.act) conv_act_all(p, &d, Y);
         return;
     }
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
@@ -651,7 +735,10 @@ static void conv_forward(nns_exec_node *e) {
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) im2col_forward_images(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else
-            for (int64_t i = 0; i < d.n; i++) pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
+            for (int64_t i = 0; i < d.n; i++) {
+                pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
+                conv_act_rows(Y + i * ys, ys, d.act, d.lo, d.hi);
+            }
         return;
     }
 #pragma omp parallel num_threads(team)
@@ -661,7 +748,10 @@ static void conv_forward(nns_exec_node *e) {
         if (d.algo == CONV_ALGO_IM2COL)
             im2col_forward_images(&d, k, X, W, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
         else
-            for (int64_t i = i0; i < i1; i++) pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
+            for (int64_t i = i0; i < i1; i++) {
+                pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
+                conv_act_rows(Y + i * ys, ys, d.act, d.lo, d.hi);
+            }
     }
 }
 

@@ -82,6 +82,13 @@ typedef struct nns_exec_node {
     int fuse_act;     /* nns_fuse_act */
     float fuse_lo, fuse_hi;
     nns_tv *fuse_out;
+    /* Inference plans made with NNS_PLAN_INFER_FUSED: a Conv whose only
+     * consumer is a BatchNormalization (constant statistics) folds it in:
+     * fold_bn is that node (its in[1..4] and eps are read at every forward,
+     * so later weight updates are seen), and fuse_act the Relu / Clip that
+     * may follow it. The Conv's output, the BN's and the activation's share
+     * one buffer; the BN and activation nodes are skipped. */
+    const struct nns_exec_node *fold_bn;
     /* Bit i set: this node is the only consumer of input i, whose gradient
      * buffer the plan did NOT zero: backward must WRITE (=) all of
      * in[i]->grad instead of accumulating. Only set for the slots in the
@@ -162,6 +169,8 @@ NNS_DECLARE_OP(nns_op_identity);
  * into its gradient what the activation's backward would have given it,
  * after a backward). */
 void nns_batchnorm_materialize(nns_exec_node *e, int with_grad);
+/* BatchNormalization's epsilon from its parsed params. */
+float nns_batchnorm_eps(const void *params);
 /* Clip's bounds from its parsed params. */
 void nns_clip_bounds(const void *params, float *lo, float *hi);
 

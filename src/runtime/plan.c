@@ -105,9 +105,19 @@ void nns_plan_free(nns_plan *p) {
     free(p);
 }
 
+/* The first node after i that reads value v, or -1. */
+static int next_consumer(const nns_graph *g, int i, int v) {
+    for (int j = i + 1; j < g->n_nodes; j++)
+        for (int k = 0; k < g->nodes[j].n_in; k++)
+            if (g->nodes[j].in[k] == v) return j;
+    return -1;
+}
+
 nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
                            float *param_grads, nns_plan **out) {
     *out = NULL;
+    const int fold = training == NNS_PLAN_INFER_FUSED;
+    if (fold) training = 0;
     if (max_batch < 1) return nns_error(NNS_STATUS_INVALID_ARG, "batch size must be >= 1, not %lld", (long long)max_batch);
     if (training && !param_grads && g->n_params)
         return nns_error(NNS_STATUS_INVALID_ARG, "a training plan needs a parameter-gradient buffer");
@@ -128,6 +138,9 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     int *last_use = calloc((size_t)(nv ? nv : 1), sizeof(int));
     int *n_uses = calloc((size_t)(nv ? nv : 1), sizeof(int));
     unsigned char *needs_grad = calloc((size_t)(nv ? nv : 1), 1);
+    int *alias = malloc((size_t)(nv ? nv : 1) * sizeof(int));     /* inference fold: shares this value's buffer */
+    int *fold_bn = malloc((size_t)(nn ? nn : 1) * sizeof(int));   /* Conv -> folded BN node, or -1 */
+    int *fold_act = malloc((size_t)(nn ? nn : 1) * sizeof(int));  /* Conv -> fused activation node, or -1 */
     int *ow_node = p->ow_node = malloc((size_t)(nv ? nv : 1) * sizeof(int));
     int *ow_slot = p->ow_slot = malloc((size_t)(nv ? nv : 1) * sizeof(int));
     p->skip = calloc((size_t)(nn ? nn : 1), 1);
@@ -136,7 +149,7 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     p->unfused = malloc((size_t)(nv ? nv : 1) * sizeof(int));
     nns_status st = NNS_OK;
     if (!p->tv || !p->ex || !p->node_params || !state_sz || !val_off || !grad_off || !last_use || !n_uses ||
-        !needs_grad || !ow_node || !ow_slot || !p->skip || !p->fused_by || !p->fused_act || !p->unfused) {
+        !needs_grad || !alias || !fold_bn || !fold_act || !ow_node || !ow_slot || !p->skip || !p->fused_by || !p->fused_act || !p->unfused) {
         st = nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
         goto done;
     }
@@ -230,6 +243,41 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
             break;
         }
     }
+    /* Inference fold (NNS_PLAN_INFER_FUSED): Conv -> BatchNormalization with
+     * constant statistics [-> Relu / Clip], each value used only by the next
+     * node of the chain and not a graph output; the three values share the
+     * Conv output's buffer, which lives until the chain's last value dies. */
+    for (int v = 0; v < nv; v++) alias[v] = -1;
+    for (int i = 0; i < nn; i++) fold_bn[i] = fold_act[i] = -1;
+    for (int i = 0; fold && i < nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_CONV || n->n_out != 1) continue;
+        const int z = n->out[0];
+        if (n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
+        int j = next_consumer(g, i, z);
+        if (j < 0) continue;
+        const nns_node *b = &g->nodes[j];
+        if (b->op != NNS_OP_BATCHNORM || b->in[0] != z || b->n_out != 1 || b->n_in != 5) continue;
+        int const_stats = 1;
+        for (int k = 1; k < 5; k++)
+            const_stats &= b->in[k] >= 0 && g->values[b->in[k]].kind == NNS_VALUE_KIND_PARAM &&
+                           g->values[b->in[k]].data != NULL;
+        if (!const_stats) continue;
+        fold_bn[i] = j;
+        const int z2 = b->out[0];
+        alias[z2] = z;
+        if (n_uses[z2] != 1 || g->values[z2].kind != NNS_VALUE_KIND_ACT) continue;
+        const int k = next_consumer(g, j, z2);
+        if (k < 0) continue;
+        const nns_node *a = &g->nodes[k];
+        if (a->in[0] == z2 && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP) &&
+            g->values[a->out[0]].kind == NNS_VALUE_KIND_ACT) {
+            fold_act[i] = k;
+            alias[a->out[0]] = z;
+        }
+    }
+    for (int v = 0; v < nv; v++)
+        if (alias[v] >= 0 && last_use[v] > last_use[alias[v]]) last_use[alias[v]] = last_use[v];
     /* Gradients written, not accumulated: an activation used once, by an op
      * that can write that slot's gradient (and not hidden by a fusion). */
     for (int i = 0; training && i < nn; i++) {
@@ -279,6 +327,10 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
             int outs_n = step < 0 ? g->n_inputs : g->nodes[step].n_out;
             for (int j = 0; j < outs_n; j++) {
                 int v = step < 0 ? g->inputs[j] : g->nodes[step].out[j];
+                if (alias[v] >= 0) {
+                    val_off[v] = val_off[alias[v]];
+                    continue;
+                }
                 size_t need = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
                 /* inputs live throughout; an output until its last consumer */
                 int lu = step < 0 ? nn + 1 : (last_use[v] > step ? last_use[v] : step);
@@ -347,7 +399,23 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     }
     for (int v = 0; v < nv; v++)
         if (ow_node[v] >= 0) p->ex[ow_node[v]].grad_overwrite |= 1u << ow_slot[v];
+    for (int i = 0; i < nn; i++) {
+        if (fold_bn[i] < 0) continue;
+        nns_exec_node *e = &p->ex[i];
+        e->fold_bn = &p->ex[fold_bn[i]];
+        p->skip[fold_bn[i]] = 1;
+        const int k = fold_act[i];
+        if (k < 0) continue;
+        const nns_node *a = &g->nodes[k];
+        e->fuse_act = a->op == NNS_OP_RELU ? NNS_FUSE_ACT_RELU : NNS_FUSE_ACT_CLIP;
+        e->fuse_lo = e->fuse_hi = 0.0f;
+        if (a->op == NNS_OP_CLIP) nns_clip_bounds(p->node_params[k], &e->fuse_lo, &e->fuse_hi);
+        p->skip[k] = 1;
+    }
 done:
+    free(alias);
+    free(fold_bn);
+    free(fold_act);
     free(n_uses);
     free(needs_grad);
 

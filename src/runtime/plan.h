@@ -18,7 +18,14 @@
 
 typedef struct nns_plan nns_plan;
 
-/* g must be finalized and packed (nns_graph_pack_params). param_grads: NULL
+#define NNS_PLAN_INFER_FUSED 2
+
+/* training: 1 for a training plan; 0 for inference; NNS_PLAN_INFER_FUSED for
+ * inference that folds each Conv -> BatchNormalization [-> Relu / Clip] chain
+ * into the Conv (fewer passes over memory; the BN's and activation's outputs
+ * share the Conv's buffer, so only graph inputs and outputs may be read
+ * through nns_plan_tv).
+ * g must be finalized and packed (nns_graph_pack_params). param_grads: NULL
  * for inference; else n_params floats. Graph input i gets shape
  * (max_batch, declared dims...). */
 nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,

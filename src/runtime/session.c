@@ -24,7 +24,7 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
     if (!s) return nns_error(NNS_STATUS_NOMEM, "out of memory creating a session");
     s->g = g;
     s->max_batch = max_batch;
-    if ((st = nns_plan_create(g, max_batch, 0, NULL, &s->plan))) {
+    if ((st = nns_plan_create(g, max_batch, NNS_PLAN_INFER_FUSED, NULL, &s->plan))) {
         free(s);
         return st;
     }

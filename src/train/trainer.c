@@ -298,7 +298,7 @@ nns_status nns_evaluate(nns_graph *g, const nns_dataset *d, int batch_size, nns_
     if ((st = nns_graph_pack_params(g))) return st;
     if (batch_size > d->n) batch_size = (int)d->n;
     nns_plan *plan = NULL;
-    if ((st = nns_plan_create(g, batch_size, 0, NULL, &plan))) return st;
+    if ((st = nns_plan_create(g, batch_size, NNS_PLAN_INFER_FUSED, NULL, &plan))) return st;
     res->confusion = calloc((size_t)classes * (size_t)classes, sizeof(int64_t));
     if (!res->confusion) {
         nns_plan_free(plan);
