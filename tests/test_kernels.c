@@ -376,6 +376,57 @@ static void test_im2col(const nns_kernels *k, int iters) {
     }
 }
 
+
+/* One input channel by m filters: against a direct loop (each output channel
+ * is the plane convolved with its filter), images with gaps that stay
+ * untouched, scratch poisoned. */
+static void test_conv1ch(const nns_kernels *k, int iters) {
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = random_geom(it < iters / 2 ? 12 : 40);
+        const int n = rnd(1, 3), m = rnd(1, 20);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
+        const size_t xs = ihw + (size_t)rnd(0, 5), ys = m * ohw + (size_t)rnd(0, 5);
+        size_t scr_n = nns_f32_dwconv2d_scratch_floats(&g);
+        float *scr = aligned_alloc(64, ((scr_n * sizeof(float)) + 63) / 64 * 64);
+        float *x = malloc(xs * n * sizeof(float)), *w = malloc(m * taps * sizeof(float)), *bias = malloc(m * sizeof(float));
+        float *y = malloc(ys * n * sizeof(float));
+        fill(x, xs * n);
+        fill(w, m * taps);
+        fill(bias, (size_t)m);
+        const float *b = it % 3 ? bias : NULL;
+        for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
+        for (size_t i = 0; i < ys * n; i++) y[i] = 7.0f;
+        k->f32_conv2d_1ch(&g, n, m, x, xs, w, b, y, ys, scr);
+        double e = 0;
+        for (int bb = 0; bb < n; bb++) {
+            for (int c = 0; c < m; c++)
+                for (int oy = 0; oy < g.oh; oy++)
+                    for (int ox = 0; ox < g.ow; ox++) {
+                        double want = b ? b[c] : 0.0;
+                        for (int i = 0; i < g.kh; i++)
+                            for (int j = 0; j < g.kw; j++) {
+                                int iy = oy * g.sh - g.pt + i * g.dh, ix = ox * g.sw - g.pl + j * g.dw;
+                                if (iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw)
+                                    want += (double)w[c * taps + i * g.kw + j] * x[bb * xs + (size_t)iy * g.iw + ix];
+                            }
+                        const double got = y[bb * ys + c * ohw + (size_t)oy * g.ow + ox];
+                        const double er = fabs(got - want) / fmax(1.0, fabs(want));
+                        if (!(er <= e)) e = er;
+                    }
+            for (size_t i = m * ohw; i < ys; i++)
+                if (y[bb * ys + i] != 7.0f) e = 1;
+        }
+        CHECK_MSG(e < 1e-5, "%s conv2d_1ch (n %d, m %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
+                  nns_isa_name(k->isa), n, m, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow,
+                  e);
+        free(scr);
+        free(x);
+        free(w);
+        free(bias);
+        free(y);
+    }
+}
+
 int main(void) {
     /* NNS_ISA forces a lower level (set before the first nns_kernels_get). */
     setenv("NNS_ISA", "scalar", 1);
@@ -389,6 +440,8 @@ int main(void) {
         CHECK(k->f32_dwconv2d && k->f32_dwconv2d_bwd && k->f32_maxpool2d && k->f32_maxpool2d_2x2s2);
         test_dwconv(k, 300);
         test_dwconv_model_shapes(k);
+        CHECK(k->f32_conv2d_1ch != NULL);
+        test_conv1ch(k, 200);
         test_maxpool(k, 100);
         test_wgemm8(k, 200);
         test_wino(k, 300);

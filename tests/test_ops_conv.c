@@ -192,6 +192,9 @@ static void test_conv(void) {
         {"same_lower", 2, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1, {0}, 1, 0, "SAME_LOWER", 1, 1, 3, 3},
         {"same_upper s1", 2, 2, 5, 4, 2, 3, 2, 1, 1, 1, 1, {0}, 1, 0, "SAME_UPPER", 1, 0, 5, 4},
         {"valid", 2, 2, 6, 5, 3, 3, 3, 2, 1, 1, 1, {0}, 1, 1, "VALID", 0, 0, 2, 3},
+        /* one input channel: the direct forward kernel */
+        {"1ch 5x5 pad2", 3, 1, 8, 7, 6, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 1, 1, NULL, 2, 2, 8, 7},
+        {"1ch s2 dil asym", 2, 1, 9, 8, 5, 3, 2, 2, 1, 2, 1, {1, 0, 0, 1}, 1, 0, NULL, 1, 0, 3, 8},
         /* Winograd F(2x2,3x3): 3x3, stride 1, C and M >= 4 */
         {"wino pad1", 3, 4, 6, 6, 5, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
         {"wino n1 odd", 1, 5, 7, 5, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 7, 5},
@@ -208,6 +211,7 @@ static void test_conv(void) {
         {"1x1-like", 5, 16, 7, 7, 24, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 0, NULL, 0, 0, 7, 7},
         {"wino-like", 3, 16, 14, 14, 24, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 14, 14},
         {"wino-like n1", 1, 32, 28, 28, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 28, 28},
+        {"stem-like 1ch", 5, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 28, 28},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }

@@ -38,6 +38,7 @@ static void fill_scalar(nns_kernels *k) {
     k->isa = NNS_ISA_SCALAR;
     k->f32_dwconv2d = nns_f32_dwconv2d__ref;
     k->f32_dwconv2d_bwd = nns_f32_dwconv2d_bwd__ref;
+    k->f32_conv2d_1ch = nns_f32_conv2d_1ch__ref;
     k->f32_maxpool2d = nns_f32_maxpool2d__ref;
     k->f32_maxpool2d_2x2s2 = nns_f32_maxpool2d__ref;
     k->f32_im2col = nns_f32_im2col__ref;
@@ -55,6 +56,7 @@ static void fill_avx2(nns_kernels *k) {
     k->isa = NNS_ISA_AVX2;
     k->f32_dwconv2d = nns_f32_dwconv2d__avx2;
     k->f32_dwconv2d_bwd = nns_f32_dwconv2d_bwd__avx2;
+    k->f32_conv2d_1ch = nns_f32_conv2d_1ch__avx2;
     k->f32_maxpool2d_2x2s2 = nns_f32_maxpool2d_2x2s2__avx2;
     k->f32_im2col = nns_f32_im2col__avx2;
     k->f32_col2im = nns_f32_col2im__avx2;

@@ -134,6 +134,18 @@ typedef void (*nns_f32_dwconv2d_bwd_fn)(const nns_conv2d_geom *g, int n, int nc,
                                         const float *w, float *dx, size_t dx_stride, float *dw,
                                         float *db, float *scratch);
 size_t nns_f32_dwconv2d_scratch_floats(const nns_conv2d_geom *g);
+/* A convolution with ONE input channel (group 1) and m filters: image b's
+ * plane x + b*x_stride gives y + b*y_stride + c*oh*ow = bias[c] + the plane
+ * convolved with w + c*kh*kw, for c < m (a network's first layer on
+ * grey-scale images). Same scratch as the depthwise kernels; the input is
+ * packed once per image for all m filters. */
+typedef void (*nns_f32_conv2d_1ch_fn)(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                                      const float *w, const float *bias, float *y, size_t y_stride,
+                                      float *scratch);
+void nns_f32_conv2d_1ch__ref(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                             const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
+void nns_f32_conv2d_1ch__avx2(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                              const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
 
 void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
                            const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
@@ -274,6 +286,7 @@ typedef struct nns_kernels {
     nns_isa isa;                       /* level this table was filled for */
     nns_f32_dwconv2d_fn f32_dwconv2d;
     nns_f32_dwconv2d_bwd_fn f32_dwconv2d_bwd;
+    nns_f32_conv2d_1ch_fn f32_conv2d_1ch;
     nns_f32_maxpool2d_fn f32_maxpool2d;
     nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
     nns_f32_im2col_fn f32_im2col;

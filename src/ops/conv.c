@@ -15,7 +15,9 @@
  *    group on X itself;
  *  - IM2COL, everything else: im2col + OpenBLAS GEMM, several images side by
  *    side in one GEMM (small planes make short GEMMs); the data gradient is
- *    W^T dY followed by col2im.
+ *    W^T dY followed by col2im. With one input channel (group 1) the forward
+ *    runs the direct nns_f32_conv2d_1ch kernel instead (K = kh*kw is too
+ *    short for a GEMM).
  * Images are split among threads in static contiguous ranges (OpenBLAS runs
  * single-threaded inside our parallel region); weight gradients go to
  * per-thread partial buffers summed in thread order, so results are
@@ -247,6 +249,11 @@ static size_t ws_take(size_t *at, size_t n) {
 
 static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
 
+/* One input channel, group 1 (a first layer on grey images): the forward
+ * convolves each image's plane with every filter directly
+ * (nns_f32_conv2d_1ch) instead of im2col + a GEMM with K = kh*kw. */
+static int conv_is_1ch(const conv_dims *d) { return d->algo == CONV_ALGO_IM2COL && d->c == 1 && d->group == 1; }
+
 static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws *w) {
     memset(w, 0, sizeof *w);
     size_t at = 0, shared = 0;
@@ -276,6 +283,7 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
         w->col = ws_take(&at, d->ckg * cols);
         w->yb = ws_take(&at, (size_t)d->mg * cols);
         if (training && nthreads > 1) w->part = ws_take(&at, d->wsize);
+        if (conv_is_1ch(d)) at = zmax(at, r16(nns_f32_dwconv2d_scratch_floats(&d->g))); /* forward scratch */
         break;
     }
     default: /* 1X1 */
@@ -707,11 +715,15 @@ static void conv_forward(nns_exec_node *e) {
             float *scr = work + (size_t)t * ws.per_thread;
             if (d.n >= nt) {
                 const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
-                if (i1 > i0) {
-                    k->f32_dwconv2d(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, W, B, Y + (size_t)i0 * ys, ys,
-                                    scr);
-                    conv_act_rows(Y + (size_t)i0 * ys, (size_t)(i1 - i0) * ys, d.act, d.lo, d.hi);
-                }
+                if (!d.act) {
+                    if (i1 > i0)
+                        k->f32_dwconv2d(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, W, B, Y + (size_t)i0 * ys,
+                                        ys, scr);
+                } else
+                    for (int64_t i = i0; i < i1; i++) { /* the activation while the image is in cache */
+                        k->f32_dwconv2d(&d.g, 1, d.c, X + (size_t)i * cs, cs, W, B, Y + (size_t)i * ys, ys, scr);
+                        conv_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
+                    }
             } else {
                 const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
                 if (c1 > c0) {
@@ -732,6 +744,19 @@ static void conv_forward(nns_exec_node *e) {
     }
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
     const int team = conv_team(p, &d);
+    if (conv_is_1ch(&d)) {
+#pragma omp parallel num_threads(team)
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
+            for (int64_t i = i0; i < i1; i++) { /* the activation while the image is in cache */
+                k->f32_conv2d_1ch(&d.g, 1, d.m, X + (size_t)i * xs, xs, W, B, Y + (size_t)i * ys, ys,
+                                  work + (size_t)t * ws.per_thread);
+                conv_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
+            }
+        }
+        return;
+    }
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) im2col_forward_images(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else

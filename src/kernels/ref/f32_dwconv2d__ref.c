@@ -1,5 +1,5 @@
 /* f32_dwconv2d__ref.c — depthwise 2-D convolution of n images x nc
- * channels (portable). */
+ * channels, and one input channel by m filters (portable). */
 #include "kernels/kernels.h"
 
 void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
@@ -26,4 +26,16 @@ void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, int n, int nc, const float 
                     yb[(size_t)oy * g->ow + ox] = acc;
                 }
         }
+}
+
+void nns_f32_conv2d_1ch__ref(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                             const float *w, const float *bias, float *y, size_t y_stride, float *scratch) {
+    const size_t ohw = (size_t)g->oh * g->ow;
+    const int taps = g->kh * g->kw;
+    /* output channel c of image b is the depthwise result of the image's
+     * only plane with filter c */
+    for (int b = 0; b < n; b++)
+        for (int c = 0; c < m; c++)
+            nns_f32_dwconv2d__ref(g, 1, 1, x + (size_t)b * x_stride, 0, w + (size_t)c * taps, bias ? bias + c : NULL,
+                                  y + (size_t)b * y_stride + (size_t)c * ohw, 0, scratch);
 }

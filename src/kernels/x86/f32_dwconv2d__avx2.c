@@ -1,5 +1,6 @@
 /* f32_dwconv2d__avx2.c — depthwise 2-D convolution of n images x nc
- * channels (walked in memory order), AVX2+FMA. Any kernel size (up to NNS_DWCONV2D_MAX_TAPS taps),
+ * channels (walked in memory order), and the convolution of one input
+ * channel by m filters (nns_f32_conv2d_1ch), AVX2+FMA. Any kernel size (up to NNS_DWCONV2D_MAX_TAPS taps),
  * stride, dilation and padding, through the phase-plane layout of
  * dwconv2d_layout.h: a plane becomes a 1-D convolution over flattened
  * outputs, 32 per step. */
@@ -23,6 +24,44 @@ static inline void store_out(const nns_conv2d_geom *g, int pw, size_t plane, int
     }
 }
 
+/* One output plane from a packed input plane P and one filter wc. */
+static inline void dw_plane(const nns_conv2d_geom *g, const nns_dwconv2d_layout *L, const size_t *off, int taps,
+                            const float *P, const float *wc, float bias, float *yb) {
+    const int npos = g->oh * L->pw;
+    const size_t oplane = (size_t)g->oh * g->ow;
+    const __m256 vb = _mm256_set1_ps(bias);
+    int q = 0, oy = 0, ox = 0;
+    for (; q + 32 <= npos; q += 32) {
+        __m256 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+        for (int t = 0; t < taps; t++) {
+            const __m256 wv = _mm256_broadcast_ss(&wc[t]);
+            const float *s = P + off[t] + q;
+            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s), a0);
+            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 8), a1);
+            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 16), a2);
+            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 24), a3);
+        }
+        store_out(g, L->pw, oplane, &oy, &ox, a0, yb);
+        store_out(g, L->pw, oplane, &oy, &ox, a1, yb);
+        store_out(g, L->pw, oplane, &oy, &ox, a2, yb);
+        store_out(g, L->pw, oplane, &oy, &ox, a3, yb);
+    }
+    for (; q < npos; q += 8) {
+        __m256 a0 = vb;
+        for (int t = 0; t < taps; t++)
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&wc[t]), _mm256_loadu_ps(P + off[t] + q), a0);
+        store_out(g, L->pw, oplane, &oy, &ox, a0, yb);
+    }
+}
+
+static void dw_offsets(const nns_conv2d_geom *g, const nns_dwconv2d_layout *L, size_t *off) {
+    for (int i = 0, t = 0; i < g->kh; i++)
+        for (int j = 0; j < g->kw; j++, t++) {
+            int inplane, phase;
+            nns_dwconv2d_tap(g, L, i, j, &off[t], &inplane, &phase);
+        }
+}
+
 void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
                             const float *w, const float *bias, float *y, size_t y_stride, float *scratch) {
     const int taps = g->kh * g->kw;
@@ -34,40 +73,33 @@ void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float
     nns_dwconv2d_layout_make(g, &L);
     float *P = scratch + L.p_off;
     size_t off[NNS_DWCONV2D_MAX_TAPS];
-    for (int i = 0, t = 0; i < g->kh; i++)
-        for (int j = 0; j < g->kw; j++, t++) {
-            int inplane, phase;
-            nns_dwconv2d_tap(g, &L, i, j, &off[t], &inplane, &phase);
-        }
-    const int npos = g->oh * L.pw;
+    dw_offsets(g, &L, off);
     const size_t ihw = (size_t)g->ih * g->iw, oplane = (size_t)g->oh * g->ow;
     for (int b = 0; b < n; b++)
         for (int c = 0; c < nc; c++) {
             nns_dwconv2d_pack(g, &L, x + (size_t)b * x_stride + c * ihw, P);
-            float *yb = y + (size_t)b * y_stride + c * oplane;
-            const float *wc = w + (size_t)c * taps;
-            const __m256 vb = _mm256_set1_ps(bias ? bias[c] : 0.0f);
-            int q = 0, oy = 0, ox = 0;
-            for (; q + 32 <= npos; q += 32) {
-                __m256 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
-                for (int t = 0; t < taps; t++) {
-                    const __m256 wv = _mm256_broadcast_ss(&wc[t]);
-                    const float *s = P + off[t] + q;
-                    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s), a0);
-                    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 8), a1);
-                    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 16), a2);
-                    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 24), a3);
-                }
-                store_out(g, L.pw, oplane, &oy, &ox, a0, yb);
-                store_out(g, L.pw, oplane, &oy, &ox, a1, yb);
-                store_out(g, L.pw, oplane, &oy, &ox, a2, yb);
-                store_out(g, L.pw, oplane, &oy, &ox, a3, yb);
-            }
-            for (; q < npos; q += 8) {
-                __m256 a0 = vb;
-                for (int t = 0; t < taps; t++)
-                    a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&wc[t]), _mm256_loadu_ps(P + off[t] + q), a0);
-                store_out(g, L.pw, oplane, &oy, &ox, a0, yb);
-            }
+            dw_plane(g, &L, off, taps, P, w + (size_t)c * taps, bias ? bias[c] : 0.0f,
+                     y + (size_t)b * y_stride + c * oplane);
         }
+}
+
+void nns_f32_conv2d_1ch__avx2(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                              const float *w, const float *bias, float *y, size_t y_stride, float *scratch) {
+    const int taps = g->kh * g->kw;
+    if (taps > NNS_DWCONV2D_MAX_TAPS) {
+        nns_f32_conv2d_1ch__ref(g, n, m, x, x_stride, w, bias, y, y_stride, scratch);
+        return;
+    }
+    nns_dwconv2d_layout L;
+    nns_dwconv2d_layout_make(g, &L);
+    float *P = scratch + L.p_off;
+    size_t off[NNS_DWCONV2D_MAX_TAPS];
+    dw_offsets(g, &L, off);
+    const size_t oplane = (size_t)g->oh * g->ow;
+    for (int b = 0; b < n; b++) {
+        nns_dwconv2d_pack(g, &L, x + (size_t)b * x_stride, P); /* once for all m filters */
+        for (int c = 0; c < m; c++)
+            dw_plane(g, &L, off, taps, P, w + (size_t)c * taps, bias ? bias[c] : 0.0f,
+                     y + (size_t)b * y_stride + c * oplane);
+    }
 }
