@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nnslim/arch.h"
+#include "nnslim/train.h"
 #include "opcheck.h"
 
 /* ---- attributes for the one-node graphs ------------------------------- */
@@ -870,6 +871,91 @@ static void test_overwrite(void) {
 }
 
 
+/* ---- one input channel, no data gradient: the direct weight gradient ---- */
+
+/* x is a graph input (no gradient), so a training plan's Conv backward
+ * takes the one-channel path; dW and dB must match sums over the batch, on
+ * one and two threads. */
+static void test_conv_1ch_wgrad_case(const conv_case *k, int threads) {
+    nns_set_threads(threads);
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    nns_shape xs = nns_shape_make(4, (int64_t[]){k->n, 1, k->h, k->w});
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    uint64_t rng = 4242;
+    const int taps = k->kh * k->kw;
+    float *w = malloc((size_t)(k->m * taps) * sizeof(float)), bv[64];
+    for (int i = 0; i < k->m * taps; i++) w[i] = 2 * nns_rng_uniform(&rng) - 1;
+    for (int i = 0; i < k->m; i++) bv[i] = 0.1f * (float)i;
+    nns_shape ws = nns_shape_make(4, (int64_t[]){k->m, 1, k->kh, k->kw}), bs = nns_shape_make(1, (int64_t[]){k->m});
+    CHECK_OK(nns_graph_add_param(g, "w", NNS_DTYPE_F32, &ws, w, 1, NULL));
+    CHECK_OK(nns_graph_add_param(g, "b", NNS_DTYPE_F32, &bs, bv, 1, NULL));
+    free(w);
+    conv_attrs(k);
+    int node;
+    const char *names[3] = {"x", "w", "b"}, *outs[1] = {"y"};
+    CHECK_OK(nns_graph_add_node(g, "Conv", "c", 3, names, 1, outs, &node));
+    apply_attrs(g, node);
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    float *pg = calloc((size_t)g->n_params, sizeof(float));
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, k->n, 1, pg, &p));
+    if (p) {
+        nns_tv *x = nns_plan_input(p, 0), *y = nns_plan_output(p, 0);
+        const int64_t nx = nns_shape_numel(&x->shape), ny = nns_shape_numel(&y->shape);
+        CHECK(x->grad == NULL);
+        for (int64_t i = 0; i < nx; i++) x->data[i] = 2 * nns_rng_uniform(&rng) - 1;
+        nns_plan_forward(p, 1);
+        nns_plan_zero_act_grads(p);
+        for (int64_t i = 0; i < ny; i++) y->grad[i] = 2 * nns_rng_uniform(&rng) - 1;
+        for (int64_t i = 0; i < g->n_params; i++) pg[i] = 0.25f; /* gradients accumulate */
+        nns_plan_backward(p);
+        const nns_value *wv = &g->values[nns_graph_find_value(g, "w")], *bvv = &g->values[nns_graph_find_value(g, "b")];
+        const float *dw = pg + wv->param_offset, *db = pg + bvv->param_offset;
+        const int oh = k->oh, ow = k->ow;
+        int bad = 0;
+        for (int m = 0; m < k->m; m++) {
+            double sb = 0.25;
+            for (int n = 0; n < k->n; n++)
+                for (int q = 0; q < oh * ow; q++) sb += y->grad[((size_t)n * k->m + m) * oh * ow + q];
+            if (fabs(db[m] - sb) > 1e-4 * (1 + fabs(sb))) bad++;
+            for (int i = 0; i < k->kh; i++)
+                for (int j = 0; j < k->kw; j++) {
+                    double s = 0.25;
+                    for (int n = 0; n < k->n; n++)
+                        for (int oy = 0; oy < oh; oy++)
+                            for (int ox = 0; ox < ow; ox++) {
+                                int iy = oy * k->sh - k->rpt + i * k->dh, ix = ox * k->sw - k->rpl + j * k->dw;
+                                if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+                                s += (double)y->grad[((size_t)n * k->m + m) * oh * ow + (size_t)oy * ow + ox] *
+                                     x->data[(size_t)n * k->h * k->w + (size_t)iy * k->w + ix];
+                            }
+                    if (fabs(dw[m * taps + i * k->kw + j] - s) > 1e-4 * (1 + fabs(s))) bad++;
+                }
+        }
+        CHECK_MSG(bad == 0, "conv 1ch weight gradient %s, %d threads: %d wrong values", k->name, threads, bad);
+    }
+    nns_plan_free(p);
+    free(pg);
+    nns_graph_free(g);
+    nns_set_threads(0);
+}
+
+static void test_conv_1ch_wgrad(void) {
+    static const conv_case cases[] = {
+        {"stem 3x3", 5, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 28, 28},
+        {"lenet 5x5", 4, 1, 12, 12, 6, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 1, 1, NULL, 2, 2, 12, 12},
+        {"s2 dil asym", 3, 1, 9, 8, 5, 3, 2, 2, 1, 2, 1, {1, 0, 0, 1}, 1, 1, NULL, 1, 0, 3, 8},
+        {"n1", 1, 1, 7, 7, 3, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 7, 7},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_conv_1ch_wgrad_case(&cases[i], 1);
+        test_conv_1ch_wgrad_case(&cases[i], 2);
+    }
+}
+
 /* ---- inference fold: Conv -> BatchNormalization [-> Relu / Clip] -------- */
 
 /* A fused inference plan (NNS_PLAN_INFER_FUSED) gives an unfused plan's
@@ -990,5 +1076,6 @@ int main(void) {
     test_errors();
     test_overwrite();
     test_infer_fold();
+    test_conv_1ch_wgrad();
     TEST_MAIN_END();
 }

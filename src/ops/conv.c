@@ -853,6 +853,29 @@ static void conv_backward(nns_exec_node *e) {
         return;
     }
     const int team = conv_team(p, &d);
+    if (!dX && conv_is_1ch(&d) && nns_f32_dwconv2d_scratch_floats(&d.g) <= (ws.part ? ws.part : ws.per_thread)) {
+        /* One input channel and no data gradient (a first layer): dW[m] is
+         * the depthwise weight gradient of the image plane against dY's
+         * channel m; image ranges per thread, partials summed in order. */
+#pragma omp parallel num_threads(team)
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
+            float *base = work + (size_t)t * ws.per_thread;
+            float *dw = nt > 1 ? base + ws.part : dW;
+            if (nt > 1) memset(dw, 0, d.wsize * sizeof(float));
+            if (i1 > i0)
+                for (int m = 0; m < d.m; m++)
+                    k->f32_dwconv2d_bwd(&d.g, (int)(i1 - i0), 1, X + (size_t)i0 * xs, xs,
+                                        dY + (size_t)i0 * ys + (size_t)m * d.ohw, ys, W + (size_t)m * d.kk, NULL, 0,
+                                        dw + (size_t)m * d.kk, NULL, base);
+            if (nt > 1) {
+#pragma omp barrier
+                conv_reduce_partials(&d, &ws, work, dW, t, nt);
+            }
+        }
+        return;
+    }
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) im2col_backward_images(&d, k, X, W, dY, dX, dx_write, dW, 0, work, &ws, 0, d.n);
         else
