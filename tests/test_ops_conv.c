@@ -219,8 +219,8 @@ static void test_conv(void) {
 
 /* ---- Gemm -------------------------------------------------------------- */
 
-static void test_gemm_case(int ta, int tb, int cmode, float alpha, float beta) {
-    const int M = 5, N = 4, K = 3;
+static void test_gemm_case(int ta, int tb, int cmode, float alpha, float beta, int M) {
+    const int N = 4, K = 3;
     at_reset();
     at_int("transA", ta);
     at_int("transB", tb);
@@ -259,7 +259,7 @@ static void test_gemm_case(int ta, int tb, int cmode, float alpha, float beta) {
             want[i * N + j] = (float)s;
         }
     char what[64];
-    snprintf(what, sizeof what, "gemm ta%d tb%d c%d", ta, tb, cmode);
+    snprintf(what, sizeof what, "gemm m%d ta%d tb%d c%d", M, ta, tb, cmode);
     compare(what, y, want, M * N, 1e-5);
     free(y); free(a); free(b); free(c);
     int f = opcheck_grad("Gemm", ins, nin, 1, apply_attrs, 1, 1e-2, seed);
@@ -269,7 +269,9 @@ static void test_gemm_case(int ta, int tb, int cmode, float alpha, float beta) {
 static void test_gemm(void) {
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)
-            for (int c = 0; c < 7; c++) test_gemm_case(ta, tb, c, c == 3 ? 1.0f : 0.7f, c == 4 ? 1.0f : 1.3f);
+            for (int c = 0; c < 7; c++)
+                for (int M = 1; M <= 5; M += 4) /* M 1: the GEMV path */
+                    test_gemm_case(ta, tb, c, c == 3 ? 1.0f : 0.7f, c == 4 ? 1.0f : 1.3f, M);
     /* Linear layout (transB=1, bias [N]) at a larger size: parallel paths. */
     at_reset();
     at_int("transB", 1);

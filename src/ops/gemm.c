@@ -131,6 +131,13 @@ static void gemm_forward(nns_exec_node *e) {
         beta = 1.0f;
     }
     if (nns_sparse_gemm_forward(e, &p->sparse, d.m, p->trans_a, p->alpha, beta != 0.0f)) return;
+    if (d.m == 1) { /* one row (batch 1): a GEMV streams B once, without packing it */
+        if (p->trans_b)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, d.n, d.k, p->alpha, B, d.k, A, 1, beta, Y, 1);
+        else
+            cblas_sgemv(CblasRowMajor, CblasTrans, d.k, d.n, p->alpha, B, d.n, A, 1, beta, Y, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
                 d.m, d.n, d.k, p->alpha, A, p->trans_a ? d.m : d.k, B, p->trans_b ? d.k : d.n, beta, Y, d.n);
 }
