@@ -114,7 +114,6 @@ typedef struct cli_train_opts {
 #define CLI_TRAIN_HELP                                                                      \
     "  --batch-size N         default 128 (the last partial batch is kept)\n"                \
     "  --optimizer sgd|adamw  default sgd\n"                                                \
-    "  --lr X                 learning rate (see the command's default)\n"                   \
     "  --momentum X           default 0.9 (sgd)\n"                                          \
     "  --nesterov             Nesterov momentum (sgd)\n"                                    \
     "  --weight-decay X       default 5e-4, on every parameter (decoupled for adamw)\n"      \
