@@ -34,7 +34,7 @@ static const char *help =
     "  --finetune-epochs N    default 2 (0: no fine-tuning)\n"
     "  --exclude L,...        node names to leave unpruned\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
-    "  --lr X                 fine-tuning learning rate, default 0.01 (gradual: 0.05)\n"
+    "  --lr X                 fine-tuning learning rate, default 0.03 (gradual: 0.05)\n"
     "  (the learning-rate schedule is --lr-schedule here; --schedule is the pruning one)\n"
     "  --teacher T.onnx       fine-tune by distillation from this model (e.g. the model\n"
     "                         before pruning: MODEL.onnx itself), with:\n"
@@ -95,7 +95,7 @@ int cmd_prune(int argc, char **argv) {
     float sparsity = -1, target_macs = 0, target_params = 0;
     int finetune = 2, json = 0, round_to = 8, steps = 3;
     cli_train_opts t;
-    cli_train_init(&t, 0.01f);
+    cli_train_init(&t, 0.03f);
     cli_data_opts d;
     cli_data_init(&d);
     cli_distill_opts k;
