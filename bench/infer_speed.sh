@@ -29,7 +29,7 @@ node tools/ort_run.js "${models[0]}" --bench 1 --iters 1 >/dev/null 2>&1 || {
   rc=$?; [[ $rc == 77 ]] && { echo "infer_speed.sh: onnxruntime-node missing (sh tools/setup_ort.sh)" >&2; exit 77; }
 }
 res=bench/results/infer_speed.txt
-num() { sed -E "s/.*\"$2\": ([0-9.e+-]+).*/\\1/" <<<"$1"; }
+num() { sed -E "s/.*\"$2\": ?([0-9.e+-]+).*/\\1/" <<<"$1"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 {
   echo "# $(date -u +%Y-%m-%dT%H:%MZ) commit $(git rev-parse --short HEAD) threads $TH repeats $R load $(cut -d' ' -f1-3 /proc/loadavg)"
