@@ -628,7 +628,11 @@ static void test_dynamic(void) {
     static const conv_case dw = {"", 0, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, 1, NULL, 1, 1, 6, 6};
     static const conv_case pw = {"", 0, 4, 5, 5, 6, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 5, 5};
     static const conv_case pool = {"", 0, 3, 6, 6, 0, 2, 2, 2, 2, 1, 1, {0}, 1, 0, NULL, 0, 0, 3, 3};
+    /* 9 tiles per image: with the default 40-tile minimum, Winograd at the
+     * plan's batch 5 and im2col at batch 3 (the workspace fits both) */
+    static const conv_case wino = {"", 0, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6};
     test_dynamic_batch("Conv", &im2col);
+    test_dynamic_batch("Conv", &wino);
     test_dynamic_batch("Conv", &s2);
     test_dynamic_batch("Conv", &dw);
     test_dynamic_batch("Conv", &pw);
@@ -1068,6 +1072,8 @@ static void test_infer_fold(void) {
 }
 
 int main(void) {
+    /* Winograd on every eligible shape, however few tiles (the cases are small) */
+    nns_conv_wino_min_tiles = 0;
     test_registry();
     test_conv();
     test_gemm();
@@ -1079,5 +1085,11 @@ int main(void) {
     test_overwrite();
     test_infer_fold();
     test_conv_1ch_wgrad();
+    /* and the default choice (im2col below 40 tiles), including a plan made for
+     * a batch big enough for Winograd and run at a batch that is not */
+    nns_conv_wino_min_tiles = -1;
+    test_conv();
+    test_dynamic();
+    test_infer_fold();
     TEST_MAIN_END();
 }

@@ -27,6 +27,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -51,6 +52,22 @@ typedef struct wino_geom {
 /* Smallest channel counts for Winograd (below, im2col + GEMM is as fast). */
 #define CONV_WINO_MIN_C 4
 #define CONV_WINO_MIN_M 4
+/* WINO needs at least this many output tiles per call (batch x tiles per
+ * image; NNS_WINO_MIN_TILES overrides): with fewer, transforming the M x C
+ * filters at every forward costs more than Winograd saves, and im2col + GEMM
+ * is faster (resnet8 at batch 1, 7x7 planes of 16 tiles: 0.56 -> 0.45 ms). */
+#define CONV_WINO_MIN_TILES 40
+int nns_conv_wino_min_tiles = -1;
+static int nns_conv_wino_min_tiles_get(void) {
+    int v = nns_conv_wino_min_tiles;
+    if (v < 0) {
+        const char *e = getenv("NNS_WINO_MIN_TILES");
+        v = e ? atoi(e) : CONV_WINO_MIN_TILES;
+        if (v < 0) v = 0;
+        nns_conv_wino_min_tiles = v;
+    }
+    return v;
+}
 /* IM2COL: images are batched into one GEMM while their im2col columns take
  * at most this many floats (and their output rows at most a quarter). */
 #define CONV_IM2COL_COL_FLOATS 65536
@@ -178,7 +195,8 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
              g->oh == g->ih && g->ow == g->iw)
         d->algo = CONV_ALGO_1X1;
     else if (g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && G == 1 &&
-             C >= CONV_WINO_MIN_C && M >= CONV_WINO_MIN_M)
+             C >= CONV_WINO_MIN_C && M >= CONV_WINO_MIN_M &&
+             d->n * (int64_t)((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= nns_conv_wino_min_tiles_get())
         d->algo = CONV_ALGO_WINO;
     else
         d->algo = CONV_ALGO_IM2COL;
@@ -307,7 +325,16 @@ static size_t conv_work_bytes(const void *params, const nns_shape *const *in, co
     if (conv_dims_make(NULL, p, in[0], in[1], &d)) return 0;
     conv_ws w;
     conv_ws_make(&d, p->nthreads, training, &w);
-    return w.total * sizeof(float);
+    size_t total = w.total;
+    if (d.algo == CONV_ALGO_WINO) { /* a smaller batch at run time may take IM2COL */
+        d.algo = CONV_ALGO_IM2COL;
+        size_t per = (d.ckg + 4 * (size_t)d.mg) * d.ohw;
+        int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
+        d.ib = (int)(ib < 1 ? 1 : ib > d.n ? d.n : ib);
+        conv_ws_make(&d, p->nthreads, training, &w);
+        total = zmax(total, w.total);
+    }
+    return total * sizeof(float);
 }
 
 /* Runtime dims from the views (shapes already validated). */

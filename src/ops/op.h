@@ -169,6 +169,10 @@ NNS_DECLARE_OP(nns_op_identity);
  * into its gradient what the activation's backward would have given it,
  * after a backward). */
 void nns_batchnorm_materialize(nns_exec_node *e, int with_grad);
+/* Conv: fewest output tiles (batch x tiles per image) for Winograd; -1
+ * (default): NNS_WINO_MIN_TILES, else 40. Tests set 0 to reach Winograd on
+ * small shapes. Read when shapes are set, not thread-safe to change then. */
+extern int nns_conv_wino_min_tiles;
 /* BatchNormalization's epsilon from its parsed params. */
 float nns_batchnorm_eps(const void *params);
 /* Clip's bounds from its parsed params. */
