@@ -9,7 +9,7 @@
 #
 #   bash bench/infer_speed.sh [REPEATS=3] [THREADS=2] [MODEL.onnx...]
 #
-# Default models: the bench/models/ files that exist among vggsmall, vggsmall_c50,
+# Default models: the bench/models/ files that exist among vggsmall, vggsmall_c50, mobilenet,
 # resnet8, lenet5, lenet300 (bench/accuracy.sh and bench/prune.sh make them).
 # Needs onnxruntime-node (sh tools/setup_ort.sh); without it, exits 77.
 set -euo pipefail
@@ -20,7 +20,7 @@ TH=${2:-2}
 shift $(( $# > 2 ? 2 : $# ))
 models=("$@")
 if ((${#models[@]} == 0)); then
-  for m in vggsmall vggsmall_c50 resnet8 lenet5 lenet300; do
+  for m in vggsmall vggsmall_c50 resnet8 mobilenet lenet5 lenet300; do
     [[ -f bench/models/$m.onnx ]] && models+=("bench/models/$m.onnx")
   done
 fi
