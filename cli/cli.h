@@ -155,7 +155,7 @@ typedef struct cli_distill_opts {
     {"no-teacher-cache", OPT_FLAG, &(k).no_cache, 0}
 
 #define CLI_DISTILL_HELP                                                                    \
-    "  --temperature T        softmax temperature, > 0 (default 2)\n"                        \
+    "  --temperature T        softmax temperature, > 0 (default 1)\n"                        \
     "  --alpha A              weight of the soft (teacher) term, in [0, 1] (default 0.5);\n"  \
     "                         the label term gets 1 - A\n"                                    \
     "  --hint T_LAYER:S_LAYER[:BETA]   feature distillation: MSE (relative to the teacher\n"     \

@@ -102,7 +102,7 @@ static void test_distiller(void) {
     c.threads = 2;
     nns_distill_config dc;
     nns_distill_config_default(&dc);
-    CHECK(dc.temperature == 2.0f && dc.alpha == 0.5f);
+    CHECK(dc.temperature == 1.0f && dc.alpha == 0.5f);
 
     /* logits distillation into lenet300: teacher runs only in epoch 1 */
     nns_graph *s = NULL;

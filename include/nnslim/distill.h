@@ -42,7 +42,7 @@ typedef struct nns_distill_hint {
 } nns_distill_hint;
 
 typedef struct nns_distill_config {
-    float temperature;           /* T > 0; default 2                          */
+    float temperature;           /* T > 0; default 1                          */
     float alpha;                 /* weight of the soft term, in [0, 1]; 0.5   */
     /* Safeguard against the T-scaled soft gradient: the gradient of the
      * soft term is alpha * T * (p_s - p_t), up to alpha * T times the label

@@ -12,7 +12,7 @@
 
 void nns_distill_config_default(nns_distill_config *c) {
     memset(c, 0, sizeof *c);
-    c->temperature = 2.0f;
+    c->temperature = 1.0f;
     c->alpha = 0.5f;
     c->gain_limit = 1.5f;
     c->cache = 1;
