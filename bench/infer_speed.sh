@@ -42,7 +42,7 @@ for m in "${models[@]}"; do
     # alternate who goes first
     for who in $( ((r % 2)) && echo "nns ort" || echo "ort nns"); do
       if [[ $who == nns ]]; then
-        out=$("$NNS" compare "$m" --threads "$TH" --test-limit 256 --json 2>/dev/null)
+        out=$("$NNS" compare "$m" --no-eval --threads "$TH" --json 2>/dev/null)
         echo "nns $m $out" >>"$res"
         nb1+=("$(num "$out" latency_ms_b1)"); nb64+=("$(num "$out" images_per_second_b64)")
       else

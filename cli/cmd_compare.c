@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char *help =
-    "usage: nnslim compare MODEL.onnx... [DATA] [--threads N] [--json]\n"
+    "usage: nnslim compare MODEL.onnx... [DATA] [--no-eval] [--threads N] [--json]\n"
     "\n"
     "Measure several models on the same test set and machine, side by side: test\n"
     "accuracy, parameters, nonzero parameters, MACs per image, file size, batch-1\n"
@@ -13,6 +13,8 @@ static const char *help =
     "model's ratios to the first one. Each model is evaluated with its own recorded\n"
     "normalisation (nnslim.mean / nnslim.std), else --mean/--std, else the test set's.\n"
     "\n"
+    "  --no-eval        measure size and speed only, not accuracy (reported as null):\n"
+    "                   for models whose input does not fit the data\n"
     "  --threads N      default: all cores\n"
     "  --json           one JSON object: {\"models\": [{\"model\", \"accuracy\", \"params\",\n"
     "                   \"nonzero_params\", \"macs\", \"file_bytes\", \"latency_ms_b1\",\n"
@@ -22,10 +24,11 @@ static const char *help =
 #define MAX_MODELS 16
 
 int cmd_compare(int argc, char **argv) {
-    int threads = 0, json = 0;
+    int threads = 0, json = 0, no_eval = 0;
     cli_data_opts d;
     cli_data_init(&d);
-    cli_opt opts[] = {{"threads", OPT_INT, &threads, 0}, {"json", OPT_FLAG, &json, 0}, CLI_DATA_OPTS(d),
+    cli_opt opts[] = {{"threads", OPT_INT, &threads, 0}, {"json", OPT_FLAG, &json, 0},
+                      {"no-eval", OPT_FLAG, &no_eval, 0}, CLI_DATA_OPTS(d),
                       {NULL, 0, NULL, 0}};
     const char *pos[MAX_MODELS];
     int npos;
@@ -52,12 +55,20 @@ int cmd_compare(int argc, char **argv) {
         nns_dataset test = {0};
         float mean, std;
         if ((st = nns_graph_load_onnx(pos[i], &g))) goto fail;
-        st = cli_data_load(&d, NULL, &test); /* each model normalises its own copy */
-        if (!st) st = cli_data_normalize(&d, opts, g, NULL, &test, &mean, &std);
-        if (!st) st = cli_measure_take(g, &test, pos[i], &m[i]);
+        if (no_eval) {
+            st = cli_measure_take(g, NULL, pos[i], &m[i]);
+        } else {
+            st = cli_data_load(&d, NULL, &test); /* each model normalises its own copy */
+            if (!st) st = cli_data_normalize(&d, opts, g, NULL, &test, &mean, &std);
+            if (!st) st = cli_measure_take(g, &test, pos[i], &m[i]);
+        }
         nns_dataset_free(&test);
         nns_graph_free(g);
-        if (st) goto fail;
+        if (st) { /* name the model: several are measured */
+            fprintf(stderr, "nnslim compare: %s: %s\n", pos[i], nns_last_error());
+            rc = CLI_FAIL;
+            goto done;
+        }
         fprintf(stderr, "measured %s\n", pos[i]);
     }
     if (json) {
@@ -67,9 +78,11 @@ int cmd_compare(int argc, char **argv) {
             cli_json_str(stdout, pos[i]);
             printf(", ");
             /* the measure's fields, without the wrapping key */
-            printf("\"accuracy\": %.6f, \"params\": %lld, \"nonzero_params\": %lld, \"macs\": %lld, "
+            if (m[i].accuracy < 0) printf("\"accuracy\": null, ");
+            else printf("\"accuracy\": %.6f, ", m[i].accuracy);
+            printf("\"params\": %lld, \"nonzero_params\": %lld, \"macs\": %lld, "
                    "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
-                   m[i].accuracy, (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs,
+                   (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs,
                    m[i].file_bytes, m[i].lat_b1, m[i].ips_b64);
         }
         printf("]}\n");
@@ -86,7 +99,9 @@ int cmd_compare(int argc, char **argv) {
             const char *name = pos[i];
             int l = (int)strlen(name);
             if (l > w) name += l - w;
-            printf("%-*s %8.4f %10lld %10lld %11lld %11lld %9.4f %8.2fx %12.0f\n", w, name, m[i].accuracy,
+            char acc[16] = "-";
+            if (m[i].accuracy >= 0) snprintf(acc, sizeof acc, "%.4f", m[i].accuracy);
+            printf("%-*s %8s %10lld %10lld %11lld %11lld %9.4f %8.2fx %12.0f\n", w, name, acc,
                    (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs, m[i].file_bytes,
                    m[i].lat_b1, m[i].lat_b1 > 0 ? m[0].lat_b1 / m[i].lat_b1 : 0.0, m[i].ips_b64);
         }
