@@ -193,6 +193,10 @@ static void test_conv(void) {
         {"same_lower", 2, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1, {0}, 1, 0, "SAME_LOWER", 1, 1, 3, 3},
         {"same_upper s1", 2, 2, 5, 4, 2, 3, 2, 1, 1, 1, 1, {0}, 1, 0, "SAME_UPPER", 1, 0, 5, 4},
         {"valid", 2, 2, 6, 5, 3, 3, 3, 2, 1, 1, 1, {0}, 1, 1, "VALID", 0, 0, 2, 3},
+        /* one output pixel (GEMV): a 3x3 window over a 3x3 plane, a padded 1x1 plane, 1x1 on 1x1 */
+        {"1 pixel", 1, 4, 3, 3, 5, 3, 3, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 1, 1},
+        {"1 pixel pad1 groups2", 1, 4, 1, 1, 6, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 2, 0, NULL, 1, 1, 1, 1},
+        {"1x1 on 1 pixel", 1, 6, 1, 1, 4, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 1, 1},
         /* one input channel: the direct forward kernel */
         {"1ch 5x5 pad2", 3, 1, 8, 7, 6, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 1, 1, NULL, 2, 2, 8, 7},
         {"1ch s2 dil asym", 2, 1, 9, 8, 5, 3, 2, 2, 1, 2, 1, {1, 0, 0, 1}, 1, 0, NULL, 1, 0, 3, 8},

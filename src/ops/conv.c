@@ -571,8 +571,12 @@ static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, cons
             im2col_images(d, k, X, n0, nb, g, col);
             /* One image: straight into Y; several: via yb. */
             float *out = nb == 1 ? Y + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw : yb;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, ldc, (int)d->ckg, 1.0f,
-                        W + (size_t)g * d->mg * d->ckg, (int)d->ckg, col, ldc, 0.0f, out, ldc);
+            if (ldc == 1) /* one output pixel: a GEMV streams W once (sgemm would pack it) */
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, d->mg, (int)d->ckg, 1.0f, W + (size_t)g * d->mg * d->ckg,
+                            (int)d->ckg, col, 1, 0.0f, out, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, ldc, (int)d->ckg, 1.0f,
+                            W + (size_t)g * d->mg * d->ckg, (int)d->ckg, col, ldc, 0.0f, out, ldc);
             for (int j = 0; j < nb; j++)
                 for (int m = 0; m < d->mg; m++) {
                     const float bv = B ? B[g * d->mg + m] : 0.0f;
@@ -649,9 +653,13 @@ static void pw_forward_image(const conv_dims *d, const float *x, const float *w,
             }
             beta = 1.0f;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, (int)d->ohw, d->cg, 1.0f,
-                    w + (size_t)g * d->mg * d->cg, d->cg, x + (size_t)g * d->cg * d->ihw, (int)d->ohw, beta, yg,
-                    (int)d->ohw);
+        if (d->ohw == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, d->mg, d->cg, 1.0f, w + (size_t)g * d->mg * d->cg, d->cg,
+                        x + (size_t)g * d->cg * d->ihw, 1, beta, yg, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, (int)d->ohw, d->cg, 1.0f,
+                        w + (size_t)g * d->mg * d->cg, d->cg, x + (size_t)g * d->cg * d->ihw, (int)d->ohw, beta,
+                        yg, (int)d->ohw);
     }
 }
 
