@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char *help =
-    "usage: nnslim profile MODEL.onnx [--batch N] [--repeats N] [--threads N] [--json]\n"
+    "usage: nnslim profile MODEL.onnx [--train] [--batch N] [--repeats N] [--threads N] [--json]\n"
     "\n"
     "Run inference on batches of random inputs and time every node: the median\n"
     "milliseconds per run, its share of the whole, the multiply-accumulates and the\n"
@@ -14,16 +14,21 @@ static const char *help =
     "that node's. Timing each node adds a clock read per node, so the total can\n"
     "sit a little above 'nnslim compare's latency.\n"
     "\n"
-    "  --batch N     images per run (default 1)\n"
+    "  --train       time a training step instead: each node's forward (training\n"
+    "                mode) and backward, from random output gradients, on a copy of\n"
+    "                the model (no optimizer update); columns fwd ms and bwd ms\n"
+    "  --batch N     images per run (default 1; 128 with --train)\n"
     "  --repeats N   timed runs after one warm-up (default 50)\n"
     "  --threads N   default: all cores\n"
-    "  --json        one JSON object: model, batch, threads, repeats, total_ms,\n"
-    "                images_per_second, nodes: [{name, op, output_shape, macs, ms,\n"
-    "                share, fused}]\n";
+    "  --json        one JSON object: model, batch, threads, repeats, mode\n"
+    "                (\"inference\" or \"train\"), total_ms, images_per_second, nodes:\n"
+    "                [{name, op, output_shape, macs, ms, share, fused}] (with --train\n"
+    "                also fwd_ms and bwd_ms; ms is their sum)\n";
 
 int cmd_profile(int argc, char **argv) {
-    int json = 0, batch = 1, repeats = 50, threads = 0;
+    int json = 0, batch = 1, repeats = 50, threads = 0, train = 0;
     cli_opt opts[] = {{"json", OPT_FLAG, &json, 0},
+                      {"train", OPT_FLAG, &train, 0},
                       {"batch", OPT_INT, &batch, 0},
                       {"repeats", OPT_INT, &repeats, 0},
                       {"threads", OPT_INT, &threads, 0},
@@ -40,6 +45,8 @@ int cmd_profile(int argc, char **argv) {
         fprintf(stderr, "nnslim profile: give one MODEL.onnx (try 'nnslim profile --help')\n");
         return CLI_USAGE;
     }
+    if (train && !cli_opt_seen(opts, "batch")) batch = 128;
+    if (train && !cli_opt_seen(opts, "repeats")) repeats = 10;
     if (batch < 1 || batch > 65536) {
         fprintf(stderr, "nnslim profile: --batch must be in [1, 65536], got %d\n", batch);
         return CLI_USAGE;
@@ -55,16 +62,24 @@ int cmd_profile(int argc, char **argv) {
     nns_set_threads(threads);
     nns_graph *g = NULL;
     nns_layer_info *L = NULL;
-    double *ms = NULL, total = 0;
+    double *ms = NULL, *fwd = NULL, *bwd = NULL, total = 0;
     int n = 0;
     nns_status st = nns_graph_load_onnx(pos[0], &g);
     if (!st) st = nns_graph_summarize(g, &L, &n, NULL, NULL, NULL);
-    if (!st && !(ms = calloc((size_t)(n ? n : 1), sizeof *ms)))
+    if (!st && (!(ms = calloc((size_t)(n ? n : 1), sizeof *ms)) || !(fwd = calloc((size_t)(n ? n : 1), sizeof *fwd)) ||
+                !(bwd = calloc((size_t)(n ? n : 1), sizeof *bwd))))
         st = nns_error(NNS_STATUS_NOMEM, "out of memory profiling '%s'", pos[0]);
-    if (!st) st = nns_profile(g, batch, repeats, ms, &total);
+    if (!st && train) {
+        st = nns_profile_train(g, batch, repeats, fwd, bwd, &total);
+        for (int i = 0; !st && i < n; i++) ms[i] = fwd[i] + bwd[i];
+    } else if (!st) {
+        st = nns_profile(g, batch, repeats, ms, &total);
+    }
     if (st) {
         free(L);
         free(ms);
+        free(fwd);
+        free(bwd);
         nns_graph_free(g);
         return cli_fail("profile", st);
     }
@@ -73,25 +88,40 @@ int cmd_profile(int argc, char **argv) {
     if (json) {
         printf("{\"model\": ");
         cli_json_str(stdout, pos[0]);
-        printf(", \"batch\": %d, \"threads\": %d, \"repeats\": %d, \"total_ms\": %.5f, \"images_per_second\": %.1f, "
-               "\"nodes\": [",
-               batch, nns_get_threads(), repeats, total, ips);
+        printf(", \"batch\": %d, \"threads\": %d, \"repeats\": %d, \"mode\": \"%s\", \"total_ms\": %.5f, "
+               "\"images_per_second\": %.1f, \"nodes\": [",
+               batch, nns_get_threads(), repeats, train ? "train" : "inference", total, ips);
         for (int i = 0; i < n; i++) {
             printf(i ? ", {\"name\": " : "{\"name\": ");
             cli_json_str(stdout, L[i].name);
             printf(", \"op\": ");
             cli_json_str(stdout, L[i].op);
-            printf(", \"output_shape\": %s, \"macs\": %lld, \"ms\": %.5f, \"share\": %.5f, \"fused\": %s}",
+            printf(", \"output_shape\": %s, \"macs\": %lld, \"ms\": %.5f, \"share\": %.5f, \"fused\": %s",
                    nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, ms[i],
-                   total > 0 ? ms[i] / total : 0.0, ms[i] == 0 ? "true" : "false");
+                   total > 0 ? ms[i] / total : 0.0, (train ? fwd[i] : ms[i]) == 0 ? "true" : "false");
+            if (train) printf(", \"fwd_ms\": %.5f, \"bwd_ms\": %.5f", fwd[i], bwd[i]);
+            printf("}");
         }
         printf("]}\n");
     } else {
-        printf("model %s, batch %d, %d thread%s, median of %d runs\n", pos[0], batch, nns_get_threads(),
+        printf("model %s, %s, batch %d, %d thread%s, median of %d runs\n", pos[0],
+               train ? "training step (forward + backward)" : "inference", batch, nns_get_threads(),
                nns_get_threads() == 1 ? "" : "s", repeats);
-        printf("%-28s %-20s %-18s %12s %10s %7s %8s\n", "node", "op", "output (batch 1)", "MACs/image", "ms", "share",
-               "GMAC/s");
-        for (int i = 0; i < n; i++) {
+        if (train)
+            printf("%-28s %-20s %-18s %12s %10s %10s %7s\n", "node", "op", "output (batch 1)", "MACs/image", "fwd ms",
+                   "bwd ms", "share");
+        else
+            printf("%-28s %-20s %-18s %12s %10s %7s %8s\n", "node", "op", "output (batch 1)", "MACs/image", "ms",
+                   "share", "GMAC/s");
+        for (int i = 0; train && i < n; i++) {
+            char f[24] = "+", b[24] = "";
+            if (fwd[i] > 0) snprintf(f, sizeof f, "%.4f", fwd[i]);
+            if (bwd[i] > 0) snprintf(b, sizeof b, "%.4f", bwd[i]);
+            printf("%-28s %-20s %-18s %12lld %10s %10s %6.1f%%\n", L[i].name, L[i].op,
+                   nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, f, b,
+                   total > 0 ? 100.0 * ms[i] / total : 0.0);
+        }
+        for (int i = 0; !train && i < n; i++) {
             char rate[24] = "";
             if (L[i].macs && ms[i] > 0) snprintf(rate, sizeof rate, "%.1f", (double)L[i].macs * batch / (ms[i] * 1e6));
             if (ms[i] == 0)
@@ -106,6 +136,8 @@ int cmd_profile(int argc, char **argv) {
     }
     free(L);
     free(ms);
+    free(fwd);
+    free(bwd);
     nns_graph_free(g);
     return CLI_OK;
 }

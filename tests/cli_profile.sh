@@ -26,12 +26,20 @@ for b in 1 3; do
        awk -v t="$total" '{ ms = $2 + 0; sh = $4 + 0; if (ms < 0 || (sh - ms / t) > 1e-3 || (ms / t - sh) > 1e-3) bad = 1 }
                           END { exit bad }'; then ok; else bad "b$b: node ms/share: $out"; fi
     # the convolutions did the work: a Conv node has a nonzero time
-    grep -qE '"op": "Conv", "output_shape": [^}]*"ms": 0\.0*[1-9]' <<<"$out" && ok || bad "b$b: no Conv time: $out"
+    grep -qE '"op": "Conv", "output_shape": [^}]*"ms": ([1-9][0-9]*\.|0\.0*[1-9])' <<<"$out" && ok || bad "b$b: no Conv time: $out"
   else
     bad "profile --batch $b: $(cat "$T/err")"
   fi
 done
 txt=$("$NNS" profile "$T/r.onnx" --repeats 2 --threads 1 2>&1) && grep -q "^total: " <<<"$txt" && ok || bad "text: $txt"
+# a training step: forward and backward per node, the same node list
+if out=$("$NNS" profile "$T/r.onnx" --train --batch 4 --repeats 2 --threads 2 --json 2>"$T/err"); then
+  grep -q '"mode": "train"' <<<"$out" && ok || bad "train: mode: $out"
+  [[ "$(names <<<"$out")" == "$("$NNS" info "$T/r.onnx" --json | names)" ]] && ok || bad "train: nodes differ from info's"
+  grep -qE '"op": "Conv", [^}]*"fwd_ms": ([1-9][0-9]*\.|0\.0*[1-9])[^}]*"bwd_ms": ([1-9][0-9]*\.|0\.0*[1-9])' <<<"$out" && ok || bad "train: no Conv forward+backward time: $out"
+else
+  bad "profile --train: $(cat "$T/err")"
+fi
 
 # errors: one line, exit status 1 (bad input) or 2 (bad usage)
 err() {  # err STATUS ARGS...

@@ -9,6 +9,7 @@
 #include "nnslim/nnslim.h"
 #include "testutil.h"
 #include "synthdata.h"
+#include "ops/op.h"
 #include "train/optim.h"
 
 static void test_arch_counts(void) {
@@ -132,11 +133,48 @@ static void test_training(const char *arch, float min_acc, int64_t n_train) {
     nns_dataset_free(&te);
 }
 
+
+/* nns_profile_train times every Conv's forward and backward and leaves the
+ * model alone (training-mode BatchNorm would move its running statistics). */
+static void test_profile_train(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build("resnet8", 3, &g));
+    if (!g) return;
+    CHECK_OK(nns_graph_pack_params(g));
+    const int bn = nns_graph_find_node(g, "stem.bn");
+    CHECK(bn >= 0);
+    if (bn < 0) {
+        nns_graph_free(g);
+        return;
+    }
+    const nns_value *mean = &g->values[g->nodes[bn].in[3]];
+    const int64_t c = nns_shape_numel(&mean->shape);
+    float before[64];
+    memcpy(before, mean->data, (size_t)c * sizeof(float));
+    const int n = nns_graph_n_nodes(g);
+    double *f = calloc((size_t)n, sizeof *f), *b = calloc((size_t)n, sizeof *b), total = 0;
+    CHECK_OK(nns_profile_train(g, 4, 2, f, b, &total));
+    CHECK(total > 0);
+    int convs = 0, timed = 0;
+    for (int i = 0; i < n; i++)
+        if (g->nodes[i].op == NNS_OP_CONV) {
+            convs++;
+            timed += f[i] > 0 && b[i] > 0;
+        }
+    CHECK_MSG(convs > 0 && timed == convs, "%d of %d Conv nodes timed forward and backward", timed, convs);
+    CHECK_MSG(memcmp(before, mean->data, (size_t)c * sizeof(float)) == 0, "profiling moved stem.bn's running mean");
+    CHECK(nns_profile_train(g, 0, 2, f, b, &total) == NNS_STATUS_INVALID_ARG);
+    free(f);
+    free(b);
+    nns_graph_free(g);
+}
+
 int main(void) {
     test_loss();
     test_optim();
     test_schedule();
     test_arch_counts();
+    test_profile_train();
     test_training("lenet300", 0.9f, 512);
     test_training("resnet8", 0.5f, 256);
     test_training("mobilenet", 0.2f, 256);

@@ -41,6 +41,13 @@ nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms
  * (BatchNormalization or an activation fused into the op before it) gets 0.
  * *total_ms gets the median of the runs' sums. */
 nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms);
+/* Profile a training step (forward in training mode, then backward from
+ * random output gradients; no optimizer update) on a copy of g: fwd_ms and
+ * bwd_ms (nns_graph_n_nodes(g) entries each) get each node's median
+ * milliseconds (0 where fused or without a backward), *total_ms the median of
+ * the steps' sums. g is not modified. */
+nns_status nns_profile_train(const nns_graph *g, int batch, int repeats, double *fwd_ms, double *bwd_ms,
+                             double *total_ms);
 
 #ifdef __cplusplus
 }

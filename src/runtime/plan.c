@@ -498,7 +498,7 @@ static double plan_now_ms(void) {
 void nns_plan_forward_timed(nns_plan *p, double *node_ms) {
     for (int i = 0; i < p->g->n_nodes; i++) {
         nns_exec_node *e = &p->ex[i];
-        e->training = 0;
+        e->training = p->training;
         node_ms[i] = 0;
         if (p->skip[i]) continue;
         double t0 = plan_now_ms();
@@ -506,6 +506,20 @@ void nns_plan_forward_timed(nns_plan *p, double *node_ms) {
         node_ms[i] = plan_now_ms() - t0;
     }
     p->phase = 1;
+}
+
+void nns_plan_backward_timed(nns_plan *p, double *node_ms) {
+    for (int i = 0; i < p->g->n_nodes; i++) node_ms[i] = 0;
+    if (!p->training) return;
+    for (int i = p->g->n_nodes - 1; i >= 0; i--) {
+        nns_exec_node *e = &p->ex[i];
+        const nns_op_def *def = nns_op_table[e->node->op];
+        if (!def->backward || p->skip[i]) continue;
+        double t0 = plan_now_ms();
+        def->backward(e);
+        node_ms[i] = plan_now_ms() - t0;
+    }
+    p->phase = 2;
 }
 
 void nns_plan_zero_act_grads(nns_plan *p) {

@@ -42,10 +42,12 @@ nns_tv *nns_plan_output(nns_plan *p, int i); /* i-th graph output */
 
 /* Forward in training (BN batch stats, dropout) or inference mode. */
 void nns_plan_forward(nns_plan *p, int training_mode);
-/* Inference-mode forward that stores each node's wall time in node_ms
- * (n_nodes entries, graph node order; 0 for a node fused into another,
- * whose time the fusing node's includes). */
+/* Forward (training mode in a training plan, else inference) that stores
+ * each node's wall time in node_ms (n_nodes entries, graph node order; 0 for
+ * a node fused into another, whose time the fusing node's includes). */
 void nns_plan_forward_timed(nns_plan *p, double *node_ms);
+/* Backward of a training plan, timing each node likewise (0: no backward). */
+void nns_plan_backward_timed(nns_plan *p, double *node_ms);
 /* Zero every activation gradient (call before seeding output grads). */
 void nns_plan_zero_act_grads(nns_plan *p);
 /* Backward over all nodes in reverse order; the caller has seeded the

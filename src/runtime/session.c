@@ -151,3 +151,57 @@ done:
     nns_session_free(s);
     return st;
 }
+
+nns_status nns_profile_train(const nns_graph *g0, int batch, int repeats, double *fwd_ms, double *bwd_ms,
+                             double *total_ms) {
+    if (batch < 1 || repeats < 1)
+        return nns_error(NNS_STATUS_INVALID_ARG, "profile: batch %d and repeats %d must be >= 1", batch, repeats);
+    if (g0->n_inputs != 1 || g0->n_outputs < 1)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "profile: the model needs one input and an output (it has %d and %d)",
+                         g0->n_inputs, g0->n_outputs);
+    nns_graph *g = NULL; /* a copy: training-mode BatchNorm updates running statistics */
+    nns_status st = nns_graph_clone(g0, &g);
+    if (st) return st;
+    nns_plan *p = NULL;
+    const int nn = g->n_nodes;
+    float *grads = NULL;
+    double *t = NULL, *col = NULL;
+    if ((st = nns_graph_pack_params(g))) goto done;
+    grads = calloc((size_t)(g->n_params ? g->n_params : 1), sizeof(float));
+    t = malloc((size_t)repeats * (size_t)(2 * nn + 1) * sizeof(double));
+    col = malloc((size_t)repeats * sizeof(double));
+    if (!grads || !t || !col) {
+        st = nns_error(NNS_STATUS_NOMEM, "profile: out of memory");
+        goto done;
+    }
+    if ((st = nns_plan_create(g, batch, 1, grads, &p))) goto done;
+    nns_tv *in = nns_plan_input(p, 0), *out = nns_plan_output(p, 0);
+    const int64_t nin = nns_shape_numel(&in->shape), nout = nns_shape_numel(&out->shape);
+    uint64_t r = 42;
+    for (int64_t i = 0; i < nin; i++) in->data[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+    for (int k = -1; k < repeats; k++) {
+        double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)(2 * nn + 1);
+        nns_plan_forward_timed(p, row);
+        nns_plan_zero_act_grads(p);
+        for (int64_t i = 0; i < nout; i++) out->grad[i] = (2.0f * nns_rng_uniform(&r) - 1.0f) / (float)batch;
+        nns_plan_backward_timed(p, row + nn);
+        double sum = 0;
+        for (int i = 0; i < 2 * nn; i++) sum += row[i];
+        row[2 * nn] = sum;
+    }
+    for (int i = 0; i <= 2 * nn; i++) {
+        for (int k = 0; k < repeats; k++) col[k] = t[(size_t)k * (size_t)(2 * nn + 1) + (size_t)i];
+        qsort(col, (size_t)repeats, sizeof(double), cmp_double);
+        double med = repeats % 2 ? col[repeats / 2] : 0.5 * (col[repeats / 2 - 1] + col[repeats / 2]);
+        if (i < nn) fwd_ms[i] = med;
+        else if (i < 2 * nn) bwd_ms[i - nn] = med;
+        else *total_ms = med;
+    }
+done:
+    nns_plan_free(p);
+    free(grads);
+    free(t);
+    free(col);
+    nns_graph_free(g);
+    return st;
+}
