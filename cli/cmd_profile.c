@@ -18,7 +18,7 @@ static const char *help =
     "                mode) and backward, from random output gradients, on a copy of\n"
     "                the model (no optimizer update); columns fwd ms and bwd ms\n"
     "  --batch N     images per run (default 1; 128 with --train)\n"
-    "  --repeats N   timed runs after one warm-up (default 50)\n"
+    "  --repeats N   timed runs after one warm-up (default 50; 10 with --train)\n"
     "  --threads N   default: all cores\n"
     "  --json        one JSON object: model, batch, threads, repeats, mode\n"
     "                (\"inference\" or \"train\"), total_ms, images_per_second, nodes:\n"
