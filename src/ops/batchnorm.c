@@ -96,18 +96,6 @@ static inline void bn_sum_grad(const float *g, const float *x, int64_t n, float 
     *sgx = s2 + bn_hsum(b0, b1);
 }
 
-/* The activation fused after the normalisation (nns_exec_node.fuse_act):
- * exactly the formulas of relu.c and clip.c, so that fused and unfused
- * plans give the same bits. */
-static inline float bn_act(float z, int act, float lo, float hi) {
-    if (act == NNS_FUSE_ACT_RELU) return nns_selectf(z > 0.0f, z, 0.0f);
-    if (act == NNS_FUSE_ACT_CLIP) {
-        float v = nns_selectf(z < lo, lo, z);
-        return nns_selectf(v > hi, hi, v);
-    }
-    return z;
-}
-
 /* The gradient reaching the normalisation's output through the activation
  * (as the activation's backward writes it into a zeroed buffer: 0 + ...). */
 static inline float bn_act_grad(float z, float g, int act, float lo, float hi) {
@@ -133,7 +121,7 @@ static inline bn_v4 bn_act_grad_v(bn_v4 z, bn_v4 g, int act, float lo, float hi)
 static inline __attribute__((always_inline)) void bn_apply_row(const float *restrict X, float *restrict Y, int64_t n, float a, float b,
                                 int act, float lo, float hi) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; i++) Y[i] = bn_act(X[i] * a + b, act, lo, hi);
+    for (int64_t i = 0; i < n; i++) Y[i] = nns_fuse_act_apply(X[i] * a + b, act, lo, hi);
 }
 
 /* bn_sum_grad of the gradient behind the activation: g = act'(x*a + b) dy. */

@@ -86,23 +86,13 @@ typedef struct conv_dims {
 
 static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* The fused activation, with the formulas of relu.c and clip.c. */
-static inline float conv_act(float z, int act, float lo, float hi) {
-    if (act == NNS_FUSE_ACT_RELU) return nns_selectf(z > 0.0f, z, 0.0f);
-    if (act == NNS_FUSE_ACT_CLIP) {
-        float v = nns_selectf(z < lo, lo, z);
-        return nns_selectf(v > hi, hi, v);
-    }
-    return z;
-}
-
 static void conv_act_rows(float *y, size_t n, int act, float lo, float hi) {
     if (act == NNS_FUSE_ACT_RELU) {
 #pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = conv_act(y[i], NNS_FUSE_ACT_RELU, lo, hi);
+        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
     } else if (act == NNS_FUSE_ACT_CLIP) {
 #pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = conv_act(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
+        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
     }
 }
 
@@ -169,6 +159,15 @@ static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const
 }
 
 /* Sizes and algorithm for validated shapes; node NULL: no messages. */
+/* IM2COL: images per GEMM (d->ib). */
+static void conv_im2col_batch(conv_dims *d) {
+    size_t per = (d->ckg + 4 * (size_t)d->mg) * d->ohw;
+    int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
+    if (ib < 1) ib = 1;
+    if (d->n > 0 && ib > d->n) ib = d->n;
+    d->ib = (int)ib;
+}
+
 static nns_status conv_dims_make(const nns_node *node, const conv_params *p, const nns_shape *x,
                                  const nns_shape *w, conv_dims *d) {
     int64_t C = x->dims[1], M = w->dims[0], G = p->group;
@@ -207,13 +206,7 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
         if (d->n > 0 && d->wf.tc > d->n * d->wf.t) d->wf.tc = (int)((d->n * d->wf.t + 3) & ~3);
         if (d->n > 0 && d->wb.tc > d->n * d->wb.t) d->wb.tc = (int)((d->n * d->wb.t + 3) & ~3);
     }
-    if (d->algo == CONV_ALGO_IM2COL) {
-        size_t per = (d->ckg + 4 * (size_t)d->mg) * d->ohw;
-        int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
-        if (ib < 1) ib = 1;
-        if (d->n > 0 && ib > d->n) ib = d->n;
-        d->ib = (int)ib;
-    }
+    if (d->algo == CONV_ALGO_IM2COL) conv_im2col_batch(d);
     return NNS_OK;
 }
 
@@ -328,9 +321,7 @@ static size_t conv_work_bytes(const void *params, const nns_shape *const *in, co
     size_t total = w.total;
     if (d.algo == CONV_ALGO_WINO) { /* a smaller batch at run time may take IM2COL */
         d.algo = CONV_ALGO_IM2COL;
-        size_t per = (d.ckg + 4 * (size_t)d.mg) * d.ohw;
-        int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
-        d.ib = (int)(ib < 1 ? 1 : ib > d.n ? d.n : ib);
+        conv_im2col_batch(&d);
         conv_ws_make(&d, p->nthreads, training, &w);
         total = zmax(total, w.total);
     }
@@ -585,11 +576,13 @@ static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, cons
                     /* one pass: the copy out of yb, the bias and the activation */
                     if (d->act == NNS_FUSE_ACT_RELU) {
 #pragma omp simd
-                        for (size_t q = 0; q < d->ohw; q++) dst[q] = conv_act(src[q] + bv, NNS_FUSE_ACT_RELU, 0, 0);
+                        for (size_t q = 0; q < d->ohw; q++)
+                            dst[q] = nns_fuse_act_apply(src[q] + bv, NNS_FUSE_ACT_RELU, 0, 0);
                     } else if (d->act == NNS_FUSE_ACT_CLIP) {
                         const float lo = d->lo, hi = d->hi;
 #pragma omp simd
-                        for (size_t q = 0; q < d->ohw; q++) dst[q] = conv_act(src[q] + bv, NNS_FUSE_ACT_CLIP, lo, hi);
+                        for (size_t q = 0; q < d->ohw; q++)
+                            dst[q] = nns_fuse_act_apply(src[q] + bv, NNS_FUSE_ACT_CLIP, lo, hi);
                     } else if (bv == 0.0f) {
                         if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
                     } else {

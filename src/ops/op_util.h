@@ -27,6 +27,17 @@ static inline float nns_selectf(int c, float a, float b) {
     return f;
 }
 
+/* A fused Relu / Clip (nns_fuse_act) with exactly the formulas of relu.c and
+ * clip.c, so that fused and unfused plans give the same bits. */
+static inline float nns_fuse_act_apply(float z, int act, float lo, float hi) {
+    if (act == NNS_FUSE_ACT_RELU) return nns_selectf(z > 0.0f, z, 0.0f);
+    if (act == NNS_FUSE_ACT_CLIP) {
+        float v = nns_selectf(z < lo, lo, z);
+        return nns_selectf(v > hi, hi, v);
+    }
+    return z;
+}
+
 /* Elements of a runtime view (a rank-0 view holds one element). */
 static inline int64_t nns_tv_numel(const nns_tv *t) {
     return nns_shape_numel(&t->shape);

@@ -77,6 +77,26 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Median of v[0..n) (sorts v). */
+static double median_of(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Uniform random inputs in [-1, 1), the same for every benchmark. */
+static void random_inputs(float *x, int64_t n) {
+    uint64_t r = 42;
+    for (int64_t i = 0; i < n; i++) x[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+}
+
+/* out[j] = median over the rows of t (rows x width) of column j; col: rows scratch. */
+static void column_medians(const double *t, int rows, int width, double *col, double *out) {
+    for (int j = 0; j < width; j++) {
+        for (int k = 0; k < rows; k++) col[k] = t[(size_t)k * (size_t)width + (size_t)j];
+        out[j] = median_of(col, rows);
+    }
+}
+
 nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
                          double *images_per_second) {
     if (batch < 1 || repeats < 1)
@@ -92,16 +112,14 @@ nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms
         st = nns_error(NNS_STATUS_NOMEM, "benchmark: out of memory");
         goto done;
     }
-    uint64_t r = 42;
-    for (int64_t i = 0; i < nin; i++) x[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+    random_inputs(x, nin);
     if ((st = nns_session_run(s, x, batch, y))) goto done;
     for (int k = 0; k < repeats; k++) {
         double t0 = bench_now_ms();
         if ((st = nns_session_run(s, x, batch, y))) goto done;
         t[k] = bench_now_ms() - t0;
     }
-    qsort(t, (size_t)repeats, sizeof(double), cmp_double);
-    *median_ms = repeats % 2 ? t[repeats / 2] : 0.5 * (t[repeats / 2 - 1] + t[repeats / 2]);
+    *median_ms = median_of(t, repeats);
     if (images_per_second) *images_per_second = *median_ms > 0 ? batch * 1e3 / *median_ms : 0;
 done:
     free(x);
@@ -117,37 +135,28 @@ nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, do
     nns_session *s = NULL;
     nns_status st = nns_session_create(g, batch, &s);
     if (st) return st;
-    const int nn = g->n_nodes;
-    int64_t nin = (int64_t)batch * s->in_size;
-    float *x = malloc((size_t)nin * sizeof(float));
-    double *t = malloc((size_t)repeats * (size_t)(nn + 1) * sizeof(double));
-    double *col = malloc((size_t)repeats * sizeof(double));
-    if (!x || !t || !col) {
+    const int nn = g->n_nodes, w = nn + 1; /* a row: the nodes' times, then their sum */
+    double *t = malloc((size_t)repeats * (size_t)w * sizeof(double));
+    double *col = malloc((size_t)repeats * sizeof(double)), *med = malloc((size_t)w * sizeof(double));
+    if (!t || !col || !med) {
         st = nns_error(NNS_STATUS_NOMEM, "profile: out of memory");
         goto done;
     }
-    uint64_t r = 42;
-    for (int64_t i = 0; i < nin; i++) x[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
     if ((st = nns_plan_set_batch(s->plan, batch))) goto done;
-    for (int k = -1; k < repeats; k++) {
-        double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)(nn + 1);
-        memcpy(nns_plan_input(s->plan, 0)->data, x, (size_t)nin * sizeof(float));
+    random_inputs(nns_plan_input(s->plan, 0)->data, (int64_t)batch * s->in_size);
+    for (int k = -1; k < repeats; k++) { /* k = -1: warm-up, overwritten */
+        double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)w;
         nns_plan_forward_timed(s->plan, row);
-        double sum = 0;
-        for (int i = 0; i < nn; i++) sum += row[i];
-        row[nn] = sum;
+        row[nn] = 0;
+        for (int i = 0; i < nn; i++) row[nn] += row[i];
     }
-    for (int i = 0; i <= nn; i++) {
-        for (int k = 0; k < repeats; k++) col[k] = t[(size_t)k * (size_t)(nn + 1) + (size_t)i];
-        qsort(col, (size_t)repeats, sizeof(double), cmp_double);
-        double med = repeats % 2 ? col[repeats / 2] : 0.5 * (col[repeats / 2 - 1] + col[repeats / 2]);
-        if (i < nn) node_ms[i] = med;
-        else *total_ms = med;
-    }
+    column_medians(t, repeats, w, col, med);
+    memcpy(node_ms, med, (size_t)nn * sizeof(double));
+    *total_ms = med[nn];
 done:
-    free(x);
     free(t);
     free(col);
+    free(med);
     nns_session_free(s);
     return st;
 }
@@ -163,45 +172,42 @@ nns_status nns_profile_train(const nns_graph *g0, int batch, int repeats, double
     nns_status st = nns_graph_clone(g0, &g);
     if (st) return st;
     nns_plan *p = NULL;
-    const int nn = g->n_nodes;
+    const int nn = g->n_nodes, w = 2 * nn + 1; /* a row: forward times, backward times, their sum */
     float *grads = NULL;
-    double *t = NULL, *col = NULL;
+    double *t = NULL, *col = NULL, *med = NULL;
     if ((st = nns_graph_pack_params(g))) goto done;
     grads = calloc((size_t)(g->n_params ? g->n_params : 1), sizeof(float));
-    t = malloc((size_t)repeats * (size_t)(2 * nn + 1) * sizeof(double));
+    t = malloc((size_t)repeats * (size_t)w * sizeof(double));
     col = malloc((size_t)repeats * sizeof(double));
-    if (!grads || !t || !col) {
+    med = malloc((size_t)w * sizeof(double));
+    if (!grads || !t || !col || !med) {
         st = nns_error(NNS_STATUS_NOMEM, "profile: out of memory");
         goto done;
     }
     if ((st = nns_plan_create(g, batch, 1, grads, &p))) goto done;
     nns_tv *in = nns_plan_input(p, 0), *out = nns_plan_output(p, 0);
-    const int64_t nin = nns_shape_numel(&in->shape), nout = nns_shape_numel(&out->shape);
-    uint64_t r = 42;
-    for (int64_t i = 0; i < nin; i++) in->data[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
-    for (int k = -1; k < repeats; k++) {
-        double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)(2 * nn + 1);
+    const int64_t nout = nns_shape_numel(&out->shape);
+    random_inputs(in->data, nns_shape_numel(&in->shape));
+    uint64_t r = 43;
+    for (int k = -1; k < repeats; k++) { /* k = -1: warm-up, overwritten */
+        double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)w;
         nns_plan_forward_timed(p, row);
         nns_plan_zero_act_grads(p);
         for (int64_t i = 0; i < nout; i++) out->grad[i] = (2.0f * nns_rng_uniform(&r) - 1.0f) / (float)batch;
         nns_plan_backward_timed(p, row + nn);
-        double sum = 0;
-        for (int i = 0; i < 2 * nn; i++) sum += row[i];
-        row[2 * nn] = sum;
+        row[2 * nn] = 0;
+        for (int i = 0; i < 2 * nn; i++) row[2 * nn] += row[i];
     }
-    for (int i = 0; i <= 2 * nn; i++) {
-        for (int k = 0; k < repeats; k++) col[k] = t[(size_t)k * (size_t)(2 * nn + 1) + (size_t)i];
-        qsort(col, (size_t)repeats, sizeof(double), cmp_double);
-        double med = repeats % 2 ? col[repeats / 2] : 0.5 * (col[repeats / 2 - 1] + col[repeats / 2]);
-        if (i < nn) fwd_ms[i] = med;
-        else if (i < 2 * nn) bwd_ms[i - nn] = med;
-        else *total_ms = med;
-    }
+    column_medians(t, repeats, w, col, med);
+    memcpy(fwd_ms, med, (size_t)nn * sizeof(double));
+    memcpy(bwd_ms, med + nn, (size_t)nn * sizeof(double));
+    *total_ms = med[2 * nn];
 done:
     nns_plan_free(p);
     free(grads);
     free(t);
     free(col);
+    free(med);
     nns_graph_free(g);
     return st;
 }
