@@ -162,12 +162,16 @@ typedef struct cli_distill_opts {
     "                         map's mean square) between the teacher's\n"     \
     "                         and the student's maps (node or value names; same H x W),\n"    \
     "                         through a learned 1x1 conv when channels differ; BETA\n"        \
-    "                         default 1; repeatable; the adapter is not saved\n"              \
+    "                         default 1; repeatable; the adapter is not saved.\n"             \
+    "                         A layer 'auto' is the penultimate features (the input\n"        \
+    "                         of the last Gemm/MatMul/Conv, before Dropout);\n"               \
+    "                         --hint auto[:BETA] means auto:auto[:BETA]\n"                    \
     "  --kd-gain-limit G      divide the loss gradient by (A*T + 1 - A) / G when that\n"      \
     "                         exceeds 1, so the soft term cannot blow up the step\n"           \
     "                         (default 1.5; 0: off)\n"                                          \
-    "  --no-teacher-cache     run the teacher on every batch (default: its logits are\n"      \
-    "                         cached per image when batches are not augmented)\n"
+    "  --no-teacher-cache     run the teacher on every batch (default: its logits and\n"     \
+    "                         hint maps are cached per image when batches are not\n"         \
+    "                         augmented and the cache fits in 1 GiB)\n"
 
 void cli_distill_init(cli_distill_opts *k);
 /* Fill dc from the options (hints parsed); prints a usage error and returns

@@ -352,6 +352,21 @@ int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config 
     for (int i = 0; i < k->hints.n; i++) {
         snprintf(k->hint_buf[i], sizeof k->hint_buf[i], "%s", k->hints.v[i]);
         char *a = k->hint_buf[i];
+        if (!strncmp(a, "auto", 4) && (!a[4] || a[4] == ':')) {
+            /* "auto" and "auto:BETA" mean auto:auto[:BETA] */
+            char *end = NULL;
+            float b = a[4] ? strtof(a + 5, &end) : 1.0f;
+            if (!a[4] || (end != a + 5 && !*end)) {
+                if (!(b > 0) || !isfinite(b)) {
+                    fprintf(stderr, "nnslim %s: --hint '%s': BETA must be a number > 0\n", cmd, k->hints.v[i]);
+                    return CLI_USAGE;
+                }
+                k->hint[i].teacher_layer = NNS_DISTILL_HINT_AUTO;
+                k->hint[i].student_layer = NNS_DISTILL_HINT_AUTO;
+                k->hint[i].beta = b;
+                continue;
+            }
+        }
         char *c1 = strchr(a, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         float beta = 1.0f;

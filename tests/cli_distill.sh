@@ -44,6 +44,18 @@ else
   bad "distill width: $(cat "$T/err")"
 fi
 
+# --hint auto: the penultimate features (lenet300's 100 -> lenet5's 84); the teacher's maps
+# are cached with its logits, so it runs once per image; the adapter is not saved
+if out=$("$NNS" distill --teacher "$T/t.onnx" --student lenet300 --hint auto:0.5 --epochs 2 "${D[@]}" -o "$T/a.onnx" \
+        --json 2>"$T/err"); then
+  [[ $(num "$out" hints) == 1 && $(num "$out" teacher_images) == 600 && $(num "$out" cached_images) == 600 ]] && ok ||
+    bad "hint auto json: $out"
+  [[ $("$NNS" info "$T/a.onnx" | grep -c '^fc[0-9]* ') == 3 ]] && ok || bad "hint auto: saved student: $("$NNS" info "$T/a.onnx")"
+  "$NNS" info "$T/a.onnx" | grep -q nnslim_hint && bad "hint auto: adapter saved" || ok
+else
+  bad "distill --hint auto: $(cat "$T/err")"
+fi
+
 # train --teacher and prune --teacher
 if out=$("$NNS" train --arch lenet300 --teacher "$T/t.onnx" --temperature 3 --alpha 0.7 --epochs 1 "${D[@]}" -o "$T/tr.onnx" --json 2>"$T/err"); then
   grep -q '"teacher": "' <<<"$out" && ok || bad "train --teacher json: $out"
@@ -102,6 +114,9 @@ expect 2 "--alpha must be in [0, 1]" distill --teacher "$T/t.onnx" --alpha 1.5 "
 expect 2 "--alpha must be in [0, 1]" distill --teacher "$T/t.onnx" --alpha -0.1 "${S[@]}"
 expect 2 "not TEACHER_LAYER:STUDENT_LAYER" distill --teacher "$T/t.onnx" --hint conv1 "${S[@]}"
 expect 2 "BETA must be a number > 0" distill --teacher "$T/t.onnx" --hint conv1:conv1:0 "${S[@]}"
+expect 2 "BETA must be a number > 0" distill --teacher "$T/t.onnx" --hint auto:-1 "${S[@]}"
+expect 1 "hint auto: the teacher's output 'logits'" distill --teacher "$T/flat784.onnx" --hint auto \
+  --student-model "$T/flat784.onnx" --epochs 1 "${D[@]}" -o "$T/bad.onnx"
 expect 2 "--student-width must be in (0, 1]" distill --teacher "$T/t.onnx" --student-width 1.5 --epochs 1 "${D[@]}" -o "$T/bad.onnx"
 expect 2 "exactly one of --student" distill --teacher "$T/t.onnx" --student lenet5 --student-width 0.5 -o "$T/bad.onnx"
 expect 2 "--teacher T.onnx is required" distill --student lenet5 -o "$T/bad.onnx"

@@ -182,7 +182,45 @@ static void test_distiller(void) {
     CHECK_OK(nns_train(s, &tr, &te, &cc, &r));
     CHECK_MSG(w.steps > 10 && w.last < 0.7f * w.first, "hint loss %g -> %g", w.first, w.last);
     nns_distiller_stats(d, &st);
-    CHECK(st.teacher_images == 3 * tr.n); /* hints need the teacher's maps every step */
+    /* the hint maps are cached with the logits: the teacher runs in epoch 1 only */
+    CHECK_MSG(st.teacher_images == tr.n && st.cached_images == 2 * tr.n, "teacher %lld, cached %lld",
+              (long long)st.teacher_images, (long long)st.cached_images);
+    {
+        /* the same run without the cache gives the same student, to rounding:
+         * the teacher's kernels may round differently at another batch size
+         * (the cache holds maps computed in epoch 1's batches) */
+        nns_graph *s2 = NULL;
+        nns_distiller *d2 = NULL;
+        nns_train_result r2;
+        CHECK_OK(nns_graph_scale_width(t, 0.5f, 3, &s2));
+        nns_distill_config dc2 = dc;
+        dc2.cache = 0;
+        CHECK_OK(nns_distiller_create(t, s2, &dc2, tr.n, c.batch_size, &d2));
+        nns_train_config c2 = c;
+        c2.epochs = 3;
+        nns_distiller_attach(d2, &c2);
+        CHECK_OK(nns_train(s2, &tr, &te, &c2, &r2));
+        nns_distill_stats st2;
+        nns_distiller_stats(d2, &st2);
+        CHECK(st2.teacher_images == 3 * tr.n && st2.cached_images == 0);
+        CHECK_NEAR(r2.val_accuracy, r.val_accuracy, 0.011);
+        CHECK(s2->n_values == s->n_values);
+        float maxd = 0;
+        int nparam = 0;
+        for (int v = 0; v < s->n_values && v < s2->n_values; v++) {
+            const nns_value *a = &s->values[v], *b = &s2->values[v];
+            if (a->kind != NNS_VALUE_KIND_PARAM || a->dtype != NNS_DTYPE_F32 || !a->data) continue;
+            int64_t cnt = nns_shape_numel(&a->shape);
+            CHECK(b->kind == NNS_VALUE_KIND_PARAM && b->data && nns_shape_numel(&b->shape) == cnt);
+            if (!b->data || nns_shape_numel(&b->shape) != cnt) continue;
+            nparam++;
+            const float *pa = a->data, *pb = b->data;
+            for (int64_t e = 0; e < cnt; e++) maxd = fmaxf(maxd, fabsf(pa[e] - pb[e]));
+        }
+        CHECK_MSG(nparam > 4 && maxd < 1e-5f, "cached and uncached hint runs differ by %g (%d params)", maxd, nparam);
+        nns_distiller_free(d2);
+        nns_graph_free(s2);
+    }
     CHECK_OK(nns_distiller_finish(d, s));
     CHECK_OK(nns_distiller_finish(d, s)); /* idempotent */
     CHECK(s->n_outputs == 1 && nns_graph_n_nodes(s) == nodes0 && nns_graph_n_params(s) == params0);
@@ -206,11 +244,15 @@ static void test_distiller(void) {
     nns_dataset_free(&te);
 }
 
-/* A 12-class linear model on 28x28 inputs. */
-static nns_graph *linear12(void) {
+/* A k-class linear model on 28x28 inputs, with a Relu on its logits if
+ * relu. */
+static nns_graph *linear_k(int64_t k, int relu);
+static nns_graph *linear12(void) { return linear_k(12, 0); }
+
+static nns_graph *linear_k(int64_t k, int relu) {
     nns_graph *g = NULL;
     CHECK_OK(nns_graph_create(&g));
-    int64_t in_d[4] = {-1, 1, 28, 28}, w_d[2] = {12, 784}, b_d[1] = {12};
+    int64_t in_d[4] = {-1, 1, 28, 28}, w_d[2] = {k, 784}, b_d[1] = {k};
     nns_shape is = nns_shape_make(4, in_d), ws = nns_shape_make(2, w_d), bs = nns_shape_make(1, b_d);
     CHECK_OK(nns_graph_add_input(g, "input", NNS_DTYPE_F32, &is, NULL));
     CHECK_OK(nns_graph_add_param(g, "w", NNS_DTYPE_F32, &ws, NULL, 1, NULL));
@@ -218,9 +260,13 @@ static nns_graph *linear12(void) {
     const char *fin[1] = {"input"}, *fout[1] = {"flat"};
     int nd;
     CHECK_OK(nns_graph_add_node(g, "Flatten", "flatten", 1, fin, 1, fout, &nd));
-    const char *gin[3] = {"flat", "w", "b"}, *gout[1] = {"logits"};
+    const char *gin[3] = {"flat", "w", "b"}, *gout[1] = {relu ? "fc" : "logits"};
     CHECK_OK(nns_graph_add_node(g, "Gemm", "fc", 3, gin, 1, gout, &nd));
     CHECK_OK(nns_graph_set_attr_int(g, nd, "transB", 1));
+    if (relu) {
+        const char *rin[1] = {"fc"}, *rout[1] = {"logits"};
+        CHECK_OK(nns_graph_add_node(g, "Relu", "relu", 1, rin, 1, rout, &nd));
+    }
     CHECK_OK(nns_graph_add_output(g, "logits"));
     CHECK_OK(nns_graph_finalize(g));
     return g;
@@ -275,6 +321,14 @@ static void test_errors(void) {
     nns_distill_hint h4 = {t->nodes[0].name, t->nodes[0].name, 0.0f};
     dc.hints = &h4;
     CHECK(nns_distiller_create(t, s, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG);
+    /* hint auto on a student whose output is not computed by Gemm/MatMul/Conv */
+    nns_graph *r10 = linear_k(10, 1);
+    nns_distill_hint ha = {NNS_DISTILL_HINT_AUTO, NNS_DISTILL_HINT_AUTO, 1.0f};
+    dc.hints = &ha;
+    CHECK(nns_distiller_create(t, r10, &dc, 10, 8, &d) == NNS_STATUS_INVALID_ARG && !d);
+    CHECK_MSG(strstr(nns_last_error(), "hint auto: the student's output 'logits'") != NULL, "%s", nns_last_error());
+    CHECK(r10->n_outputs == 1);
+    nns_graph_free(r10);
     /* nothing changed */
     CHECK(nns_graph_n_nodes(s) == nodes && s->n_outputs == outs && nns_graph_n_params(s) == params);
     /* width */
@@ -330,8 +384,58 @@ static void test_width(void) {
     nns_dataset_free(&te);
 }
 
+/* The value feeding the adapter of hint h in a student prepared by a
+ * distiller, or NULL. */
+static const char *adapter_input(const nns_graph *s, int h) {
+    char name[64];
+    snprintf(name, sizeof name, "nnslim_hint%d_adapter", h);
+    int nd = nns_graph_find_node(s, name);
+    return nd >= 0 ? s->values[s->nodes[nd].in[0]].name : NULL;
+}
+
+/* --hint auto pairs the penultimate features: the input of the last
+ * Gemm, before Dropout. */
+static void test_hint_auto(void) {
+    nns_graph *t = NULL, *s = NULL, *w = NULL;
+    CHECK_OK(nns_arch_build("vggsmall", 1, &t));
+    CHECK_OK(nns_graph_pack_params(t));
+    CHECK_OK(nns_arch_build("lenet5", 2, &s));
+    CHECK_OK(nns_graph_pack_params(s));
+    nns_distill_config dc;
+    nns_distill_config_default(&dc);
+    nns_distill_hint ha = {NNS_DISTILL_HINT_AUTO, NNS_DISTILL_HINT_AUTO, 1.0f};
+    dc.hints = &ha;
+    dc.n_hints = 1;
+    nns_distiller *d = NULL;
+    CHECK_OK(nns_distiller_create(t, s, &dc, 100, 8, &d));
+    nns_distill_stats st;
+    nns_distiller_stats(d, &st);
+    /* lenet5's fc3 input (relu4, 84) -> vggsmall's fc2 input before dropout (relu5, 256) */
+    CHECK_MSG(st.n_adapters == 1 && st.adapter_params == 84 * 256 + 256, "%d adapters, %lld params", st.n_adapters,
+              (long long)st.adapter_params);
+    const char *in = adapter_input(s, 0);
+    int relu4 = nns_graph_find_node(s, "relu4");
+    CHECK(in && relu4 >= 0 && !strcmp(in, s->values[s->nodes[relu4].out[0]].name));
+    nns_distiller_free(d);
+    /* a student with Dropout before its classifier: the adapter reads the Relu */
+    CHECK_OK(nns_graph_scale_width(t, 0.5f, 3, &w));
+    CHECK_OK(nns_distiller_create(t, w, &dc, 100, 8, &d));
+    nns_distiller_stats(d, &st);
+    CHECK(st.n_adapters == 1 && st.adapter_params == 128 * 256 + 256);
+    in = adapter_input(w, 0);
+    int relu5 = nns_graph_find_node(w, "relu5");
+    CHECK_MSG(in && relu5 >= 0 && !strcmp(in, w->values[w->nodes[relu5].out[0]].name), "adapter reads '%s'",
+              in ? in : "(none)");
+    CHECK_OK(nns_distiller_finish(d, w));
+    nns_distiller_free(d);
+    nns_graph_free(w);
+    nns_graph_free(s);
+    nns_graph_free(t);
+}
+
 int main(void) {
     test_loss_grad();
+    test_hint_auto();
     test_errors();
     test_width();
     test_distiller();

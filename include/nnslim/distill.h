@@ -12,8 +12,9 @@
  * with means over the batch (KL summed over classes, MSE averaged over the
  * feature elements). The teacher runs forward in inference mode on the same
  * (augmented) batch as the student; it keeps no gradients and no optimizer
- * state. Without augmentation and without hints its logits are computed once
- * per training sample and cached for later epochs.
+ * state. Without augmentation its logits (and hint maps) are computed once
+ * per training sample and cached for later epochs, when the cache fits in
+ * NNS_DISTILL_CACHE_MAX_BYTES.
  *
  * A distiller plugs into nns_train through nns_train_config's loss hooks, so
  * every training loop (plain training, pruning fine-tunes) can learn from a
@@ -32,9 +33,13 @@ extern "C" {
 #endif
 
 /* A feature hint: teacher layer -> student layer. A layer is a node name (its
- * first output) or a value name. Both must be [N, C, H, W] with the same H, W
- * (or [N, F]); when the channel counts differ, a learned 1x1 convolution
- * (a linear layer for [N, F]) maps the student's channels to the teacher's. */
+ * first output) or a value name; NNS_DISTILL_HINT_AUTO ("auto", when the
+ * model has no layer of that name) is the penultimate features: the input
+ * of the Gemm, MatMul or Conv that computes the output, before any Dropout.
+ * Both must be [N, C, H, W] with the same H, W (or [N, F]); when the channel
+ * counts differ, a learned 1x1 convolution (a linear layer for [N, F]) maps
+ * the student's channels to the teacher's. */
+#define NNS_DISTILL_HINT_AUTO "auto"
 typedef struct nns_distill_hint {
     const char *teacher_layer;
     const char *student_layer;
@@ -56,10 +61,16 @@ typedef struct nns_distill_config {
     float gain_limit;
     const nns_distill_hint *hints;
     int n_hints;
-    int cache;                   /* 1 (default): cache teacher logits when
-                                    batches are not augmented and no hints */
+    int cache;                   /* 1 (default): cache the teacher's logits
+                                    and hint maps per training image when
+                                    batches are not augmented and the cache
+                                    fits in NNS_DISTILL_CACHE_MAX_BYTES */
     uint64_t seed;               /* adapters' initialisation; default 1       */
 } nns_distill_config;
+
+/* The largest teacher cache (logits + hint maps for the whole training
+ * set); above it the teacher runs on every batch. */
+#define NNS_DISTILL_CACHE_MAX_BYTES (1024.0 * 1024.0 * 1024.0)
 
 void nns_distill_config_default(nns_distill_config *c);
 

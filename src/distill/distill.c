@@ -83,6 +83,8 @@ typedef struct hint_rt {
     int teacher_output; /* index among the teacher clone's outputs    */
     int64_t per;        /* elements per sample                        */
     float beta;
+    float *zf;          /* [max_batch, per] this batch's teacher map  */
+    float *cache;       /* [n_train, per] when cached, else NULL      */
 } hint_rt;
 
 struct nns_distiller {
@@ -99,6 +101,7 @@ struct nns_distiller {
     int cache;
     int64_t n_train;
     float *cache_logits;  /* [n_train, classes]                         */
+                          /* (hint maps: hints[h].cache)                */
     unsigned char *have;  /* [n_train]                                  */
     float *zt;            /* [max_batch, classes] staging               */
     float *scratch;       /* [3 * classes] for the loss                 */
@@ -106,14 +109,44 @@ struct nns_distiller {
     nns_distill_stats stats;
 };
 
+/* The penultimate features: the data input of the layer (Gemm, MatMul or
+ * Conv) that produces output 0, traced back through Dropout and Identity.
+ * Returns the value index or -1. */
+static int penultimate(const nns_graph *g) {
+    if (g->n_outputs < 1) return -1;
+    int p = g->values[g->outputs[0]].producer;
+    if (p < 0) return -1;
+    const char *op = g->nodes[p].op_type;
+    if (strcmp(op, "Gemm") && strcmp(op, "MatMul") && strcmp(op, "Conv")) return -1;
+    int v = g->nodes[p].n_in > 0 ? g->nodes[p].in[0] : -1;
+    while (v >= 0 && g->values[v].producer >= 0) {
+        const nns_node *q = &g->nodes[g->values[v].producer];
+        if ((strcmp(q->op_type, "Dropout") && strcmp(q->op_type, "Identity")) || q->n_in < 1) break;
+        v = q->in[0];
+    }
+    return v >= 0 && g->values[v].producer >= 0 ? v : -1;
+}
+
 /* Resolve a layer name: a node's first output, else a value produced by a
- * node. Returns the value index or -1. */
+ * node, else for "auto" the penultimate features. Returns the value index or
+ * -1. */
 static int resolve_layer(const nns_graph *g, const char *name) {
     int nd = nns_graph_find_node(g, name);
     if (nd >= 0 && g->nodes[nd].n_out > 0) return g->nodes[nd].out[0];
     int v = nns_graph_find_value(g, name);
     if (v >= 0 && g->values[v].producer >= 0) return v;
+    if (!strcmp(name, NNS_DISTILL_HINT_AUTO)) return penultimate(g);
     return -1;
+}
+
+/* The error for a hint layer that does not resolve. */
+static nns_status no_layer(const nns_graph *g, const char *who, const char *name) {
+    if (strcmp(name, NNS_DISTILL_HINT_AUTO))
+        return nns_error(NNS_STATUS_INVALID_ARG, "hint: the %s has no layer '%s'", who, name);
+    const char *out = g->n_outputs > 0 ? g->values[g->outputs[0]].name : "?";
+    return nns_error(NNS_STATUS_INVALID_ARG,
+                     "hint auto: the %s's output '%s' is not computed by a Gemm, MatMul or Conv from a layer's "
+                     "output; name the %s's layer instead", who, out, who);
 }
 
 static int64_t per_sample(const nns_shape *s) {
@@ -231,9 +264,9 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
             return nns_error(NNS_STATUS_INVALID_ARG, "hint %s:%s: beta must be > 0, not %g", hn->teacher_layer,
                              hn->student_layer, hn->beta);
         int tv = resolve_layer(teacher, hn->teacher_layer);
-        if (tv < 0) return nns_error(NNS_STATUS_INVALID_ARG, "hint: the teacher has no layer '%s'", hn->teacher_layer);
+        if (tv < 0) return no_layer(teacher, "teacher", hn->teacher_layer);
         int sv = resolve_layer(student, hn->student_layer);
-        if (sv < 0) return nns_error(NNS_STATUS_INVALID_ARG, "hint: the student has no layer '%s'", hn->student_layer);
+        if (sv < 0) return no_layer(student, "student", hn->student_layer);
         const nns_shape *ts = &teacher->values[tv].shape, *ss = &student->values[sv].shape;
         if (ts->ndim != ss->ndim || (ts->ndim != 4 && ts->ndim != 2))
             return nns_error(NNS_STATUS_SHAPE, "hint %s:%s: teacher feature %s and student feature %s must both be [N, C, H, W] or [N, F]",
@@ -259,7 +292,7 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     d->max_batch = max_batch;
     d->student_outputs = student->n_outputs;
     d->n_train = n_train;
-    d->cache = dc->cache && dc->n_hints == 0 && n_train > 0;
+    d->cache = dc->cache && n_train > 0;
     if ((st = nns_graph_clone(teacher, &d->teacher))) goto fail;
     if (dc->n_hints > 0) {
         d->hints = calloc((size_t)dc->n_hints, sizeof *d->hints);
@@ -298,14 +331,33 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
         st = nns_error(NNS_STATUS_NOMEM, "out of memory for teacher logits");
         goto fail;
     }
+    int64_t cache_per = d->classes; /* floats cached per training image */
+    for (int h = 0; h < d->n_hints; h++) {
+        d->hints[h].zf = malloc((size_t)max_batch * (size_t)d->hints[h].per * sizeof(float));
+        if (!d->hints[h].zf) {
+            st = nns_error(NNS_STATUS_NOMEM, "out of memory for the teacher's hint maps");
+            goto fail;
+        }
+        cache_per += d->hints[h].per;
+    }
+    if (d->cache && (double)n_train * (double)cache_per * sizeof(float) > NNS_DISTILL_CACHE_MAX_BYTES)
+        d->cache = 0; /* hint maps too large: run the teacher every step */
     if (d->cache) {
+        int ok = 1;
         d->cache_logits = malloc((size_t)n_train * (size_t)d->classes * sizeof(float));
         d->have = calloc((size_t)n_train, 1);
-        if (!d->cache_logits || !d->have) { /* no cache: run the teacher every step */
+        ok = d->cache_logits && d->have;
+        for (int h = 0; h < d->n_hints && ok; h++)
+            ok = (d->hints[h].cache = malloc((size_t)n_train * (size_t)d->hints[h].per * sizeof(float))) != NULL;
+        if (!ok) { /* no cache: run the teacher every step */
             free(d->cache_logits);
             free(d->have);
             d->cache_logits = NULL;
             d->have = NULL;
+            for (int h = 0; h < d->n_hints; h++) {
+                free(d->hints[h].cache);
+                d->hints[h].cache = NULL;
+            }
             d->cache = 0;
         }
     }
@@ -321,12 +373,16 @@ fail:
     return st;
 }
 
-/* Teacher forward on x (n samples); logits into d->zt. */
+/* Teacher forward on x (n samples); logits into d->zt, hint maps into each
+ * hint's zf. */
 static void teacher_forward(nns_distiller *d, const float *x, int n) {
     nns_plan_set_batch(d->plan, n);
     memcpy(nns_plan_input(d->plan, 0)->data, x, (size_t)n * (size_t)d->in_per * sizeof(float));
     nns_plan_forward(d->plan, 0);
     memcpy(d->zt, nns_plan_output(d->plan, 0)->data, (size_t)n * (size_t)d->classes * sizeof(float));
+    for (int h = 0; h < d->n_hints; h++)
+        memcpy(d->hints[h].zf, nns_plan_output(d->plan, d->hints[h].teacher_output)->data,
+               (size_t)n * (size_t)d->hints[h].per * sizeof(float));
     d->stats.teacher_images += n;
 }
 
@@ -342,8 +398,13 @@ static nns_status kd_loss_hook(void *user, const float *logits, float *dlogits, 
     if (use_cache)
         for (int i = 0; i < n && all; i++) all = idx[i] >= 0 && idx[i] < d->n_train && d->have[idx[i]];
     if (all) {
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             memcpy(d->zt + (int64_t)i * classes, d->cache_logits + idx[i] * classes, (size_t)classes * sizeof(float));
+            for (int h = 0; h < d->n_hints; h++) {
+                int64_t p = d->hints[h].per;
+                memcpy(d->hints[h].zf + i * p, d->hints[h].cache + idx[i] * p, (size_t)p * sizeof(float));
+            }
+        }
         d->stats.cached_images += n;
     } else {
         teacher_forward(d, x, n);
@@ -351,6 +412,10 @@ static nns_status kd_loss_hook(void *user, const float *logits, float *dlogits, 
             for (int i = 0; i < n; i++) {
                 if (idx[i] < 0 || idx[i] >= d->n_train) continue;
                 memcpy(d->cache_logits + idx[i] * classes, d->zt + (int64_t)i * classes, (size_t)classes * sizeof(float));
+                for (int h = 0; h < d->n_hints; h++) {
+                    int64_t p = d->hints[h].per;
+                    memcpy(d->hints[h].cache + idx[i] * p, d->hints[h].zf + i * p, (size_t)p * sizeof(float));
+                }
                 d->have[idx[i]] = 1;
             }
     }
@@ -373,7 +438,7 @@ static nns_status hint_loss_hook(void *user, int n_aux, const float *const *out,
         if (a >= n_aux || per[a] != d->hints[h].per)
             return nns_error(NNS_STATUS_INTERNAL, "distiller: hint %d output has %lld elements per sample, expected %lld",
                              h, a < n_aux ? (long long)per[a] : -1LL, (long long)d->hints[h].per);
-        const float *ft = nns_plan_output(d->plan, d->hints[h].teacher_output)->data;
+        const float *ft = d->hints[h].zf;
         const float *fs = out[a];
         float *gs = grad[a];
         int64_t m = (int64_t)n * d->hints[h].per;
@@ -423,6 +488,10 @@ void nns_distiller_free(nns_distiller *d) {
     if (!d) return;
     nns_plan_free(d->plan);
     nns_graph_free(d->teacher);
+    for (int h = 0; d->hints && h < d->n_hints; h++) {
+        free(d->hints[h].zf);
+        free(d->hints[h].cache);
+    }
     free(d->hints);
     free(d->cache_logits);
     free(d->have);
