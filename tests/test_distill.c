@@ -416,6 +416,19 @@ static void test_hint_auto(void) {
     const char *in = adapter_input(s, 0);
     int relu4 = nns_graph_find_node(s, "relu4");
     CHECK(in && relu4 >= 0 && !strcmp(in, s->values[s->nodes[relu4].out[0]].name));
+    /* pruning during distillation (gradual pruning's hook) leaves the adapter
+     * alone and does not count it */
+    CHECK_OK(nns_prune_magnitude(s, 0.9f, NNS_PRUNE_SCOPE_GLOBAL, NULL));
+    CHECK_NEAR(nns_prune_sparsity(s), 0.9, 0.001);
+    int ad = nns_graph_find_node(s, NNS_DISTILL_ADAPTER_PREFIX "0_adapter");
+    CHECK(ad >= 0);
+    if (ad >= 0) {
+        const nns_value *aw = &s->values[s->nodes[ad].in[1]];
+        const float *wv = aw->data;
+        int64_t zeros = 0, cnt = nns_shape_numel(&aw->shape);
+        for (int64_t e = 0; e < cnt; e++) zeros += wv[e] == 0.0f;
+        CHECK_MSG(cnt == 84 * 256 && zeros == 0, "adapter: %lld of %lld weights zero", (long long)zeros, (long long)cnt);
+    }
     nns_distiller_free(d);
     /* a student with Dropout before its classifier: the adapter reads the Relu */
     CHECK_OK(nns_graph_scale_width(t, 0.5f, 3, &w));

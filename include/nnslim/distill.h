@@ -40,6 +40,9 @@ extern "C" {
  * counts differ, a learned 1x1 convolution (a linear layer for [N, F]) maps
  * the student's channels to the teacher's. */
 #define NNS_DISTILL_HINT_AUTO "auto"
+/* The names of the adapter nodes a distiller adds to the student while it
+ * trains begin with this (pruning leaves them alone). */
+#define NNS_DISTILL_ADAPTER_PREFIX "nnslim_hint"
 typedef struct nns_distill_hint {
     const char *teacher_layer;
     const char *student_layer;

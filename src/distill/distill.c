@@ -173,7 +173,7 @@ static int output_index(const nns_graph *g, int value) {
 static nns_status add_adapter(nns_graph *g, int sv, int64_t cs, int64_t ct, int rank, int h,
                               uint64_t *rng, int *n_adapters, int64_t *adapter_params) {
     char name[64], wname[80], bname[80], oname[80];
-    snprintf(name, sizeof name, "nnslim_hint%d_adapter", h);
+    snprintf(name, sizeof name, NNS_DISTILL_ADAPTER_PREFIX "%d_adapter", h);
     snprintf(wname, sizeof wname, "%s.weight", name);
     snprintf(bname, sizeof bname, "%s.bias", name);
     snprintf(oname, sizeof oname, "nnslim_hint%d", h);

@@ -134,6 +134,7 @@ float nns_prune_sparsity(const nns_graph *g) {
     if (nns_prune_targets(g, NULL, "sparsity", &t, &n)) return 0.0f;
     int64_t total = 0, zeros = 0;
     for (int k = 0; k < n; k++) {
+        if (t[k].excluded) continue; /* a distiller's adapters */
         const float *w = g->values[t[k].value].data;
         total += t[k].numel;
         for (int64_t i = 0; i < t[k].numel; i++) zeros += w[i] == 0.0f;

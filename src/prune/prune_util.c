@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnslim/distill.h"
 #include "prune/prune_util.h"
 
 static int name_in(const nns_prune_exclude *ex, const char *s) {
@@ -87,7 +88,10 @@ nns_status nns_prune_targets(const nns_graph *g, const nns_prune_exclude *ex, co
             if (v < 0 || !is_weight_value(g, v)) continue;
             nns_prune_target cand;
             if (!layout_of(nd, j, &g->values[v], &cand)) continue;
-            int excl = name_in(ex, nd->name) || name_in(ex, g->values[v].name);
+            /* a distiller's hint adapters train with the student but are
+             * not part of it: never pruned, not counted */
+            int adapter = !strncmp(nd->name, NNS_DISTILL_ADAPTER_PREFIX, strlen(NNS_DISTILL_ADAPTER_PREFIX));
+            int excl = adapter || name_in(ex, nd->name) || name_in(ex, g->values[v].name);
             int k;
             for (k = 0; k < n && t[k].value != v; k++) {}
             if (k < n) {
