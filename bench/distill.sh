@@ -8,13 +8,17 @@
 #   bash bench/distill.sh [all|lenet5|recipes|width|prune]   (default all)
 #
 # lenet5:  lenet5 from vggsmall with the lenet5 baseline's recipe (10 epochs,
-#          lr 0.05), default T and alpha, with --baseline (lenet5 alone).
+#          lr 0.05), default T and alpha, with --baseline (lenet5 alone); then
+#          the same with --hint auto (the penultimate features). SEEDS="1 2 3"
+#          repeats both for each seed (default: 1).
 # recipes: the anchors' T/alpha grid (4/0.9, 4/0.5, 2/0.9, 2/0.5; RECIPES="T:A ..."
 #          to choose), with the default gradient-gain safeguard and without it
 #          (--kd-gain-limit 0).
-# width:   a vggsmall of width 0.5 from vggsmall, 6 epochs, with --baseline.
+# width:   a vggsmall of width 0.5 from vggsmall, 6 epochs, with --baseline;
+#          then with --hint auto.
 # prune:   vggsmall with half its conv channels removed, 2 fine-tuning epochs
-#          with the unpruned model as teacher, and without; lenet5 at 90% sparsity
+#          with the unpruned model as teacher (logits, then with --hint auto), and
+#          without; lenet5 at 90% sparsity
 #          fine-tuned with the dense lenet5 as teacher (needs bench/models/lenet5.onnx).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +41,12 @@ run() { # run NAME COMMAND ARGS...: the command's --json line, or its error
 }
 scen="${1:-all}"
 if [[ $scen == all || $scen == lenet5 ]]; then
-  run "lenet5 from vggsmall, defaults, with baseline" distill --teacher "$T" --student lenet5 --baseline \
-    -o bench/models/lenet5_kd.onnx
+  for seed in ${SEEDS:-1}; do
+    run "lenet5 from vggsmall, defaults, seed $seed, with baseline" distill --teacher "$T" --student lenet5 \
+      --seed "$seed" --baseline -o bench/models/lenet5_kd.onnx
+    run "lenet5 from vggsmall, defaults + hint on the penultimate features, seed $seed, with baseline" distill \
+      --teacher "$T" --student lenet5 --hint auto --seed "$seed" --baseline -o bench/models/lenet5_kd_hint.onnx
+  done
 fi
 if [[ $scen == all || $scen == recipes ]]; then
   for ta in ${RECIPES:-4:0.9 4:0.5 2:0.9 2:0.5}; do
@@ -52,10 +60,14 @@ fi
 if [[ $scen == all || $scen == width ]]; then
   run "vggsmall width 0.5 from vggsmall, with baseline" distill --teacher "$T" --student-width 0.5 --baseline \
     -o bench/models/vggsmall_w50_kd.onnx
+  run "vggsmall width 0.5 from vggsmall, hint on the penultimate features" distill --teacher "$T" \
+    --student-width 0.5 --hint auto -o bench/models/vggsmall_w50_kd_hint.onnx
 fi
 if [[ $scen == all || $scen == prune ]]; then
   run "vggsmall 50% channels, 2 FT epochs, teacher = unpruned" prune "$T" --method channel --sparsity 0.5 \
     --teacher "$T" -o bench/models/vggsmall_c50_kd.onnx
+  run "vggsmall 50% channels, 2 FT epochs, teacher = unpruned, hint on the penultimate features" prune "$T" \
+    --method channel --sparsity 0.5 --teacher "$T" --hint auto -o bench/models/vggsmall_c50_kd_hint.onnx
   run "vggsmall 50% channels, 2 FT epochs, no teacher" prune "$T" --method channel --sparsity 0.5 \
     -o bench/models/vggsmall_c50.onnx
   if [[ -f bench/models/lenet5.onnx ]]; then

@@ -165,7 +165,8 @@ typedef struct cli_distill_opts {
     "                         default 1; repeatable; the adapter is not saved.\n"             \
     "                         A layer 'auto' is the penultimate features (the input\n"        \
     "                         of the last Gemm/MatMul/Conv, before Dropout);\n"               \
-    "                         --hint auto[:BETA] means auto:auto[:BETA]\n"                    \
+    "                         --hint auto[:BETA] means auto:auto[:BETA] (recommended:\n"      \
+    "                         docs/distillation.md)\n"                                        \
     "  --kd-gain-limit G      divide the loss gradient by (A*T + 1 - A) / G when that\n"      \
     "                         exceeds 1, so the soft term cannot blow up the step\n"           \
     "                         (default 1.5; 0: off)\n"                                          \

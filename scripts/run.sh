@@ -5,8 +5,9 @@
 #      fine-tune 2 epochs, and print the before/after table;
 #   3. prune 90% of the weights by magnitude (sparse storage), fine-tune, and
 #      print the before/after table;
-#   4. distill a small student (lenet5) from the trained vggsmall, beside the
-#      same lenet5 trained alone;
+#   4. distill a small student (lenet5) from the trained vggsmall (soft outputs
+#      and a hint on the penultimate features), beside the same lenet5 trained
+#      alone;
 #   5. compare all of them side by side: accuracy, size, MACs, latency.
 # Environment: EPOCHS (training epochs, default: the architecture's, 6),
 # FT_EPOCHS (fine-tuning epochs, default 2), KD_EPOCHS (the student's epochs,
@@ -36,7 +37,7 @@ $NNS prune "$OUT/vggsmall.onnx" --method magnitude --sparsity 0.9 --finetune-epo
 kd=()
 [[ -n "${KD_EPOCHS:-}" ]] && kd+=(--epochs "$KD_EPOCHS")
 echo "== distill: lenet5 learns from the trained vggsmall (and, as the baseline, alone)" >&2
-$NNS distill --teacher "$OUT/vggsmall.onnx" --student lenet5 "${kd[@]}" --baseline \
+$NNS distill --teacher "$OUT/vggsmall.onnx" --student lenet5 --hint auto "${kd[@]}" --baseline \
   --baseline-output "$OUT/lenet5_alone.onnx" -o "$OUT/lenet5_distilled.onnx"
 echo "== compare: the trained model, the pruned ones, the distilled student" >&2
 $NNS compare "$OUT/vggsmall.onnx" "$OUT/vggsmall_channels50.onnx" "$OUT/vggsmall_sparse90.onnx" \
