@@ -15,7 +15,7 @@
 #          to choose), with the default gradient-gain safeguard and without it
 #          (--kd-gain-limit 0).
 # width:   a vggsmall of width 0.5 from vggsmall, 6 epochs, with --baseline;
-#          then with --hint auto.
+#          then with --hint auto and 10 epochs, with --baseline.
 # prune:   vggsmall with half its conv channels removed, 2 fine-tuning epochs
 #          with the unpruned model as teacher (logits, then with --hint auto), and
 #          without; lenet5 at 90% sparsity
@@ -60,8 +60,8 @@ fi
 if [[ $scen == all || $scen == width ]]; then
   run "vggsmall width 0.5 from vggsmall, with baseline" distill --teacher "$T" --student-width 0.5 --baseline \
     -o bench/models/vggsmall_w50_kd.onnx
-  run "vggsmall width 0.5 from vggsmall, hint on the penultimate features" distill --teacher "$T" \
-    --student-width 0.5 --hint auto -o bench/models/vggsmall_w50_kd_hint.onnx
+  run "vggsmall width 0.5 from vggsmall, hint on the penultimate features, 10 epochs, with baseline" distill \
+    --teacher "$T" --student-width 0.5 --hint auto --epochs 10 --baseline -o bench/models/vggsmall_w50_kd_hint.onnx
 fi
 if [[ $scen == all || $scen == prune ]]; then
   run "vggsmall 50% channels, 2 FT epochs, teacher = unpruned" prune "$T" --method channel --sparsity 0.5 \
