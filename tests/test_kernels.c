@@ -117,6 +117,52 @@ static void test_dwconv(const nns_kernels *k, int iters) {
     }
 }
 
+/* 3x3, stride 2, dilation 1 (the AVX2 kernel's direct path): random sizes
+ * and paddings, image and channel strides with gaps, against the
+ * reference. */
+static void test_dwconv_3x3s2(const nns_kernels *k, int iters) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {0};
+        g.kh = g.kw = 3;
+        g.sh = g.sw = 2;
+        g.dh = g.dw = 1;
+        g.ih = rnd(1, 40);
+        g.iw = rnd(1, it % 5 ? 40 : 90);
+        g.pt = rnd(0, 2);
+        g.pl = rnd(0, 2);
+        int pb = rnd(0, 2), pr = rnd(0, 2);
+        int nh = g.ih + g.pt + pb - 3, nw = g.iw + g.pl + pr - 3;
+        if (nh < 0 || nw < 0) continue;
+        g.oh = nh / 2 + 1;
+        g.ow = nw / 2 + 1;
+        const int n = rnd(1, 3), nc = rnd(1, 3);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        const size_t xs = nc * ihw + (size_t)rnd(0, 5), ys = nc * ohw + (size_t)rnd(0, 5);
+        size_t scr_n = nns_f32_dwconv2d_scratch_floats(&g);
+        float *scr = aligned_alloc(64, ((scr_n * sizeof(float)) + 63) / 64 * 64);
+        float *x = malloc(xs * n * sizeof(float)), *w = malloc(nc * 9 * sizeof(float));
+        float *y1 = malloc(ys * n * sizeof(float)), *y2 = malloc(ys * n * sizeof(float));
+        float bias[3];
+        fill(x, xs * n);
+        fill(w, nc * 9);
+        fill(bias, 3);
+        fill(y1, ys * n);
+        memcpy(y2, y1, ys * n * sizeof(float)); /* the gaps must stay as they are */
+        const float *b = it % 3 ? bias : NULL;
+        ref->f32_dwconv2d(&g, n, nc, x, xs, w, b, y1, ys, scr);
+        k->f32_dwconv2d(&g, n, nc, x, xs, w, b, y2, ys, scr);
+        double e = max_rel_err(y2, y1, ys * n);
+        CHECK_MSG(e < 1e-5, "%s dwconv2d 3x3 s2 (n %d, nc %d): %dx%d p%d,%d,%d,%d -> %dx%d: err %g",
+                  nns_isa_name(k->isa), n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, e);
+        free(scr);
+        free(x);
+        free(w);
+        free(y1);
+        free(y2);
+    }
+}
+
 /* The model shapes, exactly (3x3, stride 1 and 2, pad 1). */
 static void test_dwconv_model_shapes(const nns_kernels *k) {
     const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
@@ -440,6 +486,7 @@ int main(void) {
         CHECK(k->f32_dwconv2d && k->f32_dwconv2d_bwd && k->f32_maxpool2d && k->f32_maxpool2d_2x2s2);
         test_dwconv(k, 300);
         test_dwconv_model_shapes(k);
+        test_dwconv_3x3s2(k, 400);
         CHECK(k->f32_conv2d_1ch != NULL);
         test_conv1ch(k, 200);
         test_maxpool(k, 100);
