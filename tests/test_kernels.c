@@ -155,6 +155,27 @@ static void test_dwconv_3x3s2(const nns_kernels *k, int iters) {
         double e = max_rel_err(y2, y1, ys * n);
         CHECK_MSG(e < 1e-5, "%s dwconv2d 3x3 s2 (n %d, nc %d): %dx%d p%d,%d,%d,%d -> %dx%d: err %g",
                   nns_isa_name(k->isa), n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, e);
+        /* backward: dx, dw and db accumulate onto what is there; each may be
+         * absent (mode) */
+        float *dy = y1, *dx1 = malloc(xs * n * sizeof(float)), *dx2 = malloc(xs * n * sizeof(float));
+        float dw1[27], dw2[27], db1[3], db2[3];
+        fill(dy, ys * n);
+        fill(dx1, xs * n);
+        memcpy(dx2, dx1, xs * n * sizeof(float));
+        for (int t = 0; t < 27; t++) dw1[t] = dw2[t] = 0.5f;
+        for (int c = 0; c < 3; c++) db1[c] = db2[c] = -0.25f;
+        const int mode = it % 4; /* 0 all, 1 no dx, 2 no dw, 3 no db */
+        ref->f32_dwconv2d_bwd(&g, n, nc, x, xs, dy, ys, w, mode == 1 ? NULL : dx1, xs, mode == 2 ? NULL : dw1,
+                              mode == 3 ? NULL : db1, scr);
+        k->f32_dwconv2d_bwd(&g, n, nc, x, xs, dy, ys, w, mode == 1 ? NULL : dx2, xs, mode == 2 ? NULL : dw2,
+                            mode == 3 ? NULL : db2, scr);
+        double ex = max_rel_err(dx2, dx1, xs * n), ew = max_rel_err(dw2, dw1, (size_t)nc * 9),
+               eb = max_rel_err(db2, db1, (size_t)nc);
+        CHECK_MSG(ex < 1e-5 && ew < 1e-4 && eb < 1e-4,
+                  "%s dwconv2d bwd 3x3 s2 (mode %d, n %d, nc %d): %dx%d p%d,%d,%d,%d -> %dx%d: dx %g dw %g db %g",
+                  nns_isa_name(k->isa), mode, n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, ex, ew, eb);
+        free(dx1);
+        free(dx2);
         free(scr);
         free(x);
         free(w);

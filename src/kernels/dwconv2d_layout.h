@@ -25,6 +25,17 @@ typedef struct nns_dwconv2d_layout {
 
 static inline size_t nns_round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+/* The direct 3x3, stride 2, dilation 1 path of the SIMD kernels (outputs
+ * up to 8 * (NNS_DW3X3S2_MAX_CHUNKS - 1) wide); its backward sums dx into
+ * a padded copy of the plane: ih rows of nns_dw3x3s2_dx_row(g) floats,
+ * column c at c + pl. */
+#define NNS_DW3X3S2_MAX_CHUNKS 64
+static inline int nns_dw_is_3x3s2(const nns_conv2d_geom *g) {
+    return g->kh == 3 && g->kw == 3 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 &&
+           (g->ow + 7) / 8 < NNS_DW3X3S2_MAX_CHUNKS;
+}
+static inline size_t nns_dw3x3s2_dx_row(const nns_conv2d_geom *g) { return (size_t)16 * ((g->ow + 7) / 8 + 2); }
+
 static inline void nns_dwconv2d_layout_make(const nns_conv2d_geom *g, nns_dwconv2d_layout *L) {
     nns_phase_layout_make(g, 8, &L->ph);
     L->pw = L->ph.pw;

@@ -5,5 +5,10 @@
 size_t nns_f32_dwconv2d_scratch_floats(const nns_conv2d_geom *g) {
     nns_dwconv2d_layout L;
     nns_dwconv2d_layout_make(g, &L);
-    return L.total + 8;
+    size_t n = L.total + 8;
+    if (nns_dw_is_3x3s2(g)) { /* the padded dx plane of the direct path */
+        size_t d = (size_t)g->ih * nns_dw3x3s2_dx_row(g) + 8;
+        if (d > n) n = d;
+    }
+    return n;
 }

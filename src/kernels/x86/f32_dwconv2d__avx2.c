@@ -6,6 +6,7 @@
  * outputs, 32 per step. */
 #include "kernels/dwconv2d_layout.h"
 #include "kernels/x86/avx2_util.h"
+#include "kernels/x86/dw3x3s2.h"
 
 /* Store the 8 flattened outputs at (oy, ox) (those past ow dropped) and
  * advance (oy, ox) by 8. A partial vector is stored whole when its spill
@@ -62,40 +63,10 @@ static void dw_offsets(const nns_conv2d_geom *g, const nns_dwconv2d_layout *L, s
         }
 }
 
-/* ---- 3x3, stride 2, dilation 1 (the downsampling depthwise layers) ----
- * Straight from the input plane: for 8 outputs at columns ox0.., the 17
- * input columns from base = 2 ox0 - pl are loaded once per input row and
- * split in registers into even (tap 0), odd (tap 1) and even shifted by one
- * (tap 2); no phase planes are packed (packing cost 5x the arithmetic). */
-
-#define DW_S2_MAX_CHUNKS 64 /* output rows up to 512 wide */
-
-typedef struct dw_s2_chunk {
-    int base;        /* first input column (may be < 0: padding)       */
-    int full;        /* columns base .. base + 16 all inside the row    */
-    int cvalid;      /* column base + 16 inside the row                 */
-    __m256i ma, mb;  /* lanes of columns base .. +7 and +8 .. +15 inside */
-} dw_s2_chunk;
-
-static inline __m256i lanes_inside(int first, int iw) {
-    const __m256i c = _mm256_add_epi32(_mm256_set1_epi32(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_and_si256(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(-1)), _mm256_cmpgt_epi32(_mm256_set1_epi32(iw), c));
-}
-
-static void dw_s2_chunks(const nns_conv2d_geom *g, dw_s2_chunk *ck, int nch) {
-    for (int q = 0; q < nch; q++) {
-        const int base = 16 * q - g->pl;
-        ck[q].base = base;
-        ck[q].full = base >= 0 && base + 16 <= g->iw;
-        ck[q].cvalid = base + 16 >= 0 && base + 16 < g->iw;
-        ck[q].ma = lanes_inside(base, g->iw);
-        ck[q].mb = lanes_inside(base + 8, g->iw);
-    }
-}
+/* ---- 3x3, stride 2, dilation 1: see dw3x3s2.h ---- */
 
 static void dw3x3s2_plane(const nns_conv2d_geom *g, const dw_s2_chunk *ck, int nch, const float *x,
                           const float *wc, float bias, float *y) {
-    const __m256i rot = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
     const size_t oplane = (size_t)g->oh * g->ow;
     __m256 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm256_broadcast_ss(&wc[t]);
@@ -107,21 +78,8 @@ static void dw3x3s2_plane(const nns_conv2d_geom *g, const dw_s2_chunk *ck, int n
             for (int kh = 0; kh < 3; kh++) {
                 const int iy = 2 * oy - g->pt + kh;
                 if (iy < 0 || iy >= g->ih) continue;
-                /* may point before the row: those lanes are masked off */
-                const float *r = x + (ptrdiff_t)iy * g->iw + c->base;
-                __m256 a, b;
-                if (c->full) {
-                    a = _mm256_loadu_ps(r);
-                    b = _mm256_loadu_ps(r + 8);
-                } else {
-                    a = _mm256_maskload_ps(r, c->ma);
-                    b = _mm256_maskload_ps(r + 8, c->mb);
-                }
-                const __m256 ev = nns_avx2_even(a, b);
-                const __m256 od =
-                    _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
-                const __m256 e2 = _mm256_blend_ps(_mm256_permutevar8x32_ps(ev, rot),
-                                                  _mm256_set1_ps(c->cvalid ? r[16] : 0.0f), 0x80);
+                __m256 ev, od, e2;
+                dw_s2_load(c, x + (ptrdiff_t)iy * g->iw, &ev, &od, &e2);
                 acc = _mm256_fmadd_ps(wv[kh * 3], ev, acc);
                 acc = _mm256_fmadd_ps(wv[kh * 3 + 1], od, acc);
                 acc = _mm256_fmadd_ps(wv[kh * 3 + 2], e2, acc);
@@ -133,11 +91,6 @@ static void dw3x3s2_plane(const nns_conv2d_geom *g, const dw_s2_chunk *ck, int n
             else nns_avx2_store_first(y + at, acc, nv);
         }
     }
-}
-
-static int dw_is_3x3s2(const nns_conv2d_geom *g) {
-    return g->kh == 3 && g->kw == 3 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 &&
-           (g->ow + 7) / 8 <= DW_S2_MAX_CHUNKS;
 }
 
 void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,

@@ -8,6 +8,7 @@
  * Sums run in a fixed order: deterministic. */
 #include "kernels/dwconv2d_layout.h"
 #include "kernels/x86/avx2_util.h"
+#include "kernels/x86/dw3x3s2.h"
 
 /* Per-call constants: the layout and the taps (grouped by phase plane). */
 typedef struct bwd_ctx {
@@ -87,10 +88,80 @@ static void bwd_plane(const nns_conv2d_geom *g, const bwd_ctx *k, const float *x
     }
 }
 
+/* 3x3, stride 2, dilation 1, one plane, without phase planes (see
+ * dw3x3s2.h). Chunk q covers outputs 8q .. 8q + 7 and input columns base ..
+ * base + 15 of each row the taps reach:
+ *   dw[kh][kw] += sum of dy * (even, odd, even shifted) columns;
+ *   dx[base + 2j] += w[kh][0] dy[8q + j] + w[kh][2] dy[8q + j - 1],
+ *   dx[base + 2j + 1] += w[kh][1] dy[8q + j],
+ * so the chunk past the outputs brings the last w[kh][2] term. */
+static void bwd3x3s2_plane(const nns_conv2d_geom *g, const dw_s2_chunk *ck, int nch, const float *x,
+                           const float *dy, const float *w, float *dx, float *dw, float *db, float *pad) {
+    /* dx is summed in pad (zero padded: every chunk is whole vectors), then
+     * added to the plane */
+    const size_t prow = nns_dw3x3s2_dx_row(g);
+    if (dx) memset(pad, 0, (size_t)g->ih * prow * sizeof(float));
+    __m256 acc[9], sdb = _mm256_setzero_ps(), wv[9];
+    for (int t = 0; t < 9; t++) {
+        acc[t] = _mm256_setzero_ps();
+        wv[t] = _mm256_broadcast_ss(&w[t]);
+    }
+    for (int oy = 0; oy < g->oh; oy++) {
+        const float *dyr = dy + (size_t)oy * g->ow;
+        for (int q = 0; q < nch; q++) {
+            const dw_s2_chunk *c = &ck[q];
+            const int past = 8 * q >= g->ow; /* only dx: the last w[kh][2] term */
+            if (past && (!dx || 8 * q > g->ow)) break;
+            /* dy lanes past the outputs read as zeros; dyp may point before the row */
+            const __m256 dv = _mm256_maskload_ps(dyr + 8 * q, c->mdy);
+            const __m256 dp = _mm256_maskload_ps(dyr + 8 * q - 1, c->mdp);
+            sdb = _mm256_add_ps(sdb, dv);
+            for (int kh = 0; kh < 3; kh++) {
+                const int iy = 2 * oy - g->pt + kh;
+                if (iy < 0 || iy >= g->ih) continue;
+                if (dw && !past) {
+                    __m256 ev, od, e2;
+                    dw_s2_load(c, x + (ptrdiff_t)iy * g->iw, &ev, &od, &e2);
+                    acc[kh * 3] = _mm256_fmadd_ps(ev, dv, acc[kh * 3]);
+                    acc[kh * 3 + 1] = _mm256_fmadd_ps(od, dv, acc[kh * 3 + 1]);
+                    acc[kh * 3 + 2] = _mm256_fmadd_ps(e2, dv, acc[kh * 3 + 2]);
+                }
+                if (dx) {
+                    const __m256 e = _mm256_fmadd_ps(wv[kh * 3 + 2], dp, _mm256_mul_ps(wv[kh * 3], dv));
+                    const __m256 o = _mm256_mul_ps(wv[kh * 3 + 1], dv);
+                    const __m256 lo = _mm256_unpacklo_ps(e, o), hi = _mm256_unpackhi_ps(e, o);
+                    const __m256 v0 = _mm256_permute2f128_ps(lo, hi, 0x20), v1 = _mm256_permute2f128_ps(lo, hi, 0x31);
+                    float *r = pad + (size_t)iy * prow + 16 * q; /* column base */
+                    _mm256_storeu_ps(r, _mm256_add_ps(_mm256_loadu_ps(r), v0));
+                    _mm256_storeu_ps(r + 8, _mm256_add_ps(_mm256_loadu_ps(r + 8), v1));
+                }
+            }
+        }
+    }
+    if (dx)
+        for (int iy = 0; iy < g->ih; iy++)
+            nns_avx2_add_into(pad + (size_t)iy * prow + g->pl, dx + (size_t)iy * g->iw, g->iw);
+    if (dw)
+        for (int t = 0; t < 9; t++) dw[t] += nns_avx2_hsum(acc[t]);
+    if (db) *db += nns_avx2_hsum(sdb);
+}
+
 void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
                                 const float *dy, size_t dy_stride, const float *w, float *dx, size_t dx_stride,
                                 float *dw, float *db, float *scratch) {
     const int taps = g->kh * g->kw;
+    if (dw_is_3x3s2(g)) {
+        dw_s2_chunk ck[DW_S2_MAX_CHUNKS];
+        const int nch = (g->ow + 7) / 8 + 1;
+        dw_s2_chunks(g, ck, nch);
+        const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < nc; c++)
+                bwd3x3s2_plane(g, ck, nch, x + (size_t)b * x_stride + c * ihw, dy + (size_t)b * dy_stride + c * ohw,
+                               w + (size_t)c * 9, dx ? dx + (size_t)b * dx_stride + c * ihw : NULL,
+                               dw ? dw + (size_t)c * 9 : NULL, db ? db + c : NULL, scratch);
+        return;
+    }
     if (taps > NNS_DWCONV2D_MAX_TAPS) {
         nns_f32_dwconv2d_bwd__ref(g, n, nc, x, x_stride, dy, dy_stride, w, dx, dx_stride, dw, db, scratch);
         return;
