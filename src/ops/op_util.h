@@ -27,8 +27,11 @@ static inline float nns_selectf(int c, float a, float b) {
     return f;
 }
 
-/* A fused Relu / Clip (nns_fuse_act) with exactly the formulas of relu.c and
- * clip.c, so that fused and unfused plans give the same bits. */
+/* A fused Relu / Clip (nns_fuse_act): the same results as the selects of
+ * relu.c and clip.c, bit for bit (NaN and -0 included), so that fused and
+ * unfused plans agree. Only for `omp simd` loops: in a loop under `omp
+ * parallel for simd if (...)` GCC keeps a branchy scalar copy for the
+ * serial case, which is why relu.c and clip.c use nns_selectf. */
 static inline float nns_fuse_act_apply(float z, int act, float lo, float hi) {
     /* Plain ?: here: GCC maps these exact forms to cmpltps+andps (Relu) and
      * maxps/minps (Clip), whose NaN behaviour is the ternary's, in scalar
