@@ -26,7 +26,7 @@ static void clip_forward(nns_exec_node *e) {
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
     /* ONNX: when min > max every output is max. */
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float v = nns_selectf(x[i] < lo, lo, x[i]);
         y[i] = nns_selectf(v > hi, hi, v);
@@ -41,10 +41,10 @@ static void clip_backward(nns_exec_node *e) {
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
     if (e->grad_overwrite & 1u) {
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
         for (int64_t i = 0; i < n; i++) gx[i] = 0.0f + nns_selectf((x[i] >= lo) & (x[i] <= hi), gy[i], 0.0f);
     } else {
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
         for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf((x[i] >= lo) & (x[i] <= hi), gy[i], 0.0f);
     }
 }

@@ -53,7 +53,7 @@ static void dropout_forward(nns_exec_node *e) {
     unsigned char *m = e->state;
     const float ratio = p->ratio, scale = 1.0f / (1.0f - p->ratio);
     for (int64_t i = 0; i < n; i++) m[i] = nns_rng_uniform(e->rng) >= ratio;
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) y[i] = nns_selectf(m[i], x[i] * scale, 0.0f);
     if (mo)
         for (int64_t i = 0; i < n; i++) mo[i] = m[i] ? 1.0f : 0.0f;
@@ -71,7 +71,7 @@ static void dropout_backward(nns_exec_node *e) {
     const int64_t n = nns_tv_numel(e->out[0]);
     const unsigned char *m = e->state;
     const float scale = 1.0f / (1.0f - p->ratio);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf(m[i], gy[i] * scale, 0.0f);
 }
 

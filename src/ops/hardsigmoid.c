@@ -18,7 +18,7 @@ static void hardsigmoid_forward(nns_exec_node *e) {
     const float *x = e->in[0]->data;
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float t = a * x[i] + b;
         t = nns_selectf(t < 0.0f, 0.0f, t);
@@ -33,7 +33,7 @@ static void hardsigmoid_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float t = a * x[i] + b;
         gx[i] += nns_selectf((t > 0.0f) & (t < 1.0f), a * gy[i], 0.0f);

@@ -10,7 +10,7 @@ static void hardswish_forward(nns_exec_node *e) {
     const float *x = e->in[0]->data;
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         float t = v * (1.0f / 6.0f) + 0.5f;
@@ -25,7 +25,7 @@ static void hardswish_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         float d = (2.0f * v + 3.0f) * (1.0f / 6.0f);

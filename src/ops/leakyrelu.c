@@ -15,7 +15,7 @@ static void leakyrelu_forward(nns_exec_node *e) {
     const float *x = e->in[0]->data;
     float *y = e->out[0]->data;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) y[i] = nns_selectf(x[i] > 0.0f, x[i], a * x[i]);
 }
 
@@ -26,7 +26,7 @@ static void leakyrelu_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *x = e->in[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) gx[i] += nns_selectf(x[i] > 0.0f, gy[i], a * gy[i]);
 }
 

@@ -29,9 +29,10 @@ static inline float nns_selectf(int c, float a, float b) {
 
 /* A fused Relu / Clip (nns_fuse_act): the same results as the selects of
  * relu.c and clip.c, bit for bit (NaN and -0 included), so that fused and
- * unfused plans agree. Only for `omp simd` loops: in a loop under `omp
- * parallel for simd if (...)` GCC keeps a branchy scalar copy for the
- * serial case, which is why relu.c and clip.c use nns_selectf. */
+ * unfused plans agree. (Where a loop is not vectorised, GCC may compile
+ * this ?: as a branch; nns_selectf stays branch-free. Note that an `if`
+ * clause on `parallel for simd` applies to the simd part too unless written
+ * `if (parallel: ...)`.) */
 static inline float nns_fuse_act_apply(float z, int act, float lo, float hi) {
     /* Plain ?: here: GCC maps these exact forms to cmpltps+andps (Relu) and
      * maxps/minps (Clip), whose NaN behaviour is the ternary's, in scalar
@@ -131,7 +132,7 @@ static inline void nns_op_copy_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) gx[i] += gy[i];
 }
 

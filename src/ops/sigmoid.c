@@ -25,7 +25,7 @@ static void sigmoid_backward(nns_exec_node *e) {
     const float *gy = e->out[0]->grad, *y = e->out[0]->data;
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
-#pragma omp parallel for simd schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) gx[i] += gy[i] * y[i] * (1.0f - y[i]);
 }
 
