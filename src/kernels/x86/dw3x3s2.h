@@ -14,8 +14,6 @@
 #include "kernels/kernels.h"
 #include "kernels/x86/avx2_util.h"
 
-#define DW_S2_MAX_CHUNKS NNS_DW3X3S2_MAX_CHUNKS
-
 typedef struct dw_s2_chunk {
     int base;        /* first input column (may be < 0: padding)         */
     int full;        /* columns base .. base + 15 all inside the row      */
@@ -28,8 +26,6 @@ static inline __m256i dw_s2_inside(int first, int n) {
     const __m256i c = _mm256_add_epi32(_mm256_set1_epi32(first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     return _mm256_and_si256(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(-1)), _mm256_cmpgt_epi32(_mm256_set1_epi32(n), c));
 }
-
-static inline int dw_is_3x3s2(const nns_conv2d_geom *g) { return nns_dw_is_3x3s2(g); }
 
 /* Chunks 0 .. nch - 1 (the backward takes one chunk past the outputs). */
 static inline void dw_s2_chunks(const nns_conv2d_geom *g, dw_s2_chunk *ck, int nch) {

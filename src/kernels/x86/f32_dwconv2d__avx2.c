@@ -96,8 +96,8 @@ static void dw3x3s2_plane(const nns_conv2d_geom *g, const dw_s2_chunk *ck, int n
 void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
                             const float *w, const float *bias, float *y, size_t y_stride, float *scratch) {
     const int taps = g->kh * g->kw;
-    if (dw_is_3x3s2(g)) {
-        dw_s2_chunk ck[DW_S2_MAX_CHUNKS];
+    if (nns_dw_is_3x3s2(g)) {
+        dw_s2_chunk ck[NNS_DW3X3S2_MAX_CHUNKS];
         const int nch = (g->ow + 7) / 8;
         dw_s2_chunks(g, ck, nch);
         const size_t ihw = (size_t)g->ih * g->iw, oplane = (size_t)g->oh * g->ow;

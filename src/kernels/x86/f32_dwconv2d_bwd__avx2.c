@@ -150,8 +150,8 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, int nc, const f
                                 const float *dy, size_t dy_stride, const float *w, float *dx, size_t dx_stride,
                                 float *dw, float *db, float *scratch) {
     const int taps = g->kh * g->kw;
-    if (dw_is_3x3s2(g)) {
-        dw_s2_chunk ck[DW_S2_MAX_CHUNKS];
+    if (nns_dw_is_3x3s2(g)) {
+        dw_s2_chunk ck[NNS_DW3X3S2_MAX_CHUNKS];
         const int nch = (g->ow + 7) / 8 + 1;
         dw_s2_chunks(g, ck, nch);
         const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
