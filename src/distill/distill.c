@@ -83,7 +83,9 @@ typedef struct hint_rt {
     int teacher_output; /* index among the teacher clone's outputs    */
     int64_t per;        /* elements per sample                        */
     float beta;
-    float *zf;          /* [max_batch, per] this batch's teacher map  */
+    const float *ft;    /* this batch's teacher map: the plan's output,
+                           or zf when it came from the cache           */
+    float *zf;          /* [max_batch, per] when cached, else NULL    */
     float *cache;       /* [n_train, per] when cached, else NULL      */
 } hint_rt;
 
@@ -332,14 +334,7 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
         goto fail;
     }
     int64_t cache_per = d->classes; /* floats cached per training image */
-    for (int h = 0; h < d->n_hints; h++) {
-        d->hints[h].zf = malloc((size_t)max_batch * (size_t)d->hints[h].per * sizeof(float));
-        if (!d->hints[h].zf) {
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory for the teacher's hint maps");
-            goto fail;
-        }
-        cache_per += d->hints[h].per;
-    }
+    for (int h = 0; h < d->n_hints; h++) cache_per += d->hints[h].per;
     if (d->cache && (double)n_train * (double)cache_per * sizeof(float) > NNS_DISTILL_CACHE_MAX_BYTES)
         d->cache = 0; /* hint maps too large: run the teacher every step */
     if (d->cache) {
@@ -347,8 +342,11 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
         d->cache_logits = malloc((size_t)n_train * (size_t)d->classes * sizeof(float));
         d->have = calloc((size_t)n_train, 1);
         ok = d->cache_logits && d->have;
-        for (int h = 0; h < d->n_hints && ok; h++)
-            ok = (d->hints[h].cache = malloc((size_t)n_train * (size_t)d->hints[h].per * sizeof(float))) != NULL;
+        for (int h = 0; h < d->n_hints && ok; h++) {
+            d->hints[h].cache = malloc((size_t)n_train * (size_t)d->hints[h].per * sizeof(float));
+            d->hints[h].zf = malloc((size_t)max_batch * (size_t)d->hints[h].per * sizeof(float));
+            ok = d->hints[h].cache && d->hints[h].zf;
+        }
         if (!ok) { /* no cache: run the teacher every step */
             free(d->cache_logits);
             free(d->have);
@@ -356,7 +354,8 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
             d->have = NULL;
             for (int h = 0; h < d->n_hints; h++) {
                 free(d->hints[h].cache);
-                d->hints[h].cache = NULL;
+                free(d->hints[h].zf);
+                d->hints[h].cache = d->hints[h].zf = NULL;
             }
             d->cache = 0;
         }
@@ -373,16 +372,15 @@ fail:
     return st;
 }
 
-/* Teacher forward on x (n samples); logits into d->zt, hint maps into each
- * hint's zf. */
+/* Teacher forward on x (n samples); logits into d->zt; each hint's ft points
+ * at the plan's map. */
 static void teacher_forward(nns_distiller *d, const float *x, int n) {
     nns_plan_set_batch(d->plan, n);
     memcpy(nns_plan_input(d->plan, 0)->data, x, (size_t)n * (size_t)d->in_per * sizeof(float));
     nns_plan_forward(d->plan, 0);
     memcpy(d->zt, nns_plan_output(d->plan, 0)->data, (size_t)n * (size_t)d->classes * sizeof(float));
     for (int h = 0; h < d->n_hints; h++)
-        memcpy(d->hints[h].zf, nns_plan_output(d->plan, d->hints[h].teacher_output)->data,
-               (size_t)n * (size_t)d->hints[h].per * sizeof(float));
+        d->hints[h].ft = nns_plan_output(d->plan, d->hints[h].teacher_output)->data;
     d->stats.teacher_images += n;
 }
 
@@ -405,6 +403,7 @@ static nns_status kd_loss_hook(void *user, const float *logits, float *dlogits, 
                 memcpy(d->hints[h].zf + i * p, d->hints[h].cache + idx[i] * p, (size_t)p * sizeof(float));
             }
         }
+        for (int h = 0; h < d->n_hints; h++) d->hints[h].ft = d->hints[h].zf;
         d->stats.cached_images += n;
     } else {
         teacher_forward(d, x, n);
@@ -414,7 +413,7 @@ static nns_status kd_loss_hook(void *user, const float *logits, float *dlogits, 
                 memcpy(d->cache_logits + idx[i] * classes, d->zt + (int64_t)i * classes, (size_t)classes * sizeof(float));
                 for (int h = 0; h < d->n_hints; h++) {
                     int64_t p = d->hints[h].per;
-                    memcpy(d->hints[h].cache + idx[i] * p, d->hints[h].zf + i * p, (size_t)p * sizeof(float));
+                    memcpy(d->hints[h].cache + idx[i] * p, d->hints[h].ft + i * p, (size_t)p * sizeof(float));
                 }
                 d->have[idx[i]] = 1;
             }
@@ -438,7 +437,7 @@ static nns_status hint_loss_hook(void *user, int n_aux, const float *const *out,
         if (a >= n_aux || per[a] != d->hints[h].per)
             return nns_error(NNS_STATUS_INTERNAL, "distiller: hint %d output has %lld elements per sample, expected %lld",
                              h, a < n_aux ? (long long)per[a] : -1LL, (long long)d->hints[h].per);
-        const float *ft = d->hints[h].zf;
+        const float *ft = d->hints[h].ft;
         const float *fs = out[a];
         float *gs = grad[a];
         int64_t m = (int64_t)n * d->hints[h].per;
