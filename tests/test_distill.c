@@ -220,6 +220,21 @@ static void test_distiller(void) {
         CHECK_MSG(nparam > 4 && maxd < 1e-5f, "cached and uncached hint runs differ by %g (%d params)", maxd, nparam);
         nns_distiller_free(d2);
         nns_graph_free(s2);
+        /* a training set whose maps would take more than NNS_DISTILL_CACHE_MAX_BYTES
+         * (100,000 images x 6,324 floats, 2.5 GB): nothing is cached */
+        const int64_t big = 100000;
+        CHECK(big * (10 + 6 * 28 * 28 + 16 * 10 * 10) * 4.0 > NNS_DISTILL_CACHE_MAX_BYTES);
+        CHECK_OK(nns_graph_scale_width(t, 0.5f, 3, &s2));
+        CHECK_OK(nns_distiller_create(t, s2, &dc, big, c.batch_size, &d2));
+        c2 = c;
+        c2.epochs = 2;
+        nns_distiller_attach(d2, &c2);
+        CHECK_OK(nns_train(s2, &tr, NULL, &c2, &r2));
+        nns_distiller_stats(d2, &st2);
+        CHECK_MSG(st2.teacher_images == 2 * tr.n && st2.cached_images == 0, "over the cache limit: teacher %lld, cached %lld",
+                  (long long)st2.teacher_images, (long long)st2.cached_images);
+        nns_distiller_free(d2);
+        nns_graph_free(s2);
     }
     CHECK_OK(nns_distiller_finish(d, s));
     CHECK_OK(nns_distiller_finish(d, s)); /* idempotent */
