@@ -21,7 +21,10 @@ typedef enum nns_status {
     NNS_STATUS_UNSUPPORTED = 4,  /* an op, attribute or dtype nnslim lacks     */
     NNS_STATUS_SHAPE = 5,        /* shapes do not agree                        */
     NNS_STATUS_NOMEM = 6,        /* an allocation failed                       */
-    NNS_STATUS_INTERNAL = 7      /* a bug in nnslim                            */
+    NNS_STATUS_INTERNAL = 7,     /* a bug in nnslim                            */
+    NNS_STATUS_LIMIT = 8         /* a size is over a configured limit (a tensor's
+                                    elements, a plan's memory, a file's bytes:
+                                    nnslim/tensor.h, docs/security.md)         */
     /* enums only grow at the end */
 } nns_status;
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nnslim/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,7 +40,9 @@ typedef struct nns_shape {
     int64_t dims[NNS_MAX_DIMS];
 } nns_shape;
 
-/* Number of elements (product of dims; 1 for a scalar; 0 if any dim <= 0). */
+/* Number of elements (product of dims; 1 for a scalar; 0 if any dim <= 0;
+ * INT64_MAX if the product overflows: sizes from files go through
+ * nns_shape_numel_checked instead). */
 int64_t nns_shape_numel(const nns_shape *s);
 /* Build a shape from n dims. */
 nns_shape nns_shape_make(int ndim, const int64_t *dims);
@@ -46,6 +50,39 @@ nns_shape nns_shape_make(int ndim, const int64_t *dims);
 int nns_shape_eq(const nns_shape *a, const nns_shape *b);
 /* Write "[2,3,4]" into buf (always NUL-terminated); returns buf. */
 char *nns_shape_str(const nns_shape *s, char *buf, size_t len);
+
+/* ---- Limits on what a file may make nnslim allocate (docs/security.md) ----
+ * Models and data come from strangers: every size computed from a file is
+ * checked against these before anything that size is allocated. Each limit
+ * is read once from its environment variable (a number of elements or bytes,
+ * with an optional K, M or G suffix: powers of 1024) unless set by the
+ * nns_limit_set_* call; set them before building plans in other threads. */
+
+/* Elements in any one tensor: NNS_MAX_TENSOR_ELEMS, default 2^31. */
+#define NNS_MAX_TENSOR_ELEMS_DEFAULT ((int64_t)1 << 31)
+int64_t nns_limit_tensor_elems(void);
+/* Bytes of memory one plan, data set or decoded file may take:
+ * NNS_MAX_MEMORY, default half the machine's physical memory (4 GiB if
+ * that cannot be read). */
+uint64_t nns_limit_memory(void);
+/* Bytes of an ONNX model file: NNS_MAX_MODEL_BYTES, default 2 GiB (the
+ * protobuf limit). */
+#define NNS_MAX_MODEL_BYTES_DEFAULT ((uint64_t)2 << 30)
+uint64_t nns_limit_model_bytes(void);
+/* Override a limit for this process; 0 goes back to the environment or the
+ * default. */
+void nns_limit_set_tensor_elems(int64_t n);
+void nns_limit_set_memory(uint64_t bytes);
+void nns_limit_set_model_bytes(uint64_t bytes);
+
+/* Checked element count: every dim >= 0, the product computed without
+ * overflow and at most nns_limit_tensor_elems(). Else NNS_STATUS_SHAPE (a
+ * negative dim) or NNS_STATUS_LIMIT, with a message naming `what` (a tensor
+ * or value name) and the shape. */
+nns_status nns_shape_numel_checked(const nns_shape *s, const char *what, int64_t *numel);
+/* The same, times the dtype's size: the tensor's bytes. */
+nns_status nns_shape_bytes_checked(const nns_shape *s, nns_dtype t, const char *what,
+                                   size_t *bytes);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@ const char *nns_status_str(nns_status s) {
     case NNS_STATUS_SHAPE: return "shape mismatch";
     case NNS_STATUS_NOMEM: return "out of memory";
     case NNS_STATUS_INTERNAL: return "internal error";
+    case NNS_STATUS_LIMIT: return "over a limit";
     }
     return "unknown status";
 }

@@ -32,8 +32,9 @@ int64_t nns_shape_numel(const nns_shape *s) {
     int64_t n = 1;
     for (int i = 0; i < s->ndim; i++) {
         if (s->dims[i] <= 0) return 0;
-        n *= s->dims[i];
     }
+    for (int i = 0; i < s->ndim; i++)
+        if (__builtin_mul_overflow(n, s->dims[i], &n)) return INT64_MAX;
     return n;
 }
 
