@@ -58,8 +58,9 @@ char *nns_shape_str(const nns_shape *s, char *buf, size_t len);
  * with an optional K, M or G suffix: powers of 1024) unless set by the
  * nns_limit_set_* call; set them before building plans in other threads. */
 
-/* Elements in any one tensor: NNS_MAX_TENSOR_ELEMS, default 2^31. */
-#define NNS_MAX_TENSOR_ELEMS_DEFAULT ((int64_t)1 << 31)
+/* Elements in any one tensor: NNS_MAX_TENSOR_ELEMS, default 2^31 - 1 (so
+ * that every element index fits a C int and a BLAS int). */
+#define NNS_MAX_TENSOR_ELEMS_DEFAULT ((int64_t)INT32_MAX)
 int64_t nns_limit_tensor_elems(void);
 /* Bytes of memory one plan, data set or decoded file may take:
  * NNS_MAX_MEMORY, default half the machine's physical memory (4 GiB if

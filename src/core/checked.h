@@ -20,7 +20,7 @@ static inline int nns_ck_add_size(size_t a, size_t b, size_t *r) { return __buil
 /* Largest value a geometry attribute (kernel size, stride, dilation, pad,
  * axis length) or a single dimension may take: with every operand at most
  * this, sums and products of two of them cannot overflow int64_t. */
-#define NNS_MAX_DIM ((int64_t)1 << 31)
+#define NNS_MAX_DIM ((int64_t)INT32_MAX)
 
 /* 1 if 0 <= v <= NNS_MAX_DIM. */
 static inline int nns_ck_dim_ok(int64_t v) { return v >= 0 && v <= NNS_MAX_DIM; }

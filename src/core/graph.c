@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "core/graph_impl.h"
 #include "ops/op.h"
 
@@ -100,10 +101,33 @@ static int push_int(int **arr, int *n, int v) {
     return 0;
 }
 
+/* A graph input's declared shape: rank 0..NNS_MAX_DIMS, each dim -1
+ * (unknown until a plan fixes it: the batch) or 1..NNS_MAX_DIM, and the known
+ * dims within the tensor limit. */
+static nns_status check_input_shape(const char *name, const nns_shape *shape) {
+    char buf[160], what[192];
+    if (shape->ndim < 0 || shape->ndim > NNS_MAX_DIMS)
+        return nns_error(NNS_STATUS_SHAPE, "graph input '%s': rank %d is outside 0..%d", name, shape->ndim,
+                         NNS_MAX_DIMS);
+    nns_shape known = *shape;
+    for (int d = 0; d < known.ndim; d++) {
+        if (known.dims[d] == -1) known.dims[d] = 1;
+        if (known.dims[d] < 1 || known.dims[d] > NNS_MAX_DIM)
+            return nns_error(known.dims[d] < 1 ? NNS_STATUS_SHAPE : NNS_STATUS_LIMIT,
+                             "graph input '%s': dimension %d of %s is outside 1..%lld", name, d,
+                             nns_shape_str(shape, buf, sizeof buf), (long long)NNS_MAX_DIM);
+    }
+    int64_t n;
+    snprintf(what, sizeof what, "graph input '%s'", name);
+    return nns_shape_numel_checked(&known, what, &n);
+}
+
 nns_status nns_graph_add_input(nns_graph *g, const char *name, nns_dtype dt,
                                const nns_shape *shape, int *idx) {
     if (nns_graph_find_value(g, name) >= 0)
         return nns_error(NNS_STATUS_INVALID_ARG, "graph input '%s' is defined twice", name);
+    nns_status st = check_input_shape(name, shape);
+    if (st) return st;
     int i = nns_graph_new_value(g, name);
     if (i < 0 || push_int(&g->inputs, &g->n_inputs, i))
         return nns_error(NNS_STATUS_NOMEM, "out of memory adding input '%s'", name);
@@ -120,15 +144,11 @@ nns_status nns_graph_add_param(nns_graph *g, const char *name, nns_dtype dt,
     int i = nns_graph_find_value(g, name);
     if (i >= 0 && (g->values[i].kind != NNS_VALUE_KIND_ACT || g->values[i].producer >= 0))
         return nns_error(NNS_STATUS_INVALID_ARG, "initializer '%s' is defined twice", name);
-    size_t es = nns_dtype_size(dt);
-    if (!es)
-        return nns_error(NNS_STATUS_UNSUPPORTED, "initializer '%s': unsupported dtype %d", name, (int)dt);
-    for (int d = 0; d < shape->ndim; d++)
-        if (shape->dims[d] < 0)
-            return nns_error(NNS_STATUS_SHAPE, "initializer '%s': negative dimension", name);
-    int64_t numel = 1;
-    for (int d = 0; d < shape->ndim; d++) numel *= shape->dims[d];
-    size_t bytes = (size_t)numel * es;
+    char what[192];
+    snprintf(what, sizeof what, "initializer '%s'", name);
+    size_t bytes;
+    nns_status st = nns_shape_bytes_checked(shape, dt, what, &bytes);
+    if (st) return st;
     void *buf = malloc(bytes ? bytes : 1);
     if (!buf) return nns_error(NNS_STATUS_NOMEM, "out of memory for initializer '%s'", name);
     if (data) memcpy(buf, data, bytes);
@@ -436,7 +456,7 @@ nns_status nns_graph_infer_shapes(nns_graph *g) {
             memset(pbuf, 0, sizeof pbuf);
         }
         nns_status st = def->prepare ? def->prepare(g, n, params) : NNS_OK;
-        if (st == NNS_OK) st = def->infer(g, n, params, in, out);
+        if (st == NNS_OK) st = nns_op_infer(g, n, params, in, out);
         if (params != pbuf) free(params);
         if (st != NNS_OK) return st;
         for (int j = 0; j < n->n_out; j++) {

@@ -135,6 +135,12 @@ typedef struct nns_op_def {
 extern const nns_op_def *const nns_op_table[NNS_OP_COUNT];
 /* Op enum for an ONNX name, or -1. */
 int nns_op_lookup(const char *name);
+/* The op's infer, then every output shape checked: rank and dims in range
+ * and at most nns_limit_tensor_elems() elements (per sample when dim 0 is
+ * -1), else an error naming the node and the output. Every caller of an
+ * op's infer goes through this, so kernels only ever see sizes that fit. */
+nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *params,
+                        const nns_shape *const *in, nns_shape *out);
 
 /* Each op file defines one of these. */
 #define NNS_DECLARE_OP(sym) extern const nns_op_def sym

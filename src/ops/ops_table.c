@@ -1,6 +1,9 @@
 /* ops_table.c — the op table, indexed by nns_op. */
 #include <string.h>
 #include <strings.h>
+#include <stdio.h>
+
+#include "core/checked.h"
 #include "ops/op.h"
 
 
@@ -39,4 +42,42 @@ int nns_op_lookup(const char *name) {
         if (nns_op_table[i] && strcmp(nns_op_table[i]->name, name) == 0)
             return i;
     return -1;
+}
+
+/* An inferred output shape that a kernel can be given: rank 0..NNS_MAX_DIMS,
+ * dims in 0..NNS_MAX_DIM, and at most nns_limit_tensor_elems() elements. A
+ * dim may be -1 (unknown: the batch, wherever a Transpose or Reshape moved
+ * it) only when an input has one, i.e. in a graph's shapes, never in a
+ * plan's; the known dims are then checked. */
+static nns_status check_output(const nns_graph *g, const nns_node *n, int j, const nns_shape *s,
+                               int dynamic) {
+    const char *vname = n->out[j] >= 0 ? g->values[n->out[j]].name : "?";
+    char buf[160];
+    if (s->ndim < 0 || s->ndim > NNS_MAX_DIMS)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (%s): output '%s' has rank %d, outside 0..%d",
+                         n->name, n->op_type, vname, s->ndim, NNS_MAX_DIMS);
+    nns_shape known = *s;
+    for (int d = 0; d < known.ndim; d++) {
+        if (dynamic && known.dims[d] == -1) known.dims[d] = 1;
+        if (!nns_ck_dim_ok(known.dims[d]))
+            return nns_error(known.dims[d] < 0 ? NNS_STATUS_SHAPE : NNS_STATUS_LIMIT,
+                             "node '%s' (%s): output '%s' would have shape %s (dim %d outside 0..%lld)",
+                             n->name, n->op_type, vname, nns_shape_str(s, buf, sizeof buf), d,
+                             (long long)NNS_MAX_DIM);
+    }
+    int64_t numel;
+    char what[256];
+    snprintf(what, sizeof what, "node '%s' (%s): output '%s'", n->name, n->op_type, vname);
+    return nns_shape_numel_checked(&known, what, &numel);
+}
+
+nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *params,
+                        const nns_shape *const *in, nns_shape *out) {
+    const nns_op_def *def = nns_op_table[n->op];
+    int dynamic = 0;
+    for (int j = 0; j < n->n_in; j++)
+        for (int d = 0; in[j] && d < in[j]->ndim; d++) dynamic |= in[j]->dims[d] == -1;
+    nns_status st = def->infer(g, n, params, in, out);
+    for (int j = 0; !st && j < n->n_out; j++) st = check_output(g, n, j, &out[j], dynamic);
+    return st;
 }

@@ -7,6 +7,7 @@
  * (-1 in position 0, the other dims dividing the per-sample size); any other
  * target fixes or splits the batch and is an error. The plan re-infers with
  * the concrete batch. */
+#include "core/checked.h"
 #include "ops/op_util.h"
 
 typedef struct {
@@ -48,8 +49,10 @@ static nns_status reshape_prepare(const nns_graph *g, const nns_node *n, void *p
     int neg = 0, zero = 0;
     for (int i = 0; i < p->n; i++) {
         p->shape[i] = v[i];
-        if (v[i] < -1)
-            return nns_error(NNS_STATUS_SHAPE, "node '%s' (Reshape): invalid target dim %lld", n->name, (long long)v[i]);
+        if (v[i] < -1 || v[i] > NNS_MAX_DIM)
+            return nns_error(v[i] < -1 ? NNS_STATUS_SHAPE : NNS_STATUS_LIMIT,
+                             "node '%s' (Reshape): invalid target dim %lld (outside -1..%lld)", n->name,
+                             (long long)v[i], (long long)NNS_MAX_DIM);
         neg += v[i] == -1;
         zero += v[i] == 0;
     }
@@ -71,7 +74,7 @@ static nns_status reshape_infer(const nns_graph *g, const nns_node *n, const voi
     nns_shape o;
     memset(&o, 0, sizeof o);
     o.ndim = p->n;
-    int neg = -1, copied_dyn = 0;
+    int neg = -1, copied_dyn = 0, overflow = 0;
     int64_t known = 1;
     for (int i = 0; i < p->n; i++) {
         int64_t v = p->shape[i];
@@ -82,14 +85,18 @@ static nns_status reshape_infer(const nns_graph *g, const nns_node *n, const voi
                                  nns_shape_str(s, bi, sizeof bi), s->ndim);
             o.dims[i] = s->dims[i];
             if (s->dims[i] < 0) copied_dyn = 1;
-            else known *= s->dims[i];
+            else if (nns_ck_mul_i64(known, s->dims[i], &known)) overflow = 1;
         } else if (v == -1) {
             neg = i;
         } else {
             o.dims[i] = v;
-            known *= v;
+            if (nns_ck_mul_i64(known, v, &known)) overflow = 1;
         }
     }
+    if (overflow || known > nns_limit_tensor_elems())
+        return nns_error(NNS_STATUS_LIMIT, "node '%s' (Reshape): target %s of input %s has more than %lld elements",
+                         n->name, reshape_target_str(p, bt, sizeof bt), nns_shape_str(s, bi, sizeof bi),
+                         (long long)nns_limit_tensor_elems());
     int dyn = 0;
     int64_t total = 1; /* input elements, without a dynamic dim */
     for (int d = 0; d < s->ndim; d++) {

@@ -22,10 +22,12 @@
  *    the others and nns_plan_zero_act_grads skips them (a memset pass less,
  *    and the op reads no zeros). nns_plan_tv on such a value turns this
  *    off for it (the caller may add to that gradient before backward). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/checked.h"
 #include "runtime/plan.h"
 
 #define NNS_ALIGN 64
@@ -67,6 +69,11 @@ static nns_status set_input_shapes(nns_plan *p, int64_t n) {
         for (int d = 1; d < s.ndim; d++)
             if (s.dims[d] <= 0)
                 return nns_error(NNS_STATUS_SHAPE, "graph input '%s': dimension %d is unknown", v->name, d);
+        char what[192];
+        int64_t numel;
+        snprintf(what, sizeof what, "graph input '%s' at batch %lld", v->name, (long long)n);
+        nns_status st = nns_shape_numel_checked(&s, what, &numel);
+        if (st) return st;
         p->tv[g->inputs[i]].shape = s;
     }
     return NNS_OK;
@@ -76,12 +83,11 @@ static nns_status infer_all(nns_plan *p) {
     nns_graph *g = p->g;
     for (int i = 0; i < g->n_nodes; i++) {
         const nns_node *n = &g->nodes[i];
-        const nns_op_def *def = nns_op_table[n->op];
         const nns_shape *in[NNS_MAX_NODE_IO];
         nns_shape out[NNS_MAX_NODE_IO];
         memset(out, 0, sizeof out);
         for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
-        nns_status st = def->infer(g, n, p->node_params[i], in, out);
+        nns_status st = nns_op_infer(g, n, p->node_params[i], in, out);
         if (st) return st;
         for (int j = 0; j < n->n_out; j++) p->tv[n->out[j]].shape = out[j];
     }
@@ -105,6 +111,22 @@ void nns_plan_free(nns_plan *p) {
     free(p);
 }
 
+/* The arena within NNS_MAX_MEMORY. Each part is a sum of tensors that
+ * passed the element limit, so the parts themselves cannot wrap; their sum
+ * is checked all the same. */
+static nns_status check_plan_bytes(int64_t batch, size_t act, size_t grad, size_t states, size_t work) {
+    size_t total;
+    const uint64_t lim = nns_limit_memory();
+    if (nns_ck_add_size(act, grad, &total) || nns_ck_add_size(total, states, &total) ||
+        nns_ck_add_size(total, work, &total) || total > lim)
+        return nns_error(NNS_STATUS_LIMIT,
+                         "a plan for batch %lld needs %.1f MiB (activations %.1f, gradients %.1f, states %.1f, "
+                         "scratch %.1f), over the %.1f MiB limit (NNS_MAX_MEMORY)",
+                         (long long)batch, ((double)act + grad + states + work) / 1048576.0, act / 1048576.0,
+                         grad / 1048576.0, states / 1048576.0, work / 1048576.0, lim / 1048576.0);
+    return NNS_OK;
+}
+
 /* The first node after i that reads value v, or -1. */
 static int next_consumer(const nns_graph *g, int i, int v) {
     for (int j = i + 1; j < g->n_nodes; j++)
@@ -118,7 +140,9 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     *out = NULL;
     const int fold = training == NNS_PLAN_INFER_FUSED;
     if (fold) training = 0;
-    if (max_batch < 1) return nns_error(NNS_STATUS_INVALID_ARG, "batch size must be >= 1, not %lld", (long long)max_batch);
+    if (max_batch < 1 || max_batch > NNS_MAX_DIM)
+        return nns_error(NNS_STATUS_INVALID_ARG, "batch size must be in 1..%lld, not %lld", (long long)NNS_MAX_DIM,
+                         (long long)max_batch);
     if (training && !param_grads && g->n_params)
         return nns_error(NNS_STATUS_INVALID_ARG, "a training plan needs a parameter-gradient buffer");
     nns_plan *p = calloc(1, sizeof *p);
@@ -352,6 +376,7 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
         free(buf_size); free(buf_off); free(buf_free_after);
     }
     size_t total = act_bytes + grad_bytes + states + align_up(work_max);
+    if ((st = check_plan_bytes(max_batch, act_bytes, grad_bytes, states, work_max))) goto done;
     p->arena = aligned_alloc(NNS_ALIGN, total ? total : NNS_ALIGN);
     if (!p->arena) {
         st = nns_error(NNS_STATUS_NOMEM, "out of memory: a plan for batch %lld needs %zu bytes", (long long)max_batch, total);
