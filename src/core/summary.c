@@ -5,6 +5,18 @@
 #include "core/graph_impl.h"
 #include "ops/op.h"
 
+/* Counts of a file's graph: saturate at INT64_MAX (or 0 for a negative,
+ * unknown, factor) instead of overflowing. */
+static int64_t sat_mul(int64_t a, int64_t b) {
+    int64_t r;
+    if (a < 0 || b < 0) return 0;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+static int64_t sat_add(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int *n,
                                int64_t *total_params, int64_t *total_nonzero,
                                int64_t *total_macs) {
@@ -54,28 +66,28 @@ nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int 
         case NNS_OP_CONV: {
             const nns_shape *w = &c->values[nd->in[1]].shape;
             int64_t per = 1;
-            for (int d = 1; d < w->ndim; d++) per *= w->dims[d];
-            l->macs = out_numel * per;
+            for (int d = 1; d < w->ndim; d++) per = sat_mul(per, w->dims[d]);
+            l->macs = sat_mul(out_numel, per);
             break;
         }
         case NNS_OP_GEMM: {
             const nns_shape *w = &c->values[nd->in[1]].shape;
             int64_t tb = nns_node_attr_int(nd, "transB", 0);
             int64_t k = w->ndim == 2 ? (tb ? w->dims[1] : w->dims[0]) : 0;
-            l->macs = out_numel * k;
+            l->macs = sat_mul(out_numel, k);
             break;
         }
         case NNS_OP_MATMUL: {
             const nns_shape *a = &c->values[nd->in[0]].shape;
-            l->macs = out_numel * (a->ndim ? a->dims[a->ndim - 1] : 1);
+            l->macs = sat_mul(out_numel, a->ndim ? a->dims[a->ndim - 1] : 1);
             break;
         }
         default:
             l->macs = 0;
         }
-        tp += l->params;
-        tn += l->nonzero;
-        tm += l->macs;
+        tp = sat_add(tp, l->params);
+        tn = sat_add(tn, l->nonzero);
+        tm = sat_add(tm, l->macs);
     }
     *n = c->n_nodes;
     free(seen);
