@@ -592,7 +592,7 @@ static nns_status infer_node(nns_onnx_loader *L, int ni) {
     void *params = calloc(1, def->params_size ? def->params_size : 1);
     if (!params) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", n->name);
     nns_status st = def->prepare ? def->prepare(g, n, params) : NNS_OK;
-    if (!st) st = def->infer(g, n, params, in, out);
+    if (!st) st = nns_op_infer(g, n, params, in, out);
     free(params);
     if (st) return wrap(L, st);
     for (int j = 0; j < n->n_out; j++) {
