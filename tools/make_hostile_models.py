@@ -57,6 +57,24 @@ def reshape_models():
         yield name, model(name, nodes, [x], [shape])
 
 
+def geometry_models():
+    """Windows and joins whose outputs exceed the tensor limit although every
+    input is within it: huge pads on Conv and MaxPool, a Concat of two inputs
+    that are each just under the limit."""
+    x = fin("x", ["N", 1, 32768, 32768])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 1, 1], [1.0])
+    pads = [1 << 20] * 4
+    yield "conv_pads_huge", model("conv_pads_huge", [helper.make_node("Conv", ["x", "w"], ["y"], pads=pads)],
+                                  [x], [w])
+    yield "maxpool_pads_huge", model("maxpool_pads_huge",
+                                     [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=pads)],
+                                     [x])
+    half = ["N", 46341, 46340]  # 2147441940 elements: just under 2^31-1
+    yield "concat_over_limit", model("concat_over_limit",
+                                     [helper.make_node("Concat", ["a", "b"], ["y"], axis=1)],
+                                     [fin("a", half), fin("b", half)])
+
+
 def claim_models():
     """Initializers whose dims claim more than the file holds."""
     x = fin("x", ["N", 4])
@@ -73,7 +91,7 @@ def claim_models():
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/hostile"
     os.makedirs(out, exist_ok=True)
-    for gen in (wrap_input_models, reshape_models, claim_models):
+    for gen in (wrap_input_models, reshape_models, geometry_models, claim_models):
         for name, m in gen():
             path = os.path.join(out, name + ".onnx")
             with open(path, "wb") as f:
