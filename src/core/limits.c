@@ -70,13 +70,7 @@ int64_t nns_limit_tensor_elems(void) {
     return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 uint64_t nns_limit_memory(void) {
-    uint64_t v = atomic_load(&set_mem);
-    if (v) return v;
-    v = atomic_load(&lim_mem);
-    if (v) return v;
-    v = from_env("NNS_MAX_MEMORY", physical_half());
-    atomic_store(&lim_mem, v);
-    return v;
+    return get(&set_mem, &lim_mem, "NNS_MAX_MEMORY", physical_half());
 }
 uint64_t nns_limit_model_bytes(void) {
     return get(&set_model, &lim_model, "NNS_MAX_MODEL_BYTES", NNS_MAX_MODEL_BYTES_DEFAULT);
