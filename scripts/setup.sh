@@ -2,13 +2,15 @@
 # setup.sh — install the Debian packages nnslim needs (idempotent; runs
 # apt-get update once, only when something is missing). Run as root.
 #   scripts/setup.sh          build + run dependencies
-#   scripts/setup.sh --test   also what the tests use (Node.js + npm for ONNX Runtime)
+#   scripts/setup.sh --test   also what the tests use (Node.js + npm for ONNX Runtime,
+#                             libonnx-testdata for the conformance runner)
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libprotobuf-c-dev
       protobuf-c-compiler libonnx-dev zlib1g-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
   command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+  PKGS+=(libonnx-testdata) # tests/test_conformance.c: the ONNX backend test data
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -190,6 +190,11 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
     return NNS_OK;
 }
 
+nns_status nns_onnx_tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto *t, const char *name,
+                                nns_onnx_const *c) {
+    return tensor_read(L, t, name, c);
+}
+
 /* Expand a SparseTensorProto (values [NNZ]; indices [NNZ] linearized or
  * [NNZ, rank], INT64 or INT32; dims) into a dense constant c. */
 static nns_status sparse_read(const nns_onnx_loader *L, const Onnx__SparseTensorProto *sp, const char *name,
@@ -1010,6 +1015,10 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
             return LERR(NNS_STATUS_UNSUPPORTED, "graph output '%s' is a constant", on);
         int v = nns_graph_find_value(g, on);
         if (v < 0) return LERR(NNS_STATUS_FORMAT, "graph output '%s' is not defined", on);
+        const int pr = g->values[v].producer; /* ONNX's mask is bool; nnslim's Dropout writes float 1/0 */
+        if (pr >= 0 && g->nodes[pr].op == NNS_OP_DROPOUT && g->nodes[pr].n_out > 1 && g->nodes[pr].out[1] == v)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Dropout): its mask '%s' as a graph output (a bool "
+                        "tensor in ONNX; nnslim holds masks as float)", g->nodes[pr].name, on);
         if ((st = nns_graph_add_output(g, on))) return wrap(L, st);
     }
     for (size_t i = 0; i < m->n_metadata_props; i++) {

@@ -79,6 +79,12 @@ nns_status nns_onnx_fold(const nns_onnx_loader *L, const Onnx__NodeProto *np,
                          const char *node_name, int n_in,
                          const nns_onnx_const *const *in, nns_onnx_const *out);
 
+/* Decode a TensorProto into c (dtype, shape, data in the storage above; c's
+ * old data is freed). L->what and name label the messages. Used by the
+ * importer and by the ONNX test-data reader (tests/test_conformance.c). */
+nns_status nns_onnx_tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto *t, const char *name,
+                                nns_onnx_const *c);
+
 /* Little-endian byte copies of n elements of size es (2, 4 or 8). */
 void nns_onnx_copy_le(void *dst, const void *src, size_t n, size_t es);
 
