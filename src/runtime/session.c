@@ -1,4 +1,14 @@
-/* session.c — inference sessions on top of execution plans. */
+/* session.c — inference sessions on top of execution plans.
+ *
+ * A session treats dim 0 of its input and first output as the batch: it
+ * runs n samples in chunks of at most max_batch and cuts the arrays into
+ * per-sample rows. A model for which that would give arrays of the wrong
+ * shape (an output whose dim 0 is not the batch: Transpose moving dim 0,
+ * Flatten with an axis other than 1, ...) is refused at creation, naming the
+ * node; such models still run at their own fixed batch through a plan
+ * (src/runtime/plan.h), as tests/test_conformance.c does. A model whose
+ * input has a fixed dim 0 gets at most that as max_batch. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +23,100 @@ struct nns_session {
     nns_shape out_shape; /* per sample, dims[0] unused */
 };
 
+/* Describe node n's axis-moving attribute ("perm" or "axis") into buf. */
+static void describe_attr(const nns_node *n, char *buf, size_t len) {
+    const nns_attr *a = nns_node_attr(n, "perm");
+    if (!a) a = nns_node_attr(n, "axis");
+    buf[0] = 0;
+    if (!a) return;
+    size_t k = (size_t)snprintf(buf, len, ", attribute '%s' = ", a->name);
+    if (a->type == NNS_ATTR_TYPE_INT) {
+        snprintf(buf + k, k < len ? len - k : 0, "%lld", (long long)a->i);
+        return;
+    }
+    for (int i = 0; i < a->n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%lld%s", i ? "," : "[", (long long)a->ints[i], i + 1 < a->n ? "" : "]");
+}
+
+/* The first node that turns batch-first inputs (dim 0 = b) into an output
+ * whose dim 0 is not b, or the producer of value v. */
+static const nns_node *batch_culprit(nns_plan *p, const nns_graph *g, int64_t b, int v) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        int batch_in = 0;
+        for (int j = 0; j < n->n_in; j++) {
+            if (n->in[j] < 0) continue;
+            const nns_value *val = &g->values[n->in[j]];
+            const nns_shape *s = &nns_plan_tv(p, n->in[j])->shape;
+            if ((val->kind == NNS_VALUE_KIND_INPUT || val->kind == NNS_VALUE_KIND_ACT) && s->ndim >= 1 &&
+                s->dims[0] == b)
+                batch_in = 1;
+        }
+        const nns_shape *o = &nns_plan_tv(p, n->out[0])->shape;
+        if (batch_in && (o->ndim < 1 || o->dims[0] != b)) return n;
+    }
+    const int pr = g->values[v].producer;
+    return pr >= 0 ? &g->nodes[pr] : NULL;
+}
+
+/* A session cuts its input and output into samples along dim 0: refuse a
+ * model whose first output, at batch b, does not have dim 0 = b and the
+ * per-sample dims `rest` (NULL: not yet known) — such a model would
+ * give arrays of the wrong shape. */
+static nns_status check_batch_first(nns_plan *p, const nns_graph *g, int64_t b, const nns_shape *rest) {
+    const nns_shape *o = &nns_plan_output(p, 0)->shape;
+    int ok = o->ndim >= 1 && o->dims[0] == b;
+    if (ok && rest) {
+        nns_shape a = *o, r = *rest;
+        a.dims[0] = r.dims[0] = 0;
+        ok = nns_shape_eq(&a, &r);
+    }
+    if (ok) return NNS_OK;
+    const int v = g->outputs[0];
+    const nns_node *n = batch_culprit(p, g, b, v);
+    char sh[96], at[96] = "";
+    if (n) describe_attr(n, at, sizeof at);
+    return nns_error(NNS_STATUS_UNSUPPORTED,
+                     "output '%s' has shape %s for a batch of %lld: its dim 0 is not the batch (node '%s' (%s%s)); "
+                     "a session (nnslim run, eval, profile) needs batch-first outputs",
+                     g->values[v].name, nns_shape_str(o, sh, sizeof sh), (long long)b, n ? n->name : "?",
+                     n ? n->op_type : "?", at);
+}
+
+/* Ops that mix samples without changing shapes: Softmax / LogSoftmax over
+ * dim 0 of a batch-first input. A session runs samples in chunks, which
+ * would give other values than the whole batch at once: refuse. */
+static nns_status check_no_batch_mixing(nns_plan *p, const nns_graph *g, int64_t b) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        if ((n->op != NNS_OP_SOFTMAX && n->op != NNS_OP_LOGSOFTMAX) || n->in[0] < 0) continue;
+        const nns_shape *s = &nns_plan_tv(p, n->in[0])->shape;
+        const int64_t axis = nns_node_attr_int(n, "axis", -1);
+        if (s->ndim >= 1 && s->dims[0] == b && (axis == 0 || axis == -(int64_t)s->ndim))
+            return nns_error(NNS_STATUS_UNSUPPORTED,
+                             "node '%s' (%s, attribute 'axis' = %lld) normalises over dim 0, the batch: a session "
+                             "(nnslim run, eval, profile) runs samples in chunks and would give other values",
+                             n->name, n->op_type, (long long)axis);
+    }
+    return NNS_OK;
+}
+
+/* Check the first output at max_batch and, where the plan re-infers for
+ * batch 1, there too (a dim 0 that only equals the batch by chance). */
+static nns_status check_session_shapes(nns_session *s) {
+    nns_status st = check_batch_first(s->plan, s->g, s->max_batch, NULL);
+    if (!st) st = check_no_batch_mixing(s->plan, s->g, s->max_batch);
+    if (st || s->max_batch < 2) return st;
+    const nns_shape full = nns_plan_output(s->plan, 0)->shape;
+    if (nns_plan_set_batch(s->plan, 1) == NNS_OK) {
+        st = check_batch_first(s->plan, s->g, 1, &full);
+    } else {
+        nns_error_clear(); /* batch fixed by the model: runs of fewer samples fail with their own error */
+    }
+    nns_status st2 = nns_plan_set_batch(s->plan, s->max_batch);
+    return st ? st : st2;
+}
+
 nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out) {
     *out = NULL;
     if (g->n_inputs != 1 || g->n_outputs < 1)
@@ -20,11 +124,15 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
                          g->n_inputs, g->n_outputs);
     nns_status st = nns_graph_pack_params(g);
     if (st) return st;
+    /* a model whose input has a fixed dim 0 runs in batches of at most that */
+    const nns_shape *is = &g->values[g->inputs[0]].shape;
+    if (is->ndim >= 1 && is->dims[0] > 0 && max_batch > is->dims[0]) max_batch = is->dims[0];
     nns_session *s = calloc(1, sizeof *s);
     if (!s) return nns_error(NNS_STATUS_NOMEM, "out of memory creating a session");
     s->g = g;
     s->max_batch = max_batch;
-    if ((st = nns_plan_create(g, max_batch, NNS_PLAN_INFER_FUSED, NULL, &s->plan))) {
+    if ((st = nns_plan_create(g, max_batch, NNS_PLAN_INFER_FUSED, NULL, &s->plan)) || (st = check_session_shapes(s))) {
+        nns_plan_free(s->plan);
         free(s);
         return st;
     }
@@ -142,8 +250,8 @@ nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, do
         st = nns_error(NNS_STATUS_NOMEM, "profile: out of memory");
         goto done;
     }
-    if ((st = nns_plan_set_batch(s->plan, batch))) goto done;
-    random_inputs(nns_plan_input(s->plan, 0)->data, (int64_t)batch * s->in_size);
+    if ((st = nns_plan_set_batch(s->plan, s->max_batch))) goto done; /* batch, or a model's fixed dim 0 */
+    random_inputs(nns_plan_input(s->plan, 0)->data, s->max_batch * s->in_size);
     for (int k = -1; k < repeats; k++) { /* k = -1: warm-up, overwritten */
         double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)w;
         nns_plan_forward_timed(s->plan, row);
