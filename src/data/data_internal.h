@@ -34,6 +34,11 @@ nns_status nns_data_reader_read(nns_data_reader *r, void *buf, size_t n,
 nns_status nns_data_reader_skip(nns_data_reader *r, int64_t n, int64_t *got);
 /* *at_end = 1 when no content byte follows the current position. */
 nns_status nns_data_reader_at_end(nns_data_reader *r, int *at_end);
+/* How many content bytes follow the current position. A gzip file is
+ * decompressed to the end to count them, then rewound to where it was:
+ * what a header claims is checked against what the file holds before
+ * anything that size is allocated, compressed or not. */
+nns_status nns_data_reader_content_left(nns_data_reader *r, int64_t *left);
 /* 1 if the file is gzip-compressed. */
 int nns_data_reader_is_gz(const nns_data_reader *r);
 void nns_data_reader_close(nns_data_reader *r);

@@ -3,6 +3,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include "core/file.h"
 
 #include "data/data_internal.h"
 
@@ -12,46 +15,33 @@ nns_status nns_data_reader_open(nns_data_reader *r, const char *path) {
     r->size = -1;
     if (!path || !*path)
         return nns_error(NNS_STATUS_INVALID_ARG, "data file path is empty");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nns_error(NNS_STATUS_IO, "cannot open file '%s': %s", path,
-                         strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        int e = errno;
-        fclose(f);
-        return nns_error(NNS_STATUS_IO, "cannot stat file '%s': %s", path,
-                         strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return nns_error(NNS_STATUS_IO, "file '%s' is a directory", path);
-    }
+    int fd = -1;
+    uint64_t size = 0;
+    nns_status s = nns_file_open_regular(path, 0, NULL, &fd, &size);
+    if (s != NNS_OK) return s;
     unsigned char magic[2] = {0, 0};
-    size_t m = fread(magic, 1, 2, f);
-    if (ferror(f)) {
+    ssize_t m = read(fd, magic, 2);
+    if (m < 0 || lseek(fd, 0, SEEK_SET) != 0) {
         int e = errno;
-        fclose(f);
-        return nns_error(NNS_STATUS_IO, "cannot read file '%s': %s", path,
-                         strerror(e));
+        close(fd);
+        return nns_error(NNS_STATUS_IO, "cannot read file '%s': %s", path, strerror(e));
     }
     if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        fclose(f);
-        r->gz = gzopen(path, "rb");
-        if (!r->gz)
-            return nns_error(NNS_STATUS_IO, "cannot open gzip file '%s': %s",
-                             path, errno ? strerror(errno) : "out of memory");
+        r->gz = gzdopen(fd, "rb"); /* owns fd from here */
+        if (!r->gz) {
+            close(fd);
+            return nns_error(NNS_STATUS_NOMEM, "gzip file '%s': out of memory", path);
+        }
         gzbuffer(r->gz, 1 << 17);
         return NNS_OK;
     }
-    if (fseeko(f, 0, SEEK_SET) != 0) {
+    r->f = fdopen(fd, "rb");
+    if (!r->f) {
         int e = errno;
-        fclose(f);
-        return nns_error(NNS_STATUS_IO, "cannot seek in file '%s': %s", path,
-                         strerror(e));
+        close(fd);
+        return nns_error(NNS_STATUS_IO, "cannot open file '%s': %s", path, strerror(e));
     }
-    r->f = f;
-    r->size = (int64_t)st.st_size;
+    r->size = (int64_t)size;
     return NNS_OK;
 }
 
@@ -153,6 +143,32 @@ nns_status nns_data_reader_at_end(nns_data_reader *r, int *at_end) {
     nns_status s = nns_data_reader_read(r, &b, 1, &k);
     *at_end = (k == 0);
     return s;
+}
+
+/* gzip: back to content position pos (gzrewind, then read up to pos). */
+static nns_status gz_seek_back(nns_data_reader *r, int64_t pos) {
+    if (gzrewind(r->gz) != 0)
+        return nns_error(NNS_STATUS_IO, "cannot rewind gzip file '%s'", r->path);
+    r->pos = 0;
+    int64_t got = 0;
+    nns_status s = nns_data_reader_skip(r, pos, &got);
+    if (s == NNS_OK && got < pos)
+        s = nns_error(NNS_STATUS_IO, "file '%s': changed while being read", r->path);
+    return s;
+}
+
+nns_status nns_data_reader_content_left(nns_data_reader *r, int64_t *left) {
+    *left = 0;
+    if (r->f) {
+        *left = r->size > r->pos ? r->size - r->pos : 0;
+        return NNS_OK;
+    }
+    if (!r->gz)
+        return nns_error(NNS_STATUS_INTERNAL, "reader for '%s' is not open", r->path ? r->path : "?");
+    const int64_t pos = r->pos;
+    nns_status s = nns_data_reader_skip(r, INT64_MAX, left);
+    if (s != NNS_OK) return s;
+    return gz_seek_back(r, pos);
 }
 
 void nns_data_reader_close(nns_data_reader *r) {

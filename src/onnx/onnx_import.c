@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nnslim/onnx.h"
+#include "core/checked.h"
+#include "core/file.h"
 #include "onnx/onnx_internal.h"
 #include "ops/op.h"
 #include "prune/prune_util.h"
@@ -115,9 +118,9 @@ static nns_status wrap(const nns_onnx_loader *L, nns_status st) {
 
 /* ---- tensors ------------------------------------------------------------- */
 
-/* Convert a TensorProto into c (dtype, shape, data); name for messages. */
-static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto *t,
-                              const char *name, nns_onnx_const *c) {
+/* The dtype and shape a TensorProto claims, checked against the limits. */
+static nns_status tensor_header(const nns_onnx_loader *L, const Onnx__TensorProto *t, const char *name,
+                                nns_dtype *dt, nns_shape *s, size_t *n) {
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': external data is not supported", name);
     if (t->segment)
@@ -125,63 +128,85 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
     if (t->n_dims > NNS_MAX_DIMS)
         return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': %zu dims (at most %d)", name, t->n_dims, NNS_MAX_DIMS);
     int64_t dt_onnx = t->has_data_type ? t->data_type : 0;
-    nns_dtype dt;
-    if (!dtype_from_onnx(dt_onnx, &dt))
+    if (!dtype_from_onnx(dt_onnx, dt))
         return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': data type %s (%lld) is not supported", name,
                     onnx_type_name(dt_onnx), (long long)dt_onnx);
-    nns_shape s;
-    memset(&s, 0, sizeof s);
-    s.ndim = (int)t->n_dims;
-    int64_t numel = 1;
+    memset(s, 0, sizeof *s);
+    s->ndim = (int)t->n_dims;
     for (size_t i = 0; i < t->n_dims; i++) {
-        if (t->dims[i] < 0 || t->dims[i] > ((int64_t)1 << 40))
+        if (t->dims[i] < 0)
             return LERR(NNS_STATUS_FORMAT, "tensor '%s': bad dimension %lld", name, (long long)t->dims[i]);
-        s.dims[i] = t->dims[i];
-        if (t->dims[i] && numel > (((int64_t)1 << 34) / t->dims[i]))
-            return LERR(NNS_STATUS_UNSUPPORTED, "tensor '%s': too large", name);
-        numel *= t->dims[i];
+        s->dims[i] = t->dims[i];
     }
-    size_t es = nns_dtype_size(dt), ss = store_size(dt);
-    void *data = malloc((size_t)(numel ? numel : 1) * ss);
-    if (!data) return LERR(NNS_STATUS_NOMEM, "tensor '%s': out of memory (%lld elements)", name, (long long)numel);
-    size_t n = (size_t)numel;
-    if (t->has_raw_data && (t->raw_data.len || numel == 0)) {
-        if (t->raw_data.len != n * es) {
-            free(data);
-            return LERR(NNS_STATUS_FORMAT, "tensor '%s': raw_data has %zu bytes, expected %zu", name,
-                        t->raw_data.len, n * es);
-        }
-        if (dt == NNS_DTYPE_S32) {
-            int64_t *o = data;
-            for (size_t i = 0; i < n; i++) {
-                int32_t v;
-                nns_onnx_copy_le(&v, t->raw_data.data + 4 * i, 1, 4);
-                o[i] = v;
-            }
-        } else {
-            nns_onnx_copy_le(data, t->raw_data.data, n, es);
-        }
-    } else {
-        size_t have;
+    char what[300];
+    snprintf(what, sizeof what, "tensor '%s'", name);
+    int64_t numel;
+    nns_status st = nns_shape_numel_checked(s, what, &numel);
+    if (st) return wrap(L, st);
+    *n = (size_t)numel;
+    return NNS_OK;
+}
+
+/* How many values the tensor holds (raw bytes / element size, or the typed
+ * field's count) and whether they are raw. */
+static size_t tensor_holds(const Onnx__TensorProto *t, nns_dtype dt, size_t n, int *raw) {
+    *raw = t->has_raw_data && (t->raw_data.len || n == 0);
+    if (*raw) return t->raw_data.len / nns_dtype_size(dt);
+    switch (dt) {
+    case NNS_DTYPE_F32: return t->n_float_data;
+    case NNS_DTYPE_S64: return t->n_int64_data;
+    default: return t->n_int32_data;
+    }
+}
+
+/* Convert the n typed-field values of t into data (store_size(dt) each). */
+static void tensor_copy_fields(const Onnx__TensorProto *t, nns_dtype dt, size_t n, void *data) {
+    for (size_t i = 0; i < n; i++) {
         switch (dt) {
-        case NNS_DTYPE_F32: have = t->n_float_data; break;
-        case NNS_DTYPE_S64: have = t->n_int64_data; break;
-        default: have = t->n_int32_data; break;
+        case NNS_DTYPE_F32: ((float *)data)[i] = t->float_data[i]; break;
+        case NNS_DTYPE_S64: ((int64_t *)data)[i] = t->int64_data[i]; break;
+        case NNS_DTYPE_S32: ((int64_t *)data)[i] = t->int32_data[i]; break;
+        case NNS_DTYPE_U8: ((uint8_t *)data)[i] = (uint8_t)t->int32_data[i]; break;
+        case NNS_DTYPE_S8: ((int8_t *)data)[i] = (int8_t)t->int32_data[i]; break;
+        default: ((uint16_t *)data)[i] = (uint16_t)t->int32_data[i]; break; /* F16 bits */
         }
-        if (have != n) {
-            free(data);
-            return LERR(NNS_STATUS_FORMAT, "tensor '%s': has %zu values, expected %zu", name, have, n);
-        }
+    }
+}
+
+/* Convert a TensorProto into c (dtype, shape, data); name for messages. What
+ * the dims claim is compared with what the message holds before anything
+ * that size is allocated. */
+static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto *t,
+                              const char *name, nns_onnx_const *c) {
+    nns_dtype dt;
+    nns_shape s;
+    size_t n = 0;
+    nns_status st = tensor_header(L, t, name, &dt, &s, &n);
+    if (st) return st;
+    size_t es = nns_dtype_size(dt), ss = store_size(dt);
+    int raw;
+    size_t have = tensor_holds(t, dt, n, &raw);
+    size_t bytes, stored;
+    if (nns_ck_mul_size(n, es, &bytes) || nns_ck_mul_size(n ? n : 1, ss, &stored))
+        return LERR(NNS_STATUS_LIMIT, "tensor '%s': %zu elements overflow a size", name, n);
+    if (raw && t->raw_data.len != bytes)
+        return LERR(NNS_STATUS_FORMAT, "tensor '%s': claims %zu bytes, raw_data holds %zu", name, bytes,
+                    t->raw_data.len);
+    if (!raw && have != n)
+        return LERR(NNS_STATUS_FORMAT, "tensor '%s': claims %zu values, holds %zu", name, n, have);
+    void *data = malloc(stored);
+    if (!data) return LERR(NNS_STATUS_NOMEM, "tensor '%s': out of memory (%zu elements)", name, n);
+    if (raw && dt == NNS_DTYPE_S32) {
+        int64_t *o = data;
         for (size_t i = 0; i < n; i++) {
-            switch (dt) {
-            case NNS_DTYPE_F32: ((float *)data)[i] = t->float_data[i]; break;
-            case NNS_DTYPE_S64: ((int64_t *)data)[i] = t->int64_data[i]; break;
-            case NNS_DTYPE_S32: ((int64_t *)data)[i] = t->int32_data[i]; break;
-            case NNS_DTYPE_U8: ((uint8_t *)data)[i] = (uint8_t)t->int32_data[i]; break;
-            case NNS_DTYPE_S8: ((int8_t *)data)[i] = (int8_t)t->int32_data[i]; break;
-            default: ((uint16_t *)data)[i] = (uint16_t)t->int32_data[i]; break; /* F16 bits */
-            }
+            int32_t v;
+            nns_onnx_copy_le(&v, t->raw_data.data + 4 * i, 1, 4);
+            o[i] = v;
         }
+    } else if (raw) {
+        nns_onnx_copy_le(data, t->raw_data.data, n, es);
+    } else {
+        tensor_copy_fields(t, dt, n, data);
     }
     free(c->data);
     c->data = data;
@@ -207,19 +232,22 @@ static nns_status sparse_read(const nns_onnx_loader *L, const Onnx__SparseTensor
     nns_shape s;
     memset(&s, 0, sizeof s);
     s.ndim = (int)sp->n_dims;
-    int64_t numel = 1;
     for (size_t i = 0; i < sp->n_dims; i++) {
-        if (sp->dims[i] < 0 || sp->dims[i] > ((int64_t)1 << 40))
+        if (sp->dims[i] < 0)
             return LERR(NNS_STATUS_FORMAT, "sparse initializer '%s': bad dimension %lld", name, (long long)sp->dims[i]);
         s.dims[i] = sp->dims[i];
-        if (sp->dims[i] && numel > (((int64_t)1 << 34) / sp->dims[i]))
-            return LERR(NNS_STATUS_UNSUPPORTED, "sparse initializer '%s': too large", name);
-        numel *= sp->dims[i];
     }
+    int64_t numel;
+    nns_status st = nns_shape_numel_checked(&s, name, &numel);
+    if (st) return wrap(L, st);
+    /* the dense copy is what costs memory: 8 bytes an element at most */
+    if ((uint64_t)numel * 8 > nns_limit_memory())
+        return LERR(NNS_STATUS_LIMIT, "sparse initializer '%s': %lld dense elements exceed NNS_MAX_MEMORY (%llu bytes)",
+                    name, (long long)numel, (unsigned long long)nns_limit_memory());
     nns_onnx_const v, ix;
     memset(&v, 0, sizeof v);
     memset(&ix, 0, sizeof ix);
-    nns_status st = tensor_read(L, sp->values, name, &v);
+    st = tensor_read(L, sp->values, name, &v);
     if (!st) st = tensor_read(L, sp->indices, name, &ix);
     if (st) {
         free(v.data);
@@ -1034,14 +1062,32 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
     return NNS_OK;
 }
 
+/* protobuf-c's allocator, so that running out of memory while decoding is
+ * told apart from a corrupt file. */
+static void *pb_alloc(void *oom, size_t n) {
+    void *p = malloc(n);
+    if (!p) *(int *)oom = 1;
+    return p;
+}
+static void pb_free(void *oom, void *p) {
+    (void)oom;
+    free(p);
+}
+
 nns_status nns_graph_load_onnx_mem(const void *buf, size_t len, const char *what, nns_graph **out) {
     if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx_mem: out is NULL");
     *out = NULL;
     if (!what) what = "<memory>";
     if (!buf && len) return nns_error(NNS_STATUS_INVALID_ARG, "file '%s': NULL buffer", what);
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    if ((uint64_t)len > nns_limit_model_bytes())
+        return nns_error(NNS_STATUS_LIMIT, "file '%s' has %zu bytes, more than NNS_MAX_MODEL_BYTES (%llu)", what, len,
+                         (unsigned long long)nns_limit_model_bytes());
+    int oom = 0;
+    ProtobufCAllocator pa = {pb_alloc, pb_free, &oom};
+    Onnx__ModelProto *m = onnx__model_proto__unpack(&pa, len, buf);
+    if (!m && oom) return nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory while decoding", what);
     if (!m || !m->graph || !m->has_ir_version) {
-        if (m) onnx__model_proto__free_unpacked(m, NULL);
+        if (m) onnx__model_proto__free_unpacked(m, &pa);
         return nns_error(NNS_STATUS_FORMAT, "file '%s': not a valid ONNX model (truncated or corrupt)", what);
     }
     nns_onnx_loader L;
@@ -1051,7 +1097,7 @@ nns_status nns_graph_load_onnx_mem(const void *buf, size_t len, const char *what
     if (!st) st = load_model(&L, m);
     for (int i = 0; i < L.n_k; i++) nns_onnx_const_clear(&L.k[i]);
     free(L.k);
-    onnx__model_proto__free_unpacked(m, NULL);
+    onnx__model_proto__free_unpacked(m, &pa);
     if (st) {
         nns_graph_free(L.g);
         return st;
@@ -1060,40 +1106,46 @@ nns_status nns_graph_load_onnx_mem(const void *buf, size_t len, const char *what
     return NNS_OK;
 }
 
+/* Read the whole of a regular file of at most NNS_MAX_MODEL_BYTES. */
+static nns_status read_model_file(const char *path, unsigned char **buf, size_t *len) {
+    int fd;
+    uint64_t size;
+    nns_status st = nns_file_open_regular(path, nns_limit_model_bytes(), "NNS_MAX_MODEL_BYTES", &fd, &size);
+    if (st) return st;
+    unsigned char *b = malloc(size ? (size_t)size : 1);
+    if (!b) {
+        close(fd);
+        return nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory for %llu bytes", path,
+                         (unsigned long long)size);
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, b + got, (size_t)size - got > (1u << 30) ? (1u << 30) : (size_t)size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : 0;
+            close(fd);
+            free(b);
+            return e ? nns_error(NNS_STATUS_IO, "file '%s': read error: %s", path, strerror(e))
+                     : nns_error(NNS_STATUS_IO, "file '%s': shrank while being read", path);
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *buf = b;
+    *len = got;
+    return NNS_OK;
+}
+
 nns_status nns_graph_load_onnx(const char *path, nns_graph **out) {
     if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx: out is NULL");
     *out = NULL;
     if (!path) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return nns_error(NNS_STATUS_IO, "file '%s': cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory", path);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return nns_error(NNS_STATUS_IO, "file '%s': read error", path);
-    }
-    nns_status st = nns_graph_load_onnx_mem(buf, len, path, out);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    nns_status st = read_model_file(path, &buf, &len);
+    if (st) return st;
+    st = nns_graph_load_onnx_mem(buf, len, path, out);
     free(buf);
     return st;
 }
