@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "data/data_internal.h"
+#include "nnslim/tensor.h"
 
 nns_status nns_data_alloc(nns_dataset *d, int64_t n, int c, int h, int w,
                           const char *what) {
@@ -21,6 +22,13 @@ nns_status nns_data_alloc(nns_dataset *d, int64_t n, int c, int h, int w,
         return nns_error(NNS_STATUS_NOMEM,
                          "%s: data set [%lld, %d, %d, %d] is too large", what,
                          (long long)n, c, h, w);
+    const uint64_t need = (uint64_t)total * sizeof(float) + (uint64_t)n * sizeof(int32_t);
+    if (need > nns_limit_memory())
+        return nns_error(NNS_STATUS_LIMIT,
+                         "%s: data set [%lld, %d, %d, %d] needs %llu bytes, more than "
+                         "NNS_MAX_MEMORY (%llu)",
+                         what, (long long)n, c, h, w, (unsigned long long)need,
+                         (unsigned long long)nns_limit_memory());
     float *x = malloc((size_t)total * sizeof(float));
     int32_t *y = malloc((size_t)n * sizeof(int32_t));
     if (!x || !y) {

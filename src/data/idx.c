@@ -31,7 +31,7 @@ static const char *idx_dtype_name(int code) {
     }
 }
 
-/* Open and validate the header (and, for raw files, the length). On failure
+/* Open and validate the header and the data's length. On failure
  * the reader is closed. */
 static nns_status idx_open(idx_file *f, const char *path, int want_rank,
                            const char *kind) {
@@ -112,22 +112,22 @@ static nns_status idx_open(idx_file *f, const char *path, int want_rank,
         prod = f->dims[0];
     }
     f->data_bytes = prod;
-    if (!nns_data_reader_is_gz(&f->r)) {
-        int64_t have = f->r.size - f->r.pos;
-        if (have < prod) {
-            s = nns_error(NNS_STATUS_FORMAT,
-                          "%s file '%s': truncated: the header promises %lld "
-                          "bytes of data, the file holds %lld",
-                          kind, path, (long long)prod, (long long)have);
-            goto fail;
-        }
-        if (have > prod) {
-            s = nns_error(NNS_STATUS_FORMAT,
-                          "%s file '%s': %lld extra bytes after the %lld bytes "
-                          "of data the header promises",
-                          kind, path, (long long)(have - prod), (long long)prod);
-            goto fail;
-        }
+    int64_t have = 0;
+    s = nns_data_reader_content_left(&f->r, &have);
+    if (s != NNS_OK) goto fail;
+    if (have < prod) {
+        s = nns_error(NNS_STATUS_FORMAT,
+                      "%s file '%s': truncated: the header promises %lld "
+                      "bytes of data, the file holds %lld",
+                      kind, path, (long long)prod, (long long)have);
+        goto fail;
+    }
+    if (have > prod) {
+        s = nns_error(NNS_STATUS_FORMAT,
+                      "%s file '%s': %lld extra bytes after the %lld bytes "
+                      "of data the header promises",
+                      kind, path, (long long)(have - prod), (long long)prod);
+        goto fail;
     }
     return NNS_OK;
 fail:

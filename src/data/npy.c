@@ -170,7 +170,7 @@ static npy_type descr_type(const char *d, int *itemsize) {
     return NPY_TYPE_NONE;
 }
 
-/* Open, parse and validate the header and (raw files) the data length. */
+/* Open, parse and validate the header and the data's length. */
 static nns_status npy_open(npy_file *f, const char *path, const char *kind,
                            unsigned allowed_mask, const char *allowed) {
     memset(f, 0, sizeof *f);
@@ -262,23 +262,23 @@ static nns_status npy_open(npy_file *f, const char *path, const char *kind,
         goto fail;
     }
     f->count = count;
-    if (!nns_data_reader_is_gz(&f->r)) {
-        int64_t have = f->r.size - f->r.pos;
-        if (have < bytes) {
-            s = nns_error(NNS_STATUS_FORMAT,
-                          "%s file '%s': truncated: the .npy header promises "
-                          "%lld bytes of data, the file holds %lld",
-                          kind, path, (long long)bytes, (long long)have);
-            goto fail;
-        }
-        if (have > bytes) {
-            s = nns_error(NNS_STATUS_FORMAT,
-                          "%s file '%s': %lld extra bytes after the %lld bytes "
-                          "of data the .npy header promises",
-                          kind, path, (long long)(have - bytes),
-                          (long long)bytes);
-            goto fail;
-        }
+    int64_t have = 0;
+    s = nns_data_reader_content_left(&f->r, &have);
+    if (s != NNS_OK) goto fail;
+    if (have < bytes) {
+        s = nns_error(NNS_STATUS_FORMAT,
+                      "%s file '%s': truncated: the .npy header promises "
+                      "%lld bytes of data, the file holds %lld",
+                      kind, path, (long long)bytes, (long long)have);
+        goto fail;
+    }
+    if (have > bytes) {
+        s = nns_error(NNS_STATUS_FORMAT,
+                      "%s file '%s': %lld extra bytes after the %lld bytes "
+                      "of data the .npy header promises",
+                      kind, path, (long long)(have - bytes),
+                      (long long)bytes);
+        goto fail;
     }
     return NNS_OK;
 trunc_header:
