@@ -86,6 +86,26 @@ def claim_models():
     del raw.dims[:]
     raw.dims.extend([1 << 16, 1 << 16])  # 2^32 floats claimed, 64 bytes held
     yield "raw_claims_2p32", model("raw_claims_2p32", [helper.make_node("MatMul", ["x", "w"], ["y"])], [x], [raw])
+    # within the tensor limit, so only comparing claim and content stops them
+    w30 = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], [0.0] * 16)
+    del w30.dims[:]
+    w30.dims.extend([4, 1 << 28])  # claims 2^30 floats (4 GiB), holds 16
+    yield "init_claims_2p30", model("init_claims_2p30", [helper.make_node("MatMul", ["x", "w"], ["y"])], [x], [w30])
+    raw30 = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], bytes(64), raw=True)
+    del raw30.dims[:]
+    raw30.dims.extend([4, 1 << 28])
+    yield "raw_claims_2p30", model("raw_claims_2p30", [helper.make_node("MatMul", ["x", "w"], ["y"])], [x], [raw30])
+    # a sparse initializer whose dense form is 2^31 - 1 floats: refused by
+    # NNS_MAX_MEMORY (the tests set it to 1G), not expanded
+    vals = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
+    idx = helper.make_tensor("i", TensorProto.INT64, [1], [5])
+    sp = helper.make_sparse_tensor(vals, idx, [1, 2147483647])
+    sp.values.name = "w"
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "sparse_dense_2p31", [fin("x", ["N", 1])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], sparse_initializer=[sp])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="nnslim-hostile")
+    m.ir_version = 7
+    yield "sparse_dense_2p31", m
 
 
 def main():
