@@ -462,8 +462,17 @@ nns_status nns_plan_set_batch(nns_plan *p, int64_t n) {
     if (n == p->batch) return NNS_OK;
     nns_status st = set_input_shapes(p, n);
     if (!st) st = infer_all(p);
-    if (!st) p->batch = n;
-    return st;
+    if (!st) {
+        p->batch = n;
+        return st;
+    }
+    /* refused at n (a model whose shapes only work at its fixed batch): put
+     * the shapes back as they were at p->batch, which inferred before */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", nns_last_error());
+    if (set_input_shapes(p, p->batch) || infer_all(p))
+        return nns_error(NNS_STATUS_INTERNAL, "plan: shapes at batch %lld no longer infer", (long long)p->batch);
+    return nns_error(st, "%s", msg);
 }
 
 int64_t nns_plan_batch(const nns_plan *p) { return p->batch; }
