@@ -74,6 +74,11 @@ static nns_status check_output(const nns_graph *g, const nns_node *n, int j, con
 nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *params,
                         const nns_shape *const *in, nns_shape *out) {
     const nns_op_def *def = nns_op_table[n->op];
+    /* an input named "" is omitted: allowed only past the required ones */
+    for (int j = 0; j < def->min_in && j < n->n_in; j++)
+        if (!in[j])
+            return nns_error(NNS_STATUS_FORMAT, "node '%s' (%s): required input %d is omitted (empty name)",
+                             n->name, n->op_type, j);
     int dynamic = 0;
     for (int j = 0; j < n->n_in; j++)
         for (int d = 0; in[j] && d < in[j]->ndim; d++) dynamic |= in[j]->dims[d] == -1;
