@@ -4,6 +4,7 @@
 #   scripts/setup.sh          build + run dependencies
 #   scripts/setup.sh --test   also what the tests use (Node.js + npm for ONNX Runtime,
 #                             libonnx-testdata for the conformance runner)
+#   scripts/setup.sh --fuzz   also clang and libFuzzer for scripts/fuzz.sh
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev libprotobuf-c-dev
       protobuf-c-compiler libonnx-dev zlib1g-dev dataset-fashion-mnist)
@@ -11,6 +12,9 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
   command -v npm >/dev/null 2>&1 || PKGS+=(npm)
   PKGS+=(libonnx-testdata) # tests/test_conformance.c: the ONNX backend test data
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  PKGS+=(clang libclang-rt-14-dev libomp-dev) # clang 14's libFuzzer, OpenMP for clang
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""make_seeds.py — writes the hand-made seeds of tests/fuzz/corpus/ (run once
+by hand with Debian's /usr/bin/python3 + onnx; the files are committed, the
+build never runs this). Offline: no download.
+
+  /usr/bin/python3 tests/fuzz/make_seeds.py tests/fuzz/corpus
+
+idx/ and npy/ inputs use the two-file layout of fuzz_common.h: a flags byte
+(bit 0 gzip the first file, bit 1 the second, bits 2-4 the sample limit), the
+first file's length (u16 LE), the first file, the second."""
+import gzip, os, struct, sys
+import numpy as np
+
+out = sys.argv[1]
+
+
+def pair(first, second, flags=0):
+    return bytes([flags]) + struct.pack('<H', len(first)) + first + second
+
+
+def put(sub, name, data):
+    with open(os.path.join(out, sub, name), 'wb') as f:
+        f.write(data)
+
+
+def idx(dtype_code, dims, payload):
+    return struct.pack('>BBBB', 0, 0, dtype_code, len(dims)) + b''.join(
+        struct.pack('>I', d) for d in dims) + payload
+
+
+def idx_seeds():
+    img = idx(8, [3, 4, 4], bytes(range(48)))
+    lab = idx(8, [3], bytes([0, 2, 1]))
+    put('idx', 'raw', pair(img, lab))
+    put('idx', 'gz_images', pair(img, lab, 1))
+    put('idx', 'gz_both_limit2', pair(img, lab, 3 | 2 << 2))
+    put('idx', 'pregz_labels', pair(img, gzip.compress(lab, mtime=0)))
+    put('idx', 'empty', pair(idx(8, [0, 2, 2], b''), idx(8, [0], b'')))
+    put('idx', 'i32_dtype', pair(idx(0x0C, [1, 2, 2], bytes(16)), lab))
+
+
+def npy(arr):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (
+        arr.dtype.str, repr(tuple(arr.shape)))
+    pad = 64 - (10 + len(hdr) + 1) % 64
+    hdr = (hdr + ' ' * pad + '\n').encode()
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(hdr)) + hdr + arr.tobytes()
+
+
+def npy_seeds():
+    x4 = np.arange(2 * 1 * 3 * 3, dtype='<f4').reshape(2, 1, 3, 3) / 10
+    put('npy', 'f32_rank4_u8', pair(npy(x4), npy(np.array([1, 0], dtype='u1'))))
+    put('npy', 'f32_rank2_i8', pair(npy(x4.reshape(2, 9)), npy(np.array([3, 1], dtype='<i8')), 1))
+    put('npy', 'u8_rank3_i4', pair(npy(np.arange(8, dtype='u1').reshape(2, 2, 2)),
+                                   npy(np.array([0, 1], dtype='<i4')), 2))
+    put('npy', 'gz_both_limit1', pair(npy(x4), npy(np.array([1, 0], dtype='<i4')), 3 | 1 << 2))
+    put('npy', 'pregz_x', pair(gzip.compress(npy(x4), mtime=0), npy(np.array([1, 0], dtype='u1'))))
+    put('npy', 'empty', pair(npy(np.zeros((0, 1, 2, 2), '<f4')), npy(np.zeros(0, 'u1'))))
+
+
+def onnx_seeds():
+    import onnx
+    from onnx import helper as h, TensorProto as T, numpy_helper as nh
+    rng = np.random.default_rng(1)
+
+    def w(name, *shape):
+        return nh.from_array(rng.standard_normal(shape).astype(np.float32) * 0.1, name)
+
+    def model(name, nodes, inits, in_shape, out_shape, sparse=()):
+        g = h.make_graph(nodes, name, [h.make_tensor_value_info('x', T.FLOAT, in_shape)],
+                         [h.make_tensor_value_info('y', T.FLOAT, out_shape)], inits,
+                         sparse_initializer=list(sparse))
+        m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)], ir_version=7)
+        put('onnx', name + '.onnx', m.SerializeToString())
+
+    N = 'N'
+    model('convnet', [
+        h.make_node('Conv', ['x', 'cw', 'cb'], ['c'], pads=[1, 1, 1, 1], name='conv'),
+        h.make_node('BatchNormalization', ['c', 'g', 'b', 'm', 'v'], ['bn'], name='bn'),
+        h.make_node('Relu', ['bn'], ['r'], name='relu'),
+        h.make_node('MaxPool', ['r'], ['p'], kernel_shape=[2, 2], strides=[2, 2], name='pool'),
+        h.make_node('Flatten', ['p'], ['f'], axis=1, name='flat'),
+        h.make_node('Gemm', ['f', 'fw', 'fb'], ['z'], transB=1, name='fc'),
+        h.make_node('Softmax', ['z'], ['y'], axis=1, name='sm')],
+        [w('cw', 2, 1, 3, 3), w('cb', 2), w('g', 2), w('b', 2), w('m', 2),
+         nh.from_array(np.ones(2, np.float32), 'v'), w('fw', 3, 8), w('fb', 3)],
+        [N, 1, 4, 4], [N, 3])
+    model('residual', [
+        h.make_node('Conv', ['x', 'dw'], ['d'], group=2, pads=[1, 1, 1, 1], name='dw'),
+        h.make_node('Clip', ['d', 'lo', 'hi'], ['cl'], name='clip'),
+        h.make_node('Add', ['cl', 'x'], ['a'], name='add'),
+        h.make_node('Concat', ['a', 'x'], ['cc'], axis=1, name='cat'),
+        h.make_node('AveragePool', ['cc'], ['ap'], kernel_shape=[2, 2], name='avg'),
+        h.make_node('GlobalAveragePool', ['ap'], ['gp'], name='gap'),
+        h.make_node('Reshape', ['gp', 'shape'], ['y'], name='reshape')],
+        [w('dw', 2, 1, 3, 3), nh.from_array(np.float32(0), 'lo'), nh.from_array(np.float32(6), 'hi'),
+         nh.from_array(np.array([0, -1], np.int64), 'shape')],
+        [N, 2, 3, 3], [N, 4])
+    sp_vals = nh.from_array(np.array([0.5, -1.0], np.float32), 'mw')
+    sp_idx = nh.from_array(np.array([1, 6], np.int64), 'mw_idx')
+    model('sparse_matmul', [
+        h.make_node('MatMul', ['x', 'mw'], ['mm'], name='mm'),
+        h.make_node('Sigmoid', ['mm'], ['s'], name='sig'),
+        h.make_node('Mul', ['s', 'k'], ['y'], name='mul')],
+        [nh.from_array(np.array([2.0], np.float32), 'k')],
+        [N, 4], [N, 2], sparse=[h.make_sparse_tensor(sp_vals, sp_idx, [4, 2])])
+    model('transpose_shape', [
+        h.make_node('Transpose', ['x'], ['t'], perm=[0, 2, 1], name='tr'),
+        h.make_node('Shape', ['t'], ['sh'], name='shape'),
+        h.make_node('Gather', ['sh', 'i0'], ['n'], axis=0, name='gather'),
+        h.make_node('Unsqueeze', ['n', 'ax0'], ['nu'], name='unsq'),
+        h.make_node('Concat', ['nu', 'm1'], ['tgt'], axis=0, name='cat'),
+        h.make_node('Reshape', ['t', 'tgt'], ['rs'], name='reshape'),
+        h.make_node('LeakyRelu', ['rs'], ['lr'], alpha=0.1, name='lrelu'),
+        h.make_node('Dropout', ['lr'], ['dr'], name='drop'),
+        h.make_node('HardSwish', ['dr'], ['hs'], name='hswish'),
+        h.make_node('LogSoftmax', ['hs'], ['y'], axis=1, name='lsm')],
+        [nh.from_array(np.array(0, np.int64), 'i0'), nh.from_array(np.array([0], np.int64), 'ax0'),
+         nh.from_array(np.array([-1], np.int64), 'm1')],
+        [N, 2, 3], [N, 6])
+    model('constant_div', [
+        h.make_node('Constant', [], ['c'], value=nh.from_array(np.array([2.0, 4.0], np.float32)), name='const'),
+        h.make_node('Div', ['x', 'c'], ['d'], name='div'),
+        h.make_node('Sub', ['d', 'c'], ['s'], name='sub'),
+        h.make_node('HardSigmoid', ['s'], ['hsg'], name='hsig'),
+        h.make_node('Identity', ['hsg'], ['y'], name='id')],
+        [], [N, 2], [N, 2])
+
+
+for sub in ('onnx', 'idx', 'npy'):
+    os.makedirs(os.path.join(out, sub), exist_ok=True)
+idx_seeds()
+npy_seeds()
+onnx_seeds()
