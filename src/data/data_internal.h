@@ -39,6 +39,9 @@ nns_status nns_data_reader_at_end(nns_data_reader *r, int *at_end);
  * what a header claims is checked against what the file holds before
  * anything that size is allocated, compressed or not. */
 nns_status nns_data_reader_content_left(nns_data_reader *r, int64_t *left);
+/* Exactly `bytes` content bytes must follow: else a FORMAT error "KIND file
+ * 'PATH': truncated: the HEADER promises ..." or "... extra bytes ...". */
+nns_status nns_data_reader_expect(nns_data_reader *r, int64_t bytes, const char *kind, const char *header);
 /* 1 if the file is gzip-compressed. */
 int nns_data_reader_is_gz(const nns_data_reader *r);
 void nns_data_reader_close(nns_data_reader *r);

@@ -112,23 +112,8 @@ static nns_status idx_open(idx_file *f, const char *path, int want_rank,
         prod = f->dims[0];
     }
     f->data_bytes = prod;
-    int64_t have = 0;
-    s = nns_data_reader_content_left(&f->r, &have);
+    s = nns_data_reader_expect(&f->r, prod, kind, "header");
     if (s != NNS_OK) goto fail;
-    if (have < prod) {
-        s = nns_error(NNS_STATUS_FORMAT,
-                      "%s file '%s': truncated: the header promises %lld "
-                      "bytes of data, the file holds %lld",
-                      kind, path, (long long)prod, (long long)have);
-        goto fail;
-    }
-    if (have > prod) {
-        s = nns_error(NNS_STATUS_FORMAT,
-                      "%s file '%s': %lld extra bytes after the %lld bytes "
-                      "of data the header promises",
-                      kind, path, (long long)(have - prod), (long long)prod);
-        goto fail;
-    }
     return NNS_OK;
 fail:
     nns_data_reader_close(&f->r);

@@ -262,24 +262,8 @@ static nns_status npy_open(npy_file *f, const char *path, const char *kind,
         goto fail;
     }
     f->count = count;
-    int64_t have = 0;
-    s = nns_data_reader_content_left(&f->r, &have);
+    s = nns_data_reader_expect(&f->r, bytes, kind, ".npy header");
     if (s != NNS_OK) goto fail;
-    if (have < bytes) {
-        s = nns_error(NNS_STATUS_FORMAT,
-                      "%s file '%s': truncated: the .npy header promises "
-                      "%lld bytes of data, the file holds %lld",
-                      kind, path, (long long)bytes, (long long)have);
-        goto fail;
-    }
-    if (have > bytes) {
-        s = nns_error(NNS_STATUS_FORMAT,
-                      "%s file '%s': %lld extra bytes after the %lld bytes "
-                      "of data the .npy header promises",
-                      kind, path, (long long)(have - bytes),
-                      (long long)bytes);
-        goto fail;
-    }
     return NNS_OK;
 trunc_header:
     s = nns_error(NNS_STATUS_FORMAT, "%s file '%s': truncated .npy header",

@@ -171,6 +171,20 @@ nns_status nns_data_reader_content_left(nns_data_reader *r, int64_t *left) {
     return gz_seek_back(r, pos);
 }
 
+nns_status nns_data_reader_expect(nns_data_reader *r, int64_t bytes, const char *kind, const char *header) {
+    int64_t have = 0;
+    nns_status s = nns_data_reader_content_left(r, &have);
+    if (s != NNS_OK) return s;
+    if (have < bytes)
+        return nns_error(NNS_STATUS_FORMAT,
+                         "%s file '%s': truncated: the %s promises %lld bytes of data, the file holds %lld", kind,
+                         r->path, header, (long long)bytes, (long long)have);
+    if (have > bytes)
+        return nns_error(NNS_STATUS_FORMAT, "%s file '%s': %lld extra bytes after the %lld bytes of data the %s promises",
+                         kind, r->path, (long long)(have - bytes), (long long)bytes, header);
+    return NNS_OK;
+}
+
 void nns_data_reader_close(nns_data_reader *r) {
     if (r->f) fclose(r->f);
     if (r->gz) gzclose(r->gz);
