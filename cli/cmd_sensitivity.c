@@ -1,6 +1,5 @@
 /* cmd_sensitivity.c — nnslim sensitivity: prune each layer alone at a sweep
  * of ratios and report accuracy; suggest per-layer ratios for a target. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,15 +26,10 @@ static const char *help =
     "  --threads N        default: all cores\n"
     "\n" CLI_DATA_HELP;
 
-typedef struct layer_row {
-    const char *name;
-    const char *op;
-    int64_t size; /* weights (magnitude) or output channels (channel) */
-    float acc[32];
-} layer_row;
-
-static void write_svg(const char *path, const layer_row *rows, int nr, const float *ratios, int nrat,
-                      float base, nns_status *st) {
+static void write_svg(const char *path, const nns_sweep_table *t, nns_status *st) {
+    const float *ratios = t->levels;
+    const float base = t->baseline;
+    const int nr = t->n_units, nrat = t->n_levels;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -69,14 +63,14 @@ static void write_svg(const char *path, const layer_row *rows, int nr, const flo
         const char *dash = (i / 10) % 2 ? " stroke-dasharray='6 3'" : "";
         fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2'%s points='%d,%.1f", c, dash, L, T + ph - ph * base);
         for (int k = 0; k < nrat; k++)
-            fprintf(f, " %.1f,%.1f", L + pw * ratios[k], T + ph - ph * rows[i].acc[k]);
+            fprintf(f, " %.1f,%.1f", L + pw * ratios[k], T + ph - ph * t->score[(size_t)i * nrat + k]);
         fprintf(f, "'/>\n");
         int ly = T + 10 + i * 16;
         if (ly < H - 10) {
             fprintf(f, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='2'%s/>\n", L + pw + 10, ly,
                     L + pw + 30, ly, c, dash);
             fprintf(f, "<text x='%d' y='%d'>", L + pw + 36, ly + 4);
-            for (const char *p = rows[i].name; *p; p++) {
+            for (const char *p = t->units[i].name; *p; p++) {
                 if (*p == '<') fputs("&lt;", f);
                 else if (*p == '&') fputs("&amp;", f);
                 else fputc(*p, f);
@@ -91,41 +85,32 @@ static void write_svg(const char *path, const layer_row *rows, int nr, const flo
     }
 }
 
-/* Largest ratio whose accuracy drop stays <= drop (linear between points). */
-static float ratio_for_drop(const layer_row *r, const float *ratios, int nrat, float base, float drop) {
-    float best = 0, prev_r = 0, prev_a = base;
-    for (int k = 0; k < nrat; k++) {
-        float a = r->acc[k];
-        if (base - a <= drop) {
-            best = ratios[k];
-        } else {
-            /* interpolate between prev and this point */
-            float da = prev_a - a;
-            if (da > 0) {
-                float u = (prev_a - (base - drop)) / da;
-                if (u > 0 && u < 1) best = prev_r + u * (ratios[k] - prev_r);
-            }
-            break;
-        }
-        prev_r = ratios[k];
-        prev_a = a;
-    }
-    return best;
-}
-
-int cmd_sensitivity(int argc, char **argv) {
-    const char *method = "magnitude", *ratios_s = "0.25,0.5,0.75,0.9", *svg = NULL;
-    int eval_images = 2000, json = 0, threads = 0;
-    float target = 0;
+typedef struct sens_args {
+    const char *model, *method, *ratios_s, *svg;
+    int eval_images, json, threads, channel;
+    float target;
+    float ratios[32];
+    int nrat;
     cli_data_opts d;
-    cli_data_init(&d);
-    cli_opt opts[] = {{"method", OPT_STR, &method, 0}, {"ratios", OPT_STR, &ratios_s, 0},
-                      {"eval-images", OPT_INT, &eval_images, 0}, {"target", OPT_FLOAT, &target, 0},
-                      {"svg", OPT_STR, &svg, 0}, {"json", OPT_FLAG, &json, 0},
-                      {"threads", OPT_INT, &threads, 0}, CLI_DATA_OPTS(d), {NULL, 0, NULL, 0}};
+    cli_opt opts[24];
+} sens_args;
+
+/* Parse and check the options: -1 to go on, else the exit code. */
+static int sens_parse(sens_args *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    a->method = "magnitude";
+    a->ratios_s = "0.25,0.5,0.75,0.9";
+    a->eval_images = 2000;
+    cli_data_init(&a->d);
+    cli_opt opts[] = {{"method", OPT_STR, &a->method, 0}, {"ratios", OPT_STR, &a->ratios_s, 0},
+                      {"eval-images", OPT_INT, &a->eval_images, 0}, {"target", OPT_FLOAT, &a->target, 0},
+                      {"svg", OPT_STR, &a->svg, 0}, {"json", OPT_FLAG, &a->json, 0},
+                      {"threads", OPT_INT, &a->threads, 0}, CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
+    _Static_assert(sizeof opts <= sizeof a->opts, "sens_args.opts is too small");
+    memcpy(a->opts, opts, sizeof opts);
     const char *pos[1];
     int npos;
-    int r = cli_parse("sensitivity", argc, argv, opts, pos, 1, &npos);
+    int r = cli_parse("sensitivity", argc, argv, a->opts, pos, 1, &npos);
     if (r < 0) {
         fputs(help, stdout);
         return CLI_OK;
@@ -135,190 +120,144 @@ int cmd_sensitivity(int argc, char **argv) {
         fprintf(stderr, "nnslim sensitivity: give one MODEL.onnx (try 'nnslim sensitivity --help')\n");
         return CLI_USAGE;
     }
-    int channel = !strcmp(method, "channel");
-    if (!channel && strcmp(method, "magnitude")) {
-        fprintf(stderr, "nnslim sensitivity: --method must be magnitude or channel, not '%s'\n", method);
+    a->model = pos[0];
+    a->channel = !strcmp(a->method, "channel");
+    if (!a->channel && strcmp(a->method, "magnitude")) {
+        fprintf(stderr, "nnslim sensitivity: --method must be magnitude or channel, not '%s'\n", a->method);
         return CLI_USAGE;
     }
-    float ratios[32];
-    int nrat = 0;
-    {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", ratios_s);
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *end;
-            float v = strtof(tok, &end);
-            if (end == tok || *end || !(v > 0 && v < 1) || nrat == 32 || (nrat && v <= ratios[nrat - 1])) {
-                fprintf(stderr, "nnslim sensitivity: --ratios takes up to 32 increasing values in (0, 1), not '%s'\n", ratios_s);
-                return CLI_USAGE;
-            }
-            ratios[nrat++] = v;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", a->ratios_s);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        float v = strtof(tok, &end);
+        if (end == tok || *end || !(v > 0 && v < 1) || a->nrat == 32 || (a->nrat && v <= a->ratios[a->nrat - 1])) {
+            fprintf(stderr, "nnslim sensitivity: --ratios takes up to 32 increasing values in (0, 1), not '%s'\n",
+                    a->ratios_s);
+            return CLI_USAGE;
         }
+        a->ratios[a->nrat++] = v;
     }
-    if (eval_images < 1 || threads < 0) {
+    if (a->eval_images < 1 || a->threads < 0) {
         fprintf(stderr, "nnslim sensitivity: --eval-images must be >= 1 and --threads >= 0\n");
         return CLI_USAGE;
     }
-    if (cli_opt_seen(opts, "target") && !(target > 0 && target < 1)) {
-        fprintf(stderr, "nnslim sensitivity: --target must be in (0, 1), not %g\n", target);
+    if (cli_opt_seen(a->opts, "target") && !(a->target > 0 && a->target < 1)) {
+        fprintf(stderr, "nnslim sensitivity: --target must be in (0, 1), not %g\n", a->target);
         return CLI_FAIL;
     }
-    nns_set_threads(threads);
+    return -1;
+}
+
+static void sens_progress(void *user, const nns_sweep_table *t, int unit) {
+    if (unit < 0)
+        fprintf(stderr, "baseline accuracy %.4f on %lld images; %d layers x %d ratios\n", t->baseline,
+                (long long)*(const int64_t *)user, t->n_units, t->n_levels);
+    else
+        fprintf(stderr, "  %s done\n", t->units[unit].name);
+}
+
+/* The sweep on the first eval_images test images, and with --target the
+ * per-layer ratios (lr, t->n_units floats, malloc'd) and the drop found. */
+static nns_status sens_run(const sens_args *a, nns_graph *g, const nns_dataset *test, nns_sweep_table *t,
+                           float **lr, float *drop_found) {
+    nns_dataset sub = *test;
+    if (sub.n > a->eval_images) sub.n = a->eval_images;
+    nns_sweep_unit *units = NULL;
+    int nu = 0;
+    nns_status st = nns_prune_sweep_units(g, a->channel, &units, &nu);
+    if (st) return st;
+    nns_prune_perturb pp = {a->channel};
+    nns_sweep_eval_data ed = {&sub, 256};
+    nns_sweep_config sc = {units, nu, a->ratios, a->nrat, nns_prune_perturb_layer, &pp,
+                           nns_sweep_eval_accuracy, &ed, sens_progress, &sub.n};
+    st = nns_sweep_run(g, &sc, t);
+    free(units);
+    if (st || a->target <= 0) return st;
+    if (!(*lr = calloc((size_t)t->n_units + 1, sizeof **lr))) return nns_error(NNS_STATUS_NOMEM, "out of memory");
+    if (nns_sweep_allocate(t, a->target, *lr, drop_found))
+        return nns_error(NNS_STATUS_INVALID_ARG, "--target %g cannot be reached with ratios up to %g", a->target,
+                         a->ratios[a->nrat - 1]);
+    return NNS_OK;
+}
+
+static void sens_json(const sens_args *a, const nns_sweep_table *t, int64_t n_images, const float *lr,
+                      float drop_found) {
+    printf("{\"model\": ");
+    cli_json_str(stdout, a->model);
+    printf(", \"method\": \"%s\", \"eval_images\": %lld, \"baseline_accuracy\": %.6f, \"ratios\": [", a->method,
+           (long long)n_images, t->baseline);
+    for (int k = 0; k < t->n_levels; k++) printf(k ? ", %.4f" : "%.4f", t->levels[k]);
+    printf("], \"layers\": [");
+    for (int i = 0; i < t->n_units; i++) {
+        printf(i ? ", {\"name\": " : "{\"name\": ");
+        cli_json_str(stdout, t->units[i].name);
+        printf(", \"op\": \"%s\", \"size\": %lld, \"accuracy\": [", t->units[i].op, (long long)t->units[i].size);
+        for (int k = 0; k < t->n_levels; k++) printf(k ? ", %.6f" : "%.6f", t->score[(size_t)i * t->n_levels + k]);
+        printf("]}");
+    }
+    printf("]");
+    if (a->target > 0) {
+        printf(", \"target\": %.4f, \"max_drop\": %.6f, \"layer_ratios\": {", a->target, drop_found);
+        for (int i = 0; i < t->n_units; i++) {
+            if (i) printf(", ");
+            cli_json_str(stdout, t->units[i].name);
+            printf(": %.4f", lr[i]);
+        }
+        printf("}");
+    }
+    printf("}\n");
+}
+
+static void sens_text(const sens_args *a, const nns_sweep_table *t, int64_t n_images, const float *lr,
+                      float drop_found) {
+    printf("baseline accuracy %.4f (%lld test images)\n%-28s", t->baseline, (long long)n_images, "layer");
+    for (int k = 0; k < t->n_levels; k++) printf("  r=%.2f", t->levels[k]);
+    printf("\n");
+    for (int i = 0; i < t->n_units; i++) {
+        printf("%-28s", t->units[i].name);
+        for (int k = 0; k < t->n_levels; k++) printf("  %6.4f", t->score[(size_t)i * t->n_levels + k]);
+        printf("\n");
+    }
+    if (a->target > 0) {
+        printf("per-layer ratios for an overall %.2f (accuracy drop per layer <= %.4f):\n--layer-ratios ", a->target,
+               drop_found);
+        int first = 1;
+        for (int i = 0; i < t->n_units; i++) {
+            if (lr[i] <= 0) continue;
+            printf("%s%s=%.3f", first ? "" : ",", t->units[i].name, lr[i]);
+            first = 0;
+        }
+        printf("\n");
+    }
+    if (a->svg) printf("plot: %s\n", a->svg);
+}
+
+int cmd_sensitivity(int argc, char **argv) {
+    sens_args a;
+    int rc = sens_parse(&a, argc, argv);
+    if (rc >= 0) return rc;
+    nns_set_threads(a.threads);
     nns_graph *g = NULL;
     nns_dataset test = {0};
-    nns_layer_info *L = NULL;
-    layer_row *rows = NULL;
-    const char **names = NULL;
-    int nl = 0, nr = 0, rc = CLI_FAIL;
-    float mean, std, base = 0;
-    nns_status st = nns_graph_load_onnx(pos[0], &g);
-    if (!st) st = cli_data_load(&d, NULL, &test);
-    if (!st) st = cli_data_normalize(&d, opts, g, NULL, &test, &mean, &std);
+    nns_sweep_table t = {0};
+    float mean, std, drop_found = -1, *lr = NULL;
+    nns_status st = nns_graph_load_onnx(a.model, &g);
+    if (!st) st = cli_data_load(&a.d, NULL, &test);
+    if (!st) st = cli_data_normalize(&a.d, a.opts, g, NULL, &test, &mean, &std);
     if (!st) st = nns_check_data(g, &test);
-    if (!st && svg) st = cli_check_writable(svg);
-    if (!st) st = nns_graph_summarize(g, &L, &nl, NULL, NULL, NULL);
-    if (st) goto fail;
-    nns_dataset sub = test;
-    if (sub.n > eval_images) sub.n = eval_images;
-    rows = calloc((size_t)nl + 1, sizeof *rows);
-    names = calloc((size_t)nl + 1, sizeof *names);
-    if (!rows || !names) {
-        st = nns_error(NNS_STATUS_NOMEM, "out of memory");
-        goto fail;
+    if (!st && a.svg) st = cli_check_writable(a.svg);
+    if (!st) st = sens_run(&a, g, &test, &t, &lr, &drop_found);
+    if (!st && a.svg) write_svg(a.svg, &t, &st);
+    if (!st) {
+        int64_t n_images = test.n < a.eval_images ? test.n : a.eval_images;
+        if (a.json) sens_json(&a, &t, n_images, lr, drop_found);
+        else sens_text(&a, &t, n_images, lr, drop_found);
     }
-    for (int i = 0; i < nl; i++) {
-        if (strcmp(L[i].op, "Conv") && strcmp(L[i].op, "Gemm") && strcmp(L[i].op, "MatMul")) continue;
-        if (L[i].params <= 0) continue;
-        rows[nr].name = L[i].name;
-        rows[nr].op = L[i].op;
-        rows[nr].size = channel ? (L[i].out_shape.ndim > 1 ? L[i].out_shape.dims[1] : 0) : L[i].params;
-        names[nr++] = L[i].name;
-    }
-    nns_eval_result er;
-    if ((st = nns_evaluate(g, &sub, 256, &er))) goto fail;
-    base = er.accuracy;
-    nns_eval_result_free(&er);
-    fprintf(stderr, "baseline accuracy %.4f on %lld images; %d layers x %d ratios\n", base, (long long)sub.n, nr, nrat);
-    for (int i = 0; i < nr; i++) {
-        for (int k = 0; k < nrat; k++) {
-            nns_graph *c = NULL;
-            if ((st = nns_graph_clone(g, &c))) goto fail;
-            if (channel) {
-                nns_structured_config sc;
-                memset(&sc, 0, sizeof sc);
-                sc.layer_names = &rows[i].name;
-                sc.layer_ratios = &ratios[k];
-                sc.n_layer_ratios = 1;
-                sc.round_to = 1;
-                st = nns_prune_structured(c, &sc, NULL);
-            } else {
-                /* exclude every other prunable layer */
-                const char *others[1024];
-                int no = 0;
-                for (int j = 0; j < nr && no < 1024; j++)
-                    if (j != i) others[no++] = names[j];
-                nns_prune_exclude ex = {others, no};
-                st = nns_prune_magnitude(c, ratios[k], NNS_PRUNE_SCOPE_LAYER, &ex);
-            }
-            if (st == NNS_STATUS_UNSUPPORTED && channel) {
-                /* a layer whose channels cannot be removed (e.g. the classifier) */
-                rows[i].acc[k] = base;
-                rows[i].size = 0;
-                nns_graph_free(c);
-                st = NNS_OK;
-                continue;
-            }
-            if (!st) st = nns_evaluate(c, &sub, 256, &er);
-            nns_graph_free(c);
-            if (st) goto fail;
-            rows[i].acc[k] = er.accuracy;
-            nns_eval_result_free(&er);
-        }
-        fprintf(stderr, "  %s done\n", rows[i].name);
-    }
-    /* suggestion for a target */
-    float lr[1024] = {0}, drop_found = -1;
-    if (target > 0) {
-        double tot = 0;
-        for (int i = 0; i < nr; i++) tot += (double)rows[i].size;
-        float lo = 0, hi = 1;
-        for (int it = 0; it < 40; it++) {
-            float mid = 0.5f * (lo + hi);
-            double rem = 0;
-            for (int i = 0; i < nr; i++) rem += rows[i].size * ratio_for_drop(&rows[i], ratios, nrat, base, mid);
-            if (rem >= target * tot) hi = mid;
-            else lo = mid;
-        }
-        double rem = 0;
-        for (int i = 0; i < nr; i++) {
-            lr[i] = rows[i].size ? ratio_for_drop(&rows[i], ratios, nrat, base, hi) : 0;
-            rem += rows[i].size * lr[i];
-        }
-        if (rem + 1e-9 < target * tot) {
-            st = nns_error(NNS_STATUS_INVALID_ARG, "--target %g cannot be reached with ratios up to %g", target, ratios[nrat - 1]);
-            goto fail;
-        }
-        drop_found = hi;
-    }
-    if (svg) {
-        write_svg(svg, rows, nr, ratios, nrat, base, &st);
-        if (st) goto fail;
-    }
-    if (json) {
-        printf("{\"model\": ");
-        cli_json_str(stdout, pos[0]);
-        printf(", \"method\": \"%s\", \"eval_images\": %lld, \"baseline_accuracy\": %.6f, \"ratios\": [", method,
-               (long long)sub.n, base);
-        for (int k = 0; k < nrat; k++) printf(k ? ", %.4f" : "%.4f", ratios[k]);
-        printf("], \"layers\": [");
-        for (int i = 0; i < nr; i++) {
-            printf(i ? ", {\"name\": " : "{\"name\": ");
-            cli_json_str(stdout, rows[i].name);
-            printf(", \"op\": \"%s\", \"size\": %lld, \"accuracy\": [", rows[i].op, (long long)rows[i].size);
-            for (int k = 0; k < nrat; k++) printf(k ? ", %.6f" : "%.6f", rows[i].acc[k]);
-            printf("]}");
-        }
-        printf("]");
-        if (target > 0) {
-            printf(", \"target\": %.4f, \"max_drop\": %.6f, \"layer_ratios\": {", target, drop_found);
-            for (int i = 0; i < nr; i++) {
-                if (i) printf(", ");
-                cli_json_str(stdout, rows[i].name);
-                printf(": %.4f", lr[i]);
-            }
-            printf("}");
-        }
-        printf("}\n");
-    } else {
-        printf("baseline accuracy %.4f (%lld test images)\n%-28s", base, (long long)sub.n, "layer");
-        for (int k = 0; k < nrat; k++) printf("  r=%.2f", ratios[k]);
-        printf("\n");
-        for (int i = 0; i < nr; i++) {
-            printf("%-28s", rows[i].name);
-            for (int k = 0; k < nrat; k++) printf("  %6.4f", rows[i].acc[k]);
-            printf("\n");
-        }
-        if (target > 0) {
-            printf("per-layer ratios for an overall %.2f (accuracy drop per layer <= %.4f):\n--layer-ratios ", target, drop_found);
-            int first = 1;
-            for (int i = 0; i < nr; i++) {
-                if (lr[i] <= 0) continue;
-                printf("%s%s=%.3f", first ? "" : ",", rows[i].name, lr[i]);
-                first = 0;
-            }
-            printf("\n");
-        }
-        if (svg) printf("plot: %s\n", svg);
-    }
-    rc = CLI_OK;
-    goto done;
-fail:
-    rc = cli_fail("sensitivity", st);
-done:
-    free(rows);
-    free(names);
-    free(L);
+    rc = st ? cli_fail("sensitivity", st) : CLI_OK;
+    free(lr);
+    nns_sweep_table_free(&t);
     nns_dataset_free(&test);
     nns_graph_free(g);
     return rc;
