@@ -75,6 +75,9 @@ nns_status nns_graph_prune_dead(nns_graph *g);
 /* Run shape inference for every node given the current input shapes.
  * Input dims of -1 are carried through as -1 in dim 0 only. */
 nns_status nns_graph_infer_shapes(nns_graph *g);
+/* Check node ni's input and output counts against its op, then infer its
+ * output shapes from its inputs' (the values' shapes are set). */
+nns_status nns_graph_infer_node(nns_graph *g, int ni);
 
 /* strdup that returns NULL on OOM (C11 has no strdup). */
 char *nns_strdup(const char *s);

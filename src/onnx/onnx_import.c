@@ -608,33 +608,6 @@ static nns_status copy_attr(nns_onnx_loader *L, int ni, const char *nn, const ch
 
 /* ---- per-node shape inference ---------------------------------------------- */
 
-static nns_status infer_node(nns_onnx_loader *L, int ni) {
-    nns_graph *g = L->g;
-    nns_node *n = &g->nodes[ni];
-    const nns_op_def *def = n->op >= 0 ? nns_op_table[n->op] : NULL;
-    if (!def)
-        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'", n->op_type, n->name);
-    if (n->n_in < def->min_in || n->n_in > def->max_in || n->n_out < def->min_out || n->n_out > def->max_out)
-        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): %d inputs and %d outputs, expected %d-%d and %d-%d",
-                    n->name, n->op_type, n->n_in, n->n_out, def->min_in, def->max_in, def->min_out,
-                    def->max_out);
-    const nns_shape *in[NNS_MAX_NODE_IO];
-    nns_shape out[NNS_MAX_NODE_IO];
-    memset(out, 0, sizeof out);
-    for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &g->values[n->in[j]].shape : NULL;
-    void *params = calloc(1, def->params_size ? def->params_size : 1);
-    if (!params) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", n->name);
-    nns_status st = def->prepare ? def->prepare(g, n, params) : NNS_OK;
-    if (!st) st = nns_op_infer(g, n, params, in, out);
-    free(params);
-    if (st) return wrap(L, st);
-    for (int j = 0; j < n->n_out; j++) {
-        g->values[n->out[j]].shape = out[j];
-        g->values[n->out[j]].dtype = NNS_DTYPE_F32;
-    }
-    return NNS_OK;
-}
-
 /* ---- nodes ----------------------------------------------------------------- */
 
 #define MAX_SKIP 8
@@ -837,7 +810,8 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
         if ((st = copy_attr(L, ni, nn, op, at))) return st;
     }
     if (softmax_axis_set && (st = nns_graph_set_attr_int(g, ni, "axis", softmax_axis))) return wrap(L, st);
-    return infer_node(L, ni);
+    st = nns_graph_infer_node(g, ni);
+    return st ? wrap(L, st) : NNS_OK;
 }
 
 /* ---- model ----------------------------------------------------------------- */
