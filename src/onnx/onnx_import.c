@@ -606,211 +606,320 @@ static nns_status copy_attr(nns_onnx_loader *L, int ni, const char *nn, const ch
     return st ? wrap(L, st) : NNS_OK;
 }
 
-/* ---- per-node shape inference ---------------------------------------------- */
-
 /* ---- nodes ----------------------------------------------------------------- */
 
 #define MAX_SKIP 8
 
-static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
-                               const Onnx__NodeProto *np) {
-    nns_graph *g = L->g;
-    char synth[256];
-    const char *op = np->op_type;
-    if (!op || !*op) return LERR(NNS_STATUS_FORMAT, "node %zu has no op_type", index);
-    const char *nn = np->name;
-    if (!nn || !*nn) {
-        snprintf(synth, sizeof synth, "%.200s_%zu", op, index);
-        for (int k = 1; proto_node_named(gp, synth) || nns_graph_find_node(g, synth) >= 0; k++)
-            snprintf(synth, sizeof synth, "%.200s_%zu_%d", op, index, k);
-        nn = synth;
-    }
-    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
-        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s:%s' at node '%s'", np->domain, op, nn);
-    if (np->n_output < 1 || !np->output[0] || !*np->output[0])
-        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s) has no output", nn, op);
-    if (np->n_input > NNS_MAX_NODE_IO || np->n_output > NNS_MAX_NODE_IO)
-        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): too many inputs or outputs", nn, op);
-
-    if (strcmp(op, "Constant") == 0) return fold_constant(L, np, nn);
-
-    int n_in = (int)np->n_input;
-    while (n_in > 0 && (!np->input[n_in - 1] || !*np->input[n_in - 1])) n_in--;
+/* One ONNX node on its way into the graph. */
+typedef struct node_ctx {
+    nns_onnx_loader *L;
+    const Onnx__GraphProto *gp;
+    const Onnx__NodeProto *np;
+    const char *nn, *op;
+    int n_in, n_out;
     ref refs[NNS_MAX_NODE_IO];
-    int all_const = n_in > 0;
+    int kin[NNS_MAX_NODE_IO]; /* constant index per input, or -1 */
+    const char *skip[MAX_SKIP]; /* attributes not copied */
+    int n_skip;
+    int axis_set;             /* set attribute 'axis' to axis after copying */
+    int64_t axis;
+} node_ctx;
+
+/* ---- normalisation to opset-13 semantics: one function per change ---------- */
+
+/* Clip < 11: min and max attributes become constant inputs. */
+static nns_status norm_clip_attrs(node_ctx *c) {
+    const Onnx__AttributeProto *amin = nns_onnx_attr(c->np, "min"), *amax = nns_onnx_attr(c->np, "max");
     nns_status st;
-    for (int i = 0; i < n_in; i++) {
-        if ((st = resolve(L, nn, np->input[i], &refs[i]))) return st;
-        if (refs[i].kind == REF_VALUE) all_const = 0;
-        if (refs[i].kind == REF_CONST && (st = const_get(L, refs[i].idx))) return st;
+    c->skip[c->n_skip++] = "min";
+    c->skip[c->n_skip++] = "max";
+    c->n_in = 1;
+    c->refs[1].kind = c->refs[2].kind = REF_NONE;
+    c->kin[1] = c->kin[2] = -1;
+    if (amin) {
+        if ((st = scalar_const(c->L, c->nn, "min", amin->f, &c->kin[1]))) return st;
+        c->refs[1].kind = REF_CONST;
+        c->n_in = 2;
     }
+    if (amax) {
+        if ((st = scalar_const(c->L, c->nn, "max", amax->f, &c->kin[2]))) return st;
+        c->refs[2].kind = REF_CONST;
+        c->n_in = 3;
+    }
+    return NNS_OK;
+}
 
-    if (strcmp(op, "Shape") == 0) return fold_shape(L, np, nn, &refs[0]);
+/* Dropout < 12: the ratio attribute becomes a constant input. */
+static nns_status norm_dropout_attrs(node_ctx *c) {
+    const Onnx__AttributeProto *ar = nns_onnx_attr(c->np, "ratio");
+    c->skip[c->n_skip++] = "ratio";
+    c->skip[c->n_skip++] = "is_test";
+    if (ar) {
+        nns_status st = scalar_const(c->L, c->nn, "ratio", ar->f, &c->kin[1]);
+        if (st) return st;
+        c->refs[1].kind = REF_CONST;
+        c->n_in = 2;
+    }
+    return NNS_OK;
+}
 
-    if (all_const && nns_onnx_foldable(op)) {
-        const nns_onnx_const *in[NNS_MAX_NODE_IO];
-        for (int i = 0; i < n_in; i++) {
-            in[i] = NULL;
-            if (refs[i].kind != REF_CONST) continue;
-            if ((st = const_get(L, refs[i].idx))) return st;
-        }
-        for (int i = 0; i < n_in; i++) in[i] = refs[i].kind == REF_CONST ? &L->k[refs[i].idx] : NULL;
-        nns_onnx_const out;
-        st = nns_onnx_fold(L, np, nn, n_in, in, &out);
-        if (st) return wrap(L, st);
-        if (nns_onnx_const_push(L, &out, np->output[0]) < 0)
-            return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+/* Dropout >= 12: a constant training_mode false is the default (dropped);
+ * true is a training graph. */
+static nns_status norm_dropout_mode(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    if (c->n_in < 3 || c->kin[2] < 0) return NNS_OK;
+    const nns_onnx_const *k = &L->k[c->kin[2]];
+    int64_t n = nns_onnx_numel(&k->shape);
+    size_t es = store_size(k->dtype);
+    for (int64_t j = 0; j < n * (int64_t)es; j++)
+        if (((const unsigned char *)k->data)[j])
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Dropout): training_mode=true is not supported", c->nn);
+    c->n_in = 2;
+    while (c->n_in > 1 && c->refs[c->n_in - 1].kind == REF_NONE) c->n_in--;
+    return NNS_OK;
+}
+
+/* Softmax / LogSoftmax < 13 flatten from axis on: the same as a softmax
+ * over one axis only when every later dim is 1. */
+static nns_status norm_softmax_axis(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    const nns_shape *xs = ref_shape(L, &c->refs[0]);
+    int r = xs ? xs->ndim : 0;
+    int64_t a = nns_onnx_attr_int(c->np, "axis", 1);
+    if (a < 0) a += r;
+    if (a < 0 || a >= r)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): axis out of range for rank %d", c->nn, c->op, r);
+    for (int d = (int)a + 1; d < r; d++)
+        if (xs->dims[d] != 1)
+            return LERR(NNS_STATUS_UNSUPPORTED,
+                        "node '%s' (%s, opset %lld): axis %lld of a rank-%d input flattens the trailing "
+                        "dims; only a softmax over the last non-unit dim can be converted", c->nn, c->op,
+                        (long long)L->opset, (long long)a, r);
+    c->axis_set = 1;
+    c->axis = a == r - 1 ? -1 : a;
+    c->skip[c->n_skip++] = "axis";
+    return NNS_OK;
+}
+
+/* BatchNormalization, any opset: inference only, old attributes dropped. */
+static nns_status norm_batchnorm(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    const char *nn = c->nn;
+    if (nns_onnx_attr_int(c->np, "spatial", 1) != 1)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): spatial=0 is not supported", nn);
+    if (nns_onnx_attr_int(c->np, "training_mode", 0) != 0)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): training_mode=1 is not supported", nn);
+    c->skip[c->n_skip++] = "spatial";
+    c->skip[c->n_skip++] = "training_mode";
+    c->skip[c->n_skip++] = "is_test";
+    c->skip[c->n_skip++] = "consumed_inputs";
+    for (int j = 1; j < c->n_out; j++)
+        if (c->np->output[j] && *c->np->output[j] && name_used(c->gp, c->np->output[j]))
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): training outputs ('%s') are not supported",
+                        nn, c->np->output[j]);
+    c->n_out = 1;
+    return NNS_OK;
+}
+
+/* Reshape, any opset: a shape computed from the batch is resolved;
+ * allowzero=1 is refused where it would change the meaning of a 0. */
+static nns_status norm_reshape(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    int64_t allowzero = nns_onnx_attr_int(c->np, "allowzero", 0);
+    c->skip[c->n_skip++] = "allowzero";
+    if (c->n_in < 2 || c->kin[1] < 0) {
+        if (allowzero)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Reshape): allowzero=1 with a computed shape", c->nn);
         return NNS_OK;
     }
-    if (nns_onnx_fold_only(op) || nns_op_lookup(op) < 0)
-        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'%s", op, nn,
-                    nns_onnx_fold_only(op) ? " (supported only on constant inputs)" : "");
-
-    /* Normalise to opset-13 semantics. */
-    const char *skip[MAX_SKIP];
-    int n_skip = 0;
-    int kin[NNS_MAX_NODE_IO]; /* constant index per input, or -1 */
-    for (int i = 0; i < NNS_MAX_NODE_IO; i++) kin[i] = i < n_in && refs[i].kind == REF_CONST ? refs[i].idx : -1;
-    int n_out = (int)np->n_output;
-    int softmax_axis_set = 0;
-    int64_t softmax_axis = 0;
-    if (strcmp(op, "Clip") == 0 && L->opset < 11) {
-        const Onnx__AttributeProto *amin = nns_onnx_attr(np, "min"), *amax = nns_onnx_attr(np, "max");
-        skip[n_skip++] = "min";
-        skip[n_skip++] = "max";
-        n_in = 1;
-        refs[1].kind = refs[2].kind = REF_NONE;
-        kin[1] = kin[2] = -1;
-        if (amin) {
-            if ((st = scalar_const(L, nn, "min", amin->f, &kin[1]))) return st;
-            refs[1].kind = REF_CONST;
-            n_in = 2;
-        }
-        if (amax) {
-            if ((st = scalar_const(L, nn, "max", amax->f, &kin[2]))) return st;
-            refs[2].kind = REF_CONST;
-            n_in = 3;
-        }
-    } else if (strcmp(op, "Dropout") == 0 && L->opset < 12) {
-        const Onnx__AttributeProto *ar = nns_onnx_attr(np, "ratio");
-        skip[n_skip++] = "ratio";
-        skip[n_skip++] = "is_test";
-        if (ar) {
-            if ((st = scalar_const(L, nn, "ratio", ar->f, &kin[1]))) return st;
-            refs[1].kind = REF_CONST;
-            n_in = 2;
-        }
-    } else if (strcmp(op, "Dropout") == 0 && n_in >= 3 && kin[2] >= 0) {
-        /* a constant training_mode: false is the default (dropped), true is
-         * a training graph */
-        const nns_onnx_const *c = &L->k[kin[2]];
-        int64_t n = nns_onnx_numel(&c->shape);
-        size_t es = store_size(c->dtype);
-        for (int64_t j = 0; j < n * (int64_t)es; j++)
-            if (((const unsigned char *)c->data)[j])
-                return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Dropout): training_mode=true is not supported", nn);
-        n_in = 2;
-        while (n_in > 1 && refs[n_in - 1].kind == REF_NONE) n_in--;
-    } else if ((strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0) && L->opset < 13) {
-        const nns_shape *xs = ref_shape(L, &refs[0]);
-        int r = xs ? xs->ndim : 0;
-        int64_t a = nns_onnx_attr_int(np, "axis", 1);
-        if (a < 0) a += r;
-        if (a < 0 || a >= r)
-            return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): axis out of range for rank %d", nn, op, r);
-        for (int d = (int)a + 1; d < r; d++)
-            if (xs->dims[d] != 1)
+    nns_status st = const_get(L, c->kin[1]);
+    if (st) return st;
+    if (nns_onnx_const_has_sym(&L->k[c->kin[1]]) &&
+        (st = resolve_reshape(L, c->nn, &c->refs[0], allowzero != 0, &c->kin[1])))
+        return st;
+    if (allowzero) {
+        const nns_onnx_const *k = &L->k[c->kin[1]];
+        int64_t n = nns_onnx_numel(&k->shape);
+        for (int64_t j = 0; j < n && is_int(k->dtype); j++)
+            if (((const int64_t *)k->data)[j] == 0)
                 return LERR(NNS_STATUS_UNSUPPORTED,
-                            "node '%s' (%s, opset %lld): axis %lld of a rank-%d input flattens the trailing "
-                            "dims; only a softmax over the last non-unit dim can be converted", nn, op,
-                            (long long)L->opset, (long long)a, r);
-        softmax_axis_set = 1;
-        softmax_axis = a == r - 1 ? -1 : a;
-        skip[n_skip++] = "axis";
-    } else if (strcmp(op, "BatchNormalization") == 0) {
-        if (nns_onnx_attr_int(np, "spatial", 1) != 1)
-            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): spatial=0 is not supported", nn);
-        if (nns_onnx_attr_int(np, "training_mode", 0) != 0)
-            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization): training_mode=1 is not supported", nn);
-        skip[n_skip++] = "spatial";
-        skip[n_skip++] = "training_mode";
-        skip[n_skip++] = "is_test";
-        skip[n_skip++] = "consumed_inputs";
-        for (int j = 1; j < n_out; j++)
-            if (np->output[j] && *np->output[j] && name_used(gp, np->output[j]))
-                return LERR(NNS_STATUS_UNSUPPORTED,
-                            "node '%s' (BatchNormalization): training outputs ('%s') are not supported", nn,
-                            np->output[j]);
-        n_out = 1;
-    } else if (strcmp(op, "Reshape") == 0) {
-        int64_t allowzero = nns_onnx_attr_int(np, "allowzero", 0);
-        skip[n_skip++] = "allowzero";
-        if (n_in >= 2 && kin[1] >= 0) {
-            if ((st = const_get(L, kin[1]))) return st;
-            if (nns_onnx_const_has_sym(&L->k[kin[1]]) &&
-                (st = resolve_reshape(L, nn, &refs[0], allowzero != 0, &kin[1])))
-                return st;
-            if (allowzero) {
-                const nns_onnx_const *c = &L->k[kin[1]];
-                int64_t n = nns_onnx_numel(&c->shape);
-                for (int64_t j = 0; j < n && is_int(c->dtype); j++)
-                    if (((const int64_t *)c->data)[j] == 0)
-                        return LERR(NNS_STATUS_UNSUPPORTED,
-                                    "node '%s' (Reshape): allowzero=1 with a 0 in the shape is not supported", nn);
-            }
-        } else if (allowzero) {
-            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Reshape): allowzero=1 with a computed shape", nn);
-        }
+                            "node '%s' (Reshape): allowzero=1 with a 0 in the shape is not supported", c->nn);
     }
+    return NNS_OK;
+}
 
-    /* Inputs: constants enter the graph now. */
-    const char *ins[NNS_MAX_NODE_IO];
-    for (int i = 0; i < n_in; i++) {
-        if (kin[i] >= 0) {
-            if ((st = const_get(L, kin[i]))) return st;
-            if (nns_onnx_const_has_sym(&L->k[kin[i]]))
+/* Which change applies to which op at which opsets ([from, below)). */
+static const struct {
+    const char *op;
+    int64_t from, below;
+    nns_status (*fn)(node_ctx *c);
+} normalisers[] = {
+    {"Clip", 0, 11, norm_clip_attrs},
+    {"Dropout", 0, 12, norm_dropout_attrs},
+    {"Dropout", 12, INT64_MAX, norm_dropout_mode},
+    {"Softmax", 0, 13, norm_softmax_axis},
+    {"LogSoftmax", 0, 13, norm_softmax_axis},
+    {"BatchNormalization", 0, INT64_MAX, norm_batchnorm},
+    {"Reshape", 0, INT64_MAX, norm_reshape},
+};
+
+static nns_status normalise(node_ctx *c) {
+    for (size_t i = 0; i < sizeof normalisers / sizeof normalisers[0]; i++)
+        if (strcmp(c->op, normalisers[i].op) == 0 && c->L->opset >= normalisers[i].from &&
+            c->L->opset < normalisers[i].below) {
+            nns_status st = normalisers[i].fn(c);
+            if (st) return st;
+        }
+    return NNS_OK;
+}
+
+/* ---- the node's name, inputs and outputs ------------------------------------ */
+
+/* The node's name (synthesised as OP_INDEX when empty) and basic checks. */
+static nns_status node_header(node_ctx *c, size_t index, char *synth, size_t cap) {
+    nns_onnx_loader *L = c->L;
+    const Onnx__NodeProto *np = c->np;
+    c->op = np->op_type;
+    if (!c->op || !*c->op) return LERR(NNS_STATUS_FORMAT, "node %zu has no op_type", index);
+    c->nn = np->name;
+    if (!c->nn || !*c->nn) {
+        snprintf(synth, cap, "%.200s_%zu", c->op, index);
+        for (int k = 1; proto_node_named(c->gp, synth) || nns_graph_find_node(L->g, synth) >= 0; k++)
+            snprintf(synth, cap, "%.200s_%zu_%d", c->op, index, k);
+        c->nn = synth;
+    }
+    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
+        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s:%s' at node '%s'", np->domain, c->op, c->nn);
+    if (np->n_output < 1 || !np->output[0] || !*np->output[0])
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s) has no output", c->nn, c->op);
+    if (np->n_input > NNS_MAX_NODE_IO || np->n_output > NNS_MAX_NODE_IO)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): too many inputs or outputs", c->nn, c->op);
+    return NNS_OK;
+}
+
+/* Resolve the inputs (trailing empty names dropped); *all_const when every
+ * one is a constant. */
+static nns_status node_inputs(node_ctx *c, int *all_const) {
+    const Onnx__NodeProto *np = c->np;
+    c->n_in = (int)np->n_input;
+    while (c->n_in > 0 && (!np->input[c->n_in - 1] || !*np->input[c->n_in - 1])) c->n_in--;
+    *all_const = c->n_in > 0;
+    for (int i = 0; i < c->n_in; i++) {
+        nns_status st = resolve(c->L, c->nn, np->input[i], &c->refs[i]);
+        if (st) return st;
+        if (c->refs[i].kind == REF_VALUE) *all_const = 0;
+        if (c->refs[i].kind == REF_CONST && (st = const_get(c->L, c->refs[i].idx))) return st;
+    }
+    for (int i = 0; i < NNS_MAX_NODE_IO; i++)
+        c->kin[i] = i < c->n_in && c->refs[i].kind == REF_CONST ? c->refs[i].idx : -1;
+    c->n_out = (int)np->n_output;
+    return NNS_OK;
+}
+
+/* A node whose inputs are all constant, computed now. */
+static nns_status fold_node(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    const nns_onnx_const *in[NNS_MAX_NODE_IO];
+    for (int i = 0; i < c->n_in; i++) in[i] = c->refs[i].kind == REF_CONST ? &L->k[c->refs[i].idx] : NULL;
+    nns_onnx_const out;
+    nns_status st = nns_onnx_fold(L, c->np, c->nn, c->n_in, in, &out);
+    if (st) return wrap(L, st);
+    if (nns_onnx_const_push(L, &out, c->np->output[0]) < 0)
+        return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    return NNS_OK;
+}
+
+/* The graph names of the inputs: constants enter the graph now. */
+static nns_status bind_inputs(node_ctx *c, const char **ins) {
+    nns_onnx_loader *L = c->L;
+    for (int i = 0; i < c->n_in; i++) {
+        const int k = c->kin[i];
+        if (k >= 0) {
+            nns_status st = const_get(L, k);
+            if (st) return st;
+            if (nns_onnx_const_has_sym(&L->k[k]))
                 return LERR(NNS_STATUS_UNSUPPORTED,
                             "node '%s' (%s): input '%s' depends on a dynamic dimension (batch); only Reshape "
-                            "shapes can be resolved", nn, op, L->k[kin[i]].name);
-            if ((st = const_to_graph(L, kin[i], L->k[kin[i]].dtype == NNS_DTYPE_F32))) return st;
-            ins[i] = L->k[kin[i]].name;
-        } else if (refs[i].kind == REF_VALUE) {
-            ins[i] = g->values[refs[i].idx].name;
+                            "shapes can be resolved", c->nn, c->op, L->k[k].name);
+            if ((st = const_to_graph(L, k, L->k[k].dtype == NNS_DTYPE_F32))) return st;
+            ins[i] = L->k[k].name;
+        } else if (c->refs[i].kind == REF_VALUE) {
+            ins[i] = L->g->values[c->refs[i].idx].name;
         } else {
             ins[i] = "";
         }
     }
-    /* Outputs: trailing empty names dropped, others named. */
-    while (n_out > 1 && (!np->output[n_out - 1] || !*np->output[n_out - 1])) n_out--;
-    const char *outs[NNS_MAX_NODE_IO];
-    char onames[NNS_MAX_NODE_IO][64];
-    for (int j = 0; j < n_out; j++) {
+    return NNS_OK;
+}
+
+/* The output names: trailing empty ones dropped, other empty ones named. */
+static nns_status name_outputs(node_ctx *c, const char **outs, char (*onames)[64]) {
+    nns_onnx_loader *L = c->L;
+    const Onnx__NodeProto *np = c->np;
+    while (c->n_out > 1 && (!np->output[c->n_out - 1] || !*np->output[c->n_out - 1])) c->n_out--;
+    for (int j = 0; j < c->n_out; j++) {
         if (np->output[j] && *np->output[j]) {
             outs[j] = np->output[j];
             if (name_taken(L, outs[j]))
-                return LERR(NNS_STATUS_FORMAT, "node '%s': output '%s' is already defined", nn, outs[j]);
+                return LERR(NNS_STATUS_FORMAT, "node '%s': output '%s' is already defined", c->nn, outs[j]);
         } else {
             char base[64];
-            snprintf(base, sizeof base, "%.40s_out%d", nn, j);
+            snprintf(base, sizeof base, "%.40s_out%d", c->nn, j);
             unique_value_name(L, base, onames[j], sizeof onames[j]);
             outs[j] = onames[j];
         }
     }
-    int ni;
-    if ((st = nns_graph_add_node(g, op, nn, n_in, ins, n_out, outs, &ni))) return wrap(L, st);
-    for (size_t a = 0; a < np->n_attribute; a++) {
-        const Onnx__AttributeProto *at = np->attribute[a];
+    return NNS_OK;
+}
+
+/* Copy the attributes that normalisation did not consume onto node ni. */
+static nns_status copy_attrs(node_ctx *c, int ni) {
+    nns_onnx_loader *L = c->L;
+    for (size_t a = 0; a < c->np->n_attribute; a++) {
+        const Onnx__AttributeProto *at = c->np->attribute[a];
         if (!at->name || !*at->name)
-            return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): attribute without a name", nn, op);
+            return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): attribute without a name", c->nn, c->op);
         int skipped = 0;
-        for (int s = 0; s < n_skip; s++) skipped |= strcmp(skip[s], at->name) == 0;
+        for (int s = 0; s < c->n_skip; s++) skipped |= strcmp(c->skip[s], at->name) == 0;
         if (skipped) continue;
         if (at->ref_attr_name && *at->ref_attr_name)
-            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s': attribute references are not supported", nn);
-        if ((st = copy_attr(L, ni, nn, op, at))) return st;
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s': attribute references are not supported", c->nn);
+        nns_status st = copy_attr(L, ni, c->nn, c->op, at);
+        if (st) return st;
     }
-    if (softmax_axis_set && (st = nns_graph_set_attr_int(g, ni, "axis", softmax_axis))) return wrap(L, st);
-    st = nns_graph_infer_node(g, ni);
+    if (c->axis_set) {
+        nns_status st = nns_graph_set_attr_int(L->g, ni, "axis", c->axis);
+        if (st) return wrap(L, st);
+    }
+    return NNS_OK;
+}
+
+static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
+                               const Onnx__NodeProto *np) {
+    node_ctx c;
+    memset(&c, 0, sizeof c);
+    c.L = L;
+    c.gp = gp;
+    c.np = np;
+    char synth[256];
+    nns_status st = node_header(&c, index, synth, sizeof synth);
+    if (st) return st;
+    if (strcmp(c.op, "Constant") == 0) return fold_constant(L, np, c.nn);
+    int all_const;
+    if ((st = node_inputs(&c, &all_const))) return st;
+    if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
+    if (all_const && nns_onnx_foldable(c.op)) return fold_node(&c);
+    if (nns_onnx_fold_only(c.op) || nns_op_lookup(c.op) < 0)
+        return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'%s", c.op, c.nn,
+                    nns_onnx_fold_only(c.op) ? " (supported only on constant inputs)" : "");
+    if ((st = normalise(&c))) return st;
+    const char *ins[NNS_MAX_NODE_IO], *outs[NNS_MAX_NODE_IO];
+    char onames[NNS_MAX_NODE_IO][64];
+    if ((st = bind_inputs(&c, ins)) || (st = name_outputs(&c, outs, onames))) return st;
+    int ni;
+    if ((st = nns_graph_add_node(L->g, c.op, c.nn, c.n_in, ins, c.n_out, outs, &ni))) return wrap(L, st);
+    if ((st = copy_attrs(&c, ni))) return st;
+    st = nns_graph_infer_node(L->g, ni);
     return st ? wrap(L, st) : NNS_OK;
 }
 
