@@ -6,8 +6,13 @@
  * Build (from the repository root, after building the library in build/):
  *   cc -O2 -fopenmp -Iinclude -Isrc bench/bench_conv.c build/libnnslim.a \
  *      $(pkg-config --libs openblas libprotobuf-c zlib) -lm -o bench_conv
- * Run: OMP_NUM_THREADS=2 ./bench_conv [name-filter] [reps]
- * Times are the minimum over reps (the machine may be shared).
+ * Run: OMP_NUM_THREADS=2 ./bench_conv [name-filter] [reps] [levels]
+ * Times are the minimum over reps (the machine may be shared). The plans use
+ * the default kernel table (NNS_ISA lowers it); "levels" times every layer
+ * at each ISA level the CPU has, in one process (plans pinned to a table).
+ * ./bench_conv --kernels lists the kernel registry (src/kernels/kernel_list.h):
+ * every family, its variants, which this CPU can run and which the default
+ * table uses.
  * NNS_BENCH_CPU=1: process CPU time instead of wall time (steadier on a
  * shared machine, with one thread). */
 #include <stdio.h>
@@ -86,7 +91,7 @@ static int add_param(nns_graph *g, const char *name, int nd, const int64_t *d, u
     return st != NNS_OK;
 }
 
-static void bench(const layer *L, int batch, int reps) {
+static void bench(const layer *L, int batch, int reps, const nns_kernels *kern) {
     nns_graph *g = NULL;
     nns_graph_create(&g);
     uint64_t s = 42;
@@ -134,7 +139,7 @@ static void bench(const layer *L, int batch, int reps) {
     }
     float *pg = calloc((size_t)g->n_params, sizeof(float));
     nns_plan *p = NULL;
-    if (nns_plan_create(g, batch, 1, pg, &p)) {
+    if (nns_plan_create_with_kernels(g, batch, 1, pg, kern, &p)) {
         fprintf(stderr, "%s: %s\n", L->name, nns_last_error());
         exit(1);
     }
@@ -157,22 +162,47 @@ static void bench(const layer *L, int batch, int reps) {
     }
     /* x is a parameter here, so backward computes dX too (3x the forward
      * flops), except for one-channel inputs (a first layer). */
-    printf("%-14s %9.2f %9.2f %9.2f %9.1f\n", L->name, tf * 1e3, tb * 1e3, (tf + tb) * 1e3,
+    printf("%-14s %-10s %9.2f %9.2f %9.2f %9.1f\n", L->name, nns_isa_name(nns_plan_kernels(p)->isa), tf * 1e3, tb * 1e3, (tf + tb) * 1e3,
            3 * flops / (tf + tb) * 1e-9);
     nns_plan_free(p);
     free(pg);
     nns_graph_free(g);
 }
 
+/* The registry: per family, the reference and each variant with its
+ * suffix; "cpu" if this CPU can run it, "*" on the one the default table uses. */
+static void list_kernels(void) {
+    const nns_kernels *k = nns_kernels_get();
+    const uint32_t cpu = nns_cpu_features();
+    printf("default table: level %s\n", nns_isa_name(k->isa));
+#define NNS_KERNEL(family, type, ref) \
+    printf("%-24s %-34s %-11s %-4s %s\n", #family, #ref, "ref", "cpu", k->family == ref ? "*" : "");
+#define NNS_VARIANT(family, suffix, symbol)                                                      \
+    printf("%-24s %-34s %-11s %-4s %s\n", "", #symbol, #suffix,                                   \
+           (NNS_SUFFIX_##suffix & ~cpu) == 0 ? "cpu" : "-", k->family == symbol ? "*" : "");
+#include "kernels/kernel_list.h"
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--kernels")) {
+        list_kernels();
+        return 0;
+    }
     const char *filter = argc > 1 ? argv[1] : "";
     int reps = argc > 2 ? atoi(argv[2]) : 10;
     const char *cpu = getenv("NNS_BENCH_CPU");
     if (cpu && *cpu == '1') bench_clock = CLOCK_PROCESS_CPUTIME_ID;
-    printf("isa %s, batch 128, min of %d reps, %s\n", nns_isa_name(nns_kernels_get()->isa), reps,
-           bench_clock == CLOCK_MONOTONIC ? "wall ms" : "cpu ms");
-    printf("%-14s %9s %9s %9s %9s\n", "layer", "fwd ms", "bwd ms", "f+b ms", "GFLOP/s");
-    for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++)
-        if (strstr(LAYERS[i].name, filter)) bench(&LAYERS[i], 128, reps);
+    const int levels = argc > 3 && !strcmp(argv[3], "levels");
+    printf("batch 128, min of %d reps, %s\n", reps, bench_clock == CLOCK_MONOTONIC ? "wall ms" : "cpu ms");
+    printf("%-14s %-10s %9s %9s %9s %9s\n", "layer", "isa", "fwd ms", "bwd ms", "f+b ms", "GFLOP/s");
+    for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
+        if (!strstr(LAYERS[i].name, filter)) continue;
+        if (!levels) {
+            bench(&LAYERS[i], 128, reps, nns_kernels_get());
+            continue;
+        }
+        for (int l = 0; l < NNS_ISA_COUNT; l++)
+            if (nns_isa_supported((nns_isa)l)) bench(&LAYERS[i], 128, reps, nns_kernels_for_isa((nns_isa)l));
+    }
     return 0;
 }

@@ -79,6 +79,10 @@ static void set_spin(char **argv) {
 
 int main(int argc, char **argv) {
     set_spin(argv);
+    if (nns_isa_check_env()) { /* an unknown NNS_ISA level */
+        fprintf(stderr, "nnslim: %s\n", nns_last_error());
+        return CLI_USAGE;
+    }
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -1,14 +1,19 @@
-/* test_kernels.c — every SIMD kernel against its scalar reference on random
- * shapes, under each ISA level this machine has; im2col/col2im adjointness;
- * NNS_ISA forcing a lower level. */
+/* test_kernels.c — every ISA variant of kernel_list.h that this CPU can run
+ * against its scalar reference on random shapes (a family needs a
+ * test_<family> function here, or this file does not compile); the tables of
+ * every level filled by the registry's rule; CPU features detected bit by
+ * bit (against /proc/cpuinfo); NNS_ISA forcing a lower level;
+ * im2col/col2im adjointness. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
 #include "kernels/kernels.h"
+#include "nnslim/runtime.h"
 #include "testutil.h"
 
 static uint64_t rng = 12345;
+static const char *cur_variant = "?"; /* the symbol under test, for messages */
 
 static int rnd(int lo, int hi) { return lo + (int)nns_rng_below(&rng, (uint64_t)(hi - lo + 1)); }
 
@@ -90,7 +95,7 @@ static void test_dwconv(const nns_kernels *k, int iters) {
                 if (y2[bb * ys + i] != y1[bb * ys + i] + 1.0f) e = 1;
         }
         CHECK_MSG(e < 1e-5, "%s dwconv2d fwd (n %d, nc %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
-                  nns_isa_name(k->isa), n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow, e);
+                  cur_variant, n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow, e);
         /* Backward: all outputs, then with dx / dw / db omitted in turn. */
         int mode = it % 4;
         float *pdx1 = mode == 1 ? NULL : dx1, *pdx2 = mode == 1 ? NULL : dx2;
@@ -111,7 +116,7 @@ static void test_dwconv(const nns_kernels *k, int iters) {
         edb = max_rel_err(db2, db1, nc);
         CHECK_MSG(edx < 1e-5 && edw < 1e-4 && edb < 1e-4,
                   "%s dwconv2d bwd (mode %d, n %d, nc %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: dx %g dw %g db %g",
-                  nns_isa_name(k->isa), mode, n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh,
+                  cur_variant, mode, n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh,
                   g.ow, edx, edw, edb);
         free(scr); free(x); free(w); free(y1); free(y2); free(dy); free(dx1); free(dx2);
     }
@@ -154,7 +159,7 @@ static void test_dwconv_3x3s2(const nns_kernels *k, int iters) {
         k->f32_dwconv2d(&g, n, nc, x, xs, w, b, y2, ys, scr);
         double e = max_rel_err(y2, y1, ys * n);
         CHECK_MSG(e < 1e-5, "%s dwconv2d 3x3 s2 (n %d, nc %d): %dx%d p%d,%d,%d,%d -> %dx%d: err %g",
-                  nns_isa_name(k->isa), n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, e);
+                  cur_variant, n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, e);
         /* backward: dx, dw and db accumulate onto what is there; each may be
          * absent (mode) */
         float *dy = y1, *dx1 = malloc(xs * n * sizeof(float)), *dx2 = malloc(xs * n * sizeof(float));
@@ -173,7 +178,7 @@ static void test_dwconv_3x3s2(const nns_kernels *k, int iters) {
                eb = max_rel_err(db2, db1, (size_t)nc);
         CHECK_MSG(ex < 1e-5 && ew < 1e-4 && eb < 1e-4,
                   "%s dwconv2d bwd 3x3 s2 (mode %d, n %d, nc %d): %dx%d p%d,%d,%d,%d -> %dx%d: dx %g dw %g db %g",
-                  nns_isa_name(k->isa), mode, n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, ex, ew, eb);
+                  cur_variant, mode, n, nc, g.ih, g.iw, g.pt, g.pl, pb, pr, g.oh, g.ow, ex, ew, eb);
         free(dx1);
         free(dx2);
         free(scr);
@@ -205,12 +210,12 @@ static void test_dwconv_model_shapes(const nns_kernels *k) {
         const float bias = 0.5f;
         ref->f32_dwconv2d(&g, 1, 1, x, ihw, w, &bias, y1, ohw, scr);
         k->f32_dwconv2d(&g, 1, 1, x, ihw, w, &bias, y2, ohw, scr);
-        CHECK_MSG(max_rel_err(y2, y1, ohw) < 1e-5, "%s dwconv2d %dx%d s%d", nns_isa_name(k->isa), g.ih, g.iw, g.sh);
+        CHECK_MSG(max_rel_err(y2, y1, ohw) < 1e-5, "%s dwconv2d %dx%d s%d", cur_variant, g.ih, g.iw, g.sh);
         ref->f32_dwconv2d_bwd(&g, 2, 1, x, ihw, dy, ohw, w, dx1, ihw, dw1, &db1, scr);
         k->f32_dwconv2d_bwd(&g, 2, 1, x, ihw, dy, ohw, w, dx2, ihw, dw2, &db2, scr);
         CHECK_MSG(max_rel_err(dx2, dx1, 2 * ihw) < 1e-5 && max_rel_err(dw2, dw1, 9) < 1e-4 &&
                       fabs(db2 - db1) < 1e-4 * fmax(1, fabs(db1)),
-                  "%s dwconv2d bwd %dx%d s%d", nns_isa_name(k->isa), g.ih, g.iw, g.sh);
+                  "%s dwconv2d bwd %dx%d s%d", cur_variant, g.ih, g.iw, g.sh);
         free(scr);
     }
 }
@@ -226,7 +231,7 @@ static void test_maxpool(const nns_kernels *k, int iters) {
         nns_f32_maxpool2d__ref(&g, x, y1, i1);
         k->f32_maxpool2d(&g, x, y2, i2);
         int same = memcmp(y1, y2, ohw * sizeof(float)) == 0 && memcmp(i1, i2, ohw * sizeof(int32_t)) == 0;
-        CHECK_MSG(same, "%s maxpool2d: ih%d iw%d k%dx%d s%d,%d", nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw, g.sh,
+        CHECK_MSG(same, "%s maxpool2d: ih%d iw%d k%dx%d s%d,%d", cur_variant, g.ih, g.iw, g.kh, g.kw, g.sh,
                   g.sw);
         free(x); free(y1); free(y2); free(i1); free(i2);
     }
@@ -250,7 +255,7 @@ static void test_maxpool(const nns_kernels *k, int iters) {
         nns_f32_maxpool2d__ref(&g, x, y1, i1);
         k->f32_maxpool2d_2x2s2(&g, x, y2, i2);
         int same = memcmp(y1, y2, ohw * sizeof(float)) == 0 && memcmp(i1, i2, ohw * sizeof(int32_t)) == 0;
-        CHECK_MSG(same, "%s maxpool2d_2x2s2: ih%d iw%d -> %dx%d", nns_isa_name(k->isa), g.ih, g.iw, g.oh, g.ow);
+        CHECK_MSG(same, "%s maxpool2d_2x2s2: ih%d iw%d -> %dx%d", cur_variant, g.ih, g.iw, g.oh, g.ow);
         /* Without indices. */
         k->f32_maxpool2d_2x2s2(&g, x, y2, NULL);
         CHECK(memcmp(y1, y2, ohw * sizeof(float)) == 0);
@@ -279,7 +284,7 @@ static void test_wgemm8(const nns_kernels *k, int iters) {
         nns_f32_wgemm8__ref(na, nb, nr, A, a_sa, a_sr, B, b_sr, b_sb, C1, c_sa, c_sb, acc);
         k->f32_wgemm8(na, nb, nr, A, a_sa, a_sr, B, b_sr, b_sb, C2, c_sa, c_sb, acc);
         double e = max_rel_err(C2, C1, cn);
-        CHECK_MSG(e < 1e-5, "%s wgemm8 na%d nb%d nr%d mode%d acc%d: err %g", nns_isa_name(k->isa), na, nb, nr, mode,
+        CHECK_MSG(e < 1e-5, "%s wgemm8 na%d nb%d nr%d mode%d acc%d: err %g", cur_variant, na, nb, nr, mode,
                   acc, e);
         free(A); free(B); free(C1); free(C2);
     }
@@ -302,7 +307,7 @@ static void test_wino(const nns_kernels *k, int iters) {
         fill(xp, (size_t)c * ph * pw);
         ref->f32_wino2x2_3x3_input(xp, c, (size_t)ph * pw, pw, tx, t0, t1, v1, cs, hs);
         k->f32_wino2x2_3x3_input(xp, c, (size_t)ph * pw, pw, tx, t0, t1, v2, cs, hs);
-        CHECK_MSG(max_rel_err(v2, v1, 2 * hs) < 1e-6, "%s wino input %dx%d tiles [%d,%d)", nns_isa_name(k->isa), ty,
+        CHECK_MSG(max_rel_err(v2, v1, 2 * hs) < 1e-6, "%s wino input %dx%d tiles [%d,%d)", cur_variant, ty,
                   tx, t0, t1);
         /* output, overwrite and accumulate, with and without bias */
         const size_t yp = (size_t)oh * ow + rnd(0, 3);
@@ -317,13 +322,13 @@ static void test_wino(const nns_kernels *k, int iters) {
         ref->f32_wino2x2_3x3_output(v1, c, cs, hs, tx, t0, t1, b, y1, yp, oh, ow, acc);
         k->f32_wino2x2_3x3_output(v1, c, cs, hs, tx, t0, t1, b, y2, yp, oh, ow, acc);
         CHECK_MSG(max_rel_err(y2, y1, (size_t)c * yp) < 1e-5, "%s wino output %dx%d (%dx%d) tiles [%d,%d) acc %d",
-                  nns_isa_name(k->isa), oh, ow, ty, tx, t0, t1, acc);
+                  cur_variant, oh, ow, ty, tx, t0, t1, acc);
         /* outgrad */
         memset(v1, 0, 2 * hs * sizeof(float));
         memset(v2, 0, 2 * hs * sizeof(float));
         ref->f32_wino2x2_3x3_outgrad(y1, c, yp, oh, ow, tx, t0, t1, v1, cs, hs);
         k->f32_wino2x2_3x3_outgrad(y1, c, yp, oh, ow, tx, t0, t1, v2, cs, hs);
-        CHECK_MSG(max_rel_err(v2, v1, 2 * hs) < 1e-6, "%s wino outgrad %dx%d tiles [%d,%d)", nns_isa_name(k->isa), oh,
+        CHECK_MSG(max_rel_err(v2, v1, 2 * hs) < 1e-6, "%s wino outgrad %dx%d tiles [%d,%d)", cur_variant, oh,
                   ow, t0, t1);
         free(xp); free(v1); free(v2); free(y1); free(y2);
     }
@@ -383,7 +388,7 @@ static void test_pad2d(const nns_kernels *k, int iters) {
         nns_f32_pad2d__ref(x, c, ih, iw, p1, ph, pw, pt, pl);
         k->f32_pad2d(x, c, ih, iw, p2, ph, pw, pt, pl);
         CHECK_MSG(memcmp(p1, p2, (size_t)c * ph * pw * sizeof(float)) == 0, "%s pad2d %dx%d -> %dx%d at %d,%d",
-                  nns_isa_name(k->isa), ih, iw, ph, pw, pt, pl);
+                  cur_variant, ih, iw, ph, pw, pt, pl);
         int ok = 1;
         for (int ci = 0; ci < c; ci++)
             for (int r = 0; r < ph; r++)
@@ -423,7 +428,7 @@ static void test_im2col(const nns_kernels *k, int iters) {
                             if (col[(((size_t)ci * g.kh + i) * g.kw + j) * ohw + (size_t)oy * g.ow + ox] != want)
                                 ok = 0;
                         }
-        CHECK_MSG(ok, "%s im2col: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", nns_isa_name(k->isa), g.ih, g.iw, g.kh, g.kw,
+        CHECK_MSG(ok, "%s im2col: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", cur_variant, g.ih, g.iw, g.kh, g.kw,
                   g.sh, g.sw, g.dh, g.dw, g.pt, g.pl);
         nns_f32_col2im__ref(&g, c, c2, ohw, x2);
         /* the SIMD col2im against the reference, on a non-zero target */
@@ -432,7 +437,7 @@ static void test_im2col(const nns_kernels *k, int iters) {
         memcpy(x4, x3, c * ihw * sizeof(float));
         nns_f32_col2im__ref(&g, c, c2, ohw, x3);
         k->f32_col2im(&g, c, c2, ohw, x4);
-        CHECK_MSG(max_rel_err(x4, x3, c * ihw) < 1e-6, "%s col2im", nns_isa_name(k->isa));
+        CHECK_MSG(max_rel_err(x4, x3, c * ihw) < 1e-6, "%s col2im", cur_variant);
         free(x3);
         free(x4);
         double a = 0, b = 0;
@@ -484,7 +489,7 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
                 if (y[bb * ys + i] != 7.0f) e = 1;
         }
         CHECK_MSG(e < 1e-5, "%s conv2d_1ch (n %d, m %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
-                  nns_isa_name(k->isa), n, m, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow,
+                  cur_variant, n, m, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow,
                   e);
         free(scr);
         free(x);
@@ -494,30 +499,180 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
     }
 }
 
+/* f32_spmm_csr against a direct sum: random CSR (empty rows too), several
+ * batch widths, overwrite and accumulate, a row range. */
+static void test_spmm(const nns_kernels *k, int iters) {
+    for (int it = 0; it < iters; it++) {
+        const int N = rnd(1, 40), K = rnd(1, 60), mb = rnd(1, 70), n0 = rnd(0, N - 1), acc = it % 2;
+        int32_t *rp = malloc((size_t)(N + 1) * sizeof(int32_t)), *col = malloc((size_t)N * K * sizeof(int32_t));
+        float *val = malloc((size_t)N * K * sizeof(float));
+        int nnz = 0;
+        rp[0] = 0;
+        for (int n = 0; n < N; n++) {
+            const int dens = rnd(0, 4);
+            for (int j = 0; j < K; j++)
+                if (rnd(0, 3) < dens) {
+                    col[nnz] = j;
+                    val[nnz++] = 2.0f * nns_rng_uniform(&rng) - 1.0f;
+                }
+            rp[n + 1] = nnz;
+        }
+        const ptrdiff_t ldx = mb + rnd(0, 3);
+        float *x = malloc((size_t)K * ldx * sizeof(float)), *y1 = malloc((size_t)N * mb * sizeof(float));
+        float *y2 = malloc((size_t)N * mb * sizeof(float));
+        fill(x, (size_t)K * ldx);
+        fill(y1, (size_t)N * mb);
+        memcpy(y2, y1, (size_t)N * mb * sizeof(float));
+        nns_f32_spmm_csr__ref(n0, N, mb, rp, col, val, x, ldx, 0.75f, y1, 1, N, acc);
+        k->f32_spmm_csr(n0, N, mb, rp, col, val, x, ldx, 0.75f, y2, 1, N, acc);
+        const double e = max_rel_err(y2, y1, (size_t)N * mb);
+        CHECK_MSG(e < 1e-5, "%s spmm_csr N%d K%d mb%d rows [%d,%d) acc%d: err %g", cur_variant, N, K, mb, n0, N, acc, e);
+        free(rp); free(col); free(val); free(x); free(y1); free(y2);
+    }
+}
+
+/* One test per family of kernel_list.h, given a table whose entry for that
+ * family is the variant under test (the others are references). */
+static void test_f32_dwconv2d(const nns_kernels *k) {
+    test_dwconv(k, 300);
+    test_dwconv_model_shapes(k);
+    test_dwconv_3x3s2(k, 400);
+}
+static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); }
+static void test_f32_conv2d_1ch(const nns_kernels *k) { test_conv1ch(k, 200); }
+static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
+static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
+static void test_f32_im2col(const nns_kernels *k) { test_im2col(k, 200); }
+static void test_f32_col2im(const nns_kernels *k) { test_im2col(k, 200); }
+static void test_f32_pad2d(const nns_kernels *k) { test_pad2d(k, 200); }
+static void test_f32_wgemm8(const nns_kernels *k) { test_wgemm8(k, 200); }
+static void test_f32_wino2x2_3x3_input(const nns_kernels *k) { test_wino(k, 300); }
+static void test_f32_wino2x2_3x3_output(const nns_kernels *k) { test_wino(k, 300); }
+static void test_f32_wino2x2_3x3_outgrad(const nns_kernels *k) { test_wino(k, 300); }
+static void test_f32_spmm_csr(const nns_kernels *k) { test_spmm(k, 300); }
+
+/* Every variant in kernel_list.h: named __<suffix> after a suffix of
+ * isa.def; tested against its reference when the CPU has all the suffix's
+ * features, else reported as not run. Returns the number tested. */
+static int test_variants(void) {
+    const uint32_t cpu = nns_cpu_features();
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    int tested = 0, skipped = 0;
+#define NNS_VARIANT(family, suffix, symbol)                                                                \
+    do {                                                                                                   \
+        const char *nm = #symbol, *tail = "__" #suffix;                                                    \
+        CHECK_MSG(strlen(nm) > strlen(tail) && !strcmp(nm + strlen(nm) - strlen(tail), tail),              \
+                  "%s is listed with suffix %s", nm, #suffix);                                             \
+        CHECK_MSG(nns_suffix_features(#suffix) == NNS_SUFFIX_##suffix && NNS_SUFFIX_##suffix != 0,         \
+                  "%s: suffix %s", nm, #suffix);                                                           \
+        if ((NNS_SUFFIX_##suffix & ~cpu) == 0) {                                                           \
+            nns_kernels t = *ref;                                                                          \
+            t.family = symbol;                                                                             \
+            cur_variant = nm;                                                                              \
+            test_##family(&t);                                                                             \
+            tested++;                                                                                      \
+        } else {                                                                                           \
+            printf("not run on this CPU: %s\n", nm);                                                       \
+            skipped++;                                                                                     \
+        }                                                                                                  \
+    } while (0);
+#define NNS_KERNEL(family, type, ref_fn) \
+    CHECK(ref->family == ref_fn);        \
+    (void)test_##family; /* every family has a test */
+#include "kernels/kernel_list.h"
+    printf("%d variants tested, %d not run\n", tested, skipped);
+    return tested;
+}
+
+/* Each level's table: per family the first listed variant whose suffix the
+ * level allows, else the reference; a level the CPU lacks is clamped to a
+ * supported level within it. */
+static void test_tables(void) {
+    for (int l = 0; l < NNS_ISA_COUNT; l++) {
+        const nns_kernels *k = nns_kernels_for_isa((nns_isa)l);
+        const uint32_t lf = nns_isa_features((nns_isa)l);
+        if (!nns_isa_supported((nns_isa)l)) {
+            CHECK(nns_isa_supported(k->isa) && (nns_isa_features(k->isa) & ~lf) == 0 && (int)k->isa != l);
+            printf("level %s: not on this CPU, clamped to %s\n", nns_isa_name((nns_isa)l), nns_isa_name(k->isa));
+            continue;
+        }
+        CHECK(k->isa == (nns_isa)l && k->features == lf);
+        nns_kernels want;
+        int taken = 0;
+        memset(&want, 0, sizeof want);
+#define NNS_KERNEL(family, type, ref_fn) \
+    want.family = ref_fn;                \
+    taken = 0;
+#define NNS_VARIANT(family, suffix, symbol)                     \
+    if (!taken && (NNS_SUFFIX_##suffix & ~lf) == 0) {           \
+        want.family = symbol;                                   \
+        taken = 1;                                              \
+    }
+#include "kernels/kernel_list.h"
+        (void)taken;
+#define NNS_KERNEL(family, type, ref_fn) \
+    CHECK_MSG(k->family == want.family, "level %s: %s is not the first eligible variant", nns_isa_name((nns_isa)l), #family);
+#include "kernels/kernel_list.h"
+    }
+    /* the ISA names round-trip; a table is never above the CPU */
+    for (int l = 0; l < NNS_ISA_COUNT; l++) {
+        nns_isa back;
+        CHECK(nns_isa_from_name(nns_isa_name((nns_isa)l), &back) && back == (nns_isa)l);
+        CHECK((nns_kernels_for_isa((nns_isa)l)->features & ~nns_cpu_features()) == 0);
+    }
+    nns_isa x;
+    CHECK(!nns_isa_from_name("avx3", &x) && !nns_isa_from_name("", &x));
+    CHECK(nns_isa_supported(nns_isa_detect()));
+}
+
+/* Each feature bit against the kernel's view of the CPU (/proc/cpuinfo
+ * lists what both the CPU and the OS support): VNNI, AVX-VNNI, BF16 are
+ * separate bits. */
+static void test_cpu_features(void) {
+    static const char *const proc_names[NNS_CPU_FEATURE_COUNT] = {
+        [NNS_CPU_BIT_AVX2] = "avx2",         [NNS_CPU_BIT_FMA] = "fma",
+        [NNS_CPU_BIT_F16C] = "f16c",         [NNS_CPU_BIT_AVX512F] = "avx512f",
+        [NNS_CPU_BIT_AVX512BW] = "avx512bw", [NNS_CPU_BIT_AVX512DQ] = "avx512dq",
+        [NNS_CPU_BIT_AVX512VL] = "avx512vl", [NNS_CPU_BIT_AVX512VNNI] = "avx512_vnni",
+        [NNS_CPU_BIT_AVXVNNI] = "avx_vnni",  [NNS_CPU_BIT_AVX512BF16] = "avx512_bf16",
+    };
+    const uint32_t f = nns_cpu_features();
+    printf("cpu features:");
+    for (int b = 0; b < NNS_CPU_FEATURE_COUNT; b++)
+        if (f >> b & 1) printf(" %s", nns_cpu_feature_name(b));
+    printf("\n");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp) return;
+    char line[8192];
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "flags", 5)) continue;
+        for (int b = 0; b < NNS_CPU_FEATURE_COUNT; b++) {
+            char pat[40];
+            snprintf(pat, sizeof pat, " %s", proc_names[b]);
+            const char *at = strstr(line, pat);
+            const size_t n = strlen(pat);
+            while (at && at[n] != ' ' && at[n] != '\n') at = strstr(at + 1, pat);
+            CHECK_MSG(!!at == (int)(f >> b & 1), "feature %s: /proc/cpuinfo %d, detected %d", nns_cpu_feature_name(b),
+                      !!at, (int)(f >> b & 1));
+        }
+        break;
+    }
+    fclose(fp);
+}
+
 int main(void) {
     /* NNS_ISA forces a lower level (set before the first nns_kernels_get). */
     setenv("NNS_ISA", "scalar", 1);
+    CHECK(nns_isa_check_env() == NNS_OK);
     CHECK(nns_kernels_get()->isa == NNS_ISA_SCALAR);
     CHECK(nns_kernels_get()->f32_dwconv2d == nns_f32_dwconv2d__ref);
-    nns_isa hw = nns_isa_detect();
-    printf("cpu level: %s\n", nns_isa_name(hw));
-    for (int l = 0; l <= (int)hw; l++) {
-        const nns_kernels *k = nns_kernels_for_isa((nns_isa)l);
-        CHECK(k->isa == (nns_isa)l);
-        CHECK(k->f32_dwconv2d && k->f32_dwconv2d_bwd && k->f32_maxpool2d && k->f32_maxpool2d_2x2s2);
-        test_dwconv(k, 300);
-        test_dwconv_model_shapes(k);
-        test_dwconv_3x3s2(k, 400);
-        CHECK(k->f32_conv2d_1ch != NULL);
-        test_conv1ch(k, 200);
-        test_maxpool(k, 100);
-        test_wgemm8(k, 200);
-        test_wino(k, 300);
-        test_im2col(k, 200);
-        test_pad2d(k, 200);
-    }
-    /* A level above the CPU's clamps to the CPU's. */
-    CHECK(nns_kernels_for_isa(NNS_ISA_AVX512)->isa == hw);
+    setenv("NNS_ISA", "avx3", 1);
+    CHECK(nns_isa_check_env() == NNS_STATUS_INVALID_ARG);
+    unsetenv("NNS_ISA");
+    printf("cpu level: %s\n", nns_isa_name(nns_isa_detect()));
+    test_cpu_features();
+    test_tables();
+    test_variants();
     test_wino_algebra();
     TEST_MAIN_END();
 }

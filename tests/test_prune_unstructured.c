@@ -748,7 +748,10 @@ static void test_sparse_gemm(void) {
         compare_gemm(g, 400, ta, 40);
         nns_graph_free(g);
     }
-    CHECK(nns_sparse_gemm_threshold(1) <= nns_sparse_gemm_threshold(64));
+    for (int l = 0; l < NNS_ISA_COUNT; l++) {
+        const nns_kernels *kt = nns_kernels_for_isa((nns_isa)l);
+        CHECK(nns_sparse_gemm_threshold(kt, 1) <= nns_sparse_gemm_threshold(kt, 64));
+    }
     /* a whole pruned model: a session (thresholds) against dense plans */
     nns_graph *g;
     CHECK_OK(nns_arch_build("lenet300", 6, &g));

@@ -17,6 +17,14 @@ extern "C" {
 
 typedef struct nns_session nns_session;
 
+/* The environment variable NNS_ISA (scalar, avx2, avx512, avx512vnni,
+ * avxvnni, avx512bf16) lowers the kernels' ISA level, never above what the
+ * CPU has. NNS_OK if it is unset, empty or a known level; else
+ * NNS_STATUS_INVALID_ARG with a one-line message listing the levels (the
+ * library itself ignores an unknown value and uses every feature the CPU
+ * has; the nnslim command refuses it). */
+nns_status nns_isa_check_env(void);
+
 nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out);
 void nns_session_free(nns_session *s);
 /* Elements per sample of the (first) input and output. */

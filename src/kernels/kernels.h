@@ -8,16 +8,21 @@
  * from a *_scratch_floats() function of the same family, which is the same for
  * every ISA variant.
  *
- * Names: nns_<dtype>_<operation>[_<tile>]__<isa>, one file per symbol, named
- * after it: src/kernels/ref/ (portable C, the oracle and fallback, kept
- * forever) and src/kernels/x86/ (files whose name contains "avx2" are built
- * with -mavx2 -mfma, "avx512" with AVX-512 flags; see CMakeLists.txt).
+ * Names: nns_<dtype>_<operation>[_<tile>]__<suffix>, one file per symbol,
+ * named after it: src/kernels/ref/ (portable C, the oracle and fallback, kept
+ * forever) and src/kernels/x86/ (a file *__<suffix>.c is compiled with
+ * exactly the flags of its suffix, src/kernels/isa.def).
  *
- * Dispatch: nns_kernels_get() returns a table filled once from CPU feature
- * detection (__builtin_cpu_supports). The environment variable
- * NNS_ISA=scalar|avx2|avx512 forces a lower level (never a higher one than
- * the CPU has). Tests call nns_kernels_for_isa() to get the table of each
- * available level and compare every SIMD kernel with its reference.
+ * Registry: kernel_list.h lists every dispatched family, its reference and
+ * its ISA variants (each with the suffix, hence the CPU features, it needs).
+ * dispatch.c detects each CPU feature on its own bit and fills one table per
+ * ISA level, and the process default (every feature the CPU has); a variant
+ * is eligible in a table only if the table's features include all of its
+ * suffix's. NNS_ISA=<level> (scalar, avx2, avx512, avx512vnni, avxvnni,
+ * avx512bf16) lowers the default, never above the CPU. A plan is created
+ * with a table (the default, or one chosen with nns_plan_create_with_kernels)
+ * and its ops use that one, so one process can run a model at every level.
+ * docs/kernels.md has the suffix table and how to add a kernel.
  *
  * Layouts: image planes are row-major [h][w] floats, contiguous; NCHW tensors
  * are N*C such planes back to back.
@@ -28,11 +33,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ISA levels, lowest first. Enums only grow at the end. */
+/* ---- CPU features, kernel-file suffixes, ISA levels ---------------------
+ * X(ENUM, name): one bit per CPU feature, each detected on its own
+ * (dispatch.c); name is the gcc / clang -m flag without "-m". */
+#define NNS_CPU_FEATURE_LIST(X)                                                      \
+    X(AVX2, avx2) X(FMA, fma) X(F16C, f16c) X(AVX512F, avx512f) X(AVX512BW, avx512bw) \
+    X(AVX512DQ, avx512dq) X(AVX512VL, avx512vl) X(AVX512VNNI, avx512vnni)             \
+    X(AVXVNNI, avxvnni) X(AVX512BF16, avx512bf16)
+
+enum {
+#define X(E, name) NNS_CPU_BIT_##E,
+    NNS_CPU_FEATURE_LIST(X)
+#undef X
+    NNS_CPU_FEATURE_COUNT
+};
+enum {
+#define X(E, name) NNS_CPU_##E = 1 << NNS_CPU_BIT_##E,
+    NNS_CPU_FEATURE_LIST(X)
+#undef X
+};
+
+/* NNS_SUFFIX_<suffix>: the features a kernel file *__<suffix>.c is compiled
+ * with and requires (isa.def). */
+#define NNS_F(E) | NNS_CPU_##E
+enum {
+#define NNS_SUFFIX(suffix, features) NNS_SUFFIX_##suffix = 0 features,
+#include "kernels/isa.def"
+};
+
+/* ISA levels (isa.def; enums only grow at the end). */
 typedef enum nns_isa {
-    NNS_ISA_SCALAR = 0,
-    NNS_ISA_AVX2 = 1,   /* AVX2 + FMA */
-    NNS_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL */
+#define NNS_LEVEL(E, name, suffixes) NNS_ISA_##E,
+#include "kernels/isa.def"
     NNS_ISA_COUNT
 } nns_isa;
 
@@ -106,15 +138,13 @@ static inline size_t nns_phase_tap_offset(const nns_conv2d_geom *g, const nns_ph
  * (0 in the padding), for ci in [0, c). x: c planes of ih*iw; col:
  * (c*kh*kw) rows of oh*ow values, ldc floats apart (ldc >= oh*ow: several
  * images side by side in one GEMM operand). */
-typedef void (*nns_f32_im2col_fn)(const nns_conv2d_geom *g, int c, const float *x, float *col,
-                                  size_t ldc);
-void nns_f32_im2col__ref(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc);
-void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc);
+typedef void nns_f32_im2col_kernel(const nns_conv2d_geom *g, int c, const float *x, float *col,
+                                   size_t ldc);
+typedef nns_f32_im2col_kernel *nns_f32_im2col_fn;
 /* The adjoint: x[...] += col[...] (padding positions dropped). */
-typedef void (*nns_f32_col2im_fn)(const nns_conv2d_geom *g, int c, const float *col, size_t ldc,
-                                  float *x);
-void nns_f32_col2im__ref(const nns_conv2d_geom *g, int c, const float *col, size_t ldc, float *x);
-void nns_f32_col2im__avx2(const nns_conv2d_geom *g, int c, const float *col, size_t ldc, float *x);
+typedef void nns_f32_col2im_kernel(const nns_conv2d_geom *g, int c, const float *col, size_t ldc,
+                                   float *x);
+typedef nns_f32_col2im_kernel *nns_f32_col2im_fn;
 
 /* ---- depthwise 2-D convolution (one filter per channel) --------------- */
 
@@ -123,40 +153,29 @@ void nns_f32_col2im__avx2(const nns_conv2d_geom *g, int c, const float *col, siz
  * y + b*y_stride + c*oh*ow (planes of one image contiguous, so memory is
  * walked in order). w: nc*kh*kw; bias: nc values or NULL. scratch:
  * nns_f32_dwconv2d_scratch_floats(g) floats, 32-byte aligned. */
-typedef void (*nns_f32_dwconv2d_fn)(const nns_conv2d_geom *g, int n, int nc, const float *x,
-                                    size_t x_stride, const float *w, const float *bias, float *y,
-                                    size_t y_stride, float *scratch);
+typedef void nns_f32_dwconv2d_kernel(const nns_conv2d_geom *g, int n, int nc, const float *x,
+                                     size_t x_stride, const float *w, const float *bias, float *y,
+                                     size_t y_stride, float *scratch);
+typedef nns_f32_dwconv2d_kernel *nns_f32_dwconv2d_fn;
 /* Backward over the same planes: dx (NULL, or laid out like x, dx_stride)
  * += the data gradient; dw (NULL or nc*kh*kw) and db (NULL or nc) += the
  * weight and bias gradients, summed over images in order (deterministic). */
-typedef void (*nns_f32_dwconv2d_bwd_fn)(const nns_conv2d_geom *g, int n, int nc, const float *x,
-                                        size_t x_stride, const float *dy, size_t dy_stride,
-                                        const float *w, float *dx, size_t dx_stride, float *dw,
-                                        float *db, float *scratch);
+typedef void nns_f32_dwconv2d_bwd_kernel(const nns_conv2d_geom *g, int n, int nc, const float *x,
+                                         size_t x_stride, const float *dy, size_t dy_stride,
+                                         const float *w, float *dx, size_t dx_stride, float *dw,
+                                         float *db, float *scratch);
+typedef nns_f32_dwconv2d_bwd_kernel *nns_f32_dwconv2d_bwd_fn;
 size_t nns_f32_dwconv2d_scratch_floats(const nns_conv2d_geom *g);
 /* A convolution with ONE input channel (group 1) and m filters: image b's
  * plane x + b*x_stride gives y + b*y_stride + c*oh*ow = bias[c] + the plane
  * convolved with w + c*kh*kw, for c < m (a network's first layer on
  * grey-scale images). Same scratch as the depthwise kernels; the input is
  * packed once per image for all m filters. */
-typedef void (*nns_f32_conv2d_1ch_fn)(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
-                                      const float *w, const float *bias, float *y, size_t y_stride,
-                                      float *scratch);
-void nns_f32_conv2d_1ch__ref(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
-                             const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
-void nns_f32_conv2d_1ch__avx2(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
-                              const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
+typedef void nns_f32_conv2d_1ch_kernel(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                                       const float *w, const float *bias, float *y, size_t y_stride,
+                                       float *scratch);
+typedef nns_f32_conv2d_1ch_kernel *nns_f32_conv2d_1ch_fn;
 
-void nns_f32_dwconv2d__ref(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
-                           const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
-void nns_f32_dwconv2d_bwd__ref(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
-                               const float *dy, size_t dy_stride, const float *w, float *dx,
-                               size_t dx_stride, float *dw, float *db, float *scratch);
-void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
-                            const float *w, const float *bias, float *y, size_t y_stride, float *scratch);
-void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
-                                const float *dy, size_t dy_stride, const float *w, float *dx,
-                                size_t dx_stride, float *dw, float *db, float *scratch);
 
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------
  * A 3x3 stride-1 convolution computed on 2x2 output tiles: with the input
@@ -173,51 +192,31 @@ void nns_f32_dwconv2d_bwd__avx2(const nns_conv2d_geom *g, int n, int nc, const f
 /* C[a][b] = (accumulate ? C[a][b] : 0) + sum_r A[a][r] (.) B[r][b], where
  * every element is an 8-float vector at A + a*a_sa + r*a_sr, B + r*b_sr +
  * b*b_sb, C + a*c_sa + b*c_sb (strides in floats). */
-typedef void (*nns_f32_wgemm8_fn)(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
-                                  ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
-                                  float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
-void nns_f32_wgemm8__ref(int na, int nb, int nr, const float *A, ptrdiff_t a_sa, ptrdiff_t a_sr,
-                         const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb, float *C, ptrdiff_t c_sa,
-                         ptrdiff_t c_sb, int accumulate);
-void nns_f32_wgemm8_3x4__avx2(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
-                              ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
-                              float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
+typedef void nns_f32_wgemm8_kernel(int na, int nb, int nr, const float *A, ptrdiff_t a_sa,
+                                   ptrdiff_t a_sr, const float *B, ptrdiff_t b_sr, ptrdiff_t b_sb,
+                                   float *C, ptrdiff_t c_sa, ptrdiff_t c_sb, int accumulate);
+typedef nns_f32_wgemm8_kernel *nns_f32_wgemm8_fn;
 
 /* Input transform of c padded planes (plane_stride floats apart, rows
  * row_stride apart) for tiles [t0, t1) -> v + ci*v_cstride + (t-t0)*8
  * (+ v_hstride for the second half). */
-typedef void (*nns_f32_wino_input_fn)(const float *xp, int c, size_t plane_stride, int row_stride,
-                                      int tx_count, int t0, int t1, float *v, size_t v_cstride,
-                                      size_t v_hstride);
-void nns_f32_wino2x2_3x3_input__ref(const float *xp, int c, size_t plane_stride, int row_stride,
-                                    int tx_count, int t0, int t1, float *v, size_t v_cstride,
-                                    size_t v_hstride);
-void nns_f32_wino2x2_3x3_input__avx2(const float *xp, int c, size_t plane_stride, int row_stride,
-                                     int tx_count, int t0, int t1, float *v, size_t v_cstride,
-                                     size_t v_hstride);
+typedef void nns_f32_wino_input_kernel(const float *xp, int c, size_t plane_stride, int row_stride,
+                                       int tx_count, int t0, int t1, float *v, size_t v_cstride,
+                                       size_t v_hstride);
+typedef nns_f32_wino_input_kernel *nns_f32_wino_input_fn;
 /* Output transform of k channels (m + ki*m_kstride + (t-t0)*8, halves
  * m_hstride apart) into k planes oh x ow (y_plane floats apart), cropped:
  * y = (accumulate ? y : 0) + bias[ki] (bias may be NULL) + A^T m A. */
-typedef void (*nns_f32_wino_output_fn)(const float *m, int k, size_t m_kstride, size_t m_hstride,
-                                       int tx_count, int t0, int t1, const float *bias, float *y,
-                                       size_t y_plane, int oh, int ow, int accumulate);
-void nns_f32_wino2x2_3x3_output__ref(const float *m, int k, size_t m_kstride, size_t m_hstride,
-                                     int tx_count, int t0, int t1, const float *bias, float *y,
-                                     size_t y_plane, int oh, int ow, int accumulate);
-void nns_f32_wino2x2_3x3_output__avx2(const float *m, int k, size_t m_kstride, size_t m_hstride,
-                                      int tx_count, int t0, int t1, const float *bias, float *y,
-                                      size_t y_plane, int oh, int ow, int accumulate);
+typedef void nns_f32_wino_output_kernel(const float *m, int k, size_t m_kstride, size_t m_hstride,
+                                        int tx_count, int t0, int t1, const float *bias, float *y,
+                                        size_t y_plane, int oh, int ow, int accumulate);
+typedef nns_f32_wino_output_kernel *nns_f32_wino_output_fn;
 /* Adjoint of the output transform: dm = A dy A^T from 2x2 tiles of k
  * planes dy (oh x ow, zero outside), laid out like the input transform's. */
-typedef void (*nns_f32_wino_outgrad_fn)(const float *dy, int k, size_t dy_plane, int oh, int ow,
-                                        int tx_count, int t0, int t1, float *dm,
-                                        size_t dm_kstride, size_t dm_hstride);
-void nns_f32_wino2x2_3x3_outgrad__ref(const float *dy, int k, size_t dy_plane, int oh, int ow,
-                                      int tx_count, int t0, int t1, float *dm, size_t dm_kstride,
-                                      size_t dm_hstride);
-void nns_f32_wino2x2_3x3_outgrad__avx2(const float *dy, int k, size_t dy_plane, int oh, int ow,
-                                       int tx_count, int t0, int t1, float *dm,
-                                       size_t dm_kstride, size_t dm_hstride);
+typedef void nns_f32_wino_outgrad_kernel(const float *dy, int k, size_t dy_plane, int oh, int ow,
+                                         int tx_count, int t0, int t1, float *dm,
+                                         size_t dm_kstride, size_t dm_hstride);
+typedef nns_f32_wino_outgrad_kernel *nns_f32_wino_outgrad_fn;
 /* u (16 floats, xi order) = G g G^T of one 3x3 filter g (flip: rotate g
  * by 180 degrees); dg (9) += G^T du G. */
 void nns_f32_wino2x2_3x3_weight__ref(const float *g, int flip, float *u);
@@ -225,26 +224,21 @@ void nns_f32_wino2x2_3x3_weight_grad__ref(const float *du, float *dg);
 
 /* Copy c planes ih x iw into zero-padded planes ph x pw, the input at
  * offset (pt, pl) (either may be negative: a crop). */
-typedef void (*nns_f32_pad2d_fn)(const float *x, int c, int ih, int iw, float *xp, int ph, int pw,
-                                 int pt, int pl);
-void nns_f32_pad2d__ref(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt,
-                        int pl);
-void nns_f32_pad2d__avx2(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt,
-                         int pl);
+typedef void nns_f32_pad2d_kernel(const float *x, int c, int ih, int iw, float *xp, int ph, int pw,
+                                  int pt, int pl);
+typedef nns_f32_pad2d_kernel *nns_f32_pad2d_fn;
 
 /* ---- pooling over one plane ------------------------------------------ */
 
 /* Max pooling: y[o] = max over the window's in-bounds inputs; idx[o] = the
  * plane offset (iy*iw + ix) of the first maximum, -1 (and y = 0) if the
  * window holds no input. idx may be NULL. */
-typedef void (*nns_f32_maxpool2d_fn)(const nns_conv2d_geom *g, const float *x,
-                                     float *y, int32_t *idx);
-void nns_f32_maxpool2d__ref(const nns_conv2d_geom *g, const float *x, float *y,
-                            int32_t *idx);
-/* The same for a 2x2 window, stride 2, no padding, no dilation, with
- * 2*oh <= ih and 2*ow <= iw (nns_f32_maxpool2d_2x2s2_fits). */
-void nns_f32_maxpool2d_2x2s2__avx2(const nns_conv2d_geom *g, const float *x, float *y,
-                                   int32_t *idx);
+typedef void nns_f32_maxpool2d_kernel(const nns_conv2d_geom *g, const float *x,
+                                      float *y, int32_t *idx);
+typedef nns_f32_maxpool2d_kernel *nns_f32_maxpool2d_fn;
+/* Table entry f32_maxpool2d_2x2s2: the same for a 2x2 window, stride 2, no
+ * padding, no dilation, with 2*oh <= ih and 2*ow <= iw (only where
+ * nns_f32_maxpool2d_2x2s2_fits). */
 static inline int nns_f32_maxpool2d_2x2s2_fits(const nns_conv2d_geom *g) {
     return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 &&
            g->pt == 0 && g->pl == 0 && 2 * g->oh <= g->ih && 2 * g->ow <= g->iw;
@@ -269,44 +263,57 @@ void nns_f32_avgpool2d_bwd__ref(const nns_conv2d_geom *g, int pb, int pr,
  *   y[n*ys_n + i*ys_m] = (accumulate ? y[...] : 0)
  *                        + alpha * sum_j val[j] * x[col[j]*ldx + i].
  * Used by Gemm's inference forward with a pruned weight (y = Y^T view). */
-typedef void (*nns_f32_spmm_csr_fn)(int n0, int n1, int mb, const int32_t *row_ptr,
-                                    const int32_t *col, const float *val, const float *x,
-                                    ptrdiff_t ldx, float alpha, float *y, ptrdiff_t ys_n,
-                                    ptrdiff_t ys_m, int accumulate);
-void nns_f32_spmm_csr__ref(int n0, int n1, int mb, const int32_t *row_ptr, const int32_t *col,
-                           const float *val, const float *x, ptrdiff_t ldx, float alpha, float *y,
-                           ptrdiff_t ys_n, ptrdiff_t ys_m, int accumulate);
-void nns_f32_spmm_csr__avx2(int n0, int n1, int mb, const int32_t *row_ptr, const int32_t *col,
-                            const float *val, const float *x, ptrdiff_t ldx, float alpha, float *y,
-                            ptrdiff_t ys_n, ptrdiff_t ys_m, int accumulate);
+typedef void nns_f32_spmm_csr_kernel(int n0, int n1, int mb, const int32_t *row_ptr,
+                                     const int32_t *col, const float *val, const float *x,
+                                     ptrdiff_t ldx, float alpha, float *y, ptrdiff_t ys_n,
+                                     ptrdiff_t ys_m, int accumulate);
+typedef nns_f32_spmm_csr_kernel *nns_f32_spmm_csr_fn;
 
 /* ---- the dispatch table ----------------------------------------------- */
 
+/* Prototypes of every listed kernel, and a type name per family. */
+#define NNS_KERNEL(family, type, ref) typedef type nns_kernel_type_##family; type ref;
+#define NNS_VARIANT(family, suffix, symbol) nns_kernel_type_##family symbol;
+#include "kernels/kernel_list.h"
+
+/* One table per level (and the process default): a pointer per family, the
+ * best variant the table's features allow, else the reference. A plan keeps
+ * the table it was created with (nns_exec_node.kern). */
 typedef struct nns_kernels {
-    nns_isa isa;                       /* level this table was filled for */
-    nns_f32_dwconv2d_fn f32_dwconv2d;
-    nns_f32_dwconv2d_bwd_fn f32_dwconv2d_bwd;
-    nns_f32_conv2d_1ch_fn f32_conv2d_1ch;
-    nns_f32_maxpool2d_fn f32_maxpool2d;
-    nns_f32_maxpool2d_fn f32_maxpool2d_2x2s2; /* only where ..._2x2s2_fits */
-    nns_f32_im2col_fn f32_im2col;
-    nns_f32_col2im_fn f32_col2im;
-    nns_f32_pad2d_fn f32_pad2d;
-    nns_f32_wgemm8_fn f32_wgemm8;
-    nns_f32_wino_input_fn f32_wino2x2_3x3_input;
-    nns_f32_wino_output_fn f32_wino2x2_3x3_output;
-    nns_f32_wino_outgrad_fn f32_wino2x2_3x3_outgrad;
-    nns_f32_spmm_csr_fn f32_spmm_csr;
+    nns_isa isa;        /* level this table was filled for */
+    uint32_t features;  /* NNS_CPU_* bits its kernels may use (<= the CPU's) */
+#define NNS_KERNEL(family, type, ref) type *family;
+#include "kernels/kernel_list.h"
 } nns_kernels;
 
-/* The table for this machine (and NNS_ISA), filled on first use. Thread-safe. */
+/* The process default: every feature the CPU has, lowered by NNS_ISA=<level>
+ * (never above the CPU: a level the CPU lacks is clamped as by
+ * nns_kernels_for_isa; an unknown name is ignored, see nns_isa_check_env).
+ * Filled on first use; thread-safe. For code with no plan; ops use the
+ * plan's table. */
 const nns_kernels *nns_kernels_get(void);
-/* Highest level the CPU supports (ignores NNS_ISA). */
-nns_isa nns_isa_detect(void);
-/* The table for a given level (clamped to what the CPU supports); static
- * storage, for tests and benchmarks. */
+/* The table of a level, static storage (tests, benchmarks, plans built at a
+ * chosen level). A level the CPU lacks is clamped to the highest level it has
+ * whose features are a subset of the requested one's (avx512vnni on an
+ * AVX2-only CPU gives avx2). */
 const nns_kernels *nns_kernels_for_isa(nns_isa isa);
-/* "scalar", "avx2", "avx512". */
+/* Highest level the CPU has (the one with the most features; ignores NNS_ISA). */
+nns_isa nns_isa_detect(void);
+/* 1 if the CPU has every feature of the level. */
+int nns_isa_supported(nns_isa isa);
+/* Features a level allows (NNS_CPU_* bits). */
+uint32_t nns_isa_features(nns_isa isa);
+/* "scalar", "avx2", ... ("?" out of range). */
 const char *nns_isa_name(nns_isa isa);
+/* Level by name (case-insensitive); 0 if unknown. */
+int nns_isa_from_name(const char *name, nns_isa *out);
+/* The CPU's features (NNS_CPU_* bits): cpuid, with the OS's XSAVE support
+ * of the YMM / ZMM state (xgetbv) checked. Cached; thread-safe. */
+uint32_t nns_cpu_features(void);
+/* Name of feature bit b (0 <= b < NNS_CPU_FEATURE_COUNT): "avx2", ... */
+const char *nns_cpu_feature_name(int b);
+/* Features a kernel-file suffix is compiled with and requires (isa.def); 0
+ * for an unknown suffix. */
+uint32_t nns_suffix_features(const char *suffix);
 
 #endif

@@ -404,9 +404,8 @@ static int wino_team(const conv_params *p, const conv_dims *d) {
     return p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
 }
 
-static void wino_forward(const conv_params *p, const conv_dims *d, const float *X, const float *W, const float *B,
-                         float *Y, float *work, const conv_ws *ws) {
-    const nns_kernels *k = nns_kernels_get();
+static void wino_forward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
+                         const float *W, const float *B, float *Y, float *work, const conv_ws *ws) {
     const wino_geom *f = &d->wf;
     float *U = work + ws->wt;
     const int64_t nkc = (int64_t)d->m * d->c, total = d->n * f->t;
@@ -446,9 +445,9 @@ static void wino_forward(const conv_params *p, const conv_dims *d, const float *
     }
 }
 
-static void wino_backward(const conv_params *p, const conv_dims *d, const float *X, const float *W, const float *dY,
-                          float *dX, int dx_write, float *dW, float *work, const conv_ws *ws) {
-    const nns_kernels *k = nns_kernels_get();
+static void wino_backward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
+                          const float *W, const float *dY, float *dX, int dx_write, float *dW, float *work,
+                          const conv_ws *ws) {
     const wino_geom *f = &d->wf, *b = &d->wb;
     float *Ut = work + ws->wt; /* [C][M][16]: flipped, transposed */
     const int64_t nkc = (int64_t)d->m * d->c;
@@ -723,7 +722,7 @@ static void conv_forward(nns_exec_node *e) {
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
-    const nns_kernels *k = nns_kernels_get();
+    const nns_kernels *k = e->kern;
     d.act = e->training ? NNS_FUSE_ACT_NONE : e->fold_bn ? e->fuse_act : NNS_FUSE_ACT_NONE;
     d.lo = e->fuse_lo;
     d.hi = e->fuse_hi;
@@ -766,7 +765,7 @@ static void conv_forward(nns_exec_node *e) {
         return;
     }
     if (d.algo == CONV_ALGO_WINO) {
-        wino_forward(p, &d, X, W, B, Y, work, &ws);
+        wino_forward(k, p, &d, X, W, B, Y, work, &ws);
         if (d.act) conv_act_all(p, &d, Y);
         return;
     }
@@ -822,7 +821,7 @@ static void conv_backward(nns_exec_node *e) {
     float *work = e->work;
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 1, &ws);
-    const nns_kernels *k = nns_kernels_get();
+    const nns_kernels *k = e->kern;
     if (d.algo == CONV_ALGO_DW) {
         if (!dX && !dW && !dB) return;
         const size_t cs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw, np = d.wsize + (size_t)d.c;
@@ -877,7 +876,7 @@ static void conv_backward(nns_exec_node *e) {
     }
     if (!dX && !dW) return;
     if (d.algo == CONV_ALGO_WINO) {
-        wino_backward(p, &d, X, W, dY, dX, dx_write, dW, work, &ws);
+        wino_backward(k, p, &d, X, W, dY, dX, dx_write, dW, work, &ws);
         return;
     }
     const int team = conv_team(p, &d);

@@ -69,7 +69,7 @@ static void maxpool_forward(nns_exec_node *e) {
     const float *X = e->in[0]->data;
     float *Y = e->out[0]->data;
     int32_t *idx = e->state;
-    const nns_kernels *ks = nns_kernels_get();
+    const nns_kernels *ks = e->kern;
     nns_f32_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->f32_maxpool2d_2x2s2 : ks->f32_maxpool2d;
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
     for (int64_t pl = 0; pl < planes; pl++)

@@ -61,6 +61,8 @@ typedef struct nns_tv {
 
 #define NNS_MAX_NODE_IO 16
 
+struct nns_kernels; /* src/kernels/kernels.h */
+
 typedef struct nns_exec_node {
     const nns_graph *g;
     const nns_node *node;
@@ -72,6 +74,9 @@ typedef struct nns_exec_node {
     void *work;       /* scratch (work_bytes), shared between nodes          */
     int training;     /* 1: training mode (BN batch stats, dropout active)   */
     uint64_t *rng;    /* plan's random state (dropout)                        */
+    /* The plan's kernel table (src/kernels/kernels.h), pinned when the plan
+     * was created: ops call kernels through it, never nns_kernels_get(). */
+    const struct nns_kernels *kern;
     /* Plan-level fusion (training plans, src/runtime/plan.c): a
      * BatchNormalization node with fuse_act != NNS_FUSE_ACT_NONE also applies
      * the Relu / Clip [fuse_lo, fuse_hi] that is the only consumer of its

@@ -24,10 +24,22 @@ void nns_sparse_gemm_force(int mode) { force_mode = mode < 0 ? -1 : mode > 0; }
  * panel path wins from 70-75% (at 70% a few small shapes were still a tie).
  * With only the scalar reference kernel (NNS_ISA=scalar or no AVX2) batch 1
  * wins from 60% and batches from 98% (lenet300 fc1, batch 64). */
-float nns_sparse_gemm_threshold(int64_t m) {
-    if (nns_kernels_get()->isa == NNS_ISA_SCALAR) /* the reference kernel */
+float nns_sparse_gemm_threshold(const nns_kernels *k, int64_t m) {
+    if (k->f32_spmm_csr == nns_f32_spmm_csr__ref) /* the reference kernel */
         return m <= 1 ? 0.60f : 0.97f;
     return m <= 1 ? 0.50f : 0.75f;
+}
+
+/* The lowest threshold of any table: a layer qualifies at prepare time (no
+ * plan, hence no table, yet) if some table may take the sparse path; the
+ * plan's table decides at each forward. */
+static float lowest_threshold(void) {
+    float lo = 1.0f;
+    for (int l = 0; l < NNS_ISA_COUNT; l++) {
+        const float t = nns_sparse_gemm_threshold(nns_kernels_for_isa((nns_isa)l), 1);
+        if (t < lo) lo = t;
+    }
+    return lo;
 }
 
 typedef struct spgemm_hdr {
@@ -57,7 +69,7 @@ void nns_sparse_gemm_prepare(const nns_graph *g, const nns_node *n, int trans_b,
     sp->trans_b = trans_b;
     sp->nnz = nnz;
     sp->sparsity = (float)(1.0 - (double)nnz / (double)numel);
-    float lowest = nns_sparse_gemm_threshold(1);
+    float lowest = lowest_threshold();
     sp->enabled = force_mode == 1 || sp->sparsity >= lowest;
 }
 
@@ -124,14 +136,14 @@ static void pack_panel(const float *A, int K, int mb, float *P) {
 int nns_sparse_gemm_forward(nns_exec_node *e, const nns_sparse_gemm *sp, int m, int trans_a, float alpha,
                             int accumulate) {
     if (!sp->enabled || e->training || !e->state || m < 1) return 0;
-    if (force_mode != 1 && sp->sparsity < nns_sparse_gemm_threshold(m)) return 0;
+    if (force_mode != 1 && sp->sparsity < nns_sparse_gemm_threshold(e->kern, m)) return 0;
     spgemm_hdr *h = e->state;
     if (!h->built) csr_build(h, sp, e->in[1]->data);
     if (h->bad || h->magic != SPGEMM_MAGIC) return 0;
     float *val;
     int32_t *col, *rp;
     csr_arrays(h, &val, &col, &rp);
-    const nns_f32_spmm_csr_fn spmm = nns_kernels_get()->f32_spmm_csr;
+    const nns_f32_spmm_csr_fn spmm = e->kern->f32_spmm_csr;
     const int K = sp->k, N = sp->n;
     const float *A = e->in[0]->data;
     float *Y = e->out[0]->data;

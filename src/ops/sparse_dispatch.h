@@ -29,8 +29,9 @@ typedef struct nns_sparse_gemm {
     float sparsity;
 } nns_sparse_gemm;
 
-/* Sparsity from which the sparse path is used for a batch of m rows. */
-float nns_sparse_gemm_threshold(int64_t m);
+/* Sparsity from which the sparse path is used for a batch of m rows with
+ * kernel table k (the plan's: a lower threshold with a SIMD f32_spmm_csr). */
+float nns_sparse_gemm_threshold(const struct nns_kernels *k, int64_t m);
 /* Set *sp for Gemm node n of g (never fails; sp->enabled = 0 if unsuitable). */
 void nns_sparse_gemm_prepare(const nns_graph *g, const nns_node *n, int trans_b, nns_sparse_gemm *sp);
 size_t nns_sparse_gemm_state_bytes(const nns_sparse_gemm *sp, int training);

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "core/checked.h"
+#include "kernels/kernels.h"
 #include "runtime/plan.h"
 
 #define NNS_ALIGN 64
@@ -53,6 +54,7 @@ struct nns_plan {
     int *ow_node, *ow_slot; /* per value: the node that writes its gradient (or -1), and the slot */
     int n_unfused;
     int phase;             /* 0 fresh, 1 after forward, 2 after backward */
+    const nns_kernels *kern; /* pinned at creation; every node's e->kern */
 };
 
 static nns_status set_input_shapes(nns_plan *p, int64_t n) {
@@ -137,6 +139,13 @@ static int next_consumer(const nns_graph *g, int i, int v) {
 
 nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
                            float *param_grads, nns_plan **out) {
+    return nns_plan_create_with_kernels(g, max_batch, training, param_grads, NULL, out);
+}
+
+const nns_kernels *nns_plan_kernels(const nns_plan *p) { return p->kern; }
+
+nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
+                                        float *param_grads, const nns_kernels *kern, nns_plan **out) {
     *out = NULL;
     const int fold = training == NNS_PLAN_INFER_FUSED;
     if (fold) training = 0;
@@ -152,6 +161,7 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
     p->training = training;
     p->param_grads = param_grads;
     p->rng = 0x5eed;
+    p->kern = kern ? kern : nns_kernels_get();
     int nv = g->n_values, nn = g->n_nodes;
     p->tv = calloc((size_t)(nv ? nv : 1), sizeof(nns_tv));
     p->ex = calloc((size_t)(nn ? nn : 1), sizeof(nns_exec_node));
@@ -410,6 +420,7 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
         e->work = work;
         e->training = training;
         e->rng = &p->rng;
+        e->kern = p->kern;
     }
     for (int v = 0; v < nv; v++) {
         if (p->fused_by[v] < 0) continue;

@@ -30,6 +30,14 @@ typedef struct nns_plan nns_plan;
  * (max_batch, declared dims...). */
 nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
                            float *param_grads, nns_plan **out);
+/* The same with a chosen kernel table (nns_kernels_for_isa(level); NULL:
+ * nns_kernels_get(), which nns_plan_create uses). The plan's ops run that
+ * table's kernels for the plan's whole life. */
+nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
+                                        float *param_grads, const struct nns_kernels *kern,
+                                        nns_plan **out);
+/* The kernel table the plan was created with. */
+const struct nns_kernels *nns_plan_kernels(const nns_plan *p);
 void nns_plan_free(nns_plan *p);
 
 nns_status nns_plan_set_batch(nns_plan *p, int64_t n);

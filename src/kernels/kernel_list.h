@@ -1,0 +1,58 @@
+/* kernel_list.h — the one list of dispatched kernels (an X-macro file: no
+ * include guard; define the macros you need, then include it).
+ *
+ * NNS_KERNEL(family, type, ref): a family, i.e. a field `type *family` of
+ *   nns_kernels; `type` is the function type (kernels.h documents the
+ *   contract on it); `ref` the portable reference, used where no variant is
+ *   eligible.
+ * NNS_VARIANT(family, suffix, symbol): an ISA variant of the family above
+ *   it, defined in src/kernels/x86/<symbol>.c (named ..._<tile>__<suffix>),
+ *   compiled with the flags of `suffix` (isa.def) and eligible when the table's
+ *   features include all of that suffix's. A family's variants are listed
+ *   best first: a table takes the first eligible one.
+ *
+ * This list feeds the prototypes and the nns_kernels struct (kernels.h), the
+ * filling of every table (dispatch.c), the kernel tests (tests/test_kernels.c
+ * runs every variant the CPU can run against its reference; a family needs
+ * a test_<family> function there) and the listing of bench/bench_conv.c.
+ * Adding an AVX-512 VNNI variant of an existing family is one line here,
+ * NNS_VARIANT(f32_wgemm8, avx512vnni, nns_f32_wgemm8_4x16__avx512vnni), and
+ * the file src/kernels/x86/f32_wgemm8_4x16__avx512vnni.c (kernel files are
+ * named after their symbol without the nns_ prefix).
+ */
+#ifndef NNS_KERNEL
+#define NNS_KERNEL(family, type, ref)
+#endif
+#ifndef NNS_VARIANT
+#define NNS_VARIANT(family, suffix, symbol)
+#endif
+
+NNS_KERNEL(f32_dwconv2d, nns_f32_dwconv2d_kernel, nns_f32_dwconv2d__ref)
+NNS_VARIANT(f32_dwconv2d, avx2, nns_f32_dwconv2d__avx2)
+NNS_KERNEL(f32_dwconv2d_bwd, nns_f32_dwconv2d_bwd_kernel, nns_f32_dwconv2d_bwd__ref)
+NNS_VARIANT(f32_dwconv2d_bwd, avx2, nns_f32_dwconv2d_bwd__avx2)
+NNS_KERNEL(f32_conv2d_1ch, nns_f32_conv2d_1ch_kernel, nns_f32_conv2d_1ch__ref)
+NNS_VARIANT(f32_conv2d_1ch, avx2, nns_f32_conv2d_1ch__avx2)
+NNS_KERNEL(f32_maxpool2d, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
+/* only where nns_f32_maxpool2d_2x2s2_fits */
+NNS_KERNEL(f32_maxpool2d_2x2s2, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
+NNS_VARIANT(f32_maxpool2d_2x2s2, avx2, nns_f32_maxpool2d_2x2s2__avx2)
+NNS_KERNEL(f32_im2col, nns_f32_im2col_kernel, nns_f32_im2col__ref)
+NNS_VARIANT(f32_im2col, avx2, nns_f32_im2col__avx2)
+NNS_KERNEL(f32_col2im, nns_f32_col2im_kernel, nns_f32_col2im__ref)
+NNS_VARIANT(f32_col2im, avx2, nns_f32_col2im__avx2)
+NNS_KERNEL(f32_pad2d, nns_f32_pad2d_kernel, nns_f32_pad2d__ref)
+NNS_VARIANT(f32_pad2d, avx2, nns_f32_pad2d__avx2)
+NNS_KERNEL(f32_wgemm8, nns_f32_wgemm8_kernel, nns_f32_wgemm8__ref)
+NNS_VARIANT(f32_wgemm8, avx2, nns_f32_wgemm8_3x4__avx2)
+NNS_KERNEL(f32_wino2x2_3x3_input, nns_f32_wino_input_kernel, nns_f32_wino2x2_3x3_input__ref)
+NNS_VARIANT(f32_wino2x2_3x3_input, avx2, nns_f32_wino2x2_3x3_input__avx2)
+NNS_KERNEL(f32_wino2x2_3x3_output, nns_f32_wino_output_kernel, nns_f32_wino2x2_3x3_output__ref)
+NNS_VARIANT(f32_wino2x2_3x3_output, avx2, nns_f32_wino2x2_3x3_output__avx2)
+NNS_KERNEL(f32_wino2x2_3x3_outgrad, nns_f32_wino_outgrad_kernel, nns_f32_wino2x2_3x3_outgrad__ref)
+NNS_VARIANT(f32_wino2x2_3x3_outgrad, avx2, nns_f32_wino2x2_3x3_outgrad__avx2)
+NNS_KERNEL(f32_spmm_csr, nns_f32_spmm_csr_kernel, nns_f32_spmm_csr__ref)
+NNS_VARIANT(f32_spmm_csr, avx2, nns_f32_spmm_csr__avx2)
+
+#undef NNS_KERNEL
+#undef NNS_VARIANT

@@ -1,0 +1,149 @@
+/* test_plan_kernels.c — the kernel table is pinned per plan: one process
+ * builds plans of the same model at every ISA level this CPU has (all alive
+ * at once), runs them interleaved, and compares each with the scalar plan
+ * within a tolerance: inference (fused) on the built-in convolutional models,
+ * a training step's parameter gradients, and a pruned MLP whose Gemms take
+ * the sparse path (f32_spmm_csr, thresholds from the plan's table). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph_impl.h"
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "nnslim/nnslim.h"
+#include "nnslim/prune.h"
+#include "runtime/plan.h"
+#include "testutil.h"
+
+static int levels(nns_isa *out) {
+    int n = 0;
+    for (int l = 0; l < NNS_ISA_COUNT; l++)
+        if (nns_isa_supported((nns_isa)l)) out[n++] = (nns_isa)l;
+    return n;
+}
+
+static double max_diff(const float *a, const float *b, int64_t n, double *scale) {
+    double d = 0;
+    *scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double e = fabs((double)a[i] - (double)b[i]);
+        if (!(e <= d)) d = e; /* NaN propagates */
+        *scale = fmax(*scale, fabs((double)a[i]));
+    }
+    return d;
+}
+
+/* Inference plans (training: 0 / NNS_PLAN_INFER_FUSED) at every level, each
+ * checked to hold its table, outputs against the scalar plan's. */
+static void compare_infer(nns_graph *g, const char *what, int batch, int training) {
+    nns_isa lv[NNS_ISA_COUNT];
+    const int nl = levels(lv);
+    nns_plan *p[NNS_ISA_COUNT] = {0};
+    for (int i = 0; i < nl; i++) {
+        CHECK_OK(nns_plan_create_with_kernels(g, batch, training, NULL, nns_kernels_for_isa(lv[i]), &p[i]));
+        if (!p[i]) goto out;
+        CHECK(nns_plan_kernels(p[i]) == nns_kernels_for_isa(lv[i]) && nns_plan_kernels(p[i])->isa == lv[i]);
+    }
+    uint64_t r = 7;
+    const int64_t nx = nns_shape_numel(&nns_plan_input(p[0], 0)->shape);
+    const int64_t ny = nns_shape_numel(&nns_plan_output(p[0], 0)->shape);
+    for (int64_t j = 0; j < nx; j++) {
+        const float v = 4.0f * nns_rng_uniform(&r) - 2.0f;
+        for (int i = 0; i < nl; i++) nns_plan_input(p[i], 0)->data[j] = v;
+    }
+    /* highest level first, scalar last: a plan never sees another's table */
+    for (int i = nl - 1; i >= 0; i--) nns_plan_forward(p[i], 0);
+    for (int i = 1; i < nl; i++) {
+        double scale;
+        const double d = max_diff(nns_plan_output(p[0], 0)->data, nns_plan_output(p[i], 0)->data, ny, &scale);
+        CHECK_MSG(d <= 1e-4 * (1.0 + scale) && scale > 0, "%s batch %d: %s plan differs from scalar by %g (scale %g)",
+                  what, batch, nns_isa_name(lv[i]), d, scale);
+    }
+out:
+    for (int i = 0; i < nl; i++) nns_plan_free(p[i]);
+}
+
+/* One training step (forward in training mode, backward from a fixed output
+ * gradient) per level: parameter gradients against the scalar plan's. */
+static void compare_train(nns_graph *g, const char *what, int batch) {
+    nns_isa lv[NNS_ISA_COUNT];
+    const int nl = levels(lv);
+    const int64_t np = g->n_params;
+    nns_plan *p[NNS_ISA_COUNT] = {0};
+    float *pg[NNS_ISA_COUNT] = {0};
+    for (int i = 0; i < nl; i++) {
+        pg[i] = calloc((size_t)np, sizeof(float));
+        CHECK_OK(nns_plan_create_with_kernels(g, batch, 1, pg[i], nns_kernels_for_isa(lv[i]), &p[i]));
+        if (!p[i]) goto out;
+    }
+    uint64_t r = 11;
+    const int64_t nx = nns_shape_numel(&nns_plan_input(p[0], 0)->shape);
+    const int64_t ny = nns_shape_numel(&nns_plan_output(p[0], 0)->shape);
+    for (int64_t j = 0; j < nx; j++) {
+        const float v = 2.0f * nns_rng_uniform(&r) - 1.0f;
+        for (int i = 0; i < nl; i++) nns_plan_input(p[i], 0)->data[j] = v;
+    }
+    for (int i = nl - 1; i >= 0; i--) {
+        uint64_t rr = 3;
+        nns_plan_forward(p[i], 1);
+        nns_plan_zero_act_grads(p[i]);
+        nns_tv *y = nns_plan_output(p[i], 0);
+        for (int64_t j = 0; j < ny; j++) y->grad[j] = nns_rng_uniform(&rr) - 0.5f;
+        nns_plan_backward(p[i]);
+    }
+    for (int i = 1; i < nl; i++) {
+        double scale;
+        const double d = max_diff(pg[0], pg[i], np, &scale);
+        CHECK_MSG(d <= 1e-3 * (1.0 + scale) && scale > 0,
+                  "%s training batch %d: %s gradients differ from scalar by %g (scale %g)", what, batch,
+                  nns_isa_name(lv[i]), d, scale);
+    }
+out:
+    for (int i = 0; i < nl; i++) {
+        nns_plan_free(p[i]);
+        free(pg[i]);
+    }
+}
+
+int main(void) {
+    nns_isa lv[NNS_ISA_COUNT];
+    const int nl = levels(lv);
+    printf("levels on this CPU:");
+    for (int i = 0; i < nl; i++) printf(" %s", nns_isa_name(lv[i]));
+    printf("\n");
+    CHECK(nl >= 1 && lv[0] == NNS_ISA_SCALAR);
+    /* the tables really differ where the CPU has AVX2 */
+    if (nns_isa_supported(NNS_ISA_AVX2))
+        CHECK(nns_kernels_for_isa(NNS_ISA_AVX2)->f32_wgemm8 != nns_kernels_for_isa(NNS_ISA_SCALAR)->f32_wgemm8);
+    /* nns_plan_create takes the process default */
+    {
+        nns_graph *g = NULL;
+        nns_plan *p = NULL;
+        CHECK_OK(nns_arch_build("lenet5", 1, &g));
+        CHECK_OK(nns_plan_create(g, 2, 0, NULL, &p));
+        CHECK(p && nns_plan_kernels(p) == nns_kernels_get());
+        nns_plan_free(p);
+        nns_graph_free(g);
+    }
+    const char *archs[] = {"lenet5", "vggsmall", "resnet8", "mobilenet"};
+    for (int a = 0; a < 4; a++) {
+        nns_graph *g = NULL;
+        CHECK_OK(nns_arch_build(archs[a], 3, &g));
+        if (!g) continue;
+        compare_infer(g, archs[a], 1, NNS_PLAN_INFER_FUSED);
+        compare_infer(g, archs[a], 8, NNS_PLAN_INFER_FUSED);
+        compare_train(g, archs[a], 4);
+        nns_graph_free(g);
+    }
+    /* a pruned MLP: the sparse Gemm path at batch 1 and 64 */
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build("lenet300", 6, &g));
+    if (g) {
+        CHECK_OK(nns_prune_magnitude(g, 0.95f, NNS_PRUNE_SCOPE_GLOBAL, NULL));
+        compare_infer(g, "lenet300 pruned", 1, 0);
+        compare_infer(g, "lenet300 pruned", 64, 0);
+        nns_graph_free(g);
+    }
+    TEST_MAIN_END();
+}
