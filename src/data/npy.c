@@ -304,119 +304,75 @@ static uint32_t le32(const unsigned char *p) {
 
 #define NPY_CHUNK ((size_t)1 << 20)
 
-nns_status nns_dataset_load_npy(const char *x_path, const char *y_path,
-                                int64_t limit, nns_dataset *out) {
-    if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "load_npy: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!x_path || !y_path)
-        return nns_error(NNS_STATUS_INVALID_ARG, "load_npy: a file path is NULL");
-    npy_file fx, fy;
-    nns_status s = npy_open(&fx, x_path, "image",
-                            (1u << NPY_TYPE_F32) | (1u << NPY_TYPE_U8),
-                            "'<f4', '|u1'");
-    if (s != NNS_OK) return s;
-    s = npy_open(&fy, y_path, "label",
-                 (1u << NPY_TYPE_U8) | (1u << NPY_TYPE_S32) |
-                     (1u << NPY_TYPE_S64),
-                 "'|u1', '<i4', '<i8'");
-    if (s != NNS_OK) {
-        nns_data_reader_close(&fx.r);
-        return s;
-    }
-    unsigned char *buf = NULL;
-    int64_t n = 0, c = 1, h = 1, w = 1;
-    if (fx.ndim == 2) {
-        n = fx.shape[0];
-        w = fx.shape[1];
-    } else if (fx.ndim == 3) {
-        n = fx.shape[0];
-        h = fx.shape[1];
-        w = fx.shape[2];
-    } else if (fx.ndim == 4) {
-        n = fx.shape[0];
-        c = fx.shape[1];
-        h = fx.shape[2];
-        w = fx.shape[3];
-    } else {
-        s = nns_error(NNS_STATUS_SHAPE,
-                      "image file '%s': .npy rank %d, expected 2 [N, F], 3 "
-                      "[N, H, W] or 4 [N, C, H, W]",
-                      x_path, fx.ndim);
-        goto done;
-    }
-    if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || c > INT_MAX || h > INT_MAX ||
-        w > INT_MAX) {
-        s = nns_error(NNS_STATUS_SHAPE,
-                      "image file '%s': invalid .npy shape [%lld, %lld, %lld, "
-                      "%lld]",
-                      x_path, (long long)n, (long long)c, (long long)h,
-                      (long long)w);
-        goto done;
-    }
-    if (fy.ndim != 1) {
-        s = nns_error(NNS_STATUS_SHAPE,
-                      "label file '%s': .npy rank %d, expected 1 (shape (N,))",
-                      y_path, fy.ndim);
-        goto done;
-    }
-    if (fy.shape[0] != n) {
-        s = nns_error(NNS_STATUS_SHAPE,
-                      "image file '%s' holds %lld samples but label file '%s' "
-                      "holds %lld labels",
-                      x_path, (long long)n, y_path, (long long)fy.shape[0]);
-        goto done;
-    }
-    int64_t keep = (limit > 0 && limit < n) ? limit : n;
-    s = nns_data_alloc(out, keep, (int)c, (int)h, (int)w, x_path);
-    if (s != NNS_OK) goto done;
-    buf = malloc(NPY_CHUNK);
-    if (!buf) {
-        s = nns_error(NNS_STATUS_NOMEM, "load_npy: out of memory for a buffer");
-        goto done;
-    }
+/* The image array's shape as [n, c, h, w] (rank 2, 3 or 4), checked
+ * against the label array's. */
+static nns_status npy_dataset_shape(const npy_file *fx, const npy_file *fy, int64_t d[4]) {
+    const char *x_path = fx->r.path, *y_path = fy->r.path;
+    d[0] = fx->ndim >= 2 ? fx->shape[0] : 0;
+    d[1] = fx->ndim == 4 ? fx->shape[1] : 1;
+    d[2] = fx->ndim >= 3 ? fx->shape[fx->ndim - 2] : 1;
+    d[3] = fx->ndim >= 2 ? fx->shape[fx->ndim - 1] : 1;
+    if (fx->ndim < 2 || fx->ndim > 4)
+        return nns_error(NNS_STATUS_SHAPE,
+                         "image file '%s': .npy rank %d, expected 2 [N, F], 3 [N, H, W] or 4 [N, C, H, W]", x_path,
+                         fx->ndim);
+    for (int i = 0; i < 4; i++)
+        if (d[i] <= 0 || (i > 0 && d[i] > INT_MAX))
+            return nns_error(NNS_STATUS_SHAPE, "image file '%s': invalid .npy shape [%lld, %lld, %lld, %lld]",
+                             x_path, (long long)d[0], (long long)d[1], (long long)d[2], (long long)d[3]);
+    if (fy->ndim != 1)
+        return nns_error(NNS_STATUS_SHAPE, "label file '%s': .npy rank %d, expected 1 (shape (N,))", y_path,
+                         fy->ndim);
+    if (fy->shape[0] != d[0])
+        return nns_error(NNS_STATUS_SHAPE, "image file '%s' holds %lld samples but label file '%s' holds %lld labels",
+                         x_path, (long long)d[0], y_path, (long long)fy->shape[0]);
+    return NNS_OK;
+}
 
-    /* Labels: all of them are validated; the first `keep` are kept. */
+/* Read all n labels (each validated), keep the first `keep` in out->y and
+ * set out->n_classes. buf holds NPY_CHUNK bytes. */
+static nns_status npy_read_labels(npy_file *fy, int64_t n, int64_t keep, unsigned char *buf, nns_dataset *out) {
     int64_t maxl = -1;
     for (int64_t i = 0; i < n;) {
-        int64_t k = (int64_t)(NPY_CHUNK / (size_t)fy.itemsize);
+        int64_t k = (int64_t)(NPY_CHUNK / (size_t)fy->itemsize);
         if (k > n - i) k = n - i;
-        size_t want = (size_t)k * (size_t)fy.itemsize, got = 0;
-        s = nns_data_reader_read(&fy.r, buf, want, &got);
-        if (s == NNS_OK && got < want) s = npy_truncated(&fy);
-        if (s != NNS_OK) goto done;
+        size_t want = (size_t)k * (size_t)fy->itemsize, got = 0;
+        nns_status s = nns_data_reader_read(&fy->r, buf, want, &got);
+        if (s == NNS_OK && got < want) s = npy_truncated(fy);
+        if (s != NNS_OK) return s;
         for (int64_t j = 0; j < k; j++) {
             int64_t v;
-            const unsigned char *p = buf + (size_t)j * (size_t)fy.itemsize;
-            if (fy.type == NPY_TYPE_U8) v = p[0];
-            else if (fy.type == NPY_TYPE_S32) v = (int32_t)le32(p);
+            const unsigned char *p = buf + (size_t)j * (size_t)fy->itemsize;
+            if (fy->type == NPY_TYPE_U8) v = p[0];
+            else if (fy->type == NPY_TYPE_S32) v = (int32_t)le32(p);
             else v = (int64_t)((uint64_t)le32(p) | ((uint64_t)le32(p + 4) << 32));
-            if (v < 0 || v >= INT32_MAX) {
-                s = nns_error(NNS_STATUS_FORMAT,
-                              "label file '%s': label %lld at index %lld is "
-                              "out of range (labels must be in [0, 2^31-1))",
-                              y_path, (long long)v, (long long)(i + j));
-                goto done;
-            }
+            if (v < 0 || v >= INT32_MAX)
+                return nns_error(NNS_STATUS_FORMAT,
+                                 "label file '%s': label %lld at index %lld is out of range (labels must be in "
+                                 "[0, 2^31-1))",
+                                 fy->r.path, (long long)v, (long long)(i + j));
             if (v > maxl) maxl = v;
             if (i + j < keep) out->y[i + j] = (int32_t)v;
         }
         i += k;
     }
-    s = npy_check_end(&fy);
-    if (s != NNS_OK) goto done;
     out->n_classes = (int)(maxl + 1);
+    return npy_check_end(fy);
+}
 
-    /* Images. */
-    int64_t total = n * c * h * w, kept = keep * c * h * w;
+/* Read the first `kept` of `total` image values into out->x as float, skip
+ * the rest, and check that nothing follows. */
+static nns_status npy_read_images(npy_file *fx, int64_t total, int64_t kept, unsigned char *buf, nns_dataset *out) {
+    nns_status s;
     for (int64_t i = 0; i < kept;) {
-        int64_t k = (int64_t)(NPY_CHUNK / (size_t)fx.itemsize);
+        int64_t k = (int64_t)(NPY_CHUNK / (size_t)fx->itemsize);
         if (k > kept - i) k = kept - i;
-        size_t want = (size_t)k * (size_t)fx.itemsize, got = 0;
-        s = nns_data_reader_read(&fx.r, buf, want, &got);
-        if (s == NNS_OK && got < want) s = npy_truncated(&fx);
-        if (s != NNS_OK) goto done;
+        size_t want = (size_t)k * (size_t)fx->itemsize, got = 0;
+        s = nns_data_reader_read(&fx->r, buf, want, &got);
+        if (s == NNS_OK && got < want) s = npy_truncated(fx);
+        if (s != NNS_OK) return s;
         float *dst = out->x + i;
-        if (fx.type == NPY_TYPE_U8) {
+        if (fx->type == NPY_TYPE_U8) {
             nns_data_u8_to_f32(buf, dst, (size_t)k);
         } else {
             for (int64_t j = 0; j < k; j++) {
@@ -427,14 +383,37 @@ nns_status nns_dataset_load_npy(const char *x_path, const char *y_path,
         i += k;
     }
     if (kept < total) {
-        int64_t rest = (total - kept) * fx.itemsize, skipped = 0;
-        s = nns_data_reader_skip(&fx.r, rest, &skipped);
-        if (s == NNS_OK && skipped < rest) s = npy_truncated(&fx);
-        if (s != NNS_OK) goto done;
+        int64_t rest = (total - kept) * fx->itemsize, skipped = 0;
+        s = nns_data_reader_skip(&fx->r, rest, &skipped);
+        if (s == NNS_OK && skipped < rest) s = npy_truncated(fx);
+        if (s != NNS_OK) return s;
     }
-    s = npy_check_end(&fx);
+    return npy_check_end(fx);
+}
 
-done:
+nns_status nns_dataset_load_npy(const char *x_path, const char *y_path, int64_t limit, nns_dataset *out) {
+    if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "load_npy: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!x_path || !y_path) return nns_error(NNS_STATUS_INVALID_ARG, "load_npy: a file path is NULL");
+    npy_file fx, fy;
+    nns_status s = npy_open(&fx, x_path, "image", (1u << NPY_TYPE_F32) | (1u << NPY_TYPE_U8), "'<f4', '|u1'");
+    if (s != NNS_OK) return s;
+    s = npy_open(&fy, y_path, "label", (1u << NPY_TYPE_U8) | (1u << NPY_TYPE_S32) | (1u << NPY_TYPE_S64),
+                 "'|u1', '<i4', '<i8'");
+    if (s != NNS_OK) {
+        nns_data_reader_close(&fx.r);
+        return s;
+    }
+    unsigned char *buf = NULL;
+    int64_t d[4];
+    s = npy_dataset_shape(&fx, &fy, d);
+    const int64_t n = d[0], per = d[1] * d[2] * d[3]; /* per fits: the array's bytes did */
+    const int64_t keep = (limit > 0 && limit < n) ? limit : n;
+    if (s == NNS_OK) s = nns_data_alloc(out, keep, (int)d[1], (int)d[2], (int)d[3], x_path);
+    if (s == NNS_OK && !(buf = malloc(NPY_CHUNK)))
+        s = nns_error(NNS_STATUS_NOMEM, "load_npy: out of memory for a buffer");
+    if (s == NNS_OK) s = npy_read_labels(&fy, n, keep, buf, out);
+    if (s == NNS_OK) s = npy_read_images(&fx, n * per, keep * per, buf, out);
     free(buf);
     nns_data_reader_close(&fx.r);
     nns_data_reader_close(&fy.r);
