@@ -26,137 +26,164 @@ static const char *help =
     "params, train_accuracy, val_accuracy, mean, std, threads, output, file_bytes,\n"
     "teacher (the --teacher file or null).\n";
 
-int cmd_train(int argc, char **argv) {
-    const char *arch = NULL, *model = NULL, *out = NULL;
-    int epochs = 0, json = 0;
-    float slim = 0;
+/* What the command line asked for. */
+typedef struct train_cmd {
+    const char *arch, *model, *out;
+    int epochs, json;
+    float slim;
     cli_train_opts t;
-    cli_train_init(&t, 0.05f);
     cli_data_opts d;
-    cli_data_init(&d);
     cli_distill_opts k;
-    cli_distill_init(&k);
-    cli_opt opts[] = {{"arch", OPT_STR, &arch, 0}, {"model", OPT_STR, &model, 0},
-                      {"output", OPT_STR, &out, 0}, {"epochs", OPT_INT, &epochs, 0},
-                      {"slim-penalty", OPT_FLOAT, &slim, 0}, {"json", OPT_FLAG, &json, 0},
-                      CLI_TRAIN_OPTS(t), CLI_DATA_OPTS(d), CLI_DISTILL_OPTS(k), {NULL, 0, NULL, 0}};
+    nns_train_config cfg;
+    nns_distill_config dc;
+    cli_opt opts[64]; /* as parsed: cli_data_normalize asks which were given */
+} train_cmd;
+
+/* Parse and check the options: CLI_OK, a usage code, or -1 (help shown). */
+static int train_parse(int argc, char **argv, train_cmd *c) {
+    memset(c, 0, sizeof *c);
+    cli_train_init(&c->t, 0.05f);
+    cli_data_init(&c->d);
+    cli_distill_init(&c->k);
+    cli_opt opts[] = {{"arch", OPT_STR, &c->arch, 0}, {"model", OPT_STR, &c->model, 0},
+                      {"output", OPT_STR, &c->out, 0}, {"epochs", OPT_INT, &c->epochs, 0},
+                      {"slim-penalty", OPT_FLOAT, &c->slim, 0}, {"json", OPT_FLAG, &c->json, 0},
+                      CLI_TRAIN_OPTS(c->t), CLI_DATA_OPTS(c->d), CLI_DISTILL_OPTS(c->k), {NULL, 0, NULL, 0}};
     const char *pos[1];
     int npos;
     int r = cli_parse("train", argc, argv, opts, pos, 0, &npos);
     if (r < 0) {
         fputs(help, stdout);
-        return CLI_OK;
+        return -1;
     }
     if (r) return r;
-    if (!arch == !model) {
-        fprintf(stderr, "nnslim train: give exactly one of --arch NAME or --model FILE.onnx\n");
+    const char *bad = NULL;
+    if (!c->arch == !c->model) bad = "give exactly one of --arch NAME or --model FILE.onnx";
+    else if (!c->out) bad = "-o OUT.onnx is required";
+    else if (cli_opt_seen(opts, "epochs") && c->epochs < 1) bad = "--epochs must be >= 1";
+    else if (c->slim < 0) bad = "--slim-penalty must be >= 0";
+    if (bad) {
+        fprintf(stderr, "nnslim train: %s\n", bad);
         return CLI_USAGE;
     }
-    if (!out) {
-        fprintf(stderr, "nnslim train: -o OUT.onnx is required\n");
-        return CLI_USAGE;
-    }
-    if (cli_opt_seen(opts, "epochs") && epochs < 1) {
-        fprintf(stderr, "nnslim train: --epochs must be >= 1\n");
-        return CLI_USAGE;
-    }
-    if (slim < 0) {
-        fprintf(stderr, "nnslim train: --slim-penalty must be >= 0\n");
-        return CLI_USAGE;
-    }
-    nns_train_config cfg;
-    if ((r = cli_train_config("train", &t, &cfg))) return r;
-    cfg.epochs = epochs > 0 ? epochs : (arch ? nns_arch_default_epochs(arch) : 10);
-    cfg.slim_penalty = slim;
-    nns_distill_config dc;
-    if ((r = cli_distill_config("train", &k, &dc))) return r;
-    if (!k.teacher && (cli_opt_seen(opts, "temperature") || cli_opt_seen(opts, "alpha") || k.hints.n)) {
+    if ((r = cli_train_config("train", &c->t, &c->cfg))) return r;
+    c->cfg.epochs = c->epochs > 0 ? c->epochs : (c->arch ? nns_arch_default_epochs(c->arch) : 10);
+    c->cfg.slim_penalty = c->slim;
+    if ((r = cli_distill_config("train", &c->k, &c->dc))) return r;
+    if (!c->k.teacher && (cli_opt_seen(opts, "temperature") || cli_opt_seen(opts, "alpha") || c->k.hints.n)) {
         fprintf(stderr, "nnslim train: --temperature, --alpha and --hint need --teacher\n");
         return CLI_USAGE;
     }
-    nns_set_threads(t.threads);
+    _Static_assert(sizeof opts <= sizeof c->opts, "train_cmd.opts is too small");
+    memcpy(c->opts, opts, sizeof opts);
+    return CLI_OK;
+}
 
-    nns_graph *g = NULL, *teacher = NULL;
-    nns_distiller *dist = NULL;
-    nns_dataset train = {0}, test = {0}, val = {0};
-    nns_status st;
-    int rc = CLI_FAIL;
+/* What the run holds (freed by train_state_free). */
+typedef struct train_state {
+    nns_graph *g, *teacher;
+    nns_distiller *dist;
+    nns_dataset train, test, val;
     float mean, std;
-    if (arch) st = nns_arch_build(arch, (uint64_t)t.seed, &g);
-    else st = nns_graph_load_onnx(model, &g);
-    if (st) goto fail;
-    if ((st = cli_data_load(&d, &train, &test))) goto fail;
-    if (k.teacher && (st = nns_graph_load_onnx(k.teacher, &teacher))) goto fail;
-    /* a fresh student takes the teacher's normalisation */
-    nns_graph *norm_from = teacher && !nns_graph_get_meta(g, "nnslim.mean") ? teacher : g;
-    if ((st = cli_data_normalize(&d, opts, norm_from, &train, &test, &mean, &std))) goto fail;
-    if (norm_from != g) {
-        if ((st = nns_graph_set_meta(g, "nnslim.mean", nns_graph_get_meta(teacher, "nnslim.mean"))) ||
-            (st = nns_graph_set_meta(g, "nnslim.std", nns_graph_get_meta(teacher, "nnslim.std"))))
-            goto fail;
-    }
-    if ((st = cli_val_split(&t, &train, &val))) goto fail;
-    if ((st = nns_check_data(g, &train)) || (st = nns_check_data(g, &test))) goto fail;
-    if ((st = cli_check_writable(out))) goto fail;
-    if (k.teacher) {
-        if ((st = cli_teacher_fits(k.teacher, teacher, &train))) goto fail;
-        if ((st = cli_teacher_check_norm(k.teacher, teacher, mean, std))) goto fail;
-        if ((st = nns_graph_pack_params(g))) goto fail;
-        if ((st = nns_distiller_create(teacher, g, &dc, train.n, cfg.batch_size, &dist))) goto fail;
-        nns_distiller_attach(dist, &cfg);
-        fprintf(stderr, "distilling from %s (T %g, alpha %g, %d hints)\n", k.teacher, dc.temperature, dc.alpha,
-                dc.n_hints);
-    }
-    fprintf(stderr, "training %s on %lld images (%lld test), %d epochs, batch %d, %d threads\n",
-            arch ? arch : model, (long long)train.n, (long long)test.n, cfg.epochs, cfg.batch_size,
-            nns_get_threads());
-    nns_train_result tr;
-    if ((st = nns_train(g, &train, val.n ? &val : NULL, &cfg, &tr))) goto fail;
-    if ((st = nns_distiller_finish(dist, g))) goto fail;
-    if (k.teacher && (st = nns_graph_set_meta(g, "nnslim.teacher", k.teacher))) goto fail;
-    nns_eval_result er;
-    if ((st = nns_evaluate(g, &test, 256, &er))) goto fail;
-    nns_eval_result_free(&er);
-    if (arch && (st = nns_graph_set_meta(g, "nnslim.arch", arch))) goto fail;
-    if ((st = nns_graph_save_onnx(g, out))) goto fail;
-    long long fb = cli_file_size(out);
-    if (json) {
+} train_state;
+
+static void train_state_free(train_state *s) {
+    nns_dataset_free(&s->train);
+    nns_dataset_free(&s->test);
+    nns_dataset_free(&s->val);
+    nns_distiller_free(s->dist);
+    nns_graph_free(s->teacher);
+    nns_graph_free(s->g);
+}
+
+/* Build or load the model, load and normalise the data (a fresh student
+ * takes the teacher's normalisation), and set up distillation. */
+static nns_status train_prepare(train_cmd *c, train_state *s) {
+    nns_status st;
+    if (c->arch) st = nns_arch_build(c->arch, (uint64_t)c->t.seed, &s->g);
+    else st = nns_graph_load_onnx(c->model, &s->g);
+    if (st || (st = cli_data_load(&c->d, &s->train, &s->test))) return st;
+    if (c->k.teacher && (st = nns_graph_load_onnx(c->k.teacher, &s->teacher))) return st;
+    nns_graph *norm_from = s->teacher && !nns_graph_get_meta(s->g, "nnslim.mean") ? s->teacher : s->g;
+    if ((st = cli_data_normalize(&c->d, c->opts, norm_from, &s->train, &s->test, &s->mean, &s->std))) return st;
+    if (norm_from != s->g &&
+        ((st = nns_graph_set_meta(s->g, "nnslim.mean", nns_graph_get_meta(s->teacher, "nnslim.mean"))) ||
+         (st = nns_graph_set_meta(s->g, "nnslim.std", nns_graph_get_meta(s->teacher, "nnslim.std")))))
+        return st;
+    if ((st = cli_val_split(&c->t, &s->train, &s->val))) return st;
+    if ((st = nns_check_data(s->g, &s->train)) || (st = nns_check_data(s->g, &s->test))) return st;
+    if ((st = cli_check_writable(c->out))) return st;
+    if (!c->k.teacher) return NNS_OK;
+    if ((st = cli_teacher_fits(c->k.teacher, s->teacher, &s->train))) return st;
+    if ((st = cli_teacher_check_norm(c->k.teacher, s->teacher, s->mean, s->std))) return st;
+    if ((st = nns_graph_pack_params(s->g))) return st;
+    if ((st = nns_distiller_create(s->teacher, s->g, &c->dc, s->train.n, c->cfg.batch_size, &s->dist))) return st;
+    nns_distiller_attach(s->dist, &c->cfg);
+    fprintf(stderr, "distilling from %s (T %g, alpha %g, %d hints)\n", c->k.teacher, c->dc.temperature,
+            c->dc.alpha, c->dc.n_hints);
+    return NNS_OK;
+}
+
+static void train_report(const train_cmd *c, const train_state *s, const nns_train_result *tr,
+                         const nns_eval_result *er, long long fb) {
+    const char *name = c->arch ? c->arch : c->model;
+    if (c->json) {
         printf("{\"model\": ");
-        cli_json_str(stdout, arch ? arch : model);
+        cli_json_str(stdout, name);
         printf(", \"epochs\": %d, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
                "\"train_images_per_second\": %.1f, \"seconds\": %.2f, \"params\": %lld, "
                "\"train_accuracy\": %.6f, \"val_accuracy\": %.6f, \"mean\": %.6g, \"std\": %.6g, "
                "\"threads\": %d, \"output\": ",
-               tr.epochs, er.accuracy, er.loss, tr.train_images_per_second, tr.seconds,
-               (long long)nns_graph_n_params(g), tr.final_train_accuracy, tr.val_accuracy, mean, std,
+               tr->epochs, er->accuracy, er->loss, tr->train_images_per_second, tr->seconds,
+               (long long)nns_graph_n_params(s->g), tr->final_train_accuracy, tr->val_accuracy, s->mean, s->std,
                nns_get_threads());
-        cli_json_str(stdout, out);
+        cli_json_str(stdout, c->out);
         printf(", \"file_bytes\": %lld, \"teacher\": ", fb);
-        if (k.teacher) cli_json_str(stdout, k.teacher);
+        if (c->k.teacher) cli_json_str(stdout, c->k.teacher);
         else printf("null");
         printf("}\n");
-    } else {
-        printf("model            %s\n", arch ? arch : model);
-        printf("epochs           %d\n", tr.epochs);
-        printf("test accuracy    %.4f\n", er.accuracy);
-        printf("test loss        %.4f\n", er.loss);
-        if (tr.val_accuracy >= 0) printf("val accuracy     %.4f\n", tr.val_accuracy);
-        printf("train speed      %.0f images/s (%d threads)\n", tr.train_images_per_second, nns_get_threads());
-        printf("train time       %.1f s\n", tr.seconds);
-        printf("parameters       %lld\n", (long long)nns_graph_n_params(g));
-        if (k.teacher) printf("teacher          %s\n", k.teacher);
-        printf("saved            %s (%lld bytes)\n", out, fb);
+        return;
     }
-    rc = CLI_OK;
-    goto done;
-fail:
-    rc = cli_fail("train", st);
-done:
-    nns_dataset_free(&train);
-    nns_dataset_free(&test);
-    nns_dataset_free(&val);
-    nns_distiller_free(dist);
-    nns_graph_free(teacher);
-    nns_graph_free(g);
-    return rc;
+    printf("model            %s\n", name);
+    printf("epochs           %d\n", tr->epochs);
+    printf("test accuracy    %.4f\n", er->accuracy);
+    printf("test loss        %.4f\n", er->loss);
+    if (tr->val_accuracy >= 0) printf("val accuracy     %.4f\n", tr->val_accuracy);
+    printf("train speed      %.0f images/s (%d threads)\n", tr->train_images_per_second, nns_get_threads());
+    printf("train time       %.1f s\n", tr->seconds);
+    printf("parameters       %lld\n", (long long)nns_graph_n_params(s->g));
+    if (c->k.teacher) printf("teacher          %s\n", c->k.teacher);
+    printf("saved            %s (%lld bytes)\n", c->out, fb);
+}
+
+/* Train, evaluate and save. */
+static nns_status train_run(train_cmd *c, train_state *s) {
+    fprintf(stderr, "training %s on %lld images (%lld test), %d epochs, batch %d, %d threads\n",
+            c->arch ? c->arch : c->model, (long long)s->train.n, (long long)s->test.n, c->cfg.epochs,
+            c->cfg.batch_size, nns_get_threads());
+    nns_train_result tr;
+    nns_status st = nns_train(s->g, &s->train, s->val.n ? &s->val : NULL, &c->cfg, &tr);
+    if (st || (st = nns_distiller_finish(s->dist, s->g))) return st;
+    if (c->k.teacher && (st = nns_graph_set_meta(s->g, "nnslim.teacher", c->k.teacher))) return st;
+    nns_eval_result er;
+    if ((st = nns_evaluate(s->g, &s->test, 256, &er))) return st;
+    nns_eval_result_free(&er);
+    if (c->arch && (st = nns_graph_set_meta(s->g, "nnslim.arch", c->arch))) return st;
+    if ((st = nns_graph_save_onnx(s->g, c->out))) return st;
+    train_report(c, s, &tr, &er, cli_file_size(c->out));
+    return NNS_OK;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_cmd c;
+    int r = train_parse(argc, argv, &c);
+    if (r < 0) return CLI_OK;
+    if (r) return r;
+    nns_set_threads(c.t.threads);
+    train_state s;
+    memset(&s, 0, sizeof s);
+    nns_status st = train_prepare(&c, &s);
+    if (!st) st = train_run(&c, &s);
+    train_state_free(&s);
+    return st ? cli_fail("train", st) : CLI_OK;
 }
