@@ -46,174 +46,215 @@ static void print_row(const char *name, const cli_measure *m) {
            (long long)m->macs, m->file_bytes, m->lat_b1, m->ips_b64);
 }
 
-int cmd_distill(int argc, char **argv) {
-    const char *student_arch = NULL, *student_model = NULL, *out = NULL, *base_out = NULL;
-    float width = 0;
-    int epochs = 0, json = 0, baseline = 0;
+/* What the command line asked for. */
+typedef struct distill_cmd {
+    const char *student_arch, *student_model, *out, *base_out;
+    float width;
+    int epochs, json, baseline;
     cli_train_opts t;
-    cli_train_init(&t, 0.05f);
     cli_data_opts d;
-    cli_data_init(&d);
     cli_distill_opts k;
-    cli_distill_init(&k);
-    cli_opt opts[] = {{"student", OPT_STR, &student_arch, 0},
-                      {"student-model", OPT_STR, &student_model, 0},
-                      {"student-width", OPT_FLOAT, &width, 0},
-                      {"baseline", OPT_FLAG, &baseline, 0},
-                      {"baseline-output", OPT_STR, &base_out, 0},
-                      {"output", OPT_STR, &out, 0},
-                      {"epochs", OPT_INT, &epochs, 0},
-                      {"json", OPT_FLAG, &json, 0},
-                      CLI_DISTILL_OPTS(k),
-                      CLI_TRAIN_OPTS(t),
-                      CLI_DATA_OPTS(d),
+    nns_train_config cfg;
+    nns_distill_config dc;
+    cli_opt opts[64]; /* as parsed: cli_data_normalize asks which were given */
+} distill_cmd;
+
+/* The first usage error of the parsed options, or NULL. */
+static const char *distill_usage_error(const distill_cmd *c, char *buf, size_t cap) {
+    const int by_width = cli_opt_seen(c->opts, "student-width");
+    if (!c->k.teacher) return "--teacher T.onnx is required";
+    if (!!c->student_arch + !!c->student_model + by_width != 1)
+        return "give exactly one of --student ARCH, --student-model S.onnx, --student-width W";
+    if (by_width && !(c->width > 0 && c->width <= 1)) {
+        snprintf(buf, cap, "--student-width must be in (0, 1], not %g", c->width);
+        return buf;
+    }
+    if (!c->out) return "-o OUT.onnx is required";
+    if (cli_opt_seen(c->opts, "epochs") && c->epochs < 1) return "--epochs must be >= 1";
+    return NULL;
+}
+
+/* Parse and check the options: CLI_OK, a usage code, or -1 (help shown). */
+static int distill_parse(int argc, char **argv, distill_cmd *c) {
+    memset(c, 0, sizeof *c);
+    cli_train_init(&c->t, 0.05f);
+    cli_data_init(&c->d);
+    cli_distill_init(&c->k);
+    cli_opt opts[] = {{"student", OPT_STR, &c->student_arch, 0},
+                      {"student-model", OPT_STR, &c->student_model, 0},
+                      {"student-width", OPT_FLOAT, &c->width, 0},
+                      {"baseline", OPT_FLAG, &c->baseline, 0},
+                      {"baseline-output", OPT_STR, &c->base_out, 0},
+                      {"output", OPT_STR, &c->out, 0},
+                      {"epochs", OPT_INT, &c->epochs, 0},
+                      {"json", OPT_FLAG, &c->json, 0},
+                      CLI_DISTILL_OPTS(c->k),
+                      CLI_TRAIN_OPTS(c->t),
+                      CLI_DATA_OPTS(c->d),
                       {NULL, 0, NULL, 0}};
     const char *pos[1];
     int npos;
     int r = cli_parse("distill", argc, argv, opts, pos, 0, &npos);
     if (r < 0) {
         fputs(help, stdout);
-        return CLI_OK;
+        return -1;
     }
     if (r) return r;
-    if (!k.teacher) {
-        fprintf(stderr, "nnslim distill: --teacher T.onnx is required\n");
+    _Static_assert(sizeof opts <= sizeof c->opts, "distill_cmd.opts is too small");
+    memcpy(c->opts, opts, sizeof opts);
+    char buf[160];
+    const char *bad = distill_usage_error(c, buf, sizeof buf);
+    if (bad) {
+        fprintf(stderr, "nnslim distill: %s\n", bad);
         return CLI_USAGE;
     }
-    int kinds = !!student_arch + !!student_model + cli_opt_seen(opts, "student-width");
-    if (kinds != 1) {
-        fprintf(stderr, "nnslim distill: give exactly one of --student ARCH, --student-model S.onnx, --student-width W\n");
-        return CLI_USAGE;
-    }
-    if (cli_opt_seen(opts, "student-width") && !(width > 0 && width <= 1)) {
-        fprintf(stderr, "nnslim distill: --student-width must be in (0, 1], not %g\n", width);
-        return CLI_USAGE;
-    }
-    if (!out) {
-        fprintf(stderr, "nnslim distill: -o OUT.onnx is required\n");
-        return CLI_USAGE;
-    }
-    if (base_out && !baseline) baseline = 1;
-    if (cli_opt_seen(opts, "epochs") && epochs < 1) {
-        fprintf(stderr, "nnslim distill: --epochs must be >= 1\n");
-        return CLI_USAGE;
-    }
-    nns_train_config cfg;
-    if ((r = cli_train_config("distill", &t, &cfg))) return r;
-    nns_distill_config dc;
-    if ((r = cli_distill_config("distill", &k, &dc))) return r;
-    nns_set_threads(t.threads);
+    if (c->base_out) c->baseline = 1;
+    if ((r = cli_train_config("distill", &c->t, &c->cfg))) return r;
+    return cli_distill_config("distill", &c->k, &c->dc);
+}
 
-    nns_graph *teacher = NULL, *student = NULL, *base = NULL;
-    nns_distiller *dist = NULL;
-    nns_dataset train = {0}, test = {0}, val = {0};
-    cli_measure mt, ms, mb;
-    memset(&mb, 0, sizeof mb);
-    mb.accuracy = -1;
-    int rc = CLI_FAIL;
+/* What the run holds (freed by distill_state_free). */
+typedef struct distill_state {
+    nns_graph *teacher, *student, *base;
+    nns_distiller *dist;
+    nns_dataset train, test, val;
     float mean, std;
-    nns_status st = nns_graph_load_onnx(k.teacher, &teacher);
-    if (st) goto fail;
-    if ((st = cli_data_load(&d, &train, &test))) goto fail;
-    if ((st = cli_data_normalize(&d, opts, teacher, &train, &test, &mean, &std))) goto fail;
-    if ((st = cli_val_split(&t, &train, &val))) goto fail;
-    if ((st = cli_teacher_fits(k.teacher, teacher, &train)) || (st = cli_teacher_fits(k.teacher, teacher, &test)))
-        goto fail;
-    if (student_arch) st = nns_arch_build(student_arch, (uint64_t)t.seed, &student);
-    else if (student_model) st = nns_graph_load_onnx(student_model, &student);
-    else st = nns_graph_scale_width(teacher, width, (uint64_t)t.seed, &student);
-    if (st) goto fail;
-    if ((st = nns_check_data(student, &train))) goto fail;
-    {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.9g", mean);
-        if ((st = nns_graph_set_meta(student, "nnslim.mean", buf))) goto fail;
-        snprintf(buf, sizeof buf, "%.9g", std);
-        if ((st = nns_graph_set_meta(student, "nnslim.std", buf))) goto fail;
-    }
-    const char *t_arch = nns_graph_get_meta(teacher, "nnslim.arch");
-    const char *s_arch = student_arch ? student_arch : (student_model ? nns_graph_get_meta(student, "nnslim.arch") : NULL);
-    if (s_arch && nns_arch_default_epochs(s_arch) > 0) cfg.epochs = nns_arch_default_epochs(s_arch);
-    else if (!student_model && t_arch && nns_arch_default_epochs(t_arch) > 0) cfg.epochs = nns_arch_default_epochs(t_arch);
-    else cfg.epochs = 10;
-    if (epochs > 0) cfg.epochs = epochs;
-    if (student_arch && (st = nns_graph_set_meta(student, "nnslim.arch", student_arch))) goto fail;
-    if ((st = nns_graph_set_meta(student, "nnslim.teacher", k.teacher))) goto fail;
-    if ((st = cli_check_writable(out))) goto fail;
-    if (base_out && (st = cli_check_writable(base_out))) goto fail;
-    if (baseline && (st = nns_graph_clone(student, &base))) goto fail;
-    /* the distiller checks shapes and hints before any training */
-    if ((st = nns_graph_pack_params(student))) goto fail;
-    if ((st = nns_distiller_create(teacher, student, &dc, train.n, cfg.batch_size, &dist))) goto fail;
-
-    fprintf(stderr, "measuring the teacher\n");
-    if ((st = cli_measure_take(teacher, &test, k.teacher, &mt))) goto fail;
-    fprintf(stderr, "distilling %s into %s on %lld images (%lld test), %d epochs, T %g, alpha %g, %d hints, %d threads\n",
-            k.teacher,
-            student_arch ? student_arch : (student_model ? student_model : "the width-scaled teacher"),
-            (long long)train.n, (long long)test.n, cfg.epochs, dc.temperature, dc.alpha, dc.n_hints,
-            nns_get_threads());
-    nns_train_config dcfg = cfg;
-    nns_distiller_attach(dist, &dcfg);
-    nns_train_result tr, br;
-    if ((st = nns_train(student, &train, val.n ? &val : NULL, &dcfg, &tr))) goto fail;
-    if ((st = nns_distiller_finish(dist, student))) goto fail;
+    cli_measure mt, ms, mb;
+    nns_train_result tr;
     nns_distill_stats dstats;
-    nns_distiller_stats(dist, &dstats);
-    if ((st = nns_graph_save_onnx(student, out))) goto fail;
+} distill_state;
+
+static void distill_state_free(distill_state *s) {
+    nns_distiller_free(s->dist);
+    nns_dataset_free(&s->train);
+    nns_dataset_free(&s->test);
+    nns_dataset_free(&s->val);
+    nns_graph_free(s->teacher);
+    nns_graph_free(s->student);
+    nns_graph_free(s->base);
+}
+
+/* Epochs: the student architecture's default, else the teacher's (for a
+ * width-scaled teacher), else 10; --epochs wins. */
+static int distill_epochs(const distill_cmd *c, const distill_state *s) {
+    if (c->epochs > 0) return c->epochs;
+    const char *t_arch = nns_graph_get_meta(s->teacher, "nnslim.arch");
+    const char *s_arch = c->student_arch ? c->student_arch
+                                         : (c->student_model ? nns_graph_get_meta(s->student, "nnslim.arch") : NULL);
+    if (s_arch && nns_arch_default_epochs(s_arch) > 0) return nns_arch_default_epochs(s_arch);
+    if (!c->student_model && t_arch && nns_arch_default_epochs(t_arch) > 0) return nns_arch_default_epochs(t_arch);
+    return 10;
+}
+
+/* Load the teacher and the data, make the student (recording the data's
+ * normalisation and its teacher in it) and the distiller. */
+static nns_status distill_prepare(distill_cmd *c, distill_state *s) {
+    nns_status st = nns_graph_load_onnx(c->k.teacher, &s->teacher);
+    if (st || (st = cli_data_load(&c->d, &s->train, &s->test))) return st;
+    if ((st = cli_data_normalize(&c->d, c->opts, s->teacher, &s->train, &s->test, &s->mean, &s->std))) return st;
+    if ((st = cli_val_split(&c->t, &s->train, &s->val))) return st;
+    if ((st = cli_teacher_fits(c->k.teacher, s->teacher, &s->train)) ||
+        (st = cli_teacher_fits(c->k.teacher, s->teacher, &s->test)))
+        return st;
+    if (c->student_arch) st = nns_arch_build(c->student_arch, (uint64_t)c->t.seed, &s->student);
+    else if (c->student_model) st = nns_graph_load_onnx(c->student_model, &s->student);
+    else st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);
+    if (st || (st = nns_check_data(s->student, &s->train))) return st;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", s->mean);
+    if ((st = nns_graph_set_meta(s->student, "nnslim.mean", buf))) return st;
+    snprintf(buf, sizeof buf, "%.9g", s->std);
+    if ((st = nns_graph_set_meta(s->student, "nnslim.std", buf))) return st;
+    c->cfg.epochs = distill_epochs(c, s);
+    if (c->student_arch && (st = nns_graph_set_meta(s->student, "nnslim.arch", c->student_arch))) return st;
+    if ((st = nns_graph_set_meta(s->student, "nnslim.teacher", c->k.teacher))) return st;
+    if ((st = cli_check_writable(c->out))) return st;
+    if (c->base_out && (st = cli_check_writable(c->base_out))) return st;
+    if (c->baseline && (st = nns_graph_clone(s->student, &s->base))) return st;
+    /* the distiller checks shapes and hints before any training */
+    if ((st = nns_graph_pack_params(s->student))) return st;
+    return nns_distiller_create(s->teacher, s->student, &c->dc, s->train.n, c->cfg.batch_size, &s->dist);
+}
+
+/* Measure the teacher, distill and measure the student, then the baseline. */
+static nns_status distill_run(distill_cmd *c, distill_state *s) {
+    fprintf(stderr, "measuring the teacher\n");
+    nns_status st = cli_measure_take(s->teacher, &s->test, c->k.teacher, &s->mt);
+    if (st) return st;
+    fprintf(stderr, "distilling %s into %s on %lld images (%lld test), %d epochs, T %g, alpha %g, %d hints, %d threads\n",
+            c->k.teacher,
+            c->student_arch ? c->student_arch : (c->student_model ? c->student_model : "the width-scaled teacher"),
+            (long long)s->train.n, (long long)s->test.n, c->cfg.epochs, c->dc.temperature, c->dc.alpha,
+            c->dc.n_hints, nns_get_threads());
+    nns_train_config dcfg = c->cfg;
+    nns_distiller_attach(s->dist, &dcfg);
+    nns_dataset *val = s->val.n ? &s->val : NULL;
+    if ((st = nns_train(s->student, &s->train, val, &dcfg, &s->tr))) return st;
+    if ((st = nns_distiller_finish(s->dist, s->student))) return st;
+    nns_distiller_stats(s->dist, &s->dstats);
+    if ((st = nns_graph_save_onnx(s->student, c->out))) return st;
     fprintf(stderr, "measuring the student\n");
-    if ((st = cli_measure_take(student, &test, out, &ms))) goto fail;
-    if (baseline) {
-        fprintf(stderr, "training the baseline: the same student without the teacher\n");
-        if ((st = nns_train(base, &train, val.n ? &val : NULL, &cfg, &br))) goto fail;
-        nns_graph_set_meta(base, "nnslim.teacher", "");
-        if (base_out && (st = nns_graph_save_onnx(base, base_out))) goto fail;
-        if ((st = cli_measure_take(base, &test, base_out, &mb))) goto fail;
-        if (!base_out) mb.file_bytes = ms.file_bytes; /* same architecture, same size */
+    if ((st = cli_measure_take(s->student, &s->test, c->out, &s->ms))) return st;
+    if (!c->baseline) return NNS_OK;
+    fprintf(stderr, "training the baseline: the same student without the teacher\n");
+    nns_train_result br;
+    if ((st = nns_train(s->base, &s->train, val, &c->cfg, &br))) return st;
+    nns_graph_set_meta(s->base, "nnslim.teacher", "");
+    if (c->base_out && (st = nns_graph_save_onnx(s->base, c->base_out))) return st;
+    if ((st = cli_measure_take(s->base, &s->test, c->base_out, &s->mb))) return st;
+    if (!c->base_out) s->mb.file_bytes = s->ms.file_bytes; /* same architecture, same size */
+    return NNS_OK;
+}
+
+static void distill_report_json(const distill_cmd *c, const distill_state *s) {
+    printf("{\"teacher_accuracy\": %.6f, \"student_accuracy\": %.6f, \"baseline_accuracy\": ", s->mt.accuracy,
+           s->ms.accuracy);
+    if (c->baseline) printf("%.6f, \"gain\": %.4f, ", s->mb.accuracy, 100.0 * (s->ms.accuracy - s->mb.accuracy));
+    else printf("null, \"gain\": null, ");
+    cli_measure_json("teacher", &s->mt);
+    printf(", ");
+    cli_measure_json("student", &s->ms);
+    printf(", ");
+    if (c->baseline) cli_measure_json("baseline", &s->mb);
+    else printf("\"baseline\": null");
+    printf(", \"temperature\": %g, \"alpha\": %g, \"epochs\": %d, \"hints\": %d, \"teacher_images\": %lld, "
+           "\"cached_images\": %lld, \"seconds\": %.2f, \"output\": ",
+           c->dc.temperature, c->dc.alpha, s->tr.epochs, c->dc.n_hints, (long long)s->dstats.teacher_images,
+           (long long)s->dstats.cached_images, s->tr.seconds);
+    cli_json_str(stdout, c->out);
+    printf("}\n");
+}
+
+static void distill_report_text(const distill_cmd *c, const distill_state *s) {
+    const cli_measure *mt = &s->mt, *ms = &s->ms;
+    printf("%-10s %9s %11s %13s %12s %11s %13s\n", "model", "accuracy", "params", "MACs/image", "file bytes",
+           "b1 ms", "b64 images/s");
+    print_row("teacher", mt);
+    print_row("student", ms);
+    if (c->baseline) {
+        print_row("baseline", &s->mb);
+        printf("distillation gain %+.2f points over the baseline\n", 100.0 * (ms->accuracy - s->mb.accuracy));
     }
-    if (json) {
-        printf("{\"teacher_accuracy\": %.6f, \"student_accuracy\": %.6f, \"baseline_accuracy\": ", mt.accuracy,
-               ms.accuracy);
-        if (baseline) printf("%.6f, \"gain\": %.4f, ", mb.accuracy, 100.0 * (ms.accuracy - mb.accuracy));
-        else printf("null, \"gain\": null, ");
-        cli_measure_json("teacher", &mt);
-        printf(", ");
-        cli_measure_json("student", &ms);
-        printf(", ");
-        if (baseline) cli_measure_json("baseline", &mb);
-        else printf("\"baseline\": null");
-        printf(", \"temperature\": %g, \"alpha\": %g, \"epochs\": %d, \"hints\": %d, \"teacher_images\": %lld, "
-               "\"cached_images\": %lld, \"seconds\": %.2f, \"output\": ",
-               dc.temperature, dc.alpha, tr.epochs, dc.n_hints, (long long)dstats.teacher_images,
-               (long long)dstats.cached_images, tr.seconds);
-        cli_json_str(stdout, out);
-        printf("}\n");
-    } else {
-        printf("%-10s %9s %11s %13s %12s %11s %13s\n", "model", "accuracy", "params", "MACs/image", "file bytes",
-               "b1 ms", "b64 images/s");
-        print_row("teacher", &mt);
-        print_row("student", &ms);
-        if (baseline) {
-            print_row("baseline", &mb);
-            printf("distillation gain %+.2f points over the baseline\n", 100.0 * (ms.accuracy - mb.accuracy));
-        }
-        printf("student vs teacher: %.2fx fewer parameters, %.2fx fewer MACs, %.2fx faster at batch 1, "
-               "accuracy %+.2f points\n",
-               ms.params ? (double)mt.params / ms.params : 0, ms.macs ? (double)mt.macs / ms.macs : 0,
-               ms.lat_b1 > 0 ? mt.lat_b1 / ms.lat_b1 : 0, 100.0 * (ms.accuracy - mt.accuracy));
-        printf("saved %s\n", out);
-    }
-    rc = CLI_OK;
-    goto done;
-fail:
-    rc = cli_fail("distill", st);
-done:
-    nns_distiller_free(dist);
-    nns_dataset_free(&train);
-    nns_dataset_free(&test);
-    nns_dataset_free(&val);
-    nns_graph_free(teacher);
-    nns_graph_free(student);
-    nns_graph_free(base);
-    return rc;
+    printf("student vs teacher: %.2fx fewer parameters, %.2fx fewer MACs, %.2fx faster at batch 1, "
+           "accuracy %+.2f points\n",
+           ms->params ? (double)mt->params / ms->params : 0, ms->macs ? (double)mt->macs / ms->macs : 0,
+           ms->lat_b1 > 0 ? mt->lat_b1 / ms->lat_b1 : 0, 100.0 * (ms->accuracy - mt->accuracy));
+    printf("saved %s\n", c->out);
+}
+
+int cmd_distill(int argc, char **argv) {
+    distill_cmd c;
+    int r = distill_parse(argc, argv, &c);
+    if (r < 0) return CLI_OK;
+    if (r) return r;
+    nns_set_threads(c.t.threads);
+    distill_state s;
+    memset(&s, 0, sizeof s);
+    s.mb.accuracy = -1;
+    nns_status st = distill_prepare(&c, &s);
+    if (!st) st = distill_run(&c, &s);
+    if (!st && c.json) distill_report_json(&c, &s);
+    else if (!st) distill_report_text(&c, &s);
+    distill_state_free(&s);
+    return st ? cli_fail("distill", st) : CLI_OK;
 }
