@@ -25,9 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/checked.h"
+#include "core/clock.h"
 #include "kernels/kernels.h"
 #include "runtime/plan.h"
 
@@ -534,21 +534,15 @@ void nns_plan_forward(nns_plan *p, int training_mode) {
     p->phase = 1;
 }
 
-static double plan_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
 void nns_plan_forward_timed(nns_plan *p, double *node_ms) {
     for (int i = 0; i < p->g->n_nodes; i++) {
         nns_exec_node *e = &p->ex[i];
         e->training = p->training;
         node_ms[i] = 0;
         if (p->skip[i]) continue;
-        double t0 = plan_now_ms();
+        double t0 = nns_now_ms();
         nns_op_table[e->node->op]->forward(e);
-        node_ms[i] = plan_now_ms() - t0;
+        node_ms[i] = nns_now_ms() - t0;
     }
     p->phase = 1;
 }
@@ -560,9 +554,9 @@ void nns_plan_backward_timed(nns_plan *p, double *node_ms) {
         nns_exec_node *e = &p->ex[i];
         const nns_op_def *def = nns_op_table[e->node->op];
         if (!def->backward || p->skip[i]) continue;
-        double t0 = plan_now_ms();
+        double t0 = nns_now_ms();
         def->backward(e);
-        node_ms[i] = plan_now_ms() - t0;
+        node_ms[i] = nns_now_ms() - t0;
     }
     p->phase = 2;
 }

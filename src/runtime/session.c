@@ -171,14 +171,8 @@ nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y) 
     return NNS_OK;
 }
 
-#include <time.h>
+#include "core/clock.h"
 #include "core/rng.h"
-
-static double bench_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -223,9 +217,9 @@ nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms
     random_inputs(x, nin);
     if ((st = nns_session_run(s, x, batch, y))) goto done;
     for (int k = 0; k < repeats; k++) {
-        double t0 = bench_now_ms();
+        double t0 = nns_now_ms();
         if ((st = nns_session_run(s, x, batch, y))) goto done;
-        t[k] = bench_now_ms() - t0;
+        t[k] = nns_now_ms() - t0;
     }
     *median_ms = median_of(t, repeats);
     if (images_per_second) *images_per_second = *median_ms > 0 ? batch * 1e3 / *median_ms : 0;

@@ -3,9 +3,9 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cblas.h>
 
+#include "core/clock.h"
 #include "core/graph_impl.h"
 #include "nnslim/train.h"
 #include "runtime/plan.h"
@@ -21,12 +21,6 @@ void nns_set_threads(int n) {
 }
 
 int nns_get_threads(void) { return nns_threads_set ? nns_threads_set : omp_get_max_threads(); }
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void nns_train_config_default(nns_train_config *c) {
     memset(c, 0, sizeof *c);
@@ -141,7 +135,7 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
 
     int64_t spe = nns_batcher_n_batches(bat);
     int64_t T = spe * cfg->epochs, t = 0;
-    double t0 = now_s();
+    double t0 = nns_now_s();
     int64_t images = 0;
     for (int epoch = 0; epoch < cfg->epochs; epoch++) {
         nns_batcher_reset(bat, epoch);
@@ -216,7 +210,7 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
             images += n;
             if (cfg->progress) {
                 nns_train_progress pr = {0};
-                double el = now_s() - t0;
+                double el = nns_now_s() - t0;
                 pr.epoch = epoch + 1;
                 pr.epochs = cfg->epochs;
                 pr.step = step + 1;
@@ -233,14 +227,14 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
         }
         res->final_train_loss = seen ? (float)(loss_sum / seen) : 0;
         res->final_train_accuracy = seen ? (float)correct / (float)seen : 0;
-        double train_el = now_s() - t0;
+        double train_el = nns_now_s() - t0;
         res->train_images_per_second = train_el > 0 ? images / train_el : 0;
         nns_eval_result er = {0};
         float vacc = -1, vloss = 0;
         if (val && val->n > 0) {
-            double te = now_s();
+            double te = nns_now_s();
             if ((st = nns_evaluate(g, val, 256, &er))) goto done;
-            t0 += now_s() - te; /* evaluation time does not count as training */
+            t0 += nns_now_s() - te; /* evaluation time does not count as training */
             vacc = er.accuracy;
             vloss = er.loss;
             nns_eval_result_free(&er);
@@ -248,7 +242,7 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
         }
         if (cfg->progress) {
             nns_train_progress pr = {0};
-            double el = now_s() - t0;
+            double el = nns_now_s() - t0;
             pr.epoch = epoch + 1;
             pr.epochs = cfg->epochs;
             pr.step = spe;
@@ -266,7 +260,7 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
         }
         res->epochs = epoch + 1;
     }
-    res->seconds = now_s() - t0;
+    res->seconds = nns_now_s() - t0;
 done:
     free(aux_out);
     free(aux_grad);
