@@ -112,7 +112,9 @@ typedef struct nns_distill_stats {
 void nns_distiller_stats(const nns_distiller *d, nns_distill_stats *s);
 
 /* All of it: create, train student on train with cfg (val may be NULL),
- * finish, free. */
+ * finish, free. All or nothing: a clone of the student is trained and
+ * replaces it at the end, so a failure (e.g. out of memory) leaves the
+ * student exactly as given; the student's memory is needed twice. */
 nns_status nns_distill(const nns_graph *teacher, nns_graph *student, const nns_dataset *train,
                        const nns_dataset *val, const nns_train_config *cfg,
                        const nns_distill_config *dc, nns_train_result *res);

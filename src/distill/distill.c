@@ -474,10 +474,20 @@ nns_status nns_distiller_finish(nns_distiller *d, nns_graph *student) {
         if (d) d->finished = 1;
         return NNS_OK;
     }
-    if (student->n_outputs > d->student_outputs) student->n_outputs = d->student_outputs;
-    nns_status st = nns_graph_prune_dead(student);
-    if (!st) st = nns_graph_finalize(student);
-    if (!st) d->finished = 1;
+    /* all or nothing: edit a clone, so that a failure (out of memory) leaves
+     * the student as it trained, adapters included, still a valid graph */
+    nns_graph *c = NULL;
+    nns_status st = nns_graph_clone(student, &c);
+    if (!st) {
+        if (c->n_outputs > d->student_outputs) c->n_outputs = d->student_outputs;
+        st = nns_graph_prune_dead(c);
+    }
+    if (!st) st = nns_graph_finalize(c);
+    if (!st) {
+        graph_swap(student, c);
+        d->finished = 1;
+    }
+    nns_graph_free(c);
     return st;
 }
 
@@ -506,12 +516,19 @@ nns_status nns_distill(const nns_graph *teacher, nns_graph *student, const nns_d
     nns_status st = nns_check_data(student, train);
     if (!st) st = nns_check_data(teacher, train);
     if (st) return st;
-    if ((st = nns_distiller_create(teacher, student, dc, train->n, cfg->batch_size > 0 ? cfg->batch_size : 128, &d)))
-        return st;
-    nns_train_config c = *cfg;
-    nns_distiller_attach(d, &c);
-    st = nns_train(student, train, val, &c, res);
-    nns_status st2 = nns_distiller_finish(d, student);
+    /* all or nothing: train a clone (adapters are added to it and removed
+     * again), so that a failure leaves the student exactly as given */
+    nns_graph *w = NULL;
+    if ((st = nns_graph_clone(student, &w))) return st;
+    st = nns_distiller_create(teacher, w, dc, train->n, cfg->batch_size > 0 ? cfg->batch_size : 128, &d);
+    if (!st) {
+        nns_train_config c = *cfg;
+        nns_distiller_attach(d, &c);
+        st = nns_train(w, train, val, &c, res);
+        if (!st) st = nns_distiller_finish(d, w);
+    }
     nns_distiller_free(d);
-    return st ? st : st2;
+    if (!st) graph_swap(student, w);
+    nns_graph_free(w);
+    return st;
 }
