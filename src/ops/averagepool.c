@@ -22,7 +22,7 @@ static nns_status avgpool_prepare(const nns_graph *g, const nns_node *n, void *p
     if (c != 0 && c != 1)
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (AveragePool): count_include_pad must be 0 or 1", n->name);
     p->count_include_pad = (int)c;
-    return nns_window2d_check_f32(g, n, 0);
+    return nns_op_check_f32(g, n, 0);
 }
 
 static nns_status avgpool_infer(const nns_graph *g, const nns_node *n, const void *params,

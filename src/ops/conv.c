@@ -224,7 +224,7 @@ static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *para
     p->nthreads = omp_get_max_threads();
     if (p->nthreads < 1) p->nthreads = 1;
     for (int i = 0; i < n->n_in && i < 3; i++)
-        if ((st = nns_window2d_check_f32(g, n, i))) return st;
+        if ((st = nns_op_check_f32(g, n, i))) return st;
     return NNS_OK;
 }
 

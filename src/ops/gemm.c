@@ -36,7 +36,7 @@ static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *para
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (Gemm): inputs A and B are required", n->name);
     nns_status st;
     for (int i = 0; i < n->n_in && i < 3; i++)
-        if ((st = nns_window2d_check_f32(g, n, i))) return st;
+        if ((st = nns_op_check_f32(g, n, i))) return st;
     nns_sparse_gemm_prepare(g, n, p->trans_b, &p->sparse);
     return NNS_OK;
 }

@@ -7,7 +7,7 @@
 
 static nns_status gap_prepare(const nns_graph *g, const nns_node *n, void *params) {
     (void)params;
-    return nns_window2d_check_f32(g, n, 0);
+    return nns_op_check_f32(g, n, 0);
 }
 
 static nns_status gap_infer(const nns_graph *g, const nns_node *n, const void *params,

@@ -37,7 +37,7 @@ static nns_status mm_prepare(const nns_graph *g, const nns_node *n, void *params
     p->nthreads = omp_get_max_threads();
     nns_status st;
     for (int i = 0; i < 2; i++)
-        if ((st = nns_window2d_check_f32(g, n, i))) return st;
+        if ((st = nns_op_check_f32(g, n, i))) return st;
     return NNS_OK;
 }
 

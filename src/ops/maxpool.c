@@ -25,7 +25,7 @@ static nns_status maxpool_prepare(const nns_graph *g, const nns_node *n, void *p
     if (n->n_out > 1)
         return nns_error(NNS_STATUS_UNSUPPORTED,
                          "node '%s' (MaxPool): the second output (Indices) is not supported", n->name);
-    return nns_window2d_check_f32(g, n, 0);
+    return nns_op_check_f32(g, n, 0);
 }
 
 static nns_status maxpool_infer(const nns_graph *g, const nns_node *n, const void *params,

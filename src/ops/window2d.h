@@ -13,6 +13,7 @@
 
 #include "kernels/kernels.h"
 #include "ops/op.h"
+#include "ops/op_util.h"
 
 typedef enum nns_auto_pad {
     NNS_AUTO_PAD_NOTSET = 0,
@@ -175,16 +176,6 @@ static inline nns_status nns_window2d_geom(const nns_node *n, const nns_window2d
     g->pl = pl;
     if (pb) *pb = pbb;
     if (pr) *pr = prr;
-    return NNS_OK;
-}
-
-/* Check that input slot i (when present) is f32. */
-static inline nns_status nns_window2d_check_f32(const nns_graph *g, const nns_node *n, int slot) {
-    if (slot >= n->n_in || n->in[slot] < 0) return NNS_OK;
-    const nns_value *val = &g->values[n->in[slot]];
-    if (val->dtype != NNS_DTYPE_F32)
-        return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): input '%s' is %s, only f32 is supported",
-                         n->name, n->op_type, val->name, nns_dtype_name(val->dtype));
     return NNS_OK;
 }
 
