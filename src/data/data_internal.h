@@ -22,6 +22,11 @@ typedef struct nns_data_reader {
     gzFile gz;         /* gzip file, or NULL            */
     int64_t size;      /* raw file size (-1 for gzip)   */
     int64_t pos;       /* bytes of content consumed     */
+    /* set by nns_data_reader_expect, for the messages of _truncated and
+     * _check_end: where the data starts, how long it is, and what the file
+     * is ("image") and what made the promise ("header", ".npy header") */
+    int64_t data_start, data_bytes;
+    const char *kind, *header;
 } nns_data_reader;
 
 /* Open path for reading; errors: NNS_STATUS_IO naming the path. */
@@ -42,6 +47,11 @@ nns_status nns_data_reader_content_left(nns_data_reader *r, int64_t *left);
 /* Exactly `bytes` content bytes must follow: else a FORMAT error "KIND file
  * 'PATH': truncated: the HEADER promises ..." or "... extra bytes ...". */
 nns_status nns_data_reader_expect(nns_data_reader *r, int64_t bytes, const char *kind, const char *header);
+/* The error for data that ended before the promise of _expect. */
+nns_status nns_data_reader_truncated(const nns_data_reader *r);
+/* After the promised data: NNS_OK at the end of the file, else the error
+ * counting the extra bytes. */
+nns_status nns_data_reader_check_end(nns_data_reader *r);
 /* 1 if the file is gzip-compressed. */
 int nns_data_reader_is_gz(const nns_data_reader *r);
 void nns_data_reader_close(nns_data_reader *r);

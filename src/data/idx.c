@@ -120,31 +120,6 @@ fail:
     return s;
 }
 
-/* The data ended before the header's promise (the reader is at the end). */
-static nns_status idx_truncated(idx_file *f) {
-    return nns_error(NNS_STATUS_FORMAT,
-                     "%s file '%s': truncated: the header promises %lld bytes "
-                     "of data, the file holds %lld",
-                     f->kind, f->r.path, (long long)f->data_bytes,
-                     (long long)(f->r.pos - (4 + 4 * f->rank)));
-}
-
-static nns_status idx_check_end(idx_file *f) {
-    int at_end = 0;
-    nns_status s = nns_data_reader_at_end(&f->r, &at_end);
-    if (s != NNS_OK) return s;
-    if (at_end) return NNS_OK;
-    int64_t extra = 0;
-    s = nns_data_reader_skip(&f->r, INT64_MAX, &extra);
-    if (s != NNS_OK) return s;
-    if (nns_data_reader_is_gz(&f->r)) extra += 1; /* read by at_end */
-    return nns_error(NNS_STATUS_FORMAT,
-                     "%s file '%s': %lld extra bytes after the %lld bytes of "
-                     "data the header promises",
-                     f->kind, f->r.path, (long long)extra,
-                     (long long)f->data_bytes);
-}
-
 nns_status nns_dataset_load_idx(const char *images_path,
                                 const char *labels_path, int64_t limit,
                                 nns_dataset *out) {
@@ -185,8 +160,8 @@ nns_status nns_dataset_load_idx(const char *images_path,
     }
     size_t got = 0;
     s = nns_data_reader_read(&fl.r, lab, (size_t)n, &got);
-    if (s == NNS_OK && (int64_t)got < n) s = idx_truncated(&fl);
-    if (s == NNS_OK) s = idx_check_end(&fl);
+    if (s == NNS_OK && (int64_t)got < n) s = nns_data_reader_truncated(&fl.r);
+    if (s == NNS_OK) s = nns_data_reader_check_end(&fl.r);
     if (s != NNS_OK) goto done;
 
     s = nns_data_alloc(out, keep, 1, h, w, images_path);
@@ -211,7 +186,7 @@ nns_status nns_dataset_load_idx(const char *images_path,
         if (k > (int64_t)chunk_samples) k = (int64_t)chunk_samples;
         size_t want = (size_t)k * per;
         s = nns_data_reader_read(&fi.r, buf, want, &got);
-        if (s == NNS_OK && got < want) s = idx_truncated(&fi);
+        if (s == NNS_OK && got < want) s = nns_data_reader_truncated(&fi.r);
         if (s != NNS_OK) goto done;
         nns_data_u8_to_f32(buf, out->x + (size_t)i * per, want);
         i += k;
@@ -219,10 +194,10 @@ nns_status nns_dataset_load_idx(const char *images_path,
     if (keep < n) {
         int64_t rest = (n - keep) * (int64_t)per, skipped = 0;
         s = nns_data_reader_skip(&fi.r, rest, &skipped);
-        if (s == NNS_OK && skipped < rest) s = idx_truncated(&fi);
+        if (s == NNS_OK && skipped < rest) s = nns_data_reader_truncated(&fi.r);
         if (s != NNS_OK) goto done;
     }
-    s = idx_check_end(&fi);
+    s = nns_data_reader_check_end(&fi.r);
 
 done:
     free(buf);

@@ -274,29 +274,6 @@ fail:
     return s;
 }
 
-static nns_status npy_truncated(npy_file *f) {
-    return nns_error(NNS_STATUS_FORMAT,
-                     "%s file '%s': truncated: the .npy header promises %lld "
-                     "bytes of data, the file holds %lld",
-                     f->kind, f->r.path, (long long)(f->count * f->itemsize),
-                     (long long)(f->r.pos - f->header_bytes));
-}
-
-static nns_status npy_check_end(npy_file *f) {
-    int at_end = 0;
-    nns_status s = nns_data_reader_at_end(&f->r, &at_end);
-    if (s != NNS_OK || at_end) return s;
-    int64_t extra = 0;
-    s = nns_data_reader_skip(&f->r, INT64_MAX, &extra);
-    if (s != NNS_OK) return s;
-    if (nns_data_reader_is_gz(&f->r)) extra += 1; /* read by at_end */
-    return nns_error(NNS_STATUS_FORMAT,
-                     "%s file '%s': %lld extra bytes after the %lld bytes of "
-                     "data the .npy header promises",
-                     f->kind, f->r.path, (long long)extra,
-                     (long long)(f->count * f->itemsize));
-}
-
 static uint32_t le32(const unsigned char *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
            ((uint32_t)p[3] << 24);
@@ -338,7 +315,7 @@ static nns_status npy_read_labels(npy_file *fy, int64_t n, int64_t keep, unsigne
         if (k > n - i) k = n - i;
         size_t want = (size_t)k * (size_t)fy->itemsize, got = 0;
         nns_status s = nns_data_reader_read(&fy->r, buf, want, &got);
-        if (s == NNS_OK && got < want) s = npy_truncated(fy);
+        if (s == NNS_OK && got < want) s = nns_data_reader_truncated(&fy->r);
         if (s != NNS_OK) return s;
         for (int64_t j = 0; j < k; j++) {
             int64_t v;
@@ -357,7 +334,7 @@ static nns_status npy_read_labels(npy_file *fy, int64_t n, int64_t keep, unsigne
         i += k;
     }
     out->n_classes = (int)(maxl + 1);
-    return npy_check_end(fy);
+    return nns_data_reader_check_end(&fy->r);
 }
 
 /* Read the first `kept` of `total` image values into out->x as float, skip
@@ -369,7 +346,7 @@ static nns_status npy_read_images(npy_file *fx, int64_t total, int64_t kept, uns
         if (k > kept - i) k = kept - i;
         size_t want = (size_t)k * (size_t)fx->itemsize, got = 0;
         s = nns_data_reader_read(&fx->r, buf, want, &got);
-        if (s == NNS_OK && got < want) s = npy_truncated(fx);
+        if (s == NNS_OK && got < want) s = nns_data_reader_truncated(&fx->r);
         if (s != NNS_OK) return s;
         float *dst = out->x + i;
         if (fx->type == NPY_TYPE_U8) {
@@ -385,10 +362,10 @@ static nns_status npy_read_images(npy_file *fx, int64_t total, int64_t kept, uns
     if (kept < total) {
         int64_t rest = (total - kept) * fx->itemsize, skipped = 0;
         s = nns_data_reader_skip(&fx->r, rest, &skipped);
-        if (s == NNS_OK && skipped < rest) s = npy_truncated(fx);
+        if (s == NNS_OK && skipped < rest) s = nns_data_reader_truncated(&fx->r);
         if (s != NNS_OK) return s;
     }
-    return npy_check_end(fx);
+    return nns_data_reader_check_end(&fx->r);
 }
 
 nns_status nns_dataset_load_npy(const char *x_path, const char *y_path, int64_t limit, nns_dataset *out) {
@@ -536,8 +513,8 @@ nns_status nns_npy_load_f32(const char *path, int *ndim, int64_t *dims, float **
     }
     size_t got = 0;
     s = nns_data_reader_read(&f.r, buf, (size_t)f.count * sizeof(float), &got);
-    if (s == NNS_OK && got < (size_t)f.count * sizeof(float)) s = npy_truncated(&f);
-    if (s == NNS_OK) s = npy_check_end(&f);
+    if (s == NNS_OK && got < (size_t)f.count * sizeof(float)) s = nns_data_reader_truncated(&f.r);
+    if (s == NNS_OK) s = nns_data_reader_check_end(&f.r);
     nns_data_reader_close(&f.r);
     if (s != NNS_OK) {
         free(buf);

@@ -172,6 +172,10 @@ nns_status nns_data_reader_content_left(nns_data_reader *r, int64_t *left) {
 }
 
 nns_status nns_data_reader_expect(nns_data_reader *r, int64_t bytes, const char *kind, const char *header) {
+    r->data_start = r->pos;
+    r->data_bytes = bytes;
+    r->kind = kind;
+    r->header = header;
     int64_t have = 0;
     nns_status s = nns_data_reader_content_left(r, &have);
     if (s != NNS_OK) return s;
@@ -183,6 +187,23 @@ nns_status nns_data_reader_expect(nns_data_reader *r, int64_t bytes, const char 
         return nns_error(NNS_STATUS_FORMAT, "%s file '%s': %lld extra bytes after the %lld bytes of data the %s promises",
                          kind, r->path, (long long)(have - bytes), (long long)bytes, header);
     return NNS_OK;
+}
+
+nns_status nns_data_reader_truncated(const nns_data_reader *r) {
+    return nns_error(NNS_STATUS_FORMAT, "%s file '%s': truncated: the %s promises %lld bytes of data, the file holds %lld",
+                     r->kind, r->path, r->header, (long long)r->data_bytes, (long long)(r->pos - r->data_start));
+}
+
+nns_status nns_data_reader_check_end(nns_data_reader *r) {
+    int at_end = 0;
+    nns_status s = nns_data_reader_at_end(r, &at_end);
+    if (s != NNS_OK || at_end) return s;
+    int64_t extra = 0;
+    s = nns_data_reader_skip(r, INT64_MAX, &extra);
+    if (s != NNS_OK) return s;
+    if (nns_data_reader_is_gz(r)) extra += 1; /* read by at_end */
+    return nns_error(NNS_STATUS_FORMAT, "%s file '%s': %lld extra bytes after the %lld bytes of data the %s promises",
+                     r->kind, r->path, (long long)extra, (long long)r->data_bytes, r->header);
 }
 
 void nns_data_reader_close(nns_data_reader *r) {
