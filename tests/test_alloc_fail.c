@@ -4,7 +4,8 @@
  * so every allocation libnnslim's own code makes goes through the wrappers
  * below. For each operation (ONNX export and import, session create + run,
  * plan creation, evaluation, structured and unstructured pruning,
- * distillation, graph clone, summary, width scaling) the test counts the
+ * distillation, graph clone, summary, width scaling, loading IDX and .npy
+ * data with gzip images) the test counts the
  * allocations N of one clean run, then for k = 1..N fails exactly the k-th
  * (every k up to K_DENSE, then a stride) and checks that the call returns a
  * failing status (NNS_STATUS_NOMEM unless the case says otherwise), that
@@ -17,7 +18,7 @@
  * result must then equal (the distiller's teacher cache is optional).
  * Each case runs in a child process: a crash is counted (the "crash"
  * column) and the case goes on from the next k.
- * Allocations made by shared libraries (protobuf-c, libc's stdio, OpenBLAS)
+ * Allocations made by shared libraries (protobuf-c, zlib, libc's stdio, OpenBLAS)
  * are not wrapped and so are not failed here.
  *
  * NNS_ALLOC_FAIL_ONLY=substring  run only the cases whose name contains it
@@ -35,6 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/graph_impl.h"
 #include "nnslim/nnslim.h"
@@ -330,6 +332,69 @@ static int export_left_nothing(fx *f, nns_status st) {
     return files == 1 && same;
 }
 
+/* data: IDX images (gzip) + labels, and .npy images (gzip) + labels, of 24
+ * samples, written into f->dir; the loaders read them. */
+static void put_file(const char *path, const void *buf, size_t n, int gz) {
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        if (g) {
+            gzwrite(g, buf, (unsigned)n);
+            gzclose(g);
+        }
+    } else {
+        FILE *fp = fopen(path, "wb");
+        if (fp) {
+            fwrite(buf, 1, n, fp);
+            fclose(fp);
+        }
+    }
+}
+static nns_status setup_data_files(fx *f, const char *kind) {
+    snprintf(f->dir, sizeof f->dir, "/tmp/nns_allocfail_XXXXXX");
+    if (!mkdtemp(f->dir)) return nns_error(NNS_STATUS_IO, "mkdtemp failed");
+    static unsigned char buf[128 + 24 * 784];
+    char p[700];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(i * 37);
+    if (!strcmp(kind, "idx")) {
+        const unsigned char ih[16] = {0, 0, 8, 3, 0, 0, 0, 24, 0, 0, 0, 28, 0, 0, 0, 28};
+        memcpy(buf, ih, 16);
+        snprintf(p, sizeof p, "%s/images", f->dir);
+        put_file(p, buf, 16 + 24 * 784, 1);
+        const unsigned char lh[8 + 24] = {0, 0, 8, 1, 0, 0, 0, 24, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+        snprintf(p, sizeof p, "%s/labels", f->dir);
+        put_file(p, lh, sizeof lh, 0);
+    } else {
+        const char *hx = "{'descr': '|u1', 'fortran_order': False, 'shape': (24, 1, 28, 28), }";
+        const char *hy = "{'descr': '<i8', 'fortran_order': False, 'shape': (24,), }";
+        for (int k = 0; k < 2; k++) {
+            unsigned char *b = k ? (unsigned char[128 + 24 * 8]){0} : buf;
+            memcpy(b, "\x93NUMPY\x01\x00\x76\x00", 10);
+            memset(b + 10, ' ', 117);
+            memcpy(b + 10, k ? hy : hx, strlen(k ? hy : hx));
+            b[127] = '\n';
+            snprintf(p, sizeof p, "%s/%s", f->dir, k ? "labels" : "images");
+            put_file(p, b, 128 + 24 * (k ? 8 : 784), !k);
+        }
+    }
+    snprintf(f->path, sizeof f->path, "%s/images", f->dir);
+    return NNS_OK;
+}
+static nns_status run_load(fx *f, int idx) {
+    char pl[700];
+    snprintf(pl, sizeof pl, "%s/labels", f->dir);
+    nns_dataset d;
+    nns_status st = idx ? nns_dataset_load_idx(f->path, pl, 0, &d) : nns_dataset_load_npy(f->path, pl, 0, &d);
+    if (!st) nns_dataset_free(&d);
+    return st;
+}
+static nns_status run_load_idx(fx *f) { return run_load(f, 1); }
+static nns_status run_load_npy(fx *f) { return run_load(f, 0); }
+static void data_teardown_files(fx *f) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/labels", f->dir);
+    unlink(p);
+}
+
 static nns_status run_import(fx *f) {
     nns_graph *g = NULL;
     nns_status st = nns_graph_load_onnx(f->path, &g);
@@ -474,6 +539,7 @@ static nns_status run_train(fx *f) {
 }
 
 static void teardown(fx *f) {
+    if (f->dir[0]) data_teardown_files(f);
     nns_graph_free(f->g);
     nns_graph_free(f->g2);
     nns_dataset_free(&f->d);
@@ -674,6 +740,8 @@ int main(void) {
         {"graph clone (resnet8)", "resnet8", setup_arch, run_clone, NULL, 0, NULL, 0},
         {"summary (mobilenet)", "mobilenet", setup_arch, run_summary, NULL, 0, NULL, 0},
         {"scale width (resnet8)", "resnet8", setup_arch, run_scale_width, NULL, 0, NULL, 0},
+        {"load IDX, gzip images (24)", "idx", setup_data_files, run_load_idx, NULL, 0, NULL, 0},
+        {"load .npy, gzip images (24)", "npy", setup_data_files, run_load_npy, NULL, 0, NULL, 0},
     };
     const int nc = (int)(sizeof cases / sizeof cases[0]);
     const char *only = getenv("NNS_ALLOC_FAIL_ONLY"); /* a substring of a case name */
