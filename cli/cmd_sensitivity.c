@@ -21,8 +21,9 @@ static const char *help =
     "  --target X         overall fraction to remove (magnitude: of prunable weights;\n"
     "                     channel: of prunable channels), in (0, 1)\n"
     "  --svg FILE         write a plot: accuracy against ratio, one line per layer\n"
-    "  --json             one JSON object: baseline_accuracy, ratios, layers[{name, op, params,\n"
-    "                     accuracy[]}], and with --target: target, max_drop, layer_ratios{}\n"
+    "  --json             one JSON object: baseline_accuracy, ratios, layers[{name, op, size\n"
+    "                     (its weights, or channels), accuracy[]}], and with --target: target,\n"
+    "                     max_drop, layer_ratios{}\n"
     "  --threads N        default: all cores\n"
     "\n" CLI_DATA_HELP;
 
