@@ -25,9 +25,28 @@ typedef enum nns_dtype {
     NNS_DTYPE_S8 = 3,
     NNS_DTYPE_S32 = 6,
     NNS_DTYPE_S64 = 7,
+    NNS_DTYPE_BOOL = 9, /* one byte, 0 or 1 */
     NNS_DTYPE_F16 = 10
 } nns_dtype;
 
+/* What nnslim knows of a dtype, from one table (src/core/tensor.c). */
+typedef struct nns_dtype_info {
+    nns_dtype dtype;
+    const char *name;       /* "f32", "u8", "s8", "s32", "s64", "bool", "f16" */
+    size_t size;            /* bytes of one element */
+    int is_float;           /* f32, f16 */
+    int is_integer;         /* u8, s8, s32, s64 (not bool) */
+    int is_signed;
+    int64_t min, max;       /* the integer range (0, 1 for bool; 0, 0 for floats) */
+    /* One element to float, and a float to one element: integers round
+     * half to even and saturate to [min, max] (NaN gives 0); bool is 1 for
+     * any non-zero value (NaN too); f16 rounds to nearest even (IEEE). */
+    float (*to_f32)(const void *p);
+    void (*from_f32)(float v, void *p);
+} nns_dtype_info;
+
+/* The table entry of t, NULL for an unknown dtype. */
+const nns_dtype_info *nns_dtype_get_info(nns_dtype t);
 /* Size in bytes of one element, 0 for an unknown dtype. */
 size_t nns_dtype_size(nns_dtype t);
 /* Short name ("f32", "s8", ...), "?" for an unknown dtype. */

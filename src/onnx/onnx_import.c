@@ -91,7 +91,7 @@ static int dtype_from_onnx(int64_t t, nns_dtype *dt) {
     switch (t) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: *dt = NNS_DTYPE_F32; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: *dt = NNS_DTYPE_U8; return 1;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: *dt = NNS_DTYPE_U8; return 1; /* 0/1 bytes */
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: *dt = NNS_DTYPE_BOOL; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: *dt = NNS_DTYPE_S8; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: *dt = NNS_DTYPE_S32; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *dt = NNS_DTYPE_S64; return 1;
@@ -167,6 +167,7 @@ static void tensor_copy_fields(const Onnx__TensorProto *t, nns_dtype dt, size_t 
         case NNS_DTYPE_S64: ((int64_t *)data)[i] = t->int64_data[i]; break;
         case NNS_DTYPE_S32: ((int64_t *)data)[i] = t->int32_data[i]; break;
         case NNS_DTYPE_U8: ((uint8_t *)data)[i] = (uint8_t)t->int32_data[i]; break;
+        case NNS_DTYPE_BOOL: ((uint8_t *)data)[i] = t->int32_data[i] != 0; break;
         case NNS_DTYPE_S8: ((int8_t *)data)[i] = (int8_t)t->int32_data[i]; break;
         default: ((uint16_t *)data)[i] = (uint16_t)t->int32_data[i]; break; /* F16 bits */
         }

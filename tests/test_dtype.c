@@ -1,0 +1,128 @@
+/* test_dtype.c — the dtype table: sizes, names, ranges and the element
+ * conversions (rounding half to even, saturation, NaN, f16 against known
+ * encodings and every one of the 65536 half values round-tripped). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "nnslim/tensor.h"
+#include "testutil.h"
+
+static float get(nns_dtype t, const void *p) { return nns_dtype_get_info(t)->to_f32(p); }
+
+/* from_f32 into an int64 slot of the dtype's size, read back as float. */
+static float put_get(nns_dtype t, float v) {
+    unsigned char buf[8] = {0};
+    nns_dtype_get_info(t)->from_f32(v, buf);
+    return get(t, buf);
+}
+
+static void table(void) {
+    const struct {
+        nns_dtype t;
+        const char *name;
+        size_t size;
+        int is_float, is_integer;
+        int64_t min, max;
+    } want[] = {
+        {NNS_DTYPE_F32, "f32", 4, 1, 0, 0, 0},         {NNS_DTYPE_U8, "u8", 1, 0, 1, 0, 255},
+        {NNS_DTYPE_S8, "s8", 1, 0, 1, -128, 127},      {NNS_DTYPE_S32, "s32", 4, 0, 1, INT32_MIN, INT32_MAX},
+        {NNS_DTYPE_S64, "s64", 8, 0, 1, INT64_MIN, INT64_MAX}, {NNS_DTYPE_BOOL, "bool", 1, 0, 0, 0, 1},
+        {NNS_DTYPE_F16, "f16", 2, 1, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const nns_dtype_info *d = nns_dtype_get_info(want[i].t);
+        CHECK_MSG(d != NULL, "dtype %d missing", (int)want[i].t);
+        if (!d) continue;
+        CHECK(d->dtype == want[i].t);
+        CHECK(strcmp(d->name, want[i].name) == 0 && strcmp(nns_dtype_name(want[i].t), want[i].name) == 0);
+        CHECK(d->size == want[i].size && nns_dtype_size(want[i].t) == want[i].size);
+        CHECK(d->is_float == want[i].is_float && d->is_integer == want[i].is_integer);
+        CHECK(d->min == want[i].min && d->max == want[i].max);
+    }
+    CHECK(nns_dtype_get_info(NNS_DTYPE_UNDEFINED) == NULL);
+    CHECK(nns_dtype_get_info((nns_dtype)4) == NULL); /* ONNX UINT16: not an nnslim dtype */
+    CHECK(nns_dtype_size((nns_dtype)99) == 0 && strcmp(nns_dtype_name((nns_dtype)99), "?") == 0);
+}
+
+static void integers(void) {
+    /* round half to even */
+    CHECK(put_get(NNS_DTYPE_S8, 2.5f) == 2.0f && put_get(NNS_DTYPE_S8, 3.5f) == 4.0f);
+    CHECK(put_get(NNS_DTYPE_S8, -2.5f) == -2.0f && put_get(NNS_DTYPE_S8, -0.5f) == 0.0f);
+    CHECK(put_get(NNS_DTYPE_U8, 0.5f) == 0.0f && put_get(NNS_DTYPE_U8, 1.5f) == 2.0f);
+    CHECK(put_get(NNS_DTYPE_S32, 1.49f) == 1.0f && put_get(NNS_DTYPE_S32, -7.51f) == -8.0f);
+    /* saturation */
+    CHECK(put_get(NNS_DTYPE_S8, 200.0f) == 127.0f && put_get(NNS_DTYPE_S8, -200.0f) == -128.0f);
+    CHECK(put_get(NNS_DTYPE_S8, 127.4f) == 127.0f && put_get(NNS_DTYPE_S8, -128.6f) == -128.0f);
+    CHECK(put_get(NNS_DTYPE_U8, -3.0f) == 0.0f && put_get(NNS_DTYPE_U8, 300.0f) == 255.0f);
+    CHECK(put_get(NNS_DTYPE_U8, INFINITY) == 255.0f && put_get(NNS_DTYPE_S8, -INFINITY) == -128.0f);
+    CHECK(put_get(NNS_DTYPE_S32, 3e9f) == (float)INT32_MAX && put_get(NNS_DTYPE_S32, -3e9f) == (float)INT32_MIN);
+    CHECK(put_get(NNS_DTYPE_S64, 1e19f) == (float)INT64_MAX && put_get(NNS_DTYPE_S64, -1e19f) == (float)INT64_MIN);
+    int64_t big;
+    nns_dtype_get_info(NNS_DTYPE_S64)->from_f32(16777216.0f, &big);
+    CHECK(big == 16777216);
+    /* NaN gives 0 */
+    CHECK(put_get(NNS_DTYPE_S8, NAN) == 0.0f && put_get(NNS_DTYPE_U8, NAN) == 0.0f &&
+          put_get(NNS_DTYPE_S32, NAN) == 0.0f);
+    /* every s8 and u8 value survives the round trip */
+    for (int v = -128; v <= 255; v++) {
+        if (v <= 127) CHECK_MSG(put_get(NNS_DTYPE_S8, (float)v) == (float)v, "s8 %d", v);
+        if (v >= 0) CHECK_MSG(put_get(NNS_DTYPE_U8, (float)v) == (float)v, "u8 %d", v);
+    }
+    /* bool: any non-zero value is 1 */
+    CHECK(put_get(NNS_DTYPE_BOOL, 0.0f) == 0.0f && put_get(NNS_DTYPE_BOOL, -0.0f) == 0.0f);
+    CHECK(put_get(NNS_DTYPE_BOOL, 0.25f) == 1.0f && put_get(NNS_DTYPE_BOOL, -7.0f) == 1.0f &&
+          put_get(NNS_DTYPE_BOOL, NAN) == 1.0f);
+    const uint8_t two = 2;
+    CHECK(get(NNS_DTYPE_BOOL, &two) == 1.0f);
+}
+
+static uint16_t to_f16(float v) {
+    uint16_t h;
+    nns_dtype_get_info(NNS_DTYPE_F16)->from_f32(v, &h);
+    return h;
+}
+
+static void half(void) {
+    const struct {
+        float f;
+        uint16_t h;
+    } known[] = {
+        {0.0f, 0x0000},       {-0.0f, 0x8000},     {1.0f, 0x3c00},          {-2.0f, 0xc000},
+        {0.5f, 0x3800},       {65504.0f, 0x7bff},  {1.0f / 16384.0f, 0x0400}, /* smallest normal */
+        {1.0f / 16777216.0f, 0x0001},                  /* smallest subnormal */
+        {1023.0f / 16777216.0f, 0x03ff},                   /* largest subnormal */
+        {INFINITY, 0x7c00},   {-INFINITY, 0xfc00}, {0.333251953125f, 0x3555},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        CHECK_MSG(to_f16(known[i].f) == known[i].h, "f16(%g) = 0x%04x, want 0x%04x", known[i].f,
+                  to_f16(known[i].f), known[i].h);
+        CHECK_MSG(get(NNS_DTYPE_F16, &known[i].h) == known[i].f, "0x%04x -> %g", known[i].h,
+                  get(NNS_DTYPE_F16, &known[i].h));
+    }
+    /* rounding: halfway cases go to the even mantissa; overflow to inf */
+    CHECK(to_f16(1.0f + 1.0f / 2048) == 0x3c00);            /* 1 + half an ulp: down to even */
+    CHECK(to_f16(1.0f + 3.0f / 2048) == 0x3c02);            /* 1 + 1.5 ulp: up to even */
+    CHECK(to_f16(65519.0f) == 0x7bff && to_f16(65520.0f) == 0x7c00);
+    CHECK(to_f16(1.0f / 33554432.0f) == 0x0000);                 /* 2^-25: halfway, to even (0) */
+    CHECK(to_f16(3.0f / 67108864.0f) == 0x0001);                 /* 1.5 * 2^-25 rounds up */
+    CHECK(to_f16(1e-30f) == 0x0000 && to_f16(-1e-30f) == 0x8000);
+    uint16_t nan_h = to_f16(NAN);
+    CHECK((nan_h & 0x7c00) == 0x7c00 && (nan_h & 0x3ff) != 0);
+    CHECK(isnan(get(NNS_DTYPE_F16, &nan_h)));
+    /* every finite half value converts to float and back unchanged */
+    long bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        const uint16_t x = (uint16_t)h;
+        if ((x & 0x7c00) == 0x7c00 && (x & 0x3ff)) continue; /* NaN payloads */
+        if (to_f16(get(NNS_DTYPE_F16, &x)) != x) bad++;
+    }
+    CHECK_MSG(bad == 0, "%ld half values do not round-trip", bad);
+}
+
+int main(void) {
+    table();
+    integers();
+    half();
+    TEST_MAIN_END();
+}
