@@ -31,6 +31,8 @@ typedef struct sel {
     int *glob;            /* units of global groups sorted by nscore    */
     int n_glob;
     int64_t *kl;          /* scratch for cost                           */
+    unsigned char *has_bn; /* per group: passes through a BatchNorm     */
+    char *excl;           /* per group: excluded by name (while selecting) */
 } sel;
 
 typedef struct keyed { double key; int u; } keyed;
@@ -231,6 +233,288 @@ static int find_layer(const nns_graph *g, const char *name) {
     return -1;
 }
 
+/* The selection's arrays for dg (has_bn and excl included); all are freed
+ * by sel_free, whether or not this succeeded. */
+static nns_status sel_init(sel *s, nns_graph *w, nns_depgraph *dg, const nns_structured_config *cfg) {
+    int nu = dg->n_units, ng = dg->n_groups;
+    s->w = w;
+    s->dg = dg;
+    s->cfg = cfg;
+    s->round_to = cfg->round_to;
+    s->score = calloc((size_t)(nu ? nu : 1), sizeof(double));
+    s->nscore = calloc((size_t)(nu ? nu : 1), sizeof(double));
+    s->keep = malloc((size_t)(nu ? nu : 1));
+    s->base_keep = malloc((size_t)(nu ? nu : 1));
+    s->space_kept = malloc((size_t)(dg->n_spaces ? dg->n_spaces : 1) * sizeof(int));
+    s->base_space_kept = malloc((size_t)(dg->n_spaces ? dg->n_spaces : 1) * sizeof(int));
+    s->elig = calloc((size_t)(ng ? ng : 1), 1);
+    s->gratio = malloc((size_t)(ng ? ng : 1) * sizeof(float));
+    s->order = malloc((size_t)(nu ? nu : 1) * sizeof(int));
+    s->gorder = calloc((size_t)(ng ? ng : 1), sizeof(int *));
+    s->glob = malloc((size_t)(nu ? nu : 1) * sizeof(int));
+    s->kl = malloc((size_t)(w->n_values ? w->n_values : 1) * sizeof(int64_t));
+    s->has_bn = calloc((size_t)(ng ? ng : 1), 1);
+    s->excl = calloc((size_t)(ng ? ng : 1), 1);
+    if (!s->score || !s->nscore || !s->keep || !s->base_keep || !s->space_kept || !s->base_space_kept || !s->elig ||
+        !s->gratio || !s->order || !s->gorder || !s->glob || !s->kl || !s->has_bn || !s->excl)
+        return nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
+    for (int gi = 0; gi < ng; gi++) s->gratio[gi] = -1.0f;
+    return NNS_OK;
+}
+
+static void sel_free(sel *s) {
+    free(s->score);
+    free(s->nscore);
+    free(s->keep);
+    free(s->base_keep);
+    free(s->space_kept);
+    free(s->base_space_kept);
+    free(s->elig);
+    free(s->gratio);
+    free(s->order);
+    free(s->gorder);
+    free(s->glob);
+    free(s->kl);
+    free(s->has_bn);
+    free(s->excl);
+}
+
+/* cfg->exclude marks groups in s->excl; then which groups may be pruned. */
+static nns_status mark_eligible(sel *s) {
+    const nns_structured_config *cfg = s->cfg;
+    int ngs[MAX_NODE_GROUPS];
+    if (cfg->exclude)
+        for (int i = 0; i < cfg->exclude->n; i++) {
+            int ni = find_layer(s->w, cfg->exclude->names[i]);
+            if (ni < 0)
+                return nns_error(NNS_STATUS_INVALID_ARG, "exclude: the model has no node (or layer weight) named '%s'",
+                                 cfg->exclude->names[i]);
+            int k = node_groups(s->dg, ni, ngs, MAX_NODE_GROUPS);
+            for (int j = 0; j < k; j++) s->excl[ngs[j]] = 1;
+        }
+    for (int gi = 0; gi < s->dg->n_groups; gi++) {
+        const nns_dg_group *gr = &s->dg->groups[gi];
+        s->elig[gi] = !gr->fixed && !s->excl[gi] && group_matches(gr, cfg->neurons);
+    }
+    return NNS_OK;
+}
+
+/* Layer nm's ratio r applied to one of its groups gi. */
+static nns_status group_ratio(sel *s, const char *nm, int gi, float r) {
+    const nns_dg_group *gr = &s->dg->groups[gi];
+    if (r <= 0.0f) { /* "leave it alone": always fine */
+        if (!gr->fixed && !s->excl[gi]) s->gratio[gi] = 0.0f;
+    } else if (gr->fixed) {
+        char why[512];
+        nns_depgraph_reason(s->dg, gi, why, sizeof why);
+        return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s': its output %s cannot be pruned: %s", nm, layer_word(gr),
+                         why);
+    } else if (!group_matches(gr, s->cfg->neurons)) {
+        return nns_error(NNS_STATUS_INVALID_ARG, "node '%s': its %s are not pruned in this mode (%s)", nm,
+                         layer_word(gr), s->cfg->neurons == 1 ? "neurons only" : "channels only");
+    } else if (!s->excl[gi]) {
+        s->gratio[gi] = r;
+    }
+    return NNS_OK;
+}
+
+/* cfg's per-layer ratios into s->gratio. */
+static nns_status apply_layer_ratios(sel *s) {
+    const nns_structured_config *cfg = s->cfg;
+    int ngs[MAX_NODE_GROUPS];
+    nns_status st = NNS_OK;
+    for (int i = 0; i < cfg->n_layer_ratios; i++) {
+        const char *nm = cfg->layer_names[i];
+        int ni = find_layer(s->w, nm);
+        if (ni < 0)
+            return nns_error(NNS_STATUS_INVALID_ARG, "layer ratio: the model has no node (or layer weight) named '%s'",
+                             nm);
+        const nns_node *n = &s->w->nodes[ni];
+        if (n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM && n->op != NNS_OP_MATMUL)
+            return nns_error(NNS_STATUS_INVALID_ARG, "layer ratio: node '%s' is a %s, not a Conv, Gemm or MatMul layer",
+                             nm, n->op_type);
+        int k = node_groups(s->dg, ni, ngs, MAX_NODE_GROUPS);
+        for (int j = 0; j < k; j++)
+            if ((st = group_ratio(s, nm, ngs[j], cfg->layer_ratios[i]))) return st;
+    }
+    return NNS_OK;
+}
+
+/* Criterion 'bn' needs a BatchNormalization on every group it prunes. */
+static nns_status check_bn(const sel *s, int use_target) {
+    const nns_structured_config *cfg = s->cfg;
+    for (int gi = 0; gi < s->dg->n_groups; gi++) {
+        if (!s->elig[gi]) continue;
+        int active = s->gratio[gi] > 0 || (s->gratio[gi] < 0 && (cfg->ratio > 0 || use_target));
+        if (active && cfg->criterion == NNS_PRUNE_CRITERION_BN && !s->has_bn[gi]) {
+            const nns_dg_group *gr = &s->dg->groups[gi];
+            return nns_error(NNS_STATUS_INVALID_ARG,
+                             "criterion 'bn': the %s of node '%s' pass through no BatchNormalization; "
+                             "exclude that layer or use another criterion",
+                             layer_word(gr), gr->producer >= 0 ? s->w->nodes[gr->producer].name : "?");
+        }
+    }
+    return NNS_OK;
+}
+
+/* Per-group order by score; scores normalised by their group's mean. */
+static nns_status order_groups(sel *s) {
+    int off = 0;
+    for (int gi = 0; gi < s->dg->n_groups; gi++) {
+        const nns_dg_group *gr = &s->dg->groups[gi];
+        s->gorder[gi] = s->order + off;
+        memcpy(s->gorder[gi], gr->units, (size_t)gr->n_units * sizeof(int));
+        off += gr->n_units;
+        double mean = 0.0;
+        for (int i = 0; i < gr->n_units; i++) mean += s->score[gr->units[i]];
+        mean /= gr->n_units ? gr->n_units : 1;
+        for (int i = 0; i < gr->n_units; i++)
+            s->nscore[gr->units[i]] = mean > 0 ? s->score[gr->units[i]] / mean : 0.0;
+        if (sort_units(s->gorder[gi], gr->n_units, s->score))
+            return nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
+    }
+    return NNS_OK;
+}
+
+/* Base state: everything kept, then the per-layer overrides. */
+static void set_base(sel *s) {
+    const nns_depgraph *dg = s->dg;
+    int nu = dg->n_units;
+    memset(s->keep, 1, (size_t)(nu ? nu : 1));
+    for (int sp = 0; sp < dg->n_spaces; sp++) s->space_kept[sp] = dg->spaces[sp].len;
+    for (int gi = 0; gi < dg->n_groups; gi++)
+        if (s->elig[gi] && s->gratio[gi] > 0)
+            prune_group(s, gi, target_keep(dg->groups[gi].n_units, s->gratio[gi], s->round_to));
+    memcpy(s->base_keep, s->keep, (size_t)(nu ? nu : 1));
+    memcpy(s->base_space_kept, s->space_kept, (size_t)(dg->n_spaces ? dg->n_spaces : 1) * sizeof(int));
+}
+
+/* Parameters and MACs of the unpruned graph. */
+static nns_status full_cost(sel *s, int64_t *p0, int64_t *m0) {
+    int nu = s->dg->n_units;
+    unsigned char *all = malloc((size_t)(nu ? nu : 1));
+    if (!all) return nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
+    memset(all, 1, (size_t)(nu ? nu : 1));
+    nns_structured_cost(s->dg, all, s->kl, p0, m0);
+    free(all);
+    return NNS_OK;
+}
+
+/* Global ranking: the units of the global groups by normalised score; a
+ * ratio of them, or the fewest that reach the target. */
+static nns_status choose_global(sel *s, int use_target, int64_t p0, int64_t m0) {
+    for (int gi = 0; gi < s->dg->n_groups; gi++) {
+        if (!s->elig[gi] || s->gratio[gi] >= 0) continue;
+        const nns_dg_group *gr = &s->dg->groups[gi];
+        for (int i = 0; i < gr->n_units; i++) s->glob[s->n_glob++] = gr->units[i];
+    }
+    if (sort_units(s->glob, s->n_glob, s->nscore))
+        return nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
+    if (!use_target) {
+        select_global(s, (int)floor(s->cfg->ratio * s->n_glob + 0.5));
+        return NNS_OK;
+    }
+    int lo = 0, hi = s->n_glob;
+    select_global(s, hi);
+    if (meets(s, p0, m0)) {
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            select_global(s, mid);
+            if (meets(s, p0, m0)) hi = mid;
+            else lo = mid + 1;
+        }
+    }
+    select_global(s, hi); /* best effort when the target is out of reach */
+    return NNS_OK;
+}
+
+/* Per layer: cfg's ratio, or one uniform ratio, the smallest that reaches
+ * the target. */
+static void choose_per_layer(sel *s, int use_target, int64_t p0, int64_t m0) {
+    if (!use_target) {
+        select_layer(s, s->cfg->ratio);
+        return;
+    }
+    double lo = 0.0, hi = 0.999;
+    select_layer(s, hi);
+    if (meets(s, p0, m0)) {
+        for (int it = 0; it < 30; it++) {
+            double mid = 0.5 * (lo + hi);
+            select_layer(s, mid);
+            if (meets(s, p0, m0)) hi = mid;
+            else lo = mid;
+        }
+    }
+    select_layer(s, hi);
+}
+
+/* The report's group and channel counts for the selection. */
+static void count_selection(const sel *s, nns_structured_report *r) {
+    const nns_depgraph *dg = s->dg;
+    for (int gi = 0; gi < dg->n_groups; gi++) {
+        const nns_dg_group *gr = &dg->groups[gi];
+        if (!gr->has_conv && !gr->has_gemm) continue;
+        r->groups++;
+        if (kept_in_group(s, gi) < gr->n_units) r->groups_pruned++;
+    }
+    for (int sp = 0; sp < dg->n_spaces; sp++) {
+        if (dg->spaces[sp].kind == NNS_DG_SPACE_KIND_FIXED) continue;
+        r->channels_before += dg->spaces[sp].len;
+        r->channels_after += s->space_kept[sp];
+    }
+}
+
+static nns_status graph_macs(nns_graph *w, int64_t *macs) {
+    nns_layer_info *L = NULL;
+    int nl = 0;
+    nns_status st = nns_graph_summarize(w, &L, &nl, NULL, NULL, macs);
+    if (st) return st;
+    free(L);
+    return NNS_OK;
+}
+
+/* Removes the selected units from s->w (the copy) and fills r; g takes the
+ * pruned contents when anything was removed. */
+static nns_status remove_selected(sel *s, nns_graph *g, nns_structured_report *r) {
+    nns_graph *w = s->w;
+    nns_status st;
+    int removed = 0;
+    for (int u = 0; u < s->dg->n_units; u++) removed += !s->keep[u];
+    count_selection(s, r);
+    r->params_before = nns_graph_n_params(w);
+    int64_t mb = 0, ma = 0;
+    if ((st = graph_macs(w, &mb))) return st;
+    if (removed && (st = nns_structured_apply(w, s->dg, s->keep))) return st;
+    r->params_after = nns_graph_n_params(w);
+    if ((st = graph_macs(w, &ma))) return st;
+    r->macs_before = mb;
+    r->macs_after = ma;
+    if (removed) { /* swap: g takes the pruned contents, w the old ones */
+        nns_graph tmp = *g;
+        *g = *w;
+        *w = tmp;
+    }
+    return NNS_OK;
+}
+
+/* Chooses the units to remove (s initialised, w finalised). */
+static nns_status select_units(sel *s) {
+    const nns_structured_config *cfg = s->cfg;
+    nns_status st;
+    if ((st = mark_eligible(s)) || (st = apply_layer_ratios(s))) return st;
+    free(s->excl);
+    s->excl = NULL;
+    if ((st = nns_structured_score(s->w, s->dg, cfg, s->score, s->has_bn))) return st;
+    int use_target = cfg->target_params > 0 || cfg->target_macs > 0;
+    if ((st = check_bn(s, use_target)) || (st = order_groups(s))) return st;
+    set_base(s);
+    int64_t p0, m0;
+    if ((st = full_cost(s, &p0, &m0))) return st;
+    if (cfg->global) return choose_global(s, use_target, p0, m0);
+    choose_per_layer(s, use_target, p0, m0);
+    return NNS_OK;
+}
+
 nns_status nns_prune_structured(nns_graph *g, const nns_structured_config *cfg,
                                 nns_structured_report *rep) {
     if (rep) memset(rep, 0, sizeof *rep);
@@ -241,247 +525,17 @@ nns_status nns_prune_structured(nns_graph *g, const nns_structured_config *cfg,
     nns_depgraph *dg = NULL;
     sel s;
     memset(&s, 0, sizeof s);
-    unsigned char *has_bn = NULL;
     if ((st = nns_graph_clone(g, &w))) return st;
     if ((st = nns_graph_finalize(w)) || (st = nns_graph_pack_params(w))) goto done;
     if ((st = nns_depgraph_build(w, &dg))) goto done;
-
-    int nu = dg->n_units, ng = dg->n_groups;
-    s.w = w;
-    s.dg = dg;
-    s.cfg = cfg;
-    s.round_to = cfg->round_to;
-    s.score = calloc((size_t)(nu ? nu : 1), sizeof(double));
-    s.nscore = calloc((size_t)(nu ? nu : 1), sizeof(double));
-    s.keep = malloc((size_t)(nu ? nu : 1));
-    s.base_keep = malloc((size_t)(nu ? nu : 1));
-    s.space_kept = malloc((size_t)(dg->n_spaces ? dg->n_spaces : 1) * sizeof(int));
-    s.base_space_kept = malloc((size_t)(dg->n_spaces ? dg->n_spaces : 1) * sizeof(int));
-    s.elig = calloc((size_t)(ng ? ng : 1), 1);
-    s.gratio = malloc((size_t)(ng ? ng : 1) * sizeof(float));
-    s.order = malloc((size_t)(nu ? nu : 1) * sizeof(int));
-    s.gorder = calloc((size_t)(ng ? ng : 1), sizeof(int *));
-    s.glob = malloc((size_t)(nu ? nu : 1) * sizeof(int));
-    s.kl = malloc((size_t)(w->n_values ? w->n_values : 1) * sizeof(int64_t));
-    has_bn = calloc((size_t)(ng ? ng : 1), 1);
-    char *excl = calloc((size_t)(ng ? ng : 1), 1);
-    if (!s.score || !s.nscore || !s.keep || !s.base_keep || !s.space_kept || !s.base_space_kept || !s.elig ||
-        !s.gratio || !s.order || !s.gorder || !s.glob || !s.kl || !has_bn || !excl) {
-        free(excl);
-        st = nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
-        goto done;
-    }
-    for (int gi = 0; gi < ng; gi++) s.gratio[gi] = -1.0f;
-
-    /* names: exclusions, then per-layer ratios */
-    int ngs[MAX_NODE_GROUPS];
-    if (cfg->exclude)
-        for (int i = 0; i < cfg->exclude->n; i++) {
-            int ni = find_layer(w, cfg->exclude->names[i]);
-            if (ni < 0) {
-                free(excl);
-                st = nns_error(NNS_STATUS_INVALID_ARG, "exclude: the model has no node (or layer weight) named '%s'",
-                               cfg->exclude->names[i]);
-                goto done;
-            }
-            int k = node_groups(dg, ni, ngs, MAX_NODE_GROUPS);
-            for (int j = 0; j < k; j++) excl[ngs[j]] = 1;
-        }
-    for (int gi = 0; gi < ng; gi++) {
-        const nns_dg_group *gr = &dg->groups[gi];
-        s.elig[gi] = !gr->fixed && !excl[gi] && group_matches(gr, cfg->neurons);
-    }
-    for (int i = 0; i < cfg->n_layer_ratios; i++) {
-        const char *nm = cfg->layer_names[i];
-        int ni = find_layer(w, nm);
-        if (ni < 0) {
-            st = nns_error(NNS_STATUS_INVALID_ARG, "layer ratio: the model has no node (or layer weight) named '%s'", nm);
-            break;
-        }
-        const nns_node *n = &w->nodes[ni];
-        if (n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM && n->op != NNS_OP_MATMUL) {
-            st = nns_error(NNS_STATUS_INVALID_ARG, "layer ratio: node '%s' is a %s, not a Conv, Gemm or MatMul layer",
-                           nm, n->op_type);
-            break;
-        }
-        int k = node_groups(dg, ni, ngs, MAX_NODE_GROUPS);
-        for (int j = 0; j < k && !st; j++) {
-            int gi = ngs[j];
-            const nns_dg_group *gr = &dg->groups[gi];
-            if (cfg->layer_ratios[i] <= 0.0f) { /* "leave it alone": always fine */
-                if (!gr->fixed && !excl[gi]) s.gratio[gi] = 0.0f;
-            } else if (gr->fixed) {
-                char why[512];
-                nns_depgraph_reason(dg, gi, why, sizeof why);
-                st = nns_error(NNS_STATUS_UNSUPPORTED, "node '%s': its output %s cannot be pruned: %s", nm,
-                               layer_word(gr), why);
-            } else if (!group_matches(gr, cfg->neurons)) {
-                st = nns_error(NNS_STATUS_INVALID_ARG, "node '%s': its %s are not pruned in this mode (%s)", nm,
-                               layer_word(gr), cfg->neurons == 1 ? "neurons only" : "channels only");
-            } else if (!excl[gi]) {
-                s.gratio[gi] = cfg->layer_ratios[i];
-            }
-        }
-        if (st) break;
-    }
-    free(excl);
-    if (st) goto done;
-
-    /* scores */
-    if ((st = nns_structured_score(w, dg, cfg, s.score, has_bn))) goto done;
-
-    /* what will be considered */
-    int global = cfg->global != 0;
-    int use_target = cfg->target_params > 0 || cfg->target_macs > 0;
-    for (int gi = 0; gi < ng; gi++) {
-        if (!s.elig[gi]) continue;
-        int active = s.gratio[gi] > 0 || (s.gratio[gi] < 0 && (cfg->ratio > 0 || use_target));
-        if (active && cfg->criterion == NNS_PRUNE_CRITERION_BN && !has_bn[gi]) {
-            const nns_dg_group *gr = &dg->groups[gi];
-            st = nns_error(NNS_STATUS_INVALID_ARG,
-                           "criterion 'bn': the %s of node '%s' pass through no BatchNormalization; "
-                           "exclude that layer or use another criterion",
-                           layer_word(gr), gr->producer >= 0 ? w->nodes[gr->producer].name : "?");
-            goto done;
-        }
-    }
-    /* per-group order; normalised scores */
-    {
-        int off = 0;
-        for (int gi = 0; gi < ng; gi++) {
-            const nns_dg_group *gr = &dg->groups[gi];
-            s.gorder[gi] = s.order + off;
-            memcpy(s.gorder[gi], gr->units, (size_t)gr->n_units * sizeof(int));
-            off += gr->n_units;
-            double mean = 0.0;
-            for (int i = 0; i < gr->n_units; i++) mean += s.score[gr->units[i]];
-            mean /= gr->n_units ? gr->n_units : 1;
-            for (int i = 0; i < gr->n_units; i++)
-                s.nscore[gr->units[i]] = mean > 0 ? s.score[gr->units[i]] / mean : 0.0;
-            if (sort_units(s.gorder[gi], gr->n_units, s.score)) {
-                st = nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
-                goto done;
-            }
-        }
-    }
-    /* base state: everything kept, then the per-layer overrides */
-    memset(s.keep, 1, (size_t)(nu ? nu : 1));
-    for (int sp = 0; sp < dg->n_spaces; sp++) s.space_kept[sp] = dg->spaces[sp].len;
-    for (int gi = 0; gi < ng; gi++)
-        if (s.elig[gi] && s.gratio[gi] > 0)
-            prune_group(&s, gi, target_keep(dg->groups[gi].n_units, s.gratio[gi], s.round_to));
-    memcpy(s.base_keep, s.keep, (size_t)(nu ? nu : 1));
-    memcpy(s.base_space_kept, s.space_kept, (size_t)(dg->n_spaces ? dg->n_spaces : 1) * sizeof(int));
-
-    int64_t p0, m0;
-    {
-        unsigned char *all = malloc((size_t)(nu ? nu : 1));
-        if (!all) {
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
-            goto done;
-        }
-        memset(all, 1, (size_t)(nu ? nu : 1));
-        nns_structured_cost(dg, all, s.kl, &p0, &m0);
-        free(all);
-    }
-
-    if (global) {
-        for (int gi = 0; gi < ng; gi++) {
-            if (!s.elig[gi] || s.gratio[gi] >= 0) continue;
-            const nns_dg_group *gr = &dg->groups[gi];
-            for (int i = 0; i < gr->n_units; i++) s.glob[s.n_glob++] = gr->units[i];
-        }
-        if (sort_units(s.glob, s.n_glob, s.nscore)) {
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory for structured pruning");
-            goto done;
-        }
-        if (use_target) {
-            int lo = 0, hi = s.n_glob;
-            select_global(&s, hi);
-            if (meets(&s, p0, m0)) {
-                while (lo < hi) {
-                    int mid = lo + (hi - lo) / 2;
-                    select_global(&s, mid);
-                    if (meets(&s, p0, m0)) hi = mid;
-                    else lo = mid + 1;
-                }
-            }
-            select_global(&s, hi); /* best effort when the target is out of reach */
-        } else {
-            select_global(&s, (int)floor(cfg->ratio * s.n_glob + 0.5));
-        }
-    } else if (use_target) {
-        /* one uniform ratio, the smallest that reaches the target */
-        double lo = 0.0, hi = 0.999;
-        select_layer(&s, hi);
-        if (meets(&s, p0, m0)) {
-            for (int it = 0; it < 30; it++) {
-                double mid = 0.5 * (lo + hi);
-                select_layer(&s, mid);
-                if (meets(&s, p0, m0)) hi = mid;
-                else lo = mid;
-            }
-        }
-        select_layer(&s, hi);
-    } else {
-        select_layer(&s, cfg->ratio);
-    }
-
-    /* report (before) */
-    int removed = 0;
-    for (int u = 0; u < nu; u++) removed += !s.keep[u];
+    if ((st = sel_init(&s, w, dg, cfg)) || (st = select_units(&s))) goto done;
     nns_structured_report r;
     memset(&r, 0, sizeof r);
-    for (int gi = 0; gi < ng; gi++) {
-        const nns_dg_group *gr = &dg->groups[gi];
-        if (!gr->has_conv && !gr->has_gemm) continue;
-        r.groups++;
-        if (kept_in_group(&s, gi) < gr->n_units) r.groups_pruned++;
-    }
-    for (int sp = 0; sp < dg->n_spaces; sp++) {
-        if (dg->spaces[sp].kind == NNS_DG_SPACE_KIND_FIXED) continue;
-        r.channels_before += dg->spaces[sp].len;
-        r.channels_after += s.space_kept[sp];
-    }
-    r.params_before = nns_graph_n_params(w);
-    int64_t mb = 0, ma = 0;
-    {
-        nns_layer_info *L = NULL;
-        int nl = 0;
-        if ((st = nns_graph_summarize(w, &L, &nl, NULL, NULL, &mb))) goto done;
-        free(L);
-    }
-    if (removed && (st = nns_structured_apply(w, dg, s.keep))) goto done;
-    r.params_after = nns_graph_n_params(w);
-    {
-        nns_layer_info *L = NULL;
-        int nl = 0;
-        if ((st = nns_graph_summarize(w, &L, &nl, NULL, NULL, &ma))) goto done;
-        free(L);
-    }
-    r.macs_before = mb;
-    r.macs_after = ma;
+    if ((st = remove_selected(&s, g, &r))) goto done;
     if (rep) *rep = r;
-    if (removed) { /* swap: g takes the pruned contents, w the old ones */
-        nns_graph tmp = *g;
-        *g = *w;
-        *w = tmp;
-    }
 done:
     nns_depgraph_free(dg);
     nns_graph_free(w);
-    free(s.score);
-    free(s.nscore);
-    free(s.keep);
-    free(s.base_keep);
-    free(s.space_kept);
-    free(s.base_space_kept);
-    free(s.elig);
-    free(s.gratio);
-    free(s.order);
-    free(s.gorder);
-    free(s.glob);
-    free(s.kl);
-    free(has_bn);
+    sel_free(&s);
     return st;
 }
