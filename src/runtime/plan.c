@@ -144,6 +144,363 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
 
 const nns_kernels *nns_plan_kernels(const nns_plan *p) { return p->kern; }
 
+/* What the passes of nns_plan_create_with_kernels compute and hand on; freed
+ * when the plan is built. Arrays are per value (nv) or per node (nn). */
+typedef struct plan_build {
+    int nv, nn, fold;
+    size_t *state_sz;          /* per node: bytes of saved state           */
+    size_t work_max, states;   /* largest scratch, all states              */
+    int *last_use;             /* per value: last node reading it (nn: a graph output) */
+    int *n_uses;               /* per value: readers (+1 for a graph output) */
+    unsigned char *needs_grad; /* per value: depends on a trainable parameter */
+    int *alias;                /* per value: shares this value's buffer (inference fold) */
+    int *fold_bn, *fold_act;   /* per node: Conv -> folded BN / fused activation node, or -1 */
+    size_t *val_off, *grad_off;
+    size_t act_bytes, grad_bytes, grad_zero_bytes;
+} plan_build;
+
+static void plan_build_free(plan_build *b) {
+    free(b->state_sz);
+    free(b->last_use);
+    free(b->n_uses);
+    free(b->needs_grad);
+    free(b->alias);
+    free(b->fold_bn);
+    free(b->fold_act);
+    free(b->val_off);
+    free(b->grad_off);
+}
+
+/* The plan and the build's arrays. */
+static nns_status plan_alloc(nns_plan *p, plan_build *b) {
+    const size_t nv = (size_t)(b->nv ? b->nv : 1), nn = (size_t)(b->nn ? b->nn : 1);
+    p->tv = calloc(nv, sizeof(nns_tv));
+    p->ex = calloc(nn, sizeof(nns_exec_node));
+    p->node_params = calloc(nn, sizeof(void *));
+    p->ow_node = malloc(nv * sizeof(int));
+    p->ow_slot = malloc(nv * sizeof(int));
+    p->skip = calloc(nn, 1);
+    p->fused_by = malloc(nv * sizeof(int));
+    p->fused_act = malloc(nv * sizeof(int));
+    p->unfused = malloc(nv * sizeof(int));
+    b->state_sz = calloc(nn, sizeof(size_t));
+    b->val_off = calloc(nv, sizeof(size_t));
+    b->grad_off = calloc(nv, sizeof(size_t));
+    b->last_use = calloc(nv, sizeof(int));
+    b->n_uses = calloc(nv, sizeof(int));
+    b->needs_grad = calloc(nv, 1);
+    b->alias = malloc(nv * sizeof(int));
+    b->fold_bn = malloc(nn * sizeof(int));
+    b->fold_act = malloc(nn * sizeof(int));
+    if (!p->tv || !p->ex || !p->node_params || !p->ow_node || !p->ow_slot || !p->skip || !p->fused_by ||
+        !p->fused_act || !p->unfused || !b->state_sz || !b->val_off || !b->grad_off || !b->last_use || !b->n_uses ||
+        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act)
+        return nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
+    for (int v = 0; v < b->nv; v++) b->alias[v] = p->fused_by[v] = p->fused_act[v] = p->ow_node[v] = p->ow_slot[v] = -1;
+    for (int i = 0; i < b->nn; i++) b->fold_bn[i] = b->fold_act[i] = -1;
+    return NNS_OK;
+}
+
+/* Parameters and constants bound where they are; each node's attributes
+ * prepared; shapes inferred at max_batch. */
+static nns_status plan_bind_graph(nns_plan *p, int64_t max_batch) {
+    nns_graph *g = p->g;
+    for (int v = 0; v < g->n_values; v++) {
+        const nns_value *val = &g->values[v];
+        p->tv[v].dtype = val->dtype;
+        p->tv[v].shape = val->shape;
+        if (val->data) p->tv[v].data = (float *)val->data;
+        if (p->training && val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0)
+            p->tv[v].grad = p->param_grads + val->param_offset;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        const nns_op_def *def = n->op >= 0 ? nns_op_table[n->op] : NULL;
+        if (!def) return nns_error(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'", n->op_type, n->name);
+        p->node_params[i] = calloc(1, def->params_size ? def->params_size : 1);
+        if (!p->node_params[i]) return nns_error(NNS_STATUS_NOMEM, "out of memory at node '%s'", n->name);
+        nns_status st = def->prepare ? def->prepare(g, n, p->node_params[i]) : NNS_OK;
+        if (st) return st;
+    }
+    nns_status st = set_input_shapes(p, max_batch);
+    return st ? st : infer_all(p);
+}
+
+/* Analysis: each node's scratch and state bytes, each value's last use and
+ * readers, which activations need a gradient; a node that must be trained
+ * but has no backward is refused. */
+static nns_status plan_analyse(nns_plan *p, plan_build *b) {
+    const nns_graph *g = p->g;
+    for (int i = 0; i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        const nns_op_def *def = nns_op_table[n->op];
+        const nns_shape *in[NNS_MAX_NODE_IO];
+        nns_shape outs[NNS_MAX_NODE_IO];
+        for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
+        for (int j = 0; j < n->n_out; j++) outs[j] = p->tv[n->out[j]].shape;
+        size_t w = def->work_bytes ? def->work_bytes(p->node_params[i], in, outs, p->training) : 0;
+        if (w > b->work_max) b->work_max = w;
+        b->state_sz[i] = def->state_bytes ? align_up(def->state_bytes(p->node_params[i], in, outs, p->training)) : 0;
+        b->states += b->state_sz[i];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0) b->last_use[n->in[j]] = i;
+        for (int j = 0; p->training && !def->backward && j < n->n_in; j++) {
+            const nns_value *x = n->in[j] >= 0 ? &g->values[n->in[j]] : NULL;
+            if (x && (x->kind == NNS_VALUE_KIND_ACT || (x->kind == NNS_VALUE_KIND_PARAM && x->trainable)))
+                return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s': op '%s' cannot be trained (no backward)", n->name,
+                                 n->op_type);
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) b->last_use[g->outputs[i]] = b->nn;
+    /* nodes are in topological order: a value needs a gradient when an
+     * input of its producer does; graph outputs always */
+    for (int v = 0; v < b->nv; v++) {
+        const nns_value *val = &g->values[v];
+        b->needs_grad[v] = val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0;
+    }
+    for (int i = 0; i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        int need = 0;
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0) {
+                need |= b->needs_grad[n->in[j]];
+                b->n_uses[n->in[j]]++;
+            }
+        for (int j = 0; j < n->n_out; j++) b->needs_grad[n->out[j]] = (unsigned char)need;
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        b->needs_grad[g->outputs[i]] = 1;
+        b->n_uses[g->outputs[i]]++;
+    }
+    return NNS_OK;
+}
+
+/* Training fusion: BatchNormalization whose output's only use is input 0
+ * of a Relu or Clip. */
+static void plan_fuse_bn_act(nns_plan *p, const plan_build *b) {
+    const nns_graph *g = p->g;
+    for (int i = 0; p->training && i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_BATCHNORM || !b->state_sz[i]) continue;
+        const int z = n->out[0];
+        if (b->n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
+        for (int j = i + 1; j < b->nn; j++) {
+            const nns_node *a = &g->nodes[j];
+            int uses = 0;
+            for (int k = 0; k < a->n_in; k++) uses += a->in[k] == z;
+            if (!uses) continue;
+            if (a->in[0] == z && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP)) {
+                p->fused_by[z] = i;
+                p->fused_act[z] = j;
+            }
+            break;
+        }
+    }
+}
+
+/* Inference fold (NNS_PLAN_INFER_FUSED): Conv -> BatchNormalization with
+ * constant statistics [-> Relu / Clip], each value used only by the next
+ * node of the chain and not a graph output; the three values share the
+ * Conv output's buffer, which lives until the chain's last value dies. */
+static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
+    const nns_graph *g = p->g;
+    for (int i = 0; b->fold && i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_CONV || n->n_out != 1) continue;
+        const int z = n->out[0];
+        if (b->n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
+        int j = next_consumer(g, i, z);
+        if (j < 0) continue;
+        const nns_node *bn = &g->nodes[j];
+        if (bn->op != NNS_OP_BATCHNORM || bn->in[0] != z || bn->n_out != 1 || bn->n_in != 5) continue;
+        int const_stats = 1;
+        for (int k = 1; k < 5; k++)
+            const_stats &= bn->in[k] >= 0 && g->values[bn->in[k]].kind == NNS_VALUE_KIND_PARAM &&
+                           g->values[bn->in[k]].data != NULL;
+        if (!const_stats) continue;
+        b->fold_bn[i] = j;
+        const int z2 = bn->out[0];
+        b->alias[z2] = z;
+        if (b->n_uses[z2] != 1 || g->values[z2].kind != NNS_VALUE_KIND_ACT) continue;
+        const int k = next_consumer(g, j, z2);
+        if (k < 0) continue;
+        const nns_node *a = &g->nodes[k];
+        if (a->in[0] == z2 && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP) &&
+            g->values[a->out[0]].kind == NNS_VALUE_KIND_ACT) {
+            b->fold_act[i] = k;
+            b->alias[a->out[0]] = z;
+        }
+    }
+    for (int v = 0; v < b->nv; v++)
+        if (b->alias[v] >= 0 && b->last_use[v] > b->last_use[b->alias[v]]) b->last_use[b->alias[v]] = b->last_use[v];
+}
+
+/* Gradients written, not accumulated: an activation used once, by an op
+ * that can write that slot's gradient (and not hidden by a fusion). */
+static void plan_grad_overwrite(nns_plan *p, const plan_build *b) {
+    const nns_graph *g = p->g;
+    for (int i = 0; p->training && i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        const unsigned ok = nns_op_table[n->op]->grad_overwrite_inputs;
+        for (int j = 0; j < n->n_in && j < 32; j++) {
+            const int v = n->in[j];
+            if (v >= 0 && (ok >> j & 1u) && b->n_uses[v] == 1 && b->needs_grad[v] &&
+                g->values[v].kind == NNS_VALUE_KIND_ACT && p->fused_by[v] < 0) {
+                p->ow_node[v] = i;
+                p->ow_slot[v] = j;
+            }
+        }
+    }
+}
+
+/* Bytes of value v's buffer at the plan's batch (the dtype's size). */
+static size_t value_bytes(const nns_plan *p, int v) {
+    size_t es = nns_dtype_size(p->tv[v].dtype);
+    return align_up((size_t)nns_shape_numel(&p->tv[v].shape) * (es ? es : sizeof(float)));
+}
+
+/* Memory for training: every activation its own buffer; the gradients to
+ * zero each step first, then those hidden by a fusion, then the written. */
+static void plan_memory_training(nns_plan *p, plan_build *b) {
+    const nns_graph *g = p->g;
+    for (int pass = 0; pass < 3; pass++)
+        for (int v = 0; v < b->nv; v++) {
+            const nns_value *val = &g->values[v];
+            if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
+            const size_t sz = value_bytes(p, v);
+            if (pass == 0) {
+                b->val_off[v] = b->act_bytes;
+                b->act_bytes += sz;
+            }
+            const int grp = p->ow_node[v] >= 0 ? 2 : p->fused_by[v] >= 0 ? 1 : 0;
+            if (val->kind == NNS_VALUE_KIND_ACT && b->needs_grad[v] && grp == pass) {
+                b->grad_off[v] = b->grad_bytes;
+                b->grad_bytes += sz;
+                if (grp == 0) b->grad_zero_bytes += sz;
+            }
+        }
+}
+
+/* Memory for inference: greedy best-fit reuse by lifetime; inputs first
+ * (they live throughout), then node outputs in order. */
+static nns_status plan_memory_inference(nns_plan *p, plan_build *b) {
+    const nns_graph *g = p->g;
+    const int nn = b->nn;
+    int nbuf = 0;
+    size_t *buf_size = calloc((size_t)(b->nv + 1), sizeof(size_t));
+    size_t *buf_off = calloc((size_t)(b->nv + 1), sizeof(size_t));
+    int *buf_free_after = calloc((size_t)(b->nv + 1), sizeof(int));
+    if (!buf_size || !buf_off || !buf_free_after) {
+        free(buf_size);
+        free(buf_off);
+        free(buf_free_after);
+        return nns_error(NNS_STATUS_NOMEM, "out of memory planning memory");
+    }
+    for (int step = -1; step < nn; step++) {
+        int outs_n = step < 0 ? g->n_inputs : g->nodes[step].n_out;
+        for (int j = 0; j < outs_n; j++) {
+            int v = step < 0 ? g->inputs[j] : g->nodes[step].out[j];
+            if (b->alias[v] >= 0) {
+                b->val_off[v] = b->val_off[b->alias[v]];
+                continue;
+            }
+            const size_t need = value_bytes(p, v);
+            int lu = step < 0 ? nn + 1 : (b->last_use[v] > step ? b->last_use[v] : step);
+            int best = -1;
+            for (int k = 0; k < nbuf; k++)
+                if (buf_free_after[k] < step && buf_size[k] >= need && (best < 0 || buf_size[k] < buf_size[best]))
+                    best = k;
+            if (best < 0) {
+                best = nbuf++;
+                buf_size[best] = need;
+                buf_off[best] = b->act_bytes;
+                b->act_bytes += need;
+            }
+            buf_free_after[best] = lu;
+            b->val_off[v] = buf_off[best];
+        }
+    }
+    free(buf_size);
+    free(buf_off);
+    free(buf_free_after);
+    return NNS_OK;
+}
+
+/* The arena, within NNS_MAX_MEMORY, and every activation, gradient, state
+ * and the scratch bound into it. */
+static nns_status plan_bind_memory(nns_plan *p, const plan_build *b) {
+    const nns_graph *g = p->g;
+    const size_t total = b->act_bytes + b->grad_bytes + b->states + align_up(b->work_max);
+    nns_status st = check_plan_bytes(p->max_batch, b->act_bytes, b->grad_bytes, b->states, b->work_max);
+    if (st) return st;
+    p->arena = aligned_alloc(NNS_ALIGN, total ? total : NNS_ALIGN);
+    if (!p->arena)
+        return nns_error(NNS_STATUS_NOMEM, "out of memory: a plan for batch %lld needs %zu bytes",
+                         (long long)p->max_batch, total);
+    memset(p->arena, 0, total ? total : NNS_ALIGN);
+    p->arena_bytes = total;
+    p->act_grads = (float *)(p->arena + b->act_bytes);
+    p->n_act_grads = b->grad_zero_bytes / sizeof(float);
+    for (int v = 0; v < b->nv; v++) {
+        const nns_value *val = &g->values[v];
+        if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
+        p->tv[v].data = (float *)(p->arena + b->val_off[v]);
+        if (p->training && val->kind == NNS_VALUE_KIND_ACT && b->needs_grad[v])
+            p->tv[v].grad = (float *)(p->arena + b->act_bytes + b->grad_off[v]);
+    }
+    unsigned char *sp = p->arena + b->act_bytes + b->grad_bytes;
+    void *work = sp + b->states;
+    for (int i = 0; i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        nns_exec_node *e = &p->ex[i];
+        e->g = p->g;
+        e->node = n;
+        e->n_in = n->n_in;
+        e->n_out = n->n_out;
+        for (int j = 0; j < n->n_in; j++) e->in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]] : NULL;
+        for (int j = 0; j < n->n_out; j++) e->out[j] = &p->tv[n->out[j]];
+        e->params = p->node_params[i];
+        e->state = b->state_sz[i] ? sp : NULL;
+        sp += b->state_sz[i];
+        e->work = work;
+        e->training = p->training;
+        e->rng = &p->rng;
+        e->kern = p->kern;
+    }
+    return NNS_OK;
+}
+
+/* An exec node's fused activation: the Relu / Clip node a. */
+static void set_fused_act(nns_plan *p, nns_exec_node *e, int a) {
+    const nns_node *an = &p->g->nodes[a];
+    e->fuse_act = an->op == NNS_OP_RELU ? NNS_FUSE_ACT_RELU : NNS_FUSE_ACT_CLIP;
+    e->fuse_lo = e->fuse_hi = 0.0f;
+    if (an->op == NNS_OP_CLIP) nns_clip_bounds(p->node_params[a], &e->fuse_lo, &e->fuse_hi);
+    p->skip[a] = 1;
+}
+
+/* The fusions into the exec nodes: BN+activation (training), written
+ * gradients, Conv+BN[+activation] (inference fold). */
+static void plan_bind_fusions(nns_plan *p, const plan_build *b) {
+    for (int v = 0; v < b->nv; v++) {
+        if (p->fused_by[v] < 0) continue;
+        nns_exec_node *e = &p->ex[p->fused_by[v]];
+        set_fused_act(p, e, p->fused_act[v]);
+        e->fuse_out = &p->tv[p->g->nodes[p->fused_act[v]].out[0]];
+    }
+    for (int v = 0; v < b->nv; v++)
+        if (p->ow_node[v] >= 0) p->ex[p->ow_node[v]].grad_overwrite |= 1u << p->ow_slot[v];
+    for (int i = 0; i < b->nn; i++) {
+        if (b->fold_bn[i] < 0) continue;
+        nns_exec_node *e = &p->ex[i];
+        e->fold_bn = &p->ex[b->fold_bn[i]];
+        p->skip[b->fold_bn[i]] = 1;
+        if (b->fold_act[i] >= 0) set_fused_act(p, e, b->fold_act[i]);
+    }
+}
+
+/* A plan is built in passes: bind the graph (attributes, shapes), analyse
+ * (sizes, uses, gradients), fuse, plan memory, bind memory and fusions. */
 nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
                                         float *param_grads, const nns_kernels *kern, nns_plan **out) {
     *out = NULL;
@@ -162,303 +519,24 @@ nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int tra
     p->param_grads = param_grads;
     p->rng = 0x5eed;
     p->kern = kern ? kern : nns_kernels_get();
-    int nv = g->n_values, nn = g->n_nodes;
-    p->tv = calloc((size_t)(nv ? nv : 1), sizeof(nns_tv));
-    p->ex = calloc((size_t)(nn ? nn : 1), sizeof(nns_exec_node));
-    p->node_params = calloc((size_t)(nn ? nn : 1), sizeof(void *));
-    size_t *state_sz = calloc((size_t)(nn ? nn : 1), sizeof(size_t));
-    size_t *val_off = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
-    size_t *grad_off = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
-    int *last_use = calloc((size_t)(nv ? nv : 1), sizeof(int));
-    int *n_uses = calloc((size_t)(nv ? nv : 1), sizeof(int));
-    unsigned char *needs_grad = calloc((size_t)(nv ? nv : 1), 1);
-    int *alias = malloc((size_t)(nv ? nv : 1) * sizeof(int));     /* inference fold: shares this value's buffer */
-    int *fold_bn = malloc((size_t)(nn ? nn : 1) * sizeof(int));   /* Conv -> folded BN node, or -1 */
-    int *fold_act = malloc((size_t)(nn ? nn : 1) * sizeof(int));  /* Conv -> fused activation node, or -1 */
-    int *ow_node = p->ow_node = malloc((size_t)(nv ? nv : 1) * sizeof(int));
-    int *ow_slot = p->ow_slot = malloc((size_t)(nv ? nv : 1) * sizeof(int));
-    p->skip = calloc((size_t)(nn ? nn : 1), 1);
-    p->fused_by = malloc((size_t)(nv ? nv : 1) * sizeof(int));
-    p->fused_act = malloc((size_t)(nv ? nv : 1) * sizeof(int));
-    p->unfused = malloc((size_t)(nv ? nv : 1) * sizeof(int));
-    nns_status st = NNS_OK;
-    if (!p->tv || !p->ex || !p->node_params || !state_sz || !val_off || !grad_off || !last_use || !n_uses ||
-        !needs_grad || !alias || !fold_bn || !fold_act || !ow_node || !ow_slot || !p->skip || !p->fused_by || !p->fused_act || !p->unfused) {
-        st = nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
-        goto done;
+    plan_build b;
+    memset(&b, 0, sizeof b);
+    b.nv = g->n_values;
+    b.nn = g->n_nodes;
+    b.fold = fold;
+    nns_status st = plan_alloc(p, &b);
+    if (!st) st = plan_bind_graph(p, max_batch);
+    if (!st) st = plan_analyse(p, &b);
+    if (!st) {
+        plan_fuse_bn_act(p, &b);
+        plan_fold_conv_bn(p, &b);
+        plan_grad_overwrite(p, &b);
+        if (training) plan_memory_training(p, &b);
+        else st = plan_memory_inference(p, &b);
     }
-    for (int v = 0; v < nv; v++) {
-        const nns_value *val = &g->values[v];
-        p->tv[v].dtype = val->dtype;
-        p->tv[v].shape = val->shape;
-        if (val->data) p->tv[v].data = (float *)val->data;
-        if (training && val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0)
-            p->tv[v].grad = param_grads + val->param_offset;
-    }
-    for (int i = 0; i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        const nns_op_def *def = n->op >= 0 ? nns_op_table[n->op] : NULL;
-        if (!def) {
-            st = nns_error(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'", n->op_type, n->name);
-            goto done;
-        }
-        p->node_params[i] = calloc(1, def->params_size ? def->params_size : 1);
-        if (!p->node_params[i]) {
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory at node '%s'", n->name);
-            goto done;
-        }
-        if (def->prepare && (st = def->prepare(g, n, p->node_params[i]))) goto done;
-    }
-    if ((st = set_input_shapes(p, max_batch))) goto done;
-    if ((st = infer_all(p))) goto done;
-
-    /* Sizes: activations, grads, states, work. */
-    size_t work_max = 0, states = 0;
-    for (int i = 0; i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        const nns_op_def *def = nns_op_table[n->op];
-        const nns_shape *in[NNS_MAX_NODE_IO];
-        nns_shape outs[NNS_MAX_NODE_IO];
-        for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
-        for (int j = 0; j < n->n_out; j++) outs[j] = p->tv[n->out[j]].shape;
-        size_t w = def->work_bytes ? def->work_bytes(p->node_params[i], in, outs, training) : 0;
-        if (w > work_max) work_max = w;
-        state_sz[i] = def->state_bytes ? align_up(def->state_bytes(p->node_params[i], in, outs, training)) : 0;
-        states += state_sz[i];
-        for (int j = 0; j < n->n_in; j++) if (n->in[j] >= 0) last_use[n->in[j]] = i;
-        if (training && !def->backward) {
-            for (int j = 0; j < n->n_in; j++)
-                if (n->in[j] >= 0 && (g->values[n->in[j]].kind == NNS_VALUE_KIND_ACT ||
-                                      (g->values[n->in[j]].kind == NNS_VALUE_KIND_PARAM && g->values[n->in[j]].trainable))) {
-                    st = nns_error(NNS_STATUS_UNSUPPORTED, "node '%s': op '%s' cannot be trained (no backward)", n->name, n->op_type);
-                    goto done;
-                }
-        }
-    }
-    for (int i = 0; i < g->n_outputs; i++) last_use[g->outputs[i]] = nn;
-    /* Which activations need a gradient: those that depend on a trainable
-     * parameter (nodes are in topological order), and the graph outputs. */
-    for (int v = 0; v < nv; v++) {
-        const nns_value *val = &g->values[v];
-        needs_grad[v] = val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0;
-        p->fused_by[v] = p->fused_act[v] = -1;
-        ow_node[v] = ow_slot[v] = -1;
-    }
-    for (int i = 0; i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        int need = 0;
-        for (int j = 0; j < n->n_in; j++)
-            if (n->in[j] >= 0) {
-                need |= needs_grad[n->in[j]];
-                n_uses[n->in[j]]++;
-            }
-        for (int j = 0; j < n->n_out; j++) needs_grad[n->out[j]] = (unsigned char)need;
-    }
-    for (int i = 0; i < g->n_outputs; i++) {
-        needs_grad[g->outputs[i]] = 1;
-        n_uses[g->outputs[i]]++;
-    }
-    /* BatchNormalization + Relu/Clip fusion: the BN output's only use is
-     * input 0 of a Relu or Clip. */
-    for (int i = 0; training && i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        if (n->op != NNS_OP_BATCHNORM || !state_sz[i]) continue;
-        const int z = n->out[0];
-        if (n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
-        for (int j = i + 1; j < nn; j++) {
-            const nns_node *a = &g->nodes[j];
-            int uses = 0;
-            for (int k = 0; k < a->n_in; k++) uses += a->in[k] == z;
-            if (!uses) continue;
-            if (a->in[0] == z && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP)) {
-                p->fused_by[z] = i;
-                p->fused_act[z] = j;
-            }
-            break;
-        }
-    }
-    /* Inference fold (NNS_PLAN_INFER_FUSED): Conv -> BatchNormalization with
-     * constant statistics [-> Relu / Clip], each value used only by the next
-     * node of the chain and not a graph output; the three values share the
-     * Conv output's buffer, which lives until the chain's last value dies. */
-    for (int v = 0; v < nv; v++) alias[v] = -1;
-    for (int i = 0; i < nn; i++) fold_bn[i] = fold_act[i] = -1;
-    for (int i = 0; fold && i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        if (n->op != NNS_OP_CONV || n->n_out != 1) continue;
-        const int z = n->out[0];
-        if (n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
-        int j = next_consumer(g, i, z);
-        if (j < 0) continue;
-        const nns_node *b = &g->nodes[j];
-        if (b->op != NNS_OP_BATCHNORM || b->in[0] != z || b->n_out != 1 || b->n_in != 5) continue;
-        int const_stats = 1;
-        for (int k = 1; k < 5; k++)
-            const_stats &= b->in[k] >= 0 && g->values[b->in[k]].kind == NNS_VALUE_KIND_PARAM &&
-                           g->values[b->in[k]].data != NULL;
-        if (!const_stats) continue;
-        fold_bn[i] = j;
-        const int z2 = b->out[0];
-        alias[z2] = z;
-        if (n_uses[z2] != 1 || g->values[z2].kind != NNS_VALUE_KIND_ACT) continue;
-        const int k = next_consumer(g, j, z2);
-        if (k < 0) continue;
-        const nns_node *a = &g->nodes[k];
-        if (a->in[0] == z2 && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP) &&
-            g->values[a->out[0]].kind == NNS_VALUE_KIND_ACT) {
-            fold_act[i] = k;
-            alias[a->out[0]] = z;
-        }
-    }
-    for (int v = 0; v < nv; v++)
-        if (alias[v] >= 0 && last_use[v] > last_use[alias[v]]) last_use[alias[v]] = last_use[v];
-    /* Gradients written, not accumulated: an activation used once, by an op
-     * that can write that slot's gradient (and not hidden by a fusion). */
-    for (int i = 0; training && i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        const unsigned ok = nns_op_table[n->op]->grad_overwrite_inputs;
-        for (int j = 0; j < n->n_in && j < 32; j++) {
-            const int v = n->in[j];
-            if (v >= 0 && (ok >> j & 1u) && n_uses[v] == 1 && needs_grad[v] &&
-                g->values[v].kind == NNS_VALUE_KIND_ACT && p->fused_by[v] < 0) {
-                ow_node[v] = i;
-                ow_slot[v] = j;
-            }
-        }
-    }
-    /* Activation layout: the gradients to zero first, then the written ones. */
-    size_t act_bytes = 0, grad_bytes = 0, grad_zero_bytes = 0;
-    if (training) {
-        /* group 0: zeroed each step; 1: hidden by a fusion; 2: written */
-        for (int pass = 0; pass < 3; pass++)
-            for (int v = 0; v < nv; v++) {
-                const nns_value *val = &g->values[v];
-                if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
-                size_t b = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
-                if (pass == 0) {
-                    val_off[v] = act_bytes;
-                    act_bytes += b;
-                }
-                const int grp = ow_node[v] >= 0 ? 2 : p->fused_by[v] >= 0 ? 1 : 0;
-                if (val->kind == NNS_VALUE_KIND_ACT && needs_grad[v] && grp == pass) {
-                    grad_off[v] = grad_bytes;
-                    grad_bytes += b;
-                    if (grp == 0) grad_zero_bytes += b;
-                }
-            }
-    } else {
-        /* Greedy reuse by lifetime. Inputs first, then node outputs in order. */
-        int nbuf = 0;
-        size_t *buf_size = calloc((size_t)(nv + 1), sizeof(size_t));
-        size_t *buf_off = calloc((size_t)(nv + 1), sizeof(size_t));
-        int *buf_free_after = calloc((size_t)(nv + 1), sizeof(int));
-        if (!buf_size || !buf_off || !buf_free_after) {
-            free(buf_size); free(buf_off); free(buf_free_after);
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory planning memory");
-            goto done;
-        }
-        for (int step = -1; step < nn; step++) {
-            int outs_n = step < 0 ? g->n_inputs : g->nodes[step].n_out;
-            for (int j = 0; j < outs_n; j++) {
-                int v = step < 0 ? g->inputs[j] : g->nodes[step].out[j];
-                if (alias[v] >= 0) {
-                    val_off[v] = val_off[alias[v]];
-                    continue;
-                }
-                size_t need = align_up((size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
-                /* inputs live throughout; an output until its last consumer */
-                int lu = step < 0 ? nn + 1 : (last_use[v] > step ? last_use[v] : step);
-                int best = -1;
-                for (int b = 0; b < nbuf; b++)
-                    if (buf_free_after[b] < step && buf_size[b] >= need &&
-                        (best < 0 || buf_size[b] < buf_size[best]))
-                        best = b;
-                if (best < 0) {
-                    best = nbuf++;
-                    buf_size[best] = need;
-                    buf_off[best] = act_bytes;
-                    act_bytes += need;
-                }
-                buf_free_after[best] = lu;
-                val_off[v] = buf_off[best];
-            }
-        }
-        free(buf_size); free(buf_off); free(buf_free_after);
-    }
-    size_t total = act_bytes + grad_bytes + states + align_up(work_max);
-    if ((st = check_plan_bytes(max_batch, act_bytes, grad_bytes, states, work_max))) goto done;
-    p->arena = aligned_alloc(NNS_ALIGN, total ? total : NNS_ALIGN);
-    if (!p->arena) {
-        st = nns_error(NNS_STATUS_NOMEM, "out of memory: a plan for batch %lld needs %zu bytes", (long long)max_batch, total);
-        goto done;
-    }
-    memset(p->arena, 0, total ? total : NNS_ALIGN);
-    p->arena_bytes = total;
-    p->act_grads = (float *)(p->arena + act_bytes);
-    p->n_act_grads = grad_zero_bytes / sizeof(float);
-    for (int v = 0; v < nv; v++) {
-        const nns_value *val = &g->values[v];
-        if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
-        p->tv[v].data = (float *)(p->arena + val_off[v]);
-        if (training && val->kind == NNS_VALUE_KIND_ACT && needs_grad[v])
-            p->tv[v].grad = (float *)(p->arena + act_bytes + grad_off[v]);
-    }
-    unsigned char *sp = p->arena + act_bytes + grad_bytes;
-    void *work = sp + states;
-    for (int i = 0; i < nn; i++) {
-        const nns_node *n = &g->nodes[i];
-        nns_exec_node *e = &p->ex[i];
-        e->g = g;
-        e->node = n;
-        e->n_in = n->n_in;
-        e->n_out = n->n_out;
-        for (int j = 0; j < n->n_in; j++) e->in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]] : NULL;
-        for (int j = 0; j < n->n_out; j++) e->out[j] = &p->tv[n->out[j]];
-        e->params = p->node_params[i];
-        e->state = state_sz[i] ? sp : NULL;
-        sp += state_sz[i];
-        e->work = work;
-        e->training = training;
-        e->rng = &p->rng;
-        e->kern = p->kern;
-    }
-    for (int v = 0; v < nv; v++) {
-        if (p->fused_by[v] < 0) continue;
-        const int i = p->fused_by[v], j = p->fused_act[v];
-        const nns_node *a = &g->nodes[j];
-        nns_exec_node *e = &p->ex[i];
-        e->fuse_act = a->op == NNS_OP_RELU ? NNS_FUSE_ACT_RELU : NNS_FUSE_ACT_CLIP;
-        e->fuse_lo = e->fuse_hi = 0.0f;
-        if (a->op == NNS_OP_CLIP) nns_clip_bounds(p->node_params[j], &e->fuse_lo, &e->fuse_hi);
-        e->fuse_out = &p->tv[a->out[0]];
-        p->skip[j] = 1;
-    }
-    for (int v = 0; v < nv; v++)
-        if (ow_node[v] >= 0) p->ex[ow_node[v]].grad_overwrite |= 1u << ow_slot[v];
-    for (int i = 0; i < nn; i++) {
-        if (fold_bn[i] < 0) continue;
-        nns_exec_node *e = &p->ex[i];
-        e->fold_bn = &p->ex[fold_bn[i]];
-        p->skip[fold_bn[i]] = 1;
-        const int k = fold_act[i];
-        if (k < 0) continue;
-        const nns_node *a = &g->nodes[k];
-        e->fuse_act = a->op == NNS_OP_RELU ? NNS_FUSE_ACT_RELU : NNS_FUSE_ACT_CLIP;
-        e->fuse_lo = e->fuse_hi = 0.0f;
-        if (a->op == NNS_OP_CLIP) nns_clip_bounds(p->node_params[k], &e->fuse_lo, &e->fuse_hi);
-        p->skip[k] = 1;
-    }
-done:
-    free(alias);
-    free(fold_bn);
-    free(fold_act);
-    free(n_uses);
-    free(needs_grad);
-
-    free(state_sz);
-    free(val_off);
-    free(grad_off);
-    free(last_use);
+    if (!st) st = plan_bind_memory(p, &b);
+    if (!st) plan_bind_fusions(p, &b);
+    plan_build_free(&b);
     if (st) {
         nns_plan_free(p);
         return st;
