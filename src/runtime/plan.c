@@ -603,40 +603,53 @@ nns_tv *nns_plan_output(nns_plan *p, int i) { return &p->tv[p->g->outputs[i]]; }
 void nns_plan_seed(nns_plan *p, uint64_t seed) { p->rng = seed; }
 size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes; }
 
-void nns_plan_forward(nns_plan *p, int training_mode) {
+void nns_plan_forward_observed(nns_plan *p, int training_mode, nns_plan_observer_fn fn, void *user) {
     for (int i = 0; i < p->g->n_nodes; i++) {
         nns_exec_node *e = &p->ex[i];
         e->training = training_mode && p->training;
-        if (!p->skip[i]) nns_op_table[e->node->op]->forward(e);
-    }
-    p->phase = 1;
-}
-
-void nns_plan_forward_timed(nns_plan *p, double *node_ms) {
-    for (int i = 0; i < p->g->n_nodes; i++) {
-        nns_exec_node *e = &p->ex[i];
-        e->training = p->training;
-        node_ms[i] = 0;
         if (p->skip[i]) continue;
-        double t0 = nns_now_ms();
+        if (fn) fn(user, p, i, 0);
         nns_op_table[e->node->op]->forward(e);
-        node_ms[i] = nns_now_ms() - t0;
+        if (fn) fn(user, p, i, 1);
     }
     p->phase = 1;
 }
 
-void nns_plan_backward_timed(nns_plan *p, double *node_ms) {
-    for (int i = 0; i < p->g->n_nodes; i++) node_ms[i] = 0;
+void nns_plan_forward(nns_plan *p, int training_mode) { nns_plan_forward_observed(p, training_mode, NULL, NULL); }
+
+void nns_plan_backward_observed(nns_plan *p, nns_plan_observer_fn fn, void *user) {
     if (!p->training) return;
     for (int i = p->g->n_nodes - 1; i >= 0; i--) {
         nns_exec_node *e = &p->ex[i];
         const nns_op_def *def = nns_op_table[e->node->op];
         if (!def->backward || p->skip[i]) continue;
-        double t0 = nns_now_ms();
+        if (fn) fn(user, p, i, 0);
         def->backward(e);
-        node_ms[i] = nns_now_ms() - t0;
+        if (fn) fn(user, p, i, 1);
     }
     p->phase = 2;
+}
+
+void nns_plan_backward(nns_plan *p) { nns_plan_backward_observed(p, NULL, NULL); }
+
+int nns_plan_node_runs(const nns_plan *p, int i) { return !p->skip[i]; }
+
+/* The timing observer: node_ms[i] = wall time of node i (0 if it did not run). */
+static void time_node(void *user, nns_plan *p, int i, int after) {
+    double *node_ms = user;
+    (void)p;
+    if (!after) node_ms[i] = nns_now_ms();
+    else node_ms[i] = nns_now_ms() - node_ms[i];
+}
+
+void nns_plan_forward_timed(nns_plan *p, double *node_ms) {
+    for (int i = 0; i < p->g->n_nodes; i++) node_ms[i] = 0;
+    nns_plan_forward_observed(p, 1, time_node, node_ms);
+}
+
+void nns_plan_backward_timed(nns_plan *p, double *node_ms) {
+    for (int i = 0; i < p->g->n_nodes; i++) node_ms[i] = 0;
+    nns_plan_backward_observed(p, time_node, node_ms);
 }
 
 void nns_plan_zero_act_grads(nns_plan *p) {
@@ -645,14 +658,4 @@ void nns_plan_zero_act_grads(nns_plan *p) {
         nns_tv *t = &p->tv[p->unfused[k]];
         if (t->grad) memset(t->grad, 0, (size_t)nns_shape_numel(&t->shape) * sizeof(float));
     }
-}
-
-void nns_plan_backward(nns_plan *p) {
-    if (!p->training) return;
-    for (int i = p->g->n_nodes - 1; i >= 0; i--) {
-        nns_exec_node *e = &p->ex[i];
-        const nns_op_def *def = nns_op_table[e->node->op];
-        if (def->backward && !p->skip[i]) def->backward(e);
-    }
-    p->phase = 2;
 }

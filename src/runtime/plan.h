@@ -50,6 +50,18 @@ nns_tv *nns_plan_output(nns_plan *p, int i); /* i-th graph output */
 
 /* Forward in training (BN batch stats, dropout) or inference mode. */
 void nns_plan_forward(nns_plan *p, int training_mode);
+/* An observer of a pass over the nodes: called before (after = 0) and after
+ * (after = 1) each node that runs, with its index in graph order. A node
+ * fused into another does not run (nns_plan_node_runs); after a node that
+ * folds a BatchNormalization and an activation into itself, its output
+ * holds the result of the whole chain. Profiling times nodes with one,
+ * calibration reads activations with one. */
+typedef void (*nns_plan_observer_fn)(void *user, nns_plan *p, int node, int after);
+/* nns_plan_forward / nns_plan_backward with an observer (NULL: none). */
+void nns_plan_forward_observed(nns_plan *p, int training_mode, nns_plan_observer_fn fn, void *user);
+void nns_plan_backward_observed(nns_plan *p, nns_plan_observer_fn fn, void *user);
+/* 1 if node i runs (is not fused into another node). */
+int nns_plan_node_runs(const nns_plan *p, int i);
 /* Forward (training mode in a training plan, else inference) that stores
  * each node's wall time in node_ms (n_nodes entries, graph node order; 0 for
  * a node fused into another, whose time the fusing node's includes). */
