@@ -31,20 +31,7 @@ static nns_status maxpool_prepare(const nns_graph *g, const nns_node *n, void *p
 static nns_status maxpool_infer(const nns_graph *g, const nns_node *n, const void *params,
                                 const nns_shape *const *in, nns_shape *out) {
     const maxpool_params *p = params;
-    const nns_shape *x = in[0];
-    if (x->ndim != 4)
-        return nns_error(NNS_STATUS_UNSUPPORTED,
-                         "node '%s' (MaxPool): only 2-D pooling is supported; input '%s' has rank %d, not 4",
-                         n->name, g->values[n->in[0]].name, x->ndim);
-    if (x->dims[1] <= 0 || x->dims[2] <= 0 || x->dims[3] <= 0)
-        return nns_error(NNS_STATUS_SHAPE, "node '%s' (MaxPool): input '%s' has unknown dimensions", n->name,
-                         g->values[n->in[0]].name);
-    nns_conv2d_geom geo = {0};
-    nns_status st = nns_window2d_geom(n, &p->win, x->dims[2], x->dims[3], p->win.kh, p->win.kw, &geo, NULL, NULL);
-    if (st) return st;
-    int64_t dims[4] = {x->dims[0] > 0 ? x->dims[0] : -1, x->dims[1], geo.oh, geo.ow};
-    out[0] = nns_shape_make(4, dims);
-    return NNS_OK;
+    return nns_window2d_pool_infer(g, n, &p->win, in[0], &out[0]);
 }
 
 static size_t maxpool_state_bytes(const void *params, const nns_shape *const *in, const nns_shape *out,

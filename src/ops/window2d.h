@@ -179,4 +179,23 @@ static inline nns_status nns_window2d_geom(const nns_node *n, const nns_window2d
     return NNS_OK;
 }
 
+/* Shape inference of a 2-D pooling node (MaxPool, AveragePool): X [N,C,H,W]
+ * -> [N,C,OH,OW] from the window w; errors name the node and its input. */
+static inline nns_status nns_window2d_pool_infer(const nns_graph *g, const nns_node *n, const nns_window2d *w,
+                                                 const nns_shape *x, nns_shape *out) {
+    if (x->ndim != 4)
+        return nns_error(NNS_STATUS_UNSUPPORTED,
+                         "node '%s' (%s): only 2-D pooling is supported; input '%s' has rank %d, not 4", n->name,
+                         n->op_type, g->values[n->in[0]].name, x->ndim);
+    if (x->dims[1] <= 0 || x->dims[2] <= 0 || x->dims[3] <= 0)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (%s): input '%s' has unknown dimensions", n->name, n->op_type,
+                         g->values[n->in[0]].name);
+    nns_conv2d_geom geo = {0};
+    nns_status st = nns_window2d_geom(n, w, x->dims[2], x->dims[3], w->kh, w->kw, &geo, NULL, NULL);
+    if (st) return st;
+    int64_t dims[4] = {x->dims[0] > 0 ? x->dims[0] : -1, x->dims[1], geo.oh, geo.ow};
+    *out = nns_shape_make(4, dims);
+    return NNS_OK;
+}
+
 #endif
