@@ -404,12 +404,59 @@ static int wino_team(const conv_params *p, const conv_dims *d) {
     return p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
 }
 
+/* Source, bias and destination of a Winograd convolution: per image,
+ * src + i*src_img holds the input planes and dst + i*dst_img the output
+ * planes (dst_hw floats each), added to when accumulate. */
+typedef struct wino_io {
+    const float *src;
+    size_t src_img;
+    const float *bias;
+    float *dst;
+    size_t dst_img, dst_hw;
+    int accumulate;
+} wino_io;
+
+/* One thread's share (chunks of f's tiles) of a Winograd F(2x2, 3x3)
+ * convolution from cin to cout planes with the transformed filters U
+ * ([2][cout][cin][8] halves); pad, V and Mb are the thread's buffers. The
+ * forward pass and the data gradient (dY through the flipped, transposed
+ * filters) are both this. */
+static void wino_conv_part(const nns_kernels *k, const wino_geom *f, int64_t n, int cin, int cout, const float *U,
+                           const wino_io *io, float *pad, float *V, float *Mb, int t, int nt) {
+    const int64_t total = n * f->t, nkc = (int64_t)cin * cout;
+    const size_t pst = (size_t)f->ph * f->pw;
+    int64_t c0, c1, padded = -1;
+    wino_chunks(n, f, t, nt, &c0, &c1);
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const int64_t g0 = ch * f->tc, g1 = g0 + f->tc < total ? g0 + f->tc : total;
+        const int ntl = (int)(g1 - g0);
+        wino_seg sg;
+        int64_t g = g0;
+        while (wino_seg_next(f, g1, &g, g0, &sg)) {
+            if (sg.img != padded) {
+                k->f32_pad2d(io->src + sg.img * io->src_img, cin, f->ih, f->iw, pad, f->ph, f->pw, f->pt, f->pl);
+                padded = sg.img;
+            }
+            k->f32_wino2x2_3x3_input(pad, cin, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
+                                     (size_t)ntl * 8, (size_t)cin * ntl * 8);
+        }
+        for (int h = 0; h < 2; h++)
+            k->f32_wgemm8(cout, ntl, cin, U + (size_t)h * nkc * 8, (ptrdiff_t)cin * 8, 8, V + (size_t)h * cin * ntl * 8,
+                          (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * cout * ntl * 8, (ptrdiff_t)ntl * 8, 8, 0);
+        g = g0;
+        while (wino_seg_next(f, g1, &g, g0, &sg))
+            k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, cout, (size_t)ntl * 8, (size_t)cout * ntl * 8, f->tx,
+                                      sg.t0, sg.t1, io->bias, io->dst + sg.img * io->dst_img, io->dst_hw, f->oh, f->ow,
+                                      io->accumulate);
+    }
+}
+
 static void wino_forward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
                          const float *W, const float *B, float *Y, float *work, const conv_ws *ws) {
     const wino_geom *f = &d->wf;
     float *U = work + ws->wt;
-    const int64_t nkc = (int64_t)d->m * d->c, total = d->n * f->t;
-    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw, pst = (size_t)f->ph * f->pw;
+    const int64_t nkc = (int64_t)d->m * d->c;
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
 #pragma omp parallel num_threads(wino_team(p, d))
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -417,31 +464,8 @@ static void wino_forward(const nns_kernels *k, const conv_params *p, const conv_
             wino_weight_store(W + kc * 9, 0, U + kc * 8, (size_t)nkc * 8);
 #pragma omp barrier
         float *base = work + (size_t)t * ws->per_thread;
-        float *xp = base + ws->xpad, *V = base + ws->v, *Mb = base + ws->m;
-        int64_t c0, c1, padded = -1;
-        wino_chunks(d->n, f, t, nt, &c0, &c1);
-        for (int64_t ch = c0; ch < c1; ch++) {
-            const int64_t g0 = ch * f->tc, g1 = g0 + f->tc < total ? g0 + f->tc : total;
-            const int ntl = (int)(g1 - g0);
-            wino_seg sg;
-            int64_t g = g0;
-            while (wino_seg_next(f, g1, &g, g0, &sg)) {
-                if (sg.img != padded) {
-                    k->f32_pad2d(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
-                    padded = sg.img;
-                }
-                k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
-                                         (size_t)ntl * 8, (size_t)d->c * ntl * 8);
-            }
-            for (int h = 0; h < 2; h++)
-                k->f32_wgemm8(d->m, ntl, d->c, U + (size_t)h * nkc * 8, (ptrdiff_t)d->c * 8, 8,
-                              V + (size_t)h * d->c * ntl * 8, (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * d->m * ntl * 8,
-                              (ptrdiff_t)ntl * 8, 8, 0);
-            g = g0;
-            while (wino_seg_next(f, g1, &g, g0, &sg))
-                k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, d->m, (size_t)ntl * 8, (size_t)d->m * ntl * 8, f->tx,
-                                          sg.t0, sg.t1, B, Y + sg.img * ys, d->ohw, f->oh, f->ow, 0);
-        }
+        const wino_io io = {X, xs, B, Y, ys, d->ohw, 0};
+        wino_conv_part(k, f, d->n, d->c, d->m, U, &io, base + ws->xpad, base + ws->v, base + ws->m, t, nt);
     }
 }
 
@@ -493,33 +517,8 @@ static void wino_backward(const nns_kernels *k, const conv_params *p, const conv
             }
         }
         if (dX) {
-            const int64_t total = d->n * b->t;
-            const size_t pst = (size_t)b->ph * b->pw;
-            padded = -1;
-            wino_chunks(d->n, b, t, nt, &c0, &c1);
-            for (int64_t ch = c0; ch < c1; ch++) {
-                const int64_t g0 = ch * b->tc, g1 = g0 + b->tc < total ? g0 + b->tc : total;
-                const int ntl = (int)(g1 - g0);
-                wino_seg sg;
-                int64_t g = g0;
-                while (wino_seg_next(b, g1, &g, g0, &sg)) {
-                    if (sg.img != padded) {
-                        k->f32_pad2d(dY + sg.img * ys, d->m, b->ih, b->iw, yp, b->ph, b->pw, b->pt, b->pl);
-                        padded = sg.img;
-                    }
-                    k->f32_wino2x2_3x3_input(yp, d->m, pst, b->pw, b->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
-                                             (size_t)ntl * 8, (size_t)d->m * ntl * 8);
-                }
-                for (int h = 0; h < 2; h++)
-                    k->f32_wgemm8(d->c, ntl, d->m, Ut + (size_t)h * nkc * 8, (ptrdiff_t)d->m * 8, 8,
-                                  V + (size_t)h * d->m * ntl * 8, (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * d->c * ntl * 8,
-                                  (ptrdiff_t)ntl * 8, 8, 0);
-                g = g0;
-                while (wino_seg_next(b, g1, &g, g0, &sg))
-                    k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, d->c, (size_t)ntl * 8, (size_t)d->c * ntl * 8,
-                                              b->tx, sg.t0, sg.t1, NULL, dX + sg.img * xs, d->ihw, b->oh, b->ow,
-                                              !dx_write);
-            }
+            const wino_io io = {dY, ys, NULL, dX, xs, d->ihw, !dx_write};
+            wino_conv_part(k, b, d->n, d->m, d->c, Ut, &io, yp, V, Mb, t, nt);
         }
         if (dW) {
 #pragma omp barrier
