@@ -23,31 +23,13 @@
  * per-thread partial buffers summed in thread order, so results are
  * deterministic for a fixed thread count. With one image or one thread the
  * GEMMs run serially and OpenBLAS threads them.
+ *
+ * This file holds the op (attributes, shapes, the choice of algorithm, the
+ * workspace, the BatchNorm fold, dispatch and the bias gradient); each
+ * algorithm has its own file: conv_dw.c, conv_wino.c, conv_im2col.c,
+ * conv_pointwise.c (shared types in conv_impl.h).
  */
-#include <cblas.h>
-#include <math.h>
-#include <omp.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "kernels/kernels.h"
-#include "ops/op_util.h"
-#include "ops/window2d.h"
-
-typedef struct conv_params {
-    nns_window2d win;
-    int group;
-    int nthreads;   /* threads the workspace is sized for */
-} conv_params;
-
-enum { CONV_ALGO_DW = 0, CONV_ALGO_1X1, CONV_ALGO_IM2COL, CONV_ALGO_WINO };
-
-/* Winograd F(2x2,3x3) over one direction: an input plane ih x iw, padded at
- * (pt, pl) into ph x pw, gives an output oh x ow in ty x tx tiles; tiles are
- * processed in chunks of tc. */
-typedef struct wino_geom {
-    int ih, iw, oh, ow, pt, pl, ph, pw, ty, tx, t, tc;
-} wino_geom;
+#include "ops/conv_impl.h"
 
 /* Smallest channel counts for Winograd (below, im2col + GEMM is as fast). */
 #define CONV_WINO_MIN_C 4
@@ -71,50 +53,6 @@ static int nns_conv_wino_min_tiles_get(void) {
 /* IM2COL: images are batched into one GEMM while their im2col columns take
  * at most this many floats (and their output rows at most a quarter). */
 #define CONV_IM2COL_COL_FLOATS 65536
-
-typedef struct conv_dims {
-    int64_t n;
-    int c, m, cg, mg, group;
-    nns_conv2d_geom g;   /* X plane -> Y plane */
-    size_t ihw, ohw, kk, ckg, wsize;
-    int algo;
-    wino_geom wf, wb;    /* WINO: forward, and data gradient (dY -> dX) */
-    int ib;              /* IM2COL: images per GEMM */
-    int act;             /* forward: activation applied to the output (nns_fuse_act) */
-    float lo, hi;        /* its Clip bounds */
-} conv_dims;
-
-static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-static void conv_act_rows(float *y, size_t n, int act, float lo, float hi) {
-    if (act == NNS_FUSE_ACT_RELU) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
-    } else if (act == NNS_FUSE_ACT_CLIP) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
-    }
-}
-
-
-static void wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int cin, int cout, wino_geom *w) {
-    w->ih = ih;
-    w->iw = iw;
-    w->oh = oh;
-    w->ow = ow;
-    w->pt = pt;
-    w->pl = pl;
-    w->ty = (oh + 1) / 2;
-    w->tx = (ow + 1) / 2;
-    w->t = w->ty * w->tx;
-    w->ph = 2 * w->ty + 2;
-    w->pw = 2 * w->tx + 2;
-    /* Chunk: transformed input and output of a chunk (cin + cout channels
-     * of 16 floats per tile) in about 192 KB, a multiple of 4 tiles. */
-    int tc = (int)(196608 / ((size_t)(cin + cout) * 64)) & ~3;
-    if (tc < 8) tc = 8;
-    w->tc = tc;
-}
 
 static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const conv_params *p,
                                 const nns_shape *x, const nns_shape *w, const nns_shape *b) {
@@ -200,8 +138,8 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
     else
         d->algo = CONV_ALGO_IM2COL;
     if (d->algo == CONV_ALGO_WINO) {
-        wino_geom_make(g->ih, g->iw, g->oh, g->ow, g->pt, g->pl, d->c, d->m, &d->wf);
-        wino_geom_make(g->oh, g->ow, g->ih, g->iw, 2 - g->pt, 2 - g->pl, d->m, d->c, &d->wb);
+        nns_conv_wino_geom_make(g->ih, g->iw, g->oh, g->ow, g->pt, g->pl, d->c, d->m, &d->wf);
+        nns_conv_wino_geom_make(g->oh, g->ow, g->ih, g->iw, 2 - g->pt, 2 - g->pl, d->m, d->c, &d->wb);
         /* No chunk longer than the batch's tiles. */
         if (d->n > 0 && d->wf.tc > d->n * d->wf.t) d->wf.tc = (int)((d->n * d->wf.t + 3) & ~3);
         if (d->n > 0 && d->wb.tc > d->n * d->wb.t) d->wb.tc = (int)((d->n * d->wb.t + 3) & ~3);
@@ -240,25 +178,11 @@ static nns_status conv_infer(const nns_graph *g, const nns_node *n, const void *
     return NNS_OK;
 }
 
-/* Workspace layout, in floats (every part 16-float aligned): per-thread
- * parts, then shared ones. */
-typedef struct conv_ws {
-    size_t per_thread;           /* floats per thread */
-    size_t part;                 /* weight-gradient partial (threads > 1) */
-    size_t col, yb;              /* IM2COL: columns, output / dY of a batch of images */
-    size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
-    size_t wt;                   /* shared: WINO transformed weights */
-    size_t fold;                 /* inference: BatchNorm-folded weights and bias */
-    size_t total;
-} conv_ws;
-
 static size_t ws_take(size_t *at, size_t n) {
     size_t o = *at;
     *at += r16(n);
     return o;
 }
-
-static size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
 
 /* One input channel, group 1 (a first layer on grey images): the forward
  * convolves each image's plane with every filter directly
@@ -333,21 +257,6 @@ static void conv_dims_rt(const nns_exec_node *e, conv_dims *d) {
     conv_dims_make(NULL, e->params, &e->in[0]->shape, &e->in[1]->shape, d);
 }
 
-/* Threads for the per-image paths: one below ~1 MFLOP (the fork/join costs
- * more), else up to one per image. */
-static int conv_team(const conv_params *p, const conv_dims *d) {
-    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
-    if (p->nthreads <= 1 || d->n <= 1 || flops < (double)(1 << 20)) return 1;
-    return (int)(d->n < p->nthreads ? d->n : p->nthreads);
-}
-
-/* Threads for the depthwise kernels, over `items` planes or channels. */
-static int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items) {
-    double work = (double)d->n * d->c * (double)d->ohw * (double)d->kk;
-    if (p->nthreads <= 1 || items <= 1 || work < (double)(1 << 16)) return 1;
-    return p->nthreads;
-}
-
 /* dW += partial_0 + partial_1 + ... in thread order (threads with no
  * images skipped); thread t of nt sums its slice. */
 static void conv_reduce_partials(const conv_dims *d, const conv_ws *ws, const float *work, float *dW, int t,
@@ -358,313 +267,6 @@ static void conv_reduce_partials(const conv_dims *d, const conv_ws *ws, const fl
         for (int u = 0; u < nt; u++)
             if (d->n * (u + 1) / nt > d->n * u / nt) s += work[(size_t)u * ws->per_thread + ws->part + k];
         dW[k] += s;
-    }
-}
-
-/* ---- Winograd F(2x2,3x3) ----------------------------------------------- */
-
-/* The tiles of a batch, n images x t tiles, are numbered g = i*t + tile and
- * processed in chunks of tc consecutive tiles (a chunk may span images, so
- * small planes still make long GEMMs). Chunks are split statically among
- * the threads; each thread pads the images it touches into its own buffer.
- * wino_seg walks the per-image segments of chunk [g0, g1). */
-typedef struct wino_seg {
-    int64_t img;
-    int t0, t1;  /* tiles within the image */
-    int off;     /* first tile's position in the chunk */
-} wino_seg;
-
-static int wino_seg_next(const wino_geom *w, int64_t g1, int64_t *g, int64_t g0, wino_seg *s) {
-    if (*g >= g1) return 0;
-    s->img = *g / w->t;
-    s->t0 = (int)(*g % w->t);
-    int64_t end = (s->img + 1) * w->t < g1 ? (s->img + 1) * w->t : g1;
-    s->t1 = (int)(end - s->img * w->t);
-    s->off = (int)(*g - g0);
-    *g = end;
-    return 1;
-}
-
-static void wino_chunks(int64_t n, const wino_geom *w, int t, int nt, int64_t *c0, int64_t *c1) {
-    const int64_t total = n * w->t, nch = (total + w->tc - 1) / w->tc;
-    *c0 = nch * t / nt;
-    *c1 = nch * (t + 1) / nt;
-}
-
-/* Transformed filter into the two half planes (hs floats apart). */
-static void wino_weight_store(const float *g, int flip, float *u, size_t hs) {
-    float t[16];
-    nns_f32_wino2x2_3x3_weight__ref(g, flip, t);
-    memcpy(u, t, 8 * sizeof(float));
-    memcpy(u + hs, t + 8, 8 * sizeof(float));
-}
-
-static int wino_team(const conv_params *p, const conv_dims *d) {
-    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
-    return p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
-}
-
-/* Source, bias and destination of a Winograd convolution: per image,
- * src + i*src_img holds the input planes and dst + i*dst_img the output
- * planes (dst_hw floats each), added to when accumulate. */
-typedef struct wino_io {
-    const float *src;
-    size_t src_img;
-    const float *bias;
-    float *dst;
-    size_t dst_img, dst_hw;
-    int accumulate;
-} wino_io;
-
-/* One thread's share (chunks of f's tiles) of a Winograd F(2x2, 3x3)
- * convolution from cin to cout planes with the transformed filters U
- * ([2][cout][cin][8] halves); pad, V and Mb are the thread's buffers. The
- * forward pass and the data gradient (dY through the flipped, transposed
- * filters) are both this. */
-static void wino_conv_part(const nns_kernels *k, const wino_geom *f, int64_t n, int cin, int cout, const float *U,
-                           const wino_io *io, float *pad, float *V, float *Mb, int t, int nt) {
-    const int64_t total = n * f->t, nkc = (int64_t)cin * cout;
-    const size_t pst = (size_t)f->ph * f->pw;
-    int64_t c0, c1, padded = -1;
-    wino_chunks(n, f, t, nt, &c0, &c1);
-    for (int64_t ch = c0; ch < c1; ch++) {
-        const int64_t g0 = ch * f->tc, g1 = g0 + f->tc < total ? g0 + f->tc : total;
-        const int ntl = (int)(g1 - g0);
-        wino_seg sg;
-        int64_t g = g0;
-        while (wino_seg_next(f, g1, &g, g0, &sg)) {
-            if (sg.img != padded) {
-                k->f32_pad2d(io->src + sg.img * io->src_img, cin, f->ih, f->iw, pad, f->ph, f->pw, f->pt, f->pl);
-                padded = sg.img;
-            }
-            k->f32_wino2x2_3x3_input(pad, cin, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
-                                     (size_t)ntl * 8, (size_t)cin * ntl * 8);
-        }
-        for (int h = 0; h < 2; h++)
-            k->f32_wgemm8(cout, ntl, cin, U + (size_t)h * nkc * 8, (ptrdiff_t)cin * 8, 8, V + (size_t)h * cin * ntl * 8,
-                          (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * cout * ntl * 8, (ptrdiff_t)ntl * 8, 8, 0);
-        g = g0;
-        while (wino_seg_next(f, g1, &g, g0, &sg))
-            k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, cout, (size_t)ntl * 8, (size_t)cout * ntl * 8, f->tx,
-                                      sg.t0, sg.t1, io->bias, io->dst + sg.img * io->dst_img, io->dst_hw, f->oh, f->ow,
-                                      io->accumulate);
-    }
-}
-
-static void wino_forward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
-                         const float *W, const float *B, float *Y, float *work, const conv_ws *ws) {
-    const wino_geom *f = &d->wf;
-    float *U = work + ws->wt;
-    const int64_t nkc = (int64_t)d->m * d->c;
-    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
-#pragma omp parallel num_threads(wino_team(p, d))
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++)
-            wino_weight_store(W + kc * 9, 0, U + kc * 8, (size_t)nkc * 8);
-#pragma omp barrier
-        float *base = work + (size_t)t * ws->per_thread;
-        const wino_io io = {X, xs, B, Y, ys, d->ohw, 0};
-        wino_conv_part(k, f, d->n, d->c, d->m, U, &io, base + ws->xpad, base + ws->v, base + ws->m, t, nt);
-    }
-}
-
-static void wino_backward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
-                          const float *W, const float *dY, float *dX, int dx_write, float *dW, float *work,
-                          const conv_ws *ws) {
-    const wino_geom *f = &d->wf, *b = &d->wb;
-    float *Ut = work + ws->wt; /* [C][M][16]: flipped, transposed */
-    const int64_t nkc = (int64_t)d->m * d->c;
-    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
-#pragma omp parallel num_threads(wino_team(p, d))
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *base = work + (size_t)t * ws->per_thread;
-        float *xp = base + ws->xpad, *yp = base + ws->ypad, *V = base + ws->v, *Mb = base + ws->m;
-        float *dM = base + ws->dm, *part = base + ws->part;
-        if (dX)
-            for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++) {
-                const int kk = (int)(kc / d->c), c = (int)(kc % d->c);
-                wino_weight_store(W + kc * 9, 1, Ut + ((size_t)c * d->m + kk) * 8, (size_t)nkc * 8);
-            }
-        if (dW) memset(part, 0, (size_t)nkc * 16 * sizeof(float));
-#pragma omp barrier
-        int64_t c0, c1, padded = -1;
-        if (dW) {
-            /* dU[k][c] += sum_t dM[k][t] (.) V[c][t] over this thread's tiles */
-            const int64_t total = d->n * f->t;
-            const size_t pst = (size_t)f->ph * f->pw;
-            wino_chunks(d->n, f, t, nt, &c0, &c1);
-            for (int64_t ch = c0; ch < c1; ch++) {
-                const int64_t g0 = ch * f->tc, g1 = g0 + f->tc < total ? g0 + f->tc : total;
-                const int ntl = (int)(g1 - g0);
-                wino_seg sg;
-                int64_t g = g0;
-                while (wino_seg_next(f, g1, &g, g0, &sg)) {
-                    if (sg.img != padded) {
-                        k->f32_pad2d(X + sg.img * xs, d->c, f->ih, f->iw, xp, f->ph, f->pw, f->pt, f->pl);
-                        padded = sg.img;
-                    }
-                    k->f32_wino2x2_3x3_input(xp, d->c, pst, f->pw, f->tx, sg.t0, sg.t1, V + (size_t)sg.off * 8,
-                                             (size_t)ntl * 8, (size_t)d->c * ntl * 8);
-                    k->f32_wino2x2_3x3_outgrad(dY + sg.img * ys, d->m, d->ohw, f->oh, f->ow, f->tx, sg.t0, sg.t1,
-                                               dM + (size_t)sg.off * 8, (size_t)ntl * 8, (size_t)d->m * ntl * 8);
-                }
-                for (int h = 0; h < 2; h++)
-                    k->f32_wgemm8(d->m, d->c, ntl, dM + (size_t)h * d->m * ntl * 8, (ptrdiff_t)ntl * 8, 8,
-                                  V + (size_t)h * d->c * ntl * 8, 8, (ptrdiff_t)ntl * 8, part + (size_t)h * nkc * 8,
-                                  (ptrdiff_t)d->c * 8, 8, 1);
-            }
-        }
-        if (dX) {
-            const wino_io io = {dY, ys, NULL, dX, xs, d->ihw, !dx_write};
-            wino_conv_part(k, b, d->n, d->m, d->c, Ut, &io, yp, V, Mb, t, nt);
-        }
-        if (dW) {
-#pragma omp barrier
-            /* dW += G^T (sum of the partials in thread order) G */
-            for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++) {
-                float du[16];
-                for (int x = 0; x < 16; x++) du[x] = 0.0f;
-                for (int u = 0; u < nt; u++) {
-                    const float *pp = work + (size_t)u * ws->per_thread + ws->part + kc * 8;
-                    for (int x = 0; x < 8; x++) du[x] += pp[x];
-                    for (int x = 0; x < 8; x++) du[8 + x] += pp[(size_t)nkc * 8 + x];
-                }
-                nns_f32_wino2x2_3x3_weight_grad__ref(du, dW + kc * 9);
-            }
-        }
-    }
-}
-
-/* ---- im2col + GEMM, several images per GEMM ------------------------- */
-
-/* Columns of images [n0, n0 + nb), group g, side by side (row stride
- * nb*ohw). */
-static void im2col_images(const conv_dims *d, const nns_kernels *k, const float *X, int64_t n0, int nb, int g,
-                          float *col) {
-    const size_t xs = (size_t)d->c * d->ihw, ldc = (size_t)nb * d->ohw;
-    for (int j = 0; j < nb; j++)
-        k->f32_im2col(&d->g, d->cg, X + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw, col + (size_t)j * d->ohw,
-                      ldc);
-}
-
-static void im2col_forward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
-                                  const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
-    float *col = base + ws->col, *yb = base + ws->yb;
-    const size_t ys = (size_t)d->m * d->ohw;
-    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
-        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
-        const int ldc = (int)((size_t)nb * d->ohw);
-        for (int g = 0; g < d->group; g++) {
-            im2col_images(d, k, X, n0, nb, g, col);
-            /* One image: straight into Y; several: via yb. */
-            float *out = nb == 1 ? Y + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw : yb;
-            if (ldc == 1) /* one output pixel: a GEMV streams W once (sgemm would pack it) */
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, d->mg, (int)d->ckg, 1.0f, W + (size_t)g * d->mg * d->ckg,
-                            (int)d->ckg, col, 1, 0.0f, out, 1);
-            else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, ldc, (int)d->ckg, 1.0f,
-                            W + (size_t)g * d->mg * d->ckg, (int)d->ckg, col, ldc, 0.0f, out, ldc);
-            for (int j = 0; j < nb; j++)
-                for (int m = 0; m < d->mg; m++) {
-                    const float bv = B ? B[g * d->mg + m] : 0.0f;
-                    float *dst = Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw;
-                    const float *src = out + (size_t)m * ldc + (size_t)j * d->ohw;
-                    /* one pass: the copy out of yb, the bias and the activation */
-                    if (d->act == NNS_FUSE_ACT_RELU) {
-#pragma omp simd
-                        for (size_t q = 0; q < d->ohw; q++)
-                            dst[q] = nns_fuse_act_apply(src[q] + bv, NNS_FUSE_ACT_RELU, 0, 0);
-                    } else if (d->act == NNS_FUSE_ACT_CLIP) {
-                        const float lo = d->lo, hi = d->hi;
-#pragma omp simd
-                        for (size_t q = 0; q < d->ohw; q++)
-                            dst[q] = nns_fuse_act_apply(src[q] + bv, NNS_FUSE_ACT_CLIP, lo, hi);
-                    } else if (bv == 0.0f) {
-                        if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
-                    } else {
-                        for (size_t q = 0; q < d->ohw; q++) dst[q] = src[q] + bv;
-                    }
-                }
-        }
-    }
-}
-
-/* Backward of images [i0, i1): dw (beta 0 on the first GEMM of each group
- * when overwrite) and dX. */
-static void im2col_backward_images(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
-                                   const float *dY, float *dX, int dx_write, float *dw, int overwrite, float *base,
-                                   const conv_ws *ws, int64_t i0, int64_t i1) {
-    float *col = base + ws->col, *yb = base + ws->yb;
-    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
-    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
-        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
-        const int ldc = (int)((size_t)nb * d->ohw);
-        for (int g = 0; g < d->group; g++) {
-            /* dY of the batch side by side (in place for one image) */
-            const float *dyb = dY + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw;
-            if (nb > 1) {
-                for (int j = 0; j < nb; j++)
-                    for (int m = 0; m < d->mg; m++)
-                        memcpy(yb + (size_t)m * ldc + (size_t)j * d->ohw,
-                               dY + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw, d->ohw * sizeof(float));
-                dyb = yb;
-            }
-            const float *wg = W + (size_t)g * d->mg * d->ckg;
-            if (dw) {
-                im2col_images(d, k, X, n0, nb, g, col);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, ldc, 1.0f, dyb, ldc, col,
-                            ldc, overwrite && n0 == i0 ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg, (int)d->ckg);
-            }
-            if (dX) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, ldc, d->mg, 1.0f, wg, (int)d->ckg,
-                            dyb, ldc, 0.0f, col, ldc);
-                for (int j = 0; j < nb; j++) {
-                    float *dxg = dX + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw;
-                    if (dx_write) memset(dxg, 0, (size_t)d->cg * d->ihw * sizeof(float));
-                    k->f32_col2im(&d->g, d->cg, col + (size_t)j * d->ohw, (size_t)ldc, dxg);
-                }
-            }
-        }
-    }
-}
-
-/* ---- 1x1, stride 1, no padding: GEMMs on X itself ---------------------- */
-
-static void pw_forward_image(const conv_dims *d, const float *x, const float *w, const float *b, float *y) {
-    for (int g = 0; g < d->group; g++) {
-        float *yg = y + (size_t)g * d->mg * d->ohw;
-        float beta = 0.0f;
-        if (b) {
-            for (int m = 0; m < d->mg; m++) {
-                const float bv = b[g * d->mg + m];
-                float *row = yg + (size_t)m * d->ohw;
-                for (size_t q = 0; q < d->ohw; q++) row[q] = bv;
-            }
-            beta = 1.0f;
-        }
-        if (d->ohw == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, d->mg, d->cg, 1.0f, w + (size_t)g * d->mg * d->cg, d->cg,
-                        x + (size_t)g * d->cg * d->ihw, 1, beta, yg, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, (int)d->ohw, d->cg, 1.0f,
-                        w + (size_t)g * d->mg * d->cg, d->cg, x + (size_t)g * d->cg * d->ihw, (int)d->ohw, beta,
-                        yg, (int)d->ohw);
-    }
-}
-
-static void pw_backward_image(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,
-                              int dx_write, float *dw, int overwrite) {
-    for (int g = 0; g < d->group; g++) {
-        const float *xg = x + (size_t)g * d->cg * d->ihw, *wg = w + (size_t)g * d->mg * d->cg;
-        const float *dyg = dy + (size_t)g * d->mg * d->ohw;
-        if (dw)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, d->cg, (int)d->ohw, 1.0f, dyg, (int)d->ohw,
-                        xg, (int)d->ohw, overwrite ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->cg, d->cg);
-        if (dx)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->cg, (int)d->ohw, d->mg, 1.0f, wg, d->cg, dyg,
-                        (int)d->ohw, dx_write ? 0.0f : 1.0f, dx + (size_t)g * d->cg * d->ihw, (int)d->ihw);
     }
 }
 
@@ -732,39 +334,11 @@ static void conv_forward(nns_exec_node *e) {
         B = bf;
     }
     if (d.algo == CONV_ALGO_DW) {
-        /* Threads take contiguous image ranges (memory in order), or
-         * channel ranges when there are fewer images than threads. */
-        const size_t cs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw;
-#pragma omp parallel num_threads(conv_dw_team(p, &d, d.n * d.c))
-        {
-            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-            float *scr = work + (size_t)t * ws.per_thread;
-            if (d.n >= nt) {
-                const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
-                if (!d.act) {
-                    if (i1 > i0)
-                        k->f32_dwconv2d(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, W, B, Y + (size_t)i0 * ys,
-                                        ys, scr);
-                } else
-                    for (int64_t i = i0; i < i1; i++) { /* the activation while the image is in cache */
-                        k->f32_dwconv2d(&d.g, 1, d.c, X + (size_t)i * cs, cs, W, B, Y + (size_t)i * ys, ys, scr);
-                        conv_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
-                    }
-            } else {
-                const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
-                if (c1 > c0) {
-                    k->f32_dwconv2d(&d.g, (int)d.n, c1 - c0, X + (size_t)c0 * d.ihw, cs, W + (size_t)c0 * d.kk,
-                                    B ? B + c0 : NULL, Y + (size_t)c0 * d.ohw, ys, scr);
-                    for (int64_t i = 0; i < d.n; i++)
-                        conv_act_rows(Y + (size_t)i * ys + (size_t)c0 * d.ohw, (size_t)(c1 - c0) * d.ohw, d.act, d.lo,
-                                      d.hi);
-                }
-            }
-        }
+        nns_conv_dw_forward(p, &d, k, X, W, B, Y, work, &ws);
         return;
     }
     if (d.algo == CONV_ALGO_WINO) {
-        wino_forward(k, p, &d, X, W, B, Y, work, &ws);
+        nns_conv_wino_forward(k, p, &d, X, W, B, Y, work, &ws);
         if (d.act) conv_act_all(p, &d, Y);
         return;
     }
@@ -784,10 +358,10 @@ static void conv_forward(nns_exec_node *e) {
         return;
     }
     if (team == 1) {
-        if (d.algo == CONV_ALGO_IM2COL) im2col_forward_images(&d, k, X, W, B, Y, work, &ws, 0, d.n);
+        if (d.algo == CONV_ALGO_IM2COL) nns_conv_im2col_forward(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else
             for (int64_t i = 0; i < d.n; i++) {
-                pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
+                nns_conv_pw_forward(&d, X + i * xs, W, B, Y + i * ys);
                 conv_act_rows(Y + i * ys, ys, d.act, d.lo, d.hi);
             }
         return;
@@ -797,10 +371,10 @@ static void conv_forward(nns_exec_node *e) {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
         if (d.algo == CONV_ALGO_IM2COL)
-            im2col_forward_images(&d, k, X, W, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
+            nns_conv_im2col_forward(&d, k, X, W, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
         else
             for (int64_t i = i0; i < i1; i++) {
-                pw_forward_image(&d, X + i * xs, W, B, Y + i * ys);
+                nns_conv_pw_forward(&d, X + i * xs, W, B, Y + i * ys);
                 conv_act_rows(Y + i * ys, ys, d.act, d.lo, d.hi);
             }
     }
@@ -822,46 +396,7 @@ static void conv_backward(nns_exec_node *e) {
     conv_ws_make(&d, p->nthreads, 1, &ws);
     const nns_kernels *k = e->kern;
     if (d.algo == CONV_ALGO_DW) {
-        if (!dX && !dW && !dB) return;
-        const size_t cs = (size_t)d.c * d.ihw, ys = (size_t)d.c * d.ohw, np = d.wsize + (size_t)d.c;
-#pragma omp parallel num_threads(conv_dw_team(p, &d, d.n * d.c))
-        {
-            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-            float *scr = work + (size_t)t * ws.per_thread;
-            if (d.n >= nt) {
-                /* Image ranges; weight and bias gradients into per-thread
-                 * partials (when several threads), summed in thread order. */
-                const int64_t i0 = d.n * t / nt, i1 = d.n * (t + 1) / nt;
-                float *part = scr + ws.part;
-                float *pw = nt > 1 ? (dW ? part : NULL) : dW, *pb = nt > 1 ? (dB ? part + d.wsize : NULL) : dB;
-                if (nt > 1) memset(part, 0, np * sizeof(float));
-                if (dx_write && i1 > i0) memset(dX + (size_t)i0 * cs, 0, (size_t)(i1 - i0) * cs * sizeof(float));
-                if (i1 > i0)
-                    k->f32_dwconv2d_bwd(&d.g, (int)(i1 - i0), d.c, X + (size_t)i0 * cs, cs, dY + (size_t)i0 * ys, ys, W,
-                                        dX ? dX + (size_t)i0 * cs : NULL, cs, pw, pb, scr);
-                if (nt > 1 && (dW || dB)) {
-#pragma omp barrier
-                    for (size_t q = np * t / nt; q < np * (t + 1) / nt; q++) {
-                        float s = 0.0f;
-                        for (int u = 0; u < nt; u++) s += work[(size_t)u * ws.per_thread + ws.part + q];
-                        if (q < d.wsize) {
-                            if (dW) dW[q] += s;
-                        } else if (dB) {
-                            dB[q - d.wsize] += s;
-                        }
-                    }
-                }
-            } else {
-                const int c0 = (int)((int64_t)d.c * t / nt), c1 = (int)((int64_t)d.c * (t + 1) / nt);
-                if (dx_write && c1 > c0)
-                    for (int64_t i = 0; i < d.n; i++)
-                        memset(dX + (size_t)i * cs + (size_t)c0 * d.ihw, 0, (size_t)(c1 - c0) * d.ihw * sizeof(float));
-                if (c1 > c0)
-                    k->f32_dwconv2d_bwd(&d.g, (int)d.n, c1 - c0, X + (size_t)c0 * d.ihw, cs, dY + (size_t)c0 * d.ohw, ys,
-                                        W + (size_t)c0 * d.kk, dX ? dX + (size_t)c0 * d.ihw : NULL, cs,
-                                        dW ? dW + (size_t)c0 * d.kk : NULL, dB ? dB + c0 : NULL, scr);
-            }
-        }
+        if (dX || dW || dB) nns_conv_dw_backward(p, &d, k, X, W, dY, dX, dx_write, dW, dB, work, &ws);
         return;
     }
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
@@ -875,7 +410,7 @@ static void conv_backward(nns_exec_node *e) {
     }
     if (!dX && !dW) return;
     if (d.algo == CONV_ALGO_WINO) {
-        wino_backward(k, p, &d, X, W, dY, dX, dx_write, dW, work, &ws);
+        nns_conv_wino_backward(k, p, &d, X, W, dY, dX, dx_write, dW, work, &ws);
         return;
     }
     const int team = conv_team(p, &d);
@@ -903,9 +438,9 @@ static void conv_backward(nns_exec_node *e) {
         return;
     }
     if (team == 1) {
-        if (d.algo == CONV_ALGO_IM2COL) im2col_backward_images(&d, k, X, W, dY, dX, dx_write, dW, 0, work, &ws, 0, d.n);
+        if (d.algo == CONV_ALGO_IM2COL) nns_conv_im2col_backward(&d, k, X, W, dY, dX, dx_write, dW, 0, work, &ws, 0, d.n);
         else
-            for (int64_t i = 0; i < d.n; i++) pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dx_write, dW, 0);
+            for (int64_t i = 0; i < d.n; i++) nns_conv_pw_backward(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dx_write, dW, 0);
         return;
     }
 #pragma omp parallel num_threads(team)
@@ -915,10 +450,10 @@ static void conv_backward(nns_exec_node *e) {
         float *base = work + (size_t)t * ws.per_thread;
         float *part = dW ? base + ws.part : NULL;
         if (d.algo == CONV_ALGO_IM2COL)
-            im2col_backward_images(&d, k, X, W, dY, dX, dx_write, part, 1, base, &ws, i0, i1);
+            nns_conv_im2col_backward(&d, k, X, W, dY, dX, dx_write, part, 1, base, &ws, i0, i1);
         else
             for (int64_t i = i0; i < i1; i++)
-                pw_backward_image(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dx_write, part, i == i0);
+                nns_conv_pw_backward(&d, X + i * xs, W, dY + i * ys, dX ? dX + i * xs : NULL, dx_write, part, i == i0);
         if (dW) {
 #pragma omp barrier
             conv_reduce_partials(&d, &ws, work, dW, t, nt);

@@ -1,0 +1,97 @@
+/* conv_im2col.c — Conv by im2col + OpenBLAS GEMM, several images side by
+ * side in one GEMM; the data gradient is W^T dY then col2im. */
+#include "ops/conv_impl.h"
+
+/* ---- im2col + GEMM, several images per GEMM ------------------------- */
+
+/* Columns of images [n0, n0 + nb), group g, side by side (row stride
+ * nb*ohw). */
+static void im2col_images(const conv_dims *d, const nns_kernels *k, const float *X, int64_t n0, int nb, int g,
+                          float *col) {
+    const size_t xs = (size_t)d->c * d->ihw, ldc = (size_t)nb * d->ohw;
+    for (int j = 0; j < nb; j++)
+        k->f32_im2col(&d->g, d->cg, X + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw, col + (size_t)j * d->ohw,
+                      ldc);
+}
+
+void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                                  const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
+    float *col = base + ws->col, *yb = base + ws->yb;
+    const size_t ys = (size_t)d->m * d->ohw;
+    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
+        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
+        const int ldc = (int)((size_t)nb * d->ohw);
+        for (int g = 0; g < d->group; g++) {
+            im2col_images(d, k, X, n0, nb, g, col);
+            /* One image: straight into Y; several: via yb. */
+            float *out = nb == 1 ? Y + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw : yb;
+            if (ldc == 1) /* one output pixel: a GEMV streams W once (sgemm would pack it) */
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, d->mg, (int)d->ckg, 1.0f, W + (size_t)g * d->mg * d->ckg,
+                            (int)d->ckg, col, 1, 0.0f, out, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->mg, ldc, (int)d->ckg, 1.0f,
+                            W + (size_t)g * d->mg * d->ckg, (int)d->ckg, col, ldc, 0.0f, out, ldc);
+            for (int j = 0; j < nb; j++)
+                for (int m = 0; m < d->mg; m++) {
+                    const float bv = B ? B[g * d->mg + m] : 0.0f;
+                    float *dst = Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw;
+                    const float *src = out + (size_t)m * ldc + (size_t)j * d->ohw;
+                    /* one pass: the copy out of yb, the bias and the activation */
+                    if (d->act == NNS_FUSE_ACT_RELU) {
+#pragma omp simd
+                        for (size_t q = 0; q < d->ohw; q++)
+                            dst[q] = nns_fuse_act_apply(src[q] + bv, NNS_FUSE_ACT_RELU, 0, 0);
+                    } else if (d->act == NNS_FUSE_ACT_CLIP) {
+                        const float lo = d->lo, hi = d->hi;
+#pragma omp simd
+                        for (size_t q = 0; q < d->ohw; q++)
+                            dst[q] = nns_fuse_act_apply(src[q] + bv, NNS_FUSE_ACT_CLIP, lo, hi);
+                    } else if (bv == 0.0f) {
+                        if (src != dst) memcpy(dst, src, d->ohw * sizeof(float));
+                    } else {
+                        for (size_t q = 0; q < d->ohw; q++) dst[q] = src[q] + bv;
+                    }
+                }
+        }
+    }
+}
+
+/* Backward of images [i0, i1): dw (beta 0 on the first GEMM of each group
+ * when overwrite) and dX. */
+void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                                   const float *dY, float *dX, int dx_write, float *dw, int overwrite, float *base,
+                                   const conv_ws *ws, int64_t i0, int64_t i1) {
+    float *col = base + ws->col, *yb = base + ws->yb;
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
+    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
+        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
+        const int ldc = (int)((size_t)nb * d->ohw);
+        for (int g = 0; g < d->group; g++) {
+            /* dY of the batch side by side (in place for one image) */
+            const float *dyb = dY + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw;
+            if (nb > 1) {
+                for (int j = 0; j < nb; j++)
+                    for (int m = 0; m < d->mg; m++)
+                        memcpy(yb + (size_t)m * ldc + (size_t)j * d->ohw,
+                               dY + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw, d->ohw * sizeof(float));
+                dyb = yb;
+            }
+            const float *wg = W + (size_t)g * d->mg * d->ckg;
+            if (dw) {
+                im2col_images(d, k, X, n0, nb, g, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, ldc, 1.0f, dyb, ldc, col,
+                            ldc, overwrite && n0 == i0 ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg, (int)d->ckg);
+            }
+            if (dX) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, ldc, d->mg, 1.0f, wg, (int)d->ckg,
+                            dyb, ldc, 0.0f, col, ldc);
+                for (int j = 0; j < nb; j++) {
+                    float *dxg = dX + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw;
+                    if (dx_write) memset(dxg, 0, (size_t)d->cg * d->ihw * sizeof(float));
+                    k->f32_col2im(&d->g, d->cg, col + (size_t)j * d->ohw, (size_t)ldc, dxg);
+                }
+            }
+        }
+    }
+}
+

@@ -1,0 +1,111 @@
+/*
+ * conv_impl.h — what the files of the Conv op share (conv.c: the op, its
+ * shapes, algorithm choice, workspace and dispatch; conv_wino.c,
+ * conv_im2col.c, conv_pointwise.c, conv_dw.c: one algorithm each).
+ */
+#ifndef NNS_CONV_IMPL_H
+#define NNS_CONV_IMPL_H
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "ops/op_util.h"
+#include "ops/window2d.h"
+
+typedef struct conv_params {
+    nns_window2d win;
+    int group;
+    int nthreads;   /* threads the workspace is sized for */
+} conv_params;
+
+enum { CONV_ALGO_DW = 0, CONV_ALGO_1X1, CONV_ALGO_IM2COL, CONV_ALGO_WINO };
+
+/* Winograd F(2x2,3x3) over one direction: an input plane ih x iw, padded at
+ * (pt, pl) into ph x pw, gives an output oh x ow in ty x tx tiles; tiles are
+ * processed in chunks of tc. */
+typedef struct wino_geom {
+    int ih, iw, oh, ow, pt, pl, ph, pw, ty, tx, t, tc;
+} wino_geom;
+
+typedef struct conv_dims {
+    int64_t n;
+    int c, m, cg, mg, group;
+    nns_conv2d_geom g;   /* X plane -> Y plane */
+    size_t ihw, ohw, kk, ckg, wsize;
+    int algo;
+    wino_geom wf, wb;    /* WINO: forward, and data gradient (dY -> dX) */
+    int ib;              /* IM2COL: images per GEMM */
+    int act;             /* forward: activation applied to the output (nns_fuse_act) */
+    float lo, hi;        /* its Clip bounds */
+} conv_dims;
+
+/* Workspace layout, in floats (every part 16-float aligned): per-thread
+ * parts, then shared ones. */
+typedef struct conv_ws {
+    size_t per_thread;           /* floats per thread */
+    size_t part;                 /* weight-gradient partial (threads > 1) */
+    size_t col, yb;              /* IM2COL: columns, output / dY of a batch of images */
+    size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
+    size_t wt;                   /* shared: WINO transformed weights */
+    size_t fold;                 /* inference: BatchNorm-folded weights and bias */
+    size_t total;
+} conv_ws;
+
+static inline size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static inline void conv_act_rows(float *y, size_t n, int act, float lo, float hi) {
+    if (act == NNS_FUSE_ACT_RELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
+    } else if (act == NNS_FUSE_ACT_CLIP) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
+    }
+}
+
+
+static inline size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Threads for the per-image paths: one below ~1 MFLOP (the fork/join costs
+ * more), else up to one per image. */
+static inline int conv_team(const conv_params *p, const conv_dims *d) {
+    double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
+    if (p->nthreads <= 1 || d->n <= 1 || flops < (double)(1 << 20)) return 1;
+    return (int)(d->n < p->nthreads ? d->n : p->nthreads);
+}
+
+/* Threads for the depthwise kernels, over `items` planes or channels. */
+static inline int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items) {
+    double work = (double)d->n * d->c * (double)d->ohw * (double)d->kk;
+    if (p->nthreads <= 1 || items <= 1 || work < (double)(1 << 16)) return 1;
+    return p->nthreads;
+}
+
+/* conv_wino.c: Winograd F(2x2,3x3) (forward; data and weight gradients) */
+void nns_conv_wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int cin, int cout, wino_geom *w);
+void nns_conv_wino_forward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
+                         const float *W, const float *B, float *Y, float *work, const conv_ws *ws);
+void nns_conv_wino_backward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
+                          const float *W, const float *dY, float *dX, int dx_write, float *dW, float *work,
+                          const conv_ws *ws);
+/* conv_im2col.c: im2col + GEMM, several images per GEMM (images [i0, i1)) */
+void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                                  const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1);
+void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                                   const float *dY, float *dX, int dx_write, float *dw, int overwrite, float *base,
+                                   const conv_ws *ws, int64_t i0, int64_t i1);
+/* conv_pointwise.c: 1x1, stride 1, no padding: GEMMs on one image */
+void nns_conv_pw_forward(const conv_dims *d, const float *x, const float *w, const float *b, float *y);
+void nns_conv_pw_backward(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,
+                              int dx_write, float *dw, int overwrite);
+/* conv_dw.c: depthwise (group == C == M), all images */
+void nns_conv_dw_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                         const float *B, float *Y, float *work, const conv_ws *ws);
+void nns_conv_dw_backward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                          const float *dY, float *dX, int dx_write, float *dW, float *dB, float *work, const conv_ws *ws);
+
+#endif
