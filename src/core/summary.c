@@ -1,4 +1,5 @@
-/* summary.c — per-layer parameter, nonzero and MAC counts (batch 1). */
+/* summary.c — per-layer parameter, nonzero and MAC counts (batch 1; MACs
+ * from the op table's macs). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,11 +8,6 @@
 
 /* Counts of a file's graph: saturate at INT64_MAX (or 0 for a negative,
  * unknown, factor) instead of overflowing. */
-static int64_t sat_mul(int64_t a, int64_t b) {
-    int64_t r;
-    if (a < 0 || b < 0) return 0;
-    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
-}
 static int64_t sat_add(int64_t a, int64_t b) {
     int64_t r;
     return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
@@ -61,29 +57,13 @@ nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int 
             const float *d = val->data;
             for (int64_t e = 0; e < k; e++) l->nonzero += d[e] != 0.0f;
         }
-        int64_t out_numel = nns_shape_numel(&l->out_shape);
-        switch (nd->op) {
-        case NNS_OP_CONV: {
-            const nns_shape *w = &c->values[nd->in[1]].shape;
-            int64_t per = 1;
-            for (int d = 1; d < w->ndim; d++) per = sat_mul(per, w->dims[d]);
-            l->macs = sat_mul(out_numel, per);
-            break;
-        }
-        case NNS_OP_GEMM: {
-            const nns_shape *w = &c->values[nd->in[1]].shape;
-            int64_t tb = nns_node_attr_int(nd, "transB", 0);
-            int64_t k = w->ndim == 2 ? (tb ? w->dims[1] : w->dims[0]) : 0;
-            l->macs = sat_mul(out_numel, k);
-            break;
-        }
-        case NNS_OP_MATMUL: {
-            const nns_shape *a = &c->values[nd->in[0]].shape;
-            l->macs = sat_mul(out_numel, a->ndim ? a->dims[a->ndim - 1] : 1);
-            break;
-        }
-        default:
-            l->macs = 0;
+        const nns_op_def *def = nns_op_def_of(nd);
+        l->macs = 0;
+        if (def && def->macs) {
+            const nns_shape *in[NNS_MAX_NODE_IO] = {0};
+            for (int j = 0; j < nd->n_in && j < NNS_MAX_NODE_IO; j++)
+                in[j] = nd->in[j] >= 0 ? &c->values[nd->in[j]].shape : NULL;
+            l->macs = def->macs(nd, in, &l->out_shape);
         }
         tp = sat_add(tp, l->params);
         tn = sat_add(tn, l->nonzero);

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "nnslim/distill.h"
 #include "nnslim/prune.h"
+#include "ops/op.h"
 
 static float *param_data(nns_graph *g, int v, int64_t *n) {
     if (v < 0) return NULL;
@@ -27,31 +28,30 @@ static void fill_const(float *w, int64_t n, float c) {
     for (int64_t i = 0; i < n; i++) w[i] = c;
 }
 
-/* Fresh parameters: Conv / Gemm / MatMul weights and biases
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm scale 1, bias 0, running
- * mean 0, running variance 1. */
+/* Fresh parameters, from the op table's facts: a contracted weight (Conv,
+ * Gemm, MatMul) and its bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)); a
+ * channel-wise op's per-channel parameters (BatchNormalization) scale 1,
+ * bias 0, running mean 0, running variance 1. */
 static void reinit(nns_graph *g, uint64_t seed) {
     uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 0xD15;
     for (int i = 0; i < g->n_nodes; i++) {
         nns_node *nd = &g->nodes[i];
+        const nns_op_def *def = nns_op_def_of(nd);
+        int wi = nns_op_weight_in(nd), bi = nns_op_bias_in(nd);
         int64_t nw = 0, nb = 0;
-        if (!strcmp(nd->op_type, "Conv") || !strcmp(nd->op_type, "Gemm") || !strcmp(nd->op_type, "MatMul")) {
-            float *w = param_data(g, nd->n_in > 1 ? nd->in[1] : -1, &nw);
+        nns_weight_axes ax;
+        if (wi >= 0 && def->weight_axes) {
+            float *w = param_data(g, nd->in[wi], &nw);
             if (!w) continue;
-            const nns_shape *s = &g->values[nd->in[1]].shape;
-            int64_t fan_in = 1;
-            if (!strcmp(nd->op_type, "Conv")) {
-                for (int d = 1; d < s->ndim; d++) fan_in *= s->dims[d];
-            } else if (!strcmp(nd->op_type, "Gemm")) {
-                fan_in = nns_node_attr_int(nd, "transB", 0) ? s->dims[1] : s->dims[0];
-            } else {
-                fan_in = s->ndim >= 2 ? s->dims[s->ndim - 2] : s->dims[0];
-            }
+            const nns_shape *s = &g->values[nd->in[wi]].shape;
+            if (!nns_op_weight_axes(nd, wi, s->ndim, &ax)) continue;
+            int64_t fan_in = nns_weight_fan_in(s, &ax);
             float bound = 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
             fill_uniform(w, nw, bound, &rng);
-            float *b = param_data(g, nd->n_in > 2 ? nd->in[2] : -1, &nb);
-            if (b && strcmp(nd->op_type, "MatMul")) fill_uniform(b, nb, bound, &rng);
-        } else if (!strcmp(nd->op_type, "BatchNormalization") && nd->n_in >= 5) {
+            float *b = param_data(g, bi >= 0 ? nd->in[bi] : -1, &nb);
+            if (b) fill_uniform(b, nb, bound, &rng);
+        } else if (def && def->chan == NNS_OP_CHAN_PERCHANNEL && nd->n_in >= 5) {
+            /* inputs 1..4: scale, bias, running mean, running variance */
             const float c[4] = {1.0f, 0.0f, 0.0f, 1.0f};
             for (int k = 0; k < 4; k++) {
                 int64_t n = 0;

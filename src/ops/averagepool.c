@@ -76,4 +76,5 @@ const nns_op_def nns_op_averagepool = {
     .infer = avgpool_infer,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

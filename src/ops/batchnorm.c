@@ -417,6 +417,10 @@ static void batchnorm_backward(nns_exec_node *e) {
     }
 }
 
+/* ---- facts (op.h) ---- */
+
+static int batchnorm_channelwise(const nns_graph *g, const nns_node *n) { return 1; }
+
 const nns_op_def nns_op_batchnorm = {
     .name = "BatchNormalization",
     .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
@@ -429,4 +433,7 @@ const nns_op_def nns_op_batchnorm = {
     .backward = batchnorm_backward,
     .nontrainable_inputs = (1u << 3) | (1u << 4),
     .grad_overwrite_inputs = 1u << 0,
+    .chan = NNS_OP_CHAN_PERCHANNEL,
+    .weight_in = 1, .bias_in = 2,
+    .channelwise = batchnorm_channelwise,
 };

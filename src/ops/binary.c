@@ -307,6 +307,7 @@ static void binary_backward(nns_exec_node *e) {
         .infer = binary_infer,                                            \
         .forward = binary_forward,                                        \
         .backward = binary_backward,                                      \
+        .chan = NNS_OP_CHAN_BROADCAST,                                    \
     };
 
 BINARY_DEF(nns_op_add, "Add", add_prepare)

@@ -65,4 +65,5 @@ const nns_op_def nns_op_clip = {
     .backward = clip_backward,
     .nontrainable_inputs = (1u << 1) | (1u << 2),
     .grad_overwrite_inputs = 1u << 0,
+    .chan = NNS_OP_CHAN_PASS,
 };

@@ -111,4 +111,5 @@ const nns_op_def nns_op_concat = {
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,
+    .chan = NNS_OP_CHAN_CONCAT,
 };

@@ -461,6 +461,32 @@ static void conv_backward(nns_exec_node *e) {
     }
 }
 
+/* ---- facts (op.h) ---- */
+
+/* W [M, C/group, kH, kW]: output channels on axis 0, the rest reduced. */
+static int conv_weight_axes(const nns_node *n, int slot, int rank, nns_weight_axes *ax) {
+    if (slot != 1 || rank < 2) return 0;
+    *ax = (nns_weight_axes){.out_axis = 0, .red_first = 1, .red_last = rank - 1};
+    return 1;
+}
+
+/* Depthwise: group == input channels == output channels, W [C, 1, ...]. */
+static int conv_channelwise(const nns_graph *g, const nns_node *n) {
+    if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0) return 0;
+    const nns_shape *x = &g->values[n->in[0]].shape, *w = &g->values[n->in[1]].shape;
+    if (x->ndim < 2 || w->ndim < 2) return 0;
+    int64_t c = x->dims[1];
+    return nns_node_attr_int(n, "group", 1) == c && w->dims[0] == c && w->dims[1] == 1;
+}
+
+/* Every output element sums C/group * kH * kW products. */
+static int64_t conv_macs(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {
+    const nns_shape *w = in[1];
+    int64_t per = 1;
+    for (int d = 1; d < w->ndim; d++) per = nns_macs_mul(per, w->dims[d]);
+    return nns_macs_mul(nns_shape_numel(out), per);
+}
+
 const nns_op_def nns_op_conv = {
     .name = "Conv",
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
@@ -471,4 +497,9 @@ const nns_op_def nns_op_conv = {
     .forward = conv_forward,
     .backward = conv_backward,
     .grad_overwrite_inputs = 1u << 0,
+    .chan = NNS_OP_CHAN_CONV,
+    .weight_in = 1, .bias_in = 2,
+    .weight_axes = conv_weight_axes,
+    .channelwise = conv_channelwise,
+    .macs = conv_macs,
 };

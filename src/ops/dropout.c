@@ -85,4 +85,5 @@ const nns_op_def nns_op_dropout = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .nontrainable_inputs = (1u << 1) | (1u << 2),
+    .chan = NNS_OP_CHAN_PASS,
 };

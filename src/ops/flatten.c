@@ -43,4 +43,5 @@ const nns_op_def nns_op_flatten = {
     .infer = flatten_infer,
     .forward = nns_op_copy_forward,
     .backward = nns_op_copy_backward,
+    .chan = NNS_OP_CHAN_FLATTEN,
 };

@@ -220,6 +220,24 @@ static void gemm_backward(nns_exec_node *e) {
     }
 }
 
+/* ---- facts (op.h) ---- */
+
+/* B [K, N], or [N, K] with transB: output features on axis 1 (0). */
+static int gemm_weight_axes(const nns_node *n, int slot, int rank, nns_weight_axes *ax) {
+    if (slot != 1 || rank != 2) return 0;
+    int tb = nns_node_attr_int(n, "transB", 0) != 0;
+    *ax = (nns_weight_axes){.out_axis = tb ? 0 : 1, .red_first = tb ? 1 : 0, .red_last = tb ? 1 : 0};
+    return 1;
+}
+
+/* Every output element sums K products. */
+static int64_t gemm_macs(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {
+    const nns_shape *w = in[1];
+    int64_t tb = nns_node_attr_int(n, "transB", 0);
+    int64_t k = w->ndim == 2 ? (tb ? w->dims[1] : w->dims[0]) : 0;
+    return nns_macs_mul(nns_shape_numel(out), k);
+}
+
 const nns_op_def nns_op_gemm = {
     .name = "Gemm",
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
@@ -231,4 +249,8 @@ const nns_op_def nns_op_gemm = {
     .forward = gemm_forward,
     .backward = gemm_backward,
     .grad_overwrite_inputs = 1u << 0,
+    .chan = NNS_OP_CHAN_DENSE,
+    .weight_in = 1, .bias_in = 2,
+    .weight_axes = gemm_weight_axes,
+    .macs = gemm_macs,
 };

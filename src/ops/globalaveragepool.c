@@ -72,4 +72,5 @@ const nns_op_def nns_op_globalaveragepool = {
     .infer = gap_infer,
     .forward = gap_forward,
     .backward = gap_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

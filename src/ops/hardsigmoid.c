@@ -48,4 +48,5 @@ const nns_op_def nns_op_hardsigmoid = {
     .infer = nns_op_infer_same,
     .forward = hardsigmoid_forward,
     .backward = hardsigmoid_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

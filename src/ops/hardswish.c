@@ -42,4 +42,5 @@ const nns_op_def nns_op_hardswish = {
     .infer = nns_op_infer_same,
     .forward = hardswish_forward,
     .backward = hardswish_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

@@ -13,4 +13,5 @@ const nns_op_def nns_op_identity = {
     .infer = nns_op_infer_same,
     .forward = nns_op_copy_forward,
     .backward = nns_op_copy_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

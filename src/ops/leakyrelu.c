@@ -38,4 +38,5 @@ const nns_op_def nns_op_leakyrelu = {
     .infer = nns_op_infer_same,
     .forward = leakyrelu_forward,
     .backward = leakyrelu_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

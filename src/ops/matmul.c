@@ -187,6 +187,25 @@ static void mm_backward(nns_exec_node *e) {
     }
 }
 
+/* ---- facts (op.h) ---- */
+
+/* B [..., K, N]: output features on the last axis, K reduced; A [..., M, K]
+ * (a weight where it is a parameter): rows on axis rank-2, K reduced. A 1-D
+ * operand is one reduction row. */
+static int mm_weight_axes(const nns_node *n, int slot, int rank, nns_weight_axes *ax) {
+    if (slot > 1 || slot < 0 || rank < 1) return 0;
+    if (rank == 1) *ax = (nns_weight_axes){.out_axis = -1, .red_first = 0, .red_last = 0};
+    else if (slot == 1) *ax = (nns_weight_axes){.out_axis = rank - 1, .red_first = rank - 2, .red_last = rank - 2};
+    else *ax = (nns_weight_axes){.out_axis = rank - 2, .red_first = rank - 1, .red_last = rank - 1};
+    return 1;
+}
+
+/* Every output element sums K (A's last dim) products. */
+static int64_t mm_macs(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {
+    const nns_shape *a = in[0];
+    return nns_macs_mul(nns_shape_numel(out), a->ndim ? a->dims[a->ndim - 1] : 1);
+}
+
 const nns_op_def nns_op_matmul = {
     .name = "MatMul",
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
@@ -195,4 +214,8 @@ const nns_op_def nns_op_matmul = {
     .infer = mm_infer,
     .forward = mm_forward,
     .backward = mm_backward,
+    .chan = NNS_OP_CHAN_DENSE,
+    .weight_in = 1,
+    .weight_axes = mm_weight_axes,
+    .macs = mm_macs,
 };

@@ -87,4 +87,5 @@ const nns_op_def nns_op_maxpool = {
     .state_bytes = maxpool_state_bytes,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

@@ -107,6 +107,39 @@ typedef enum nns_fuse_act {
     NNS_FUSE_ACT_CLIP    /* y = min(max(x, lo), hi); dx = lo <= x <= hi ? dy : 0 */
 } nns_fuse_act;
 
+/* How an op maps its input channels (dim 1 of an NCHW or [N, F] tensor) to
+ * its output channels: what structured pruning's dependency graph follows
+ * (src/prune/depgraph.c) and what per-channel quantization will follow. */
+typedef enum nns_op_chan {
+    NNS_OP_CHAN_OPAQUE = 0, /* not followed: the channels stop here (Reshape, ...) */
+    NNS_OP_CHAN_PASS,       /* every output has input 0's channels (unary
+                             * elementwise ops, pools, Dropout, Identity)      */
+    NNS_OP_CHAN_PERCHANNEL, /* input 0's channels pass through, and every other
+                             * input is one parameter per channel
+                             * (BatchNormalization's scale, bias, mean, var)   */
+    NNS_OP_CHAN_BROADCAST,  /* the operands' channels are the output's, position
+                             * by position (Add, Sub, Mul, Div)                */
+    NNS_OP_CHAN_CONCAT,     /* joined along the op's axis (Concat)             */
+    NNS_OP_CHAN_FLATTEN,    /* each channel becomes H*W features (Flatten)    */
+    NNS_OP_CHAN_CONV,       /* new output channels from W [O, C/group, k...];
+                             * a depthwise Conv passes them through            */
+    NNS_OP_CHAN_DENSE       /* new output features from a 2-D weight (Gemm,
+                             * MatMul)                                          */
+} nns_op_chan;
+
+/* The layout of a weight that an op contracts with its data input: the axis
+ * of output channels and the (contiguous) range of reduction axes; axes
+ * before both are a batch of matrices (MatMul). */
+typedef struct nns_weight_axes {
+    /* Output channels: the per-channel quantization scale axis, the axis
+     * structured pruning removes, the axis of the bias. -1: none (a 1-D
+     * MatMul operand is a single reduction row). */
+    int out_axis;
+    /* Reduction (fan-in) axes red_first..red_last: the elements one output
+     * channel sums over (Conv: C/group, kH, kW). */
+    int red_first, red_last;
+} nns_weight_axes;
+
 typedef struct nns_op_def {
     const char *name;         /* ONNX op name */
     int min_in, max_in;
@@ -134,6 +167,34 @@ typedef struct nns_op_def {
     /* Slots whose gradient backward can write instead of accumulate (see
      * nns_exec_node.grad_overwrite). */
     unsigned grad_overwrite_inputs;
+
+    /* ---- Facts for the compression passes (prune, distill, quantize) and
+     * the summary. Zero-initialised fields mean "none" only where said. */
+    nns_op_chan chan;         /* 0: NNS_OP_CHAN_OPAQUE                         */
+    /* Input slot of the weight (Conv W, Gemm B, MatMul B, BatchNormalization
+     * scale) and of the bias (Conv B, Gemm C, BatchNormalization B). 0 (the
+     * default): none; input 0 is the data of every op that has a weight.
+     * Read them through nns_op_weight_in / nns_op_bias_in (-1: none). */
+    int weight_in, bias_in;
+    /* The layout of the weight at input `slot` of node n (rank: the weight's
+     * rank): returns 1 and fills *ax when that slot is a contracted weight
+     * with a rank the op accepts, else 0. Conv: out 0, reduction 1..rank-1;
+     * Gemm: out 0 and reduction 1 with transB, else out 1 and reduction 0;
+     * MatMul B [..., K, N]: out rank-1, reduction rank-2; MatMul also
+     * describes slot 0 (A [..., M, K]: out rank-2, reduction rank-1), which
+     * is a weight where it is a parameter. NULL: the op contracts no weight
+     * (a channel-wise op's parameters are indexed by channel, axis 0). */
+    int (*weight_axes)(const nns_node *n, int slot, int rank, nns_weight_axes *ax);
+    /* 1 if node n works channel by channel, each output channel from its
+     * input channel alone (BatchNormalization; a depthwise Conv: group ==
+     * input channels == output channels). Reads shapes from g (inferred).
+     * NULL: never. */
+    int (*channelwise)(const nns_graph *g, const nns_node *n);
+    /* Multiply-accumulates of one forward of node n at these shapes (in[i]
+     * NULL for an omitted input; pass batch-1 shapes for a count per
+     * sample). Saturates at INT64_MAX; an unknown (negative) dim counts 0.
+     * NULL: the op does no multiply-accumulates that we count (0). */
+    int64_t (*macs)(const nns_node *n, const nns_shape *const *in, const nns_shape *out);
 } nns_op_def;
 
 /* The table, indexed by nns_op. */
@@ -188,6 +249,20 @@ extern int nns_conv_wino_min_tiles;
 float nns_batchnorm_eps(const void *params);
 /* Clip's bounds from its parsed params. */
 void nns_clip_bounds(const void *params, float *lo, float *hi);
+
+/* The table's facts for node n (an unknown op: none). nns_op_weight_axes
+ * and nns_op_channelwise return 0 where the op has no such function; the
+ * weight and bias slots are -1 when the node does not have that input. */
+const nns_op_def *nns_op_def_of(const nns_node *n);
+int nns_op_weight_in(const nns_node *n);
+int nns_op_bias_in(const nns_node *n);
+int nns_op_weight_axes(const nns_node *n, int slot, int rank, nns_weight_axes *ax);
+int nns_op_channelwise(const nns_graph *g, const nns_node *n);
+/* Product of the reduction dims of a weight of shape s (its fan-in). */
+int64_t nns_weight_fan_in(const nns_shape *s, const nns_weight_axes *ax);
+/* Saturating products for MAC counts: INT64_MAX on overflow, 0 when a
+ * factor is negative (an unknown dim). */
+int64_t nns_macs_mul(int64_t a, int64_t b);
 
 /* Helpers for ops. */
 /* Multidirectional (numpy) broadcast of a and b into out; error names node. */

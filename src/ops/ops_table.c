@@ -86,3 +86,45 @@ nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *param
     for (int j = 0; !st && j < n->n_out; j++) st = check_output(g, n, j, &out[j], dynamic);
     return st;
 }
+
+/* ---- per-op facts (op.h) ---- */
+
+const nns_op_def *nns_op_def_of(const nns_node *n) {
+    return n->op >= 0 && n->op < NNS_OP_COUNT ? nns_op_table[n->op] : NULL;
+}
+
+static int slot_of(const nns_node *n, int slot) {
+    return slot > 0 && slot < n->n_in && n->in[slot] >= 0 ? slot : -1;
+}
+
+int nns_op_weight_in(const nns_node *n) {
+    const nns_op_def *d = nns_op_def_of(n);
+    return d ? slot_of(n, d->weight_in) : -1;
+}
+
+int nns_op_bias_in(const nns_node *n) {
+    const nns_op_def *d = nns_op_def_of(n);
+    return d ? slot_of(n, d->bias_in) : -1;
+}
+
+int nns_op_weight_axes(const nns_node *n, int slot, int rank, nns_weight_axes *ax) {
+    const nns_op_def *d = nns_op_def_of(n);
+    return d && d->weight_axes ? d->weight_axes(n, slot, rank, ax) : 0;
+}
+
+int nns_op_channelwise(const nns_graph *g, const nns_node *n) {
+    const nns_op_def *d = nns_op_def_of(n);
+    return d && d->channelwise ? d->channelwise(g, n) : 0;
+}
+
+int64_t nns_macs_mul(int64_t a, int64_t b) {
+    int64_t r;
+    if (a < 0 || b < 0) return 0;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+int64_t nns_weight_fan_in(const nns_shape *s, const nns_weight_axes *ax) {
+    int64_t f = 1;
+    for (int d = ax->red_first; d <= ax->red_last && d < s->ndim; d++) f *= s->dims[d];
+    return f;
+}

@@ -35,4 +35,5 @@ const nns_op_def nns_op_relu = {
     .forward = relu_forward,
     .backward = relu_backward,
     .grad_overwrite_inputs = 1u << 0,
+    .chan = NNS_OP_CHAN_PASS,
 };

@@ -36,4 +36,5 @@ const nns_op_def nns_op_sigmoid = {
     .infer = nns_op_infer_same,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
+    .chan = NNS_OP_CHAN_PASS,
 };

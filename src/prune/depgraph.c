@@ -163,7 +163,8 @@ static int is_param(const nns_depgraph *dg, int v) {
 static nns_status dg_conv(nns_depgraph *dg, int ni) {
     const nns_graph *g = dg->g;
     const nns_node *n = &g->nodes[ni];
-    int x = n->in[0], w = n->n_in > 1 ? n->in[1] : -1, b = n->n_in > 2 ? n->in[2] : -1;
+    int wi = nns_op_weight_in(n), bi = nns_op_bias_in(n);
+    int x = n->in[0], w = wi >= 0 ? n->in[wi] : -1, b = bi >= 0 ? n->in[bi] : -1;
     if (!is_param(dg, w) || g->values[w].shape.ndim != 4 || rank_of(dg, x) != 4)
         return dg_opaque(dg, ni, NNS_DG_FIX_LAYOUT);
     if (b >= 0 && (!is_param(dg, b) || g->values[b].shape.ndim != 1))
@@ -181,7 +182,7 @@ static nns_status dg_conv(nns_depgraph *dg, int ni) {
         if (b >= 0 && (st = dg_slice(dg, b, 0, y))) return st;
         return NNS_OK;
     }
-    if (grp == c && m == c && ws->dims[1] == 1) { /* depthwise: channels pass through */
+    if (nns_op_channelwise(g, n)) { /* depthwise: channels pass through */
         if ((st = dg_copy(dg, y, x))) return st;
         dg->dw[ni] = 1;
         if ((st = dg_slice(dg, w, 0, x))) return st;
@@ -191,19 +192,21 @@ static nns_status dg_conv(nns_depgraph *dg, int ni) {
     return dg_opaque(dg, ni, NNS_DG_FIX_GROUPED);
 }
 
-/* Gemm (A [M,K] x B) and MatMul by a 2-D initializer. */
-static nns_status dg_gemm(nns_depgraph *dg, int ni, int is_matmul) {
+/* Gemm (A [M,K] x B) and MatMul by a 2-D initializer: the weight's slot,
+ * the bias's and the weight's axes come from the op table. */
+static nns_status dg_gemm(nns_depgraph *dg, int ni) {
     const nns_graph *g = dg->g;
     const nns_node *n = &g->nodes[ni];
-    int a = n->in[0], b = n->n_in > 1 ? n->in[1] : -1, c = !is_matmul && n->n_in > 2 ? n->in[2] : -1;
-    int64_t ta = is_matmul ? 0 : nns_node_attr_int(n, "transA", 0);
-    int64_t tb = is_matmul ? 0 : nns_node_attr_int(n, "transB", 0);
+    int wi = nns_op_weight_in(n), bi = nns_op_bias_in(n);
+    int a = n->in[0], b = wi >= 0 ? n->in[wi] : -1, c = bi >= 0 ? n->in[bi] : -1;
+    int64_t ta = nns_node_attr_int(n, "transA", 0); /* MatMul has none: 0 */
+    nns_weight_axes ax;
     if (ta != 0 || !is_param(dg, b) || g->values[b].shape.ndim != 2 || rank_of(dg, a) != 2 ||
-        g->values[a].kind == NNS_VALUE_KIND_PARAM)
+        g->values[a].kind == NNS_VALUE_KIND_PARAM || !nns_op_weight_axes(n, wi, 2, &ax))
         return dg_opaque(dg, ni, NNS_DG_FIX_LAYOUT);
     if (dg->uses[b] > 1 || (c >= 0 && dg->uses[c] > 1)) return dg_opaque(dg, ni, NNS_DG_FIX_SHARED);
     const nns_shape *bs = &g->values[b].shape;
-    int odim = tb ? 0 : 1, idim = tb ? 1 : 0;
+    int odim = ax.out_axis, idim = ax.red_first;
     int64_t nout = bs->dims[odim];
     int cdim = -1; /* C's dim that follows the neurons */
     if (c >= 0) {
@@ -355,24 +358,21 @@ static nns_status dg_flatten(nns_depgraph *dg, int ni) {
     return NNS_OK;
 }
 
+/* Follow node ni's channels by its op's class in the op table. */
 static nns_status dg_node(nns_depgraph *dg, int ni) {
     const nns_node *n = &dg->g->nodes[ni];
-    switch (n->op) {
-    case NNS_OP_CONV: return dg_conv(dg, ni);
-    case NNS_OP_GEMM: return dg_gemm(dg, ni, 0);
-    case NNS_OP_MATMUL: return dg_gemm(dg, ni, 1);
-    case NNS_OP_BATCHNORM: return dg_batchnorm(dg, ni);
-    case NNS_OP_MAXPOOL:
-        if (n->n_out > 1) return dg_opaque(dg, ni, NNS_DG_FIX_OPAQUE); /* Indices */
+    const nns_op_def *def = nns_op_def_of(n);
+    switch (def ? def->chan : NNS_OP_CHAN_OPAQUE) {
+    case NNS_OP_CHAN_CONV: return dg_conv(dg, ni);
+    case NNS_OP_CHAN_DENSE: return dg_gemm(dg, ni);
+    case NNS_OP_CHAN_PERCHANNEL: return dg_batchnorm(dg, ni);
+    case NNS_OP_CHAN_PASS:
+        /* MaxPool's Indices hold flat positions that count the channels */
+        if (n->op == NNS_OP_MAXPOOL && n->n_out > 1) return dg_opaque(dg, ni, NNS_DG_FIX_OPAQUE);
         return dg_passthrough(dg, ni);
-    case NNS_OP_RELU: case NNS_OP_CLIP: case NNS_OP_LEAKYRELU: case NNS_OP_SIGMOID:
-    case NNS_OP_HARDSIGMOID: case NNS_OP_HARDSWISH: case NNS_OP_DROPOUT: case NNS_OP_IDENTITY:
-    case NNS_OP_AVERAGEPOOL: case NNS_OP_GLOBALAVERAGEPOOL:
-        return dg_passthrough(dg, ni);
-    case NNS_OP_ADD: case NNS_OP_SUB: case NNS_OP_MUL: case NNS_OP_DIV:
-        return dg_binary(dg, ni);
-    case NNS_OP_CONCAT: return dg_concat(dg, ni);
-    case NNS_OP_FLATTEN: return dg_flatten(dg, ni);
+    case NNS_OP_CHAN_BROADCAST: return dg_binary(dg, ni);
+    case NNS_OP_CHAN_CONCAT: return dg_concat(dg, ni);
+    case NNS_OP_CHAN_FLATTEN: return dg_flatten(dg, ni);
     default: return dg_opaque(dg, ni, NNS_DG_FIX_OPAQUE);
     }
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nnslim/distill.h"
+#include "ops/op.h"
 #include "prune/prune_util.h"
 
 static int name_in(const nns_prune_exclude *ex, const char *s) {
@@ -13,58 +14,38 @@ static int name_in(const nns_prune_exclude *ex, const char *s) {
     return 0;
 }
 
-/* Reduction layout of input slot j of node n as weight v; 0 if not a
- * prunable slot or an unexpected rank. */
+/* Reduction layout of input slot j of node n as weight v, from the op
+ * table's weight axes; 0 if not a prunable slot or an unexpected rank. */
 static int layout_of(const nns_node *n, int j, const nns_value *v, nns_prune_target *t) {
     const nns_shape *s = &v->shape;
     int64_t numel = nns_shape_numel(s);
     if (numel <= 0) return 0;
+    nns_weight_axes ax;
+    if (!nns_op_weight_axes(n, j, s->ndim, &ax)) return 0;
     memset(t, 0, sizeof *t);
     t->numel = numel;
-    t->red_stride = 1;
-    if (strcmp(n->op_type, "Conv") == 0) {
-        if (j != 1 || s->ndim < 2) return 0;
-        t->outer = s->dims[0];
-        t->red = numel / t->outer;
-        t->inner = t->outer;
-        t->inner_stride = t->red;
+    if (ax.out_axis < 0) { /* one reduction row */
+        t->outer = t->inner = 1;
+        t->red = numel;
+        t->red_stride = 1;
         return 1;
     }
-    if (strcmp(n->op_type, "Gemm") == 0) {
-        if (j != 1 || s->ndim != 2) return 0;
-        int tb = nns_node_attr_int(n, "transB", 0) != 0;
-        int64_t k = tb ? s->dims[1] : s->dims[0], nn = tb ? s->dims[0] : s->dims[1];
-        t->outer = t->inner = nn;
-        t->red = k;
-        t->inner_stride = tb ? k : 1;
-        t->red_stride = tb ? 1 : nn;
-        return 1;
+    int64_t stride[NNS_MAX_DIMS];
+    int64_t st = 1;
+    for (int d = s->ndim - 1; d >= 0; d--) {
+        stride[d] = st;
+        st *= s->dims[d];
     }
-    if (strcmp(n->op_type, "MatMul") == 0) {
-        if (j > 1 || s->ndim < 1) return 0;
-        if (s->ndim == 1) {
-            t->outer = t->inner = 1;
-            t->red = numel;
-            return 1;
-        }
-        int64_t r = s->dims[s->ndim - 2], c = s->dims[s->ndim - 1];
-        int64_t batch = numel / (r * c);
-        if (j == 1) { /* B [..., K, N]: rows are columns */
-            t->inner = c;
-            t->outer = batch * c;
-            t->red = r;
-            t->inner_stride = 1;
-            t->red_stride = c;
-        } else {      /* A [..., M, K]: rows are rows */
-            t->inner = r;
-            t->outer = batch * r;
-            t->red = c;
-            t->inner_stride = c;
-        }
-        t->batch_stride = r * c;
-        return 1;
-    }
-    return 0;
+    int nb = ax.out_axis < ax.red_first ? ax.out_axis : ax.red_first; /* batch axes */
+    int64_t batch = 1;
+    for (int d = 0; d < nb; d++) batch *= s->dims[d];
+    t->inner = s->dims[ax.out_axis];
+    t->outer = batch * t->inner;
+    t->red = nns_weight_fan_in(s, &ax);
+    t->inner_stride = stride[ax.out_axis];
+    t->red_stride = stride[ax.red_last];
+    t->batch_stride = nb > 0 ? stride[nb - 1] : 0;
+    return 1;
 }
 
 static int is_weight_value(const nns_graph *g, int v) {

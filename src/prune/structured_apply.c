@@ -8,25 +8,25 @@
 #include "ops/op.h"
 #include "prune/depgraph.h"
 
-static int64_t d0(int64_t d) { return d < 0 ? 1 : d; }
-
-/* Per-image output elements of value y with dim 1 replaced by its kept length. */
-static int64_t out_numel(const nns_graph *g, int y, const int64_t *kl) {
-    const nns_shape *s = &g->values[y].shape;
-    if (s->ndim < 2) {
-        int64_t n = 1;
-        for (int k = 0; k < s->ndim; k++) n *= d0(s->dims[k]);
-        return n;
-    }
-    int64_t n = d0(s->dims[0]) * kl[y];
-    for (int k = 2; k < s->ndim; k++) n *= s->dims[k];
-    return n;
-}
-
 /* Kept size of dim `dim` of value v. */
 static int64_t kept_dim(const nns_depgraph *dg, int v, int dim, const int64_t *kl) {
     int src = dim < NNS_MAX_DIMS ? dg->slice_src[v * NNS_MAX_DIMS + dim] : -1;
     return src >= 0 ? kl[src] : dg->g->values[v].shape.dims[dim];
+}
+
+/* Shape of value v after pruning, per image: a dynamic batch (dim 0 of -1)
+ * counts 1, a sliced initializer dim its kept length, an activation's
+ * channels (dim 1) their kept number. */
+static nns_shape kept_shape(const nns_depgraph *dg, int v, const int64_t *kl) {
+    const nns_value *val = &dg->g->values[v];
+    nns_shape s = val->shape;
+    if (val->kind == NNS_VALUE_KIND_PARAM || val->kind == NNS_VALUE_KIND_CONST) {
+        for (int k = 0; k < s.ndim; k++) s.dims[k] = kept_dim(dg, v, k, kl);
+    } else if (s.ndim >= 2) {
+        s.dims[1] = kl[v];
+    }
+    if (s.ndim >= 1 && s.dims[0] < 0) s.dims[0] = 1;
+    return s;
 }
 
 void nns_structured_cost(const nns_depgraph *dg, const unsigned char *keep, int64_t *kl,
@@ -46,24 +46,16 @@ void nns_structured_cost(const nns_depgraph *dg, const unsigned char *keep, int6
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const nns_node *n = &g->nodes[i];
-        if (n->op == NNS_OP_CONV) {
-            int w = n->in[1];
-            const nns_shape *ws = &g->values[w].shape;
-            int64_t per = ws->ndim > 1 ? kept_dim(dg, w, 1, kl) : 1;
-            for (int k = 2; k < ws->ndim; k++) per *= ws->dims[k];
-            tm += out_numel(g, n->out[0], kl) * per;
-        } else if (n->op == NNS_OP_GEMM) {
-            int b = n->in[1];
-            const nns_shape *bs = &g->values[b].shape;
-            int tb = (int)nns_node_attr_int(n, "transB", 0);
-            int64_t k = bs->ndim == 2 ? kept_dim(dg, b, tb ? 1 : 0, kl) : 0;
-            tm += out_numel(g, n->out[0], kl) * k;
-        } else if (n->op == NNS_OP_MATMUL) {
-            int a = n->in[0];
-            const nns_shape *as = &g->values[a].shape;
-            int64_t k = as->ndim == 2 ? kl[a] : as->ndim ? d0(as->dims[as->ndim - 1]) : 1;
-            tm += out_numel(g, n->out[0], kl) * k;
-        }
+        const nns_op_def *def = nns_op_def_of(n);
+        if (!def || !def->macs || n->n_in > NNS_MAX_NODE_IO) continue;
+        nns_shape s[NNS_MAX_NODE_IO], y = kept_shape(dg, n->out[0], kl);
+        const nns_shape *in[NNS_MAX_NODE_IO] = {0};
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0) {
+                s[j] = kept_shape(dg, n->in[j], kl);
+                in[j] = &s[j];
+            }
+        tm += def->macs(n, in, &y);
     }
     *params = tp;
     *macs = tm;
