@@ -8,6 +8,7 @@
 #include "core/graph_impl.h"
 #include "core/rng.h"
 #include "nnslim/distill.h"
+#include "ops/op.h"
 #include "runtime/plan.h"
 
 void nns_distill_config_default(nns_distill_config *c) {
@@ -118,12 +119,12 @@ static int penultimate(const nns_graph *g) {
     if (g->n_outputs < 1) return -1;
     int p = g->values[g->outputs[0]].producer;
     if (p < 0) return -1;
-    const char *op = g->nodes[p].op_type;
-    if (strcmp(op, "Gemm") && strcmp(op, "MatMul") && strcmp(op, "Conv")) return -1;
+    const nns_op_def *def = nns_op_def_of(&g->nodes[p]);
+    if (!def || !def->weight_axes) return -1; /* Conv, Gemm, MatMul */
     int v = g->nodes[p].n_in > 0 ? g->nodes[p].in[0] : -1;
     while (v >= 0 && g->values[v].producer >= 0) {
         const nns_node *q = &g->nodes[g->values[v].producer];
-        if ((strcmp(q->op_type, "Dropout") && strcmp(q->op_type, "Identity")) || q->n_in < 1) break;
+        if ((q->op != NNS_OP_DROPOUT && q->op != NNS_OP_IDENTITY) || q->n_in < 1) break;
         v = q->in[0];
     }
     return v >= 0 && g->values[v].producer >= 0 ? v : -1;

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/graph_impl.h"
 #include "nnslim/train.h"
+#include "ops/op.h"
 #include "runtime/plan.h"
 #include "train/optim.h"
 
@@ -124,8 +125,10 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
         }
         for (int i = 0; i < g->n_nodes; i++) {
             const nns_node *nd = &g->nodes[i];
-            if (strcmp(nd->op_type, "BatchNormalization") || nd->n_in < 2 || nd->in[1] < 0) continue;
-            const nns_value *v = &g->values[nd->in[1]];
+            const nns_op_def *def = nns_op_def_of(nd); /* a channel-wise op's scale */
+            int wi = nns_op_weight_in(nd);
+            if (!def || def->chan != NNS_OP_CHAN_PERCHANNEL || wi < 0) continue;
+            const nns_value *v = &g->values[nd->in[wi]];
             if (v->param_offset < 0 || !v->trainable) continue;
             gamma_off[n_gamma] = v->param_offset;
             gamma_len[n_gamma++] = nns_shape_numel(&v->shape);
