@@ -67,10 +67,7 @@ nns_status nns_check_data(const nns_graph *g, const nns_dataset *d) {
     return check_fit(g, d, &classes);
 }
 
-nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *val,
-                     const nns_train_config *cfg, nns_train_result *res) {
-    memset(res, 0, sizeof *res);
-    res->val_accuracy = -1;
+static nns_status check_train_config(const nns_train_config *cfg, const nns_dataset *train) {
     if (cfg->epochs < 1) return nns_error(NNS_STATUS_INVALID_ARG, "--epochs must be >= 1, not %d", cfg->epochs);
     if (cfg->batch_size < 1) return nns_error(NNS_STATUS_INVALID_ARG, "--batch-size must be >= 1, not %d", cfg->batch_size);
     if (!(cfg->lr > 0) || !isfinite(cfg->lr)) return nns_error(NNS_STATUS_INVALID_ARG, "--lr must be > 0, not %g", cfg->lr);
@@ -81,202 +78,294 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     if (cfg->label_smoothing < 0 || cfg->label_smoothing >= 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "--label-smoothing must be in [0, 1), not %g", cfg->label_smoothing);
     if (train->n < 1) return nns_error(NNS_STATUS_INVALID_ARG, "the training set is empty");
-    int classes;
-    nns_status st = check_fit(g, train, &classes);
-    if (st) return st;
-    if (cfg->threads > 0) nns_set_threads(cfg->threads);
-    if ((st = nns_graph_pack_params(g))) return st;
+    return NNS_OK;
+}
 
-    int bs = cfg->batch_size;
-    int64_t np = g->n_params;
-    float *grads = calloc((size_t)(np ? np : 1), sizeof(float));
-    float *mom = calloc((size_t)(np ? np : 1), sizeof(float));
-    float *sq = cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW ? calloc((size_t)(np ? np : 1), sizeof(float)) : NULL;
-    int32_t *ybuf = malloc((size_t)bs * sizeof(int32_t));
-    float *dlogits = malloc((size_t)bs * (size_t)classes * sizeof(float));
-    nns_plan *plan = NULL;
-    nns_batcher *bat = NULL;
-    int n_gamma = 0;
-    int64_t *gamma_off = NULL, *gamma_len = NULL;
-    int n_aux = cfg->aux_loss ? g->n_outputs - 1 : 0;
-    const float **aux_out = n_aux > 0 ? malloc((size_t)n_aux * sizeof *aux_out) : NULL;
-    float **aux_grad = n_aux > 0 ? malloc((size_t)n_aux * sizeof *aux_grad) : NULL;
-    int64_t *aux_per = n_aux > 0 ? malloc((size_t)n_aux * sizeof *aux_per) : NULL;
-    if (!grads || !mom || !ybuf || !dlogits || (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW && !sq) ||
-        (n_aux > 0 && (!aux_out || !aux_grad || !aux_per))) {
-        st = nns_error(NNS_STATUS_NOMEM, "out of memory for %lld parameters' training state", (long long)np);
-        goto done;
+/* One training run's state: the optimiser's buffers, the plan, the
+ * batcher, the slimming penalty's BatchNorm scales, the step counters. */
+typedef struct trainer {
+    nns_graph *g;
+    const nns_train_config *cfg;
+    int classes, bs, augmented;
+    int64_t np;
+    float *grads, *mom, *sq, *dlogits;
+    int32_t *ybuf;
+    nns_plan *plan;
+    nns_batcher *bat;
+    int n_gamma;
+    int64_t *gamma_off, *gamma_len;
+    int n_aux;
+    const float **aux_out;
+    float **aux_grad;
+    int64_t *aux_per;
+    int64_t spe, T, t, images; /* steps per epoch, in all, done; images seen */
+    double t0;                 /* training's start (evaluation time excluded) */
+} trainer;
+
+static void trainer_free(trainer *tr) {
+    free(tr->aux_out);
+    free(tr->aux_grad);
+    free(tr->aux_per);
+    free(tr->gamma_off);
+    free(tr->gamma_len);
+    nns_batcher_free(tr->bat);
+    nns_plan_free(tr->plan);
+    free(tr->grads);
+    free(tr->mom);
+    free(tr->sq);
+    free(tr->ybuf);
+    free(tr->dlogits);
+}
+
+/* BatchNorm scales for the slimming penalty. */
+static nns_status find_gammas(trainer *tr) {
+    const nns_graph *g = tr->g;
+    tr->gamma_off = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
+    tr->gamma_len = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
+    if (!tr->gamma_off || !tr->gamma_len) return nns_error(NNS_STATUS_NOMEM, "out of memory for the slimming penalty");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *nd = &g->nodes[i];
+        const nns_op_def *def = nns_op_def_of(nd); /* a channel-wise op's scale */
+        int wi = nns_op_weight_in(nd);
+        if (!def || def->chan != NNS_OP_CHAN_PERCHANNEL || wi < 0) continue;
+        const nns_value *v = &g->values[nd->in[wi]];
+        if (v->param_offset < 0 || !v->trainable) continue;
+        tr->gamma_off[tr->n_gamma] = v->param_offset;
+        tr->gamma_len[tr->n_gamma++] = nns_shape_numel(&v->shape);
     }
-    if ((st = nns_plan_create(g, bs, 1, grads, &plan))) goto done;
+    return NNS_OK;
+}
+
+/* Everything a run allocates (freed by trainer_free, even on failure). */
+static nns_status trainer_init(trainer *tr, nns_graph *g, const nns_dataset *train, const nns_train_config *cfg,
+                               int classes) {
+    nns_status st;
+    tr->g = g;
+    tr->cfg = cfg;
+    tr->classes = classes;
+    int bs = tr->bs = cfg->batch_size;
+    int64_t np = tr->np = g->n_params;
+    tr->grads = calloc((size_t)(np ? np : 1), sizeof(float));
+    tr->mom = calloc((size_t)(np ? np : 1), sizeof(float));
+    tr->sq = cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW ? calloc((size_t)(np ? np : 1), sizeof(float)) : NULL;
+    tr->ybuf = malloc((size_t)bs * sizeof(int32_t));
+    tr->dlogits = malloc((size_t)bs * (size_t)classes * sizeof(float));
+    int n_aux = tr->n_aux = cfg->aux_loss ? g->n_outputs - 1 : 0;
+    tr->aux_out = n_aux > 0 ? malloc((size_t)n_aux * sizeof *tr->aux_out) : NULL;
+    tr->aux_grad = n_aux > 0 ? malloc((size_t)n_aux * sizeof *tr->aux_grad) : NULL;
+    tr->aux_per = n_aux > 0 ? malloc((size_t)n_aux * sizeof *tr->aux_per) : NULL;
+    if (!tr->grads || !tr->mom || !tr->ybuf || !tr->dlogits || (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW && !tr->sq) ||
+        (n_aux > 0 && (!tr->aux_out || !tr->aux_grad || !tr->aux_per)))
+        return nns_error(NNS_STATUS_NOMEM, "out of memory for %lld parameters' training state", (long long)np);
+    if ((st = nns_plan_create(g, bs, 1, tr->grads, &tr->plan))) return st;
     for (int i = 0; i < n_aux; i++) {
         const nns_value *v = &g->values[g->outputs[i + 1]];
         int64_t per = 1;
         for (int d = 1; d < v->shape.ndim; d++) per *= v->shape.dims[d];
-        aux_per[i] = per;
+        tr->aux_per[i] = per;
     }
-    int augmented = cfg->augment.crop_pad > 0 || cfg->augment.hflip;
-    /* BatchNorm scales for the slimming penalty */
-    if (cfg->slim_penalty > 0) {
-        gamma_off = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
-        gamma_len = malloc((size_t)(g->n_nodes + 1) * sizeof(int64_t));
-        if (!gamma_off || !gamma_len) {
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory for the slimming penalty");
-            goto done;
-        }
-        for (int i = 0; i < g->n_nodes; i++) {
-            const nns_node *nd = &g->nodes[i];
-            const nns_op_def *def = nns_op_def_of(nd); /* a channel-wise op's scale */
-            int wi = nns_op_weight_in(nd);
-            if (!def || def->chan != NNS_OP_CHAN_PERCHANNEL || wi < 0) continue;
-            const nns_value *v = &g->values[nd->in[wi]];
-            if (v->param_offset < 0 || !v->trainable) continue;
-            gamma_off[n_gamma] = v->param_offset;
-            gamma_len[n_gamma++] = nns_shape_numel(&v->shape);
-        }
-    }
-    if ((st = nns_batcher_create(train, bs, 1, cfg->seed, &cfg->augment, &bat))) goto done;
+    tr->augmented = cfg->augment.crop_pad > 0 || cfg->augment.hflip;
+    if (cfg->slim_penalty > 0 && (st = find_gammas(tr))) return st;
+    if ((st = nns_batcher_create(train, bs, 1, cfg->seed, &cfg->augment, &tr->bat))) return st;
+    tr->spe = nns_batcher_n_batches(tr->bat);
+    tr->T = tr->spe * cfg->epochs;
+    return NNS_OK;
+}
 
-    int64_t spe = nns_batcher_n_batches(bat);
-    int64_t T = spe * cfg->epochs, t = 0;
-    double t0 = nns_now_s();
-    int64_t images = 0;
-    for (int epoch = 0; epoch < cfg->epochs; epoch++) {
-        nns_batcher_reset(bat, epoch);
-        double loss_sum = 0;
-        int64_t correct = 0, seen = 0;
-        for (int64_t step = 0; step < spe; step++, t++) {
-            nns_tv *xin = nns_plan_input(plan, 0);
-            int n = nns_batcher_next(bat, xin->data, ybuf);
-            if (n <= 0) break;
-            if ((st = nns_plan_set_batch(plan, n))) goto done;
-            nns_plan_seed(plan, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t);
-            nns_plan_forward(plan, 1);
-            nns_tv *out = nns_plan_output(plan, 0);
-            float loss;
-            if (cfg->loss) {
-                if ((st = cfg->loss(cfg->loss_user, out->data, dlogits, ybuf, nns_batcher_indices(bat), n,
-                                    classes, xin->data, augmented, &loss)))
-                    goto done;
-            } else {
-                loss = nns_loss_softmax_ce(out->data, ybuf, n, classes, cfg->label_smoothing, dlogits);
-            }
-            nns_plan_zero_act_grads(plan);
-            if (n_aux > 0) {
-                for (int i = 0; i < n_aux; i++) {
-                    nns_tv *o = nns_plan_output(plan, i + 1);
-                    aux_out[i] = o->data;
-                    aux_grad[i] = o->grad;
-                }
-                float aux = 0;
-                if ((st = cfg->aux_loss(cfg->aux_loss_user, n_aux, aux_out, aux_grad, aux_per, n, &aux))) goto done;
-                loss += aux;
-            }
-            if (!isfinite(loss)) {
-                st = nns_error(NNS_STATUS_INVALID_ARG, "training diverged at epoch %d step %lld (loss %g): lower --lr",
-                               epoch + 1, (long long)step + 1, loss);
-                goto done;
-            }
-            for (int i = 0; i < n; i++) {
-                const float *z = out->data + (int64_t)i * classes;
-                int am = 0;
-                for (int j = 1; j < classes; j++) if (z[j] > z[am]) am = j;
-                correct += am == ybuf[i];
-            }
-            memcpy(out->grad, dlogits, (size_t)n * classes * sizeof(float));
-            memset(grads, 0, (size_t)np * sizeof(float));
-            nns_plan_backward(plan);
-            if (cfg->clip_grad_norm > 0) {
-                double ss = 0;
-                for (int64_t e = 0; e < np; e++) ss += (double)grads[e] * grads[e];
-                double norm = sqrt(ss);
-                if (norm > cfg->clip_grad_norm) {
-                    float sc = (float)(cfg->clip_grad_norm / norm);
-                    for (int64_t e = 0; e < np; e++) grads[e] *= sc;
-                }
-            }
-            for (int k = 0; k < n_gamma; k++) {
-                const float *gw = g->params + gamma_off[k];
-                float *gg = grads + gamma_off[k];
-                for (int64_t e = 0; e < gamma_len[k]; e++)
-                    gg[e] += cfg->slim_penalty * (gw[e] > 0 ? 1.0f : (gw[e] < 0 ? -1.0f : 0.0f));
-            }
-            float lr = nns_schedule_lr(cfg, t, T, spe);
-            if (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW)
-                nns_optim_adamw_step(g->params, grads, mom, sq, np, lr, cfg->beta1, cfg->beta2,
-                                     cfg->adam_eps, cfg->weight_decay, t + 1, g->masks);
-            else
-                nns_optim_sgd_step(g->params, grads, mom, np, lr, cfg->momentum, cfg->weight_decay,
-                                   cfg->nesterov, g->masks);
-            if (cfg->step_hook && (st = cfg->step_hook(cfg->step_hook_user, g, t, T, spe))) goto done;
-            loss_sum += (double)loss * n;
-            seen += n;
-            images += n;
-            if (cfg->progress) {
-                nns_train_progress pr = {0};
-                double el = nns_now_s() - t0;
-                pr.epoch = epoch + 1;
-                pr.epochs = cfg->epochs;
-                pr.step = step + 1;
-                pr.steps_per_epoch = spe;
-                pr.loss = (float)(loss_sum / seen);
-                pr.accuracy = (float)correct / (float)seen;
-                pr.images_per_second = el > 0 ? images / el : 0;
-                pr.seconds_elapsed = el;
-                pr.seconds_left = t + 1 < T ? el / (double)(t + 1) * (double)(T - t - 1) : 0;
-                pr.lr = lr;
-                pr.val_accuracy = -1;
-                cfg->progress(&pr, cfg->progress_user);
-            }
-        }
-        res->final_train_loss = seen ? (float)(loss_sum / seen) : 0;
-        res->final_train_accuracy = seen ? (float)correct / (float)seen : 0;
-        double train_el = nns_now_s() - t0;
-        res->train_images_per_second = train_el > 0 ? images / train_el : 0;
-        nns_eval_result er = {0};
-        float vacc = -1, vloss = 0;
-        if (val && val->n > 0) {
-            double te = nns_now_s();
-            if ((st = nns_evaluate(g, val, 256, &er))) goto done;
-            t0 += nns_now_s() - te; /* evaluation time does not count as training */
-            vacc = er.accuracy;
-            vloss = er.loss;
-            nns_eval_result_free(&er);
-            res->val_accuracy = vacc;
-        }
-        if (cfg->progress) {
-            nns_train_progress pr = {0};
-            double el = nns_now_s() - t0;
-            pr.epoch = epoch + 1;
-            pr.epochs = cfg->epochs;
-            pr.step = spe;
-            pr.steps_per_epoch = spe;
-            pr.loss = res->final_train_loss;
-            pr.accuracy = res->final_train_accuracy;
-            pr.images_per_second = res->train_images_per_second;
-            pr.seconds_elapsed = el;
-            pr.seconds_left = el / (epoch + 1) * (cfg->epochs - epoch - 1);
-            pr.lr = nns_schedule_lr(cfg, t > 0 ? t - 1 : 0, T, spe);
-            pr.end_of_epoch = 1;
-            pr.val_accuracy = vacc;
-            pr.val_loss = vloss;
-            cfg->progress(&pr, cfg->progress_user);
-        }
-        res->epochs = epoch + 1;
+/* The batch's loss (the configured one, or softmax cross-entropy, plus the
+ * auxiliary outputs' loss) and its gradient in dlogits and the plan. */
+static nns_status step_loss(trainer *tr, const nns_tv *xin, const nns_tv *out, int n, float *loss) {
+    const nns_train_config *cfg = tr->cfg;
+    nns_status st;
+    if (cfg->loss) {
+        if ((st = cfg->loss(cfg->loss_user, out->data, tr->dlogits, tr->ybuf, nns_batcher_indices(tr->bat), n,
+                            tr->classes, xin->data, tr->augmented, loss)))
+            return st;
+    } else {
+        *loss = nns_loss_softmax_ce(out->data, tr->ybuf, n, tr->classes, cfg->label_smoothing, tr->dlogits);
     }
-    res->seconds = nns_now_s() - t0;
+    nns_plan_zero_act_grads(tr->plan);
+    if (tr->n_aux > 0) {
+        for (int i = 0; i < tr->n_aux; i++) {
+            nns_tv *o = nns_plan_output(tr->plan, i + 1);
+            tr->aux_out[i] = o->data;
+            tr->aux_grad[i] = o->grad;
+        }
+        float aux = 0;
+        if ((st = cfg->aux_loss(cfg->aux_loss_user, tr->n_aux, tr->aux_out, tr->aux_grad, tr->aux_per, n, &aux)))
+            return st;
+        *loss += aux;
+    }
+    return NNS_OK;
+}
+
+/* Images of the batch whose largest logit is their label. */
+static int64_t count_correct(const trainer *tr, const float *logits, int n) {
+    int64_t correct = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (int64_t)i * tr->classes;
+        int am = 0;
+        for (int j = 1; j < tr->classes; j++) if (z[j] > z[am]) am = j;
+        correct += am == tr->ybuf[i];
+    }
+    return correct;
+}
+
+/* Gradient clipping, the slimming penalty, then the optimiser's step. */
+static void step_update(trainer *tr, float lr) {
+    const nns_train_config *cfg = tr->cfg;
+    nns_graph *g = tr->g;
+    float *grads = tr->grads;
+    int64_t np = tr->np;
+    if (cfg->clip_grad_norm > 0) {
+        double ss = 0;
+        for (int64_t e = 0; e < np; e++) ss += (double)grads[e] * grads[e];
+        double norm = sqrt(ss);
+        if (norm > cfg->clip_grad_norm) {
+            float sc = (float)(cfg->clip_grad_norm / norm);
+            for (int64_t e = 0; e < np; e++) grads[e] *= sc;
+        }
+    }
+    for (int k = 0; k < tr->n_gamma; k++) {
+        const float *gw = g->params + tr->gamma_off[k];
+        float *gg = grads + tr->gamma_off[k];
+        for (int64_t e = 0; e < tr->gamma_len[k]; e++)
+            gg[e] += cfg->slim_penalty * (gw[e] > 0 ? 1.0f : (gw[e] < 0 ? -1.0f : 0.0f));
+    }
+    if (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW)
+        nns_optim_adamw_step(g->params, grads, tr->mom, tr->sq, np, lr, cfg->beta1, cfg->beta2,
+                             cfg->adam_eps, cfg->weight_decay, tr->t + 1, g->masks);
+    else
+        nns_optim_sgd_step(g->params, grads, tr->mom, np, lr, cfg->momentum, cfg->weight_decay,
+                           cfg->nesterov, g->masks);
+}
+
+/* One step on the next batch: *n images (0: the epoch's batches are
+ * done), their loss, how many were right, and the learning rate used. */
+static nns_status train_step(trainer *tr, int epoch, int64_t step, int *n, float *loss, int64_t *correct,
+                             float *lr) {
+    const nns_train_config *cfg = tr->cfg;
+    nns_status st;
+    nns_tv *xin = nns_plan_input(tr->plan, 0);
+    *n = nns_batcher_next(tr->bat, xin->data, tr->ybuf);
+    if (*n <= 0) return NNS_OK;
+    if ((st = nns_plan_set_batch(tr->plan, *n))) return st;
+    nns_plan_seed(tr->plan, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)tr->t);
+    nns_plan_forward(tr->plan, 1);
+    nns_tv *out = nns_plan_output(tr->plan, 0);
+    if ((st = step_loss(tr, xin, out, *n, loss))) return st;
+    if (!isfinite(*loss))
+        return nns_error(NNS_STATUS_INVALID_ARG, "training diverged at epoch %d step %lld (loss %g): lower --lr",
+                         epoch + 1, (long long)step + 1, *loss);
+    *correct = count_correct(tr, out->data, *n);
+    memcpy(out->grad, tr->dlogits, (size_t)*n * tr->classes * sizeof(float));
+    memset(tr->grads, 0, (size_t)tr->np * sizeof(float));
+    nns_plan_backward(tr->plan);
+    *lr = nns_schedule_lr(cfg, tr->t, tr->T, tr->spe);
+    step_update(tr, *lr);
+    if (cfg->step_hook && (st = cfg->step_hook(cfg->step_hook_user, tr->g, tr->t, tr->T, tr->spe))) return st;
+    return NNS_OK;
+}
+
+static void report_step(const trainer *tr, int epoch, int64_t step, double loss_sum, int64_t correct, int64_t seen,
+                        float lr) {
+    const nns_train_config *cfg = tr->cfg;
+    nns_train_progress pr = {0};
+    double el = nns_now_s() - tr->t0;
+    int64_t t = tr->t, T = tr->T;
+    pr.epoch = epoch + 1;
+    pr.epochs = cfg->epochs;
+    pr.step = step + 1;
+    pr.steps_per_epoch = tr->spe;
+    pr.loss = (float)(loss_sum / seen);
+    pr.accuracy = (float)correct / (float)seen;
+    pr.images_per_second = el > 0 ? tr->images / el : 0;
+    pr.seconds_elapsed = el;
+    pr.seconds_left = t + 1 < T ? el / (double)(t + 1) * (double)(T - t - 1) : 0;
+    pr.lr = lr;
+    pr.val_accuracy = -1;
+    cfg->progress(&pr, cfg->progress_user);
+}
+
+static void report_epoch(const trainer *tr, int epoch, const nns_train_result *res, float vacc, float vloss) {
+    const nns_train_config *cfg = tr->cfg;
+    nns_train_progress pr = {0};
+    double el = nns_now_s() - tr->t0;
+    pr.epoch = epoch + 1;
+    pr.epochs = cfg->epochs;
+    pr.step = tr->spe;
+    pr.steps_per_epoch = tr->spe;
+    pr.loss = res->final_train_loss;
+    pr.accuracy = res->final_train_accuracy;
+    pr.images_per_second = res->train_images_per_second;
+    pr.seconds_elapsed = el;
+    pr.seconds_left = el / (epoch + 1) * (cfg->epochs - epoch - 1);
+    pr.lr = nns_schedule_lr(cfg, tr->t > 0 ? tr->t - 1 : 0, tr->T, tr->spe);
+    pr.end_of_epoch = 1;
+    pr.val_accuracy = vacc;
+    pr.val_loss = vloss;
+    cfg->progress(&pr, cfg->progress_user);
+}
+
+/* One epoch: its steps, then the validation set (if any), into res. */
+static nns_status train_epoch(trainer *tr, int epoch, const nns_dataset *val, nns_train_result *res) {
+    const nns_train_config *cfg = tr->cfg;
+    nns_status st;
+    nns_batcher_reset(tr->bat, epoch);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    for (int64_t step = 0; step < tr->spe; step++, tr->t++) {
+        int n;
+        float loss = 0, lr = 0;
+        int64_t right = 0;
+        if ((st = train_step(tr, epoch, step, &n, &loss, &right, &lr))) return st;
+        if (n <= 0) break;
+        correct += right;
+        loss_sum += (double)loss * n;
+        seen += n;
+        tr->images += n;
+        if (cfg->progress) report_step(tr, epoch, step, loss_sum, correct, seen, lr);
+    }
+    res->final_train_loss = seen ? (float)(loss_sum / seen) : 0;
+    res->final_train_accuracy = seen ? (float)correct / (float)seen : 0;
+    double train_el = nns_now_s() - tr->t0;
+    res->train_images_per_second = train_el > 0 ? tr->images / train_el : 0;
+    nns_eval_result er = {0};
+    float vacc = -1, vloss = 0;
+    if (val && val->n > 0) {
+        double te = nns_now_s();
+        if ((st = nns_evaluate(tr->g, val, 256, &er))) return st;
+        tr->t0 += nns_now_s() - te; /* evaluation time does not count as training */
+        vacc = er.accuracy;
+        vloss = er.loss;
+        nns_eval_result_free(&er);
+        res->val_accuracy = vacc;
+    }
+    if (cfg->progress) report_epoch(tr, epoch, res, vacc, vloss);
+    res->epochs = epoch + 1;
+    return NNS_OK;
+}
+
+nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *val,
+                     const nns_train_config *cfg, nns_train_result *res) {
+    memset(res, 0, sizeof *res);
+    res->val_accuracy = -1;
+    nns_status st = check_train_config(cfg, train);
+    if (st) return st;
+    int classes;
+    if ((st = check_fit(g, train, &classes))) return st;
+    if (cfg->threads > 0) nns_set_threads(cfg->threads);
+    if ((st = nns_graph_pack_params(g))) return st;
+
+    trainer tr;
+    memset(&tr, 0, sizeof tr);
+    if ((st = trainer_init(&tr, g, train, cfg, classes))) goto done;
+    tr.t0 = nns_now_s();
+    for (int epoch = 0; epoch < cfg->epochs; epoch++)
+        if ((st = train_epoch(&tr, epoch, val, res))) goto done;
+    res->seconds = nns_now_s() - tr.t0;
 done:
-    free(aux_out);
-    free(aux_grad);
-    free(aux_per);
-    free(gamma_off);
-    free(gamma_len);
-    nns_batcher_free(bat);
-    nns_plan_free(plan);
-    free(grads);
-    free(mom);
-    free(sq);
-    free(ybuf);
-    free(dlogits);
+    trainer_free(&tr);
     return st;
 }
 
