@@ -232,10 +232,7 @@ static nns_status check_model(const nns_graph *g, const char *who) {
     return NNS_OK;
 }
 
-nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
-                                const nns_distill_config *dc, int64_t n_train, int max_batch,
-                                nns_distiller **out) {
-    *out = NULL;
+static nns_status check_distill_config(const nns_distill_config *dc, int max_batch) {
     if (!(dc->temperature > 0) || !isfinite(dc->temperature))
         return nns_error(NNS_STATUS_INVALID_ARG, "--temperature must be > 0, not %g", dc->temperature);
     if (!(dc->alpha >= 0 && dc->alpha <= 1))
@@ -248,6 +245,12 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     for (int h = 0; h < dc->n_hints; h++)
         if (!dc->hints[h].teacher_layer || !dc->hints[h].student_layer)
             return nns_error(NNS_STATUS_INVALID_ARG, "hint %d has no teacher or student layer name", h);
+    return NNS_OK;
+}
+
+/* The teacher and the student take the same images and give as many
+ * classes. */
+static nns_status check_pair(const nns_graph *teacher, const nns_graph *student) {
     nns_status st;
     if ((st = check_model(teacher, "teacher")) || (st = check_model(student, "student"))) return st;
     const nns_value *ti = &teacher->values[teacher->inputs[0]], *si = &student->values[student->inputs[0]];
@@ -260,7 +263,12 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     if (to->shape.dims[1] != so->shape.dims[1])
         return nns_error(NNS_STATUS_SHAPE, "the teacher's output '%s' has %lld classes but the student's output '%s' has %lld",
                          to->name, (long long)to->shape.dims[1], so->name, (long long)so->shape.dims[1]);
-    /* check every hint before changing anything */
+    return NNS_OK;
+}
+
+/* Every hint's beta, layers and shapes, checked before anything changes. */
+static nns_status check_hints(const nns_graph *teacher, const nns_graph *student, const nns_distill_config *dc) {
+    char b1[96], b2[96];
     for (int h = 0; h < dc->n_hints; h++) {
         const nns_distill_hint *hn = &dc->hints[h];
         if (!(hn->beta > 0) || !isfinite(hn->beta))
@@ -282,6 +290,83 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
         if (ts->dims[1] < 1 || ss->dims[1] < 1)
             return nns_error(NNS_STATUS_SHAPE, "hint %s:%s: unknown channel count", hn->teacher_layer, hn->student_layer);
     }
+    return NNS_OK;
+}
+
+/* The hints: each teacher layer an output of d's teacher clone, each
+ * student layer an adapter to a new output of *sc, a finalized clone of
+ * the student (the caller frees *sc, even on failure). */
+static nns_status add_hints(nns_distiller *d, const nns_graph *student, const nns_distill_config *dc,
+                            nns_graph **sc) {
+    nns_status st;
+    d->hints = calloc((size_t)dc->n_hints, sizeof *d->hints);
+    if (!d->hints) return nns_error(NNS_STATUS_NOMEM, "out of memory for hints");
+    d->n_hints = dc->n_hints;
+    if ((st = nns_graph_clone(student, sc))) return st;
+    nns_graph *s = *sc;
+    uint64_t rng = dc->seed * 0x9E3779B97F4A7C15ull + 0x5151;
+    for (int h = 0; h < dc->n_hints; h++) {
+        const nns_distill_hint *hn = &dc->hints[h];
+        int tv = resolve_layer(d->teacher, hn->teacher_layer);
+        int sv = resolve_layer(s, hn->student_layer);
+        const nns_shape *ts = &d->teacher->values[tv].shape, *ss = &s->values[sv].shape;
+        int oi = output_index(d->teacher, tv);
+        if (oi < 0) {
+            if ((st = nns_graph_add_output(d->teacher, d->teacher->values[tv].name))) return st;
+            oi = d->teacher->n_outputs - 1;
+        }
+        d->hints[h].teacher_value = tv;
+        d->hints[h].teacher_output = oi;
+        d->hints[h].per = per_sample(ts);
+        d->hints[h].beta = hn->beta;
+        if ((st = add_adapter(s, sv, ss->dims[1], ts->dims[1], ts->ndim, h, &rng, &d->stats.n_adapters,
+                              &d->stats.adapter_params)))
+            return st;
+    }
+    if ((st = nns_graph_finalize(s)) || (st = nns_graph_pack_params(s))) return st;
+    return NNS_OK;
+}
+
+/* The teacher's logits and hint maps per training image, if they fit and
+ * can be allocated; else d->cache is 0 (the teacher runs every step). */
+static void alloc_cache(nns_distiller *d) {
+    int64_t n_train = d->n_train;
+    int64_t cache_per = d->classes; /* floats cached per training image */
+    for (int h = 0; h < d->n_hints; h++) cache_per += d->hints[h].per;
+    if (d->cache && (double)n_train * (double)cache_per * sizeof(float) > NNS_DISTILL_CACHE_MAX_BYTES)
+        d->cache = 0; /* hint maps too large: run the teacher every step */
+    if (!d->cache) return;
+    int ok = 1;
+    d->cache_logits = malloc((size_t)n_train * (size_t)d->classes * sizeof(float));
+    d->have = calloc((size_t)n_train, 1);
+    ok = d->cache_logits && d->have;
+    for (int h = 0; h < d->n_hints && ok; h++) {
+        d->hints[h].cache = malloc((size_t)n_train * (size_t)d->hints[h].per * sizeof(float));
+        d->hints[h].zf = malloc((size_t)d->max_batch * (size_t)d->hints[h].per * sizeof(float));
+        ok = d->hints[h].cache && d->hints[h].zf;
+    }
+    if (ok) return;
+    /* no cache: run the teacher every step */
+    free(d->cache_logits);
+    free(d->have);
+    d->cache_logits = NULL;
+    d->have = NULL;
+    for (int h = 0; h < d->n_hints; h++) {
+        free(d->hints[h].cache);
+        free(d->hints[h].zf);
+        d->hints[h].cache = d->hints[h].zf = NULL;
+    }
+    d->cache = 0;
+}
+
+nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
+                                const nns_distill_config *dc, int64_t n_train, int max_batch,
+                                nns_distiller **out) {
+    *out = NULL;
+    nns_status st;
+    if ((st = check_distill_config(dc, max_batch)) || (st = check_pair(teacher, student)) ||
+        (st = check_hints(teacher, student, dc)))
+        return st;
 
     nns_distiller *d = calloc(1, sizeof *d);
     nns_graph *sc = NULL;
@@ -290,42 +375,14 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     d->alpha = dc->alpha;
     float gain = dc->alpha * dc->temperature + (1.0f - dc->alpha);
     d->scale = (dc->gain_limit > 0 && gain > dc->gain_limit) ? dc->gain_limit / gain : 1.0f;
-    d->classes = (int)so->shape.dims[1];
-    d->in_per = per_sample(&si->shape);
+    d->classes = (int)student->values[student->outputs[0]].shape.dims[1];
+    d->in_per = per_sample(&student->values[student->inputs[0]].shape);
     d->max_batch = max_batch;
     d->student_outputs = student->n_outputs;
     d->n_train = n_train;
     d->cache = dc->cache && n_train > 0;
     if ((st = nns_graph_clone(teacher, &d->teacher))) goto fail;
-    if (dc->n_hints > 0) {
-        d->hints = calloc((size_t)dc->n_hints, sizeof *d->hints);
-        if (!d->hints) {
-            st = nns_error(NNS_STATUS_NOMEM, "out of memory for hints");
-            goto fail;
-        }
-        d->n_hints = dc->n_hints;
-        if ((st = nns_graph_clone(student, &sc))) goto fail;
-        uint64_t rng = dc->seed * 0x9E3779B97F4A7C15ull + 0x5151;
-        for (int h = 0; h < dc->n_hints; h++) {
-            const nns_distill_hint *hn = &dc->hints[h];
-            int tv = resolve_layer(d->teacher, hn->teacher_layer);
-            int sv = resolve_layer(sc, hn->student_layer);
-            const nns_shape *ts = &d->teacher->values[tv].shape, *ss = &sc->values[sv].shape;
-            int oi = output_index(d->teacher, tv);
-            if (oi < 0) {
-                if ((st = nns_graph_add_output(d->teacher, d->teacher->values[tv].name))) goto fail;
-                oi = d->teacher->n_outputs - 1;
-            }
-            d->hints[h].teacher_value = tv;
-            d->hints[h].teacher_output = oi;
-            d->hints[h].per = per_sample(ts);
-            d->hints[h].beta = hn->beta;
-            if ((st = add_adapter(sc, sv, ss->dims[1], ts->dims[1], ts->ndim, h, &rng, &d->stats.n_adapters,
-                                  &d->stats.adapter_params)))
-                goto fail;
-        }
-        if ((st = nns_graph_finalize(sc)) || (st = nns_graph_pack_params(sc))) goto fail;
-    }
+    if (dc->n_hints > 0 && (st = add_hints(d, student, dc, &sc))) goto fail;
     if ((st = nns_graph_finalize(d->teacher)) || (st = nns_graph_pack_params(d->teacher))) goto fail;
     if ((st = nns_plan_create(d->teacher, max_batch, NNS_PLAN_INFER_FUSED, NULL, &d->plan))) goto fail;
     d->zt = malloc((size_t)max_batch * (size_t)d->classes * sizeof(float));
@@ -334,33 +391,7 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
         st = nns_error(NNS_STATUS_NOMEM, "out of memory for teacher logits");
         goto fail;
     }
-    int64_t cache_per = d->classes; /* floats cached per training image */
-    for (int h = 0; h < d->n_hints; h++) cache_per += d->hints[h].per;
-    if (d->cache && (double)n_train * (double)cache_per * sizeof(float) > NNS_DISTILL_CACHE_MAX_BYTES)
-        d->cache = 0; /* hint maps too large: run the teacher every step */
-    if (d->cache) {
-        int ok = 1;
-        d->cache_logits = malloc((size_t)n_train * (size_t)d->classes * sizeof(float));
-        d->have = calloc((size_t)n_train, 1);
-        ok = d->cache_logits && d->have;
-        for (int h = 0; h < d->n_hints && ok; h++) {
-            d->hints[h].cache = malloc((size_t)n_train * (size_t)d->hints[h].per * sizeof(float));
-            d->hints[h].zf = malloc((size_t)max_batch * (size_t)d->hints[h].per * sizeof(float));
-            ok = d->hints[h].cache && d->hints[h].zf;
-        }
-        if (!ok) { /* no cache: run the teacher every step */
-            free(d->cache_logits);
-            free(d->have);
-            d->cache_logits = NULL;
-            d->have = NULL;
-            for (int h = 0; h < d->n_hints; h++) {
-                free(d->hints[h].cache);
-                free(d->hints[h].zf);
-                d->hints[h].cache = d->hints[h].zf = NULL;
-            }
-            d->cache = 0;
-        }
-    }
+    alloc_cache(d);
     if (sc) {
         graph_swap(student, sc);
         nns_graph_free(sc);
