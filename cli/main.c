@@ -26,7 +26,14 @@ static void usage(FILE *f) {
                "ONNX out); quantization is being built. Commands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun 'nnslim COMMAND --help' for a command's options.\n"
-               "Exit status: 0 success, 1 bad input or failure, 2 bad usage.\n");
+               "Exit status: 0 success, 1 bad input or failure, 2 bad usage.\n"
+               "\nEnvironment (docs/security.md, docs/kernels.md):\n"
+               "  NNS_MAX_TENSOR_ELEMS  elements of any one tensor (default 2147483647)\n"
+               "  NNS_MAX_MEMORY        bytes of one plan or data set (default half the RAM)\n"
+               "  NNS_MAX_MODEL_BYTES   bytes of a model file (default 2G)\n"
+               "                        (numbers take a K, M or G suffix)\n"
+               "  NNS_ISA               scalar|avx2|avx512|avx512vnni|avxvnni|avx512bf16:\n"
+               "                        a lower kernel level than the CPU's\n");
 }
 
 /* OpenMP threads that wait at a barrier spin for a while (libgomp: 300,000
