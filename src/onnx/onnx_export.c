@@ -259,18 +259,10 @@ static nns_status attr_of(pool *P, const nns_node *n, const nns_attr *a, Onnx__A
     return NNS_OK;
 }
 
-/* Build the ModelProto for g into *m (allocations in P). */
-static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_options *opt,
-                              Onnx__ModelProto *m, Onnx__GraphProto *gp) {
 #define OOM() nns_error(NNS_STATUS_NOMEM, "out of memory exporting the graph")
-    nns_status st;
-    onnx__model_proto__init(m);
-    onnx__graph_proto__init(gp);
-    m->has_ir_version = 1;
-    m->ir_version = 7;
-    m->producer_name = "nnslim";
-    m->graph = gp;
 
+/* The opset import: 13, or 14 when a node is HardSwish. */
+static nns_status add_opset(pool *P, const nns_graph *g, Onnx__ModelProto *m) {
     int64_t opset = 13;
     for (int i = 0; i < g->n_nodes; i++)
         if (strcmp(g->nodes[i].op_type, "HardSwish") == 0) opset = 14;
@@ -283,9 +275,11 @@ static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_o
     os->version = opset;
     m->opset_import[0] = os;
     m->n_opset_import = 1;
+    return NNS_OK;
+}
 
-    gp->name = g->name && *g->name ? g->name : "nnslim";
-
+/* The graph's inputs and outputs. */
+static nns_status add_io(pool *P, const nns_graph *g, Onnx__GraphProto *gp) {
     gp->input = pal(P, (size_t)g->n_inputs, sizeof *gp->input);
     if (!gp->input) return OOM();
     for (int i = 0; i < g->n_inputs; i++)
@@ -298,8 +292,14 @@ static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_o
         int with_shape = v->kind != NNS_VALUE_KIND_ACT || v->shape.ndim > 0;
         if (!(gp->output[gp->n_output++] = value_info(P, v, with_shape))) return OOM();
     }
+    return NNS_OK;
+}
 
-    /* Initializers: every PARAM/CONST value a node reads or the graph outputs. */
+/* Initializers: every PARAM/CONST value a node reads or the graph outputs
+ * (used[v] = 1), prunable weights that are smaller stored sparse (2). */
+static nns_status add_initializers(pool *P, const nns_graph *g, const nns_onnx_save_options *opt,
+                                   Onnx__GraphProto *gp) {
+    nns_status st;
     char *used = pal(P, (size_t)g->n_values, 1);
     if (!used) return OOM();
     size_t n_init = 0;
@@ -312,7 +312,6 @@ static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_o
         if (!(k == NNS_VALUE_KIND_PARAM || k == NNS_VALUE_KIND_CONST)) used[v] = 0;
         n_init += used[v] != 0;
     }
-    /* Prunable weights that are smaller stored sparse (used[v] = 2). */
     size_t n_sparse = 0;
     if (!opt || opt->sparse != NNS_ONNX_SPARSE_NEVER) {
         nns_prune_target *t = NULL;
@@ -340,54 +339,88 @@ static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_o
             gp->n_sparse_initializer++;
         }
     }
+    return NNS_OK;
+}
 
+/* Node n as a NodeProto. */
+static nns_status node_of(pool *P, const nns_graph *g, const nns_node *n, Onnx__NodeProto **out) {
+    nns_status st;
+    Onnx__NodeProto *np = pal(P, 1, sizeof *np);
+    if (!np) return OOM();
+    onnx__node_proto__init(np);
+    np->name = n->name;
+    np->op_type = n->op_type;
+    np->input = pal(P, (size_t)n->n_in, sizeof *np->input);
+    np->output = pal(P, (size_t)n->n_out, sizeof *np->output);
+    np->attribute = pal(P, (size_t)n->n_attr, sizeof *np->attribute);
+    if (!np->input || !np->output || !np->attribute) return OOM();
+    for (int j = 0; j < n->n_in; j++) np->input[j] = n->in[j] >= 0 ? g->values[n->in[j]].name : empty_str;
+    np->n_input = (size_t)n->n_in;
+    for (int j = 0; j < n->n_out; j++) np->output[j] = g->values[n->out[j]].name;
+    np->n_output = (size_t)n->n_out;
+    for (int a = 0; a < n->n_attr; a++) {
+        if ((st = attr_of(P, n, &n->attrs[a], &np->attribute[a]))) return st;
+        np->n_attribute++;
+    }
+    *out = np;
+    return NNS_OK;
+}
+
+static nns_status add_nodes(pool *P, const nns_graph *g, Onnx__GraphProto *gp) {
+    nns_status st;
     gp->node = pal(P, (size_t)g->n_nodes, sizeof *gp->node);
     if (!gp->node) return OOM();
     for (int i = 0; i < g->n_nodes; i++) {
-        const nns_node *n = &g->nodes[i];
-        Onnx__NodeProto *np = pal(P, 1, sizeof *np);
-        if (!np) return OOM();
-        onnx__node_proto__init(np);
-        np->name = n->name;
-        np->op_type = n->op_type;
-        np->input = pal(P, (size_t)n->n_in, sizeof *np->input);
-        np->output = pal(P, (size_t)n->n_out, sizeof *np->output);
-        np->attribute = pal(P, (size_t)n->n_attr, sizeof *np->attribute);
-        if (!np->input || !np->output || !np->attribute) return OOM();
-        for (int j = 0; j < n->n_in; j++) np->input[j] = n->in[j] >= 0 ? g->values[n->in[j]].name : empty_str;
-        np->n_input = (size_t)n->n_in;
-        for (int j = 0; j < n->n_out; j++) np->output[j] = g->values[n->out[j]].name;
-        np->n_output = (size_t)n->n_out;
-        for (int a = 0; a < n->n_attr; a++) {
-            if ((st = attr_of(P, n, &n->attrs[a], &np->attribute[a]))) return st;
-            np->n_attribute++;
-        }
+        Onnx__NodeProto *np = NULL;
+        if ((st = node_of(P, g, &g->nodes[i], &np))) return st;
         gp->node[gp->n_node++] = np;
     }
+    return NNS_OK;
+}
 
+/* One metadata entry key=value appended to m. */
+static nns_status add_meta(pool *P, Onnx__ModelProto *m, char *key, char *value) {
+    Onnx__StringStringEntryProto *e = pal(P, 1, sizeof *e);
+    if (!e) return OOM();
+    onnx__string_string_entry_proto__init(e);
+    e->key = key;
+    e->value = value;
+    m->metadata_props[m->n_metadata_props++] = e;
+    return NNS_OK;
+}
+
+/* The graph's metadata, after nnslim.pruned when it has masks to mark. */
+static nns_status add_metadata(pool *P, const nns_graph *g, Onnx__ModelProto *m) {
+    nns_status st;
     int mark = g->masks && !nns_graph_get_meta(g, "nnslim.pruned");
     m->metadata_props = pal(P, (size_t)g->n_meta + 1, sizeof *m->metadata_props);
     if (!m->metadata_props) return OOM();
-    if (mark) { /* masks are recreated from the zeros on loading */
-        Onnx__StringStringEntryProto *e = pal(P, 1, sizeof *e);
-        if (!e) return OOM();
-        onnx__string_string_entry_proto__init(e);
-        e->key = "nnslim.pruned";
-        e->value = "1";
-        m->metadata_props[m->n_metadata_props++] = e;
-    }
-    for (int i = 0; i < g->n_meta; i++) {
-        Onnx__StringStringEntryProto *e = pal(P, 1, sizeof *e);
-        if (!e) return OOM();
-        onnx__string_string_entry_proto__init(e);
-        e->key = g->meta_keys[i];
-        e->value = g->meta_vals[i];
-        m->metadata_props[m->n_metadata_props++] = e;
-    }
-    if (P->oom) return OOM();
-#undef OOM
+    /* masks are recreated from the zeros on loading */
+    if (mark && (st = add_meta(P, m, "nnslim.pruned", "1"))) return st;
+    for (int i = 0; i < g->n_meta; i++)
+        if ((st = add_meta(P, m, g->meta_keys[i], g->meta_vals[i]))) return st;
     return NNS_OK;
 }
+
+/* Build the ModelProto for g into *m (allocations in P). */
+static nns_status build_model(pool *P, const nns_graph *g, const nns_onnx_save_options *opt,
+                              Onnx__ModelProto *m, Onnx__GraphProto *gp) {
+    nns_status st;
+    onnx__model_proto__init(m);
+    onnx__graph_proto__init(gp);
+    m->has_ir_version = 1;
+    m->ir_version = 7;
+    m->producer_name = "nnslim";
+    m->graph = gp;
+    if ((st = add_opset(P, g, m))) return st;
+    gp->name = g->name && *g->name ? g->name : "nnslim";
+    if ((st = add_io(P, g, gp)) || (st = add_initializers(P, g, opt, gp)) || (st = add_nodes(P, g, gp)) ||
+        (st = add_metadata(P, g, m)))
+        return st;
+    if (P->oom) return OOM();
+    return NNS_OK;
+}
+#undef OOM
 
 /* Write buf to path via a temporary file and rename. */
 static nns_status write_atomic(const char *path, const uint8_t *buf, size_t len) {
