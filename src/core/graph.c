@@ -617,6 +617,7 @@ nns_status nns_graph_clone(const nns_graph *src, nns_graph **out) {
         nns_node *d = &g->nodes[i];
         g->n_nodes = i + 1;
         d->op = s->op;
+        d->aux = s->aux;
         d->n_in = s->n_in;
         d->n_out = s->n_out;
         d->name = nns_strdup(s->name);

@@ -42,6 +42,11 @@ typedef struct nns_node {
     int *in, *out;        /* value indices (-1: omitted optional input)      */
     int n_attr;
     nns_attr *attrs;
+    /* 1: an auxiliary node a pass added (distillation's hint adapters): it
+     * trains with the model but is not part of it. Pruning never prunes or
+     * counts its weights; quantization will leave it alone. Copied by
+     * nns_graph_clone; not saved (the pass removes its nodes). */
+    int aux;
 } nns_node;
 
 struct nns_graph {

@@ -187,6 +187,7 @@ static nns_status add_adapter(nns_graph *g, int sv, int64_t cs, int64_t ct, int 
         const char *ins[1] = {in_name};
         const char *outs[1] = {oname};
         if ((st = nns_graph_add_node(g, "Identity", name, 1, ins, 1, outs, &node))) return st;
+        g->nodes[node].aux = 1; /* not part of the student: never pruned */
         return nns_graph_add_output(g, oname);
     }
     int64_t wd[4] = {ct, cs, 1, 1};
@@ -210,6 +211,7 @@ static nns_status add_adapter(nns_graph *g, int sv, int64_t cs, int64_t ct, int 
     const char *ins[3] = {in_name, wname, bname};
     const char *outs[1] = {oname};
     if ((st = nns_graph_add_node(g, rank == 4 ? "Conv" : "Gemm", name, 3, ins, 1, outs, &node))) return st;
+    g->nodes[node].aux = 1; /* not part of the student: never pruned */
     if (rank == 4) {
         int64_t ks[2] = {1, 1};
         if ((st = nns_graph_set_attr_ints(g, node, "kernel_shape", 2, ks))) return st;

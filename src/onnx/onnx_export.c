@@ -7,8 +7,9 @@
  * and renamed over path. On any failure the temporary file is removed and
  * path is left as it was.
  *
- * Sparse storage (docs/pruning.md): a prunable weight (prune/prune_util.h)
- * whose zeros make it smaller that way is written as a sparse_initializer
+ * Sparse storage (docs/pruning.md): a contracted weight (ops/weights.h: what
+ * pruning prunes) whose zeros make it smaller that way is written as a
+ * sparse_initializer
  * (SparseTensorProto): values = the nonzeros as a float TensorProto [NNZ]
  * (raw_data), indices = their linearized positions, ascending, as an INT64
  * TensorProto [NNZ] in int64_data (protobuf packs these as varints: 1-3 bytes
@@ -24,7 +25,7 @@
 
 #include "nnslim/onnx.h"
 #include "onnx/onnx_internal.h"
-#include "prune/prune_util.h"
+#include "ops/weights.h"
 
 typedef struct pool {
     void **p;
@@ -314,9 +315,9 @@ static nns_status add_initializers(pool *P, const nns_graph *g, const nns_onnx_s
     }
     size_t n_sparse = 0;
     if (!opt || opt->sparse != NNS_ONNX_SPARSE_NEVER) {
-        nns_prune_target *t = NULL;
+        nns_weight_ref *t = NULL;
         int nt = 0;
-        if ((st = nns_prune_targets(g, NULL, "ONNX export", &t, &nt))) return st;
+        if ((st = nns_graph_list_weights(g, &t, &nt))) return st;
         for (int k = 0; k < nt; k++) {
             int v = t[k].value;
             if (used[v] == 1 && sparse_pays(&g->values[v])) {

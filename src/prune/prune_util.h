@@ -3,14 +3,16 @@
  * values are prunable weights, how their reduction (input) dimension is laid
  * out in memory, exclusion lookups, masks, and an exact k-th smallest select.
  *
- * A prunable weight is a trainable f32 PARAM read as
+ * A prunable weight is a contracted weight (ops/weights.h, from the op
+ * table's weight_axes): a trainable f32 PARAM read as
  *   input 1 of a Conv   W [O, C/group, kH, kW]
  *   input 1 of a Gemm   B [K, N] (transB = 0) or [N, K] (transB = 1)
  *   input 1 of a MatMul B [..., K, N] (or [K])
  *   input 0 of a MatMul A [..., M, K] (or [K]) when it is a parameter.
  * Biases and BatchNorm parameters are never prunable. A weight read by
  * several such nodes is listed once (under the first node); it is excluded
- * if any of its nodes is.
+ * if any of its nodes is, and always when one is auxiliary (nns_node.aux:
+ * distillation's hint adapters).
  *
  * Reduction layout (N:M groups run along it): the weight is `outer`
  * reduction rows of `red` elements; element r of row o is at
@@ -47,17 +49,17 @@ static inline int64_t nns_prune_target_at(const nns_prune_target *t, int64_t o, 
     return (o / t->inner) * t->batch_stride + (o % t->inner) * t->inner_stride + r * t->red_stride;
 }
 
-/* Make sure g's parameters are packed and g->masks exists (all 1 when new).
- * On failure g is unchanged except for packing (which does not change
- * values). */
+/* nns_graph_masks_ensure (ops/weights.h): g's parameters packed and
+ * g->masks there (all 1 when new). */
 nns_status nns_prune_masks_ensure(nns_graph *g);
 
 /* Record metadata "nnslim.pruned" = "1". */
 nns_status nns_prune_mark(nns_graph *g);
 
-/* Recreate masks from zeros: every zero element of a prunable weight gets
- * mask 0, every other parameter 1 (packs g and allocates g->masks). Used by
- * the ONNX importer for models whose metadata says "nnslim.pruned" = "1". */
+/* nns_graph_masks_from_zeros (ops/weights.h): every zero element of a
+ * prunable weight gets mask 0, every other parameter 1. (The ONNX importer
+ * calls that neutral function itself for models whose metadata says
+ * "nnslim.pruned" = "1".) */
 nns_status nns_prune_masks_from_zeros(nns_graph *g);
 
 /* The k-th smallest (0-based, k < n) of a[0..n) by value; reorders a. a must

@@ -1,0 +1,105 @@
+/* weights.c — the contracted weights of a graph and their masks (see
+ * weights.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/weights.h"
+
+static int is_weight_value(const nns_value *val) {
+    return val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->dtype == NNS_DTYPE_F32 && val->data;
+}
+
+int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w) {
+    const nns_node *n = &g->nodes[node];
+    if (slot < 0 || slot >= n->n_in || n->in[slot] < 0) return 0;
+    const nns_value *v = &g->values[n->in[slot]];
+    if (!is_weight_value(v)) return 0;
+    const nns_shape *s = &v->shape;
+    int64_t numel = nns_shape_numel(s);
+    if (numel <= 0) return 0;
+    nns_weight_axes ax;
+    if (!nns_op_weight_axes(n, slot, s->ndim, &ax)) return 0;
+    memset(w, 0, sizeof *w);
+    w->value = n->in[slot];
+    w->node = node;
+    w->slot = slot;
+    w->axes = ax;
+    w->numel = numel;
+    if (ax.out_axis < 0) { /* one reduction row */
+        w->outer = w->inner = 1;
+        w->red = numel;
+        w->red_stride = 1;
+        return 1;
+    }
+    int64_t stride[NNS_MAX_DIMS], st = 1;
+    for (int d = s->ndim - 1; d >= 0; d--) {
+        stride[d] = st;
+        st *= s->dims[d];
+    }
+    int nb = ax.out_axis < ax.red_first ? ax.out_axis : ax.red_first; /* batch axes */
+    int64_t batch = 1;
+    for (int d = 0; d < nb; d++) batch *= s->dims[d];
+    w->inner = s->dims[ax.out_axis];
+    w->outer = batch * w->inner;
+    w->red = nns_weight_fan_in(s, &ax);
+    w->inner_stride = stride[ax.out_axis];
+    w->red_stride = stride[ax.red_last];
+    w->batch_stride = nb > 0 ? stride[nb - 1] : 0;
+    return 1;
+}
+
+nns_status nns_graph_list_weights(const nns_graph *g, nns_weight_ref **out, int *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    /* a node contracts at most two inputs (MatMul's A and B) */
+    nns_weight_ref *t = malloc((size_t)(g->n_nodes * 2 + 1) * sizeof *t);
+    if (!t) return nns_error(NNS_STATUS_NOMEM, "out of memory listing the weights");
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in && j < 2; j++) {
+            nns_weight_ref w;
+            if (!nns_weight_layout(g, i, j, &w)) continue;
+            int k;
+            for (k = 0; k < n && t[k].value != w.value; k++) {}
+            if (k == n) t[n++] = w;
+        }
+    if (!n) {
+        free(t);
+        t = NULL;
+    }
+    *out = t;
+    *n_out = n;
+    return NNS_OK;
+}
+
+nns_status nns_graph_masks_ensure(nns_graph *g) {
+    nns_status st = nns_graph_pack_params(g);
+    if (st) return st;
+    if (g->masks) return NNS_OK;
+    float *m = malloc((size_t)(g->n_params ? g->n_params : 1) * sizeof(float));
+    if (!m) return nns_error(NNS_STATUS_NOMEM, "out of memory for %lld pruning masks", (long long)g->n_params);
+    for (int64_t i = 0; i < g->n_params; i++) m[i] = 1.0f;
+    g->masks = m;
+    return NNS_OK;
+}
+
+nns_status nns_graph_masks_from_zeros(nns_graph *g) {
+    nns_weight_ref *t;
+    int n;
+    nns_status st = nns_graph_list_weights(g, &t, &n);
+    if (st) return st;
+    if ((st = nns_graph_masks_ensure(g))) {
+        free(t);
+        return st;
+    }
+    for (int k = 0; k < n; k++) {
+        const nns_value *v = &g->values[t[k].value];
+        if (v->param_offset < 0) continue;
+        const float *w = g->params + v->param_offset;
+        float *m = g->masks + v->param_offset;
+        for (int64_t i = 0; i < t[k].numel; i++)
+            if (w[i] == 0.0f) m[i] = 0.0f;
+    }
+    free(t);
+    return NNS_OK;
+}

@@ -1,0 +1,53 @@
+/*
+ * weights.h — the contracted weights of a graph, from the op table's facts
+ * (op.h: weight_axes): every trainable f32 parameter with data that an op
+ * contracts with its data input — Conv W, Gemm B, MatMul B, and MatMul A
+ * where it is a parameter — listed once (under the first node that reads
+ * it), with its reduction layout. A neutral listing: pruning (its targets),
+ * ONNX export (sparse storage), mask restoration on load and (next)
+ * quantization (per-channel scales along axes.out_axis) read it. Biases and
+ * channel-wise parameters (BatchNorm) are not listed.
+ *
+ * Reduction layout: the weight is `outer` reduction rows of `red` elements;
+ * element r of row o is at
+ *   (o / inner) * batch_stride + (o % inner) * inner_stride + r * red_stride.
+ */
+#ifndef NNS_OPS_WEIGHTS_H
+#define NNS_OPS_WEIGHTS_H
+
+#include <stdint.h>
+
+#include "ops/op.h"
+
+typedef struct nns_weight_ref {
+    int value;               /* value index of the weight                    */
+    int node, slot;          /* the (first) node that reads it, input slot   */
+    nns_weight_axes axes;    /* its output-channel and reduction axes        */
+    int64_t numel;
+    int64_t outer, red;      /* reduction rows and their length              */
+    int64_t inner, inner_stride, batch_stride, red_stride;
+} nns_weight_ref;
+
+/* 1 and *w filled when input `slot` of node `node` is a contracted weight
+ * (a trainable f32 PARAM with data and elements, at a slot and rank the op's
+ * weight_axes accepts), else 0. */
+int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w);
+
+/* The contracted weights of g, once each (malloc'd, free with free(); *n may
+ * be 0 and *out NULL then). */
+nns_status nns_graph_list_weights(const nns_graph *g, nns_weight_ref **out, int *n);
+
+/* Offset of element r of reduction row o. */
+static inline int64_t nns_weight_at(const nns_weight_ref *w, int64_t o, int64_t r) {
+    return (o / w->inner) * w->batch_stride + (o % w->inner) * w->inner_stride + r * w->red_stride;
+}
+
+/* Make sure g's parameters are packed and g->masks exists (all 1 when new).
+ * On failure g is unchanged except for packing (which changes no value). */
+nns_status nns_graph_masks_ensure(nns_graph *g);
+
+/* Recreate masks from zeros: every zero element of a contracted weight gets
+ * mask 0, every other parameter 1 (packs g and allocates g->masks). */
+nns_status nns_graph_masks_from_zeros(nns_graph *g);
+
+#endif
