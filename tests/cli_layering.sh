@@ -15,22 +15,21 @@ declare -A ALLOW=(
   [core]="api:core"
   [kernels]="core api:core api:runtime"
   [ops]="core kernels api:core"
+  [graph]="core ops api:core"
   [runtime]="core kernels ops api:core api:runtime"
   [data]="core api:core api:data"
   [arch]="core api:core api:arch"
-  [onnx]="core ops api:core api:onnx"
+  [onnx]="core ops graph api:core api:onnx"
   [train]="core ops runtime api:core api:data api:train"
-  [prune]="core ops runtime api:core api:data api:train api:prune"
-  [distill]="core ops runtime prune api:core api:data api:train api:prune api:distill"
-  [quant]="core kernels ops runtime api:core api:data api:train api:quant"
+  [prune]="core ops graph runtime api:core api:data api:train api:prune"
+  [distill]="core ops graph runtime prune api:core api:data api:train api:prune api:distill"
+  [quant]="core kernels ops graph runtime api:core api:data api:train api:quant"
   [cli]="api:*"
 )
 
 # Known exceptions, "file include" (each must still occur: a stale entry
 # fails, so the list only shrinks). Each is explained in docs/architecture.md.
 EXCEPT=(
-  "src/core/graph.c ops/op.h"
-  "src/core/summary.c ops/op.h"
 )
 
 api_module() {

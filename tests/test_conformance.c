@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "nnslim/nnslim.h"
+#include "graph/infer.h"
 #include "onnx/onnx_internal.h"
 #include "runtime/plan.h"
 

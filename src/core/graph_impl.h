@@ -12,6 +12,9 @@
 
 #include "nnslim/graph.h"
 
+/* Most inputs, and most outputs, of one node. */
+#define NNS_MAX_NODE_IO 16
+
 typedef struct nns_attr {
     char *name;
     nns_attr_type type;
@@ -77,12 +80,10 @@ const char *nns_node_attr_string(const nns_node *n, const char *name,
 int nns_graph_new_value(nns_graph *g, const char *name);
 /* Remove nodes/values that no graph output depends on. */
 nns_status nns_graph_prune_dead(nns_graph *g);
-/* Run shape inference for every node given the current input shapes.
- * Input dims of -1 are carried through as -1 in dim 0 only. */
-nns_status nns_graph_infer_shapes(nns_graph *g);
-/* Check node ni's input and output counts against its op, then infer its
- * output shapes from its inputs' (the values' shapes are set). */
-nns_status nns_graph_infer_node(nns_graph *g, int ni);
+/* Sort the nodes topologically (stable in the original order); an error
+ * names a node on a cycle. Shape inference and nns_graph_finalize need the
+ * op table: src/graph/infer.h. */
+nns_status nns_graph_toposort(nns_graph *g);
 
 /* strdup that returns NULL on OOM (C11 has no strdup). */
 char *nns_strdup(const char *s);

@@ -7,7 +7,7 @@
  * and renamed over path. On any failure the temporary file is removed and
  * path is left as it was.
  *
- * Sparse storage (docs/pruning.md): a contracted weight (ops/weights.h: what
+ * Sparse storage (docs/pruning.md): a contracted weight (graph/weights.h: what
  * pruning prunes) whose zeros make it smaller that way is written as a
  * sparse_initializer
  * (SparseTensorProto): values = the nonzeros as a float TensorProto [NNZ]
@@ -25,7 +25,7 @@
 
 #include "nnslim/onnx.h"
 #include "onnx/onnx_internal.h"
-#include "ops/weights.h"
+#include "graph/weights.h"
 
 typedef struct pool {
     void **p;

@@ -19,7 +19,8 @@
 #include "core/file.h"
 #include "onnx/onnx_internal.h"
 #include "ops/op.h"
-#include "ops/weights.h"
+#include "graph/infer.h"
+#include "graph/weights.h"
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -1141,7 +1142,7 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
     fix_trainable(g);
     if ((st = nns_graph_finalize(g))) return wrap(L, st);
     /* A pruned model gets its masks back: every zero of a contracted weight
-     * (ops/weights.h, the listing pruning's targets come from). */
+     * (graph/weights.h, the listing pruning's targets come from). */
     const char *pr = nns_graph_get_meta(g, "nnslim.pruned");
     if (pr && strcmp(pr, "1") == 0 && (st = nns_graph_masks_from_zeros(g))) return wrap(L, st);
     return NNS_OK;

@@ -20,35 +20,9 @@
 
 #include <stdint.h>
 #include "core/graph_impl.h"
+#include "core/op_id.h"
 
-typedef enum nns_op {
-    NNS_OP_CONV = 0,
-    NNS_OP_GEMM,
-    NNS_OP_MATMUL,
-    NNS_OP_BATCHNORM,
-    NNS_OP_RELU,
-    NNS_OP_CLIP,
-    NNS_OP_LEAKYRELU,
-    NNS_OP_SIGMOID,
-    NNS_OP_HARDSIGMOID,
-    NNS_OP_HARDSWISH,
-    NNS_OP_ADD,
-    NNS_OP_SUB,
-    NNS_OP_MUL,
-    NNS_OP_DIV,
-    NNS_OP_MAXPOOL,
-    NNS_OP_AVERAGEPOOL,
-    NNS_OP_GLOBALAVERAGEPOOL,
-    NNS_OP_CONCAT,
-    NNS_OP_FLATTEN,
-    NNS_OP_RESHAPE,
-    NNS_OP_TRANSPOSE,
-    NNS_OP_DROPOUT,
-    NNS_OP_SOFTMAX,
-    NNS_OP_LOGSOFTMAX,
-    NNS_OP_IDENTITY,
-    NNS_OP_COUNT /* enums only grow at the end, before this */
-} nns_op;
+/* enum nns_op (the op ids) and nns_op_lookup: core/op_id.h. */
 
 /* A runtime tensor view. data is f32 unless the value's dtype says otherwise
  * (constants such as Reshape's shape are s64: read them through the graph). */
@@ -59,7 +33,7 @@ typedef struct nns_tv {
     nns_dtype dtype;
 } nns_tv;
 
-#define NNS_MAX_NODE_IO 16
+/* NNS_MAX_NODE_IO (inputs or outputs of a node): core/graph_impl.h. */
 
 struct nns_kernels; /* src/kernels/kernels.h */
 
@@ -199,8 +173,6 @@ typedef struct nns_op_def {
 
 /* The table, indexed by nns_op. */
 extern const nns_op_def *const nns_op_table[NNS_OP_COUNT];
-/* Op enum for an ONNX name, or -1. */
-int nns_op_lookup(const char *name);
 /* The op's infer, then every output shape checked: rank and dims in range
  * and at most nns_limit_tensor_elems() elements (per sample when dim 0 is
  * -1), else an error naming the node and the output. Every caller of an

@@ -37,12 +37,6 @@ const nns_op_def *const nns_op_table[] = {
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");
 
-int nns_op_lookup(const char *name) {
-    for (int i = 0; i < NNS_OP_COUNT; i++)
-        if (nns_op_table[i] && strcmp(nns_op_table[i]->name, name) == 0)
-            return i;
-    return -1;
-}
 
 /* An inferred output shape that a kernel can be given: rank 0..NNS_MAX_DIMS,
  * dims in 0..NNS_MAX_DIM, and at most nns_limit_tensor_elems() elements. A

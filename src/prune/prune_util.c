@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/weights.h"
+#include "graph/weights.h"
 #include "prune/prune_util.h"
 
 static int name_in(const nns_prune_exclude *ex, const char *s) {

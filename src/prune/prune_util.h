@@ -3,7 +3,7 @@
  * values are prunable weights, how their reduction (input) dimension is laid
  * out in memory, exclusion lookups, masks, and an exact k-th smallest select.
  *
- * A prunable weight is a contracted weight (ops/weights.h, from the op
+ * A prunable weight is a contracted weight (graph/weights.h, from the op
  * table's weight_axes): a trainable f32 PARAM read as
  *   input 1 of a Conv   W [O, C/group, kH, kW]
  *   input 1 of a Gemm   B [K, N] (transB = 0) or [N, K] (transB = 1)
@@ -49,14 +49,14 @@ static inline int64_t nns_prune_target_at(const nns_prune_target *t, int64_t o, 
     return (o / t->inner) * t->batch_stride + (o % t->inner) * t->inner_stride + r * t->red_stride;
 }
 
-/* nns_graph_masks_ensure (ops/weights.h): g's parameters packed and
+/* nns_graph_masks_ensure (graph/weights.h): g's parameters packed and
  * g->masks there (all 1 when new). */
 nns_status nns_prune_masks_ensure(nns_graph *g);
 
 /* Record metadata "nnslim.pruned" = "1". */
 nns_status nns_prune_mark(nns_graph *g);
 
-/* nns_graph_masks_from_zeros (ops/weights.h): every zero element of a
+/* nns_graph_masks_from_zeros (graph/weights.h): every zero element of a
  * prunable weight gets mask 0, every other parameter 1. (The ONNX importer
  * calls that neutral function itself for models whose metadata says
  * "nnslim.pruned" = "1".) */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/graph_impl.h"
+#include "graph/infer.h"
 #include "ops/op.h"
 
 /* Counts of a file's graph: saturate at INT64_MAX (or 0 for a negative,

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/weights.h"
+#include "graph/weights.h"
 
 static int is_weight_value(const nns_value *val) {
     return val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->dtype == NNS_DTYPE_F32 && val->data;

@@ -1,5 +1,5 @@
 /*
- * weights.h — the contracted weights of a graph, from the op table's facts
+ * weights.h — (src/graph/) the contracted weights of a graph, from the op table's facts
  * (op.h: weight_axes): every trainable f32 parameter with data that an op
  * contracts with its data input — Conv W, Gemm B, MatMul B, and MatMul A
  * where it is a parameter — listed once (under the first node that reads
@@ -12,8 +12,8 @@
  * element r of row o is at
  *   (o / inner) * batch_stride + (o % inner) * inner_stride + r * red_stride.
  */
-#ifndef NNS_OPS_WEIGHTS_H
-#define NNS_OPS_WEIGHTS_H
+#ifndef NNS_GRAPH_WEIGHTS_H
+#define NNS_GRAPH_WEIGHTS_H
 
 #include <stdint.h>
 

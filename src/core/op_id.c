@@ -1,0 +1,43 @@
+/* op_id.c — the ONNX names of the op ids (core/op_id.h). The op table
+ * (src/ops/ops_table.c) has one def per id whose name is this one; the op
+ * tests check that every op's name looks up to its id. */
+#include <string.h>
+
+#include "core/op_id.h"
+
+static const char *const op_names[] = {
+    [NNS_OP_CONV] = "Conv",
+    [NNS_OP_GEMM] = "Gemm",
+    [NNS_OP_MATMUL] = "MatMul",
+    [NNS_OP_BATCHNORM] = "BatchNormalization",
+    [NNS_OP_RELU] = "Relu",
+    [NNS_OP_CLIP] = "Clip",
+    [NNS_OP_LEAKYRELU] = "LeakyRelu",
+    [NNS_OP_SIGMOID] = "Sigmoid",
+    [NNS_OP_HARDSIGMOID] = "HardSigmoid",
+    [NNS_OP_HARDSWISH] = "HardSwish",
+    [NNS_OP_ADD] = "Add",
+    [NNS_OP_SUB] = "Sub",
+    [NNS_OP_MUL] = "Mul",
+    [NNS_OP_DIV] = "Div",
+    [NNS_OP_MAXPOOL] = "MaxPool",
+    [NNS_OP_AVERAGEPOOL] = "AveragePool",
+    [NNS_OP_GLOBALAVERAGEPOOL] = "GlobalAveragePool",
+    [NNS_OP_CONCAT] = "Concat",
+    [NNS_OP_FLATTEN] = "Flatten",
+    [NNS_OP_RESHAPE] = "Reshape",
+    [NNS_OP_TRANSPOSE] = "Transpose",
+    [NNS_OP_DROPOUT] = "Dropout",
+    [NNS_OP_SOFTMAX] = "Softmax",
+    [NNS_OP_LOGSOFTMAX] = "LogSoftmax",
+    [NNS_OP_IDENTITY] = "Identity",
+};
+_Static_assert(sizeof op_names / sizeof op_names[0] == NNS_OP_COUNT, "one name per nns_op");
+
+int nns_op_lookup(const char *name) {
+    for (int i = 0; i < NNS_OP_COUNT; i++)
+        if (op_names[i] && strcmp(op_names[i], name) == 0) return i;
+    return -1;
+}
+
+const char *nns_op_name(int op) { return op >= 0 && op < NNS_OP_COUNT ? op_names[op] : NULL; }

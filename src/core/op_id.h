@@ -1,0 +1,44 @@
+/*
+ * op_id.h — the op ids of the graph IR: nns_node.op is one of these, set from
+ * the node's ONNX name when it is added. What an op does (shapes, forward,
+ * backward, facts) is the op table's, one layer up (src/ops/op.h, indexed by
+ * this enum); core knows only the ids and their ONNX names.
+ */
+#ifndef NNS_CORE_OP_ID_H
+#define NNS_CORE_OP_ID_H
+
+typedef enum nns_op {
+    NNS_OP_CONV = 0,
+    NNS_OP_GEMM,
+    NNS_OP_MATMUL,
+    NNS_OP_BATCHNORM,
+    NNS_OP_RELU,
+    NNS_OP_CLIP,
+    NNS_OP_LEAKYRELU,
+    NNS_OP_SIGMOID,
+    NNS_OP_HARDSIGMOID,
+    NNS_OP_HARDSWISH,
+    NNS_OP_ADD,
+    NNS_OP_SUB,
+    NNS_OP_MUL,
+    NNS_OP_DIV,
+    NNS_OP_MAXPOOL,
+    NNS_OP_AVERAGEPOOL,
+    NNS_OP_GLOBALAVERAGEPOOL,
+    NNS_OP_CONCAT,
+    NNS_OP_FLATTEN,
+    NNS_OP_RESHAPE,
+    NNS_OP_TRANSPOSE,
+    NNS_OP_DROPOUT,
+    NNS_OP_SOFTMAX,
+    NNS_OP_LOGSOFTMAX,
+    NNS_OP_IDENTITY,
+    NNS_OP_COUNT /* enums only grow at the end, before this */
+} nns_op;
+
+/* Op id for an ONNX op name, or -1. */
+int nns_op_lookup(const char *name);
+/* ONNX name of an op id (NULL outside 0..NNS_OP_COUNT-1). */
+const char *nns_op_name(int op);
+
+#endif
