@@ -729,6 +729,46 @@ static void compare_gemm(nns_graph *g, int K, int trans_a, int m) {
     nns_plan_free(p1);
 }
 
+/* Weights changed after an inference plan packed its CSR: once the graph
+ * says so (nns_graph_params_changed) the plan repacks, and its outputs are
+ * a fresh dense plan's. grow: one zero becomes nonzero (more nonzeros than
+ * the plan reserved: the dense path runs); else every weight is scaled. */
+static void check_gemm_repack(nns_graph *g, int K, int m, int grow) {
+    nns_plan *p1 = NULL, *p0 = NULL;
+    nns_sparse_gemm_force(1);
+    CHECK_OK(nns_plan_create(g, m, 0, NULL, &p1));
+    nns_sparse_gemm_force(-1);
+    if (!p1) return;
+    uint64_t r = 5;
+    float *x1 = nns_plan_input(p1, 0)->data;
+    for (int i = 0; i < m * K; i++) x1[i] = nns_rng_uniform(&r) - 0.5f;
+    nns_plan_forward(p1, 0);
+    nns_value *w = &g->values[nns_graph_find_value(g, "w")];
+    float *wd = w->data;
+    const int64_t nw = nns_shape_numel(&w->shape);
+    for (int64_t i = 0, done = 0; i < nw; i++) {
+        if (grow && !done && wd[i] == 0.0f) wd[i] = 0.25f, done = 1;
+        if (!grow) wd[i] *= -1.5f;
+    }
+    nns_graph_params_changed(g);
+    nns_sparse_gemm_force(0);
+    CHECK_OK(nns_plan_create(g, m, 0, NULL, &p0));
+    nns_sparse_gemm_force(1);
+    if (p0) {
+        memcpy(nns_plan_input(p0, 0)->data, x1, (size_t)m * K * sizeof(float));
+        nns_plan_forward(p0, 0);
+        nns_plan_forward(p1, 0);
+        nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
+        double md = 0;
+        for (int64_t i = 0; i < nns_shape_numel(&y0->shape); i++)
+            md = fmax(md, fabs((double)y0->data[i] - y1->data[i]));
+        CHECK_MSG(md < 1e-5, "gemm m %d, weights %s after packing: max diff %g", m, grow ? "grown" : "scaled", md);
+    }
+    nns_sparse_gemm_force(-1);
+    nns_plan_free(p0);
+    nns_plan_free(p1);
+}
+
 static void test_sparse_gemm(void) {
     const int ms[6] = {1, 2, 5, 33, 64, 70};
     for (int ta = 0; ta < 2; ta++)
@@ -736,6 +776,8 @@ static void test_sparse_gemm(void) {
             nns_graph *g = gemm_graph(70, 45, ta, tb, 0.75f, ta ? 0.5f : 1.0f, tb, 13);
             CHECK_OK(nns_prune_magnitude(g, 0.8f, NNS_PRUNE_SCOPE_GLOBAL, NULL));
             for (int i = 0; i < 6; i++) compare_gemm(g, 70, ta, ms[i]);
+            check_gemm_repack(g, 70, 1 + 4 * ta, 0);
+            check_gemm_repack(g, 70, 1 + 4 * tb, 1);
             nns_graph_free(g);
         }
     /* big enough to run in parallel: with 2 threads and one panel the
@@ -779,7 +821,7 @@ static void test_sparse_gemm(void) {
         free(y0);
         free(y1);
     }
-    /* a training plan never reserves the CSR (state) */
+    /* a training plan never packs the CSR */
     float *grads = calloc((size_t)g->n_params, sizeof(float));
     nns_plan *pt, *pi;
     CHECK_OK(nns_plan_create(g, 8, 1, grads, &pt));

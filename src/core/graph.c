@@ -444,6 +444,7 @@ int64_t nns_graph_n_params(const nns_graph *g) {
 }
 
 nns_status nns_graph_pack_params(nns_graph *g) {
+    nns_graph_params_changed(g); /* parameters may move */
     int64_t total = 0, packed = 0;
     for (int v = 0; v < g->n_values; v++) {
         const nns_value *val = &g->values[v];

@@ -65,7 +65,17 @@ struct nns_graph {
     int64_t n_params;
     float *masks;             /* pruning masks beside params (NULL: none) */
     char *name;
+    /* Bumped whenever parameter data may have changed (an optimizer step,
+     * a training forward's BatchNorm statistics, pruning, packing): an
+     * inference plan repacks its constant data when it differs from the
+     * value it packed at (nns_op_def.pack). */
+    uint64_t param_gen;
 };
+
+/* Say that g's parameter data changed (written in place): plans on g
+ * repack before their next forward. Every writer of parameter data calls
+ * it. */
+static inline void nns_graph_params_changed(nns_graph *g) { g->param_gen++; }
 
 /* Attribute lookup (NULL if absent). */
 const nns_attr *nns_node_attr(const nns_node *n, const char *name);

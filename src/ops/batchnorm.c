@@ -21,7 +21,7 @@
  * walk memory in order (images outer, channels inner); the batch statistics
  * take one pass over memory (per-row mean and squared deviations merged in
  * double); in training plans a following Relu / Clip is fused in
- * (nns_exec_node.fuse_act) and the data gradient may be written instead of
+ * (nns_exec_node.epi) and the data gradient may be written instead of
  * accumulated (grad_overwrite). */
 #include <math.h>
 #include <omp.h>
@@ -29,8 +29,6 @@
 #include "ops/op_util.h"
 
 typedef struct { float eps, momentum; } batchnorm_params;
-
-float nns_batchnorm_eps(const void *params) { return ((const batchnorm_params *)params)->eps; }
 
 /* Row reductions with 8 independent float lanes, as two 4-float GCC vector
  * types so that the lanes stay in registers (as float[8] arrays GCC kept
@@ -237,6 +235,21 @@ static void bn_geometry(const nns_exec_node *e, int64_t *N, int64_t *C, int64_t 
     *S = sp;
 }
 
+/* 1 / sqrt(var + eps), in double, as inference uses the running variance. */
+static inline float bn_inv_std(float var, float eps) { return (float)(1.0 / sqrt((double)var + (double)eps)); }
+
+/* Inference: y = x * scale'[c] + shift'[c] from the constant statistics,
+ * the values batchnorm_forward computes (a Conv folds them in). */
+static void batchnorm_affine(const nns_exec_node *e, float *fa, float *fb) {
+    const batchnorm_params *p = e->params;
+    const float *scale = e->in[1]->data, *bias = e->in[2]->data, *rmean = e->in[3]->data, *rvar = e->in[4]->data;
+    const int64_t C = nns_tv_numel(e->in[1]);
+    for (int64_t c = 0; c < C; c++) {
+        fa[c] = scale[c] * bn_inv_std(rvar[c], p->eps);
+        fb[c] = bias[c] - rmean[c] * fa[c];
+    }
+}
+
 /* Memory order: each thread takes a contiguous range of channels and walks
  * images outer, channels inner (the rows of one image are contiguous), so
  * every pass streams through memory; per-channel sums still add the images
@@ -247,9 +260,9 @@ static void batchnorm_forward(nns_exec_node *e) {
     bn_geometry(e, &N, &C, &S);
     const float *x = e->in[0]->data, *scale = e->in[1]->data, *bias = e->in[2]->data;
     float *rmean = e->in[3]->data, *rvar = e->in[4]->data;
-    const int act = e->fuse_out ? e->fuse_act : NNS_FUSE_ACT_NONE;
-    const float lo = e->fuse_lo, hi = e->fuse_hi;
-    float *y = act ? e->fuse_out->data : e->out[0]->data;
+    const int act = e->epi.out ? e->epi.act : NNS_FUSE_ACT_NONE;
+    const float lo = e->epi.lo, hi = e->epi.hi;
+    float *y = act ? e->epi.out->data : e->out[0]->data;
     float *smean = e->state ? (float *)e->state : NULL, *sinv = smean ? smean + C : NULL;
     const int64_t M = N * S;
     const int training = e->training && e->state;
@@ -294,7 +307,7 @@ static void batchnorm_forward(nns_exec_node *e) {
                 rvar[c] = rvar[c] * mom + (float)unbiased * (1.0f - mom);
             } else {
                 mean = rmean[c];
-                inv = (float)(1.0 / sqrt((double)rvar[c] + (double)p->eps));
+                inv = bn_inv_std(rvar[c], p->eps);
             }
             if (smean) {
                 smean[c] = mean;
@@ -322,15 +335,15 @@ static void batchnorm_forward(nns_exec_node *e) {
  * (with_grad) dz = 0 + act'(z) * dy (written: the plan does not zero this
  * buffer; the same bits as the activation's backward into zeros). */
 void nns_batchnorm_materialize(nns_exec_node *e, int with_grad) {
-    if (!e->fuse_out || !e->state) return;
+    if (!e->epi.out || !e->state) return;
     int64_t N, C, S;
     bn_geometry(e, &N, &C, &S);
     const float *x = e->in[0]->data, *scale = e->in[1]->data, *bias = e->in[2]->data;
     const float *smean = e->state, *sinv = smean + C;
     float *z = e->out[0]->data, *gz = with_grad ? e->out[0]->grad : NULL;
-    const float *gy = e->fuse_out->grad;
-    const int act = e->fuse_act;
-    const float lo = e->fuse_lo, hi = e->fuse_hi;
+    const float *gy = e->epi.out->grad;
+    const int act = e->epi.act;
+    const float lo = e->epi.lo, hi = e->epi.hi;
 #pragma omp parallel for schedule(static) if (N * C * S > NNS_OMP_MIN_ELEMS && C > 1)
     for (int64_t c = 0; c < C; c++) {
         const float a = scale[c] * sinv[c], b = bias[c] - smean[c] * a;
@@ -348,9 +361,9 @@ void nns_batchnorm_materialize(nns_exec_node *e, int with_grad) {
 }
 
 static void batchnorm_backward(nns_exec_node *e) {
-    const int act = e->fuse_out ? e->fuse_act : NNS_FUSE_ACT_NONE;
-    const float lo = e->fuse_lo, hi = e->fuse_hi;
-    const float *gy = act ? e->fuse_out->grad : e->out[0]->grad;
+    const int act = e->epi.out ? e->epi.act : NNS_FUSE_ACT_NONE;
+    const float lo = e->epi.lo, hi = e->epi.hi;
+    const float *gy = act ? e->epi.out->grad : e->out[0]->grad;
     if (!gy || !e->state) return;
     int64_t N, C, S;
     bn_geometry(e, &N, &C, &S);
@@ -436,4 +449,5 @@ const nns_op_def nns_op_batchnorm = {
     .chan = NNS_OP_CHAN_PERCHANNEL,
     .weight_in = 1, .bias_in = 2,
     .channelwise = batchnorm_channelwise,
+    .affine = batchnorm_affine,
 };

@@ -49,10 +49,12 @@ static void clip_backward(nns_exec_node *e) {
     }
 }
 
-void nns_clip_bounds(const void *params, float *lo, float *hi) {
+/* As an epilogue: min(max(y, lo), hi). */
+static void clip_clamp(const void *params, nns_epilogue *epi) {
     const clip_params *p = params;
-    *lo = p->lo;
-    *hi = p->hi;
+    epi->act = NNS_FUSE_ACT_CLIP;
+    epi->lo = p->lo;
+    epi->hi = p->hi;
 }
 
 const nns_op_def nns_op_clip = {
@@ -66,4 +68,5 @@ const nns_op_def nns_op_clip = {
     .nontrainable_inputs = (1u << 1) | (1u << 2),
     .grad_overwrite_inputs = 1u << 0,
     .chan = NNS_OP_CHAN_PASS,
+    .clamp = clip_clamp,
 };

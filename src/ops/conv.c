@@ -24,8 +24,13 @@
  * deterministic for a fixed thread count. With one image or one thread the
  * GEMMs run serially and OpenBLAS threads them.
  *
+ * Inference plans pack once (conv_pack): the BatchNormalization folded in
+ * (nns_exec_node.epi.affine) gives weights W * scale and bias B * scale +
+ * shift, and a layer that takes Winograd at the plan's batch gets its
+ * transformed filters; a forward reads them instead of recomputing them.
+ *
  * This file holds the op (attributes, shapes, the choice of algorithm, the
- * workspace, the BatchNorm fold, dispatch and the bias gradient); each
+ * workspace, the packed constants, dispatch and the bias gradient); each
  * algorithm has its own file: conv_dw.c, conv_wino.c, conv_im2col.c,
  * conv_pointwise.c (shared types in conv_impl.h).
  */
@@ -228,10 +233,6 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
     w->per_thread = at;
     w->wt = at * (size_t)nthreads;
     w->total = w->wt + shared;
-    if (!training) {
-        w->fold = w->total;
-        w->total += r16(d->wsize) + r16((size_t)d->m);
-    }
 }
 
 static size_t conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out,
@@ -296,21 +297,95 @@ static void conv_act_all(const conv_params *p, const conv_dims *d, float *Y) {
     }
 }
 
-/* Fold the BatchNormalization that follows (inference): y = (W x + b) * fa + fb
- * with fa = scale / sqrt(var + eps), fb = B - mean * fa, as batchnorm.c
- * computes them; W' = W * fa, b' = b * fa + fb per output channel. */
-static void conv_fold_bn(const nns_exec_node *e, const conv_dims *d, const float *W, const float *B, float *wf,
-                         float *bf) {
-    const nns_exec_node *bn = e->fold_bn;
-    const float *scale = bn->in[1]->data, *bias = bn->in[2]->data, *mean = bn->in[3]->data, *var = bn->in[4]->data;
-    const double eps = (double)nns_batchnorm_eps(bn->params);
-    const size_t per = d->wsize / (size_t)d->m;
-    for (int m = 0; m < d->m; m++) {
-        const float inv = (float)(1.0 / sqrt((double)var[m] + eps));
-        const float fa = scale[m] * inv, fb = bias[m] - mean[m] * fa;
-        for (size_t j = 0; j < per; j++) wf[(size_t)m * per + j] = W[(size_t)m * per + j] * fa;
-        bf[m] = (B ? B[m] : 0.0f) * fa + fb;
+/* ---- pack once (inference plans) ----------------------------------------- */
+
+/* The packed constants: a header, then (in floats, 16-aligned) the folded
+ * weights and bias with the per-channel scale used to make them, then the
+ * Winograd-transformed filters [2][M][C][8] of the (folded) weights. */
+typedef struct conv_packed {
+    int folded, wino;
+    size_t w, b, scale, u; /* float offsets after the header */
+    unsigned char pad[64 - 2 * sizeof(int) - 4 * sizeof(size_t)];
+} conv_packed;
+_Static_assert(sizeof(conv_packed) == 64, "the header keeps the floats 64-byte aligned");
+
+static int conv_pack_layout(const nns_exec_node *e, conv_packed *h) {
+    conv_dims d;
+    conv_dims_rt(e, &d);
+    memset(h, 0, sizeof *h);
+    h->folded = e->epi.affine != NULL;
+    h->wino = d.algo == CONV_ALGO_WINO;
+    size_t at = 0;
+    if (h->folded) {
+        h->w = at;
+        at += r16(d.wsize);
+        h->b = at;
+        at += r16((size_t)d.m);
+        h->scale = at;
+        at += r16((size_t)d.m);
     }
+    h->u = at;
+    if (h->wino) at += (size_t)d.m * d.c * 16;
+    return h->folded || h->wino;
+}
+
+/* Only a constant weight (and bias) can be packed; the plan folds a
+ * BatchNormalization only into such a Conv. */
+static int conv_constant_weights(const nns_exec_node *e) {
+    const nns_value *w = &e->g->values[e->node->in[1]];
+    const int b = e->n_in > 2 ? e->node->in[2] : -1;
+    return w->kind == NNS_VALUE_KIND_PARAM && w->data &&
+           (b < 0 || (e->g->values[b].kind == NNS_VALUE_KIND_PARAM && e->g->values[b].data));
+}
+
+static size_t conv_packed_bytes(const nns_exec_node *e) {
+    conv_packed h;
+    if (!conv_constant_weights(e) || !conv_pack_layout(e, &h)) return 0;
+    conv_dims d;
+    conv_dims_rt(e, &d);
+    return sizeof h + (h.u + (h.wino ? (size_t)d.m * d.c * 16 : 0)) * sizeof(float);
+}
+
+/* W' = W * scale[m], b' = b * scale[m] + shift[m] (the folded BN's affine),
+ * then W's (or W''s) Winograd transform. */
+static void conv_pack(nns_exec_node *e, void *out) {
+    conv_packed *h = out;
+    /* a repack at a smaller batch keeps the transformed filters made for
+     * the plan's batch (out was zeroed before the first pack) */
+    const int had_wino = h->wino;
+    conv_pack_layout(e, h);
+    h->wino |= had_wino;
+    float *f = (float *)(h + 1);
+    conv_dims d;
+    conv_dims_rt(e, &d);
+    const float *W = e->in[1]->data, *B = e->n_in > 2 && e->in[2] ? e->in[2]->data : NULL;
+    if (h->folded) {
+        float *wf = f + h->w, *bf = f + h->b, *sc = f + h->scale;
+        const nns_exec_node *bn = e->epi.affine;
+        nns_op_def_of(bn->node)->affine(bn, sc, bf); /* bf: the shift for now */
+        const size_t per = d.wsize / (size_t)d.m;
+        for (int m = 0; m < d.m; m++) {
+            for (size_t j = 0; j < per; j++) wf[(size_t)m * per + j] = W[(size_t)m * per + j] * sc[m];
+            bf[m] = (B ? B[m] : 0.0f) * sc[m] + bf[m];
+        }
+        W = wf;
+    }
+    if (h->wino) nns_conv_wino_pack(&d, W, f + h->u);
+}
+
+/* The packed weights, bias and transformed filters of a forward (each left
+ * as given when not packed). */
+static void conv_packed_get(const nns_exec_node *e, const conv_dims *d, const float **W, const float **B,
+                            const float **U) {
+    *U = NULL;
+    if (!e->packed || e->training) return;
+    const conv_packed *h = e->packed;
+    const float *f = (const float *)(h + 1);
+    if (h->folded) {
+        *W = f + h->w;
+        *B = f + h->b;
+    }
+    if (h->wino && d->algo == CONV_ALGO_WINO) *U = f + h->u;
 }
 
 static void conv_forward(nns_exec_node *e) {
@@ -324,21 +399,17 @@ static void conv_forward(nns_exec_node *e) {
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
     const nns_kernels *k = e->kern;
-    d.act = e->training ? NNS_FUSE_ACT_NONE : e->fold_bn ? e->fuse_act : NNS_FUSE_ACT_NONE;
-    d.lo = e->fuse_lo;
-    d.hi = e->fuse_hi;
-    if (e->fold_bn && !e->training) {
-        float *wf = work + ws.fold, *bf = wf + r16(d.wsize);
-        conv_fold_bn(e, &d, W, B, wf, bf);
-        W = wf;
-        B = bf;
-    }
+    d.act = e->training ? NNS_FUSE_ACT_NONE : e->epi.act;
+    d.lo = e->epi.lo;
+    d.hi = e->epi.hi;
+    const float *U;
+    conv_packed_get(e, &d, &W, &B, &U);
     if (d.algo == CONV_ALGO_DW) {
         nns_conv_dw_forward(p, &d, k, X, W, B, Y, work, &ws);
         return;
     }
     if (d.algo == CONV_ALGO_WINO) {
-        nns_conv_wino_forward(k, p, &d, X, W, B, Y, work, &ws);
+        nns_conv_wino_forward(k, p, &d, X, W, U, B, Y, work, &ws);
         if (d.act) conv_act_all(p, &d, Y);
         return;
     }
@@ -496,6 +567,8 @@ const nns_op_def nns_op_conv = {
     .work_bytes = conv_work_bytes,
     .forward = conv_forward,
     .backward = conv_backward,
+    .packed_bytes = conv_packed_bytes,
+    .pack = conv_pack,
     .grad_overwrite_inputs = 1u << 0,
     .chan = NNS_OP_CHAN_CONV,
     .weight_in = 1, .bias_in = 2,

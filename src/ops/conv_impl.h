@@ -50,8 +50,7 @@ typedef struct conv_ws {
     size_t part;                 /* weight-gradient partial (threads > 1) */
     size_t col, yb;              /* IM2COL: columns, output / dY of a batch of images */
     size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
-    size_t wt;                   /* shared: WINO transformed weights */
-    size_t fold;                 /* inference: BatchNorm-folded weights and bias */
+    size_t wt;                   /* shared: WINO transformed weights (when not packed) */
     size_t total;
 } conv_ws;
 
@@ -87,8 +86,13 @@ static inline int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t
 
 /* conv_wino.c: Winograd F(2x2,3x3) (forward; data and weight gradients) */
 void nns_conv_wino_geom_make(int ih, int iw, int oh, int ow, int pt, int pl, int cin, int cout, wino_geom *w);
+/* W's transformed filters U [2][M][C][8] (nns_conv_wino_forward's layout). */
+void nns_conv_wino_pack(const conv_dims *d, const float *W, float *U);
+/* Upacked: W's transformed filters made once (conv_pack), or NULL to
+ * transform W into the workspace. */
 void nns_conv_wino_forward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
-                         const float *W, const float *B, float *Y, float *work, const conv_ws *ws);
+                           const float *W, const float *Upacked, const float *B, float *Y, float *work,
+                           const conv_ws *ws);
 void nns_conv_wino_backward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
                           const float *W, const float *dY, float *dX, int dx_write, float *dW, float *work,
                           const conv_ws *ws);

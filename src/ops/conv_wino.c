@@ -112,18 +112,27 @@ static void wino_conv_part(const nns_kernels *k, const wino_geom *f, int64_t n, 
     }
 }
 
+void nns_conv_wino_pack(const conv_dims *d, const float *W, float *U) {
+    const int64_t nkc = (int64_t)d->m * d->c;
+    for (int64_t kc = 0; kc < nkc; kc++) wino_weight_store(W + kc * 9, 0, U + kc * 8, (size_t)nkc * 8);
+}
+
 void nns_conv_wino_forward(const nns_kernels *k, const conv_params *p, const conv_dims *d, const float *X,
-                         const float *W, const float *B, float *Y, float *work, const conv_ws *ws) {
+                         const float *W, const float *Upacked, const float *B, float *Y, float *work,
+                         const conv_ws *ws) {
     const wino_geom *f = &d->wf;
-    float *U = work + ws->wt;
+    float *Uw = work + ws->wt;
+    const float *U = Upacked ? Upacked : Uw;
     const int64_t nkc = (int64_t)d->m * d->c;
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
 #pragma omp parallel num_threads(wino_team(p, d))
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++)
-            wino_weight_store(W + kc * 9, 0, U + kc * 8, (size_t)nkc * 8);
+        if (!Upacked) {
+            for (int64_t kc = nkc * t / nt; kc < nkc * (t + 1) / nt; kc++)
+                wino_weight_store(W + kc * 9, 0, Uw + kc * 8, (size_t)nkc * 8);
 #pragma omp barrier
+        }
         float *base = work + (size_t)t * ws->per_thread;
         const wino_io io = {X, xs, B, Y, ys, d->ohw, 0};
         wino_conv_part(k, f, d->n, d->c, d->m, U, &io, base + ws->xpad, base + ws->v, base + ws->m, t, nt);

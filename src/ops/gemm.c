@@ -100,8 +100,13 @@ static void gemm_dims_rt(const nns_exec_node *e, gemm_dims *d) {
     if (e->n_in > 2 && e->in[2]) gemm_c_view(&e->in[2]->shape, d->m, d->n, &d->crows, &d->ccols);
 }
 
-static size_t gemm_state_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
-    return nns_sparse_gemm_state_bytes(&((const gemm_params *)params)->sparse, training);
+/* Pack once: the CSR of a sparse B (sparse_dispatch.h). */
+static size_t gemm_packed_bytes(const nns_exec_node *e) {
+    return nns_sparse_gemm_packed_bytes(&((const gemm_params *)e->params)->sparse);
+}
+
+static void gemm_pack(nns_exec_node *e, void *packed) {
+    nns_sparse_gemm_pack(&((const gemm_params *)e->params)->sparse, e->in[1]->data, packed);
 }
 
 static size_t gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
@@ -244,7 +249,8 @@ const nns_op_def nns_op_gemm = {
     .params_size = sizeof(gemm_params),
     .prepare = gemm_prepare,
     .infer = gemm_infer,
-    .state_bytes = gemm_state_bytes,
+    .packed_bytes = gemm_packed_bytes,
+    .pack = gemm_pack,
     .work_bytes = gemm_work_bytes,
     .forward = gemm_forward,
     .backward = gemm_backward,

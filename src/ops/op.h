@@ -7,6 +7,9 @@
  * tensor view (nns_tv) for one concrete input shape, then calls
  *   prepare  once per node (parse attributes into the op's params struct),
  *   infer    once per node (output shapes),
+ *   pack     once per inference plan (constants made from constant inputs:
+ *            folded, transformed or sparse weights; again if the graph's
+ *            parameters change),
  *   forward  every step,
  *   backward every training step, in reverse order.
  * Backward ACCUMULATES (+=) into in[i]->grad where that pointer is non-NULL
@@ -51,29 +54,38 @@ typedef struct nns_exec_node {
     /* The plan's kernel table (src/kernels/kernels.h), pinned when the plan
      * was created: ops call kernels through it, never nns_kernels_get(). */
     const struct nns_kernels *kern;
-    /* Plan-level fusion (training plans, src/runtime/plan.c): a
-     * BatchNormalization node with fuse_act != NNS_FUSE_ACT_NONE also applies
-     * the Relu / Clip [fuse_lo, fuse_hi] that is the only consumer of its
-     * output 0, writing that node's output (fuse_out) directly; its own
-     * output 0 is then not written (nns_batchnorm_materialize fills it on
-     * demand), and its backward reads fuse_out->grad. The activation node is
-     * skipped by the plan. Results are bit-identical to the unfused pair. */
-    int fuse_act;     /* nns_fuse_act */
-    float fuse_lo, fuse_hi;
-    nns_tv *fuse_out;
-    /* Inference plans made with NNS_PLAN_INFER_FUSED: a Conv whose only
-     * consumer is a BatchNormalization (constant statistics) folds it in:
-     * fold_bn is that node (its in[1..4] and eps are read at every forward,
-     * so later weight updates are seen), and fuse_act the Relu / Clip that
-     * may follow it. The Conv's output, the BN's and the activation's share
-     * one buffer; the BN and activation nodes are skipped. */
-    const struct nns_exec_node *fold_bn;
+    /* What the node applies to its output as it writes it (fusion; filled
+     * by the plan, src/runtime/plan.c): see nns_epilogue. */
+    struct nns_epilogue {
+        /* Inference plans made with NNS_PLAN_INFER_FUSED: a Conv whose only
+         * consumer is a BatchNormalization with constant statistics applies
+         * that node's per-channel scale and shift (its op's affine); the
+         * Conv's, the BN's and the activation's outputs share one buffer and
+         * the BN and activation nodes are skipped. NULL: none. */
+        const struct nns_exec_node *affine;
+        /* Then this clamp (nns_fuse_act; lo, hi for Clip), from the Relu /
+         * Clip node that is the only consumer (its op's clamp). */
+        int act;
+        float lo, hi;
+        /* Training plans: a BatchNormalization that applies a clamp writes
+         * the activated result here (the activation node's output) and does
+         * not write its own output 0 (nns_batchnorm_materialize fills it on
+         * demand); its backward reads out->grad. Bit-identical to the
+         * unfused pair. NULL: output 0. */
+        nns_tv *out;
+        /* Later: requantization of an int8 output. */
+    } epi;
+    /* Constant data made from the node's constant inputs when the plan was
+     * built (nns_op_def.pack): NULL if none. Read-only in forward. */
+    const void *packed;
     /* Bit i set: this node is the only consumer of input i, whose gradient
      * buffer the plan did NOT zero: backward must WRITE (=) all of
      * in[i]->grad instead of accumulating. Only set for the slots in the
      * op's grad_overwrite_inputs. */
     unsigned grad_overwrite;
 } nns_exec_node;
+
+typedef struct nns_epilogue nns_epilogue;
 
 typedef enum nns_fuse_act {
     NNS_FUSE_ACT_NONE = 0,
@@ -135,6 +147,22 @@ typedef struct nns_op_def {
     void (*forward)(nns_exec_node *e);
     /* NULL: not differentiable (an error at plan time if a grad is needed). */
     void (*backward)(nns_exec_node *e);
+    /* Pack once (inference plans; XNNPACK's create, ncnn's create_pipeline):
+     * bytes of constant data node e prepares from its constant inputs and
+     * its epilogue (e as bound at the plan's maximum batch: views, shapes,
+     * fusions), and pack, which fills e->packed (64-byte aligned, zeroed).
+     * The plan calls pack when it is built and again before a forward when
+     * the graph's parameters changed since (nns_graph_params_changed), so a
+     * plan never runs with stale packs. NULL: nothing to pack. */
+    size_t (*packed_bytes)(const nns_exec_node *e);
+    void (*pack)(nns_exec_node *e, void *packed);
+    /* An activation that can run as another node's epilogue clamp (Relu,
+     * Clip): sets epi->act, lo, hi from its params. NULL: cannot. */
+    void (*clamp)(const void *params, nns_epilogue *epi);
+    /* A per-channel affine y = x * scale[c] + shift[c] with constant
+     * parameters (BatchNormalization in inference): fills scale and shift
+     * (channels of e's output) exactly as e's forward computes them. */
+    void (*affine)(const nns_exec_node *e, float *scale, float *shift);
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;
@@ -208,7 +236,7 @@ NNS_DECLARE_OP(nns_op_softmax);
 NNS_DECLARE_OP(nns_op_logsoftmax);
 NNS_DECLARE_OP(nns_op_identity);
 
-/* Fusion support (see nns_exec_node.fuse_act). Fill output 0 of a fused
+/* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write
  * into its gradient what the activation's backward would have given it,
  * after a backward). */
@@ -217,10 +245,6 @@ void nns_batchnorm_materialize(nns_exec_node *e, int with_grad);
  * (default): NNS_WINO_MIN_TILES, else 40. Tests set 0 to reach Winograd on
  * small shapes. Read when shapes are set, not thread-safe to change then. */
 extern int nns_conv_wino_min_tiles;
-/* BatchNormalization's epsilon from its parsed params. */
-float nns_batchnorm_eps(const void *params);
-/* Clip's bounds from its parsed params. */
-void nns_clip_bounds(const void *params, float *lo, float *hi);
 
 /* The table's facts for node n (an unknown op: none). nns_op_weight_axes
  * and nns_op_channelwise return 0 where the op has no such function; the

@@ -27,6 +27,13 @@ static void relu_backward(nns_exec_node *e) {
     }
 }
 
+/* As an epilogue: max(y, 0). */
+static void relu_clamp(const void *params, nns_epilogue *epi) {
+    (void)params;
+    epi->act = NNS_FUSE_ACT_RELU;
+    epi->lo = epi->hi = 0.0f;
+}
+
 const nns_op_def nns_op_relu = {
     .name = "Relu",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
@@ -36,4 +43,5 @@ const nns_op_def nns_op_relu = {
     .backward = relu_backward,
     .grad_overwrite_inputs = 1u << 0,
     .chan = NNS_OP_CHAN_PASS,
+    .clamp = relu_clamp,
 };

@@ -73,8 +73,8 @@ void nns_sparse_gemm_prepare(const nns_graph *g, const nns_node *n, int trans_b,
     sp->enabled = force_mode == 1 || sp->sparsity >= lowest;
 }
 
-size_t nns_sparse_gemm_state_bytes(const nns_sparse_gemm *sp, int training) {
-    if (!sp->enabled || training) return 0;
+size_t nns_sparse_gemm_packed_bytes(const nns_sparse_gemm *sp) {
+    if (!sp->enabled) return 0;
     return sizeof(spgemm_hdr) + al64((size_t)sp->nnz * sizeof(float)) + al64((size_t)sp->nnz * sizeof(int32_t)) +
            al64((size_t)(sp->n + 1) * sizeof(int32_t));
 }
@@ -86,7 +86,7 @@ size_t nns_sparse_gemm_work_bytes(const nns_sparse_gemm *sp, const nns_shape *a,
     return (size_t)m * (size_t)sp->k * sizeof(float);
 }
 
-static void csr_arrays(spgemm_hdr *h, float **val, int32_t **col, int32_t **row_ptr) {
+static void csr_arrays(const spgemm_hdr *h, float **val, int32_t **col, int32_t **row_ptr) {
     unsigned char *p = (unsigned char *)h + sizeof *h;
     *val = (float *)p;
     p += al64((size_t)h->cap * sizeof(float));
@@ -96,11 +96,13 @@ static void csr_arrays(spgemm_hdr *h, float **val, int32_t **col, int32_t **row_
 }
 
 /* CSR of op(B)^T: row n lists the k with op(B)[k][n] != 0. */
-static void csr_build(spgemm_hdr *h, const nns_sparse_gemm *sp, const float *B) {
+void nns_sparse_gemm_pack(const nns_sparse_gemm *sp, const float *B, void *packed) {
+    spgemm_hdr *h = packed;
     h->magic = SPGEMM_MAGIC;
     h->n = sp->n;
     h->cap = sp->nnz;
     h->built = 1;
+    h->bad = 0;
     float *val;
     int32_t *col, *rp;
     csr_arrays(h, &val, &col, &rp);
@@ -111,7 +113,7 @@ static void csr_build(spgemm_hdr *h, const nns_sparse_gemm *sp, const float *B) 
         for (int k = 0; k < K; k++) {
             float w = sp->trans_b ? B[(size_t)n * K + k] : B[(size_t)k * N + n];
             if (w == 0.0f) continue;
-            if (j == h->cap) { /* B changed since the plan was made */
+            if (j == h->cap) { /* B has more nonzeros than when the plan was made */
                 h->bad = 1;
                 return;
             }
@@ -135,11 +137,10 @@ static void pack_panel(const float *A, int K, int mb, float *P) {
 
 int nns_sparse_gemm_forward(nns_exec_node *e, const nns_sparse_gemm *sp, int m, int trans_a, float alpha,
                             int accumulate) {
-    if (!sp->enabled || e->training || !e->state || m < 1) return 0;
+    if (!sp->enabled || e->training || !e->packed || m < 1) return 0;
     if (force_mode != 1 && sp->sparsity < nns_sparse_gemm_threshold(e->kern, m)) return 0;
-    spgemm_hdr *h = e->state;
-    if (!h->built) csr_build(h, sp, e->in[1]->data);
-    if (h->bad || h->magic != SPGEMM_MAGIC) return 0;
+    const spgemm_hdr *h = e->packed;
+    if (!h->built || h->bad || h->magic != SPGEMM_MAGIC) return 0;
     float *val;
     int32_t *col, *rp;
     csr_arrays(h, &val, &col, &rp);

@@ -6,13 +6,12 @@
  * copy of op(B)^T and the f32_spmm_csr kernel instead of a dense sgemm:
  *   prepare (plan time): count B's zeros; the layer qualifies when its
  *     sparsity reaches the lowest threshold of the table below;
- *   state_bytes: an inference plan reserves the CSR arrays in the node's
- *     state (training plans never take the sparse path);
+ *   packed_bytes / pack: an inference plan makes the CSR arrays once, when
+ *     it is built (nns_op_def.pack; again if the graph's parameters change),
+ *     training plans never take the sparse path;
  *   work_bytes: room for op(A) transposed, [K][M] (batches of 2 and more);
- *   forward: the CSR is built from B on the first inference forward (the
- *     plan's weights must not change afterwards: build a new plan after
- *     pruning or training, as nns_evaluate and sessions do), then used when
- *     B's sparsity reaches the threshold for the current batch M, measured
+ *   forward: the CSR is used when B's sparsity (at plan time) reaches the
+ *     threshold for the current batch M, measured
  *     by bench/bench_sparse.c (docs/pruning.md). Returns 0 to let the caller
  *     run the dense path.
  */
@@ -34,7 +33,11 @@ typedef struct nns_sparse_gemm {
 float nns_sparse_gemm_threshold(const struct nns_kernels *k, int64_t m);
 /* Set *sp for Gemm node n of g (never fails; sp->enabled = 0 if unsuitable). */
 void nns_sparse_gemm_prepare(const nns_graph *g, const nns_node *n, int trans_b, nns_sparse_gemm *sp);
-size_t nns_sparse_gemm_state_bytes(const nns_sparse_gemm *sp, int training);
+/* Bytes of the CSR (0: not enabled), and the CSR of B made into packed
+ * (when B has more nonzeros than sp->nnz, it is marked unusable and the
+ * dense path runs). */
+size_t nns_sparse_gemm_packed_bytes(const nns_sparse_gemm *sp);
+void nns_sparse_gemm_pack(const nns_sparse_gemm *sp, const float *B, void *packed);
 /* a: A's shape at the plan's maximum batch. */
 size_t nns_sparse_gemm_work_bytes(const nns_sparse_gemm *sp, const nns_shape *a, int trans_a, int training);
 /* Y [m, n] (already holding beta*C when accumulate) += / = alpha op(A) op(B).

@@ -73,6 +73,7 @@ nns_status nns_prune_magnitude(nns_graph *g, float sparsity, nns_prune_scope sco
                                const nns_prune_exclude *ex) {
     const char *what = "magnitude pruning";
     if (!g) return nns_error(NNS_STATUS_INVALID_ARG, "%s: graph is NULL", what);
+    nns_graph_params_changed(g);
     if (!(sparsity >= 0.0f && sparsity < 1.0f))
         return nns_error(NNS_STATUS_INVALID_ARG, "%s: sparsity %g is outside [0, 1)", what, (double)sparsity);
     if (scope != NNS_PRUNE_SCOPE_GLOBAL && scope != NNS_PRUNE_SCOPE_LAYER)

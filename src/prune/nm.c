@@ -18,6 +18,7 @@
 nns_status nns_prune_nm(nns_graph *g, int n, int m, const nns_prune_exclude *ex) {
     const char *what = "N:M pruning";
     if (!g) return nns_error(NNS_STATUS_INVALID_ARG, "%s: graph is NULL", what);
+    nns_graph_params_changed(g);
     if (!(n > 0 && m > n))
         return nns_error(NNS_STATUS_INVALID_ARG, "%s: %d:%d is not a valid pattern (need 0 < N < M)", what, n, m);
     nns_prune_target *t;

@@ -80,6 +80,7 @@ static float *gather(const float *src, const nns_shape *s, int d, int *const *id
 }
 
 nns_status nns_structured_apply(nns_graph *w, const nns_depgraph *dg, const unsigned char *keep) {
+    nns_graph_params_changed(w);
     int nv = w->n_values;
     int **kidx = calloc((size_t)(nv ? nv : 1), sizeof(int *)); /* kept positions per src value */
     int64_t *kcnt = calloc((size_t)(nv ? nv : 1), sizeof(int64_t));

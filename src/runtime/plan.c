@@ -6,13 +6,18 @@
  * best-fit by last use). Op states (saved for backward) are per node; the
  * scratch workspace is one buffer sized for the largest node and shared.
  *
+ * Inference plans pack once: ops with constant data to prepare (a Conv's
+ * folded BatchNorm and Winograd filters, a sparse Gemm's CSR) make it when
+ * the plan is built, in a buffer beside the arena, and again before a
+ * forward when the graph's parameter generation moved (plan_repack).
+ *
  * Training plans also:
  *  - give no gradient buffer (grad NULL) to activations that depend on no
  *    trainable parameter (e.g. Flatten of the input): nothing needs them,
  *    and ops skip the gradients of NULL-grad inputs (a GEMM less for the
  *    first layer of an MLP). Graph outputs always have one.
  *  - fuse BatchNormalization with a Relu / Clip that is the only consumer
- *    of its output (nns_exec_node.fuse_act): one pass over memory instead
+ *    of its output (nns_exec_node.epi): one pass over memory instead
  *    of two, forward and backward. The BN output (and its gradient, which
  *    is not zeroed) is then not written; when
  *    it is asked for (nns_plan_tv), the plan materialises it (and its
@@ -55,6 +60,9 @@ struct nns_plan {
     int n_unfused;
     int phase;             /* 0 fresh, 1 after forward, 2 after backward */
     const nns_kernels *kern; /* pinned at creation; every node's e->kern */
+    unsigned char *packed; /* inference: the nodes' packed constants (nns_op_def.pack) */
+    size_t packed_bytes;
+    uint64_t packed_gen;   /* g->param_gen when they were packed */
 };
 
 static nns_status set_input_shapes(nns_plan *p, int64_t n) {
@@ -110,6 +118,7 @@ void nns_plan_free(nns_plan *p) {
     free(p->ow_node);
     free(p->ow_slot);
     free(p->arena);
+    free(p->packed);
     free(p);
 }
 
@@ -289,7 +298,7 @@ static void plan_fuse_bn_act(nns_plan *p, const plan_build *b) {
             int uses = 0;
             for (int k = 0; k < a->n_in; k++) uses += a->in[k] == z;
             if (!uses) continue;
-            if (a->in[0] == z && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP)) {
+            if (a->in[0] == z && a->n_out == 1 && nns_op_table[a->op]->clamp) {
                 p->fused_by[z] = i;
                 p->fused_act[z] = j;
             }
@@ -298,21 +307,28 @@ static void plan_fuse_bn_act(nns_plan *p, const plan_build *b) {
     }
 }
 
-/* Inference fold (NNS_PLAN_INFER_FUSED): Conv -> BatchNormalization with
- * constant statistics [-> Relu / Clip], each value used only by the next
+/* Input slot of node n is omitted or a parameter with data (constant in
+ * an inference plan: what it packs from). */
+static int const_param(const nns_graph *g, const nns_node *n, int slot) {
+    const int v = slot < n->n_in ? n->in[slot] : -1;
+    return v < 0 || (g->values[v].kind == NNS_VALUE_KIND_PARAM && g->values[v].data != NULL);
+}
+
+/* Inference fold (NNS_PLAN_INFER_FUSED): Conv with constant weights ->
+ * BatchNormalization with constant statistics [-> Relu / Clip], each value used only by the next
  * node of the chain and not a graph output; the three values share the
  * Conv output's buffer, which lives until the chain's last value dies. */
 static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
     const nns_graph *g = p->g;
     for (int i = 0; b->fold && i < b->nn; i++) {
         const nns_node *n = &g->nodes[i];
-        if (n->op != NNS_OP_CONV || n->n_out != 1) continue;
+        if (n->op != NNS_OP_CONV || n->n_out != 1 || !const_param(g, n, 1) || !const_param(g, n, 2)) continue;
         const int z = n->out[0];
         if (b->n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
         int j = next_consumer(g, i, z);
         if (j < 0) continue;
         const nns_node *bn = &g->nodes[j];
-        if (bn->op != NNS_OP_BATCHNORM || bn->in[0] != z || bn->n_out != 1 || bn->n_in != 5) continue;
+        if (!nns_op_table[bn->op]->affine || bn->in[0] != z || bn->n_out != 1 || bn->n_in != 5) continue;
         int const_stats = 1;
         for (int k = 1; k < 5; k++)
             const_stats &= bn->in[k] >= 0 && g->values[bn->in[k]].kind == NNS_VALUE_KIND_PARAM &&
@@ -325,7 +341,7 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         const int k = next_consumer(g, j, z2);
         if (k < 0) continue;
         const nns_node *a = &g->nodes[k];
-        if (a->in[0] == z2 && a->n_out == 1 && (a->op == NNS_OP_RELU || a->op == NNS_OP_CLIP) &&
+        if (a->in[0] == z2 && a->n_out == 1 && nns_op_table[a->op]->clamp &&
             g->values[a->out[0]].kind == NNS_VALUE_KIND_ACT) {
             b->fold_act[i] = k;
             b->alias[a->out[0]] = z;
@@ -470,12 +486,9 @@ static nns_status plan_bind_memory(nns_plan *p, const plan_build *b) {
     return NNS_OK;
 }
 
-/* An exec node's fused activation: the Relu / Clip node a. */
+/* An exec node's epilogue clamp: the activation node a (Relu, Clip), skipped. */
 static void set_fused_act(nns_plan *p, nns_exec_node *e, int a) {
-    const nns_node *an = &p->g->nodes[a];
-    e->fuse_act = an->op == NNS_OP_RELU ? NNS_FUSE_ACT_RELU : NNS_FUSE_ACT_CLIP;
-    e->fuse_lo = e->fuse_hi = 0.0f;
-    if (an->op == NNS_OP_CLIP) nns_clip_bounds(p->node_params[a], &e->fuse_lo, &e->fuse_hi);
+    nns_op_table[p->g->nodes[a].op]->clamp(p->node_params[a], &e->epi);
     p->skip[a] = 1;
 }
 
@@ -486,21 +499,67 @@ static void plan_bind_fusions(nns_plan *p, const plan_build *b) {
         if (p->fused_by[v] < 0) continue;
         nns_exec_node *e = &p->ex[p->fused_by[v]];
         set_fused_act(p, e, p->fused_act[v]);
-        e->fuse_out = &p->tv[p->g->nodes[p->fused_act[v]].out[0]];
+        e->epi.out = &p->tv[p->g->nodes[p->fused_act[v]].out[0]];
     }
     for (int v = 0; v < b->nv; v++)
         if (p->ow_node[v] >= 0) p->ex[p->ow_node[v]].grad_overwrite |= 1u << p->ow_slot[v];
     for (int i = 0; i < b->nn; i++) {
         if (b->fold_bn[i] < 0) continue;
         nns_exec_node *e = &p->ex[i];
-        e->fold_bn = &p->ex[b->fold_bn[i]];
+        e->epi.affine = &p->ex[b->fold_bn[i]];
         p->skip[b->fold_bn[i]] = 1;
         if (b->fold_act[i] >= 0) set_fused_act(p, e, b->fold_act[i]);
     }
 }
 
+/* Pack every running node's constants again (they were made from
+ * parameters that changed since, or never). */
+static void plan_repack(nns_plan *p) {
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        nns_exec_node *e = &p->ex[i];
+        const nns_op_def *def = nns_op_table[e->node->op];
+        if (e->packed) def->pack(e, (void *)e->packed);
+    }
+    p->packed_gen = p->g->param_gen;
+}
+
+/* Inference plans: one buffer for the nodes' packed constants (within
+ * NNS_MAX_MEMORY with the arena), then pack them. */
+static nns_status plan_pack(nns_plan *p) {
+    const nns_graph *g = p->g;
+    size_t total = 0, *off = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(size_t));
+    if (!off) return nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_op_def *def = nns_op_table[g->nodes[i].op];
+        off[i] = SIZE_MAX;
+        if (p->training || p->skip[i] || !def->pack || !def->packed_bytes) continue;
+        const size_t b = def->packed_bytes(&p->ex[i]);
+        if (!b) continue;
+        off[i] = total;
+        if (nns_ck_add_size(total, align_up(b), &total)) total = SIZE_MAX;
+    }
+    size_t all;
+    nns_status st = NNS_OK;
+    if (nns_ck_add_size(total, p->arena_bytes, &all) || all > nns_limit_memory())
+        st = nns_error(NNS_STATUS_LIMIT, "a plan for batch %lld needs %.1f MiB of packed weights beside %.1f MiB, "
+                       "over the %.1f MiB limit (NNS_MAX_MEMORY)", (long long)p->max_batch, (double)total / 1048576.0,
+                       (double)p->arena_bytes / 1048576.0, (double)nns_limit_memory() / 1048576.0);
+    else if (total && !(p->packed = aligned_alloc(NNS_ALIGN, total)))
+        st = nns_error(NNS_STATUS_NOMEM, "out of memory: %zu bytes of packed weights", total);
+    if (!st && total) {
+        memset(p->packed, 0, total);
+        p->packed_bytes = total;
+        for (int i = 0; i < g->n_nodes; i++)
+            if (off[i] != SIZE_MAX) p->ex[i].packed = p->packed + off[i];
+        plan_repack(p);
+    }
+    free(off);
+    return st;
+}
+
 /* A plan is built in passes: bind the graph (attributes, shapes), analyse
- * (sizes, uses, gradients), fuse, plan memory, bind memory and fusions. */
+ * (sizes, uses, gradients), fuse, plan memory, bind memory and fusions,
+ * pack constants. */
 nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
                                         float *param_grads, const nns_kernels *kern, nns_plan **out) {
     *out = NULL;
@@ -536,6 +595,7 @@ nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int tra
     }
     if (!st) st = plan_bind_memory(p, &b);
     if (!st) plan_bind_fusions(p, &b);
+    if (!st) st = plan_pack(p);
     plan_build_free(&b);
     if (st) {
         nns_plan_free(p);
@@ -576,8 +636,8 @@ static void plan_unfuse(nns_plan *p, int v) {
         memset(p->tv[v].grad, 0, (size_t)nns_shape_numel(&p->tv[v].shape) * sizeof(float));
     if (p->phase >= 1) nns_batchnorm_materialize(e, p->phase >= 2);
     p->unfused[p->n_unfused++] = v;
-    e->fuse_act = NNS_FUSE_ACT_NONE;
-    e->fuse_out = NULL;
+    e->epi.act = NNS_FUSE_ACT_NONE;
+    e->epi.out = NULL;
     p->skip[j] = 0;
     p->fused_by[v] = p->fused_act[v] = -1;
 }
@@ -601,9 +661,12 @@ nns_tv *nns_plan_tv(nns_plan *p, int v) {
 nns_tv *nns_plan_input(nns_plan *p, int i) { return &p->tv[p->g->inputs[i]]; }
 nns_tv *nns_plan_output(nns_plan *p, int i) { return &p->tv[p->g->outputs[i]]; }
 void nns_plan_seed(nns_plan *p, uint64_t seed) { p->rng = seed; }
-size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes; }
+size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes + p->packed_bytes; }
 
 void nns_plan_forward_observed(nns_plan *p, int training_mode, nns_plan_observer_fn fn, void *user) {
+    if (p->packed && p->packed_gen != p->g->param_gen) plan_repack(p);
+    /* a training forward updates BatchNorm's running statistics */
+    if (training_mode && p->training) nns_graph_params_changed(p->g);
     for (int i = 0; i < p->g->n_nodes; i++) {
         nns_exec_node *e = &p->ex[i];
         e->training = training_mode && p->training;

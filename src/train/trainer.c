@@ -238,6 +238,7 @@ static void step_update(trainer *tr, float lr) {
     else
         nns_optim_sgd_step(g->params, grads, tr->mom, np, lr, cfg->momentum, cfg->weight_decay,
                            cfg->nesterov, g->masks);
+    nns_graph_params_changed(g);
 }
 
 /* One step on the next batch: *n images (0: the epoch's batches are
