@@ -266,7 +266,7 @@ static nns_status attr_of(pool *P, const nns_node *n, const nns_attr *a, Onnx__A
 static nns_status add_opset(pool *P, const nns_graph *g, Onnx__ModelProto *m) {
     int64_t opset = 13;
     for (int i = 0; i < g->n_nodes; i++)
-        if (strcmp(g->nodes[i].op_type, "HardSwish") == 0) opset = 14;
+        if (g->nodes[i].op == NNS_OP_HARDSWISH) opset = 14;
     Onnx__OperatorSetIdProto *os = pal(P, 1, sizeof *os);
     m->opset_import = pal(P, 1, sizeof *m->opset_import);
     if (!os || !m->opset_import) return OOM();

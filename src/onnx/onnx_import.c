@@ -1019,20 +1019,19 @@ static nns_status sort_nodes(const nns_onnx_loader *L, const Onnx__GraphProto *g
     return st;
 }
 
-static int is_op(const nns_node *n, const char *s) { return strcmp(n->op_type, s) == 0; }
-
-/* Non-trainable parameters that finalize's op table does not already flag. */
+/* A scalar operand of elementwise arithmetic (x * 0.5, x + 1) is a constant
+ * of the model, not a weight to train. (The op table's nontrainable_inputs,
+ * BatchNorm statistics, Clip bounds, Dropout's ratio, are applied by
+ * nns_graph_finalize.) */
 static void fix_trainable(nns_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
         const nns_node *n = &g->nodes[i];
-        int arith = is_op(n, "Add") || is_op(n, "Sub") || is_op(n, "Mul") || is_op(n, "Div");
+        const nns_op_def *def = nns_op_def_of(n);
+        if (!def || def->chan != NNS_OP_CHAN_BROADCAST) continue;
         for (int j = 0; j < n->n_in; j++) {
             if (n->in[j] < 0) continue;
             nns_value *v = &g->values[n->in[j]];
-            if (v->kind != NNS_VALUE_KIND_PARAM || v->param_offset >= 0) continue;
-            if ((is_op(n, "BatchNormalization") && (j == 3 || j == 4)) ||
-                (is_op(n, "Clip") && j >= 1) || (is_op(n, "Dropout") && j >= 1) ||
-                (arith && nns_shape_numel(&v->shape) <= 1))
+            if (v->kind == NNS_VALUE_KIND_PARAM && v->param_offset < 0 && nns_shape_numel(&v->shape) <= 1)
                 v->trainable = 0;
         }
     }
