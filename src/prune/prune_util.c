@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "graph/weights.h"
+#include "ops/op.h"
 #include "prune/prune_util.h"
 
 static int name_in(const nns_prune_exclude *ex, const char *s) {
@@ -104,4 +105,9 @@ float nns_prune_select_kth(float *a, int64_t n, int64_t k) {
         else return p;
     }
     return a[lo];
+}
+
+int nns_prune_is_weight_layer(const nns_graph *g, int i) {
+    const nns_op_def *def = i >= 0 && i < g->n_nodes ? nns_op_def_of(&g->nodes[i]) : NULL;
+    return def && def->weight_axes != NULL;
 }

@@ -65,6 +65,9 @@ nns_status nns_prune_masks_from_zeros(nns_graph *g);
 /* The k-th smallest (0-based, k < n) of a[0..n) by value; reorders a. a must
  * hold no NaN. Expected O(n); copes with many equal values. */
 float nns_prune_select_kth(float *a, int64_t n, int64_t k);
+/* 1 if node i of g contracts a weight (Conv, Gemm, MatMul: the op table's
+ * weight_axes): a layer that magnitude pruning and the sweep work on. */
+int nns_prune_is_weight_layer(const nns_graph *g, int i);
 
 /* Pruning score of a weight: |w|, NaN as +inf (never pruned first). */
 static inline float nns_prune_score(float w) {

@@ -7,10 +7,8 @@
 
 #include "nnslim/prune.h"
 #include "nnslim/train.h"
+#include "prune/prune_util.h"
 
-static int is_weight_layer(const char *op) {
-    return !strcmp(op, "Conv") || !strcmp(op, "Gemm") || !strcmp(op, "MatMul");
-}
 
 nns_status nns_prune_magnitude_per_layer(nns_graph *g, const char *const *names, const float *ratios,
                                          int n, const nns_prune_exclude *user_ex) {
@@ -28,7 +26,7 @@ nns_status nns_prune_magnitude_per_layer(nns_graph *g, const char *const *names,
     for (int k = 0; k < n && !st; k++) {
         int no = 0;
         for (int i = 0; i < nl; i++)
-            if (L[i].params > 0 && strcmp(L[i].name, names[k]) && is_weight_layer(L[i].op)) others[no++] = L[i].name;
+            if (L[i].params > 0 && strcmp(L[i].name, names[k]) && nns_prune_is_weight_layer(g, i)) others[no++] = L[i].name;
         for (int i = 0; user_ex && i < user_ex->n; i++) others[no++] = user_ex->names[i];
         nns_prune_exclude ex = {others, no};
         st = nns_prune_magnitude(g, ratios[k], NNS_PRUNE_SCOPE_LAYER, &ex);

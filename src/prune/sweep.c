@@ -7,6 +7,7 @@
 
 #include "nnslim/prune.h"
 #include "nnslim/train.h"
+#include "prune/prune_util.h"
 
 void nns_sweep_table_free(nns_sweep_table *t) {
     if (!t) return;
@@ -185,7 +186,7 @@ nns_status nns_prune_sweep_units(const nns_graph *g, int channels, nns_sweep_uni
     }
     int nu = 0;
     for (int i = 0; i < nl; i++) {
-        if (strcmp(L[i].op, "Conv") && strcmp(L[i].op, "Gemm") && strcmp(L[i].op, "MatMul")) continue;
+        if (!nns_prune_is_weight_layer(g, i)) continue;
         if (L[i].params <= 0) continue;
         u[nu].name = L[i].name;
         u[nu].op = L[i].op;
