@@ -11,5 +11,6 @@
 #include "nnslim/runtime.h"
 #include "nnslim/prune.h"
 #include "nnslim/distill.h"
+#include "nnslim/quant.h"
 #define NNSLIM_VERSION "0.1.0"
 #endif

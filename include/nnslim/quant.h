@@ -1,0 +1,153 @@
+/*
+ * nnslim/quant.h — quantization: the integer types, the one rounding rule,
+ * scale and zero-point choice, per-tensor, per-channel and blocked
+ * quantization of float arrays, 4-bit packing, and calibration histograms.
+ *
+ * A quantized value q stands for the real number (q - zero_point) * scale,
+ * ONNX's DequantizeLinear. Quantizing a real x follows ONNX's QuantizeLinear:
+ *   q = saturate(round_half_to_even(x / scale) + zero_point)
+ * to the integer type's range; nns_quantize_value is that rule and every
+ * quantizing path of nnslim goes through it (or nns_requantize, the same rule
+ * on an int32 accumulator times a float multiplier). A NaN quantizes to the
+ * zero point (the real value 0).
+ *
+ * Integer types: 8 or 4 bits, signed (s8 -128..127, s4 -8..7) or unsigned
+ * (u8 0..255, u4 0..15). Quantized arrays hold one value per byte (int8_t for
+ * signed types, uint8_t for unsigned) until packed: nns_pack_4bit stores two
+ * 4-bit values per byte, the first in the low nibble (ONNX INT4/UINT4).
+ *
+ * Layouts: an array is viewed as [outer, D, inner] around one axis of length
+ * D. Per-axis quantization has one scale and zero point per index d of that
+ * axis (per output channel: the axis of a weight's output channels, from the
+ * op table's weight_axes; per tensor: outer = D = 1). Blocked quantization
+ * (ONNX opset 21's block_size; weight-only groups along the input channels)
+ * has one per block of `block` consecutive indices along the axis, for every
+ * outer and inner index: outer * ceil(D / block) * inner scales, laid out as
+ * [outer, ceil(D / block), inner].
+ */
+#ifndef NNSLIM_QUANT_H
+#define NNSLIM_QUANT_H
+
+#include <stdint.h>
+
+#include "nnslim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An integer type of quantized values. */
+typedef struct nns_qtype {
+    int bits;      /* 8 or 4 */
+    int is_signed; /* 1: s8 / s4; 0: u8 / u4 */
+} nns_qtype;
+
+/* The range of t: qmin..qmax. NNS_STATUS_UNSUPPORTED (naming the width) for
+ * a width other than 4 or 8. */
+nns_status nns_qtype_range(nns_qtype t, int32_t *qmin, int32_t *qmax);
+
+/* ONNX's rounding: round_half_to_even(v) + zp saturated to qmin..qmax; NaN
+ * gives zp. v is x / scale (QuantizeLinear) or an accumulator times its
+ * multiplier (nns_requantize). */
+static inline int32_t nns_quantize_value(float v, int32_t zp, int32_t qmin, int32_t qmax) {
+    if (v != v) return zp;
+    /* round half to even: the default rounding mode, which nnslim never
+     * changes; __builtin_rintf inlines to one instruction with SSE4.1 */
+    float r = __builtin_rintf(v) + (float)zp;
+    if (r <= (float)qmin) return qmin;
+    if (r >= (float)qmax) return qmax;
+    return (int32_t)r;
+}
+
+/* Requantize an int32 accumulator: nns_quantize_value(acc * multiplier, ...)
+ * with multiplier = input scale * weight scale / output scale (QLinearConv,
+ * QLinearMatMul), computed in float as ONNX Runtime does. */
+static inline int32_t nns_requantize(int32_t acc, float multiplier, int32_t zp, int32_t qmin, int32_t qmax) {
+    return nns_quantize_value((float)acc * multiplier, zp, qmin, qmax);
+}
+
+/* Scale and zero point for the real range [lo, hi], first widened to hold 0
+ * (so that 0 is exact: padding and ReLU's zeros).
+ *   symmetric: zero point 0 for a signed type, 2^(bits-1) for an unsigned
+ *     one; scale = max(|lo|, |hi|) / (2^(bits-1) - 1) (int8: / 127, so -128
+ *     is never produced but by saturation);
+ *   asymmetric: scale = (hi - lo) / (qmax - qmin), zero point
+ *     qmin - round(lo / scale), within qmin..qmax.
+ * A range of width 0 gets scale 1. NNS_STATUS_INVALID_ARG for lo or hi not
+ * finite or lo > hi (the message names them). */
+nns_status nns_qparams_choose(float lo, float hi, nns_qtype t, int symmetric, float *scale, int32_t *zero_point);
+
+/* Quantize x ([outer, D, inner]) with one scale and zero point per index of
+ * the axis (scale[D], zero_point[D]) chosen from each channel's own range
+ * (nns_qparams_choose); q gets outer*D*inner values (int8_t or uint8_t by
+ * t.is_signed). NNS_STATUS_INVALID_ARG for non-finite values in x (naming
+ * the channel) or a bad size. */
+nns_status nns_quantize_axis(const float *x, int64_t outer, int64_t d, int64_t inner, nns_qtype t,
+                             int symmetric, float *scale, int32_t *zero_point, void *q);
+
+/* The same with one scale and zero point per block of `block` indices along
+ * the axis: scale and zero_point hold outer * ceil(D / block) * inner. */
+nns_status nns_quantize_blocked(const float *x, int64_t outer, int64_t d, int64_t inner, int64_t block,
+                                nns_qtype t, int symmetric, float *scale, int32_t *zero_point, void *q);
+
+/* The inverse: x = (q - zero_point) * scale, per axis (block 0) or per block. */
+void nns_dequantize(const void *q, int64_t outer, int64_t d, int64_t inner, int64_t block, nns_qtype t,
+                    const float *scale, const int32_t *zero_point, float *x);
+
+/* Two 4-bit values per byte, element 2i in the low nibble of byte i (ONNX
+ * INT4/UINT4); an odd count leaves the last high nibble 0. q holds one value
+ * per byte (int8_t -8..7 or uint8_t 0..15). */
+void nns_pack_4bit(const void *q, int64_t n, uint8_t *packed);
+/* The inverse; is_signed sign-extends each nibble. */
+void nns_unpack_4bit(const uint8_t *packed, int64_t n, int is_signed, void *q);
+
+/* ---- Calibration: the range of an activation from the values it took ----
+ *
+ * A histogram of fixed size (NNS_CALIB_BINS bins over [-range, range)), so
+ * that calibration memory does not grow with the number of samples: when a
+ * value falls outside, the range doubles and pairs of bins merge, exactly
+ * (range is a power of two and the bins stay aligned). The exact minimum and
+ * maximum are kept beside it. Values that are not finite are counted apart
+ * and left out. */
+#define NNS_CALIB_BINS 16384
+
+typedef enum nns_calib_method {
+    NNS_CALIB_MINMAX = 0,  /* the exact minimum and maximum                   */
+    NNS_CALIB_PERCENTILE,  /* drop each tail beyond the percentile            */
+    NNS_CALIB_ENTROPY,     /* the clipping threshold whose quantized
+                            * distribution is closest (Kullback-Leibler) to
+                            * the observed one (TensorRT's calibration)       */
+    NNS_CALIB_MSE          /* the clipping range of least mean squared error  */
+} nns_calib_method;
+
+typedef struct nns_calib_hist {
+    uint64_t count[NNS_CALIB_BINS];
+    double range;          /* a power of two; 0 until a non-zero value      */
+    uint64_t zeros_before; /* zeros seen while range was 0                  */
+    uint64_t n;            /* finite values seen                            */
+    uint64_t zeros;        /* of which exactly 0 (in bin NNS_CALIB_BINS / 2) */
+    uint64_t nonfinite;    /* NaN and infinities, left out                  */
+    float min, max;        /* of the finite values                          */
+} nns_calib_hist;
+
+/* Empty histogram. */
+void nns_calib_hist_init(nns_calib_hist *h);
+/* Add n values. Allocates nothing. */
+void nns_calib_hist_add(nns_calib_hist *h, const float *x, int64_t n);
+/* Merge b into a (a per-thread or per-batch histogram into the total). */
+void nns_calib_hist_merge(nns_calib_hist *a, const nns_calib_hist *b);
+
+/* The range [lo, hi] to quantize to type t from what h saw, by method m
+ * (percentile: e.g. 99.99, in (0, 100]; ignored by the other methods).
+ * symmetric: the range is symmetric about 0 (a signed type with zero point
+ * 0), else it follows the data (a non-negative activation gets [0, ...]).
+ * The range always lies within [min, max] widened to hold 0. An empty
+ * histogram gives [0, 0]. NNS_STATUS_INVALID_ARG names a bad percentile or
+ * method. */
+nns_status nns_calib_range(const nns_calib_hist *h, nns_calib_method m, double percentile, nns_qtype t,
+                           int symmetric, float *lo, float *hi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
