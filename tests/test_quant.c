@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnslim/arch.h"
 #include "nnslim/quant.h"
+#include "nnslim/runtime.h"
+#include "quant/calibrate.h"
+#include "synthdata.h"
 #include "testutil.h"
 
 static const nns_qtype S8 = {8, 1}, U8 = {8, 0}, S4 = {4, 1}, U4 = {4, 0};
@@ -271,6 +275,49 @@ static void calib_methods(void) {
     CHECK(nns_calib_range(&h, (nns_calib_method)9, 0, U8, 0, &lo, &hi) == NNS_STATUS_INVALID_ARG);
 }
 
+/* Calibration over a model: the input's histogram is exactly that of the
+ * evenly spaced images, the output's that of the same images run through a
+ * session; a value that is not an activation, bad sizes and data that does
+ * not fit are refused by name. */
+static void calibrate_model(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build("lenet5", 7, &g));
+    nns_dataset d;
+    make_data(&d, 300, 3);
+    const int vals[] = {g->inputs[0], g->outputs[0]};
+    static nns_calib_hist h[2], want;
+    for (int i = 0; i < 2; i++) nns_calib_hist_init(&h[i]);
+    int64_t used = 0;
+    CHECK_OK(nns_calibrate(g, &d, 100, 32, 2, vals, h, &used));
+    CHECK(used == 100 && h[0].n == 100 * 784 && h[1].n == 100 * 10);
+    float *x = malloc(100 * 784 * sizeof *x), *y = malloc(100 * 10 * sizeof *y);
+    for (int k = 0; k < 100; k++) memcpy(x + k * 784, d.x + k * 3 * 784, 784 * sizeof *x); /* image 3k */
+    nns_calib_hist_init(&want);
+    nns_calib_hist_add(&want, x, 100 * 784);
+    CHECK(memcmp(want.count, h[0].count, sizeof want.count) == 0 && want.min == h[0].min);
+    nns_session *s = NULL;
+    CHECK_OK(nns_session_create(g, 32, &s));
+    CHECK_OK(nns_session_run(s, x, 100, y));
+    nns_session_free(s);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < 1000; i++) lo = fminf(lo, y[i]), hi = fmaxf(hi, y[i]);
+    CHECK_NEAR(h[1].min, lo, 1e-4 * (1 + fabsf(lo)));
+    CHECK_NEAR(h[1].max, hi, 1e-4 * (1 + fabsf(hi)));
+    CHECK_OK(nns_calibrate(g, &d, 5000, 64, 2, vals, h, &used)); /* more than the set: all of it */
+    CHECK(used == 300 && h[0].n == 400 * 784);
+    CHECK(nns_calibrate(g, &d, 0, 64, 2, vals, h, &used) == NNS_STATUS_INVALID_ARG);
+    CHECK(strstr(nns_last_error(), "--calib-samples") != NULL && used == 0);
+    const int param[] = {g->nodes[0].in[1]};
+    CHECK(nns_calibrate(g, &d, 10, 8, 1, param, h, &used) == NNS_STATUS_INVALID_ARG);
+    CHECK(strstr(nns_last_error(), g->values[param[0]].name) != NULL);
+    d.w = 14; /* the images no longer fit the model */
+    CHECK(nns_calibrate(g, &d, 10, 8, 2, vals, h, &used) == NNS_STATUS_SHAPE);
+    free(x);
+    free(y);
+    nns_dataset_free(&d);
+    nns_graph_free(g);
+}
+
 int main(void) {
     ranges();
     rounding();
@@ -280,5 +327,6 @@ int main(void) {
     pack4();
     hist_exact();
     calib_methods();
+    calibrate_model();
     TEST_MAIN_END();
 }
