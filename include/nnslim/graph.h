@@ -80,6 +80,15 @@ const char *nns_graph_get_meta(const nns_graph *g, const char *key);
  * the node at fault. */
 nns_status nns_graph_finalize(nns_graph *g);
 
+/* Fold every inference-mode BatchNormalization whose input is a Conv's or
+ * Gemm's output read by it alone (and whose weight and bias no other node
+ * reads) into that node: the weights' output channels are scaled, the bias
+ * shifted (created if absent), the BatchNormalization removed. The graph
+ * computes the same function (to float rounding). *folded (may be NULL):
+ * how many were folded. On an error (out of memory) the folds done so far
+ * stay, each complete. */
+nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded);
+
 /* Pack trainable float parameters into one flat buffer (idempotent). */
 nns_status nns_graph_pack_params(nns_graph *g);
 
