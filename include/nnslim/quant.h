@@ -6,10 +6,11 @@
  * A quantized value q stands for the real number (q - zero_point) * scale,
  * ONNX's DequantizeLinear. Quantizing a real x follows ONNX's QuantizeLinear:
  *   q = saturate(round_half_to_even(x / scale) + zero_point)
- * to the integer type's range; nns_quantize_value is that rule and every
- * quantizing path of nnslim goes through it (or nns_requantize, the same rule
- * on an int32 accumulator times a float multiplier). A NaN quantizes to the
- * zero point (the real value 0).
+ * to the integer type's range; nns_quantize_value is that rule, and every
+ * quantizing path of nnslim (ops and kernels: its inline form in the
+ * library) follows it, or nns_requantize, the same rule on an int32
+ * accumulator times a float multiplier. A NaN quantizes to the zero point
+ * (the real value 0).
  *
  * Integer types: 8 or 4 bits, signed (s8 -128..127, s4 -8..7) or unsigned
  * (u8 0..255, u4 0..15). Quantized arrays hold one value per byte (int8_t for
@@ -49,22 +50,12 @@ nns_status nns_qtype_range(nns_qtype t, int32_t *qmin, int32_t *qmax);
 /* ONNX's rounding: round_half_to_even(v) + zp saturated to qmin..qmax; NaN
  * gives zp. v is x / scale (QuantizeLinear) or an accumulator times its
  * multiplier (nns_requantize). */
-static inline int32_t nns_quantize_value(float v, int32_t zp, int32_t qmin, int32_t qmax) {
-    if (v != v) return zp;
-    /* round half to even: the default rounding mode, which nnslim never
-     * changes; __builtin_rintf inlines to one instruction with SSE4.1 */
-    float r = __builtin_rintf(v) + (float)zp;
-    if (r <= (float)qmin) return qmin;
-    if (r >= (float)qmax) return qmax;
-    return (int32_t)r;
-}
+int32_t nns_quantize_value(float v, int32_t zp, int32_t qmin, int32_t qmax);
 
 /* Requantize an int32 accumulator: nns_quantize_value(acc * multiplier, ...)
  * with multiplier = input scale * weight scale / output scale (QLinearConv,
  * QLinearMatMul), computed in float as ONNX Runtime does. */
-static inline int32_t nns_requantize(int32_t acc, float multiplier, int32_t zp, int32_t qmin, int32_t qmax) {
-    return nns_quantize_value((float)acc * multiplier, zp, qmin, qmax);
-}
+int32_t nns_requantize(int32_t acc, float multiplier, int32_t zp, int32_t qmin, int32_t qmax);
 
 /* Scale and zero point for the real range [lo, hi], first widened to hold 0
  * (so that 0 is exact: padding and ReLU's zeros).

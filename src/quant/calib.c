@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/qmath.h"
 #include "nnslim/quant.h"
 
 enum { NB = NNS_CALIB_BINS, HALF = NNS_CALIB_BINS / 2 };
@@ -209,7 +210,7 @@ static double sq_error(const nns_calib_hist *h, float lo, float hi, nns_qtype t,
     for (int k = 0; k < NB; k++) {
         if (!h->count[k]) continue;
         const float c = (float)(-h->range + (k + 0.5) * w);
-        const float d = (float)(nns_quantize_value(c / s, zp, qmin, qmax) - zp) * s;
+        const float d = (float)(nns_q_round(c / s, zp, qmin, qmax) - zp) * s;
         err += (double)h->count[k] * ((double)d - c) * ((double)d - c);
     }
     return err;

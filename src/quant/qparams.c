@@ -8,7 +8,16 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "core/qmath.h"
 #include "nnslim/quant.h"
+
+int32_t nns_quantize_value(float v, int32_t zp, int32_t qmin, int32_t qmax) {
+    return nns_q_round(v, zp, qmin, qmax);
+}
+
+int32_t nns_requantize(int32_t acc, float multiplier, int32_t zp, int32_t qmin, int32_t qmax) {
+    return nns_q_requant(acc, multiplier, zp, qmin, qmax);
+}
 
 nns_status nns_qtype_range(nns_qtype t, int32_t *qmin, int32_t *qmax) {
     if (t.bits != 8 && t.bits != 4)
@@ -65,7 +74,7 @@ static nns_status quantize_group(const float *x, int64_t n, int64_t stride, nns_
     if (st) return st;
     const float s = *scale;
     for (int64_t i = 0; i < n; i++) {
-        const int32_t v = nns_quantize_value(x[i * stride] / s, *zp, qmin, qmax);
+        const int32_t v = nns_q_round(x[i * stride] / s, *zp, qmin, qmax);
         if (t.is_signed)
             ((int8_t *)q)[i * stride] = (int8_t)v;
         else
@@ -105,7 +114,7 @@ static nns_status quantize_axis_outer(const float *x, int64_t outer, int64_t d, 
         for (int64_t o = 0; o < outer; o++)
             for (int64_t i = 0; i < inner; i++) {
                 const int64_t k = (o * d + c) * inner + i;
-                const int32_t v = nns_quantize_value(x[k] / scale[c], zp[c], qmin, qmax);
+                const int32_t v = nns_q_round(x[k] / scale[c], zp[c], qmin, qmax);
                 if (t.is_signed)
                     ((int8_t *)q)[k] = (int8_t)v;
                 else
