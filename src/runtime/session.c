@@ -34,6 +34,10 @@ static void describe_attr(const nns_node *n, char *buf, size_t len) {
         snprintf(buf + k, k < len ? len - k : 0, "%lld", (long long)a->i);
         return;
     }
+    if (a->type != NNS_ATTR_TYPE_INTS || !a->ints) {
+        buf[0] = 0; /* a malformed attribute of another type: say nothing of it */
+        return;
+    }
     for (int i = 0; i < a->n && k < len; i++)
         k += (size_t)snprintf(buf + k, len - k, "%s%lld%s", i ? "," : "[", (long long)a->ints[i], i + 1 < a->n ? "" : "]");
 }
