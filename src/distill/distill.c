@@ -386,7 +386,9 @@ nns_status nns_distiller_create(const nns_graph *teacher, nns_graph *student,
     if ((st = nns_graph_clone(teacher, &d->teacher))) goto fail;
     if (dc->n_hints > 0 && (st = add_hints(d, student, dc, &sc))) goto fail;
     if ((st = nns_graph_finalize(d->teacher)) || (st = nns_graph_pack_params(d->teacher))) goto fail;
-    if ((st = nns_plan_create(d->teacher, max_batch, NNS_PLAN_INFER_FUSED, NULL, &d->plan))) goto fail;
+    if ((st = nns_plan_create(d->teacher, max_batch, NNS_PLAN_INFER_FUSED, NULL, &d->plan)) ||
+        (st = nns_plan_check_f32_io(d->plan, "distillation's teacher")))
+        goto fail;
     d->zt = malloc((size_t)max_batch * (size_t)d->classes * sizeof(float));
     d->scratch = malloc((size_t)d->classes * 3 * sizeof(float));
     if (!d->zt || !d->scratch) {

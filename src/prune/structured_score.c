@@ -97,7 +97,7 @@ static nns_status score_taylor(nns_graph *w, const nns_depgraph *dg, const nns_s
     }
     for (int s = 0; s < dg->n_spaces; s++)
         tv[s] = dg->spaces[s].kind == NNS_DG_SPACE_KIND_FIXED ? -1 : taylor_value(w, &dg->spaces[s]);
-    if ((st = nns_plan_create(w, bs, 1, grads, &p))) goto done;
+    if ((st = nns_plan_create(w, bs, 1, grads, &p)) || (st = nns_plan_check_f32_io(p, "structured pruning's scoring"))) goto done;
     for (int b = 0; b < nb; b++) {
         int64_t first = (int64_t)b * bs;
         if (first >= d->n) break;

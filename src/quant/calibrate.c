@@ -70,6 +70,7 @@ nns_status nns_calibrate(nns_graph *g, const nns_dataset *d, int64_t samples, in
     nns_plan *plan = NULL;
     if (!(st = map_values(g, n_values, values, r.slot)) && !(st = nns_graph_pack_params(g)))
         st = nns_plan_create(g, batch, 0, NULL, &plan);
+    if (!st) st = nns_plan_check_f32_io(plan, "calibration");
     const int in = g->inputs[0];
     for (int64_t b0 = 0; !st && b0 < n; b0 += batch) {
         const int nb = (int)(n - b0 < batch ? n - b0 : batch);

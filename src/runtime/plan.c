@@ -660,6 +660,15 @@ nns_tv *nns_plan_tv(nns_plan *p, int v) {
 }
 nns_tv *nns_plan_input(nns_plan *p, int i) { return &p->tv[p->g->inputs[i]]; }
 nns_tv *nns_plan_output(nns_plan *p, int i) { return &p->tv[p->g->outputs[i]]; }
+
+nns_status nns_plan_check_f32_io(nns_plan *p, const char *who) {
+    const int v[2] = {p->g->inputs[0], p->g->outputs[0]};
+    for (int i = 0; i < 2; i++)
+        if (p->tv[v[i]].dtype != NNS_DTYPE_F32)
+            return nns_error(NNS_STATUS_UNSUPPORTED, "model %s '%s' is %s: %s reads and writes float32",
+                             i ? "output" : "input", p->g->values[v[i]].name, nns_dtype_name(p->tv[v[i]].dtype), who);
+    return NNS_OK;
+}
 void nns_plan_seed(nns_plan *p, uint64_t seed) { p->rng = seed; }
 size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes + p->packed_bytes; }
 

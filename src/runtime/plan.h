@@ -47,6 +47,10 @@ int64_t nns_plan_batch(const nns_plan *p);
 nns_tv *nns_plan_tv(nns_plan *p, int value_idx);
 nns_tv *nns_plan_input(nns_plan *p, int i);  /* i-th graph input  */
 nns_tv *nns_plan_output(nns_plan *p, int i); /* i-th graph output */
+/* The first graph input and output are f32, as the callers that copy float
+ * samples in and out need; otherwise an error naming the value, its dtype
+ * and `who` (what reads and writes float32, e.g. "training"). */
+nns_status nns_plan_check_f32_io(nns_plan *p, const char *who);
 
 /* Forward in training (BN batch stats, dropout) or inference mode. */
 void nns_plan_forward(nns_plan *p, int training_mode);

@@ -108,7 +108,8 @@ static nns_status check_no_batch_mixing(nns_plan *p, const nns_graph *g, int64_t
 /* Check the first output at max_batch and, where the plan re-infers for
  * batch 1, there too (a dim 0 that only equals the batch by chance). */
 static nns_status check_session_shapes(nns_session *s) {
-    nns_status st = check_batch_first(s->plan, s->g, s->max_batch, NULL);
+    nns_status st = nns_plan_check_f32_io(s->plan, "a session (nnslim run, eval, profile)");
+    if (!st) st = check_batch_first(s->plan, s->g, s->max_batch, NULL);
     if (!st) st = check_no_batch_mixing(s->plan, s->g, s->max_batch);
     if (st || s->max_batch < 2) return st;
     const nns_shape full = nns_plan_output(s->plan, 0)->shape;
@@ -290,7 +291,7 @@ nns_status nns_profile_train(const nns_graph *g0, int batch, int repeats, double
         st = nns_error(NNS_STATUS_NOMEM, "profile: out of memory");
         goto done;
     }
-    if ((st = nns_plan_create(g, batch, 1, grads, &p))) goto done;
+    if ((st = nns_plan_create(g, batch, 1, grads, &p)) || (st = nns_plan_check_f32_io(p, "profiling"))) goto done;
     nns_tv *in = nns_plan_input(p, 0), *out = nns_plan_output(p, 0);
     const int64_t nout = nns_shape_numel(&out->shape);
     random_inputs(in->data, nns_shape_numel(&in->shape));

@@ -157,7 +157,8 @@ static nns_status trainer_init(trainer *tr, nns_graph *g, const nns_dataset *tra
     if (!tr->grads || !tr->mom || !tr->ybuf || !tr->dlogits || (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW && !tr->sq) ||
         (n_aux > 0 && (!tr->aux_out || !tr->aux_grad || !tr->aux_per)))
         return nns_error(NNS_STATUS_NOMEM, "out of memory for %lld parameters' training state", (long long)np);
-    if ((st = nns_plan_create(g, bs, 1, tr->grads, &tr->plan))) return st;
+    if ((st = nns_plan_create(g, bs, 1, tr->grads, &tr->plan)) || (st = nns_plan_check_f32_io(tr->plan, "training")))
+        return st;
     for (int i = 0; i < n_aux; i++) {
         const nns_value *v = &g->values[g->outputs[i + 1]];
         int64_t per = 1;
@@ -386,6 +387,10 @@ nns_status nns_evaluate(nns_graph *g, const nns_dataset *d, int batch_size, nns_
     if (batch_size > d->n) batch_size = (int)d->n;
     nns_plan *plan = NULL;
     if ((st = nns_plan_create(g, batch_size, NNS_PLAN_INFER_FUSED, NULL, &plan))) return st;
+    if ((st = nns_plan_check_f32_io(plan, "evaluation"))) {
+        nns_plan_free(plan);
+        return st;
+    }
     res->confusion = calloc((size_t)classes * (size_t)classes, sizeof(int64_t));
     if (!res->confusion) {
         nns_plan_free(plan);
