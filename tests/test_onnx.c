@@ -506,6 +506,15 @@ static void test_unsupported_op(void) {
     CHECK(g == NULL);
     T_free();
 
+    /* an op of nnslim's own (quantization-aware training's FakeQuant) is not ONNX */
+    model_init(&M, 13);
+    add_in(&M, "x", 2, xd);
+    add_nodep(&M, "FakeQuant", "fq", "x,x,x", "y");
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "fq.onnx", &g), NNS_STATUS_UNSUPPORTED, "'FakeQuant'", "internal to nnslim");
+    CHECK(g == NULL);
+    T_free();
+
     /* a custom domain */
     model_init(&M, 13);
     add_in(&M, "x", 2, xd);

@@ -16,6 +16,7 @@ static const char *const op_names[] = {
     [NNS_OP_SIGMOID] = "Sigmoid",
     [NNS_OP_HARDSIGMOID] = "HardSigmoid",
     [NNS_OP_HARDSWISH] = "HardSwish",
+    [NNS_OP_FAKEQUANT] = "FakeQuant",
     [NNS_OP_ADD] = "Add",
     [NNS_OP_SUB] = "Sub",
     [NNS_OP_MUL] = "Mul",

@@ -346,6 +346,9 @@ static nns_status add_initializers(pool *P, const nns_graph *g, const nns_onnx_s
 /* Node n as a NodeProto. */
 static nns_status node_of(pool *P, const nns_graph *g, const nns_node *n, Onnx__NodeProto **out) {
     nns_status st;
+    if (n->op >= 0 && nns_op_table[n->op]->internal)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (%s) is internal to nnslim and has no ONNX form", n->name,
+                         n->op_type);
     Onnx__NodeProto *np = pal(P, 1, sizeof *np);
     if (!np) return OOM();
     onnx__node_proto__init(np);

@@ -911,9 +911,12 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
     if ((st = node_inputs(&c, &all_const))) return st;
     if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
     if (all_const && nns_onnx_foldable(c.op)) return fold_node(&c);
-    if (nns_onnx_fold_only(c.op) || nns_op_lookup(c.op) < 0)
+    const int op = nns_op_lookup(c.op);
+    if (nns_onnx_fold_only(c.op) || op < 0 || nns_op_table[op]->internal)
         return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'%s", c.op, c.nn,
-                    nns_onnx_fold_only(c.op) ? " (supported only on constant inputs)" : "");
+                    nns_onnx_fold_only(c.op) ? " (supported only on constant inputs)"
+                    : op >= 0           ? " (an op internal to nnslim)"
+                                        : "");
     if ((st = normalise(&c))) return st;
     const char *ins[NNS_MAX_NODE_IO], *outs[NNS_MAX_NODE_IO];
     char onames[NNS_MAX_NODE_IO][64];

@@ -127,7 +127,10 @@ typedef struct nns_weight_axes {
 } nns_weight_axes;
 
 typedef struct nns_op_def {
-    const char *name;         /* ONNX op name */
+    const char *name;         /* ONNX op name (internal ops: nnslim's name) */
+    /* 1: an op of nnslim's own (FakeQuant), which passes add and remove:
+     * ONNX import refuses it and export will not write it. */
+    int internal;
     int min_in, max_in;
     int min_out, max_out;
     size_t params_size;
@@ -235,6 +238,7 @@ NNS_DECLARE_OP(nns_op_dropout);
 NNS_DECLARE_OP(nns_op_softmax);
 NNS_DECLARE_OP(nns_op_logsoftmax);
 NNS_DECLARE_OP(nns_op_identity);
+NNS_DECLARE_OP(nns_op_fakequant);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

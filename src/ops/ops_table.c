@@ -33,6 +33,7 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_SOFTMAX] = &nns_op_softmax,
     [NNS_OP_LOGSOFTMAX] = &nns_op_logsoftmax,
     [NNS_OP_IDENTITY] = &nns_op_identity,
+    [NNS_OP_FAKEQUANT] = &nns_op_fakequant,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");
