@@ -1,11 +1,16 @@
 /* test_dtype.c — the dtype table: sizes, names, ranges and the element
  * conversions (rounding half to even, saturation, NaN, f16 against known
- * encodings and every one of the 65536 half values round-tripped). */
+ * encodings and every one of the 65536 half values round-tripped); typed
+ * tensor views (the f32 accessors assert the dtype in debug builds). */
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nnslim/tensor.h"
+#include "ops/op.h"
 #include "testutil.h"
 
 static float get(nns_dtype t, const void *p) { return nns_dtype_get_info(t)->to_f32(p); }
@@ -120,9 +125,39 @@ static void half(void) {
     CHECK_MSG(bad == 0, "%ld half values do not round-trip", bad);
 }
 
+/* The f32 accessors of a tensor view: the bare pointer for an f32 view;
+ * for a view of another dtype an assertion failure (abort) in a debug
+ * build, checked in a child process, and nothing in a release build. */
+static void tv_accessors(void) {
+    float f[2] = {1.0f, 2.0f};
+    int64_t s[2] = {1, 2};
+    nns_tv tf = {.data = f, .dtype = NNS_DTYPE_F32}, ts = {.data = s, .dtype = NNS_DTYPE_S64};
+    CHECK(nns_tv_f32(&tf) == f && nns_tv_cf32(&tf) == f);
+#ifdef NDEBUG
+    CHECK((void *)nns_tv_f32(&ts) == (void *)s && (const void *)nns_tv_cf32(&ts) == (void *)s);
+#else
+    for (int k = 0; k < 2; k++) {
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (!freopen("/dev/null", "w", stderr)) _exit(3);
+            volatile float v = k ? nns_tv_cf32(&ts)[0] : nns_tv_f32(&ts)[0];
+            (void)v;
+            _exit(0);
+        }
+        int status = 0;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "nns_tv_%s on an s64 view did not abort (status 0x%x)", k ? "cf32" : "f32", status);
+    }
+#endif
+}
+
 int main(void) {
     table();
     integers();
     half();
+    tv_accessors();
     TEST_MAIN_END();
 }

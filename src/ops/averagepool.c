@@ -45,8 +45,8 @@ static void avgpool_forward(nns_exec_node *e) {
     const nns_shape *x = &e->in[0]->shape;
     const int64_t planes = x->dims[0] * x->dims[1];
     const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
-    const float *X = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
     for (int64_t pl = 0; pl < planes; pl++)
         nns_f32_avgpool2d__ref(&geo, pb, pr, p->count_include_pad, X + pl * ihw, Y + pl * ohw);

@@ -277,7 +277,7 @@ static void binary_forward(nns_exec_node *e) {
     const binary_params *p = e->params;
     bc_iter it;
     bc_build(&e->in[0]->shape, &e->in[1]->shape, &e->out[0]->shape, &it);
-    bc_kernels[p->op].fwd(&it, e->in[0]->data, e->in[1]->data, e->out[0]->data);
+    bc_kernels[p->op].fwd(&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), nns_tv_f32(e->out[0]));
 }
 
 static void binary_backward(nns_exec_node *e) {
@@ -292,9 +292,9 @@ static void binary_backward(nns_exec_node *e) {
         if (!gx) continue;
         int64_t nx = nns_tv_numel(e->in[k]);
         if (nx == no)
-            bc_kernels[p->op].full[k](&it, e->in[0]->data, e->in[1]->data, gy, gx);
+            bc_kernels[p->op].full[k](&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), gy, gx);
         else
-            bc_kernels[p->op].red[k](&it, e->in[0]->data, e->in[1]->data, gy, gx, nx);
+            bc_kernels[p->op].red[k](&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), gy, gx, nx);
     }
 }
 

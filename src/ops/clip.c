@@ -22,8 +22,8 @@ static nns_status clip_prepare(const nns_graph *g, const nns_node *n, void *para
 static void clip_forward(nns_exec_node *e) {
     const clip_params *p = e->params;
     const float lo = p->lo, hi = p->hi;
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     int64_t n = nns_tv_numel(e->out[0]);
     /* ONNX: when min > max every output is max. */
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
@@ -37,7 +37,7 @@ static void clip_backward(nns_exec_node *e) {
     const clip_params *p = e->params;
     const float lo = p->lo, hi = p->hi;
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    const float *gy = e->out[0]->grad, *x = nns_tv_cf32(e->in[0]);
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
     if (e->grad_overwrite & 1u) {

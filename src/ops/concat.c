@@ -67,11 +67,11 @@ static void concat_forward(nns_exec_node *e) {
     int64_t outer, inner;
     concat_geometry(e, &axis, &outer, &inner);
     const int64_t orow = e->out[0]->shape.dims[axis] * inner;
-    float *y = e->out[0]->data;
+    float *y = nns_tv_f32(e->out[0]);
     int64_t off = 0;
     for (int k = 0; k < e->n_in; k++) {
         const int64_t row = e->in[k]->shape.dims[axis] * inner;
-        const float *x = e->in[k]->data;
+        const float *x = nns_tv_cf32(e->in[k]);
 #pragma omp parallel for schedule(static) if (outer * row > NNS_OMP_MIN_ELEMS && outer > 1)
         for (int64_t o = 0; o < outer; o++)
             memcpy(y + o * orow + off, x + o * row, (size_t)row * sizeof(float));

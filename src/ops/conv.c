@@ -358,7 +358,7 @@ static void conv_pack(nns_exec_node *e, void *out) {
     float *f = (float *)(h + 1);
     conv_dims d;
     conv_dims_rt(e, &d);
-    const float *W = e->in[1]->data, *B = e->n_in > 2 && e->in[2] ? e->in[2]->data : NULL;
+    const float *W = nns_tv_cf32(e->in[1]), *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;
     if (h->folded) {
         float *wf = f + h->w, *bf = f + h->b, *sc = f + h->scale;
         const nns_exec_node *bn = e->epi.affine;
@@ -392,9 +392,9 @@ static void conv_forward(nns_exec_node *e) {
     const conv_params *p = e->params;
     conv_dims d;
     conv_dims_rt(e, &d);
-    const float *X = e->in[0]->data, *W = e->in[1]->data;
-    const float *B = e->n_in > 2 && e->in[2] ? e->in[2]->data : NULL;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
+    const float *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;
+    float *Y = nns_tv_f32(e->out[0]);
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
@@ -457,7 +457,7 @@ static void conv_backward(nns_exec_node *e) {
     if (!dY) return;
     conv_dims d;
     conv_dims_rt(e, &d);
-    const float *X = e->in[0]->data, *W = e->in[1]->data;
+    const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
     float *dX = e->in[0]->grad, *dW = e->in[1]->grad;
     float *dB = e->n_in > 2 && e->in[2] ? e->in[2]->grad : NULL;
     /* dX written rather than accumulated (nns_exec_node.grad_overwrite) */

@@ -41,9 +41,9 @@ static size_t dropout_state_bytes(const void *params, const nns_shape *const *in
 static void dropout_forward(nns_exec_node *e) {
     const dropout_params *p = e->params;
     const int64_t n = nns_tv_numel(e->out[0]);
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
-    float *mo = e->n_out > 1 ? e->out[1]->data : NULL;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
+    float *mo = e->n_out > 1 ? nns_tv_f32(e->out[1]) : NULL;
     if (!e->training || p->ratio == 0.0f || !e->state) {
         nns_op_copy_forward(e);
         if (mo)

@@ -106,7 +106,7 @@ static size_t gemm_packed_bytes(const nns_exec_node *e) {
 }
 
 static void gemm_pack(nns_exec_node *e, void *packed) {
-    nns_sparse_gemm_pack(&((const gemm_params *)e->params)->sparse, e->in[1]->data, packed);
+    nns_sparse_gemm_pack(&((const gemm_params *)e->params)->sparse, nns_tv_cf32(e->in[1]), packed);
 }
 
 static size_t gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
@@ -118,11 +118,11 @@ static void gemm_forward(nns_exec_node *e) {
     const gemm_params *p = e->params;
     gemm_dims d;
     gemm_dims_rt(e, &d);
-    const float *A = e->in[0]->data, *B = e->in[1]->data;
-    float *Y = e->out[0]->data;
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
+    float *Y = nns_tv_f32(e->out[0]);
     float beta = 0.0f;
     if (d.crows && p->beta != 0.0f) {
-        const float *C = e->in[2]->data;
+        const float *C = nns_tv_cf32(e->in[2]);
         const float bt = p->beta;
 #pragma omp parallel for schedule(static) if ((int64_t)d.m * d.n > 65536)
         for (int i = 0; i < d.m; i++) {
@@ -153,7 +153,7 @@ static void gemm_backward(nns_exec_node *e) {
     if (!dY) return;
     gemm_dims d;
     gemm_dims_rt(e, &d);
-    const float *A = e->in[0]->data, *B = e->in[1]->data;
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
     float *dA = e->in[0]->grad, *dB = e->in[1]->grad;
     float *dC = d.crows ? e->in[2]->grad : NULL;
     const int M = d.m, N = d.n, K = d.k;

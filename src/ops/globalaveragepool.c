@@ -38,8 +38,8 @@ static void gap_sizes(const nns_exec_node *e, int64_t *planes, int64_t *hw) {
 static void gap_forward(nns_exec_node *e) {
     int64_t planes, hw;
     gap_sizes(e, &planes, &hw);
-    const float *X = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
     const float inv = 1.0f / (float)hw;
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * hw > 16384)
     for (int64_t pl = 0; pl < planes; pl++) {

@@ -53,8 +53,8 @@ static void maxpool_forward(nns_exec_node *e) {
     const nns_shape *x = &e->in[0]->shape;
     const int64_t planes = x->dims[0] * x->dims[1];
     const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
-    const float *X = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
     const nns_kernels *ks = e->kern;
     nns_f32_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->f32_maxpool2d_2x2s2 : ks->f32_maxpool2d;

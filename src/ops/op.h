@@ -21,20 +21,40 @@
 #ifndef NNS_OP_H
 #define NNS_OP_H
 
+#include <assert.h>
 #include <stdint.h>
 #include "core/graph_impl.h"
 #include "core/op_id.h"
 
 /* enum nns_op (the op ids) and nns_op_lookup: core/op_id.h. */
 
-/* A runtime tensor view. data is f32 unless the value's dtype says otherwise
- * (constants such as Reshape's shape are s64: read them through the graph). */
+/* A runtime tensor view: its dtype (the value's, from shape inference) and
+ * an untyped data pointer. Ops and kernels read and write data through the
+ * typed accessors below (nns_tv_f32, nns_tv_cf32), which check the dtype in
+ * debug builds and compile to the bare pointer in release builds (NDEBUG).
+ * Constants such as Reshape's shape are s64: read them through the graph.
+ *
+ * grad stays float *: a gradient exists only for float values (training
+ * and, next, quantization-aware training with float fake-quantization run
+ * in f32; an integer or bool value never has one), so a typed pointer is
+ * both true and what every backward wants; void * would only add casts. */
 typedef struct nns_tv {
-    float *data;
+    void *data;
     float *grad;      /* NULL: no gradient wanted */
     nns_shape shape;
     nns_dtype dtype;
 } nns_tv;
+
+/* t's data as float32 (t->dtype must be NNS_DTYPE_F32: asserted in debug
+ * builds, nothing in release builds). */
+static inline float *nns_tv_f32(const nns_tv *t) {
+    assert(t->dtype == NNS_DTYPE_F32 && "nns_tv_f32: tensor view is not f32");
+    return (float *)t->data;
+}
+static inline const float *nns_tv_cf32(const nns_tv *t) {
+    assert(t->dtype == NNS_DTYPE_F32 && "nns_tv_cf32: tensor view is not f32");
+    return (const float *)t->data;
+}
 
 /* NNS_MAX_NODE_IO (inputs or outputs of a node): core/graph_impl.h. */
 

@@ -123,8 +123,8 @@ static inline nns_status nns_op_infer_same(const nns_graph *g, const nns_node *n
  * Reshape, inference-mode Dropout). */
 static inline void nns_op_copy_forward(nns_exec_node *e) {
     int64_t n = nns_tv_numel(e->out[0]);
-    if (e->out[0]->data != e->in[0]->data)
-        memcpy(e->out[0]->data, e->in[0]->data, (size_t)n * sizeof(float));
+    if (nns_tv_f32(e->out[0]) != nns_tv_cf32(e->in[0]))
+        memcpy(nns_tv_f32(e->out[0]), nns_tv_cf32(e->in[0]), (size_t)n * sizeof(float));
 }
 
 static inline void nns_op_copy_backward(nns_exec_node *e) {

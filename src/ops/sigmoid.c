@@ -9,8 +9,8 @@ static nns_status sigmoid_prepare(const nns_graph *g, const nns_node *n, void *p
 }
 
 static void sigmoid_forward(nns_exec_node *e) {
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS / 8)
     for (int64_t i = 0; i < n; i++) {
@@ -22,7 +22,7 @@ static void sigmoid_forward(nns_exec_node *e) {
 
 static void sigmoid_backward(nns_exec_node *e) {
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *y = e->out[0]->data;
+    const float *gy = e->out[0]->grad, *y = nns_tv_f32(e->out[0]);
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)

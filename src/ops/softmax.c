@@ -52,8 +52,8 @@ static void softmax_forward(nns_exec_node *e) {
     const softmax_params *p = e->params;
     int64_t outer, n, inner;
     softmax_geometry(e, &outer, &n, &inner);
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     const int64_t rows = outer * inner;
     const int lg = p->log;
 #pragma omp parallel for schedule(static) if (rows * n > NNS_OMP_MIN_ELEMS / 8 && rows > 1)
@@ -83,7 +83,7 @@ static void softmax_forward(nns_exec_node *e) {
 static void softmax_backward(nns_exec_node *e) {
     const softmax_params *p = e->params;
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *y = e->out[0]->data;
+    const float *gy = e->out[0]->grad, *y = nns_tv_f32(e->out[0]);
     if (!gx || !gy) return;
     int64_t outer, n, inner;
     softmax_geometry(e, &outer, &n, &inner);

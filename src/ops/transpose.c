@@ -162,7 +162,7 @@ static void tr_run(const tr_iter *it, const float *src, float *dst, int bwd) {
 static void transpose_forward(nns_exec_node *e) {
     tr_iter it;
     tr_build(e->params, &e->in[0]->shape, &it);
-    tr_run(&it, e->in[0]->data, e->out[0]->data, 0);
+    tr_run(&it, nns_tv_cf32(e->in[0]), nns_tv_f32(e->out[0]), 0);
 }
 
 static void transpose_backward(nns_exec_node *e) {

@@ -218,7 +218,7 @@ static nns_status plan_bind_graph(nns_plan *p, int64_t max_batch) {
         const nns_value *val = &g->values[v];
         p->tv[v].dtype = val->dtype;
         p->tv[v].shape = val->shape;
-        if (val->data) p->tv[v].data = (float *)val->data;
+        if (val->data) p->tv[v].data = val->data;
         if (p->training && val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0)
             p->tv[v].grad = p->param_grads + val->param_offset;
     }
@@ -460,7 +460,7 @@ static nns_status plan_bind_memory(nns_plan *p, const plan_build *b) {
     for (int v = 0; v < b->nv; v++) {
         const nns_value *val = &g->values[v];
         if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
-        p->tv[v].data = (float *)(p->arena + b->val_off[v]);
+        p->tv[v].data = p->arena + b->val_off[v];
         if (p->training && val->kind == NNS_VALUE_KIND_ACT && b->needs_grad[v])
             p->tv[v].grad = (float *)(p->arena + b->act_bytes + b->grad_off[v]);
     }
