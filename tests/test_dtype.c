@@ -1,7 +1,9 @@
 /* test_dtype.c — the dtype table: sizes, names, ranges and the element
  * conversions (rounding half to even, saturation, NaN, f16 against known
  * encodings and every one of the 65536 half values round-tripped); typed
- * tensor views (the f32 accessors assert the dtype in debug builds). */
+ * tensor views (the f32 accessors assert the dtype in debug builds); the
+ * op table's declared dtypes (one check for every op, its error naming the
+ * node, the op, the input and the dtype; output dtypes from the table). */
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -154,10 +156,75 @@ static void tv_accessors(void) {
 #endif
 }
 
+/* A graph: input x (dtype dx, [2, 3]), initializer k (dtype dk, [3]),
+ * node `op` named "n1" on (x) or (x, k), output y; finalized. */
+static nns_status one_node(const char *op, int two, nns_dtype dx, nns_dtype dk, nns_graph **out) {
+    nns_graph *g = NULL;
+    const int64_t d2[2] = {2, 3}, d1[1] = {3};
+    nns_shape sx = nns_shape_make(2, d2), sk = nns_shape_make(1, d1);
+    const char *ins[2] = {"x", "k"}, *outs[1] = {"y"};
+    nns_status st = nns_graph_create(&g);
+    if (!st) st = nns_graph_add_input(g, "x", dx, &sx, NULL);
+    if (!st && two) st = nns_graph_add_param(g, "k", dk, &sk, NULL, 1, NULL);
+    if (!st) st = nns_graph_add_node(g, op, "n1", two ? 2 : 1, ins, 1, outs, NULL);
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_finalize(g);
+    *out = g;
+    return st;
+}
+
+/* Dtypes are the op table's: an op given an input of a dtype it does not
+ * declare is refused once, generically, with a one-line error naming the
+ * node, the op, the input (slot and name) and the dtype found; an output's
+ * dtype comes from the table (f32, or an input's), not stamped. */
+static void op_dtypes(void) {
+    static const struct {
+        const char *op;
+        int two;
+        nns_dtype dx, dk;
+        const char *want;
+    } cs[] = {
+        {"Relu", 0, NNS_DTYPE_S64, 0, "node 'n1' (Relu): input 0 'x' is s64, only f32 is supported"},
+        {"Softmax", 0, NNS_DTYPE_BOOL, 0, "node 'n1' (Softmax): input 0 'x' is bool, only f32 is supported"},
+        {"Add", 1, NNS_DTYPE_F32, NNS_DTYPE_S32, "node 'n1' (Add): input 1 'k' is s32, only f32 is supported"},
+        {"Mul", 1, NNS_DTYPE_U8, NNS_DTYPE_F32, "node 'n1' (Mul): input 0 'x' is u8, only f32 is supported"},
+        {"Concat", 1, NNS_DTYPE_F32, NNS_DTYPE_S8, "node 'n1' (Concat): input 1 'k' is s8, only f32 is supported"},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        nns_graph *g = NULL;
+        nns_status st = one_node(cs[c].op, cs[c].two, cs[c].dx, cs[c].dk, &g);
+        CHECK_MSG(st == NNS_STATUS_UNSUPPORTED, "%s: status %d", cs[c].op, (int)st);
+        CHECK_MSG(strcmp(nns_last_error(), cs[c].want) == 0, "%s: error '%s', want '%s'", cs[c].op,
+                  nns_last_error(), cs[c].want);
+        nns_graph_free(g);
+    }
+    /* an activation has no dtype until shape inference gives it its op's */
+    nns_graph *g = NULL;
+    CHECK_OK(one_node("Relu", 0, NNS_DTYPE_F32, 0, &g));
+    if (g) CHECK(g->values[nns_graph_find_value(g, "y")].dtype == NNS_DTYPE_F32);
+    /* the rules themselves: f32, or the dtype of input k (Identity's) */
+    if (g) {
+        const nns_node *n = &g->nodes[0];
+        const nns_shape *in[1] = {&g->values[n->in[0]].shape};
+        nns_dtype in_dt[1] = {NNS_DTYPE_S8}, out_dt[1] = {NNS_DTYPE_UNDEFINED};
+        nns_shape out[1];
+        CHECK_OK(nns_op_infer(g, n, NULL, in, in_dt, out, out_dt));
+        CHECK(out_dt[0] == NNS_DTYPE_F32);
+        CHECK(nns_op_table[NNS_OP_IDENTITY]->out_dtype == NNS_OUT_SAME_AS(0));
+        g->nodes[0].op = NNS_OP_IDENTITY;
+        out_dt[0] = NNS_DTYPE_UNDEFINED;
+        CHECK_OK(nns_op_infer(g, n, NULL, in, in_dt, out, out_dt));
+        CHECK(out_dt[0] == NNS_DTYPE_S8);
+        g->nodes[0].op = NNS_OP_RELU;
+    }
+    nns_graph_free(g);
+}
+
 int main(void) {
     table();
     integers();
     half();
     tv_accessors();
+    op_dtypes();
     TEST_MAIN_END();
 }

@@ -22,7 +22,7 @@ static nns_status avgpool_prepare(const nns_graph *g, const nns_node *n, void *p
     if (c != 0 && c != 1)
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (AveragePool): count_include_pad must be 0 or 1", n->name);
     p->count_include_pad = (int)c;
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status avgpool_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -73,6 +73,7 @@ const nns_op_def nns_op_averagepool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(avgpool_params),
     .prepare = avgpool_prepare,
+    .f32_inputs = 1u,
     .infer = avgpool_infer,
     .forward = avgpool_forward,
     .backward = avgpool_backward,

@@ -184,8 +184,6 @@ static nns_status batchnorm_prepare(const nns_graph *g, const nns_node *n, void 
     for (int i = 0; i < 5; i++) {
         if (n->in[i] < 0)
             return nns_error(NNS_STATUS_FORMAT, "node '%s' (BatchNormalization): input %d is omitted", n->name, i);
-        nns_status st = nns_op_check_f32(g, n, i);
-        if (st) return st;
     }
     return NNS_OK;
 }
@@ -440,6 +438,7 @@ const nns_op_def nns_op_batchnorm = {
     .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
     .params_size = sizeof(batchnorm_params),
     .prepare = batchnorm_prepare,
+    .f32_inputs = NNS_IN_ALL,
     .infer = batchnorm_infer,
     .state_bytes = batchnorm_state_bytes,
     .work_bytes = batchnorm_work_bytes,

@@ -256,9 +256,7 @@ static const struct {
 static nns_status binary_prepare_op(const nns_graph *g, const nns_node *n, void *params, int op) {
     binary_params *p = params;
     p->op = op;
-    nns_status st = nns_op_check_f32(g, n, 0);
-    if (!st) st = nns_op_check_f32(g, n, 1);
-    return st;
+    return NNS_OK;
 }
 
 static nns_status add_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_ADD); }
@@ -304,6 +302,7 @@ static void binary_backward(nns_exec_node *e) {
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,             \
         .params_size = sizeof(binary_params),                             \
         .prepare = prep,                                                  \
+        .f32_inputs = 3u,                                                 \
         .infer = binary_infer,                                            \
         .forward = binary_forward,                                        \
         .backward = binary_backward,                                      \

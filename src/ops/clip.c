@@ -10,8 +10,7 @@ static nns_status clip_prepare(const nns_graph *g, const nns_node *n, void *para
     clip_params *p = params;
     p->lo = nns_node_attr_float(n, "min", -FLT_MAX);
     p->hi = nns_node_attr_float(n, "max", FLT_MAX);
-    nns_status st = nns_op_check_f32(g, n, 0);
-    if (!st) st = nns_op_const_scalar(g, n, 1, "min", &p->lo);
+    nns_status st = nns_op_const_scalar(g, n, 1, "min", &p->lo);
     if (!st) st = nns_op_const_scalar(g, n, 2, "max", &p->hi);
     if (st) return st;
     if (p->lo != p->lo || p->hi != p->hi)
@@ -62,6 +61,7 @@ const nns_op_def nns_op_clip = {
     .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
     .params_size = sizeof(clip_params),
     .prepare = clip_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = clip_forward,
     .backward = clip_backward,

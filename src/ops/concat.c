@@ -13,8 +13,6 @@ static nns_status concat_prepare(const nns_graph *g, const nns_node *n, void *pa
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i] < 0)
             return nns_error(NNS_STATUS_FORMAT, "node '%s' (Concat): input %d is omitted", n->name, i);
-        nns_status st = nns_op_check_f32(g, n, i);
-        if (st) return st;
     }
     return NNS_OK;
 }
@@ -108,6 +106,7 @@ const nns_op_def nns_op_concat = {
     .min_in = 1, .max_in = NNS_MAX_NODE_IO, .min_out = 1, .max_out = 1,
     .params_size = sizeof(concat_params),
     .prepare = concat_prepare,
+    .f32_inputs = NNS_IN_ALL,
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,

@@ -166,8 +166,6 @@ static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *para
     p->group = (int)group;
     p->nthreads = omp_get_max_threads();
     if (p->nthreads < 1) p->nthreads = 1;
-    for (int i = 0; i < n->n_in && i < 3; i++)
-        if ((st = nns_op_check_f32(g, n, i))) return st;
     return NNS_OK;
 }
 
@@ -563,6 +561,7 @@ const nns_op_def nns_op_conv = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .params_size = sizeof(conv_params),
     .prepare = conv_prepare,
+    .f32_inputs = 7u,
     .infer = conv_infer,
     .work_bytes = conv_work_bytes,
     .forward = conv_forward,

@@ -34,9 +34,6 @@ static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *para
     p->trans_b = (int)tb;
     if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (Gemm): inputs A and B are required", n->name);
-    nns_status st;
-    for (int i = 0; i < n->n_in && i < 3; i++)
-        if ((st = nns_op_check_f32(g, n, i))) return st;
     nns_sparse_gemm_prepare(g, n, p->trans_b, &p->sparse);
     return NNS_OK;
 }
@@ -248,6 +245,7 @@ const nns_op_def nns_op_gemm = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .params_size = sizeof(gemm_params),
     .prepare = gemm_prepare,
+    .f32_inputs = 7u,
     .infer = gemm_infer,
     .packed_bytes = gemm_packed_bytes,
     .pack = gemm_pack,

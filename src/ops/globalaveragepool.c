@@ -7,7 +7,7 @@
 
 static nns_status gap_prepare(const nns_graph *g, const nns_node *n, void *params) {
     (void)params;
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status gap_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -69,6 +69,7 @@ const nns_op_def nns_op_globalaveragepool = {
     .name = "GlobalAveragePool",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .prepare = gap_prepare,
+    .f32_inputs = 1u,
     .infer = gap_infer,
     .forward = gap_forward,
     .backward = gap_backward,

@@ -9,7 +9,7 @@ static nns_status hardsigmoid_prepare(const nns_graph *g, const nns_node *n, voi
     hardsigmoid_params *p = params;
     p->alpha = nns_node_attr_float(n, "alpha", 0.2f);
     p->beta = nns_node_attr_float(n, "beta", 0.5f);
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static void hardsigmoid_forward(nns_exec_node *e) {
@@ -45,6 +45,7 @@ const nns_op_def nns_op_hardsigmoid = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(hardsigmoid_params),
     .prepare = hardsigmoid_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = hardsigmoid_forward,
     .backward = hardsigmoid_backward,

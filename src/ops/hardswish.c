@@ -2,10 +2,6 @@
  * dy/dx = 0 for x < -3, 1 for x > 3, (2x + 3) / 6 between. */
 #include "ops/op_util.h"
 
-static nns_status hardswish_prepare(const nns_graph *g, const nns_node *n, void *params) {
-    return nns_op_check_f32(g, n, 0);
-}
-
 static void hardswish_forward(nns_exec_node *e) {
     const float *x = nns_tv_cf32(e->in[0]);
     float *y = nns_tv_f32(e->out[0]);
@@ -38,7 +34,7 @@ static void hardswish_backward(nns_exec_node *e) {
 const nns_op_def nns_op_hardswish = {
     .name = "HardSwish",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .prepare = hardswish_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = hardswish_forward,
     .backward = hardswish_backward,

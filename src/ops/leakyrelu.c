@@ -6,7 +6,7 @@ typedef struct { float alpha; } leakyrelu_params;
 static nns_status leakyrelu_prepare(const nns_graph *g, const nns_node *n, void *params) {
     leakyrelu_params *p = params;
     p->alpha = nns_node_attr_float(n, "alpha", 0.01f);
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static void leakyrelu_forward(nns_exec_node *e) {
@@ -35,6 +35,7 @@ const nns_op_def nns_op_leakyrelu = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(leakyrelu_params),
     .prepare = leakyrelu_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = leakyrelu_forward,
     .backward = leakyrelu_backward,

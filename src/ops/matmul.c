@@ -35,9 +35,6 @@ typedef struct mm_dims {
 static nns_status mm_prepare(const nns_graph *g, const nns_node *n, void *params) {
     matmul_params *p = params;
     p->nthreads = omp_get_max_threads();
-    nns_status st;
-    for (int i = 0; i < 2; i++)
-        if ((st = nns_op_check_f32(g, n, i))) return st;
     return NNS_OK;
 }
 
@@ -211,6 +208,7 @@ const nns_op_def nns_op_matmul = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .params_size = sizeof(matmul_params),
     .prepare = mm_prepare,
+    .f32_inputs = 3u,
     .infer = mm_infer,
     .forward = mm_forward,
     .backward = mm_backward,

@@ -25,7 +25,7 @@ static nns_status maxpool_prepare(const nns_graph *g, const nns_node *n, void *p
     if (n->n_out > 1)
         return nns_error(NNS_STATUS_UNSUPPORTED,
                          "node '%s' (MaxPool): the second output (Indices) is not supported", n->name);
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status maxpool_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -83,6 +83,7 @@ const nns_op_def nns_op_maxpool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
     .params_size = sizeof(maxpool_params),
     .prepare = maxpool_prepare,
+    .f32_inputs = 1u,
     .infer = maxpool_infer,
     .state_bytes = maxpool_state_bytes,
     .forward = maxpool_forward,

@@ -183,6 +183,17 @@ typedef struct nns_op_def {
      * parameters (BatchNormalization in inference): fills scale and shift
      * (channels of e's output) exactly as e's forward computes them. */
     void (*affine)(const nns_exec_node *e, float *scale, float *shift);
+    /* ---- Dtypes, declared here and checked once for every op by
+     * nns_op_prepare (ops do not check them). Bit i of f32_inputs: input i,
+     * when present, must be f32 (NNS_IN_ALL: every input); any other dtype
+     * is refused before the op's prepare runs, with an error naming the
+     * node, the op, the input and the dtype found. Inputs not in the mask
+     * (Reshape's shape, Clip's bounds) are the op's to read. */
+    unsigned f32_inputs;
+    /* The dtype of every output, which shape inference (nns_op_infer) gives
+     * its values: NNS_OUT_F32 (0, the default) or NNS_OUT_SAME_AS(k), the
+     * dtype of input k. */
+    int out_dtype;
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;
@@ -219,14 +230,26 @@ typedef struct nns_op_def {
     int64_t (*macs)(const nns_node *n, const nns_shape *const *in, const nns_shape *out);
 } nns_op_def;
 
+/* nns_op_def.f32_inputs: every input; nns_op_def.out_dtype's rules. */
+#define NNS_IN_ALL (~0u)
+#define NNS_OUT_F32 0
+#define NNS_OUT_SAME_AS(k) (1 + (k))
+
 /* The table, indexed by nns_op. */
 extern const nns_op_def *const nns_op_table[NNS_OP_COUNT];
+/* The input dtypes (g's values) checked against the op's f32_inputs, then
+ * the op's prepare (if any). Every caller of an op's prepare goes through
+ * this, so ops only ever see the dtypes they declare. */
+nns_status nns_op_prepare(const nns_graph *g, const nns_node *n, void *params);
 /* The op's infer, then every output shape checked: rank and dims in range
  * and at most nns_limit_tensor_elems() elements (per sample when dim 0 is
  * -1), else an error naming the node and the output. Every caller of an
- * op's infer goes through this, so kernels only ever see sizes that fit. */
+ * op's infer goes through this, so kernels only ever see sizes that fit.
+ * in_dt[i] is input i's dtype (anything for an omitted input); out_dt gets
+ * every output's dtype from the op's out_dtype rule. */
 nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *params,
-                        const nns_shape *const *in, nns_shape *out);
+                        const nns_shape *const *in, const nns_dtype *in_dt,
+                        nns_shape *out, nns_dtype *out_dt);
 
 /* Each op file defines one of these. */
 #define NNS_DECLARE_OP(sym) extern const nns_op_def sym

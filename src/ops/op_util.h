@@ -97,17 +97,6 @@ static inline nns_status nns_op_const_scalar(const nns_graph *g, const nns_node 
     return NNS_OK;
 }
 
-/* Check that input slot i (when present) is f32. */
-static inline nns_status nns_op_check_f32(const nns_graph *g, const nns_node *n, int slot) {
-    if (slot >= n->n_in || n->in[slot] < 0) return NNS_OK;
-    const nns_value *val = &g->values[n->in[slot]];
-    if (val->dtype != NNS_DTYPE_F32)
-        return nns_error(NNS_STATUS_UNSUPPORTED,
-                         "node '%s' (%s): input '%s' is %s, only f32 is supported", n->name,
-                         n->op_type, val->name, nns_dtype_name(val->dtype));
-    return NNS_OK;
-}
-
 /* infer for ops whose single output has the shape of input 0. */
 static inline nns_status nns_op_infer_same(const nns_graph *g, const nns_node *n,
                                            const void *params, const nns_shape *const *in,

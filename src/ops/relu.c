@@ -1,10 +1,6 @@
 /* relu.c — Relu: y = max(x, 0). Backward: dx += dy where x > 0 (or dx = ..., see grad_overwrite). */
 #include "ops/op_util.h"
 
-static nns_status relu_prepare(const nns_graph *g, const nns_node *n, void *params) {
-    return nns_op_check_f32(g, n, 0);
-}
-
 static void relu_forward(nns_exec_node *e) {
     const float *x = nns_tv_cf32(e->in[0]);
     float *y = nns_tv_f32(e->out[0]);
@@ -37,7 +33,7 @@ static void relu_clamp(const void *params, nns_epilogue *epi) {
 const nns_op_def nns_op_relu = {
     .name = "Relu",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .prepare = relu_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = relu_forward,
     .backward = relu_backward,

@@ -15,7 +15,7 @@ static nns_status softmax_prepare_common(const nns_graph *g, const nns_node *n, 
     softmax_params *p = params;
     p->axis = nns_node_attr_int(n, "axis", -1);
     p->log = log;
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status softmax_prepare(const nns_graph *g, const nns_node *n, void *params) {
@@ -112,6 +112,7 @@ const nns_op_def nns_op_softmax = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(softmax_params),
     .prepare = softmax_prepare,
+    .f32_inputs = 1u,
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
@@ -122,6 +123,7 @@ const nns_op_def nns_op_logsoftmax = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(softmax_params),
     .prepare = logsoftmax_prepare,
+    .f32_inputs = 1u,
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
