@@ -3,7 +3,8 @@
  * encodings and every one of the 65536 half values round-tripped); typed
  * tensor views (the f32 accessors assert the dtype in debug builds); the
  * op table's declared dtypes (one check for every op, its error naming the
- * node, the op, the input and the dtype; output dtypes from the table). */
+ * node, the op, the input and the dtype; output dtypes from the table);
+ * weights by role, not dtype (an s8 Conv weight is a weight). */
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include "nnslim/tensor.h"
+#include "graph/weights.h"
 #include "ops/op.h"
+#include "prune/prune_util.h"
 #include "testutil.h"
 
 static float get(nns_dtype t, const void *p) { return nns_dtype_get_info(t)->to_f32(p); }
@@ -220,11 +223,52 @@ static void op_dtypes(void) {
     nns_graph_free(g);
 }
 
+/* An s8 Conv weight is a weight by its role (counted, listed, a prune
+ * target that cannot be pruned), not a shape constant; an s64 Reshape
+ * shape is not; nnslim still refuses to run the s8 graph. */
+static void weights_by_role(void) {
+    nns_graph *g = NULL;
+    const int64_t dx[4] = {1, 2, 4, 4}, dw[4] = {3, 2, 3, 3}, dsh[1] = {2}, shp[2] = {1, -1};
+    nns_shape sx = nns_shape_make(4, dx), sw = nns_shape_make(4, dw), ssh = nns_shape_make(1, dsh);
+    int8_t w[54];
+    for (int i = 0; i < 54; i++) w[i] = (int8_t)(i % 3 - 1); /* 18 zeros */
+    const char *cin[2] = {"x", "W"}, *cout[1] = {"y"}, *rin[2] = {"y", "shape"}, *rout[1] = {"z"};
+    CHECK_OK(nns_graph_create(&g));
+    if (!g) return;
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &sx, NULL));
+    CHECK_OK(nns_graph_add_param(g, "W", NNS_DTYPE_S8, &sw, w, 1, NULL));
+    CHECK_OK(nns_graph_add_param(g, "shape", NNS_DTYPE_S64, &ssh, shp, 1, NULL));
+    CHECK_OK(nns_graph_add_node(g, "Conv", "conv", 2, cin, 1, cout, NULL));
+    CHECK_OK(nns_graph_add_node(g, "Reshape", "flat", 2, rin, 1, rout, NULL));
+    CHECK_OK(nns_graph_add_output(g, "z"));
+    CHECK(nns_graph_input_is_weight(g, 0, 1));
+    CHECK(!nns_graph_input_is_weight(g, 0, 0) && !nns_graph_input_is_weight(g, 1, 1));
+    nns_weight_ref *t = NULL;
+    int nt = 0;
+    CHECK_OK(nns_graph_list_weights(g, &t, &nt));
+    CHECK_MSG(nt == 1, "%d weights listed, want 1 (W)", nt);
+    if (nt == 1)
+        CHECK(t[0].value == nns_graph_find_value(g, "W") && t[0].dtype == NNS_DTYPE_S8 && t[0].numel == 54 &&
+              t[0].outer == 3 && t[0].red == 18);
+    free(t);
+    nns_prune_target *pt = NULL;
+    int np = 0;
+    CHECK(nns_prune_targets(g, NULL, "magnitude pruning", &pt, &np) == NNS_STATUS_UNSUPPORTED);
+    CHECK_MSG(strcmp(nns_last_error(), "magnitude pruning: weight 'W' of node 'conv' is s8; only f32 weights can "
+                                       "be pruned") == 0, "got '%s'", nns_last_error());
+    free(pt);
+    CHECK(nns_graph_finalize(g) == NNS_STATUS_UNSUPPORTED);
+    CHECK_MSG(strcmp(nns_last_error(), "node 'conv' (Conv): input 1 'W' is s8, only f32 is supported") == 0,
+              "got '%s'", nns_last_error());
+    nns_graph_free(g);
+}
+
 int main(void) {
     table();
     integers();
     half();
     tv_accessors();
     op_dtypes();
+    weights_by_role();
     TEST_MAIN_END();
 }
