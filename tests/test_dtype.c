@@ -203,8 +203,18 @@ static void op_dtypes(void) {
     }
     /* an activation has no dtype until shape inference gives it its op's */
     nns_graph *g = NULL;
-    CHECK_OK(one_node("Relu", 0, NNS_DTYPE_F32, 0, &g));
-    if (g) CHECK(g->values[nns_graph_find_value(g, "y")].dtype == NNS_DTYPE_F32);
+    const int64_t d2[2] = {2, 3};
+    nns_shape sx = nns_shape_make(2, d2);
+    const char *ins[1] = {"x"}, *outs[1] = {"y"};
+    CHECK_OK(nns_graph_create(&g));
+    if (g) {
+        CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &sx, NULL));
+        CHECK_OK(nns_graph_add_node(g, "Relu", "n1", 1, ins, 1, outs, NULL));
+        CHECK_OK(nns_graph_add_output(g, "y"));
+        CHECK(g->values[nns_graph_find_value(g, "y")].dtype == NNS_DTYPE_UNDEFINED);
+        CHECK_OK(nns_graph_finalize(g));
+        CHECK(g->values[nns_graph_find_value(g, "y")].dtype == NNS_DTYPE_F32);
+    }
     /* the rules themselves: f32, or the dtype of input k (Identity's) */
     if (g) {
         const nns_node *n = &g->nodes[0];
