@@ -81,7 +81,7 @@ static double oc_loss(nns_plan *p, const float *r, int training) {
     nns_tv *o = nns_plan_output(p, 0);
     int64_t n = nns_shape_numel(&o->shape);
     double L = 0;
-    for (int64_t k = 0; k < n; k++) L += (double)r[k] * o->data[k];
+    for (int64_t k = 0; k < n; k++) L += (double)r[k] * nns_tv_f32(o)[k];
     return L;
 }
 
@@ -157,7 +157,7 @@ static float *opcheck_forward(const char *op, const oc_input *ins, int n_in, int
     nns_tv *o = nns_plan_output(p, 0);
     int64_t no = nns_shape_numel(&o->shape);
     float *res = malloc((size_t)(no ? no : 1) * sizeof(float));
-    memcpy(res, o->data, (size_t)no * sizeof(float));
+    memcpy(res, nns_tv_f32(o), (size_t)no * sizeof(float));
     if (shape) *shape = o->shape;
     nns_plan_free(p);
     free(pg);

@@ -228,7 +228,7 @@ static int compare_output(const char *name, const nns_tv *got, nns_dtype got_dt,
     const int64_t n = nns_shape_numel(&want->shape);
     const float *w = want->data;
     for (int64_t i = 0; i < n; i++) {
-        const double x = got->data[i], y = w[i];
+        const double x = nns_tv_cf32(got)[i], y = w[i];
         if (isnan(x) && isnan(y)) continue;
         if (x == y) continue; /* equal infinities */
         if (!(fabs(x - y) <= CONF_ATOL + CONF_RTOL * fabs(y))) {

@@ -492,6 +492,29 @@ static const int64_t *const_input(const nns_graph *g, const char *name, int j, i
     return v->data;
 }
 
+/* BOOL is imported as NNS_DTYPE_BOOL, not U8: a bool graph input and a bool
+ * initializer reach the op's dtype check as bool. */
+static void test_bool_import(void) {
+    model M;
+    nns_graph *g = NULL;
+    int64_t xd[] = {2, 4}, kd[] = {4};
+    model_init(&M, 13);
+    add_in(&M, "b", 2, xd);
+    M.ins[0]->type->tensor_type->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+    add_nodep(&M, "Relu", "rb", "b", "y");
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "boolin.onnx", &g), NNS_STATUS_UNSUPPORTED, "input 0 'b' is bool", "'rb' (Relu)");
+    T_free();
+    model_init(&M, 13);
+    add_in(&M, "x", 2, xd);
+    const unsigned char kv[4] = {1, 0, 1, 1};
+    M.inits[M.g.n_initializer++] = mk_tensor("k", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL, 1, kd, kv, 4);
+    add_nodep(&M, "Add", "addb", "x,k", "y");
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "boolk.onnx", &g), NNS_STATUS_UNSUPPORTED, "input 1 'k' is bool", "'addb' (Add)");
+    T_free();
+}
+
 static void test_unsupported_op(void) {
     model M;
     model_init(&M, 13);
@@ -989,6 +1012,7 @@ int main(void) {
     }
     test_round_trip();
     test_unsupported_op();
+    test_bool_import();
     test_folding();
     test_opset_normalise();
     test_bad_files();

@@ -543,14 +543,14 @@ static void test_dynamic_batch(const char *op, const conv_case *k) {
     {
         nns_tv *x1 = nns_plan_input(p1, 0);
         int64_t nx = nns_shape_numel(&x1->shape);
-        for (int64_t i = 0; i < nx; i++) x1->data[i] = 2 * nns_rng_uniform(&rng) - 1;
+        for (int64_t i = 0; i < nx; i++) nns_tv_f32(x1)[i] = 2 * nns_rng_uniform(&rng) - 1;
         nns_plan_forward(p1, 1);
     }
     CHECK_OK(nns_plan_set_batch(p1, small));
     nns_tv *x1 = nns_plan_input(p1, 0), *x2 = nns_plan_input(p2, 0);
     int64_t nx = nns_shape_numel(&x2->shape);
     CHECK(nns_shape_numel(&x1->shape) == nx);
-    for (int64_t i = 0; i < nx; i++) x1->data[i] = x2->data[i] = 2 * nns_rng_uniform(&rng) - 1;
+    for (int64_t i = 0; i < nx; i++) nns_tv_f32(x1)[i] = nns_tv_f32(x2)[i] = 2 * nns_rng_uniform(&rng) - 1;
     nns_plan_forward(p1, 1);
     nns_plan_forward(p2, 1);
     nns_tv *y1 = nns_plan_output(p1, 0), *y2 = nns_plan_output(p2, 0);
@@ -558,7 +558,7 @@ static void test_dynamic_batch(const char *op, const conv_case *k) {
     CHECK(nns_shape_numel(&y1->shape) == ny && y1->shape.dims[0] == small);
     char what[64];
     snprintf(what, sizeof what, "%s dynamic batch forward", op);
-    compare(what, y1->data, y2->data, ny, 1e-6);
+    compare(what, nns_tv_f32(y1), nns_tv_f32(y2), ny, 1e-6);
     nns_plan_zero_act_grads(p1);
     nns_plan_zero_act_grads(p2);
     for (int64_t i = 0; i < ny; i++) y1->grad[i] = y2->grad[i] = (float)((i * 37) % 11) * 0.1f - 0.5f;
@@ -609,14 +609,14 @@ static void test_dynamic_gemm_matmul(const char *op) {
         nns_tv *x = nns_plan_input(p, 0), *y = nns_plan_output(p, 0);
         const int64_t nx = nns_shape_numel(&x->shape), ny = nns_shape_numel(&y->shape);
         CHECK(y->shape.dims[0] == 2 && ny == (is_gemm ? 2 * 5 : 2 * 3 * 5));
-        for (int64_t i = 0; i < nx; i++) x->data[i] = 0.05f * (float)i - 0.4f;
+        for (int64_t i = 0; i < nx; i++) nns_tv_f32(x)[i] = 0.05f * (float)i - 0.4f;
         nns_plan_forward(p, 0);
         int bad = 0;
         for (int64_t r = 0; r < nx / 4; r++)
             for (int j = 0; j < 5; j++) {
                 double want = is_gemm ? bv[j] : 0.0;
-                for (int k = 0; k < 4; k++) want += (double)x->data[r * 4 + k] * (is_gemm ? wv[j * 4 + k] : wv[k * 5 + j]);
-                if (fabs(y->data[r * 5 + j] - want) > 1e-5) bad++;
+                for (int k = 0; k < 4; k++) want += (double)nns_tv_f32(x)[r * 4 + k] * (is_gemm ? wv[j * 4 + k] : wv[k * 5 + j]);
+                if (fabs(nns_tv_f32(y)[r * 5 + j] - want) > 1e-5) bad++;
             }
         CHECK_MSG(bad == 0, "%s: %d wrong outputs at batch 2", op, bad);
     }
@@ -916,7 +916,7 @@ static void test_conv_1ch_wgrad_case(const conv_case *k, int threads) {
         nns_tv *x = nns_plan_input(p, 0), *y = nns_plan_output(p, 0);
         const int64_t nx = nns_shape_numel(&x->shape), ny = nns_shape_numel(&y->shape);
         CHECK(x->grad == NULL);
-        for (int64_t i = 0; i < nx; i++) x->data[i] = 2 * nns_rng_uniform(&rng) - 1;
+        for (int64_t i = 0; i < nx; i++) nns_tv_f32(x)[i] = 2 * nns_rng_uniform(&rng) - 1;
         nns_plan_forward(p, 1);
         nns_plan_zero_act_grads(p);
         for (int64_t i = 0; i < ny; i++) y->grad[i] = 2 * nns_rng_uniform(&rng) - 1;
@@ -940,7 +940,7 @@ static void test_conv_1ch_wgrad_case(const conv_case *k, int threads) {
                                 int iy = oy * k->sh - k->rpt + i * k->dh, ix = ox * k->sw - k->rpl + j * k->dw;
                                 if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
                                 s += (double)y->grad[((size_t)n * k->m + m) * oh * ow + (size_t)oy * ow + ox] *
-                                     x->data[(size_t)n * k->h * k->w + (size_t)iy * k->w + ix];
+                                     nns_tv_f32(x)[(size_t)n * k->h * k->w + (size_t)iy * k->w + ix];
                             }
                     if (fabs(dw[m * taps + i * k->kw + j] - s) > 1e-4 * (1 + fabs(s))) bad++;
                 }
@@ -998,7 +998,7 @@ static void test_infer_fold_arch(const char *arch) {
     if (!p0 || !p1) goto out;
     nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
     const int64_t nx = nns_shape_numel(&x0->shape), ny = nns_shape_numel(&nns_plan_output(p0, 0)->shape);
-    for (int64_t i = 0; i < nx; i++) x0->data[i] = x1->data[i] = 4.0f * nns_rng_uniform(&r) - 2.0f;
+    for (int64_t i = 0; i < nx; i++) nns_tv_f32(x0)[i] = nns_tv_f32(x1)[i] = 4.0f * nns_rng_uniform(&r) - 2.0f;
     double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
     for (int round = 0; round < 2; round++) {
         if (round == 1) /* move every running mean after the plans exist */
@@ -1011,7 +1011,7 @@ static void test_infer_fold_arch(const char *arch) {
                 }
         nns_plan_forward(p0, 0);
         nns_plan_forward_timed(p1, ms);
-        const float *y0 = nns_plan_output(p0, 0)->data, *y1 = nns_plan_output(p1, 0)->data;
+        const float *y0 = nns_tv_f32(nns_plan_output(p0, 0)), *y1 = nns_tv_f32(nns_plan_output(p1, 0));
         double worst = 0, scale = 0;
         for (int64_t i = 0; i < ny; i++) {
             worst = fmax(worst, fabs((double)y0[i] - (double)y1[i]));

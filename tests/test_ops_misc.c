@@ -367,7 +367,7 @@ static void test_batchnorm(void) {
         float *gam = opcheck_input_values(ins, 5, 1, seed);
         float *bet = opcheck_input_values(ins, 5, 2, seed);
         nns_plan_forward(p, mode == 0);
-        const float *y = nns_plan_output(p, 0)->data;
+        const float *y = nns_tv_f32(nns_plan_output(p, 0));
         const float *nrm = g->values[nns_graph_find_value(g, "in3")].data;
         const float *nrv = g->values[nns_graph_find_value(g, "in4")].data;
         double maxerr = 0, staterr = 0;
@@ -414,7 +414,7 @@ static void test_batchnorm(void) {
             const float *nrv = g->values[nns_graph_find_value(g, "in4")].data;
             nns_tv *o2 = nns_plan_output(p, 2);
             CHECK(o2->shape.ndim == 1 && o2->shape.dims[0] == 3);
-            CHECK(memcmp(o2->data, nrv, 3 * sizeof(float)) == 0);
+            CHECK(memcmp(nns_tv_f32(o2), nrv, 3 * sizeof(float)) == 0);
             CHECK(fabsf(nrv[1] - rv[1]) > 1e-4f); /* updated */
             nns_plan_free(p);
             free(pg);
@@ -612,7 +612,7 @@ static void test_dropout(void) {
     float *x = opcheck_input_values(big, 2, 0, 510);
     nns_plan_seed(p, 42);
     nns_plan_forward(p, 1);
-    const float *y = nns_plan_output(p, 0)->data, *m = nns_plan_output(p, 1)->data;
+    const float *y = nns_tv_f32(nns_plan_output(p, 0)), *m = nns_tv_f32(nns_plan_output(p, 1));
     int dropped = 0, bad = 0;
     for (int i = 0; i < 10000; i++) {
         if (m[i] == 0.0f) {
@@ -721,17 +721,17 @@ static void test_dynamic_batch(void) {
         CHECK_OK(nns_plan_create(g, 3, 0, NULL, &p));
         if (p) {
             nns_tv *x = nns_plan_input(p, 0);
-            for (int i = 0; i < 72; i++) x->data[i] = 0.01f * (float)(i % 24) - (float)(i / 24);
+            for (int i = 0; i < 72; i++) nns_tv_f32(x)[i] = 0.01f * (float)(i % 24) - (float)(i / 24);
             nns_plan_forward(p, 0);
             float first[48];
-            memcpy(first, nns_plan_output(p, 0)->data, sizeof first);
+            memcpy(first, nns_tv_f32(nns_plan_output(p, 0)), sizeof first);
             CHECK_OK(nns_plan_set_batch(p, 2));
             nns_tv *o = nns_plan_output(p, 0);
             CHECK(o->shape.dims[0] == 2 && o->shape.dims[1] == 24);
             nns_plan_forward(p, 0);
-            CHECK(memcmp(first, o->data, sizeof first) == 0);
+            CHECK(memcmp(first, nns_tv_f32(o), sizeof first) == 0);
             double s = 0;
-            for (int i = 0; i < 24; i++) s += o->data[24 + i];
+            for (int i = 0; i < 24; i++) s += nns_tv_f32(o)[24 + i];
             CHECK_NEAR(s, 1.0, 1e-5);
             nns_plan_free(p);
         }
@@ -1005,7 +1005,7 @@ static void test_fusion(void) {
         for (int i = 0; i < (int)NELEM(dy); i++) dy[i] = nns_rng_uniform(&r) - 0.5f;
         const int training = step != 1; /* step 1: running statistics (Taylor scoring does this) */
         for (int k = 0; k < 3; k++) {
-            memcpy(nns_plan_input(p[k], 0)->data, x, sizeof x);
+            memcpy(nns_tv_f32(nns_plan_input(p[k], 0)), x, sizeof x);
             nns_plan_forward(p[k], training);
             if (k == 2 && step == 2) nns_plan_tv(p[k], z2);
             nns_plan_zero_act_grads(p[k]);
@@ -1014,7 +1014,7 @@ static void test_fusion(void) {
             memset(pg[k], 0, (size_t)np * sizeof(float));
             nns_plan_backward(p[k]);
         }
-        CHECK_MSG(same_bits(nns_plan_output(p[0], 0)->data, nns_plan_output(p[1], 0)->data, 28),
+        CHECK_MSG(same_bits(nns_tv_f32(nns_plan_output(p[0], 0)), nns_tv_f32(nns_plan_output(p[1], 0)), 28),
                   "fusion: step %d outputs differ", step);
         CHECK_MSG(same_bits(pg[0], pg[1], np), "fusion: step %d parameter gradients differ", step);
         CHECK_MSG(same_bits(pg[2], pg[1], np), "fusion: step %d parameter gradients differ (plan 2)", step);
@@ -1028,7 +1028,7 @@ static void test_fusion(void) {
             const int z = step == 0 ? z1 : z2;
             const int64_t n = step == 0 ? 4 * 8 * 36 : 4 * 5 * 36;
             nns_tv *a = nns_plan_tv(p[0], z), *b = nns_plan_tv(p[1], z);
-            CHECK_MSG(same_bits(a->data, b->data, n), "fusion: step %d materialised values differ", step);
+            CHECK_MSG(same_bits(nns_tv_f32(a), nns_tv_f32(b), n), "fusion: step %d materialised values differ", step);
             CHECK_MSG(same_bits(a->grad, b->grad, n), "fusion: step %d materialised gradients differ", step);
         }
     }

@@ -66,13 +66,13 @@ static double compare_infer(nns_graph *g, const char *what, int batch, int train
     const int64_t ny = nns_shape_numel(&nns_plan_output(p[0], 0)->shape);
     for (int64_t j = 0; j < nx; j++) {
         const float v = 4.0f * nns_rng_uniform(&r) - 2.0f;
-        for (int i = 0; i < nl; i++) nns_plan_input(p[i], 0)->data[j] = v;
+        for (int i = 0; i < nl; i++) nns_tv_f32(nns_plan_input(p[i], 0))[j] = v;
     }
     /* highest level first, scalar last: a plan never sees another's table */
     for (int i = nl - 1; i >= 0; i--) nns_plan_forward(p[i], 0);
     for (int i = 1; i < nl; i++) {
         double scale;
-        const double d = max_diff(nns_plan_output(p[0], 0)->data, nns_plan_output(p[i], 0)->data, ny, &scale);
+        const double d = max_diff(nns_tv_f32(nns_plan_output(p[0], 0)), nns_tv_f32(nns_plan_output(p[i], 0)), ny, &scale);
         CHECK_MSG(d <= 1e-4 * (1.0 + scale) && scale > 0, "%s batch %d: %s plan differs from scalar by %g (scale %g)",
                   what, batch, nns_isa_name(lv[i]), d, scale);
         worst = fmax(worst, d);
@@ -100,7 +100,7 @@ static void compare_train(nns_graph *g, const char *what, int batch) {
     const int64_t ny = nns_shape_numel(&nns_plan_output(p[0], 0)->shape);
     for (int64_t j = 0; j < nx; j++) {
         const float v = 2.0f * nns_rng_uniform(&r) - 1.0f;
-        for (int i = 0; i < nl; i++) nns_plan_input(p[i], 0)->data[j] = v;
+        for (int i = 0; i < nl; i++) nns_tv_f32(nns_plan_input(p[i], 0))[j] = v;
     }
     for (int i = nl - 1; i >= 0; i--) {
         uint64_t rr = 3;

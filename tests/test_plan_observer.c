@@ -36,7 +36,7 @@ static void observe(void *user, nns_plan *p, int node, int after) {
     t->last = node;
     if (node == t->watch && t->snap) {
         const nns_tv *o = nns_plan_tv(p, t->g->nodes[node].out[0]);
-        memcpy(t->snap, o->data, (size_t)t->snap_n * sizeof(float));
+        memcpy(t->snap, nns_tv_f32(o), (size_t)t->snap_n * sizeof(float));
     }
 }
 
@@ -56,7 +56,7 @@ int main(void) {
     CHECK_MSG(runs < nn, "the fused plan of resnet8 fuses no node (%d of %d run)", runs, nn);
     nns_tv *x = nns_plan_input(p, 0);
     const int64_t nx = nns_shape_numel(&x->shape);
-    for (int64_t i = 0; i < nx; i++) x->data[i] = (float)sin(0.1 * (double)i);
+    for (int64_t i = 0; i < nx; i++) nns_tv_f32(x)[i] = (float)sin(0.1 * (double)i);
 
     /* plain forward: the reference output */
     nns_plan_forward(p, 0);
@@ -64,7 +64,7 @@ int main(void) {
     const int64_t ny = nns_shape_numel(&y->shape);
     float ref[64];
     CHECK(ny <= 64);
-    memcpy(ref, y->data, (size_t)ny * sizeof(float));
+    memcpy(ref, nns_tv_f32(y), (size_t)ny * sizeof(float));
 
     /* observed forward: pairs, order, no fused node, same output */
     const nns_tv *c0 = nns_plan_tv(p, g->nodes[first_conv].out[0]);
@@ -75,7 +75,7 @@ int main(void) {
     nns_plan_forward_observed(p, 0, observe, &t);
     CHECK_MSG(t.calls == 2 * runs, "%d observer calls for %d running nodes", t.calls, runs);
     CHECK(t.bad_order == 0 && t.bad_pair == 0 && t.fused_seen == 0 && t.open == -1);
-    CHECK(memcmp(ref, y->data, (size_t)ny * sizeof(float)) == 0);
+    CHECK(memcmp(ref, nns_tv_f32(y), (size_t)ny * sizeof(float)) == 0);
     /* the first Conv folds its BatchNorm and Relu: its output, seen right
      * after it ran, is already non-negative (the Relu applied) */
     int neg = 0;

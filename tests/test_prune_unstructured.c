@@ -712,7 +712,7 @@ static void compare_gemm(nns_graph *g, int K, int trans_a, int m) {
     CHECK_OK(nns_plan_create(g, m, 0, NULL, &p1));
     nns_sparse_gemm_force(-1);
     uint64_t r = (uint64_t)m * 31 + (uint64_t)trans_a;
-    float *x0 = nns_plan_input(p0, 0)->data, *x1 = nns_plan_input(p1, 0)->data;
+    float *x0 = nns_tv_f32(nns_plan_input(p0, 0)), *x1 = nns_tv_f32(nns_plan_input(p1, 0));
     for (int i = 0; i < m * K; i++) x0[i] = x1[i] = nns_rng_uniform(&r) - 0.5f;
     nns_sparse_gemm_force(0);
     nns_plan_forward(p0, 0);
@@ -723,7 +723,7 @@ static void compare_gemm(nns_graph *g, int K, int trans_a, int m) {
     nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
     int64_t n = nns_shape_numel(&y0->shape);
     double md = 0;
-    for (int64_t i = 0; i < n; i++) md = fmax(md, fabs((double)y0->data[i] - y1->data[i]));
+    for (int64_t i = 0; i < n; i++) md = fmax(md, fabs((double)nns_tv_f32(y0)[i] - nns_tv_f32(y1)[i]));
     CHECK_MSG(md < 1e-5, "gemm transA %d m %d: max diff %g", trans_a, m, md);
     nns_plan_free(p0);
     nns_plan_free(p1);
@@ -740,7 +740,7 @@ static void check_gemm_repack(nns_graph *g, int K, int m, int grow) {
     nns_sparse_gemm_force(-1);
     if (!p1) return;
     uint64_t r = 5;
-    float *x1 = nns_plan_input(p1, 0)->data;
+    float *x1 = nns_tv_f32(nns_plan_input(p1, 0));
     for (int i = 0; i < m * K; i++) x1[i] = nns_rng_uniform(&r) - 0.5f;
     nns_plan_forward(p1, 0);
     nns_value *w = &g->values[nns_graph_find_value(g, "w")];
@@ -755,13 +755,13 @@ static void check_gemm_repack(nns_graph *g, int K, int m, int grow) {
     CHECK_OK(nns_plan_create(g, m, 0, NULL, &p0));
     nns_sparse_gemm_force(1);
     if (p0) {
-        memcpy(nns_plan_input(p0, 0)->data, x1, (size_t)m * K * sizeof(float));
+        memcpy(nns_tv_f32(nns_plan_input(p0, 0)), x1, (size_t)m * K * sizeof(float));
         nns_plan_forward(p0, 0);
         nns_plan_forward(p1, 0);
         nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
         double md = 0;
         for (int64_t i = 0; i < nns_shape_numel(&y0->shape); i++)
-            md = fmax(md, fabs((double)y0->data[i] - y1->data[i]));
+            md = fmax(md, fabs((double)nns_tv_f32(y0)[i] - nns_tv_f32(y1)[i]));
         CHECK_MSG(md < 1e-5, "gemm m %d, weights %s after packing: max diff %g", m, grow ? "grown" : "scaled", md);
     }
     nns_sparse_gemm_force(-1);

@@ -88,7 +88,7 @@ int nns_graph_new_value(nns_graph *g, const char *name) {
     v->name = nns_strdup(name);
     if (!v->name) return -1;
     v->kind = NNS_VALUE_KIND_ACT;
-    v->dtype = NNS_DTYPE_F32;
+    v->dtype = NNS_DTYPE_UNDEFINED; /* until shape inference gives it its op's */
     v->param_offset = -1;
     v->producer = -1;
     return g->n_values++;

@@ -412,11 +412,11 @@ fail:
  * at the plan's map. */
 static void teacher_forward(nns_distiller *d, const float *x, int n) {
     nns_plan_set_batch(d->plan, n);
-    memcpy(nns_plan_input(d->plan, 0)->data, x, (size_t)n * (size_t)d->in_per * sizeof(float));
+    memcpy(nns_tv_f32(nns_plan_input(d->plan, 0)), x, (size_t)n * (size_t)d->in_per * sizeof(float));
     nns_plan_forward(d->plan, 0);
-    memcpy(d->zt, nns_plan_output(d->plan, 0)->data, (size_t)n * (size_t)d->classes * sizeof(float));
+    memcpy(d->zt, nns_tv_f32(nns_plan_output(d->plan, 0)), (size_t)n * (size_t)d->classes * sizeof(float));
     for (int h = 0; h < d->n_hints; h++)
-        d->hints[h].ft = nns_plan_output(d->plan, d->hints[h].teacher_output)->data;
+        d->hints[h].ft = nns_tv_f32(nns_plan_output(d->plan, d->hints[h].teacher_output));
     d->stats.teacher_images += n;
 }
 

@@ -18,8 +18,12 @@ nns_status nns_graph_infer_node(nns_graph *g, int ni) {
                          n->name, n->op_type, n->n_in, n->n_out, def->min_in, def->max_in, def->min_out, def->max_out);
     const nns_shape *in[NNS_MAX_NODE_IO];
     nns_shape out[NNS_MAX_NODE_IO];
+    nns_dtype in_dt[NNS_MAX_NODE_IO], out_dt[NNS_MAX_NODE_IO];
     memset(out, 0, sizeof out);
-    for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &g->values[n->in[j]].shape : NULL;
+    for (int j = 0; j < n->n_in; j++) {
+        in[j] = n->in[j] >= 0 ? &g->values[n->in[j]].shape : NULL;
+        in_dt[j] = n->in[j] >= 0 ? g->values[n->in[j]].dtype : NNS_DTYPE_UNDEFINED;
+    }
     unsigned char pbuf[512];
     void *params = pbuf;
     if (def->params_size > sizeof pbuf) {
@@ -28,13 +32,13 @@ nns_status nns_graph_infer_node(nns_graph *g, int ni) {
     } else {
         memset(pbuf, 0, sizeof pbuf);
     }
-    nns_status st = def->prepare ? def->prepare(g, n, params) : NNS_OK;
-    if (st == NNS_OK) st = nns_op_infer(g, n, params, in, out);
+    nns_status st = nns_op_prepare(g, n, params);
+    if (st == NNS_OK) st = nns_op_infer(g, n, params, in, in_dt, out, out_dt);
     if (params != pbuf) free(params);
     if (st != NNS_OK) return st;
     for (int j = 0; j < n->n_out; j++) {
         g->values[n->out[j]].shape = out[j];
-        g->values[n->out[j]].dtype = NNS_DTYPE_F32;
+        g->values[n->out[j]].dtype = out_dt[j];
     }
     return NNS_OK;
 }

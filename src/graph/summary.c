@@ -1,9 +1,11 @@
 /* summary.c — per-layer parameter, nonzero and MAC counts (batch 1; MACs
- * from the op table's macs). */
+ * from the op table's macs; parameters are the weights by role,
+ * nns_graph_input_is_weight, of any dtype). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph/infer.h"
+#include "graph/weights.h"
 #include "ops/op.h"
 
 /* Counts of a file's graph: saturate at INT64_MAX (or 0 for a negative,
@@ -49,13 +51,14 @@ nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int 
             int v = nd->in[j];
             if (v < 0 || seen[v]) continue;
             const nns_value *val = &c->values[v];
-            if (val->kind != NNS_VALUE_KIND_PARAM || !val->trainable) continue;
+            const nns_dtype_info *dt = nns_dtype_get_info(val->dtype);
+            if (!dt || !val->data || !nns_graph_input_is_weight(c, i, j)) continue;
             seen[v] = 1;
             int64_t k = nns_shape_numel(&val->shape);
             if (val->shape.ndim == 0) k = 1;
             l->params += k;
-            const float *d = val->data;
-            for (int64_t e = 0; e < k; e++) l->nonzero += d[e] != 0.0f;
+            const unsigned char *d = val->data;
+            for (int64_t e = 0; e < k; e++) l->nonzero += dt->to_f32(d + (size_t)e * dt->size) != 0.0f;
         }
         const nns_op_def *def = nns_op_def_of(nd);
         l->macs = 0;

@@ -5,8 +5,23 @@
 
 #include "graph/weights.h"
 
+/* An initializer with data that is a weight where an op reads it as one:
+ * an f32 one when it is trainable (not BN statistics or a frozen constant),
+ * one of another dtype (an s8 weight) always: by role, not dtype. */
 static int is_weight_value(const nns_value *val) {
-    return val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->dtype == NNS_DTYPE_F32 && val->data;
+    if (!val->data || (val->kind != NNS_VALUE_KIND_PARAM && val->kind != NNS_VALUE_KIND_CONST)) return 0;
+    return val->dtype != NNS_DTYPE_F32 || (val->kind == NNS_VALUE_KIND_PARAM && val->trainable);
+}
+
+int nns_graph_input_is_weight(const nns_graph *g, int node, int slot) {
+    const nns_node *n = &g->nodes[node];
+    if (slot < 0 || slot >= n->n_in || n->in[slot] < 0) return 0;
+    const nns_value *v = &g->values[n->in[slot]];
+    if (v->dtype == NNS_DTYPE_F32) return v->kind == NNS_VALUE_KIND_PARAM && v->trainable;
+    if (!is_weight_value(v)) return 0;
+    nns_weight_axes ax;
+    return slot == nns_op_weight_in(n) || slot == nns_op_bias_in(n) ||
+           nns_op_weight_axes(n, slot, v->shape.ndim, &ax);
 }
 
 int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w) {
@@ -21,6 +36,7 @@ int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w)
     if (!nns_op_weight_axes(n, slot, s->ndim, &ax)) return 0;
     memset(w, 0, sizeof *w);
     w->value = n->in[slot];
+    w->dtype = v->dtype;
     w->node = node;
     w->slot = slot;
     w->axes = ax;

@@ -1,7 +1,8 @@
 /*
  * weights.h — (src/graph/) the contracted weights of a graph, from the op table's facts
- * (op.h: weight_axes): every trainable f32 parameter with data that an op
- * contracts with its data input — Conv W, Gemm B, MatMul B, and MatMul A
+ * (op.h: weight_axes): every weight with data that an op contracts with its
+ * data input (by role: a trainable f32 parameter, or an initializer of
+ * another dtype such as an s8 weight, which nnslim cannot run or prune yet) — Conv W, Gemm B, MatMul B, and MatMul A
  * where it is a parameter — listed once (under the first node that reads
  * it), with its reduction layout. A neutral listing: pruning (its targets),
  * ONNX export (sparse storage), mask restoration on load and (next)
@@ -22,6 +23,7 @@
 typedef struct nns_weight_ref {
     int value;               /* value index of the weight                    */
     int node, slot;          /* the (first) node that reads it, input slot   */
+    nns_dtype dtype;         /* f32, or (not runnable yet) s8, u8, ...       */
     nns_weight_axes axes;    /* its output-channel and reduction axes        */
     int64_t numel;
     int64_t outer, red;      /* reduction rows and their length              */
@@ -29,9 +31,16 @@ typedef struct nns_weight_ref {
 } nns_weight_ref;
 
 /* 1 and *w filled when input `slot` of node `node` is a contracted weight
- * (a trainable f32 PARAM with data and elements, at a slot and rank the op's
- * weight_axes accepts), else 0. */
+ * (a trainable f32 PARAM, or an initializer of another dtype, with data and
+ * elements, at a slot and rank the op's weight_axes accepts), else 0. */
 int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w);
+
+/* 1 when input `slot` of node `node` is a weight by its role, as the
+ * summary (and `nnslim info`) counts parameters: a trainable f32 parameter
+ * in any slot, or an initializer of another dtype (an s8 weight) that the
+ * op reads as its weight or bias (nns_op_weight_in, nns_op_bias_in, a
+ * contracted weight) — not a shape constant such as Reshape's s64 shape. */
+int nns_graph_input_is_weight(const nns_graph *g, int node, int slot);
 
 /* The contracted weights of g, once each (malloc'd, free with free(); *n may
  * be 0 and *out NULL then). */

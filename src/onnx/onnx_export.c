@@ -156,7 +156,7 @@ static size_t varint_len(uint64_t v) {
 /* Whether f32 weight v is smaller as a SparseTensorProto (see the top). */
 static int sparse_pays(const nns_value *v) {
     int64_t n = nns_shape_numel(&v->shape);
-    if (n <= 0 || !v->data) return 0;
+    if (n <= 0 || !v->data || v->dtype != NNS_DTYPE_F32) return 0;
     const float *w = v->data;
     uint64_t bytes = 0;
     for (int64_t i = 0; i < n; i++)

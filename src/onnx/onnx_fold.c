@@ -18,14 +18,7 @@ int64_t nns_onnx_numel(const nns_shape *s) {
     return n;
 }
 
-static int is_int(nns_dtype t) { return t == NNS_DTYPE_S64 || t == NNS_DTYPE_S32; }
 
-/* Bytes per stored element (see onnx_internal.h). */
-static size_t store_size(nns_dtype t) {
-    if (t == NNS_DTYPE_F32) return 4;
-    if (is_int(t)) return 8;
-    return nns_dtype_size(t);
-}
 
 int nns_onnx_const_has_sym(const nns_onnx_const *c) {
     if (!c->sym) return 0;
@@ -73,7 +66,7 @@ static nns_status out_alloc(const char *nn, nns_dtype dt, const nns_shape *shape
     if (n > ((int64_t)1 << 31))
         return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': folded constant too large (%lld elements)",
                         nn, (long long)n);
-    out->data = calloc((size_t)(n ? n : 1), store_size(dt));
+    out->data = calloc((size_t)(n ? n : 1), nns_onnx_store_size(dt));
     if (want_sym) {
         out->sym = malloc((size_t)(n ? n : 1) * 2 * sizeof(int));
         if (out->sym)
@@ -92,7 +85,7 @@ static nns_status out_alloc(const char *nn, nns_dtype dt, const nns_shape *shape
 /* Read integer constant c as a list (no symbols allowed). */
 static nns_status int_list(const char *nn, const char *what, const nns_onnx_const *c,
                            const int64_t **v, int64_t *n) {
-    if (!is_int(c->dtype))
+    if (!nns_onnx_is_int(c->dtype))
         return FOLD_ERR(NNS_STATUS_FORMAT, "node '%s': %s must be an integer tensor", nn, what);
     if (nns_onnx_const_has_sym(c))
         return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': %s depends on a dynamic dimension", nn, what);
@@ -125,15 +118,15 @@ static nns_status remap(const char *nn, int n_src, const nns_onnx_const *const *
     nns_dtype dt = src[0]->dtype;
     int want_sym = 0;
     for (int s = 0; s < n_src; s++) {
-        if (store_size(src[s]->dtype) != store_size(dt) ||
-            (is_int(dt) != is_int(src[s]->dtype)) ||
-            (!is_int(dt) && src[s]->dtype != dt))
+        if (nns_onnx_store_size(src[s]->dtype) != nns_onnx_store_size(dt) ||
+            (nns_onnx_is_int(dt) != nns_onnx_is_int(src[s]->dtype)) ||
+            (!nns_onnx_is_int(dt) && src[s]->dtype != dt))
             return FOLD_ERR(NNS_STATUS_FORMAT, "node '%s': inputs have different types", nn);
         if (src[s]->sym) want_sym = 1;
     }
     nns_status st = out_alloc(nn, dt, oshape, want_sym, out);
     if (st) return st;
-    size_t es = store_size(dt);
+    size_t es = nns_onnx_store_size(dt);
     int64_t n = nns_onnx_numel(oshape);
     for (int64_t i = 0; i < n; i++) {
         const nns_onnx_const *c = src[msrc ? msrc[i] : 0];
@@ -397,10 +390,10 @@ static nns_status fold_cast(const char *nn, const Onnx__NodeProto *np, const nns
     else
         return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': Cast to ONNX type %lld is not supported",
                         nn, (long long)to);
-    if (x->dtype != NNS_DTYPE_F32 && !is_int(x->dtype))
+    if (x->dtype != NNS_DTYPE_F32 && !nns_onnx_is_int(x->dtype))
         return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': Cast from %s is not supported", nn,
                         nns_dtype_name(x->dtype));
-    int keep_sym = is_int(dt) && is_int(x->dtype) && x->sym;
+    int keep_sym = nns_onnx_is_int(dt) && nns_onnx_is_int(x->dtype) && x->sym;
     if (x->sym && !keep_sym && nns_onnx_const_has_sym(x))
         return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': Cast of a dynamic dimension to float", nn);
     nns_status st = out_alloc(nn, dt, &x->shape, keep_sym, out);
@@ -438,7 +431,7 @@ static nns_status fold_cast(const char *nn, const Onnx__NodeProto *np, const nns
 static nns_status fold_arith(const char *nn, const char *op, const nns_onnx_const *a,
                              const nns_onnx_const *b, nns_onnx_const *out) {
     int fa = a->dtype == NNS_DTYPE_F32, fb = b->dtype == NNS_DTYPE_F32;
-    if (!(fa || is_int(a->dtype)) || !(fb || is_int(b->dtype)) || fa != fb)
+    if (!(fa || nns_onnx_is_int(a->dtype)) || !(fb || nns_onnx_is_int(b->dtype)) || fa != fb)
         return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': %s on %s and %s constants", nn, op,
                         nns_dtype_name(a->dtype), nns_dtype_name(b->dtype));
     if (nns_onnx_const_has_sym(a) || nns_onnx_const_has_sym(b))
@@ -504,7 +497,7 @@ nns_status nns_onnx_fold(const nns_onnx_loader *L, const Onnx__NodeProto *np,
     if (n_in < 1 || !in[0])
         return FOLD_ERR(NNS_STATUS_FORMAT, "node '%s' (%s): missing input", nn, op);
     for (int i = 0; i < n_in; i++)
-        if (in[i] && store_size(in[i]->dtype) && in[i]->dtype != NNS_DTYPE_F32 && !is_int(in[i]->dtype))
+        if (in[i] && nns_onnx_store_size(in[i]->dtype) && in[i]->dtype != NNS_DTYPE_F32 && !nns_onnx_is_int(in[i]->dtype))
             return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): cannot fold %s constant '%s'", nn,
                             op, nns_dtype_name(in[i]->dtype), in[i]->name);
     if (strcmp(op, "Identity") == 0) return fold_identity(nn, in[0], out);

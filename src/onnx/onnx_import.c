@@ -101,12 +101,6 @@ static int dtype_from_onnx(int64_t t, nns_dtype *dt) {
     }
 }
 
-static int is_int(nns_dtype t) { return t == NNS_DTYPE_S64 || t == NNS_DTYPE_S32; }
-static size_t store_size(nns_dtype t) {
-    if (t == NNS_DTYPE_F32) return 4;
-    if (is_int(t)) return 8;
-    return nns_dtype_size(t);
-}
 
 /* Re-record the current message with the model's name in front. */
 static nns_status wrap(const nns_onnx_loader *L, nns_status st) {
@@ -160,7 +154,7 @@ static size_t tensor_holds(const Onnx__TensorProto *t, nns_dtype dt, size_t n, i
     }
 }
 
-/* Convert the n typed-field values of t into data (store_size(dt) each). */
+/* Convert the n typed-field values of t into data (nns_onnx_store_size(dt) each). */
 static void tensor_copy_fields(const Onnx__TensorProto *t, nns_dtype dt, size_t n, void *data) {
     for (size_t i = 0; i < n; i++) {
         switch (dt) {
@@ -185,7 +179,7 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
     size_t n = 0;
     nns_status st = tensor_header(L, t, name, &dt, &s, &n);
     if (st) return st;
-    size_t es = nns_dtype_size(dt), ss = store_size(dt);
+    size_t es = nns_dtype_size(dt), ss = nns_onnx_store_size(dt);
     int raw;
     size_t have = tensor_holds(t, dt, n, &raw);
     size_t bytes, stored;
@@ -259,12 +253,12 @@ static nns_status sparse_read(const nns_onnx_loader *L, const Onnx__SparseTensor
     int64_t nnz = v.shape.ndim == 1 ? v.shape.dims[0] : -1;
     const char *bad = NULL;
     if (nnz < 0) bad = "values must be 1-D";
-    else if (!is_int(ix.dtype)) bad = "indices must be INT64 (or INT32)";
+    else if (!nns_onnx_is_int(ix.dtype)) bad = "indices must be INT64 (or INT32)";
     else if (!((ix.shape.ndim == 1 && ix.shape.dims[0] == nnz) ||
                (ix.shape.ndim == 2 && ix.shape.dims[0] == nnz && ix.shape.dims[1] == s.ndim)))
         bad = "indices must be [NNZ] or [NNZ, rank]";
     else if (nnz > numel) bad = "more values than elements";
-    size_t ss = store_size(v.dtype);
+    size_t ss = nns_onnx_store_size(v.dtype);
     void *dense = bad ? NULL : calloc((size_t)(numel ? numel : 1), ss);
     if (!bad && !dense) {
         free(v.data);
@@ -489,7 +483,7 @@ static nns_status fold_shape(nns_onnx_loader *L, const Onnx__NodeProto *np, cons
 static nns_status resolve_reshape(nns_onnx_loader *L, const char *nn, const ref *x, int allowzero,
                                   int *ki) {
     const nns_onnx_const *c = &L->k[*ki];
-    if (!is_int(c->dtype) || c->shape.ndim != 1)
+    if (!nns_onnx_is_int(c->dtype) || c->shape.ndim != 1)
         return LERR(NNS_STATUS_FORMAT, "node '%s' (Reshape): shape must be a 1-D integer tensor", nn);
     const nns_shape *xs = ref_shape(L, x);
     int64_t n = c->shape.dims[0];
@@ -672,7 +666,7 @@ static nns_status norm_dropout_mode(node_ctx *c) {
     if (c->n_in < 3 || c->kin[2] < 0) return NNS_OK;
     const nns_onnx_const *k = &L->k[c->kin[2]];
     int64_t n = nns_onnx_numel(&k->shape);
-    size_t es = store_size(k->dtype);
+    size_t es = nns_onnx_store_size(k->dtype);
     for (int64_t j = 0; j < n * (int64_t)es; j++)
         if (((const unsigned char *)k->data)[j])
             return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Dropout): training_mode=true is not supported", c->nn);
@@ -742,7 +736,7 @@ static nns_status norm_reshape(node_ctx *c) {
     if (allowzero) {
         const nns_onnx_const *k = &L->k[c->kin[1]];
         int64_t n = nns_onnx_numel(&k->shape);
-        for (int64_t j = 0; j < n && is_int(k->dtype); j++)
+        for (int64_t j = 0; j < n && nns_onnx_is_int(k->dtype); j++)
             if (((const int64_t *)k->data)[j] == 0)
                 return LERR(NNS_STATUS_UNSUPPORTED,
                             "node '%s' (Reshape): allowzero=1 with a 0 in the shape is not supported", c->nn);

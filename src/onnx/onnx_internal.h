@@ -11,7 +11,8 @@
  *   F32       float[numel]
  *   S64, S32  int64_t[numel] (S32 is held widened; narrowed when it enters
  *             the graph)
- *   U8, S8, F16  raw bytes (pass through to kept nodes; never folded)
+ *   U8, S8, BOOL, F16  raw bytes, the dtype's size each (pass through to
+ *             kept nodes; never folded)
  *
  * An integer constant may be partly symbolic: the output of Shape on a tensor
  * whose dim is dynamic (-1, the batch). Such an element stores 0 in data and
@@ -51,6 +52,14 @@ typedef struct nns_onnx_loader {
     nns_onnx_const *k;
     int n_k, cap_k;
 } nns_onnx_loader;
+
+/* S64 and S32: the integer dtypes that the folder computes with. */
+static inline int nns_onnx_is_int(nns_dtype t) { return t == NNS_DTYPE_S64 || t == NNS_DTYPE_S32; }
+/* Bytes per stored element (the table above): the dtype's size, but 8 for
+ * S32 (held widened). */
+static inline size_t nns_onnx_store_size(nns_dtype t) {
+    return nns_onnx_is_int(t) ? sizeof(int64_t) : nns_dtype_size(t);
+}
 
 /* Element count of a constant's shape (1 for a scalar, 0 if any dim is 0). */
 int64_t nns_onnx_numel(const nns_shape *s);

@@ -22,7 +22,7 @@ static nns_status avgpool_prepare(const nns_graph *g, const nns_node *n, void *p
     if (c != 0 && c != 1)
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (AveragePool): count_include_pad must be 0 or 1", n->name);
     p->count_include_pad = (int)c;
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status avgpool_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -45,8 +45,8 @@ static void avgpool_forward(nns_exec_node *e) {
     const nns_shape *x = &e->in[0]->shape;
     const int64_t planes = x->dims[0] * x->dims[1];
     const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
-    const float *X = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
     for (int64_t pl = 0; pl < planes; pl++)
         nns_f32_avgpool2d__ref(&geo, pb, pr, p->count_include_pad, X + pl * ihw, Y + pl * ohw);
@@ -73,6 +73,7 @@ const nns_op_def nns_op_averagepool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(avgpool_params),
     .prepare = avgpool_prepare,
+    .f32_inputs = 1u,
     .infer = avgpool_infer,
     .forward = avgpool_forward,
     .backward = avgpool_backward,

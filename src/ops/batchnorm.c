@@ -6,7 +6,7 @@
  * Training mode (e->training): normalise with the batch mean and the biased
  * batch variance, then update the running mean and the running variance
  * (with the UNBIASED batch variance, as PyTorch does) in place, in
- * e->in[3]->data / e->in[4]->data. The batch mean and 1/sqrt(var + eps) go
+ * the data of e->in[3] / e->in[4]. The batch mean and 1/sqrt(var + eps) go
  * to e->state for backward:
  *   xhat = (x - mean) * invstd,  M = N * spatial
  *   dscale += sum(dy * xhat),  dB += sum(dy)
@@ -184,8 +184,6 @@ static nns_status batchnorm_prepare(const nns_graph *g, const nns_node *n, void 
     for (int i = 0; i < 5; i++) {
         if (n->in[i] < 0)
             return nns_error(NNS_STATUS_FORMAT, "node '%s' (BatchNormalization): input %d is omitted", n->name, i);
-        nns_status st = nns_op_check_f32(g, n, i);
-        if (st) return st;
     }
     return NNS_OK;
 }
@@ -242,7 +240,8 @@ static inline float bn_inv_std(float var, float eps) { return (float)(1.0 / sqrt
  * the values batchnorm_forward computes (a Conv folds them in). */
 static void batchnorm_affine(const nns_exec_node *e, float *fa, float *fb) {
     const batchnorm_params *p = e->params;
-    const float *scale = e->in[1]->data, *bias = e->in[2]->data, *rmean = e->in[3]->data, *rvar = e->in[4]->data;
+    const float *scale = nns_tv_cf32(e->in[1]), *bias = nns_tv_cf32(e->in[2]);
+    const float *rmean = nns_tv_cf32(e->in[3]), *rvar = nns_tv_cf32(e->in[4]);
     const int64_t C = nns_tv_numel(e->in[1]);
     for (int64_t c = 0; c < C; c++) {
         fa[c] = scale[c] * bn_inv_std(rvar[c], p->eps);
@@ -258,11 +257,11 @@ static void batchnorm_forward(nns_exec_node *e) {
     const batchnorm_params *p = e->params;
     int64_t N, C, S;
     bn_geometry(e, &N, &C, &S);
-    const float *x = e->in[0]->data, *scale = e->in[1]->data, *bias = e->in[2]->data;
-    float *rmean = e->in[3]->data, *rvar = e->in[4]->data;
+    const float *x = nns_tv_cf32(e->in[0]), *scale = nns_tv_cf32(e->in[1]), *bias = nns_tv_cf32(e->in[2]);
+    float *rmean = nns_tv_f32(e->in[3]), *rvar = nns_tv_f32(e->in[4]);
     const int act = e->epi.out ? e->epi.act : NNS_FUSE_ACT_NONE;
     const float lo = e->epi.lo, hi = e->epi.hi;
-    float *y = act ? e->epi.out->data : e->out[0]->data;
+    float *y = act ? nns_tv_f32(e->epi.out) : nns_tv_f32(e->out[0]);
     float *smean = e->state ? (float *)e->state : NULL, *sinv = smean ? smean + C : NULL;
     const int64_t M = N * S;
     const int training = e->training && e->state;
@@ -328,7 +327,7 @@ static void batchnorm_forward(nns_exec_node *e) {
             }
     }
     for (int j = 1; j < e->n_out; j++)
-        memcpy(e->out[j]->data, e->in[j + 2]->data, (size_t)C * sizeof(float));
+        memcpy(nns_tv_f32(e->out[j]), nns_tv_cf32(e->in[j + 2]), (size_t)C * sizeof(float));
 }
 
 /* Output 0 of a fused node: z = x * a + b from the saved statistics, and
@@ -338,9 +337,9 @@ void nns_batchnorm_materialize(nns_exec_node *e, int with_grad) {
     if (!e->epi.out || !e->state) return;
     int64_t N, C, S;
     bn_geometry(e, &N, &C, &S);
-    const float *x = e->in[0]->data, *scale = e->in[1]->data, *bias = e->in[2]->data;
+    const float *x = nns_tv_cf32(e->in[0]), *scale = nns_tv_cf32(e->in[1]), *bias = nns_tv_cf32(e->in[2]);
     const float *smean = e->state, *sinv = smean + C;
-    float *z = e->out[0]->data, *gz = with_grad ? e->out[0]->grad : NULL;
+    float *z = nns_tv_f32(e->out[0]), *gz = with_grad ? e->out[0]->grad : NULL;
     const float *gy = e->epi.out->grad;
     const int act = e->epi.act;
     const float lo = e->epi.lo, hi = e->epi.hi;
@@ -367,7 +366,7 @@ static void batchnorm_backward(nns_exec_node *e) {
     if (!gy || !e->state) return;
     int64_t N, C, S;
     bn_geometry(e, &N, &C, &S);
-    const float *x = e->in[0]->data, *scale = e->in[1]->data, *bias = e->in[2]->data;
+    const float *x = nns_tv_cf32(e->in[0]), *scale = nns_tv_cf32(e->in[1]), *bias = nns_tv_cf32(e->in[2]);
     float *gx = e->in[0]->grad, *gscale = e->in[1]->grad, *gbias = e->in[2]->grad;
     const float *smean = e->state, *sinv = smean + C;
     const int64_t M = N * S;
@@ -439,6 +438,7 @@ const nns_op_def nns_op_batchnorm = {
     .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
     .params_size = sizeof(batchnorm_params),
     .prepare = batchnorm_prepare,
+    .f32_inputs = NNS_IN_ALL,
     .infer = batchnorm_infer,
     .state_bytes = batchnorm_state_bytes,
     .work_bytes = batchnorm_work_bytes,

@@ -256,9 +256,7 @@ static const struct {
 static nns_status binary_prepare_op(const nns_graph *g, const nns_node *n, void *params, int op) {
     binary_params *p = params;
     p->op = op;
-    nns_status st = nns_op_check_f32(g, n, 0);
-    if (!st) st = nns_op_check_f32(g, n, 1);
-    return st;
+    return NNS_OK;
 }
 
 static nns_status add_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_ADD); }
@@ -277,7 +275,7 @@ static void binary_forward(nns_exec_node *e) {
     const binary_params *p = e->params;
     bc_iter it;
     bc_build(&e->in[0]->shape, &e->in[1]->shape, &e->out[0]->shape, &it);
-    bc_kernels[p->op].fwd(&it, e->in[0]->data, e->in[1]->data, e->out[0]->data);
+    bc_kernels[p->op].fwd(&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), nns_tv_f32(e->out[0]));
 }
 
 static void binary_backward(nns_exec_node *e) {
@@ -292,9 +290,9 @@ static void binary_backward(nns_exec_node *e) {
         if (!gx) continue;
         int64_t nx = nns_tv_numel(e->in[k]);
         if (nx == no)
-            bc_kernels[p->op].full[k](&it, e->in[0]->data, e->in[1]->data, gy, gx);
+            bc_kernels[p->op].full[k](&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), gy, gx);
         else
-            bc_kernels[p->op].red[k](&it, e->in[0]->data, e->in[1]->data, gy, gx, nx);
+            bc_kernels[p->op].red[k](&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), gy, gx, nx);
     }
 }
 
@@ -304,6 +302,7 @@ static void binary_backward(nns_exec_node *e) {
         .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,             \
         .params_size = sizeof(binary_params),                             \
         .prepare = prep,                                                  \
+        .f32_inputs = 3u,                                                 \
         .infer = binary_infer,                                            \
         .forward = binary_forward,                                        \
         .backward = binary_backward,                                      \

@@ -10,8 +10,7 @@ static nns_status clip_prepare(const nns_graph *g, const nns_node *n, void *para
     clip_params *p = params;
     p->lo = nns_node_attr_float(n, "min", -FLT_MAX);
     p->hi = nns_node_attr_float(n, "max", FLT_MAX);
-    nns_status st = nns_op_check_f32(g, n, 0);
-    if (!st) st = nns_op_const_scalar(g, n, 1, "min", &p->lo);
+    nns_status st = nns_op_const_scalar(g, n, 1, "min", &p->lo);
     if (!st) st = nns_op_const_scalar(g, n, 2, "max", &p->hi);
     if (st) return st;
     if (p->lo != p->lo || p->hi != p->hi)
@@ -22,8 +21,8 @@ static nns_status clip_prepare(const nns_graph *g, const nns_node *n, void *para
 static void clip_forward(nns_exec_node *e) {
     const clip_params *p = e->params;
     const float lo = p->lo, hi = p->hi;
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     int64_t n = nns_tv_numel(e->out[0]);
     /* ONNX: when min > max every output is max. */
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
@@ -37,7 +36,7 @@ static void clip_backward(nns_exec_node *e) {
     const clip_params *p = e->params;
     const float lo = p->lo, hi = p->hi;
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    const float *gy = e->out[0]->grad, *x = nns_tv_cf32(e->in[0]);
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
     if (e->grad_overwrite & 1u) {
@@ -62,6 +61,7 @@ const nns_op_def nns_op_clip = {
     .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1,
     .params_size = sizeof(clip_params),
     .prepare = clip_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = clip_forward,
     .backward = clip_backward,

@@ -13,8 +13,6 @@ static nns_status concat_prepare(const nns_graph *g, const nns_node *n, void *pa
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i] < 0)
             return nns_error(NNS_STATUS_FORMAT, "node '%s' (Concat): input %d is omitted", n->name, i);
-        nns_status st = nns_op_check_f32(g, n, i);
-        if (st) return st;
     }
     return NNS_OK;
 }
@@ -67,11 +65,11 @@ static void concat_forward(nns_exec_node *e) {
     int64_t outer, inner;
     concat_geometry(e, &axis, &outer, &inner);
     const int64_t orow = e->out[0]->shape.dims[axis] * inner;
-    float *y = e->out[0]->data;
+    float *y = nns_tv_f32(e->out[0]);
     int64_t off = 0;
     for (int k = 0; k < e->n_in; k++) {
         const int64_t row = e->in[k]->shape.dims[axis] * inner;
-        const float *x = e->in[k]->data;
+        const float *x = nns_tv_cf32(e->in[k]);
 #pragma omp parallel for schedule(static) if (outer * row > NNS_OMP_MIN_ELEMS && outer > 1)
         for (int64_t o = 0; o < outer; o++)
             memcpy(y + o * orow + off, x + o * row, (size_t)row * sizeof(float));
@@ -108,6 +106,7 @@ const nns_op_def nns_op_concat = {
     .min_in = 1, .max_in = NNS_MAX_NODE_IO, .min_out = 1, .max_out = 1,
     .params_size = sizeof(concat_params),
     .prepare = concat_prepare,
+    .f32_inputs = NNS_IN_ALL,
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,

@@ -166,8 +166,6 @@ static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *para
     p->group = (int)group;
     p->nthreads = omp_get_max_threads();
     if (p->nthreads < 1) p->nthreads = 1;
-    for (int i = 0; i < n->n_in && i < 3; i++)
-        if ((st = nns_op_check_f32(g, n, i))) return st;
     return NNS_OK;
 }
 
@@ -358,7 +356,7 @@ static void conv_pack(nns_exec_node *e, void *out) {
     float *f = (float *)(h + 1);
     conv_dims d;
     conv_dims_rt(e, &d);
-    const float *W = e->in[1]->data, *B = e->n_in > 2 && e->in[2] ? e->in[2]->data : NULL;
+    const float *W = nns_tv_cf32(e->in[1]), *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;
     if (h->folded) {
         float *wf = f + h->w, *bf = f + h->b, *sc = f + h->scale;
         const nns_exec_node *bn = e->epi.affine;
@@ -392,9 +390,9 @@ static void conv_forward(nns_exec_node *e) {
     const conv_params *p = e->params;
     conv_dims d;
     conv_dims_rt(e, &d);
-    const float *X = e->in[0]->data, *W = e->in[1]->data;
-    const float *B = e->n_in > 2 && e->in[2] ? e->in[2]->data : NULL;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
+    const float *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;
+    float *Y = nns_tv_f32(e->out[0]);
     conv_ws ws;
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
@@ -457,7 +455,7 @@ static void conv_backward(nns_exec_node *e) {
     if (!dY) return;
     conv_dims d;
     conv_dims_rt(e, &d);
-    const float *X = e->in[0]->data, *W = e->in[1]->data;
+    const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
     float *dX = e->in[0]->grad, *dW = e->in[1]->grad;
     float *dB = e->n_in > 2 && e->in[2] ? e->in[2]->grad : NULL;
     /* dX written rather than accumulated (nns_exec_node.grad_overwrite) */
@@ -563,6 +561,7 @@ const nns_op_def nns_op_conv = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .params_size = sizeof(conv_params),
     .prepare = conv_prepare,
+    .f32_inputs = 7u,
     .infer = conv_infer,
     .work_bytes = conv_work_bytes,
     .forward = conv_forward,

@@ -17,8 +17,7 @@ typedef struct { float ratio; } dropout_params;
 static nns_status dropout_prepare(const nns_graph *g, const nns_node *n, void *params) {
     dropout_params *p = params;
     p->ratio = nns_node_attr_float(n, "ratio", 0.5f);
-    nns_status st = nns_op_check_f32(g, n, 0);
-    if (!st) st = nns_op_const_scalar(g, n, 1, "ratio", &p->ratio);
+    nns_status st = nns_op_const_scalar(g, n, 1, "ratio", &p->ratio);
     if (st) return st;
     if (!(p->ratio >= 0.0f && p->ratio < 1.0f))
         return nns_error(NNS_STATUS_INVALID_ARG, "node '%s' (Dropout): ratio %g is outside [0, 1)",
@@ -41,9 +40,9 @@ static size_t dropout_state_bytes(const void *params, const nns_shape *const *in
 static void dropout_forward(nns_exec_node *e) {
     const dropout_params *p = e->params;
     const int64_t n = nns_tv_numel(e->out[0]);
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
-    float *mo = e->n_out > 1 ? e->out[1]->data : NULL;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
+    float *mo = e->n_out > 1 ? nns_tv_f32(e->out[1]) : NULL;
     if (!e->training || p->ratio == 0.0f || !e->state) {
         nns_op_copy_forward(e);
         if (mo)
@@ -80,6 +79,7 @@ const nns_op_def nns_op_dropout = {
     .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 2,
     .params_size = sizeof(dropout_params),
     .prepare = dropout_prepare,
+    .f32_inputs = 1u,
     .infer = dropout_infer,
     .state_bytes = dropout_state_bytes,
     .forward = dropout_forward,

@@ -7,7 +7,7 @@ typedef struct { int64_t axis; } flatten_params;
 static nns_status flatten_prepare(const nns_graph *g, const nns_node *n, void *params) {
     flatten_params *p = params;
     p->axis = nns_node_attr_int(n, "axis", 1);
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status flatten_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -40,6 +40,7 @@ const nns_op_def nns_op_flatten = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(flatten_params),
     .prepare = flatten_prepare,
+    .f32_inputs = 1u,
     .infer = flatten_infer,
     .forward = nns_op_copy_forward,
     .backward = nns_op_copy_backward,

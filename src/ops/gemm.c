@@ -34,9 +34,6 @@ static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *para
     p->trans_b = (int)tb;
     if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (Gemm): inputs A and B are required", n->name);
-    nns_status st;
-    for (int i = 0; i < n->n_in && i < 3; i++)
-        if ((st = nns_op_check_f32(g, n, i))) return st;
     nns_sparse_gemm_prepare(g, n, p->trans_b, &p->sparse);
     return NNS_OK;
 }
@@ -106,7 +103,7 @@ static size_t gemm_packed_bytes(const nns_exec_node *e) {
 }
 
 static void gemm_pack(nns_exec_node *e, void *packed) {
-    nns_sparse_gemm_pack(&((const gemm_params *)e->params)->sparse, e->in[1]->data, packed);
+    nns_sparse_gemm_pack(&((const gemm_params *)e->params)->sparse, nns_tv_cf32(e->in[1]), packed);
 }
 
 static size_t gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
@@ -118,11 +115,11 @@ static void gemm_forward(nns_exec_node *e) {
     const gemm_params *p = e->params;
     gemm_dims d;
     gemm_dims_rt(e, &d);
-    const float *A = e->in[0]->data, *B = e->in[1]->data;
-    float *Y = e->out[0]->data;
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
+    float *Y = nns_tv_f32(e->out[0]);
     float beta = 0.0f;
     if (d.crows && p->beta != 0.0f) {
-        const float *C = e->in[2]->data;
+        const float *C = nns_tv_cf32(e->in[2]);
         const float bt = p->beta;
 #pragma omp parallel for schedule(static) if ((int64_t)d.m * d.n > 65536)
         for (int i = 0; i < d.m; i++) {
@@ -153,7 +150,7 @@ static void gemm_backward(nns_exec_node *e) {
     if (!dY) return;
     gemm_dims d;
     gemm_dims_rt(e, &d);
-    const float *A = e->in[0]->data, *B = e->in[1]->data;
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
     float *dA = e->in[0]->grad, *dB = e->in[1]->grad;
     float *dC = d.crows ? e->in[2]->grad : NULL;
     const int M = d.m, N = d.n, K = d.k;
@@ -248,6 +245,7 @@ const nns_op_def nns_op_gemm = {
     .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .params_size = sizeof(gemm_params),
     .prepare = gemm_prepare,
+    .f32_inputs = 7u,
     .infer = gemm_infer,
     .packed_bytes = gemm_packed_bytes,
     .pack = gemm_pack,

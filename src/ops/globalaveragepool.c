@@ -7,7 +7,7 @@
 
 static nns_status gap_prepare(const nns_graph *g, const nns_node *n, void *params) {
     (void)params;
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status gap_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -38,8 +38,8 @@ static void gap_sizes(const nns_exec_node *e, int64_t *planes, int64_t *hw) {
 static void gap_forward(nns_exec_node *e) {
     int64_t planes, hw;
     gap_sizes(e, &planes, &hw);
-    const float *X = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
     const float inv = 1.0f / (float)hw;
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * hw > 16384)
     for (int64_t pl = 0; pl < planes; pl++) {
@@ -69,6 +69,7 @@ const nns_op_def nns_op_globalaveragepool = {
     .name = "GlobalAveragePool",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .prepare = gap_prepare,
+    .f32_inputs = 1u,
     .infer = gap_infer,
     .forward = gap_forward,
     .backward = gap_backward,

@@ -9,14 +9,14 @@ static nns_status hardsigmoid_prepare(const nns_graph *g, const nns_node *n, voi
     hardsigmoid_params *p = params;
     p->alpha = nns_node_attr_float(n, "alpha", 0.2f);
     p->beta = nns_node_attr_float(n, "beta", 0.5f);
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static void hardsigmoid_forward(nns_exec_node *e) {
     const hardsigmoid_params *p = e->params;
     const float a = p->alpha, b = p->beta;
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
@@ -30,7 +30,7 @@ static void hardsigmoid_backward(nns_exec_node *e) {
     const hardsigmoid_params *p = e->params;
     const float a = p->alpha, b = p->beta;
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    const float *gy = e->out[0]->grad, *x = nns_tv_cf32(e->in[0]);
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
@@ -45,6 +45,7 @@ const nns_op_def nns_op_hardsigmoid = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(hardsigmoid_params),
     .prepare = hardsigmoid_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = hardsigmoid_forward,
     .backward = hardsigmoid_backward,

@@ -2,13 +2,9 @@
  * dy/dx = 0 for x < -3, 1 for x > 3, (2x + 3) / 6 between. */
 #include "ops/op_util.h"
 
-static nns_status hardswish_prepare(const nns_graph *g, const nns_node *n, void *params) {
-    return nns_op_check_f32(g, n, 0);
-}
-
 static void hardswish_forward(nns_exec_node *e) {
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
     for (int64_t i = 0; i < n; i++) {
@@ -22,7 +18,7 @@ static void hardswish_forward(nns_exec_node *e) {
 
 static void hardswish_backward(nns_exec_node *e) {
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *x = e->in[0]->data;
+    const float *gy = e->out[0]->grad, *x = nns_tv_cf32(e->in[0]);
     if (!gx || !gy) return;
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
@@ -38,7 +34,7 @@ static void hardswish_backward(nns_exec_node *e) {
 const nns_op_def nns_op_hardswish = {
     .name = "HardSwish",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .prepare = hardswish_prepare,
+    .f32_inputs = 1u,
     .infer = nns_op_infer_same,
     .forward = hardswish_forward,
     .backward = hardswish_backward,

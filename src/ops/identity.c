@@ -2,14 +2,11 @@
  * buffer). Backward: dx += dy. */
 #include "ops/op_util.h"
 
-static nns_status identity_prepare(const nns_graph *g, const nns_node *n, void *params) {
-    return nns_op_check_f32(g, n, 0);
-}
-
 const nns_op_def nns_op_identity = {
     .name = "Identity",
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .prepare = identity_prepare,
+    .f32_inputs = 1u,
+    .out_dtype = NNS_OUT_SAME_AS(0),
     .infer = nns_op_infer_same,
     .forward = nns_op_copy_forward,
     .backward = nns_op_copy_backward,

@@ -35,9 +35,6 @@ typedef struct mm_dims {
 static nns_status mm_prepare(const nns_graph *g, const nns_node *n, void *params) {
     matmul_params *p = params;
     p->nthreads = omp_get_max_threads();
-    nns_status st;
-    for (int i = 0; i < 2; i++)
-        if ((st = nns_op_check_f32(g, n, i))) return st;
     return NNS_OK;
 }
 
@@ -133,8 +130,8 @@ static void mm_forward(nns_exec_node *e) {
     const matmul_params *p = e->params;
     mm_dims d;
     mm_dims_make(e->g, NULL, &e->in[0]->shape, &e->in[1]->shape, &d, NULL);
-    const float *A = e->in[0]->data, *B = e->in[1]->data;
-    float *Y = e->out[0]->data;
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
+    float *Y = nns_tv_f32(e->out[0]);
     const int M = d.m, N = d.n, K = d.k;
     if (d.fold) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(d.nbatch * M), N, K, 1.0f, A, K, B, N, 0.0f,
@@ -157,7 +154,7 @@ static void mm_backward(nns_exec_node *e) {
     if (!dY) return;
     mm_dims d;
     mm_dims_make(e->g, NULL, &e->in[0]->shape, &e->in[1]->shape, &d, NULL);
-    const float *A = e->in[0]->data, *B = e->in[1]->data;
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
     float *dA = e->in[0]->grad, *dB = e->in[1]->grad;
     const int M = d.m, N = d.n, K = d.k;
     const int64_t nb = d.nbatch;
@@ -211,6 +208,7 @@ const nns_op_def nns_op_matmul = {
     .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .params_size = sizeof(matmul_params),
     .prepare = mm_prepare,
+    .f32_inputs = 3u,
     .infer = mm_infer,
     .forward = mm_forward,
     .backward = mm_backward,

@@ -25,7 +25,7 @@ static nns_status maxpool_prepare(const nns_graph *g, const nns_node *n, void *p
     if (n->n_out > 1)
         return nns_error(NNS_STATUS_UNSUPPORTED,
                          "node '%s' (MaxPool): the second output (Indices) is not supported", n->name);
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status maxpool_infer(const nns_graph *g, const nns_node *n, const void *params,
@@ -53,8 +53,8 @@ static void maxpool_forward(nns_exec_node *e) {
     const nns_shape *x = &e->in[0]->shape;
     const int64_t planes = x->dims[0] * x->dims[1];
     const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
-    const float *X = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *X = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
     const nns_kernels *ks = e->kern;
     nns_f32_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->f32_maxpool2d_2x2s2 : ks->f32_maxpool2d;
@@ -83,6 +83,7 @@ const nns_op_def nns_op_maxpool = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 2,
     .params_size = sizeof(maxpool_params),
     .prepare = maxpool_prepare,
+    .f32_inputs = 1u,
     .infer = maxpool_infer,
     .state_bytes = maxpool_state_bytes,
     .forward = maxpool_forward,

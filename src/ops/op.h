@@ -21,20 +21,40 @@
 #ifndef NNS_OP_H
 #define NNS_OP_H
 
+#include <assert.h>
 #include <stdint.h>
 #include "core/graph_impl.h"
 #include "core/op_id.h"
 
 /* enum nns_op (the op ids) and nns_op_lookup: core/op_id.h. */
 
-/* A runtime tensor view. data is f32 unless the value's dtype says otherwise
- * (constants such as Reshape's shape are s64: read them through the graph). */
+/* A runtime tensor view: its dtype (the value's, from shape inference) and
+ * an untyped data pointer. Ops and kernels read and write data through the
+ * typed accessors below (nns_tv_f32, nns_tv_cf32), which check the dtype in
+ * debug builds and compile to the bare pointer in release builds (NDEBUG).
+ * Constants such as Reshape's shape are s64: read them through the graph.
+ *
+ * grad stays float *: a gradient exists only for float values (training
+ * and, next, quantization-aware training with float fake-quantization run
+ * in f32; an integer or bool value never has one), so a typed pointer is
+ * both true and what every backward wants; void * would only add casts. */
 typedef struct nns_tv {
-    float *data;
+    void *data;
     float *grad;      /* NULL: no gradient wanted */
     nns_shape shape;
     nns_dtype dtype;
 } nns_tv;
+
+/* t's data as float32 (t->dtype must be NNS_DTYPE_F32: asserted in debug
+ * builds, nothing in release builds). */
+static inline float *nns_tv_f32(const nns_tv *t) {
+    assert(t->dtype == NNS_DTYPE_F32 && "nns_tv_f32: tensor view is not f32");
+    return (float *)t->data;
+}
+static inline const float *nns_tv_cf32(const nns_tv *t) {
+    assert(t->dtype == NNS_DTYPE_F32 && "nns_tv_cf32: tensor view is not f32");
+    return (const float *)t->data;
+}
 
 /* NNS_MAX_NODE_IO (inputs or outputs of a node): core/graph_impl.h. */
 
@@ -166,6 +186,17 @@ typedef struct nns_op_def {
      * parameters (BatchNormalization in inference): fills scale and shift
      * (channels of e's output) exactly as e's forward computes them. */
     void (*affine)(const nns_exec_node *e, float *scale, float *shift);
+    /* ---- Dtypes, declared here and checked once for every op by
+     * nns_op_prepare (ops do not check them). Bit i of f32_inputs: input i,
+     * when present, must be f32 (NNS_IN_ALL: every input); any other dtype
+     * is refused before the op's prepare runs, with an error naming the
+     * node, the op, the input and the dtype found. Inputs not in the mask
+     * (Reshape's shape, Clip's bounds) are the op's to read. */
+    unsigned f32_inputs;
+    /* The dtype of every output, which shape inference (nns_op_infer) gives
+     * its values: NNS_OUT_F32 (0, the default) or NNS_OUT_SAME_AS(k), the
+     * dtype of input k. */
+    int out_dtype;
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;
@@ -202,14 +233,26 @@ typedef struct nns_op_def {
     int64_t (*macs)(const nns_node *n, const nns_shape *const *in, const nns_shape *out);
 } nns_op_def;
 
+/* nns_op_def.f32_inputs: every input; nns_op_def.out_dtype's rules. */
+#define NNS_IN_ALL (~0u)
+#define NNS_OUT_F32 0
+#define NNS_OUT_SAME_AS(k) (1 + (k))
+
 /* The table, indexed by nns_op. */
 extern const nns_op_def *const nns_op_table[NNS_OP_COUNT];
+/* The input dtypes (g's values) checked against the op's f32_inputs, then
+ * the op's prepare (if any). Every caller of an op's prepare goes through
+ * this, so ops only ever see the dtypes they declare. */
+nns_status nns_op_prepare(const nns_graph *g, const nns_node *n, void *params);
 /* The op's infer, then every output shape checked: rank and dims in range
  * and at most nns_limit_tensor_elems() elements (per sample when dim 0 is
  * -1), else an error naming the node and the output. Every caller of an
- * op's infer goes through this, so kernels only ever see sizes that fit. */
+ * op's infer goes through this, so kernels only ever see sizes that fit.
+ * in_dt[i] is input i's dtype (anything for an omitted input); out_dt gets
+ * every output's dtype from the op's out_dtype rule. */
 nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *params,
-                        const nns_shape *const *in, nns_shape *out);
+                        const nns_shape *const *in, const nns_dtype *in_dt,
+                        nns_shape *out, nns_dtype *out_dt);
 
 /* Each op file defines one of these. */
 #define NNS_DECLARE_OP(sym) extern const nns_op_def sym

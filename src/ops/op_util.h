@@ -72,8 +72,9 @@ static inline nns_status nns_op_norm_axis(const nns_node *n, const char *attr,
     return NNS_OK;
 }
 
-/* Read an optional f32 scalar constant input (a one-element initializer).
- * Leaves *v unchanged when the input is omitted. */
+/* Read an optional scalar constant input (a one-element initializer of a
+ * float or integer dtype, converted by the dtype table's to_f32). Leaves *v
+ * unchanged when the input is omitted. */
 static inline nns_status nns_op_const_scalar(const nns_graph *g, const nns_node *n,
                                              int slot, const char *what, float *v) {
     if (slot >= n->n_in || n->in[slot] < 0) return NNS_OK;
@@ -86,25 +87,12 @@ static inline nns_status nns_op_const_scalar(const nns_graph *g, const nns_node 
         return nns_error(NNS_STATUS_SHAPE,
                          "node '%s' (%s): input '%s' (%s) must hold one value", n->name,
                          n->op_type, val->name, what);
-    switch (val->dtype) {
-    case NNS_DTYPE_F32: *v = *(const float *)val->data; break;
-    case NNS_DTYPE_S64: *v = (float)*(const int64_t *)val->data; break;
-    default:
+    const nns_dtype_info *dt = nns_dtype_get_info(val->dtype);
+    if (!dt || !(dt->is_float || dt->is_integer))
         return nns_error(NNS_STATUS_UNSUPPORTED,
                          "node '%s' (%s): input '%s' (%s) has unsupported dtype %s", n->name,
                          n->op_type, val->name, what, nns_dtype_name(val->dtype));
-    }
-    return NNS_OK;
-}
-
-/* Check that input slot i (when present) is f32. */
-static inline nns_status nns_op_check_f32(const nns_graph *g, const nns_node *n, int slot) {
-    if (slot >= n->n_in || n->in[slot] < 0) return NNS_OK;
-    const nns_value *val = &g->values[n->in[slot]];
-    if (val->dtype != NNS_DTYPE_F32)
-        return nns_error(NNS_STATUS_UNSUPPORTED,
-                         "node '%s' (%s): input '%s' is %s, only f32 is supported", n->name,
-                         n->op_type, val->name, nns_dtype_name(val->dtype));
+    *v = dt->to_f32(val->data);
     return NNS_OK;
 }
 
@@ -123,8 +111,8 @@ static inline nns_status nns_op_infer_same(const nns_graph *g, const nns_node *n
  * Reshape, inference-mode Dropout). */
 static inline void nns_op_copy_forward(nns_exec_node *e) {
     int64_t n = nns_tv_numel(e->out[0]);
-    if (e->out[0]->data != e->in[0]->data)
-        memcpy(e->out[0]->data, e->in[0]->data, (size_t)n * sizeof(float));
+    if (nns_tv_f32(e->out[0]) != nns_tv_cf32(e->in[0]))
+        memcpy(nns_tv_f32(e->out[0]), nns_tv_cf32(e->in[0]), (size_t)n * sizeof(float));
 }
 
 static inline void nns_op_copy_backward(nns_exec_node *e) {

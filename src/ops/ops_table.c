@@ -66,8 +66,21 @@ static nns_status check_output(const nns_graph *g, const nns_node *n, int j, con
     return nns_shape_numel_checked(&known, what, &numel);
 }
 
+nns_status nns_op_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    const nns_op_def *def = nns_op_table[n->op];
+    for (int j = 0; j < n->n_in; j++) {
+        if (n->in[j] < 0 || j >= 32 || !(def->f32_inputs >> j & 1u)) continue;
+        const nns_value *v = &g->values[n->in[j]];
+        if (v->dtype != NNS_DTYPE_F32)
+            return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): input %d '%s' is %s, only f32 is supported",
+                             n->name, n->op_type, j, v->name, nns_dtype_name(v->dtype));
+    }
+    return def->prepare ? def->prepare(g, n, params) : NNS_OK;
+}
+
 nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *params,
-                        const nns_shape *const *in, nns_shape *out) {
+                        const nns_shape *const *in, const nns_dtype *in_dt,
+                        nns_shape *out, nns_dtype *out_dt) {
     const nns_op_def *def = nns_op_table[n->op];
     /* an input named "" is omitted: allowed only past the required ones */
     for (int j = 0; j < def->min_in && j < n->n_in; j++)
@@ -79,6 +92,9 @@ nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *param
         for (int d = 0; in[j] && d < in[j]->ndim; d++) dynamic |= in[j]->dims[d] == -1;
     nns_status st = def->infer(g, n, params, in, out);
     for (int j = 0; !st && j < n->n_out; j++) st = check_output(g, n, j, &out[j], dynamic);
+    const int k = def->out_dtype - 1; /* NNS_OUT_SAME_AS(k) */
+    const nns_dtype dt = k >= 0 && k < n->n_in && in[k] ? in_dt[k] : NNS_DTYPE_F32;
+    for (int j = 0; !st && j < n->n_out; j++) out_dt[j] = dt;
     return st;
 }
 

@@ -23,8 +23,6 @@ static const char *reshape_target_str(const reshape_params *p, char *buf, size_t
 
 static nns_status reshape_prepare(const nns_graph *g, const nns_node *n, void *params) {
     reshape_params *p = params;
-    nns_status st = nns_op_check_f32(g, n, 0);
-    if (st) return st;
     p->allowzero = (int)nns_node_attr_int(n, "allowzero", 0);
     const int64_t *v = NULL;
     int64_t cnt = 0;
@@ -128,6 +126,7 @@ const nns_op_def nns_op_reshape = {
     .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,
     .params_size = sizeof(reshape_params),
     .prepare = reshape_prepare,
+    .f32_inputs = 1u,
     .infer = reshape_infer,
     .forward = nns_op_copy_forward,
     .backward = nns_op_copy_backward,

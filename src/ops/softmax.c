@@ -15,7 +15,7 @@ static nns_status softmax_prepare_common(const nns_graph *g, const nns_node *n, 
     softmax_params *p = params;
     p->axis = nns_node_attr_int(n, "axis", -1);
     p->log = log;
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static nns_status softmax_prepare(const nns_graph *g, const nns_node *n, void *params) {
@@ -52,8 +52,8 @@ static void softmax_forward(nns_exec_node *e) {
     const softmax_params *p = e->params;
     int64_t outer, n, inner;
     softmax_geometry(e, &outer, &n, &inner);
-    const float *x = e->in[0]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
     const int64_t rows = outer * inner;
     const int lg = p->log;
 #pragma omp parallel for schedule(static) if (rows * n > NNS_OMP_MIN_ELEMS / 8 && rows > 1)
@@ -83,7 +83,7 @@ static void softmax_forward(nns_exec_node *e) {
 static void softmax_backward(nns_exec_node *e) {
     const softmax_params *p = e->params;
     float *gx = e->in[0]->grad;
-    const float *gy = e->out[0]->grad, *y = e->out[0]->data;
+    const float *gy = e->out[0]->grad, *y = nns_tv_f32(e->out[0]);
     if (!gx || !gy) return;
     int64_t outer, n, inner;
     softmax_geometry(e, &outer, &n, &inner);
@@ -112,6 +112,7 @@ const nns_op_def nns_op_softmax = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(softmax_params),
     .prepare = softmax_prepare,
+    .f32_inputs = 1u,
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
@@ -122,6 +123,7 @@ const nns_op_def nns_op_logsoftmax = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(softmax_params),
     .prepare = logsoftmax_prepare,
+    .f32_inputs = 1u,
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,

@@ -146,8 +146,8 @@ int nns_sparse_gemm_forward(nns_exec_node *e, const nns_sparse_gemm *sp, int m, 
     csr_arrays(h, &val, &col, &rp);
     const nns_f32_spmm_csr_fn spmm = e->kern->f32_spmm_csr;
     const int K = sp->k, N = sp->n;
-    const float *A = e->in[0]->data;
-    float *Y = e->out[0]->data;
+    const float *A = nns_tv_cf32(e->in[0]);
+    float *Y = nns_tv_f32(e->out[0]);
     const int nt = omp_get_max_threads();
     const int par = (int64_t)h->cap * m > 32768 && nt > 1;
     if (trans_a) { /* A is [K, M]: already op(A)^T */

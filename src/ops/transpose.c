@@ -21,7 +21,7 @@ static nns_status transpose_prepare(const nns_graph *g, const nns_node *n, void 
                          n->name, cnt, NNS_MAX_DIMS);
     p->n = cnt;
     for (int i = 0; i < cnt; i++) p->perm[i] = v[i];
-    return nns_op_check_f32(g, n, 0);
+    return NNS_OK;
 }
 
 static void transpose_perm(const transpose_params *p, int rank, int *perm) {
@@ -162,7 +162,7 @@ static void tr_run(const tr_iter *it, const float *src, float *dst, int bwd) {
 static void transpose_forward(nns_exec_node *e) {
     tr_iter it;
     tr_build(e->params, &e->in[0]->shape, &it);
-    tr_run(&it, e->in[0]->data, e->out[0]->data, 0);
+    tr_run(&it, nns_tv_cf32(e->in[0]), nns_tv_f32(e->out[0]), 0);
 }
 
 static void transpose_backward(nns_exec_node *e) {
@@ -179,6 +179,7 @@ const nns_op_def nns_op_transpose = {
     .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .params_size = sizeof(transpose_params),
     .prepare = transpose_prepare,
+    .f32_inputs = 1u,
     .infer = transpose_infer,
     .forward = transpose_forward,
     .backward = transpose_backward,

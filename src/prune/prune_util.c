@@ -24,7 +24,15 @@ nns_status nns_prune_targets(const nns_graph *g, const nns_prune_exclude *ex, co
     int n = 0;
     nns_status st = nns_graph_list_weights(g, &w, &n);
     if (st) return st;
-    nns_prune_target *t = malloc((size_t)(n ? n : 1) * sizeof *t);
+    for (int k = 0; k < n; k++)
+        if (w[k].dtype != NNS_DTYPE_F32) {
+            nns_status e = nns_error(NNS_STATUS_UNSUPPORTED, "%s: weight '%s' of node '%s' is %s; only f32 weights "
+                                     "can be pruned", what, g->values[w[k].value].name, g->nodes[w[k].node].name,
+                                     nns_dtype_name(w[k].dtype));
+            free(w);
+            return e;
+        }
+    nns_prune_target *t = malloc((size_t)(n > 0 ? n : 1) * sizeof *t);
     if (!t) {
         free(w);
         return nns_error(NNS_STATUS_NOMEM, "%s: out of memory", what);

@@ -40,7 +40,9 @@ typedef struct nns_prune_target {
  * *out NULL then). ex (may be NULL) marks excluded targets; every name in ex
  * must be a node name or the name of a prunable weight value, else
  * NNS_STATUS_INVALID_ARG naming it (`what` names the caller in messages,
- * e.g. "magnitude pruning"). */
+ * e.g. "magnitude pruning"). A weight of another dtype than f32 (an s8
+ * weight: a weight by role, graph/weights.h) cannot be pruned:
+ * NNS_STATUS_UNSUPPORTED naming it, its node and its dtype. */
 nns_status nns_prune_targets(const nns_graph *g, const nns_prune_exclude *ex, const char *what,
                              nns_prune_target **out, int *n);
 

@@ -103,7 +103,7 @@ static nns_status score_taylor(nns_graph *w, const nns_depgraph *dg, const nns_s
         if (first >= d->n) break;
         int n = (int)(d->n - first < bs ? d->n - first : bs);
         if ((st = nns_plan_set_batch(p, n))) goto done;
-        memcpy(nns_plan_input(p, 0)->data, d->x + first * per, (size_t)(n * per) * sizeof(float));
+        memcpy(nns_tv_f32(nns_plan_input(p, 0)), d->x + first * per, (size_t)(n * per) * sizeof(float));
         /* inference mode: BN running statistics, no dropout, nothing updated */
         nns_plan_forward(p, 0);
         nns_plan_zero_act_grads(p);
@@ -112,7 +112,7 @@ static nns_status score_taylor(nns_graph *w, const nns_depgraph *dg, const nns_s
             st = nns_error(NNS_STATUS_INTERNAL, "taylor: the output '%s' has no gradient", w->values[w->outputs[0]].name);
             goto done;
         }
-        nns_loss_softmax_ce(out->data, d->y + first, n, classes, 0.0f, out->grad);
+        nns_loss_softmax_ce(nns_tv_f32(out), d->y + first, n, classes, 0.0f, out->grad);
         nns_plan_backward(p);
         for (int s = 0; s < dg->n_spaces; s++) {
             if (tv[s] < 0) continue;
@@ -125,7 +125,7 @@ static nns_status score_taylor(nns_graph *w, const nns_depgraph *dg, const nns_s
             for (int64_t ch = 0; ch < c; ch++) {
                 double acc = 0.0;
                 for (int i = 0; i < n; i++) {
-                    const float *a = t->data + ((int64_t)i * c + ch) * sp;
+                    const float *a = nns_tv_cf32(t) + ((int64_t)i * c + ch) * sp;
                     const float *gr = t->grad + ((int64_t)i * c + ch) * sp;
                     for (int64_t k = 0; k < sp; k++) acc += (double)a[k] * gr[k];
                 }

@@ -95,11 +95,18 @@ static nns_status infer_all(nns_plan *p) {
         const nns_node *n = &g->nodes[i];
         const nns_shape *in[NNS_MAX_NODE_IO];
         nns_shape out[NNS_MAX_NODE_IO];
+        nns_dtype in_dt[NNS_MAX_NODE_IO], out_dt[NNS_MAX_NODE_IO];
         memset(out, 0, sizeof out);
-        for (int j = 0; j < n->n_in; j++) in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
-        nns_status st = nns_op_infer(g, n, p->node_params[i], in, out);
+        for (int j = 0; j < n->n_in; j++) {
+            in[j] = n->in[j] >= 0 ? &p->tv[n->in[j]].shape : NULL;
+            in_dt[j] = n->in[j] >= 0 ? p->tv[n->in[j]].dtype : NNS_DTYPE_UNDEFINED;
+        }
+        nns_status st = nns_op_infer(g, n, p->node_params[i], in, in_dt, out, out_dt);
         if (st) return st;
-        for (int j = 0; j < n->n_out; j++) p->tv[n->out[j]].shape = out[j];
+        for (int j = 0; j < n->n_out; j++) {
+            p->tv[n->out[j]].shape = out[j];
+            p->tv[n->out[j]].dtype = out_dt[j];
+        }
     }
     return NNS_OK;
 }
@@ -218,7 +225,7 @@ static nns_status plan_bind_graph(nns_plan *p, int64_t max_batch) {
         const nns_value *val = &g->values[v];
         p->tv[v].dtype = val->dtype;
         p->tv[v].shape = val->shape;
-        if (val->data) p->tv[v].data = (float *)val->data;
+        if (val->data) p->tv[v].data = val->data;
         if (p->training && val->kind == NNS_VALUE_KIND_PARAM && val->trainable && val->param_offset >= 0)
             p->tv[v].grad = p->param_grads + val->param_offset;
     }
@@ -228,7 +235,7 @@ static nns_status plan_bind_graph(nns_plan *p, int64_t max_batch) {
         if (!def) return nns_error(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'", n->op_type, n->name);
         p->node_params[i] = calloc(1, def->params_size ? def->params_size : 1);
         if (!p->node_params[i]) return nns_error(NNS_STATUS_NOMEM, "out of memory at node '%s'", n->name);
-        nns_status st = def->prepare ? def->prepare(g, n, p->node_params[i]) : NNS_OK;
+        nns_status st = nns_op_prepare(g, n, p->node_params[i]);
         if (st) return st;
     }
     nns_status st = set_input_shapes(p, max_batch);
@@ -460,7 +467,7 @@ static nns_status plan_bind_memory(nns_plan *p, const plan_build *b) {
     for (int v = 0; v < b->nv; v++) {
         const nns_value *val = &g->values[v];
         if (val->kind != NNS_VALUE_KIND_ACT && val->kind != NNS_VALUE_KIND_INPUT) continue;
-        p->tv[v].data = (float *)(p->arena + b->val_off[v]);
+        p->tv[v].data = p->arena + b->val_off[v];
         if (p->training && val->kind == NNS_VALUE_KIND_ACT && b->needs_grad[v])
             p->tv[v].grad = (float *)(p->arena + b->act_bytes + b->grad_off[v]);
     }

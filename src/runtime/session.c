@@ -169,9 +169,9 @@ nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y) 
         int64_t b = n - i < s->max_batch ? n - i : s->max_batch;
         nns_status st = nns_plan_set_batch(s->plan, b);
         if (st) return st;
-        memcpy(nns_plan_input(s->plan, 0)->data, x + i * s->in_size, (size_t)(b * s->in_size) * sizeof(float));
+        memcpy(nns_tv_f32(nns_plan_input(s->plan, 0)), x + i * s->in_size, (size_t)(b * s->in_size) * sizeof(float));
         nns_plan_forward(s->plan, 0);
-        memcpy(y + i * s->out_size, nns_plan_output(s->plan, 0)->data, (size_t)(b * s->out_size) * sizeof(float));
+        memcpy(y + i * s->out_size, nns_tv_f32(nns_plan_output(s->plan, 0)), (size_t)(b * s->out_size) * sizeof(float));
     }
     return NNS_OK;
 }
@@ -250,7 +250,7 @@ nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, do
         goto done;
     }
     if ((st = nns_plan_set_batch(s->plan, s->max_batch))) goto done; /* batch, or a model's fixed dim 0 */
-    random_inputs(nns_plan_input(s->plan, 0)->data, s->max_batch * s->in_size);
+    random_inputs(nns_tv_f32(nns_plan_input(s->plan, 0)), s->max_batch * s->in_size);
     for (int k = -1; k < repeats; k++) { /* k = -1: warm-up, overwritten */
         double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)w;
         nns_plan_forward_timed(s->plan, row);
@@ -294,7 +294,7 @@ nns_status nns_profile_train(const nns_graph *g0, int batch, int repeats, double
     if ((st = nns_plan_create(g, batch, 1, grads, &p)) || (st = nns_plan_check_f32_io(p, "profiling"))) goto done;
     nns_tv *in = nns_plan_input(p, 0), *out = nns_plan_output(p, 0);
     const int64_t nout = nns_shape_numel(&out->shape);
-    random_inputs(in->data, nns_shape_numel(&in->shape));
+    random_inputs(nns_tv_f32(in), nns_shape_numel(&in->shape));
     uint64_t r = 43;
     for (int k = -1; k < repeats; k++) { /* k = -1: warm-up, overwritten */
         double *row = t + (size_t)(k < 0 ? 0 : k) * (size_t)w;

@@ -179,17 +179,17 @@ static nns_status step_loss(trainer *tr, const nns_tv *xin, const nns_tv *out, i
     const nns_train_config *cfg = tr->cfg;
     nns_status st;
     if (cfg->loss) {
-        if ((st = cfg->loss(cfg->loss_user, out->data, tr->dlogits, tr->ybuf, nns_batcher_indices(tr->bat), n,
-                            tr->classes, xin->data, tr->augmented, loss)))
+        if ((st = cfg->loss(cfg->loss_user, nns_tv_f32(out), tr->dlogits, tr->ybuf, nns_batcher_indices(tr->bat), n,
+                            tr->classes, nns_tv_f32(xin), tr->augmented, loss)))
             return st;
     } else {
-        *loss = nns_loss_softmax_ce(out->data, tr->ybuf, n, tr->classes, cfg->label_smoothing, tr->dlogits);
+        *loss = nns_loss_softmax_ce(nns_tv_f32(out), tr->ybuf, n, tr->classes, cfg->label_smoothing, tr->dlogits);
     }
     nns_plan_zero_act_grads(tr->plan);
     if (tr->n_aux > 0) {
         for (int i = 0; i < tr->n_aux; i++) {
             nns_tv *o = nns_plan_output(tr->plan, i + 1);
-            tr->aux_out[i] = o->data;
+            tr->aux_out[i] = nns_tv_f32(o);
             tr->aux_grad[i] = o->grad;
         }
         float aux = 0;
@@ -249,7 +249,7 @@ static nns_status train_step(trainer *tr, int epoch, int64_t step, int *n, float
     const nns_train_config *cfg = tr->cfg;
     nns_status st;
     nns_tv *xin = nns_plan_input(tr->plan, 0);
-    *n = nns_batcher_next(tr->bat, xin->data, tr->ybuf);
+    *n = nns_batcher_next(tr->bat, nns_tv_f32(xin), tr->ybuf);
     if (*n <= 0) return NNS_OK;
     if ((st = nns_plan_set_batch(tr->plan, *n))) return st;
     nns_plan_seed(tr->plan, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)tr->t);
@@ -259,7 +259,7 @@ static nns_status train_step(trainer *tr, int epoch, int64_t step, int *n, float
     if (!isfinite(*loss))
         return nns_error(NNS_STATUS_INVALID_ARG, "training diverged at epoch %d step %lld (loss %g): lower --lr",
                          epoch + 1, (long long)step + 1, *loss);
-    *correct = count_correct(tr, out->data, *n);
+    *correct = count_correct(tr, nns_tv_f32(out), *n);
     memcpy(out->grad, tr->dlogits, (size_t)*n * tr->classes * sizeof(float));
     memset(tr->grads, 0, (size_t)tr->np * sizeof(float));
     nns_plan_backward(tr->plan);
@@ -403,9 +403,9 @@ nns_status nns_evaluate(nns_graph *g, const nns_dataset *d, int batch_size, nns_
     for (int64_t s = 0; s < d->n; s += batch_size) {
         int n = (int)(d->n - s < batch_size ? d->n - s : batch_size);
         if ((st = nns_plan_set_batch(plan, n))) break;
-        memcpy(nns_plan_input(plan, 0)->data, d->x + s * per, (size_t)(n * per) * sizeof(float));
+        memcpy(nns_tv_f32(nns_plan_input(plan, 0)), d->x + s * per, (size_t)(n * per) * sizeof(float));
         nns_plan_forward(plan, 0);
-        const float *z = nns_plan_output(plan, 0)->data;
+        const float *z = nns_tv_f32(nns_plan_output(plan, 0));
         loss_sum += (double)nns_loss_softmax_ce(z, d->y + s, n, classes, 0, NULL) * n;
         for (int i = 0; i < n; i++) {
             const float *zi = z + (int64_t)i * classes;
