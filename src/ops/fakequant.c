@@ -24,6 +24,7 @@ typedef struct {
 #define FQ_MAX_Q (1 << 24)
 
 static nns_status fq_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    (void)g;
     fq_params *p = params;
     const nns_attr *lo = nns_node_attr(n, "qmin"), *hi = nns_node_attr(n, "qmax");
     if (!lo || !hi)
@@ -35,9 +36,7 @@ static nns_status fq_prepare(const nns_graph *g, const nns_node *n, void *params
     p->qmin = (int32_t)a;
     p->qmax = (int32_t)b;
     p->axis = nns_node_attr_int(n, "axis", 1);
-    nns_status st = NNS_OK;
-    for (int i = 0; i < 3 && !st; i++) st = nns_op_check_f32(g, n, i);
-    return st;
+    return NNS_OK;
 }
 
 /* Channels of the scale (1: per tensor) and, for per-channel, the axis. */
@@ -89,8 +88,8 @@ static inline float fq_scale(float s) { return s > 1e-30f ? s : 1e-30f; }
 static void fq_forward(nns_exec_node *e) {
     const fq_params *p = e->params;
     const fq_view v = fq_view_of(e);
-    const float *x = e->in[0]->data, *sc = e->in[1]->data, *zpf = e->in[2]->data;
-    float *y = e->out[0]->data;
+    const float *x = nns_tv_cf32(e->in[0]), *sc = nns_tv_cf32(e->in[1]), *zpf = nns_tv_cf32(e->in[2]);
+    float *y = nns_tv_f32(e->out[0]);
     const int64_t rows = v.outer * v.ch;
 #pragma omp parallel for schedule(static) if (rows * v.inner > NNS_OMP_MIN_ELEMS)
     for (int64_t r = 0; r < rows; r++) {
@@ -123,7 +122,8 @@ static double fq_row_backward(const fq_params *p, const float *x, const float *g
 static void fq_backward(nns_exec_node *e) {
     const fq_params *p = e->params;
     const fq_view v = fq_view_of(e);
-    const float *x = e->in[0]->data, *sc = e->in[1]->data, *zpf = e->in[2]->data, *gy = e->out[0]->grad;
+    const float *x = nns_tv_cf32(e->in[0]), *sc = nns_tv_cf32(e->in[1]), *zpf = nns_tv_cf32(e->in[2]);
+    const float *gy = e->out[0]->grad;
     float *gx = e->in[0]->grad, *gs = e->in[1]->grad;
     if (!gy || (!gx && !gs)) return;
     const int overwrite = (e->grad_overwrite & 1u) != 0;
@@ -148,6 +148,7 @@ const nns_op_def nns_op_fakequant = {
     .params_size = sizeof(fq_params),
     .prepare = fq_prepare,
     .infer = fq_infer,
+    .f32_inputs = NNS_IN_ALL,
     .forward = fq_forward,
     .backward = fq_backward,
     .nontrainable_inputs = 1u << 2,

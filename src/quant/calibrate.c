@@ -19,7 +19,7 @@ typedef struct calib_run {
 static void observe_value(const calib_run *r, nns_plan *p, int v) {
     if (v < 0 || r->slot[v] < 0) return;
     const nns_tv *t = nns_plan_tv(p, v);
-    nns_calib_hist_add(&r->hists[r->slot[v]], t->data, nns_shape_numel(&t->shape));
+    nns_calib_hist_add(&r->hists[r->slot[v]], nns_tv_cf32(t), nns_shape_numel(&t->shape));
 }
 
 /* After each node: the node's outputs that are observed. */
@@ -75,7 +75,7 @@ nns_status nns_calibrate(nns_graph *g, const nns_dataset *d, int64_t samples, in
     for (int64_t b0 = 0; !st && b0 < n; b0 += batch) {
         const int nb = (int)(n - b0 < batch ? n - b0 : batch);
         if ((st = nns_plan_set_batch(plan, nb))) break;
-        gather(d, n, b0, nb, nns_plan_input(plan, 0)->data);
+        gather(d, n, b0, nb, nns_tv_f32(nns_plan_input(plan, 0)));
         observe_value(&r, plan, in);
         nns_plan_forward_observed(plan, 0, observe, &r);
     }
