@@ -97,5 +97,12 @@ else
   bad "training on a tiny data set failed: $(cat "$T/err")"
 fi
 
+# QuantizeLinear / DequantizeLinear with a scale that is not positive and finite
+Q="${NNS_SOURCE_DIR:-$(dirname "$0")/..}/tests/qdq"
+for m in scale_zero:0 scale_nan:nan scale_negative:-0.02; do
+  expect 1 "node 'qx' (QuantizeLinear): scale 'x_s'\[0\] is ${m#*:}" -- "$NNS" run "$Q/${m%%:*}.onnx" --input "$Q/conv_qdq_x.npy" -o "$T/q.npy"
+  [[ -e "$T/q.npy" ]] && bad "run on ${m%%:*}.onnx left $T/q.npy"
+done
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

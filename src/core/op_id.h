@@ -34,6 +34,8 @@ typedef enum nns_op {
     NNS_OP_LOGSOFTMAX,
     NNS_OP_IDENTITY,
     NNS_OP_FAKEQUANT, /* internal: quantization-aware training */
+    NNS_OP_QUANTIZELINEAR,
+    NNS_OP_DEQUANTIZELINEAR,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

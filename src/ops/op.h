@@ -197,6 +197,10 @@ typedef struct nns_op_def {
      * its values: NNS_OUT_F32 (0, the default) or NNS_OUT_SAME_AS(k), the
      * dtype of input k. */
     int out_dtype;
+    /* NNS_OUT_SAME_AS(k) when input k is omitted: this dtype
+     * (NNS_DTYPE_UNDEFINED, the default: f32). QuantizeLinear without a
+     * zero point writes u8. */
+    nns_dtype out_dtype_omitted;
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;
@@ -282,6 +286,8 @@ NNS_DECLARE_OP(nns_op_softmax);
 NNS_DECLARE_OP(nns_op_logsoftmax);
 NNS_DECLARE_OP(nns_op_identity);
 NNS_DECLARE_OP(nns_op_fakequant);
+NNS_DECLARE_OP(nns_op_quantizelinear);
+NNS_DECLARE_OP(nns_op_dequantizelinear);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -34,6 +34,8 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_LOGSOFTMAX] = &nns_op_logsoftmax,
     [NNS_OP_IDENTITY] = &nns_op_identity,
     [NNS_OP_FAKEQUANT] = &nns_op_fakequant,
+    [NNS_OP_QUANTIZELINEAR] = &nns_op_quantizelinear,
+    [NNS_OP_DEQUANTIZELINEAR] = &nns_op_dequantizelinear,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");
@@ -93,7 +95,8 @@ nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *param
     nns_status st = def->infer(g, n, params, in, out);
     for (int j = 0; !st && j < n->n_out; j++) st = check_output(g, n, j, &out[j], dynamic);
     const int k = def->out_dtype - 1; /* NNS_OUT_SAME_AS(k) */
-    const nns_dtype dt = k >= 0 && k < n->n_in && in[k] ? in_dt[k] : NNS_DTYPE_F32;
+    const nns_dtype omitted = def->out_dtype_omitted != NNS_DTYPE_UNDEFINED ? def->out_dtype_omitted : NNS_DTYPE_F32;
+    const nns_dtype dt = k < 0 ? NNS_DTYPE_F32 : k < n->n_in && in[k] ? in_dt[k] : omitted;
     for (int j = 0; !st && j < n->n_out; j++) out_dt[j] = dt;
     return st;
 }

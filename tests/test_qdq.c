@@ -1,0 +1,205 @@
+/* test_qdq.c — QuantizeLinear and DequantizeLinear in the runtime:
+ * outputs of the ONNX dtypes (u8 without a zero point, else the zero
+ * point's), values bit for bit equal to nnslim/quant.h's rule per tensor
+ * and per axis, DequantizeLinear of u8, s8 and s32 constants; refusals that
+ * name the node and element (a scale of 0, negative or NaN; an s32 zero
+ * point that is not 0; zero point dtypes); and an ONNX round trip that keeps
+ * the s8 weight s8 and the outputs equal. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nnslim/nnslim.h"
+#include "runtime/plan.h"
+#include "testutil.h"
+
+#define C 3
+static const int64_t XD[4] = {2, C, 2, 5};
+#define NX (2 * C * 10)
+
+static float g_x[NX];
+
+/* A graph x -> QuantizeLinear(scale, zp) -> DequantizeLinear -> y, with
+ * q = the quantized value also an output. nch scales along axis 1; zp_dt
+ * UNDEFINED: no zero point. */
+static nns_status build(nns_graph **out, const float *scale, int nch, nns_dtype zp_dt, const void *zp) {
+    nns_graph *g = NULL;
+    nns_status st = nns_graph_create(&g);
+    nns_shape xs = nns_shape_make(4, XD), ss = nns_shape_make(nch == 1 ? 0 : 1, (int64_t[]){nch});
+    if (!st) st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    if (!st) st = nns_graph_add_param(g, "s", NNS_DTYPE_F32, &ss, scale, 0, NULL);
+    if (!st && zp_dt) st = nns_graph_add_param(g, "z", zp_dt, &ss, zp, 0, NULL);
+    const char *qin[3] = {"x", "s", "z"}, *din[3] = {"q", "s", "z"};
+    const int n_in = zp_dt ? 3 : 2;
+    if (!st) st = nns_graph_add_node(g, "QuantizeLinear", "quant", n_in, qin, 1, (const char *[]){"q"}, NULL);
+    if (!st) st = nns_graph_add_node(g, "DequantizeLinear", "dequant", n_in, din, 1, (const char *[]){"y"}, NULL);
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_add_output(g, "q");
+    if (!st) st = nns_graph_finalize(g);
+    if (st) nns_graph_free(g);
+    *out = st ? NULL : g;
+    return st;
+}
+
+/* Run g on g_x (batch 2); check q and y against the rule. */
+static void check_run(nns_graph *g, const float *scale, int nch, nns_dtype qt, const int32_t *zp) {
+    nns_plan *p = NULL;
+    CHECK_OK(nns_graph_pack_params(g));
+    CHECK_OK(nns_plan_create(g, 2, 0, NULL, &p));
+    if (!p) return;
+    memcpy(nns_plan_input(p, 0)->data, g_x, sizeof g_x);
+    nns_plan_forward(p, 0);
+    const nns_tv *y = nns_plan_output(p, 0), *q = nns_plan_output(p, 1);
+    CHECK(q->dtype == qt && y->dtype == NNS_DTYPE_F32);
+    const int32_t lo = qt == NNS_DTYPE_S8 ? -128 : 0, hi = qt == NNS_DTYPE_S8 ? 127 : 255;
+    int bad = 0;
+    for (int i = 0; i < NX && q->dtype == qt; i++) {
+        const int c = nch == 1 ? 0 : (i / 10) % C;
+        const int32_t want = nns_quantize_value(g_x[i] / scale[c], zp[c], lo, hi);
+        const int32_t got = qt == NNS_DTYPE_S8 ? ((const int8_t *)q->data)[i] : ((const uint8_t *)q->data)[i];
+        const float yw = (float)(want - zp[c]) * scale[c];
+        if ((got != want || nns_tv_cf32(y)[i] != yw) && bad++ < 3)
+            fprintf(stderr, "x[%d] = %g: q %d y %g, want %d %g\n", i, g_x[i], got, nns_tv_cf32(y)[i], want, yw);
+    }
+    CHECK_MSG(bad == 0, "%d of %d values differ from the rule (%d scales, %s)", bad, NX, nch, nns_dtype_name(qt));
+    nns_plan_free(p);
+}
+
+static void values(void) {
+    const float s1[1] = {0.02f}, sc[C] = {0.01f, 0.05f, 0.003f};
+    const int32_t z0[C] = {0, 0, 0}, zs[C] = {3, -7, 0}, zu[C] = {128, 0, 255};
+    const int8_t zs8[C] = {3, -7, 0};
+    const uint8_t zu8[C] = {128, 0, 255};
+    nns_graph *g = NULL;
+    CHECK_OK(build(&g, s1, 1, NNS_DTYPE_UNDEFINED, NULL)); /* no zero point: u8, 0 */
+    if (g) check_run(g, s1, 1, NNS_DTYPE_U8, z0);
+    nns_graph_free(g);
+    CHECK_OK(build(&g, sc, C, NNS_DTYPE_S8, zs8));
+    if (g) check_run(g, sc, C, NNS_DTYPE_S8, zs);
+    nns_graph_free(g);
+    CHECK_OK(build(&g, sc, C, NNS_DTYPE_U8, zu8));
+    if (g) check_run(g, sc, C, NNS_DTYPE_U8, zu);
+    /* the ONNX round trip keeps the u8 zero point u8 and gives the same values */
+    char path[] = "/tmp/nns_qdq_XXXXXX";
+    const int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (g && fd >= 0) {
+        close(fd);
+        CHECK_OK(nns_graph_save_onnx(g, path));
+        nns_graph *h = NULL;
+        CHECK_OK(nns_graph_load_onnx(path, &h));
+        if (h) {
+            const int z = nns_graph_find_value(h, "z");
+            CHECK(z >= 0 && h->values[z].dtype == NNS_DTYPE_U8);
+            check_run(h, sc, C, NNS_DTYPE_U8, zu);
+        }
+        nns_graph_free(h);
+        unlink(path);
+    }
+    nns_graph_free(g);
+}
+
+/* The finalize error of a graph with this scale / zero point, naming needle. */
+static void refused(const float *scale, int nch, nns_dtype zp_dt, const void *zp, const char *needle) {
+    nns_graph *g = NULL;
+    nns_status st = build(&g, scale, nch, zp_dt, zp);
+    CHECK_MSG(st != NNS_OK, "accepted a graph that should name '%s'", needle);
+    CHECK_MSG(st == NNS_OK || strstr(nns_last_error(), needle), "error '%s' does not name '%s'", nns_last_error(), needle);
+    CHECK(strchr(nns_last_error(), '\n') == NULL);
+    nns_graph_free(g);
+}
+
+static void refusals(void) {
+    const uint8_t zu[C] = {0, 0, 0};
+    const float zero[C] = {0.1f, 0.0f, 0.1f}, neg[C] = {0.1f, 0.1f, -0.5f}, nan_[C] = {NAN, 0.1f, 0.1f};
+    const float inf_[1] = {INFINITY};
+    refused(zero, C, NNS_DTYPE_U8, zu, "'s'[1] is 0");
+    refused(neg, C, NNS_DTYPE_U8, zu, "'s'[2] is -0.5");
+    refused(nan_, C, NNS_DTYPE_U8, zu, "'s'[0] is nan");
+    refused(inf_, 1, NNS_DTYPE_U8, zu, "'s'[0] is inf");
+    refused(zero, C, NNS_DTYPE_U8, zu, "node 'quant' (QuantizeLinear)");
+    const int32_t z32[C] = {0, 0, 0};
+    const float sc[C] = {0.1f, 0.1f, 0.1f};
+    refused(sc, C, NNS_DTYPE_S32, z32, "zero point 'z' is s32; u8 and s8");
+    const float four[4] = {1, 1, 1, 1};
+    refused(four, 4, NNS_DTYPE_U8, (uint8_t[4]){0}, "4 scales for dim 1 of length 3");
+}
+
+/* DequantizeLinear of an s32 constant (a bias): zero point absent or 0. */
+static void dequant_s32(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    nns_shape bs = nns_shape_make(1, (int64_t[]){3}), one = nns_shape_make(0, NULL), xs = nns_shape_make(2, (int64_t[]){1, 3});
+    const int32_t b[3] = {-70000, 0, 123456};
+    const float s = 0.001f;
+    const int32_t z = 5;
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    CHECK_OK(nns_graph_add_param(g, "b", NNS_DTYPE_S32, &bs, b, 0, NULL));
+    CHECK_OK(nns_graph_add_param(g, "bs", NNS_DTYPE_F32, &one, &s, 0, NULL));
+    CHECK_OK(nns_graph_add_param(g, "bz", NNS_DTYPE_S32, &one, &z, 0, NULL));
+    CHECK_OK(nns_graph_add_node(g, "DequantizeLinear", "dqb", 3, (const char *[]){"b", "bs", "bz"}, 1,
+                                (const char *[]){"bf"}, NULL));
+    CHECK_OK(nns_graph_add_node(g, "Add", "add", 2, (const char *[]){"x", "bf"}, 1, (const char *[]){"y"}, NULL));
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    nns_status st = nns_graph_finalize(g);
+    CHECK(st != NNS_OK && strstr(nns_last_error(), "'bz'[0] is not 0") && strstr(nns_last_error(), "dqb"));
+    nns_graph_free(g);
+}
+
+/* tests/qdq/conv_qdq.onnx (tools/make_qdq_models.py): a session's output
+ * equals ONNX's definitions computed with numpy and PyTorch, except where
+ * the float convolution lands on the other side of a rounding step (at most
+ * one step of 0.05, for at most 1% of the values: accumulation order). */
+static void onnx_file(void) {
+    const char *src = getenv("NNS_SOURCE_DIR");
+    char pm[4096], px[4096], py[4096];
+    snprintf(pm, sizeof pm, "%s/tests/qdq/conv_qdq.onnx", src ? src : ".");
+    snprintf(px, sizeof px, "%s/tests/qdq/conv_qdq_x.npy", src ? src : ".");
+    snprintf(py, sizeof py, "%s/tests/qdq/conv_qdq_y.npy", src ? src : ".");
+    nns_graph *g = NULL;
+    nns_session *s = NULL;
+    float *x = NULL, *y = NULL;
+    int nx = 0, ny = 0;
+    int64_t dx[8], dy[8];
+    CHECK_OK(nns_graph_load_onnx(pm, &g));
+    CHECK_OK(nns_npy_load_f32(px, &nx, dx, &x));
+    CHECK_OK(nns_npy_load_f32(py, &ny, dy, &y));
+    if (g && x && y) CHECK_OK(nns_session_create(g, 2, &s));
+    if (s && nx == 4 && ny == 4 && dx[0] == 2 && dy[0] == 2) {
+        const int64_t n = 2 * nns_session_output_size(s);
+        CHECK(n == dy[0] * dy[1] * dy[2] * dy[3]);
+        float *out = malloc((size_t)n * sizeof *out);
+        CHECK_OK(nns_session_run(s, x, 2, out));
+        int64_t off = 0, far = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const float d = fabsf(out[i] - y[i]);
+            off += d > 0;
+            far += d > 0.05f * 1.001f;
+        }
+        CHECK_MSG(far == 0 && off * 100 <= n, "%lld of %lld outputs differ, %lld by more than one step", (long long)off,
+                  (long long)n, (long long)far);
+        free(out);
+    }
+    nns_session_free(s);
+    nns_graph_free(g);
+    free(x);
+    free(y);
+}
+
+int main(void) {
+    uint64_t r = 77;
+    for (int i = 0; i < NX; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        g_x[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 6.0 - 3.0);
+    }
+    g_x[0] = 0.0f;
+    g_x[1] = 0.025f; /* a half step of 0.01 and 0.05 */
+    g_x[2] = 1e6f;
+    g_x[3] = -1e6f;
+    g_x[4] = NAN; /* to the zero point */
+    values();
+    refusals();
+    dequant_s32();
+    onnx_file();
+    TEST_MAIN_END();
+}
