@@ -31,6 +31,8 @@
 
 #include <stdint.h>
 
+#include "nnslim/data.h"
+#include "nnslim/graph.h"
 #include "nnslim/status.h"
 
 #ifdef __cplusplus
@@ -137,6 +139,39 @@ void nns_calib_hist_merge(nns_calib_hist *a, const nns_calib_hist *b);
  * method. */
 nns_status nns_calib_range(const nns_calib_hist *h, nns_calib_method m, double percentile, nns_qtype t,
                            int symmetric, float *lo, float *hi);
+
+/* ---- Post-training quantization of a graph (QDQ form) ----
+ *
+ * nns_quantize_ptq folds BatchNormalization, calibrates the activations that
+ * the layers read (the nodes that contract a float weight: Conv, Gemm,
+ * MatMul; names in keep stay float) on images of a data set, and rewrites g
+ * in place: each such activation passes through QuantizeLinear ->
+ * DequantizeLinear (u8 asymmetric, or s8 symmetric), each weight becomes an
+ * s8 initializer (symmetric, per output channel or per tensor) read through
+ * DequantizeLinear; biases stay float. The graph computes what ONNX's
+ * definitions of that QDQ model give, and saves as standard QDQ ONNX. On an
+ * error g may be partly rewritten: quantize a copy (nns_graph_clone). */
+typedef struct nns_ptq_config {
+    nns_calib_method calib;  /* default NNS_CALIB_MINMAX                      */
+    double percentile;       /* NNS_CALIB_PERCENTILE's, default 99.99         */
+    int64_t calib_samples;   /* images, evenly spaced over the set; 1000      */
+    int batch;               /* calibration batch, default 64                 */
+    int per_channel;         /* weights: 1 per output channel (default), 0 one */
+    int act_signed;          /* activations: 0 u8 asymmetric (default), 1 s8 symmetric */
+    int n_keep;              /* nodes left in float, by name                  */
+    const char *const *keep;
+} nns_ptq_config;
+
+typedef struct nns_ptq_result {
+    int layers;              /* nodes whose weights and input were quantized  */
+    int activations;         /* distinct activations quantized                */
+    int folded_bn;           /* BatchNormalizations folded first              */
+    int64_t calib_images;    /* images calibration ran                        */
+} nns_ptq_result;
+
+void nns_ptq_config_init(nns_ptq_config *c);
+nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg,
+                            nns_ptq_result *res);
 
 #ifdef __cplusplus
 }

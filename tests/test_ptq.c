@@ -1,0 +1,182 @@
+/* test_ptq.c — post-training quantization into QDQ form (nns_quantize_ptq)
+ * on the PyTorch exports of tests/golden with synthetic images:
+ *   - every BatchNormalization is folded, every Conv and Gemm reads an s8
+ *     weight through DequantizeLinear and a u8 (or s8) activation through
+ *     QuantizeLinear -> DequantizeLinear, and nothing else changed;
+ *   - the outputs stay close to the float model's (error relative to the
+ *     output's range, and the same class for most images);
+ *   - the saved file is at most 30% of the float file (45% for mobilenet,
+ *     whose names weigh as much as its weights), and loads back to a
+ *     graph that gives the same outputs bit for bit;
+ *   - layers kept by name stay float; bad settings are refused by name. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/graph_impl.h"
+#include "core/op_id.h"
+#include "nnslim/nnslim.h"
+#include "synthdata.h"
+#include "testutil.h"
+
+#define NIMG 64
+
+static char g_dir[4096];
+
+static nns_graph *load(const char *name) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s.onnx", g_dir, name);
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_load_onnx(p, &g));
+    return g;
+}
+
+/* Outputs of g on the first NIMG images of d (malloc'd), *k classes. */
+static float *outputs(nns_graph *g, const nns_dataset *d, int64_t *k) {
+    nns_session *s = NULL;
+    CHECK_OK(nns_session_create(g, 16, &s));
+    if (!s) return NULL;
+    *k = nns_session_output_size(s);
+    float *y = malloc((size_t)(NIMG * *k) * sizeof *y);
+    CHECK_OK(nns_session_run(s, d->x, NIMG, y));
+    nns_session_free(s);
+    return y;
+}
+
+static int argmax(const float *v, int64_t k) {
+    int a = 0;
+    for (int64_t i = 1; i < k; i++) a = v[i] > v[a] ? (int)i : a;
+    return a;
+}
+
+/* The structure of a quantized graph: no BatchNormalization; each Conv and
+ * Gemm reads a DequantizeLinear of an s8 constant as its weight and a
+ * DequantizeLinear of a QuantizeLinear as input 0. Returns the layers. */
+static int check_structure(const nns_graph *g, nns_dtype act) {
+    int layers = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        CHECK_MSG(n->op != NNS_OP_BATCHNORM, "BatchNormalization '%s' was not folded", n->name);
+        if (n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM) continue;
+        layers++;
+        const int wp = g->values[n->in[1]].producer, xp = g->values[n->in[0]].producer;
+        CHECK_MSG(wp >= 0 && g->nodes[wp].op == NNS_OP_DEQUANTIZELINEAR &&
+                      g->values[g->nodes[wp].in[0]].dtype == NNS_DTYPE_S8,
+                  "layer '%s': weight is not an s8 constant through DequantizeLinear", n->name);
+        const int qp = xp >= 0 && g->nodes[xp].op == NNS_OP_DEQUANTIZELINEAR ? g->values[g->nodes[xp].in[0]].producer : -1;
+        CHECK_MSG(qp >= 0 && g->nodes[qp].op == NNS_OP_QUANTIZELINEAR && g->values[g->nodes[qp].out[0]].dtype == act,
+                  "layer '%s': input 0 is not a %s QuantizeLinear -> DequantizeLinear", n->name, nns_dtype_name(act));
+    }
+    return layers;
+}
+
+static off_t file_size(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* PTQ of golden model `name` (float file `name`.onnx), checked as above. */
+static void quantize_model(const char *name, int act_signed, double max_rel, int min_agree, int max_pct) {
+    nns_dataset d;
+    make_data(&d, 256, 11);
+    nns_graph *g = load(name), *q = NULL;
+    if (!g) return;
+    int64_t k = 0;
+    float *yf = outputs(g, &d, &k);
+    CHECK_OK(nns_graph_clone(g, &q));
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.calib_samples = 200;
+    cfg.act_signed = act_signed;
+    nns_ptq_result r;
+    CHECK_OK(nns_quantize_ptq(q, &d, &cfg, &r));
+    CHECK(r.calib_images == 200 && r.layers > 0 && r.activations > 0 && r.activations <= r.layers);
+    CHECK_MSG(check_structure(q, act_signed ? NNS_DTYPE_S8 : NNS_DTYPE_U8) == r.layers, "%s: %d layers quantized", name,
+              r.layers);
+    float *yq = outputs(q, &d, &k);
+    double err = 0, span = 0;
+    int agree = 0;
+    for (int64_t i = 0; yf && yq && i < NIMG * k; i++) {
+        err = fmax(err, fabs((double)yq[i] - yf[i]));
+        span = fmax(span, fabs((double)yf[i]));
+    }
+    for (int i = 0; yf && yq && i < NIMG; i++) agree += argmax(yf + i * k, k) == argmax(yq + i * k, k);
+    printf("%s (%s activations): %d layers, %d BN folded, max error %.4g of %.4g, %d/%d same class\n", name,
+           act_signed ? "s8" : "u8", r.layers, r.folded_bn, err, span, agree, NIMG);
+    CHECK_MSG(err <= max_rel * span, "%s: error %g > %g x %g", name, err, max_rel, span);
+    CHECK_MSG(agree >= min_agree, "%s: %d of %d images keep their class", name, agree, NIMG);
+    /* saved: smaller, and the same outputs once loaded back */
+    char src[4200], path[] = "/tmp/nns_ptq_XXXXXX";
+    snprintf(src, sizeof src, "%s/%s.onnx", g_dir, name);
+    const int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    CHECK_OK(nns_graph_save_onnx(q, path));
+    printf("%s: %lld bytes quantized, %lld float\n", name, (long long)file_size(path), (long long)file_size(src));
+    CHECK_MSG(file_size(path) * 100 <= file_size(src) * max_pct, "%s: %lld bytes quantized, %lld float (over %d%%)", name,
+              (long long)file_size(path), (long long)file_size(src), max_pct);
+    nns_graph *back = NULL;
+    CHECK_OK(nns_graph_load_onnx(path, &back));
+    float *yb = back ? outputs(back, &d, &k) : NULL;
+    CHECK(yb && yq && memcmp(yb, yq, (size_t)(NIMG * k) * sizeof *yb) == 0);
+    if (getenv("NNS_PTQ_KEEP")) printf("kept %s\n", path); else unlink(path);
+    free(yb);
+    free(yf);
+    free(yq);
+    nns_graph_free(back);
+    nns_graph_free(q);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
+/* Layers named in keep stay float; keeping all leaves nothing to do. */
+static void keep_and_refusals(void) {
+    nns_dataset d;
+    make_data(&d, 32, 5);
+    nns_graph *g = load("lenet5");
+    if (!g) return;
+    const char *names[16];
+    int n = 0;
+    for (int i = 0; i < g->n_nodes && n < 16; i++)
+        if (g->nodes[i].op == NNS_OP_CONV || g->nodes[i].op == NNS_OP_GEMM) names[n++] = g->nodes[i].name;
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.calib_samples = 32;
+    cfg.keep = names;
+    cfg.n_keep = 1;
+    nns_graph *q = NULL;
+    nns_ptq_result r;
+    CHECK_OK(nns_graph_clone(g, &q));
+    CHECK_OK(nns_quantize_ptq(q, &d, &cfg, &r));
+    CHECK(r.layers == n - 1);
+    const int first = nns_graph_find_node(q, names[0]);
+    CHECK(first >= 0 && q->values[q->nodes[first].in[1]].dtype == NNS_DTYPE_F32 &&
+          q->values[q->nodes[first].in[1]].producer < 0);
+    nns_graph_free(q);
+    cfg.n_keep = n;
+    CHECK_OK(nns_graph_clone(g, &q));
+    nns_status st = nns_quantize_ptq(q, &d, &cfg, &r);
+    CHECK(st == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "nothing to quantize"));
+    nns_graph_free(q);
+    cfg.n_keep = 0;
+    cfg.calib_samples = 0;
+    CHECK(nns_quantize_ptq(g, &d, &cfg, &r) == NNS_STATUS_INVALID_ARG && strstr(nns_last_error(), "--calib-samples"));
+    cfg.calib_samples = 10;
+    cfg.calib = NNS_CALIB_PERCENTILE;
+    cfg.percentile = 0;
+    CHECK(nns_quantize_ptq(g, &d, &cfg, &r) == NNS_STATUS_INVALID_ARG && strstr(nns_last_error(), "--percentile"));
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
+int main(void) {
+    const char *src = getenv("NNS_SOURCE_DIR");
+    snprintf(g_dir, sizeof g_dir, "%s/tests/golden", src ? src : ".");
+    /* mobilenet's 36k weights are few beside its node and value names */
+    quantize_model("lenet5", 0, 0.05, 60, 30);
+    quantize_model("resnet8_bn", 0, 0.10, 56, 30);
+    quantize_model("mobilenet_bn", 1, 0.15, 52, 45);
+    keep_and_refusals();
+    TEST_MAIN_END();
+}
