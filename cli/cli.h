@@ -28,6 +28,7 @@ int cmd_sensitivity(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Option parsing: options are "--name value", "--name=value" or flags. */
 typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT, OPT_LIST } opt_kind;

@@ -8,9 +8,13 @@ static const char *help =
     "usage: nnslim info MODEL.onnx [--json]\n"
     "\n"
     "Print every layer of a model with its output shape (batch 1), parameter count,\n"
-    "sparsity and multiply-accumulates per image, then the totals and the file size.\n"
+    "sparsity, multiply-accumulates per image and precision, then the totals and the\n"
+    "file size. Precision of a layer with a weight: f32, W8A8 (8-bit weights and a\n"
+    "quantized input, QDQ form) or W8A32 (8-bit weights, float input); a quantized\n"
+    "weight counts as the layer's parameters.\n"
     "\n"
-    "  --json   one JSON object: params, nonzero_params, macs, file_bytes, layers\n";
+    "  --json   one JSON object: params, nonzero_params, macs, file_bytes, layers (each with\n"
+    "           name, op, output_shape, params, nonzero_params, sparsity, macs, precision)\n";
 
 int cmd_info(int argc, char **argv) {
     int json = 0;
@@ -49,21 +53,27 @@ int cmd_info(int argc, char **argv) {
             cli_json_str(stdout, L[i].name);
             printf(", \"op\": ");
             cli_json_str(stdout, L[i].op);
-            printf(", \"output_shape\": %s, \"params\": %lld, \"nonzero_params\": %lld, \"sparsity\": %.6f, \"macs\": %lld}",
+            printf(", \"output_shape\": %s, \"params\": %lld, \"nonzero_params\": %lld, \"sparsity\": %.6f, \"macs\": %lld, "
+                   "\"precision\": ",
                    nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].params,
                    (long long)L[i].nonzero, L[i].params ? 1.0 - (double)L[i].nonzero / (double)L[i].params : 0.0,
                    (long long)L[i].macs);
+            if (L[i].precision[0]) cli_json_str(stdout, L[i].precision);
+            else printf("null");
+            printf("}");
         }
         printf("]}\n");
     } else {
         const char *arch = nns_graph_get_meta(g, "nnslim.arch");
         printf("model %s%s%s%s\n", pos[0], arch ? " (" : "", arch ? arch : "", arch ? ")" : "");
-        printf("%-28s %-20s %-18s %10s %8s %12s\n", "layer", "op", "output (batch 1)", "params", "sparsity", "MACs");
+        printf("%-28s %-20s %-18s %10s %8s %12s %9s\n", "layer", "op", "output (batch 1)", "params", "sparsity", "MACs",
+               "precision");
         for (int i = 0; i < n; i++) {
             char sp[16] = "";
             if (L[i].params) snprintf(sp, sizeof sp, "%.1f%%", 100.0 * (1.0 - (double)L[i].nonzero / (double)L[i].params));
-            printf("%-28s %-20s %-18s %10lld %8s %12lld\n", L[i].name, L[i].op,
-                   nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].params, sp, (long long)L[i].macs);
+            printf("%-28s %-20s %-18s %10lld %8s %12lld %9s\n", L[i].name, L[i].op,
+                   nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].params, sp, (long long)L[i].macs,
+                   L[i].precision);
         }
         printf("total: %lld parameters (%lld nonzero, sparsity %.1f%%), %lld MACs per image, file %lld bytes\n",
                (long long)tp, (long long)tn, tp ? 100.0 * (1.0 - (double)tn / (double)tp) : 0.0, (long long)tm, fb);

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"distill", "train a small student from a trained teacher (knowledge distillation)", cmd_distill},
     {"sensitivity", "prune each layer alone at a sweep of ratios; suggest per-layer ratios", cmd_sensitivity},
     {"compare", "several models side by side: accuracy, size, MACs, latency", cmd_compare},
+    {"quantize", "quantize a trained model to 8 bits (post-training, QDQ ONNX)", cmd_quantize},
     {"profile", "time every node of a model's inference (where the time goes)", cmd_profile},
     {"run", "run a model on a .npy input, write the output as .npy", cmd_run},
 };

@@ -97,6 +97,9 @@ int nns_graph_n_nodes(const nns_graph *g);
 int nns_graph_n_values(const nns_graph *g);
 int nns_graph_find_value(const nns_graph *g, const char *name); /* -1 if none */
 int nns_graph_find_node(const nns_graph *g, const char *name);  /* -1 if none */
+/* Node i's name and ONNX op type (NULL outside 0..n_nodes-1). */
+const char *nns_graph_node_name(const nns_graph *g, int i);
+const char *nns_graph_node_op(const nns_graph *g, int i);
 /* Total trainable parameter count, and all parameter elements. */
 int64_t nns_graph_n_params(const nns_graph *g);
 
@@ -108,6 +111,8 @@ typedef struct nns_layer_info {
     int64_t params;        /* trainable parameters first used here */
     int64_t nonzero;       /* of which nonzero                */
     int64_t macs;          /* multiply-accumulates per image  */
+    char precision[16];    /* "f32", "W8A8" (s8 weights, quantized input),
+                            * "W8A32" (weight-only); "" without a weight */
 } nns_layer_info;
 
 /* Fill *layers (malloc'd, n_nodes entries; free with free()) and totals.

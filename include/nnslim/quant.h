@@ -173,6 +173,17 @@ void nns_ptq_config_init(nns_ptq_config *c);
 nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg,
                             nns_ptq_result *res);
 
+/* What quantization made of node `node` (from the graph's QDQ form). */
+typedef struct nns_quant_layer {
+    char precision[16];      /* as nnslim info prints it: "f32", "W8A8", "W8A32"; "" without a weight */
+    int weight_scales;       /* scales of the weight (0: not quantized; 1: per tensor) */
+    float weight_scale_min, weight_scale_max;
+    int input_quantized;     /* input 0 through QuantizeLinear -> DequantizeLinear, per tensor */
+    float input_scale;
+    int32_t input_zero_point;
+} nns_quant_layer;
+nns_status nns_quant_layer_describe(const nns_graph *g, int node, nns_quant_layer *q);
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,6 +73,8 @@ int nns_graph_find_node(const nns_graph *g, const char *name) {
 }
 
 int nns_graph_n_nodes(const nns_graph *g) { return g->n_nodes; }
+const char *nns_graph_node_name(const nns_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i].name : NULL; }
+const char *nns_graph_node_op(const nns_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i].op_type : NULL; }
 int nns_graph_n_values(const nns_graph *g) { return g->n_values; }
 
 int nns_graph_new_value(nns_graph *g, const char *name) {

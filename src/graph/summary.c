@@ -49,10 +49,12 @@ nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int 
         l->out_shape = c->values[nd->out[0]].shape;
         for (int j = 0; j < nd->n_in; j++) {
             int v = nd->in[j];
+            if (v < 0) continue;
+            v = nns_graph_weight_source(c, i, j); /* through DequantizeLinear for a quantized weight */
             if (v < 0 || seen[v]) continue;
             const nns_value *val = &c->values[v];
             const nns_dtype_info *dt = nns_dtype_get_info(val->dtype);
-            if (!dt || !val->data || !nns_graph_input_is_weight(c, i, j)) continue;
+            if (!dt || !val->data) continue;
             seen[v] = 1;
             int64_t k = nns_shape_numel(&val->shape);
             if (val->shape.ndim == 0) k = 1;
@@ -60,6 +62,7 @@ nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int 
             const unsigned char *d = val->data;
             for (int64_t e = 0; e < k; e++) l->nonzero += dt->to_f32(d + (size_t)e * dt->size) != 0.0f;
         }
+        nns_graph_layer_precision(c, i, l->precision, sizeof l->precision);
         const nns_op_def *def = nns_op_def_of(nd);
         l->macs = 0;
         if (def && def->macs) {

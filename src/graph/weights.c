@@ -1,5 +1,6 @@
 /* weights.c — the contracted weights of a graph and their masks (see
  * weights.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,38 @@ int nns_graph_input_is_weight(const nns_graph *g, int node, int slot) {
     nns_weight_axes ax;
     return slot == nns_op_weight_in(n) || slot == nns_op_bias_in(n) ||
            nns_op_weight_axes(n, slot, v->shape.ndim, &ax);
+}
+
+/* The producer of value v when it is a DequantizeLinear node, else -1. */
+static int dequant_producer(const nns_graph *g, int v) {
+    const int p = v >= 0 ? g->values[v].producer : -1;
+    return p >= 0 && g->nodes[p].op == NNS_OP_DEQUANTIZELINEAR && g->nodes[p].in[0] >= 0 ? p : -1;
+}
+
+int nns_graph_weight_source(const nns_graph *g, int node, int slot) {
+    if (nns_graph_input_is_weight(g, node, slot)) return g->nodes[node].in[slot];
+    const nns_node *n = &g->nodes[node];
+    if (slot < 0 || slot >= n->n_in || (slot != nns_op_weight_in(n) && slot != nns_op_bias_in(n))) return -1;
+    const int p = dequant_producer(g, n->in[slot]);
+    if (p < 0) return -1;
+    const int q = g->nodes[p].in[0];
+    return is_weight_value(&g->values[q]) ? q : -1;
+}
+
+void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t len) {
+    const nns_node *n = &g->nodes[node];
+    const int wi = nns_op_weight_in(n), w = wi >= 0 ? nns_graph_weight_source(g, node, wi) : -1;
+    buf[0] = 0;
+    if (w < 0) return;
+    const nns_dtype wt = g->values[w].dtype;
+    if (wt == NNS_DTYPE_F32) {
+        snprintf(buf, len, "f32");
+        return;
+    }
+    const int p = dequant_producer(g, n->in[0]);
+    const int q = p >= 0 ? g->values[g->nodes[p].in[0]].producer : -1;
+    const int act8 = q >= 0 && g->nodes[q].op == NNS_OP_QUANTIZELINEAR;
+    snprintf(buf, len, "W%dA%d", (int)nns_dtype_size(wt) * 8, act8 ? 8 : 32);
 }
 
 int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w) {

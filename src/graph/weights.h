@@ -42,6 +42,18 @@ int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w)
  * contracted weight) — not a shape constant such as Reshape's s64 shape. */
 int nns_graph_input_is_weight(const nns_graph *g, int node, int slot);
 
+/* The initializer that holds the weight read at input `slot` of `node`:
+ * the input itself when nns_graph_input_is_weight, or, for a weight or bias
+ * slot fed by DequantizeLinear of an initializer (a quantized weight in QDQ
+ * form), that initializer. -1 when the input is not a weight. */
+int nns_graph_weight_source(const nns_graph *g, int node, int slot);
+
+/* A layer's precision for reports, into buf: "f32" for a float layer;
+ * for one whose weight is stored quantized, "W8A8" (s8 or u8 weight, input
+ * 0 through QuantizeLinear -> DequantizeLinear) or "W8A32" (the input in
+ * float); "" for a node without a weight. */
+void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t len);
+
 /* The contracted weights of g, once each (malloc'd, free with free(); *n may
  * be 0 and *out NULL then). */
 nns_status nns_graph_list_weights(const nns_graph *g, nns_weight_ref **out, int *n);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# cli_quantize.sh NNSLIM — nnslim quantize end to end on small models trained
+# for one short epoch: the JSON report has its keys, every Conv and Gemm is
+# W8A8 (or f32 when kept), the file shrinks, accuracy stays within a few
+# points, nnslim info shows the precision, the saved model evaluates; bad
+# input gives a one-line error naming the value, exit 1 or 2, the input
+# model untouched and no output file.
+set -u
+NNS="$1"
+SRC_DIR="${NNS_SOURCE_DIR:-$(dirname "$0")/..}"
+[[ -d /usr/share/datasets/fashion-mnist ]] || { echo "skipped: no fashion-mnist"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+D=(--limit 1024 --test-limit 500 --threads 2)
+"$NNS" train --arch lenet5 "${D[@]}" --epochs 1 -o "$T/l5.onnx" >/dev/null 2>"$T/err" || { echo "FAIL: train: $(cat "$T/err")"; exit 1; }
+"$NNS" train --arch resnet8 "${D[@]}" --epochs 1 -o "$T/r8.onnx" >/dev/null 2>"$T/err" || { echo "FAIL: train: $(cat "$T/err")"; exit 1; }
+sum=$(md5sum <"$T/r8.onnx")
+
+json_get() { sed -E "s/.*\"$2\": \\{([^}]*)\\}.*/\\1/" <<<"$1" | sed -E "s/.*\"$3\": ([0-9.e+-]+|null).*/\\1/"; }
+
+for m in l5 r8; do
+  if out=$("$NNS" quantize "$T/$m.onnx" --calib-samples 256 "${D[@]}" -o "$T/${m}q.onnx" --json 2>"$T/err"); then
+    for k in before after accuracy params file_bytes latency_ms_b1 images_per_second_b64 layers precision folded_batchnorms calib_samples; do
+      grep -q "\"$k\"" <<<"$out" && ok || bad "$m: json lacks $k"
+    done
+    ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+    fb=$(json_get "$out" before file_bytes); fa=$(json_get "$out" after file_bytes)
+    awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.03)}' && ok || bad "$m: accuracy $ab -> $aa"
+    awk -v a="$fa" -v b="$fb" 'BEGIN{exit !(a <= 0.32*b)}' && ok || bad "$m: file $fb -> $fa"
+    grep -q '"precision": "f32"' <<<"$out" && bad "$m: a float layer is left" || ok
+    "$NNS" info "$T/${m}q.onnx" | grep -q "W8A8" && ok || bad "$m: info shows no W8A8"
+    "$NNS" eval "$T/${m}q.onnx" --test-limit 200 --threads 2 >/dev/null 2>"$T/err" && ok || bad "$m: eval: $(cat "$T/err")"
+  else
+    bad "$m: $(cat "$T/err")"
+  fi
+done
+[[ "$(md5sum <"$T/r8.onnx")" == "$sum" ]] && ok || bad "the input model changed"
+# every method, per tensor, int8 activations, a layer kept in float
+for opt in "--calib percentile --percentile 99.9" "--calib entropy" "--calib mse" "--per-tensor" "--activations int8"; do
+  # shellcheck disable=SC2086
+  "$NNS" quantize "$T/l5.onnx" $opt --calib-samples 128 "${D[@]}" -o "$T/o.onnx" >/dev/null 2>"$T/err" && ok || bad "$opt: $(cat "$T/err")"
+done
+if out=$("$NNS" quantize "$T/l5.onnx" --keep fc3 --calib-samples 64 "${D[@]}" -o "$T/k.onnx" --json 2>"$T/err"); then
+  grep -q '"name": "fc3", "op": "Gemm", "precision": "f32"' <<<"$out" && ok || bad "--keep fc3 left it quantized: $out"
+else
+  bad "--keep: $(cat "$T/err")"
+fi
+
+expect() {
+  local want="$1" pat="$2"; shift 3
+  rm -f "$T/bad.onnx"
+  "$@" >"$T/out" 2>"$T/err"; local got=$?
+  [[ $got -eq $want ]] || { bad "$* -> exit $got, want $want: $(cat "$T/err")"; return; }
+  grep -q -- "$pat" "$T/err" || { bad "$* -> stderr lacks '$pat': $(cat "$T/err")"; return; }
+  [[ $(grep -c "^nnslim" "$T/err") -eq 1 ]] || { bad "$* -> not one error line: $(cat "$T/err")"; return; }
+  [[ ! -e "$T/bad.onnx" ]] || { bad "$* -> output written"; return; }
+  ok
+}
+expect 2 "--calib must be" -- "$NNS" quantize "$T/l5.onnx" --calib median -o "$T/bad.onnx"
+expect 2 "--weights must be int8, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
+expect 2 "--activations" -- "$NNS" quantize "$T/l5.onnx" --activations int16 -o "$T/bad.onnx"
+expect 2 "--mode must be ptq" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"
+expect 1 "--calib-samples must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --calib-samples 0 -o "$T/bad.onnx"
+expect 1 "--percentile" -- "$NNS" quantize "$T/l5.onnx" --calib percentile --percentile 120 -o "$T/bad.onnx"
+expect 1 "no node 'conv9'" -- "$NNS" quantize "$T/l5.onnx" --keep conv9 "${D[@]}" -o "$T/bad.onnx"
+expect 1 "nothing to quantize" -- "$NNS" quantize "$T/l5.onnx" --keep conv1,conv2,fc1,fc2,fc3 "${D[@]}" -o "$T/bad.onnx"
+expect 1 "$T/nodir" -- "$NNS" quantize "$T/l5.onnx" --data "$T/nodir" -o "$T/bad.onnx"
+expect 1 "input 'x' is \[-1,3,8,8\] per batch but the data's images are 1x28x28" -- "$NNS" quantize "$SRC_DIR/tests/qdq/conv_qdq.onnx" --limit 64 --test-limit 64 -o "$T/bad.onnx"
+[[ "$(md5sum <"$T/r8.onnx")" == "$sum" ]] && ok || bad "the input model changed"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
