@@ -25,6 +25,7 @@
 #include "graph/infer.h"
 #include "ops/op.h"
 #include "quant/calibrate.h"
+#include "quant/ptq_internal.h"
 
 void nns_ptq_config_init(nns_ptq_config *c) {
     memset(c, 0, sizeof *c);
@@ -67,7 +68,7 @@ static int quantizable(const nns_graph *g, const int *readers, int i, const nns_
 }
 
 /* A value name "<base><suffix>" not yet in g, into buf. */
-static void fresh_name(const nns_graph *g, const char *base, const char *suffix, char *buf, size_t len) {
+void nns_ptq_fresh_name(const nns_graph *g, const char *base, const char *suffix, char *buf, size_t len) {
     snprintf(buf, len, "%s%s", base, suffix);
     for (int k = 2; (nns_graph_find_value(g, buf) >= 0 || nns_graph_find_node(g, buf) >= 0) && k < 100000; k++)
         snprintf(buf, len, "%s%s%d", base, suffix, k);
@@ -78,8 +79,8 @@ static void fresh_name(const nns_graph *g, const char *base, const char *suffix,
 static nns_status add_qdq_node(nns_graph *g, const char *op, const char *base, const char *const *in, int n_in,
                                int axis, int *out) {
     char node[512], val[512];
-    fresh_name(g, base, op[0] == 'Q' ? "_quantize" : "_dequantize", node, sizeof node);
-    fresh_name(g, base, op[0] == 'Q' ? "_quantized" : "_dequantized", val, sizeof val);
+    nns_ptq_fresh_name(g, base, op[0] == 'Q' ? "_quantize" : "_dequantize", node, sizeof node);
+    nns_ptq_fresh_name(g, base, op[0] == 'Q' ? "_quantized" : "_dequantized", val, sizeof val);
     const char *outs[1] = {val};
     int idx;
     nns_status st = nns_graph_add_node(g, op, node, n_in, in, 1, outs, &idx);
@@ -92,8 +93,8 @@ static nns_status add_qdq_node(nns_graph *g, const char *op, const char *base, c
  * zp NULL: no zero point, which DequantizeLinear reads as 0). */
 static nns_status add_qparams(nns_graph *g, const char *base, int64_t n, const float *scale, const int32_t *zp,
                               nns_dtype zt, char *sname, char *zname, size_t len) {
-    fresh_name(g, base, "_scale", sname, len);
-    fresh_name(g, base, "_zero_point", zname, len);
+    nns_ptq_fresh_name(g, base, "_scale", sname, len);
+    nns_ptq_fresh_name(g, base, "_zero_point", zname, len);
     const nns_shape s = nns_shape_make(n ? 1 : 0, &n);
     if (!zp) return nns_graph_add_param(g, sname, NNS_DTYPE_F32, &s, scale, 0, NULL);
     const int64_t k = n ? n : 1;
@@ -106,61 +107,65 @@ static nns_status add_qparams(nns_graph *g, const char *base, int64_t n, const f
     return st;
 }
 
-/* Node `node`'s weight becomes an s8 initializer read through
- * DequantizeLinear (symmetric; one scale per output channel or one). */
-static nns_status quantize_weight(nns_graph *g, int node, int per_channel) {
-    const nns_node *n = &g->nodes[node];
-    const int wi = nns_op_weight_in(n);
-    const nns_value *w = &g->values[n->in[wi]];
-    nns_weight_axes ax;
-    nns_op_weight_axes(n, wi, w->shape.ndim, &ax);
-    const nns_shape shape = w->shape;
+/* The [outer, d, inner] view of weight `w` around its output axis (or one
+ * block for a per-tensor scale). */
+void nns_ptq_weight_view(const nns_shape *w, int out_axis, int per_channel, int64_t *outer, int64_t *d,
+                         int64_t *inner) {
+    *outer = *inner = 1;
+    *d = w->dims[out_axis];
+    for (int i = 0; i < out_axis; i++) *outer *= w->dims[i];
+    for (int i = out_axis + 1; i < w->ndim; i++) *inner *= w->dims[i];
+    if (!per_channel) *inner = nns_shape_numel(w), *outer = *d = 1;
+}
+
+/* q = round(x / scale[c]) saturated to s8, zero point 0. */
+static void quantize_with(const float *x, int64_t outer, int64_t d, int64_t inner, const float *scale, int8_t *q) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t c = 0; c < d; c++)
+            for (int64_t i = 0; i < inner; i++) {
+                const int64_t k = (o * d + c) * inner + i;
+                q[k] = (int8_t)nns_quantize_value(x[k] / scale[c], 0, -128, 127);
+            }
+}
+
+nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel, const float *scale, int *dq) {
+    const nns_shape shape = g->values[w].shape;
+    int64_t outer, d, inner;
+    nns_ptq_weight_view(&shape, out_axis, per_channel, &outer, &d, &inner);
     const int64_t numel = nns_shape_numel(&shape);
-    int64_t outer = 1, d = shape.dims[ax.out_axis], inner = 1;
-    for (int i = 0; i < ax.out_axis; i++) outer *= shape.dims[i];
-    for (int i = ax.out_axis + 1; i < shape.ndim; i++) inner *= shape.dims[i];
-    if (!per_channel) outer = d = 1, inner = numel;
     char base[256], qname[512], sname[512], zname[512];
-    snprintf(base, sizeof base, "%s", w->name);
+    snprintf(base, sizeof base, "%s", g->values[w].name);
     int8_t *q = malloc((size_t)(numel ? numel : 1));
     float *sc = malloc((size_t)d * sizeof *sc);
     int32_t *zp = malloc((size_t)d * sizeof *zp);
     nns_status st = q && sc && zp ? NNS_OK : nns_error(NNS_STATUS_NOMEM, "out of memory quantizing '%s'", base);
-    if (!st) st = nns_quantize_axis(w->data, outer, d, inner, (nns_qtype){8, 1}, 1, sc, zp, q);
-    fresh_name(g, base, "_quantized", qname, sizeof qname);
+    if (!st && !scale) st = nns_quantize_axis(g->values[w].data, outer, d, inner, (nns_qtype){8, 1}, 1, sc, zp, q);
+    if (!st && scale) {
+        for (int64_t c = 0; c < d; c++) sc[c] = scale[c] > 1e-30f ? scale[c] : 1e-30f; /* a learned scale stays positive */
+        quantize_with(g->values[w].data, outer, d, inner, sc, q);
+    }
+    nns_ptq_fresh_name(g, base, "_quantized", qname, sizeof qname);
     if (!st) st = nns_graph_add_param(g, qname, NNS_DTYPE_S8, &shape, q, 0, NULL);
     /* symmetric: every zero point is 0, and DequantizeLinear without one reads s8 as such */
     if (!st) st = add_qparams(g, base, per_channel ? d : 0, sc, NULL, NNS_DTYPE_S8, sname, zname, sizeof sname);
-    int dq = -1;
     const char *in[2] = {qname, sname};
-    if (!st) st = add_qdq_node(g, "DequantizeLinear", base, in, 2, per_channel ? ax.out_axis : -1, &dq);
-    if (!st) g->nodes[node].in[wi] = dq;
+    if (!st) st = add_qdq_node(g, "DequantizeLinear", base, in, 2, per_channel ? out_axis : -1, dq);
     free(q);
     free(sc);
     free(zp);
     return st;
 }
 
-/* Activation v passes through QuantizeLinear -> DequantizeLinear before
- * the layers (is_layer[i], original node indices) that read it as input 0. */
-static nns_status quantize_activation(nns_graph *g, int v, float lo, float hi, const nns_ptq_config *cfg,
-                                      const char *is_layer, int n_layers_nodes) {
-    const nns_qtype t = {8, cfg->act_signed};
-    float s;
-    int32_t zp;
-    char base[256], sname[512], zname[512];
+nns_status nns_ptq_act_qdq(nns_graph *g, int v, float s, int32_t zp, int act_signed, int *dq) {
+    char base[256], sname[512], zname[512], qname[512];
     snprintf(base, sizeof base, "%s", g->values[v].name);
-    nns_status st = nns_qparams_choose(lo, hi, t, cfg->act_signed, &s, &zp);
-    if (!st) st = add_qparams(g, base, 0, &s, &zp, cfg->act_signed ? NNS_DTYPE_S8 : NNS_DTYPE_U8, sname, zname, sizeof sname);
-    int qv = -1, dqv = -1;
+    nns_status st = add_qparams(g, base, 0, &s, &zp, act_signed ? NNS_DTYPE_S8 : NNS_DTYPE_U8, sname, zname, sizeof sname);
+    int qv = -1;
     const char *qin[3] = {base, sname, zname};
     if (!st) st = add_qdq_node(g, "QuantizeLinear", base, qin, 3, -1, &qv);
-    char qname[512];
     if (!st) snprintf(qname, sizeof qname, "%s", g->values[qv].name);
     const char *din[3] = {qname, sname, zname};
-    if (!st) st = add_qdq_node(g, "DequantizeLinear", base, din, 3, -1, &dqv);
-    for (int i = 0; !st && i < n_layers_nodes; i++)
-        if (is_layer[i] && g->nodes[i].in[0] == v) g->nodes[i].in[0] = dqv;
+    if (!st) st = add_qdq_node(g, "DequantizeLinear", base, din, 3, -1, dq);
     return st;
 }
 
@@ -175,21 +180,20 @@ static nns_status check_config(const nns_ptq_config *cfg) {
     return NNS_OK;
 }
 
-/* The layers to quantize (is_layer, g's node indices) and the distinct
- * activations they read (acts, *n_acts). */
-static nns_status find_layers(const nns_graph *g, const nns_ptq_config *cfg, char *is_layer, int *acts, int *n_acts,
-                              int *n_layers) {
+/* The layers to quantize (p->is_layer, g's node indices) and the distinct
+ * activations they read (p->acts). */
+static nns_status find_layers(const nns_graph *g, const nns_ptq_config *cfg, nns_ptq_plan *p, int *n_layers) {
     int *readers = count_readers(g);
     if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory finding the layers to quantize");
-    *n_acts = *n_layers = 0;
+    p->n_acts = *n_layers = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        is_layer[i] = (char)quantizable(g, readers, i, cfg);
-        if (!is_layer[i]) continue;
+        p->is_layer[i] = (char)quantizable(g, readers, i, cfg);
+        if (!p->is_layer[i]) continue;
         ++*n_layers;
         const int v = g->nodes[i].in[0];
         int seen = 0;
-        for (int k = 0; k < *n_acts && !seen; k++) seen = acts[k] == v;
-        if (!seen) acts[(*n_acts)++] = v;
+        for (int k = 0; k < p->n_acts && !seen; k++) seen = p->acts[k] == v;
+        if (!seen) p->acts[p->n_acts++] = v;
     }
     free(readers);
     if (*n_layers == 0)
@@ -199,47 +203,88 @@ static nns_status find_layers(const nns_graph *g, const nns_ptq_config *cfg, cha
     return NNS_OK;
 }
 
-/* Calibrate the activations and rewrite the graph. */
-static nns_status rewrite(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, const char *is_layer,
-                          const int *acts, int n_acts, int64_t *used) {
-    const int n_nodes = g->n_nodes;
-    nns_calib_hist *h = malloc((size_t)n_acts * sizeof *h);
-    float *lo = malloc((size_t)n_acts * 2 * sizeof *lo);
-    if (!h || !lo) {
-        free(h);
-        free(lo);
-        return nns_error(NNS_STATUS_NOMEM, "out of memory for %d calibration histograms", n_acts);
-    }
-    for (int k = 0; k < n_acts; k++) nns_calib_hist_init(&h[k]);
-    nns_status st = nns_calibrate(g, calib, cfg->calib_samples, cfg->batch, n_acts, acts, h, used);
+/* Calibrate p->acts: a scale and zero point each. */
+static nns_status calibrate(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, nns_ptq_plan *p,
+                            int64_t *used) {
+    nns_calib_hist *h = malloc((size_t)p->n_acts * sizeof *h);
+    if (!h) return nns_error(NNS_STATUS_NOMEM, "out of memory for %d calibration histograms", p->n_acts);
+    for (int k = 0; k < p->n_acts; k++) nns_calib_hist_init(&h[k]);
+    nns_status st = nns_calibrate(g, calib, cfg->calib_samples, cfg->batch, p->n_acts, p->acts, h, used);
     const nns_qtype t = {8, cfg->act_signed};
-    for (int k = 0; !st && k < n_acts; k++)
-        st = nns_calib_range(&h[k], cfg->calib, cfg->percentile, t, cfg->act_signed, &lo[2 * k], &lo[2 * k + 1]);
-    for (int i = 0; !st && i < n_nodes; i++)
-        if (is_layer[i]) st = quantize_weight(g, i, cfg->per_channel);
-    for (int k = 0; !st && k < n_acts; k++)
-        st = quantize_activation(g, acts[k], lo[2 * k], lo[2 * k + 1], cfg, is_layer, n_nodes);
+    for (int k = 0; !st && k < p->n_acts; k++) {
+        float lo, hi;
+        st = nns_calib_range(&h[k], cfg->calib, cfg->percentile, t, cfg->act_signed, &lo, &hi);
+        if (!st) st = nns_qparams_choose(lo, hi, t, cfg->act_signed, &p->scale[k], &p->zero_point[k]);
+    }
     free(h);
-    free(lo);
     return st;
 }
 
-nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, nns_ptq_result *res) {
+void nns_ptq_plan_free(nns_ptq_plan *p) {
+    free(p->is_layer);
+    free(p->acts);
+    free(p->scale);
+    free(p->zero_point);
+    memset(p, 0, sizeof *p);
+}
+
+nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, nns_ptq_plan *p,
+                           nns_ptq_result *res) {
     memset(res, 0, sizeof *res);
+    memset(p, 0, sizeof *p);
     nns_status st = check_config(cfg);
     if (!st) st = nns_graph_fold_batchnorm(g, &res->folded_bn);
     if (!st) st = nns_graph_finalize(g);
     if (st) return st;
-    char *is_layer = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), 1);
-    int *acts = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *acts);
-    if (!is_layer || !acts) st = nns_error(NNS_STATUS_NOMEM, "out of memory quantizing");
-    if (!st) st = find_layers(g, cfg, is_layer, acts, &res->activations, &res->layers);
-    if (!st) st = rewrite(g, calib, cfg, is_layer, acts, res->activations, &res->calib_images);
-    free(is_layer);
-    free(acts);
-    if (st) return st;
-    nns_graph_params_changed(g);
-    /* the new nodes were appended: sort before pruning what no one reads (the float weights) */
-    if (!(st = nns_graph_toposort(g)) && !(st = nns_graph_prune_dead(g))) st = nns_graph_finalize(g);
+    const size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
+    p->n_nodes = g->n_nodes;
+    p->is_layer = calloc(n, 1);
+    p->acts = malloc(n * sizeof *p->acts);
+    p->scale = malloc(n * sizeof *p->scale);
+    p->zero_point = malloc(n * sizeof *p->zero_point);
+    if (!p->is_layer || !p->acts || !p->scale || !p->zero_point) st = nns_error(NNS_STATUS_NOMEM, "out of memory quantizing");
+    if (!st) st = find_layers(g, cfg, p, &res->layers);
+    if (!st) st = calibrate(g, calib, cfg, p, &res->calib_images);
+    res->activations = p->n_acts;
+    if (st) nns_ptq_plan_free(p);
     return st;
+}
+
+nns_status nns_ptq_finish(nns_graph *g) {
+    nns_graph_params_changed(g);
+    /* the new nodes were appended: sort before pruning what no one reads (the replaced values) */
+    nns_status st = nns_graph_toposort(g);
+    if (!st) st = nns_graph_prune_dead(g);
+    if (!st) st = nns_graph_finalize(g);
+    return st;
+}
+
+/* Node i's weight slot and its output axis. */
+int nns_ptq_layer_weight(const nns_graph *g, int i, int *slot, int *out_axis) {
+    const nns_node *n = &g->nodes[i];
+    nns_weight_axes ax;
+    *slot = nns_op_weight_in(n);
+    if (*slot < 0 || !nns_op_weight_axes(n, *slot, g->values[n->in[*slot]].shape.ndim, &ax)) return 0;
+    *out_axis = ax.out_axis;
+    return 1;
+}
+
+nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, nns_ptq_result *res) {
+    nns_ptq_plan p;
+    nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
+    if (st) return st;
+    for (int i = 0; !st && i < p.n_nodes; i++) {
+        int slot, axis, dq;
+        if (!p.is_layer[i] || !nns_ptq_layer_weight(g, i, &slot, &axis)) continue;
+        st = nns_ptq_weight_qdq(g, g->nodes[i].in[slot], axis, cfg->per_channel, NULL, &dq);
+        if (!st) g->nodes[i].in[slot] = dq;
+    }
+    for (int k = 0; !st && k < p.n_acts; k++) {
+        int dq;
+        st = nns_ptq_act_qdq(g, p.acts[k], p.scale[k], p.zero_point[k], cfg->act_signed, &dq);
+        for (int i = 0; !st && i < p.n_nodes; i++)
+            if (p.is_layer[i] && g->nodes[i].in[0] == p.acts[k]) g->nodes[i].in[0] = dq;
+    }
+    nns_ptq_plan_free(&p);
+    return st ? st : nns_ptq_finish(g);
 }

@@ -1,0 +1,45 @@
+/*
+ * ptq_internal.h — the pieces of post-training quantization (ptq.c) that
+ * quantization-aware training (qat.c) shares: which layers and activations,
+ * their calibrated scales, and the rewrites into QDQ form.
+ */
+#ifndef NNS_QUANT_PTQ_INTERNAL_H
+#define NNS_QUANT_PTQ_INTERNAL_H
+
+#include "core/graph_impl.h"
+#include "nnslim/quant.h"
+
+typedef struct nns_ptq_plan {
+    int n_nodes;        /* g's nodes when planned: is_layer's length      */
+    char *is_layer;     /* the nodes to quantize                          */
+    int n_acts;
+    int *acts;          /* the distinct activations they read (input 0)  */
+    float *scale;       /* per activation, from calibration              */
+    int32_t *zero_point;
+} nns_ptq_plan;
+
+/* Check cfg, fold BatchNormalization, finalize, find the layers, calibrate
+ * their inputs. res gets layers, activations, folded_bn, calib_images. */
+nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, nns_ptq_plan *p,
+                           nns_ptq_result *res);
+void nns_ptq_plan_free(nns_ptq_plan *p);
+
+/* Node i's weight slot and the weight's output-channel axis (0: none). */
+int nns_ptq_layer_weight(const nns_graph *g, int i, int *slot, int *out_axis);
+/* [outer, d, inner] of a weight around out_axis (per tensor: d = 1). */
+void nns_ptq_weight_view(const nns_shape *w, int out_axis, int per_channel, int64_t *outer, int64_t *d,
+                         int64_t *inner);
+
+/* Float weight w as an s8 initializer read through a new DequantizeLinear
+ * (*dq: its output), symmetric; scale NULL: chosen from w, else these (d
+ * of them). The caller rewires the readers. */
+nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel, const float *scale, int *dq);
+/* Activation v through a new QuantizeLinear -> DequantizeLinear (*dq: its
+ * output) with this scale and zero point (u8, or s8 when act_signed). */
+nns_status nns_ptq_act_qdq(nns_graph *g, int v, float s, int32_t zp, int act_signed, int *dq);
+/* After the rewrites: sort, drop what no one reads, finalize. */
+nns_status nns_ptq_finish(nns_graph *g);
+/* A value or node name "<base><suffix>[k]" not yet in g. */
+void nns_ptq_fresh_name(const nns_graph *g, const char *base, const char *suffix, char *buf, size_t len);
+
+#endif
