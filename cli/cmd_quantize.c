@@ -7,16 +7,20 @@
 static const char *help =
     "usage: nnslim quantize MODEL.onnx [OPTIONS] -o OUT.onnx\n"
     "\n"
-    "Quantize a trained float model to 8 bits after training (post-training\n"
-    "quantization) and save it in ONNX's QDQ form (QuantizeLinear / DequantizeLinear\n"
-    "around s8 weights and 8-bit activations, opset 13), which ONNX Runtime runs.\n"
-    "BatchNormalization is folded first; every Conv, Gemm and MatMul with a float\n"
-    "weight is quantized: its weight to s8 (symmetric), the activation it reads to\n"
-    "8 bits with a range calibrated on training images. Prints before/after:\n"
-    "accuracy, parameters, file size, measured latency, and each layer's precision.\n"
+    "Quantize a trained float model to 8 bits and save it in ONNX's QDQ form\n"
+    "(QuantizeLinear / DequantizeLinear around s8 weights and 8-bit activations,\n"
+    "opset 13), which ONNX Runtime runs. BatchNormalization is folded first; every\n"
+    "Conv, Gemm and MatMul with a float weight is quantized: its weight to s8\n"
+    "(symmetric), the activation it reads to 8 bits with a range calibrated on\n"
+    "training images. Prints before/after: accuracy, parameters, file size, measured\n"
+    "latency, and each layer's precision.\n"
     "\n"
-    "  --mode ptq             post-training quantization (the default and, for now, the\n"
-    "                         only mode)\n"
+    "  --mode ptq|qat         ptq (default): post-training quantization; qat: then\n"
+    "                         train with fake quantization (straight-through estimator)\n"
+    "                         from those scales, and quantize with the trained model;\n"
+    "                         pruning masks are kept\n"
+    "  --epochs N             qat: training epochs (default 1)\n"
+    "  --learn-scales         qat: train the scales too (LSQ)\n"
     "  --calib M              activation ranges: minmax (default), percentile,\n"
     "                         entropy (KL divergence, TensorRT's method) or mse\n"
     "  --percentile P         for --calib percentile, in (0, 100] (default 99.99)\n"
@@ -28,20 +32,30 @@ static const char *help =
     "  --activations uint8|int8   uint8 asymmetric (default) or int8 symmetric\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
-    "  --threads N            default: all cores\n"
+    "qat's training (defaults as nnslim train's, but --lr 0.01):\n"
+    "  --lr X                 default 0.01\n"
+    CLI_TRAIN_HELP
+    "  --teacher T.onnx       qat: learn from this model by distillation (e.g. MODEL.onnx),\n"
+    "                         with:\n"
+    CLI_DISTILL_HELP
     "\n" CLI_DATA_HELP
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
-    "file_bytes, latency_ms_b1, images_per_second_b64; mode, calib, calib_samples,\n"
+    "file_bytes, latency_ms_b1, images_per_second_b64; mode, epochs, learn_scales,\n"
+    "teacher, calib, calib_samples,\n"
     "per_channel, activations, folded_batchnorms, output, and layers (name, op,\n"
     "precision) of the quantized model.\n";
 
 typedef struct quant_args {
     const char *model, *out, *mode, *calib, *weights, *acts, *keep;
     float percentile;
-    int calib_samples, per_channel, per_tensor, json, threads;
+    int calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
     cli_data_opts d;
-    cli_opt opts[32];
+    cli_train_opts t;
+    cli_distill_opts k;
+    cli_opt opts[64];
     nns_ptq_config cfg;
+    nns_train_config tcfg;
+    nns_distill_config dc;
     char keepbuf[4096];
     const char *keep_names[256];
 } quant_args;
@@ -53,14 +67,18 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
     a->acts = "uint8";
     a->percentile = 99.99f;
     a->calib_samples = 1000;
+    a->epochs = 1;
     cli_data_init(&a->d);
+    cli_train_init(&a->t, 0.01f);
+    cli_distill_init(&a->k);
     cli_opt opts[] = {{"mode", OPT_STR, &a->mode, 0}, {"calib", OPT_STR, &a->calib, 0},
                       {"percentile", OPT_FLOAT, &a->percentile, 0}, {"calib-samples", OPT_INT, &a->calib_samples, 0},
                       {"per-channel", OPT_FLAG, &a->per_channel, 0}, {"per-tensor", OPT_FLAG, &a->per_tensor, 0},
                       {"weights", OPT_STR, &a->weights, 0}, {"activations", OPT_STR, &a->acts, 0},
                       {"keep", OPT_STR, &a->keep, 0}, {"output", OPT_STR, &a->out, 0},
-                      {"json", OPT_FLAG, &a->json, 0}, {"threads", OPT_INT, &a->threads, 0},
-                      CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
+                      {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
+                      {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, CLI_TRAIN_OPTS(a->t),
+                      CLI_DISTILL_OPTS(a->k), CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
     _Static_assert(sizeof opts <= sizeof a->opts, "quant_args.opts is too small");
     memcpy(a->opts, opts, sizeof opts);
     const char *pos[1];
@@ -86,10 +104,22 @@ static int quant_check(quant_args *a) {
     int m = -1;
     for (int i = 0; i < 4; i++)
         if (!strcmp(a->calib, methods[i])) m = i;
-    if (strcmp(a->mode, "ptq")) {
-        fprintf(stderr, "nnslim quantize: --mode must be ptq, not '%s'\n", a->mode);
+    if (strcmp(a->mode, "ptq") && strcmp(a->mode, "qat")) {
+        fprintf(stderr, "nnslim quantize: --mode must be ptq or qat, not '%s'\n", a->mode);
         return CLI_USAGE;
     }
+    const int qat = !strcmp(a->mode, "qat");
+    if (!qat && (cli_opt_seen(a->opts, "epochs") || a->learn_scales || a->k.teacher)) {
+        fprintf(stderr, "nnslim quantize: --epochs, --learn-scales and --teacher are for --mode qat\n");
+        return CLI_USAGE;
+    }
+    if (qat && a->epochs < 1) {
+        fprintf(stderr, "nnslim quantize: --epochs must be >= 1, not %d\n", a->epochs);
+        return CLI_FAIL;
+    }
+    int r;
+    if ((r = cli_train_config("quantize", &a->t, &a->tcfg)) || (r = cli_distill_config("quantize", &a->k, &a->dc))) return r;
+    a->tcfg.epochs = a->epochs;
     if (m < 0) {
         fprintf(stderr, "nnslim quantize: --calib must be minmax, percentile, entropy or mse, not '%s'\n", a->calib);
         return CLI_USAGE;
@@ -127,8 +157,8 @@ static int quant_check(quant_args *a) {
 }
 
 typedef struct quant_run {
-    nns_graph *g;
-    nns_dataset train, test;
+    nns_graph *g, *teacher;
+    nns_dataset train, test, val;
     float mean, std;
     nns_ptq_result res;
 } quant_run;
@@ -141,10 +171,31 @@ static nns_status quant_load(const quant_args *a, quant_run *p) {
     if (!st) st = nns_check_data(p->g, &p->train);
     if (!st) st = nns_check_data(p->g, &p->test);
     if (!st) st = cli_check_writable(a->out);
+    if (!st && !strcmp(a->mode, "qat")) st = cli_val_split(&a->t, &p->train, &p->val);
+    if (!st && a->k.teacher && !(st = nns_graph_load_onnx(a->k.teacher, &p->teacher)) &&
+        !(st = cli_teacher_fits(a->k.teacher, p->teacher, &p->train)))
+        st = cli_teacher_check_norm(a->k.teacher, p->teacher, p->mean, p->std);
     for (int i = 0; !st && i < a->cfg.n_keep; i++)
         if (nns_graph_find_node(p->g, a->cfg.keep[i]) < 0)
             st = nns_error(NNS_STATUS_INVALID_ARG, "--keep: model '%s' has no node '%s'", a->model, a->cfg.keep[i]);
     return st;
+}
+
+/* QAT's training of the fake-quantized graph: nns_train, or nns_distill
+ * from the teacher. */
+typedef struct quant_trainer {
+    const quant_args *a;
+    const quant_run *p;
+} quant_trainer;
+
+static nns_status quant_train(void *user, nns_graph *g) {
+    const quant_trainer *t = user;
+    const nns_dataset *val = t->p->val.n ? &t->p->val : NULL;
+    nns_train_result tr;
+    fprintf(stderr, "quantization-aware training, %d epochs%s%s\n", t->a->epochs, t->p->teacher ? " from " : "",
+            t->p->teacher ? t->a->k.teacher : "");
+    if (!t->p->teacher) return nns_train(g, &t->p->train, val, &t->a->tcfg, &tr);
+    return nns_distill(t->p->teacher, g, &t->p->train, val, &t->a->tcfg, &t->a->dc, &tr);
 }
 
 /* Load, measure, quantize, save, measure. */
@@ -155,10 +206,13 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
     if ((st = cli_measure_take(p->g, &p->test, a->model, before))) return st;
     fprintf(stderr, "calibrating on %lld training images (%s)\n",
             (long long)(a->cfg.calib_samples < p->train.n ? a->cfg.calib_samples : p->train.n), a->calib);
-    if ((st = nns_quantize_ptq(p->g, &p->train, &a->cfg, &p->res))) return st;
+    quant_trainer qt = {a, p};
+    if (!strcmp(a->mode, "qat")) st = nns_quantize_qat(p->g, &p->train, &a->cfg, a->learn_scales, quant_train, &qt, &p->res);
+    else st = nns_quantize_ptq(p->g, &p->train, &a->cfg, &p->res);
+    if (st) return st;
     fprintf(stderr, "quantized %d layers (%d activations, %d BatchNormalizations folded)\n", p->res.layers,
             p->res.activations, p->res.folded_bn);
-    if ((st = nns_graph_set_meta(p->g, "nnslim.quantize", "ptq")) || (st = nns_graph_save_onnx(p->g, a->out))) return st;
+    if ((st = nns_graph_set_meta(p->g, "nnslim.quantize", a->mode)) || (st = nns_graph_save_onnx(p->g, a->out))) return st;
     fprintf(stderr, "measuring the quantized model\n");
     return cli_measure_take(p->g, &p->test, a->out, after);
 }
@@ -188,6 +242,10 @@ static void quant_layers_json(const nns_graph *g) {
 static void quant_report_json(const quant_args *a, const quant_run *p, const cli_measure *before, const cli_measure *after) {
     printf("{\"mode\": ");
     cli_json_str(stdout, a->mode);
+    printf(", \"epochs\": %d, \"learn_scales\": %s, \"teacher\": ", strcmp(a->mode, "qat") ? 0 : a->epochs,
+           a->learn_scales ? "true" : "false");
+    if (a->k.teacher) cli_json_str(stdout, a->k.teacher);
+    else printf("null");
     printf(", \"calib\": ");
     cli_json_str(stdout, a->calib);
     printf(", \"calib_samples\": %lld, \"per_channel\": %s, \"activations\": ", (long long)p->res.calib_images,
@@ -239,7 +297,7 @@ int cmd_quantize(int argc, char **argv) {
     int rc = quant_parse(&a, argc, argv);
     if (rc < 0) rc = quant_check(&a);
     if (rc >= 0) return rc;
-    nns_set_threads(a.threads);
+    nns_set_threads(a.t.threads);
     quant_run p;
     memset(&p, 0, sizeof p);
     cli_measure before, after;
@@ -248,6 +306,8 @@ int cmd_quantize(int argc, char **argv) {
     rc = st ? cli_fail("quantize", st) : CLI_OK;
     nns_dataset_free(&p.train);
     nns_dataset_free(&p.test);
+    nns_dataset_free(&p.val);
+    nns_graph_free(p.teacher);
     nns_graph_free(p.g);
     return rc;
 }

@@ -2,7 +2,9 @@
 # cli_quantize.sh NNSLIM — nnslim quantize end to end on small models trained
 # for one short epoch: the JSON report has its keys, every Conv and Gemm is
 # W8A8 (or f32 when kept), the file shrinks, accuracy stays within a few
-# points, nnslim info shows the precision, the saved model evaluates; bad
+# points, nnslim info shows the precision, the saved model evaluates; QAT
+# (learned scales, a teacher) and a 90%-pruned model that stays pruned and
+# is stored at least 8x smaller than the dense float file; bad
 # input gives a one-line error naming the value, exit 1 or 2, the input
 # model untouched and no output file.
 set -u
@@ -49,6 +51,28 @@ else
   bad "--keep: $(cat "$T/err")"
 fi
 
+# quantization-aware training: one epoch, learned scales, from a teacher
+if out=$("$NNS" quantize "$T/l5.onnx" --mode qat --epochs 1 --learn-scales --calib-samples 256 "${D[@]}" -o "$T/qat.onnx" --json 2>"$T/err"); then
+  ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+  awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.03)}' && ok || bad "qat: accuracy $ab -> $aa"
+  grep -q '"mode": "qat", "epochs": 1, "learn_scales": true' <<<"$out" && ok || bad "qat: json settings"
+  grep -q '"precision": "f32"' <<<"$out" && bad "qat: a float layer is left" || ok
+else
+  bad "qat: $(cat "$T/err")"
+fi
+"$NNS" quantize "$T/l5.onnx" --mode qat --teacher "$T/l5.onnx" --calib-samples 128 "${D[@]}" -o "$T/qkd.onnx" >/dev/null 2>"$T/err" && ok || bad "qat --teacher: $(cat "$T/err")"
+# a model pruned to 90% stays pruned through QAT, stored sparse: >= 8x smaller than the dense float file
+"$NNS" prune "$T/l5.onnx" --method magnitude --sparsity 0.9 --finetune-epochs 1 "${D[@]}" -o "$T/s.onnx" >/dev/null 2>"$T/err" || bad "prune: $(cat "$T/err")"
+if out=$("$NNS" quantize "$T/s.onnx" --mode qat --calib-samples 256 "${D[@]}" -o "$T/sq.onnx" --json 2>"$T/err"); then
+  p=$(json_get "$out" after params); nz=$(json_get "$out" after nonzero_params); fa=$(json_get "$out" after file_bytes)
+  fd=$(stat -c %s "$T/l5.onnx")
+  awk -v a="$nz" -v b="$p" 'BEGIN{exit !(a <= 0.11*b)}' && ok || bad "pruned qat: $nz of $p nonzero"
+  awk -v a="$fa" -v b="$fd" 'BEGIN{exit !(8*a <= b)}' && ok || bad "pruned qat: file $fa vs dense float $fd"
+  "$NNS" eval "$T/sq.onnx" --test-limit 200 --threads 2 >/dev/null 2>"$T/err" && ok || bad "pruned qat: eval: $(cat "$T/err")"
+else
+  bad "pruned qat: $(cat "$T/err")"
+fi
+
 expect() {
   local want="$1" pat="$2"; shift 3
   rm -f "$T/bad.onnx"
@@ -62,7 +86,10 @@ expect() {
 expect 2 "--calib must be" -- "$NNS" quantize "$T/l5.onnx" --calib median -o "$T/bad.onnx"
 expect 2 "--weights must be int8, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
 expect 2 "--activations" -- "$NNS" quantize "$T/l5.onnx" --activations int16 -o "$T/bad.onnx"
-expect 2 "--mode must be ptq" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"
+expect 2 "--mode must be ptq or qat" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"
+expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --epochs 2 -o "$T/bad.onnx"
+expect 1 "--epochs must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --epochs 0 -o "$T/bad.onnx"
+expect 1 "$T/nodir" -- "$NNS" quantize "$T/l5.onnx" --mode qat --data "$T/nodir" -o "$T/bad.onnx"
 expect 1 "--calib-samples must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --calib-samples 0 -o "$T/bad.onnx"
 expect 1 "--percentile" -- "$NNS" quantize "$T/l5.onnx" --calib percentile --percentile 120 -o "$T/bad.onnx"
 expect 1 "no node 'conv9'" -- "$NNS" quantize "$T/l5.onnx" --keep conv9 "${D[@]}" -o "$T/bad.onnx"

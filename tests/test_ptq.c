@@ -8,7 +8,9 @@
  *   - the saved file is at most 30% of the float file (45% for mobilenet,
  *     whose names weigh as much as its weights), and loads back to a
  *     graph that gives the same outputs bit for bit;
- *   - layers kept by name stay float; bad settings are refused by name. */
+ *   - layers kept by name stay float; bad settings are refused by name;
+ *   - quantization-aware training whose training step changes nothing
+ *     gives PTQ's graph and outputs. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,6 +172,45 @@ static void keep_and_refusals(void) {
     nns_dataset_free(&d);
 }
 
+static nns_status no_training(void *user, nns_graph *g) {
+    int *called = user;
+    ++*called;
+    /* the graph to train: a FakeQuant on every layer's weight and input */
+    int fq = 0;
+    for (int i = 0; i < g->n_nodes; i++) fq += g->nodes[i].op == NNS_OP_FAKEQUANT;
+    return fq > 0 ? NNS_OK : nns_error(NNS_STATUS_INTERNAL, "no FakeQuant in the graph to train");
+}
+
+/* QAT whose training changes nothing is PTQ: the same graph form and the
+ * same outputs bit for bit (the FakeQuant scales are PTQ's). */
+static void qat_untrained_is_ptq(void) {
+    nns_dataset d;
+    make_data(&d, 128, 3);
+    nns_graph *g = load("resnet8_bn"), *a = NULL, *b = NULL;
+    if (!g) return;
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.calib_samples = 100;
+    nns_ptq_result ra, rb;
+    int called = 0;
+    CHECK_OK(nns_graph_clone(g, &a));
+    CHECK_OK(nns_graph_clone(g, &b));
+    CHECK_OK(nns_quantize_ptq(a, &d, &cfg, &ra));
+    CHECK_OK(nns_quantize_qat(b, &d, &cfg, 0, no_training, &called, &rb));
+    CHECK(called == 1 && ra.layers == rb.layers && ra.activations == rb.activations);
+    CHECK(check_structure(b, NNS_DTYPE_U8) == rb.layers);
+    for (int i = 0; i < b->n_nodes; i++) CHECK_MSG(b->nodes[i].op != NNS_OP_FAKEQUANT, "FakeQuant '%s' left", b->nodes[i].name);
+    int64_t k = 0;
+    float *ya = outputs(a, &d, &k), *yb = outputs(b, &d, &k);
+    CHECK(ya && yb && memcmp(ya, yb, (size_t)(NIMG * k) * sizeof *ya) == 0);
+    free(ya);
+    free(yb);
+    nns_graph_free(a);
+    nns_graph_free(b);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
 int main(void) {
     const char *src = getenv("NNS_SOURCE_DIR");
     snprintf(g_dir, sizeof g_dir, "%s/tests/golden", src ? src : ".");
@@ -178,5 +219,6 @@ int main(void) {
     quantize_model("resnet8_bn", 0, 0.10, 56, 30);
     quantize_model("mobilenet_bn", 1, 0.15, 52, 45);
     keep_and_refusals();
+    qat_untrained_is_ptq();
     TEST_MAIN_END();
 }

@@ -173,6 +173,18 @@ void nns_ptq_config_init(nns_ptq_config *c);
 nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg,
                             nns_ptq_result *res);
 
+/* Quantization-aware training: as nns_quantize_ptq up to calibration, then
+ * a FakeQuant before each layer's input (the calibrated scale and zero
+ * point) and on each layer's weight (symmetric s8 scales from its range,
+ * per output channel or per tensor); learn_scales: the scales train too
+ * (LSQ). train(user, g) trains that graph (nns_train or nns_distill with
+ * the caller's settings; pruning masks stay applied); then every FakeQuant
+ * becomes the QDQ it simulated, with the trained scales: the same form as
+ * nns_quantize_ptq's. On an error g may be partly rewritten. */
+typedef nns_status (*nns_qat_train_fn)(void *user, nns_graph *g);
+nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, int learn_scales,
+                            nns_qat_train_fn train, void *user, nns_ptq_result *res);
+
 /* What quantization made of node `node` (from the graph's QDQ form). */
 typedef struct nns_quant_layer {
     char precision[16];      /* as nnslim info prints it: "f32", "W8A8", "W8A32"; "" without a weight */

@@ -8,9 +8,10 @@
  * path is left as it was.
  *
  * Sparse storage (docs/pruning.md): a contracted weight (graph/weights.h: what
- * pruning prunes) whose zeros make it smaller that way is written as a
+ * pruning prunes), or the s8 initializer a DequantizeLinear reads (a
+ * quantized weight), whose zeros make it smaller that way is written as a
  * sparse_initializer
- * (SparseTensorProto): values = the nonzeros as a float TensorProto [NNZ]
+ * (SparseTensorProto): values = the nonzeros as a float (or INT8) TensorProto [NNZ]
  * (raw_data), indices = their linearized positions, ascending, as an INT64
  * TensorProto [NNZ] in int64_data (protobuf packs these as varints: 1-3 bytes
  * for the indices of our layers). It is used when that costs at most 3/4 of
@@ -153,38 +154,44 @@ static size_t varint_len(uint64_t v) {
     return n;
 }
 
-/* Whether f32 weight v is smaller as a SparseTensorProto (see the top). */
+/* Element i of an f32 or s8 weight is not zero. */
+static int elem_nonzero(const nns_value *v, int64_t i) {
+    return v->dtype == NNS_DTYPE_F32 ? ((const float *)v->data)[i] != 0.0f : ((const int8_t *)v->data)[i] != 0;
+}
+
+/* Whether weight v (f32, or an s8 quantized one) is smaller as a
+ * SparseTensorProto (see the top). */
 static int sparse_pays(const nns_value *v) {
     int64_t n = nns_shape_numel(&v->shape);
-    if (n <= 0 || !v->data || v->dtype != NNS_DTYPE_F32) return 0;
-    const float *w = v->data;
+    if (n <= 0 || !v->data || (v->dtype != NNS_DTYPE_F32 && v->dtype != NNS_DTYPE_S8)) return 0;
+    const uint64_t es = nns_dtype_size(v->dtype);
     uint64_t bytes = 0;
     for (int64_t i = 0; i < n; i++)
-        if (w[i] != 0.0f) bytes += 4 + varint_len((uint64_t)i);
-    return bytes + 32 <= (uint64_t)n * 4 * 3 / 4;
+        if (elem_nonzero(v, i)) bytes += es + varint_len((uint64_t)i);
+    return bytes + 32 <= (uint64_t)n * es * 3 / 4;
 }
 
 static nns_status sparse_tensor_of(pool *P, const nns_value *v, Onnx__SparseTensorProto **out) {
 #define SOOM() nns_error(NNS_STATUS_NOMEM, "out of memory exporting '%s'", v->name)
     const int64_t n = nns_shape_numel(&v->shape);
-    const float *w = v->data;
+    const size_t es = nns_dtype_size(v->dtype);
     int64_t nnz = 0;
-    for (int64_t i = 0; i < n; i++) nnz += w[i] != 0.0f;
+    for (int64_t i = 0; i < n; i++) nnz += elem_nonzero(v, i);
     Onnx__SparseTensorProto *sp = pal(P, 1, sizeof *sp);
     Onnx__TensorProto *tv = pal(P, 1, sizeof *tv), *ti = pal(P, 1, sizeof *ti);
     int64_t *dims = pal(P, (size_t)v->shape.ndim, sizeof *dims);
     int64_t *vd = pal(P, 1, sizeof *vd), *id = pal(P, 1, sizeof *id);
     int64_t *idx = pal(P, (size_t)nnz, sizeof *idx);
-    float *val = pal(P, (size_t)nnz, sizeof *val);
+    char *val = pal(P, (size_t)nnz, es);
     if (!sp || !tv || !ti || !dims || !vd || !id || !idx || !val) return SOOM();
     onnx__sparse_tensor_proto__init(sp);
     onnx__tensor_proto__init(tv);
     onnx__tensor_proto__init(ti);
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
-        if (w[i] != 0.0f) {
+        if (elem_nonzero(v, i)) {
             idx[k] = i;
-            val[k++] = w[i];
+            memcpy(val + (size_t)k++ * es, (const char *)v->data + (size_t)i * es, es);
         }
     for (int d = 0; d < v->shape.ndim; d++) dims[d] = v->shape.dims[d];
     sp->n_dims = (size_t)v->shape.ndim;
@@ -193,17 +200,17 @@ static nns_status sparse_tensor_of(pool *P, const nns_value *v, Onnx__SparseTens
     *id = nnz;
     tv->name = v->name;
     tv->has_data_type = 1;
-    tv->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    tv->data_type = v->dtype == NNS_DTYPE_F32 ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT : ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
     tv->n_dims = 1;
     tv->dims = vd;
     tv->has_raw_data = 1;
-    tv->raw_data.len = (size_t)nnz * 4;
-    if (host_is_le()) {
+    tv->raw_data.len = (size_t)nnz * es;
+    if (host_is_le() || es == 1) {
         tv->raw_data.data = (uint8_t *)val;
     } else {
-        uint8_t *b = pal(P, (size_t)nnz, 4);
+        uint8_t *b = pal(P, (size_t)nnz, es);
         if (!b) return SOOM();
-        nns_onnx_copy_le(b, val, (size_t)nnz, 4);
+        nns_onnx_copy_le(b, val, (size_t)nnz, es);
         tv->raw_data.data = b;
     }
     ti->has_data_type = 1;
@@ -326,6 +333,14 @@ static nns_status add_initializers(pool *P, const nns_graph *g, const nns_onnx_s
             }
         }
         free(t);
+        /* quantized weights: the s8 initializers that DequantizeLinear reads */
+        for (int i = 0; i < g->n_nodes; i++) {
+            const int v = g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR ? g->nodes[i].in[0] : -1;
+            if (v >= 0 && used[v] == 1 && g->values[v].dtype == NNS_DTYPE_S8 && sparse_pays(&g->values[v])) {
+                used[v] = 2;
+                n_sparse++;
+            }
+        }
     }
     gp->initializer = pal(P, n_init - n_sparse, sizeof *gp->initializer);
     gp->sparse_initializer = pal(P, n_sparse, sizeof *gp->sparse_initializer);
