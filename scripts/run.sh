@@ -8,7 +8,10 @@
 #   4. distill a small student (lenet5) from the trained vggsmall (soft outputs
 #      and a hint on the penultimate features), beside the same lenet5 trained
 #      alone;
-#   5. compare all of them side by side: accuracy, size, MACs, latency.
+#   5. quantize the trained model and the channel-pruned one to 8 bits
+#      (post-training, 1000 calibration images, QDQ ONNX), and print each
+#      layer's precision and the before/after table;
+#   6. compare all of them side by side: accuracy, size, MACs, latency.
 # Environment: EPOCHS (training epochs, default: the architecture's, 6),
 # FT_EPOCHS (fine-tuning epochs, default 2), KD_EPOCHS (the student's epochs,
 # default lenet5's 10), OUT (default out/).
@@ -39,6 +42,10 @@ kd=()
 echo "== distill: lenet5 learns from the trained vggsmall (and, as the baseline, alone)" >&2
 $NNS distill --teacher "$OUT/vggsmall.onnx" --student lenet5 --hint auto "${kd[@]}" --baseline \
   --baseline-output "$OUT/lenet5_alone.onnx" -o "$OUT/lenet5_distilled.onnx"
-echo "== compare: the trained model, the pruned ones, the distilled student" >&2
+echo "== quantize: the trained model and the channel-pruned one to 8 bits (post-training)" >&2
+$NNS quantize "$OUT/vggsmall.onnx" -o "$OUT/vggsmall_int8.onnx"
+$NNS quantize "$OUT/vggsmall_channels50.onnx" -o "$OUT/vggsmall_channels50_int8.onnx"
+echo "== compare: the trained model, the pruned ones, the distilled student, the quantized ones" >&2
 $NNS compare "$OUT/vggsmall.onnx" "$OUT/vggsmall_channels50.onnx" "$OUT/vggsmall_sparse90.onnx" \
-  "$OUT/lenet5_distilled.onnx" "$OUT/lenet5_alone.onnx"
+  "$OUT/lenet5_distilled.onnx" "$OUT/lenet5_alone.onnx" "$OUT/vggsmall_int8.onnx" \
+  "$OUT/vggsmall_channels50_int8.onnx"
