@@ -186,6 +186,42 @@ static void onnx_file(void) {
     free(y);
 }
 
+/* Folding the weight's DequantizeLinear (what sessions and evaluation run)
+ * gives the unfolded graph's outputs bit for bit; the graph itself keeps
+ * its s8 weight. */
+static void fold_dequantize(void) {
+    const char *src = getenv("NNS_SOURCE_DIR");
+    char pm[4096];
+    snprintf(pm, sizeof pm, "%s/tests/qdq/conv_qdq.onnx", src ? src : ".");
+    nns_graph *g = NULL, *c = NULL;
+    CHECK_OK(nns_graph_load_onnx(pm, &g));
+    if (!g) return;
+    CHECK_OK(nns_graph_exec_copy(g, &c));
+    CHECK(c != NULL && g->n_nodes == 6 && c && c->n_nodes == 5);
+    for (int i = 0; c && i < c->n_nodes; i++)
+        CHECK(c->nodes[i].op_type[0] != 'D' || c->values[c->nodes[i].in[0]].kind != NNS_VALUE_KIND_CONST);
+    CHECK(nns_graph_find_value(g, "w_q") >= 0 && g->values[nns_graph_find_value(g, "w_q")].dtype == NNS_DTYPE_S8);
+    float x[2 * 3 * 8 * 8];
+    for (int i = 0; i < 2 * 3 * 64; i++) x[i] = g_x[i % NX] * 0.3f;
+    nns_plan *p = NULL, *q = NULL;
+    CHECK_OK(nns_graph_pack_params(g));
+    CHECK_OK(nns_plan_create(g, 2, 0, NULL, &p));
+    if (c) CHECK_OK(nns_plan_create(c, 2, 0, NULL, &q));
+    if (p && q) {
+        memcpy(nns_plan_input(p, 0)->data, x, sizeof x);
+        memcpy(nns_plan_input(q, 0)->data, x, sizeof x);
+        nns_plan_forward(p, 0);
+        nns_plan_forward(q, 0);
+        const nns_tv *a = nns_plan_output(p, 0), *b = nns_plan_output(q, 0);
+        CHECK(nns_shape_eq(&a->shape, &b->shape) &&
+              memcmp(a->data, b->data, (size_t)nns_shape_numel(&a->shape) * sizeof(float)) == 0);
+    }
+    nns_plan_free(p);
+    nns_plan_free(q);
+    nns_graph_free(c);
+    nns_graph_free(g);
+}
+
 int main(void) {
     uint64_t r = 77;
     for (int i = 0; i < NX; i++) {
@@ -201,5 +237,6 @@ int main(void) {
     refusals();
     dequant_s32();
     onnx_file();
+    fold_dequantize();
     TEST_MAIN_END();
 }

@@ -89,6 +89,18 @@ nns_status nns_graph_finalize(nns_graph *g);
  * stay, each complete. */
 nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded);
 
+/* Replace every DequantizeLinear whose inputs are all initializers (a
+ * quantized weight in QDQ form) by a float initializer holding its output,
+ * computed as the op computes it: the graph gives the same values, but its
+ * weights are float again (sessions and evaluation run such a copy, so that
+ * the layers get packed weights; never save it as the quantized model).
+ * *folded (may be NULL): how many. */
+nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded);
+/* The graph to execute g with: *out = NULL when g has no such
+ * DequantizeLinear (run g itself), else a finalized copy with them folded
+ * (the caller frees it). */
+nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out);
+
 /* Pack trainable float parameters into one flat buffer (idempotent). */
 nns_status nns_graph_pack_params(nns_graph *g);
 

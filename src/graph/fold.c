@@ -158,3 +158,104 @@ nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded) {
     if (folded) *folded = n;
     return st;
 }
+
+/* ---- DequantizeLinear of constants, computed once ---------------------- */
+
+/* Node n is a DequantizeLinear whose inputs are all initializers with data. */
+static int const_dequant(const nns_graph *g, const nns_node *n) {
+    if (n->op != NNS_OP_DEQUANTIZELINEAR || n->n_out != 1) return 0;
+    for (int j = 0; j < n->n_in; j++) {
+        const int v = n->in[j];
+        if (j < 2 && v < 0) return 0;
+        if (v >= 0 && (!g->values[v].data || (g->values[v].kind != NNS_VALUE_KIND_PARAM &&
+                                                g->values[v].kind != NNS_VALUE_KIND_CONST)))
+            return 0;
+    }
+    return 1;
+}
+
+static int32_t int_elem(const nns_value *v, int64_t i) {
+    switch (v->dtype) {
+    case NNS_DTYPE_U8: return ((const uint8_t *)v->data)[i];
+    case NNS_DTYPE_S8: return ((const int8_t *)v->data)[i];
+    default: return ((const int32_t *)v->data)[i];
+    }
+}
+
+/* y = (x - zp) * scale as the op computes it (ops/qdq.c), per tensor or
+ * per slice of `axis`. */
+static void dequant_into(const nns_graph *g, const nns_node *n, float *y) {
+    const nns_value *x = &g->values[n->in[0]], *s = &g->values[n->in[1]];
+    const nns_value *z = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
+    const int64_t ch = nns_shape_numel(&s->shape), numel = nns_shape_numel(&x->shape);
+    int64_t inner = numel, outer = 1;
+    if (ch > 1) {
+        int64_t axis = nns_node_attr_int(n, "axis", 1);
+        if (axis < 0) axis += x->shape.ndim;
+        inner = 1;
+        for (int d = 0; d < axis; d++) outer *= x->shape.dims[d];
+        for (int d = (int)axis + 1; d < x->shape.ndim; d++) inner *= x->shape.dims[d];
+    }
+    const float *sc = s->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t c = 0; c < ch; c++) {
+            const int32_t zp = z ? int_elem(z, c) : 0;
+            const int64_t off = (o * ch + c) * inner;
+            for (int64_t i = 0; i < inner; i++) y[off + i] = (float)(int_elem(x, off + i) - zp) * sc[c];
+        }
+}
+
+nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded) {
+    int n = 0;
+    nns_status st = NNS_OK;
+    for (int i = 0; i < g->n_nodes && !st; i++) {
+        if (!const_dequant(g, &g->nodes[i])) continue;
+        const int y = g->nodes[i].out[0];
+        const int64_t numel = nns_shape_numel(&g->values[g->nodes[i].in[0]].shape);
+        float *buf = malloc((size_t)(numel ? numel : 1) * sizeof *buf);
+        char dead[512];
+        snprintf(dead, sizeof dead, "%s.folded", g->nodes[i].name);
+        const int d = buf ? nns_graph_new_value(g, dead) : -1;
+        if (d < 0) {
+            free(buf);
+            st = nns_error(NNS_STATUS_NOMEM, "out of memory folding '%s'", g->nodes[i].name);
+            break;
+        }
+        dequant_into(g, &g->nodes[i], buf);
+        nns_value *v = &g->values[y];
+        v->kind = NNS_VALUE_KIND_PARAM;
+        v->dtype = NNS_DTYPE_F32;
+        v->shape = g->values[g->nodes[i].in[0]].shape;
+        v->data = buf;
+        v->trainable = 0;
+        v->param_offset = -1;
+        v->producer = -1;
+        g->nodes[i].out[0] = d; /* the node now writes what no one reads */
+        g->values[d].producer = i;
+        n++;
+    }
+    if (n) {
+        nns_graph_params_changed(g);
+        nns_status st2 = nns_graph_prune_dead(g);
+        if (!st) st = st2;
+    }
+    if (folded) *folded = n;
+    return st;
+}
+
+nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out) {
+    *out = NULL;
+    int any = 0;
+    for (int i = 0; i < g->n_nodes && !any; i++) any = const_dequant(g, &g->nodes[i]);
+    if (!any) return NNS_OK;
+    nns_graph *c = NULL;
+    nns_status st = nns_graph_clone(g, &c);
+    if (!st) st = nns_graph_fold_dequantize(c, NULL);
+    if (!st) st = nns_graph_finalize(c);
+    if (st) {
+        nns_graph_free(c);
+        return st;
+    }
+    *out = c;
+    return NNS_OK;
+}

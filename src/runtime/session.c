@@ -17,6 +17,7 @@
 
 struct nns_session {
     nns_graph *g;
+    nns_graph *owned; /* g's copy with constant DequantizeLinear folded, or NULL */
     nns_plan *plan;
     int64_t max_batch;
     int64_t in_size, out_size;
@@ -127,17 +128,25 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
     if (g->n_inputs != 1 || g->n_outputs < 1)
         return nns_error(NNS_STATUS_UNSUPPORTED, "a session needs one input and at least one output (model has %d and %d)",
                          g->n_inputs, g->n_outputs);
+    nns_graph *exec = NULL;
     nns_status st = nns_graph_pack_params(g);
+    if (!st) st = nns_graph_exec_copy(g, &exec); /* quantized weights dequantized once */
     if (st) return st;
+    if (exec) g = exec;
     /* a model whose input has a fixed dim 0 runs in batches of at most that */
     const nns_shape *is = &g->values[g->inputs[0]].shape;
     if (is->ndim >= 1 && is->dims[0] > 0 && max_batch > is->dims[0]) max_batch = is->dims[0];
     nns_session *s = calloc(1, sizeof *s);
-    if (!s) return nns_error(NNS_STATUS_NOMEM, "out of memory creating a session");
+    if (!s) {
+        nns_graph_free(exec);
+        return nns_error(NNS_STATUS_NOMEM, "out of memory creating a session");
+    }
     s->g = g;
+    s->owned = exec;
     s->max_batch = max_batch;
     if ((st = nns_plan_create(g, max_batch, NNS_PLAN_INFER_FUSED, NULL, &s->plan)) || (st = check_session_shapes(s))) {
         nns_plan_free(s->plan);
+        nns_graph_free(exec);
         free(s);
         return st;
     }
@@ -152,6 +161,7 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
 void nns_session_free(nns_session *s) {
     if (!s) return;
     nns_plan_free(s->plan);
+    nns_graph_free(s->owned);
     free(s);
 }
 

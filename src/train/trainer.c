@@ -376,8 +376,19 @@ void nns_eval_result_free(nns_eval_result *r) {
     r->confusion = NULL;
 }
 
+static nns_status evaluate(nns_graph *g, const nns_dataset *d, int batch_size, nns_eval_result *res);
+
 nns_status nns_evaluate(nns_graph *g, const nns_dataset *d, int batch_size, nns_eval_result *res) {
     memset(res, 0, sizeof *res);
+    nns_graph *exec = NULL; /* quantized weights dequantized once */
+    nns_status st = nns_graph_pack_params(g);
+    if (!st) st = nns_graph_exec_copy(g, &exec);
+    if (!st) st = evaluate(exec ? exec : g, d, batch_size, res);
+    nns_graph_free(exec);
+    return st;
+}
+
+static nns_status evaluate(nns_graph *g, const nns_dataset *d, int batch_size, nns_eval_result *res) {
     if (batch_size < 1) return nns_error(NNS_STATUS_INVALID_ARG, "--batch-size must be >= 1, not %d", batch_size);
     if (d->n < 1) return nns_error(NNS_STATUS_INVALID_ARG, "the evaluation set is empty");
     int classes;
