@@ -191,6 +191,7 @@ typedef struct cli_measure {
     int64_t params, nonzero, macs;
     long long file_bytes;
     double lat_b1, ips_b64;
+    char precision[16]; /* the layers' (nnslim info): one shared by all, or "mixed" */
 } cli_measure;
 nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *file, cli_measure *m);
 /* "key": {"accuracy": ..., "params": ..., ...} */

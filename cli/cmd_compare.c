@@ -8,7 +8,8 @@ static const char *help =
     "usage: nnslim compare MODEL.onnx... [DATA] [--no-eval] [--threads N] [--json]\n"
     "\n"
     "Measure several models on the same test set and machine, side by side: test\n"
-    "accuracy, parameters, nonzero parameters, MACs per image, file size, batch-1\n"
+    "accuracy, precision (f32, W8A8, W8A32 or mixed: nnslim info), parameters,\n"
+    "nonzero parameters, MACs per image, file size, batch-1\n"
     "latency (median of 200 runs) and batch-64 throughput (median of 20), with each\n"
     "model's ratios to the first one. Each model is evaluated with its own recorded\n"
     "normalisation (nnslim.mean / nnslim.std), else --mean/--std, else the test set's.\n"
@@ -18,7 +19,7 @@ static const char *help =
     "  --threads N      default: all cores\n"
     "  --json           one JSON object: {\"models\": [{\"model\", \"accuracy\", \"params\",\n"
     "                   \"nonzero_params\", \"macs\", \"file_bytes\", \"latency_ms_b1\",\n"
-    "                   \"images_per_second_b64\"}, ...]}\n"
+    "                   \"images_per_second_b64\", \"precision\"}, ...]}\n"
     "\n" CLI_DATA_HELP;
 
 #define MAX_MODELS 16
@@ -81,9 +82,12 @@ int cmd_compare(int argc, char **argv) {
             if (m[i].accuracy < 0) printf("\"accuracy\": null, ");
             else printf("\"accuracy\": %.6f, ", m[i].accuracy);
             printf("\"params\": %lld, \"nonzero_params\": %lld, \"macs\": %lld, "
-                   "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
+                   "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f, \"precision\": ",
                    (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs,
                    m[i].file_bytes, m[i].lat_b1, m[i].ips_b64);
+            if (m[i].precision[0]) cli_json_str(stdout, m[i].precision);
+            else printf("null");
+            printf("}");
         }
         printf("]}\n");
     } else {
@@ -93,16 +97,16 @@ int cmd_compare(int argc, char **argv) {
             if (l > w) w = l;
         }
         if (w > 48) w = 48;
-        printf("%-*s %8s %10s %10s %11s %11s %9s %9s %12s\n", w, "model", "accuracy", "params", "nonzero",
-               "MACs/image", "file bytes", "b1 ms", "b1 speed", "b64 images/s");
+        printf("%-*s %8s %9s %10s %10s %11s %11s %9s %9s %12s\n", w, "model", "accuracy", "precision", "params",
+               "nonzero", "MACs/image", "file bytes", "b1 ms", "b1 speed", "b64 images/s");
         for (int i = 0; i < npos; i++) {
             const char *name = pos[i];
             int l = (int)strlen(name);
             if (l > w) name += l - w;
             char acc[16] = "-";
             if (m[i].accuracy >= 0) snprintf(acc, sizeof acc, "%.4f", m[i].accuracy);
-            printf("%-*s %8s %10lld %10lld %11lld %11lld %9.4f %8.2fx %12.0f\n", w, name, acc,
-                   (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs, m[i].file_bytes,
+            printf("%-*s %8s %9s %10lld %10lld %11lld %11lld %9.4f %8.2fx %12.0f\n", w, name, acc,
+                   m[i].precision[0] ? m[i].precision : "-", (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs, m[i].file_bytes,
                    m[i].lat_b1, m[i].lat_b1 > 0 ? m[0].lat_b1 / m[i].lat_b1 : 0.0, m[i].ips_b64);
         }
         if (npos > 1) printf("(b1 speed: the first model's batch-1 latency over each model's)\n");

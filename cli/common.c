@@ -437,6 +437,12 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
     nns_layer_info *L = NULL;
     int n;
     if ((st = nns_graph_summarize(g, &L, &n, &m->params, &m->nonzero, &m->macs))) return st;
+    m->precision[0] = 0;
+    for (int i = 0; i < n; i++) {
+        if (!L[i].precision[0]) continue;
+        if (!m->precision[0]) snprintf(m->precision, sizeof m->precision, "%s", L[i].precision);
+        else if (strcmp(m->precision, L[i].precision)) snprintf(m->precision, sizeof m->precision, "mixed");
+    }
     free(L);
     m->file_bytes = file ? cli_file_size(file) : -1;
     if ((st = nns_benchmark(g, 1, 200, &m->lat_b1, NULL))) return st;
@@ -449,6 +455,9 @@ void cli_measure_json(const char *key, const cli_measure *m) {
     if (m->accuracy < 0) printf("\"%s\": {\"accuracy\": null, \"params\": %lld,", key, (long long)m->params);
     else printf("\"%s\": {\"accuracy\": %.6f, \"params\": %lld,", key, m->accuracy, (long long)m->params);
     printf(" \"nonzero_params\": %lld, \"macs\": %lld, "
-           "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f}",
+           "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f, \"precision\": ",
            (long long)m->nonzero, (long long)m->macs, m->file_bytes, m->lat_b1, m->ips_b64);
+    if (m->precision[0]) cli_json_str(stdout, m->precision);
+    else printf("null");
+    printf("}");
 }

@@ -32,7 +32,8 @@ for m in l5 r8; do
     fb=$(json_get "$out" before file_bytes); fa=$(json_get "$out" after file_bytes)
     awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.03)}' && ok || bad "$m: accuracy $ab -> $aa"
     awk -v a="$fa" -v b="$fb" 'BEGIN{exit !(a <= 0.32*b)}' && ok || bad "$m: file $fb -> $fa"
-    grep -q '"precision": "f32"' <<<"$out" && bad "$m: a float layer is left" || ok
+    grep -q '"precision": "f32"' <<<"${out#*\"layers\": \[}" && bad "$m: a float layer is left" || ok
+    grep -q '"after": {[^}]*"precision": "W8A8"' <<<"$out" && ok || bad "$m: the model's precision is not W8A8"
     "$NNS" info "$T/${m}q.onnx" | grep -q "W8A8" && ok || bad "$m: info shows no W8A8"
     "$NNS" eval "$T/${m}q.onnx" --test-limit 200 --threads 2 >/dev/null 2>"$T/err" && ok || bad "$m: eval: $(cat "$T/err")"
   else
@@ -56,7 +57,7 @@ if out=$("$NNS" quantize "$T/l5.onnx" --mode qat --epochs 1 --learn-scales --cal
   ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
   awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.03)}' && ok || bad "qat: accuracy $ab -> $aa"
   grep -q '"mode": "qat", "epochs": 1, "learn_scales": true' <<<"$out" && ok || bad "qat: json settings"
-  grep -q '"precision": "f32"' <<<"$out" && bad "qat: a float layer is left" || ok
+  grep -q '"precision": "f32"' <<<"${out#*\"layers\": \[}" && bad "qat: a float layer is left" || ok
 else
   bad "qat: $(cat "$T/err")"
 fi
