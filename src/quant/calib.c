@@ -15,7 +15,7 @@
 #include "core/qmath.h"
 #include "nnslim/quant.h"
 
-enum { NB = NNS_CALIB_BINS, HALF = NNS_CALIB_BINS / 2 };
+enum { NB = NNS_CALIB_BINS, HALF = NNS_CALIB_BINS / 2, ENTROPY_BINS = 2048 };
 _Static_assert(NNS_CALIB_BINS % 4 == 0, "bins must pair up when the range doubles");
 
 void nns_calib_hist_init(nns_calib_hist *h) {
@@ -179,15 +179,31 @@ static int kl_search(const uint64_t *mag, int n, int from, int to, int stride, i
     return best_i;
 }
 
-/* The entropy threshold on |x| (mag: HALF bins of width w): every bin from
+/* The entropy threshold on |x| (mag: HALF bins of width w, merged here in
+ * place): every bin from
  * `levels` up, or, over many bins, 1024 spread candidates and then every
  * bin around the best. Exact zeros are left out of mag[0] by the caller:
  * every range represents 0 exactly, and a spike of zeros (a ReLU's output)
  * would otherwise make the level that holds it dominate the divergence and
  * push the threshold down. */
-static double entropy_threshold(const uint64_t *mag, double w, int levels) {
+static double entropy_threshold(uint64_t *mag, double w, int levels) {
     int n = HALF;
     while (n > 0 && mag[n - 1] == 0) n--;
+    /* TensorRT's search runs on 2048 bins up to max |x|: ours span [0, R),
+     * R the power of two above, so up to 8192 bins would hold the data, and
+     * the finer the bins, the more the divergence favours a small threshold
+     * (each level spreads Q over more bins). Merge f bins into one, in place. */
+    if (n > ENTROPY_BINS) {
+        const int f = (n + ENTROPY_BINS - 1) / ENTROPY_BINS;
+        int m = 0;
+        for (int k = 0; k < n; k += f, m++) {
+            uint64_t sum = 0;
+            for (int j = k; j < k + f && j < n; j++) sum += mag[j];
+            mag[m] = sum;
+        }
+        n = m;
+        w *= f;
+    }
     if (n <= levels) return n * w;
     double total = 0;
     for (int k = 0; k < n; k++) total += (double)mag[k];
