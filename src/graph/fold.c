@@ -16,6 +16,7 @@
 
 #include "core/graph_impl.h"
 #include "ops/op.h"
+#include "ops/op_util.h"
 
 /* Readers of each value when the pass began; a value it added (a bias)
  * has one reader. */
@@ -136,6 +137,17 @@ static nns_status fold_one(nns_graph *g, int i, int p, const nns_weight_axes *ax
     return NNS_OK;
 }
 
+/* After n folds (st: the first error): drop what no one reads. */
+static nns_status fold_done(nns_graph *g, int n, nns_status st, int *folded) {
+    if (n) {
+        nns_graph_params_changed(g);
+        nns_status st2 = nns_graph_prune_dead(g);
+        if (!st) st = st2;
+    }
+    if (folded) *folded = n;
+    return st;
+}
+
 nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded) {
     int n = 0;
     fold_uses uses = {malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof(int)), g->n_values};
@@ -150,13 +162,7 @@ nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded) {
         if (!(st = fold_one(g, i, p, &ax))) n++;
     }
     free(uses.n);
-    if (n) {
-        nns_graph_params_changed(g);
-        nns_status st2 = nns_graph_prune_dead(g);
-        if (!st) st = st2;
-    }
-    if (folded) *folded = n;
-    return st;
+    return fold_done(g, n, st, folded);
 }
 
 /* ---- DequantizeLinear of constants, computed once ---------------------- */
@@ -187,21 +193,13 @@ static int32_t int_elem(const nns_value *v, int64_t i) {
 static void dequant_into(const nns_graph *g, const nns_node *n, float *y) {
     const nns_value *x = &g->values[n->in[0]], *s = &g->values[n->in[1]];
     const nns_value *z = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
-    const int64_t ch = nns_shape_numel(&s->shape), numel = nns_shape_numel(&x->shape);
-    int64_t inner = numel, outer = 1;
-    if (ch > 1) {
-        int64_t axis = nns_node_attr_int(n, "axis", 1);
-        if (axis < 0) axis += x->shape.ndim;
-        inner = 1;
-        for (int d = 0; d < axis; d++) outer *= x->shape.dims[d];
-        for (int d = (int)axis + 1; d < x->shape.ndim; d++) inner *= x->shape.dims[d];
-    }
+    const nns_axis_view a = nns_axis_view_of(&x->shape, nns_node_attr_int(n, "axis", 1), nns_shape_numel(&s->shape));
     const float *sc = s->data;
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t c = 0; c < ch; c++) {
+    for (int64_t o = 0; o < a.outer; o++)
+        for (int64_t c = 0; c < a.ch; c++) {
             const int32_t zp = z ? int_elem(z, c) : 0;
-            const int64_t off = (o * ch + c) * inner;
-            for (int64_t i = 0; i < inner; i++) y[off + i] = (float)(int_elem(x, off + i) - zp) * sc[c];
+            const int64_t off = (o * a.ch + c) * a.inner;
+            for (int64_t i = 0; i < a.inner; i++) y[off + i] = (float)(int_elem(x, off + i) - zp) * sc[c];
         }
 }
 
@@ -234,13 +232,7 @@ nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded) {
         g->values[d].producer = i;
         n++;
     }
-    if (n) {
-        nns_graph_params_changed(g);
-        nns_status st2 = nns_graph_prune_dead(g);
-        if (!st) st = st2;
-    }
-    if (folded) *folded = n;
-    return st;
+    return fold_done(g, n, st, folded);
 }
 
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out) {

@@ -66,28 +66,17 @@ static nns_status fq_infer(const nns_graph *g, const nns_node *n, const void *pa
     return st;
 }
 
-/* x viewed as [outer, ch, inner] around the scale's axis. */
-typedef struct { int64_t outer, ch, inner; } fq_view;
-
-static fq_view fq_view_of(const nns_exec_node *e) {
+/* x viewed around the scale's axis. */
+static nns_axis_view fq_view_of(const nns_exec_node *e) {
     const fq_params *p = e->params;
-    const nns_shape *x = &e->in[0]->shape;
-    fq_view v = {1, nns_tv_numel(e->in[1]), 1};
-    if (v.ch == 1) {
-        v.inner = nns_shape_numel(x);
-        return v;
-    }
-    const int axis = (int)(p->axis < 0 ? p->axis + x->ndim : p->axis);
-    for (int d = 0; d < axis; d++) v.outer *= x->dims[d];
-    for (int d = axis + 1; d < x->ndim; d++) v.inner *= x->dims[d];
-    return v;
+    return nns_axis_view_of(&e->in[0]->shape, p->axis, nns_tv_numel(e->in[1]));
 }
 
 static inline float fq_scale(float s) { return s > 1e-30f ? s : 1e-30f; }
 
 static void fq_forward(nns_exec_node *e) {
     const fq_params *p = e->params;
-    const fq_view v = fq_view_of(e);
+    const nns_axis_view v = fq_view_of(e);
     const float *x = nns_tv_cf32(e->in[0]), *sc = nns_tv_cf32(e->in[1]), *zpf = nns_tv_cf32(e->in[2]);
     float *y = nns_tv_f32(e->out[0]);
     const int64_t rows = v.outer * v.ch;
@@ -121,7 +110,7 @@ static double fq_row_backward(const fq_params *p, const float *x, const float *g
 
 static void fq_backward(nns_exec_node *e) {
     const fq_params *p = e->params;
-    const fq_view v = fq_view_of(e);
+    const nns_axis_view v = fq_view_of(e);
     const float *x = nns_tv_cf32(e->in[0]), *sc = nns_tv_cf32(e->in[1]), *zpf = nns_tv_cf32(e->in[2]);
     const float *gy = e->out[0]->grad;
     float *gx = e->in[0]->grad, *gs = e->in[1]->grad;

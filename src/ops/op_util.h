@@ -96,6 +96,25 @@ static inline nns_status nns_op_const_scalar(const nns_graph *g, const nns_node 
     return NNS_OK;
 }
 
+/* x viewed as [outer, ch, inner] around dim `axis` (negative: from the
+ * end), for per-axis parameters of ch values (QuantizeLinear's scales);
+ * ch == 1: per tensor, the whole of x in inner. */
+typedef struct nns_axis_view {
+    int64_t outer, ch, inner;
+} nns_axis_view;
+
+static inline nns_axis_view nns_axis_view_of(const nns_shape *x, int64_t axis, int64_t ch) {
+    nns_axis_view v = {1, ch, 1};
+    if (ch == 1) {
+        v.inner = nns_shape_numel(x);
+        return v;
+    }
+    const int a = (int)(axis < 0 ? axis + x->ndim : axis);
+    for (int d = 0; d < a; d++) v.outer *= x->dims[d];
+    for (int d = a + 1; d < x->ndim; d++) v.inner *= x->dims[d];
+    return v;
+}
+
 /* infer for ops whose single output has the shape of input 0. */
 static inline nns_status nns_op_infer_same(const nns_graph *g, const nns_node *n,
                                            const void *params, const nns_shape *const *in,

@@ -98,21 +98,10 @@ static nns_status qdq_infer(const nns_graph *g, const nns_node *n, const void *p
     return NNS_OK;
 }
 
-/* x as [outer, ch, inner] around the scale's axis (ch = 1: per tensor). */
-typedef struct { int64_t outer, ch, inner; } qdq_view;
-
-static qdq_view qdq_view_of(const nns_exec_node *e) {
+/* x viewed around the scale's axis (one scale: per tensor). */
+static nns_axis_view qdq_view_of(const nns_exec_node *e) {
     const qdq_params *p = e->params;
-    const nns_shape *x = &e->in[0]->shape;
-    qdq_view v = {1, nns_tv_numel(e->in[1]), 1};
-    if (v.ch == 1) {
-        v.inner = nns_shape_numel(x);
-        return v;
-    }
-    const int axis = (int)(p->axis < 0 ? p->axis + x->ndim : p->axis);
-    for (int d = 0; d < axis; d++) v.outer *= x->dims[d];
-    for (int d = axis + 1; d < x->ndim; d++) v.inner *= x->dims[d];
-    return v;
+    return nns_axis_view_of(&e->in[0]->shape, p->axis, nns_tv_numel(e->in[1]));
 }
 
 /* Element c of an integer view (u8, s8, s32), 0 for an omitted one. */
@@ -126,7 +115,7 @@ static int32_t int_at(const nns_tv *t, int64_t c) {
 }
 
 static void q_forward(nns_exec_node *e) {
-    const qdq_view v = qdq_view_of(e);
+    const nns_axis_view v = qdq_view_of(e);
     const float *x = nns_tv_cf32(e->in[0]), *sc = nns_tv_cf32(e->in[1]);
     const nns_tv *zt = e->n_in > 2 ? e->in[2] : NULL;
     const int is_s8 = e->out[0]->dtype == NNS_DTYPE_S8;
@@ -149,7 +138,7 @@ static void q_forward(nns_exec_node *e) {
 }
 
 static void dq_forward(nns_exec_node *e) {
-    const qdq_view v = qdq_view_of(e);
+    const nns_axis_view v = qdq_view_of(e);
     const float *sc = nns_tv_cf32(e->in[1]);
     const nns_tv *xt = e->in[0], *zt = e->n_in > 2 ? e->in[2] : NULL;
     float *y = nns_tv_f32(e->out[0]);
