@@ -232,6 +232,40 @@ static void fold_dequantize(void) {
     nns_graph_free(g);
 }
 
+/* A tensor of more elements than one task takes (QDQ_CHUNK, 16384), per
+ * tensor and per axis: every element still follows the rule. */
+static void big_tensor(void) {
+    enum { H = 150, W = 150, CH = 2, N = CH * H * W };
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    nns_shape xs = nns_shape_make(3, (int64_t[]){1, CH * H, W}), one = nns_shape_make(0, NULL);
+    const float s = 0.013f;
+    const uint8_t z = 100;
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    CHECK_OK(nns_graph_add_param(g, "s", NNS_DTYPE_F32, &one, &s, 0, NULL));
+    CHECK_OK(nns_graph_add_param(g, "z", NNS_DTYPE_U8, &one, &z, 0, NULL));
+    CHECK_OK(nns_graph_add_node(g, "QuantizeLinear", "q", 3, (const char *[]){"x", "s", "z"}, 1, (const char *[]){"xq"}, NULL));
+    CHECK_OK(nns_graph_add_node(g, "DequantizeLinear", "d", 3, (const char *[]){"xq", "s", "z"}, 1, (const char *[]){"y"}, NULL));
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, 1, 0, NULL, &p));
+    float *x = malloc(N * sizeof *x);
+    for (int i = 0; i < N; i++) x[i] = g_x[i % NX] * (float)(1 + i % 7);
+    int bad = 0;
+    if (p && x) {
+        memcpy(nns_plan_input(p, 0)->data, x, N * sizeof *x);
+        nns_plan_forward(p, 0);
+        const float *y = nns_plan_output(p, 0)->data;
+        for (int i = 0; i < N; i++) bad += y[i] != (float)(nns_quantize_value(x[i] / s, z, 0, 255) - z) * s;
+    }
+    CHECK_MSG(bad == 0, "%d of %d values of a large tensor differ from the rule", bad, N);
+    free(x);
+    nns_plan_free(p);
+    nns_graph_free(g);
+}
+
 int main(void) {
     uint64_t r = 77;
     for (int i = 0; i < NX; i++) {
@@ -248,5 +282,6 @@ int main(void) {
     dequant_s32();
     onnx_file();
     fold_dequantize();
+    big_tensor();
     TEST_MAIN_END();
 }

@@ -104,6 +104,9 @@ static nns_axis_view qdq_view_of(const nns_exec_node *e) {
     return nns_axis_view_of(&e->in[0]->shape, p->axis, nns_tv_numel(e->in[1]));
 }
 
+/* Elements a task handles: a per-tensor scale still splits over threads. */
+#define QDQ_CHUNK 16384
+
 /* Element c of an integer view (u8, s8, s32), 0 for an omitted one. */
 static int32_t int_at(const nns_tv *t, int64_t c) {
     if (!t) return 0;
@@ -120,19 +123,19 @@ static void q_forward(nns_exec_node *e) {
     const nns_tv *zt = e->n_in > 2 ? e->in[2] : NULL;
     const int is_s8 = e->out[0]->dtype == NNS_DTYPE_S8;
     const int32_t lo = is_s8 ? -128 : 0, hi = is_s8 ? 127 : 255;
-    const int64_t rows = v.outer * v.ch;
-#pragma omp parallel for schedule(static) if (rows * v.inner > NNS_OMP_MIN_ELEMS)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t c = r % v.ch;
+    const int64_t per = (v.inner + QDQ_CHUNK - 1) / QDQ_CHUNK, tasks = v.outer * v.ch * per;
+#pragma omp parallel for schedule(static) if (tasks * QDQ_CHUNK > NNS_OMP_MIN_ELEMS)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t r = t / per, c = r % v.ch, i0 = r * v.inner + t % per * QDQ_CHUNK;
+        const int64_t i1 = i0 + QDQ_CHUNK < (r + 1) * v.inner ? i0 + QDQ_CHUNK : (r + 1) * v.inner;
         const float s = sc[c];
         const int32_t zp = int_at(zt, c);
-        const float *xr = x + r * v.inner;
         if (is_s8) {
-            int8_t *y = (int8_t *)e->out[0]->data + r * v.inner;
-            for (int64_t i = 0; i < v.inner; i++) y[i] = (int8_t)nns_q_round(xr[i] / s, zp, lo, hi);
+            int8_t *y = e->out[0]->data;
+            for (int64_t i = i0; i < i1; i++) y[i] = (int8_t)nns_q_round(x[i] / s, zp, lo, hi);
         } else {
-            uint8_t *y = (uint8_t *)e->out[0]->data + r * v.inner;
-            for (int64_t i = 0; i < v.inner; i++) y[i] = (uint8_t)nns_q_round(xr[i] / s, zp, lo, hi);
+            uint8_t *y = e->out[0]->data;
+            for (int64_t i = i0; i < i1; i++) y[i] = (uint8_t)nns_q_round(x[i] / s, zp, lo, hi);
         }
     }
 }
@@ -142,22 +145,22 @@ static void dq_forward(nns_exec_node *e) {
     const float *sc = nns_tv_cf32(e->in[1]);
     const nns_tv *xt = e->in[0], *zt = e->n_in > 2 ? e->in[2] : NULL;
     float *y = nns_tv_f32(e->out[0]);
-    const int64_t rows = v.outer * v.ch;
-#pragma omp parallel for schedule(static) if (rows * v.inner > NNS_OMP_MIN_ELEMS)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t c = r % v.ch, off = r * v.inner;
+    const int64_t per = (v.inner + QDQ_CHUNK - 1) / QDQ_CHUNK, tasks = v.outer * v.ch * per;
+#pragma omp parallel for schedule(static) if (tasks * QDQ_CHUNK > NNS_OMP_MIN_ELEMS)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t r = t / per, c = r % v.ch, i0 = r * v.inner + t % per * QDQ_CHUNK;
+        const int64_t i1 = i0 + QDQ_CHUNK < (r + 1) * v.inner ? i0 + QDQ_CHUNK : (r + 1) * v.inner;
         const float s = sc[c];
         const int32_t zp = int_at(zt, c);
-        float *yr = y + off;
         if (xt->dtype == NNS_DTYPE_U8) {
-            const uint8_t *x = (const uint8_t *)xt->data + off;
-            for (int64_t i = 0; i < v.inner; i++) yr[i] = (float)((int32_t)x[i] - zp) * s;
+            const uint8_t *x = xt->data;
+            for (int64_t i = i0; i < i1; i++) y[i] = (float)((int32_t)x[i] - zp) * s;
         } else if (xt->dtype == NNS_DTYPE_S8) {
-            const int8_t *x = (const int8_t *)xt->data + off;
-            for (int64_t i = 0; i < v.inner; i++) yr[i] = (float)((int32_t)x[i] - zp) * s;
+            const int8_t *x = xt->data;
+            for (int64_t i = i0; i < i1; i++) y[i] = (float)((int32_t)x[i] - zp) * s;
         } else {
-            const int32_t *x = (const int32_t *)xt->data + off; /* zero point 0 (prepare) */
-            for (int64_t i = 0; i < v.inner; i++) yr[i] = (float)x[i] * s;
+            const int32_t *x = xt->data; /* zero point 0 (prepare) */
+            for (int64_t i = i0; i < i1; i++) y[i] = (float)x[i] * s;
         }
     }
 }
