@@ -29,7 +29,8 @@ static const char *help =
     "  --per-channel          one weight scale per output channel (default)\n"
     "  --per-tensor           one weight scale per layer\n"
     "  --weights int8         weight type (default int8)\n"
-    "  --activations uint8|int8   uint8 asymmetric (default) or int8 symmetric\n"
+    "  --activations uint8|int8|float   uint8 asymmetric (default), int8 symmetric, or\n"
+    "                         float: weight-only (W8A32), no calibration\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
     "qat's training (defaults as nnslim train's, but --lr 0.01):\n"
@@ -128,8 +129,8 @@ static int quant_check(quant_args *a) {
         fprintf(stderr, "nnslim quantize: --weights must be int8, not '%s'\n", a->weights);
         return CLI_USAGE;
     }
-    if (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8")) {
-        fprintf(stderr, "nnslim quantize: --activations must be uint8 or int8, not '%s'\n", a->acts);
+    if (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float")) {
+        fprintf(stderr, "nnslim quantize: --activations must be uint8, int8 or float, not '%s'\n", a->acts);
         return CLI_USAGE;
     }
     if (a->per_channel && a->per_tensor) {
@@ -146,6 +147,7 @@ static int quant_check(quant_args *a) {
     a->cfg.calib_samples = a->calib_samples;
     a->cfg.per_channel = !a->per_tensor;
     a->cfg.act_signed = !strcmp(a->acts, "int8");
+    a->cfg.weight_only = !strcmp(a->acts, "float");
     if (a->keep) {
         snprintf(a->keepbuf, sizeof a->keepbuf, "%s", a->keep);
         char *save = NULL;

@@ -46,6 +46,14 @@ for opt in "--calib percentile --percentile 99.9" "--calib entropy" "--calib mse
   # shellcheck disable=SC2086
   "$NNS" quantize "$T/l5.onnx" $opt --calib-samples 128 "${D[@]}" -o "$T/o.onnx" >/dev/null 2>"$T/err" && ok || bad "$opt: $(cat "$T/err")"
 done
+# weight-only: W8A32 layers, the file still shrinks
+if out=$("$NNS" quantize "$T/l5.onnx" --activations float "${D[@]}" -o "$T/w.onnx" --json 2>"$T/err"); then
+  grep -q '"after": {[^}]*"precision": "W8A32"' <<<"$out" && ok || bad "weight-only: precision: $out"
+  fb=$(json_get "$out" before file_bytes); fa=$(json_get "$out" after file_bytes)
+  awk -v a="$fa" -v b="$fb" 'BEGIN{exit !(a <= 0.32*b)}' && ok || bad "weight-only: file $fb -> $fa"
+else
+  bad "weight-only: $(cat "$T/err")"
+fi
 if out=$("$NNS" quantize "$T/l5.onnx" --keep fc3 --calib-samples 64 "${D[@]}" -o "$T/k.onnx" --json 2>"$T/err"); then
   grep -q '"name": "fc3", "op": "Gemm", "precision": "f32"' <<<"$out" && ok || bad "--keep fc3 left it quantized: $out"
 else

@@ -158,6 +158,7 @@ typedef struct nns_ptq_config {
     int batch;               /* calibration batch, default 64                 */
     int per_channel;         /* weights: 1 per output channel (default), 0 one */
     int act_signed;          /* activations: 0 u8 asymmetric (default), 1 s8 symmetric */
+    int weight_only;         /* 1: activations stay float (no calibration; W8A32) */
     int n_keep;              /* nodes left in float, by name                  */
     const char *const *keep;
 } nns_ptq_config;

@@ -8,7 +8,8 @@
  *      and are not kept in float by name;
  *   3. the activation each reads (its input 0) is calibrated on images of a
  *      data set (fixed-size histograms) and given a scale and zero point
- *      (u8 asymmetric, or s8 symmetric);
+ *      (u8 asymmetric, or s8 symmetric), unless the activations stay float
+ *      (weight-only);
  *   4. the graph is rewritten: the activation passes through
  *      QuantizeLinear -> DequantizeLinear before the layers that read it,
  *      and the weight becomes an s8 initializer (symmetric, one scale per
@@ -244,7 +245,8 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
     p->zero_point = malloc(n * sizeof *p->zero_point);
     if (!p->is_layer || !p->acts || !p->scale || !p->zero_point) st = nns_error(NNS_STATUS_NOMEM, "out of memory quantizing");
     if (!st) st = find_layers(g, cfg, p, &res->layers);
-    if (!st) st = calibrate(g, calib, cfg, p, &res->calib_images);
+    if (!st && cfg->weight_only) p->n_acts = 0; /* nothing to calibrate */
+    if (!st && p->n_acts) st = calibrate(g, calib, cfg, p, &res->calib_images);
     res->activations = p->n_acts;
     if (st) nns_ptq_plan_free(p);
     return st;
