@@ -8,6 +8,11 @@ u8 and dequantized. conv_qdq_x.npy is an input batch and conv_qdq_y.npy the
 output that ONNX's definitions give (computed here with numpy and PyTorch's
 conv2d). scale_zero.onnx, scale_nan.onnx and scale_negative.onnx are the same
 model with the input's scale 0, NaN or -0.02: nnslim must refuse them by name.
+qlinear_conv.onnx and qlinear_matmul.onnx use the operator form
+(QLinearConv with an int32 bias, QLinearMatMul with per-column scales)
+between a QuantizeLinear of the float input and a DequantizeLinear of the
+output; their _x.npy / _y.npy hold an input and the output of ONNX's
+integer definition (int32 accumulation, then the requantization).
 
     /usr/bin/python3 tools/make_qdq_models.py tests/qdq
 """
@@ -61,6 +66,60 @@ def main(out):
     np.save(os.path.join(out, "conv_qdq_y.npy"), y)
     for name, s in (("scale_zero", 0.0), ("scale_nan", np.nan), ("scale_negative", -0.02)):
         onnx.save(model(w, ws, np.float32(s)), os.path.join(out, name + ".onnx"))
+    qlinear_models(out, rs)
+
+
+def qlinear_models(out, rs):
+    """QLinearConv and QLinearMatMul, the operator form, between a
+    QuantizeLinear of the float input and a DequantizeLinear of the output,
+    with the outputs ONNX's integer definition gives (numpy)."""
+    xs, xz, ys, yz = np.float32(0.03), 120, np.float32(0.08), 90
+    w = rs.randint(-100, 101, size=(5, 3, 3, 3)).astype(np.int8)
+    ws = ((rs.rand(5) + 0.5) * 0.01).astype(np.float32)
+    b = rs.randint(-3000, 3001, size=5).astype(np.int32)
+    x = (rs.randn(2, 3, 7, 7) * 1.5).astype(np.float32)
+    inits = [nh.from_array(np.array(xs, np.float32), "x_s"), nh.from_array(np.array(xz, np.uint8), "x_z"),
+             nh.from_array(w, "w_q"), nh.from_array(ws, "w_s"), nh.from_array(np.zeros(5, np.int8), "w_z"),
+             nh.from_array(np.array(ys, np.float32), "y_s"), nh.from_array(np.array(yz, np.uint8), "y_z"),
+             nh.from_array(b, "b_q")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "x_s", "x_z"], ["xq"], name="qx"),
+             helper.make_node("QLinearConv", ["xq", "x_s", "x_z", "w_q", "w_s", "w_z", "y_s", "y_z", "b_q"], ["yq"],
+                              name="qconv", pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("DequantizeLinear", ["yq", "y_s", "y_z"], ["y"], name="dqy")]
+    g = helper.make_graph(nodes, "qlinear_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 7, 7])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5, 4, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="nnslim-tests")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "qlinear_conv.onnx"))
+    xq = quant(x, xs, xz, 0, 255).astype(np.int64)
+    acc = torch.nn.functional.conv2d(torch.from_numpy((xq - xz).astype(np.float64)),
+                                     torch.from_numpy(w.astype(np.float64)), padding=1, stride=2).numpy()
+    acc = acc + b[None, :, None, None]
+    yq = np.clip(np.rint(acc * (xs.astype(np.float64) * ws[None, :, None, None] / ys)) + yz, 0, 255)
+    np.save(os.path.join(out, "qlinear_conv_x.npy"), x)
+    np.save(os.path.join(out, "qlinear_conv_y.npy"), ((yq - yz) * ys).astype(np.float32))
+    # QLinearMatMul: [N, 6] x [6, 4], per-column scales of b
+    bm = rs.randint(-120, 121, size=(6, 4)).astype(np.int8)
+    bsc = ((rs.rand(4) + 0.5) * 0.02).astype(np.float32)
+    xm = (rs.randn(3, 6) * 1.5).astype(np.float32)
+    inits = [nh.from_array(np.array(xs, np.float32), "a_s"), nh.from_array(np.array(xz, np.uint8), "a_z"),
+             nh.from_array(bm, "b_q"), nh.from_array(bsc, "b_s"), nh.from_array(np.zeros(4, np.int8), "b_z"),
+             nh.from_array(np.array(ys, np.float32), "y_s"), nh.from_array(np.array(yz, np.uint8), "y_z")]
+    nodes = [helper.make_node("QuantizeLinear", ["a", "a_s", "a_z"], ["aq"], name="qa"),
+             helper.make_node("QLinearMatMul", ["aq", "a_s", "a_z", "b_q", "b_s", "b_z", "y_s", "y_z"], ["yq"], name="qmm"),
+             helper.make_node("DequantizeLinear", ["yq", "y_s", "y_z"], ["y"], name="dqy")]
+    g = helper.make_graph(nodes, "qlinear_matmul", [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="nnslim-tests")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "qlinear_matmul.onnx"))
+    aq = quant(xm, xs, xz, 0, 255).astype(np.int64)
+    acc = (aq - xz) @ bm.astype(np.int64)
+    yq = np.clip(np.rint(acc * (xs.astype(np.float64) * bsc[None, :] / ys)) + yz, 0, 255)
+    np.save(os.path.join(out, "qlinear_matmul_x.npy"), xm)
+    np.save(os.path.join(out, "qlinear_matmul_y.npy"), ((yq - yz) * ys).astype(np.float32))
 
 
 if __name__ == "__main__":

@@ -890,6 +890,92 @@ static nns_status copy_attrs(node_ctx *c, int ni) {
     return NNS_OK;
 }
 
+/* ---- operator-form quantized ops, read as QDQ ------------------------------- */
+
+static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
+                               const Onnx__NodeProto *np);
+
+/* A value name "<node>/<what>" not used by the loader, the graph or gp. */
+static void synth_name(const nns_onnx_loader *L, const Onnx__GraphProto *gp, const char *nn, const char *what,
+                       char *buf, size_t len) {
+    char base[320];
+    snprintf(base, sizeof base, "%.255s/%s", nn, what);
+    unique_value_name(L, base, buf, len);
+    for (int k = 1; name_used(gp, buf) || proto_node_named(gp, buf) || name_taken(L, buf) ||
+                    nns_graph_find_node(L->g, buf) >= 0;
+         k++)
+        snprintf(buf, len, "%s_%d", base, k);
+}
+
+/* Run one synthesized node: op(ins) -> out, with attributes attrs (may be
+ * NULL) and an optional 'axis'. */
+static nns_status synth_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index, const char *name,
+                             const char *op, int n_in, const char *const *ins, const char *out,
+                             Onnx__AttributeProto **attrs, size_t n_attrs, int64_t axis, int has_axis) {
+    Onnx__NodeProto n;
+    onnx__node_proto__init(&n);
+    Onnx__AttributeProto ax, *list[NNS_MAX_NODE_IO + 16];
+    onnx__attribute_proto__init(&ax);
+    ax.name = (char *)"axis";
+    ax.has_type = 1;
+    ax.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    ax.has_i = 1;
+    ax.i = axis;
+    size_t k = 0;
+    for (size_t i = 0; i < n_attrs && k < NNS_MAX_NODE_IO + 15; i++) list[k++] = attrs[i];
+    if (has_axis) list[k++] = &ax;
+    char nm[512];
+    synth_name(L, gp, name, op, nm, sizeof nm);
+    n.name = nm;
+    n.op_type = (char *)op;
+    n.n_input = (size_t)n_in;
+    n.input = (char **)ins;
+    n.n_output = 1;
+    char *outs[1] = {(char *)out};
+    n.output = outs;
+    n.n_attribute = k;
+    n.attribute = list;
+    return process_node(L, gp, index, &n);
+}
+
+/* QLinearConv (x, xs, xz, w, ws, wz, ys, yz[, B]) and QLinearMatMul (a, as,
+ * az, b, bs, bz, ys, yz) as DequantizeLinear of both operands, the float
+ * op (Conv keeps the node's attributes; B, int32 at scale xs * ws, through
+ * DequantizeLinear), QuantizeLinear to the output: what the operator form
+ * computes, to float rounding. */
+static nns_status expand_qlinear(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
+                                 const Onnx__NodeProto *np, const char *nn) {
+    const int conv = strcmp(np->op_type, "QLinearConv") == 0;
+    if (np->n_input < 8 || np->n_input > (conv ? 9u : 8u) || np->n_output != 1)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s) needs 8%s inputs and one output", nn, np->op_type, conv ? " or 9" : "");
+    char *const *in = np->input;
+    char xd[512], wd[512], bs[512], bd[512], yf[512];
+    synth_name(L, gp, nn, "x_dequantized", xd, sizeof xd);
+    synth_name(L, gp, nn, "w_dequantized", wd, sizeof wd);
+    synth_name(L, gp, nn, "y_float", yf, sizeof yf);
+    /* a 1-D weight scale: per output channel (Conv's dim 0) or per column (MatMul's last dim) */
+    const int64_t waxis = conv ? 0 : -1;
+    const char *dx[3] = {in[0], in[1], in[2]}, *dw[3] = {in[3], in[4], in[5]};
+    nns_status st = synth_node(L, gp, index, nn, "DequantizeLinear", 3, dx, xd, NULL, 0, 0, 0);
+    if (!st) st = synth_node(L, gp, index, nn, "DequantizeLinear", 3, dw, wd, NULL, 0, waxis, 1);
+    int n_op_in = 2;
+    const char *op_in[3] = {xd, wd, NULL};
+    if (!st && conv && np->n_input == 9 && in[8] && *in[8]) {
+        synth_name(L, gp, nn, "bias_scale", bs, sizeof bs);
+        synth_name(L, gp, nn, "bias_dequantized", bd, sizeof bd);
+        const char *mul[2] = {in[1], in[4]}, *db[2] = {in[8], bs};
+        st = synth_node(L, gp, index, nn, "Mul", 2, mul, bs, NULL, 0, 0, 0);
+        if (!st) st = synth_node(L, gp, index, nn, "DequantizeLinear", 2, db, bd, NULL, 0, 0, 1);
+        op_in[2] = bd;
+        n_op_in = 3;
+    }
+    if (!st) st = synth_node(L, gp, index, nn, conv ? "Conv" : "MatMul", n_op_in, op_in, yf, conv ? np->attribute : NULL,
+                             conv ? np->n_attribute : 0, 0, 0);
+    const char *q[3] = {yf, in[6], in[7]};
+    if (!st) st = synth_node(L, gp, index, nn, "QuantizeLinear", 3, q, np->output[0], NULL, 0, 0, 0);
+    return st;
+}
+
 static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
                                const Onnx__NodeProto *np) {
     node_ctx c;
@@ -901,6 +987,7 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
     nns_status st = node_header(&c, index, synth, sizeof synth);
     if (st) return st;
     if (strcmp(c.op, "Constant") == 0) return fold_constant(L, np, c.nn);
+    if (strcmp(c.op, "QLinearConv") == 0 || strcmp(c.op, "QLinearMatMul") == 0) return expand_qlinear(L, gp, index, np, c.nn);
     int all_const;
     if ((st = node_inputs(&c, &all_const))) return st;
     if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
