@@ -15,7 +15,7 @@ static const cli_command commands[] = {
     {"distill", "train a small student from a trained teacher (knowledge distillation)", cmd_distill},
     {"sensitivity", "prune each layer alone at a sweep of ratios; suggest per-layer ratios", cmd_sensitivity},
     {"compare", "several models side by side: accuracy, size, MACs, latency", cmd_compare},
-    {"quantize", "quantize a trained model to 8 bits (post-training, QDQ ONNX)", cmd_quantize},
+    {"quantize", "quantize a model to 8 bits after training or with QAT (QDQ ONNX)", cmd_quantize},
     {"profile", "time every node of a model's inference (where the time goes)", cmd_profile},
     {"run", "run a model on a .npy input, write the output as .npy", cmd_run},
 };
@@ -24,7 +24,7 @@ static const cli_command commands[] = {
 static void usage(FILE *f) {
     fprintf(f, "usage: nnslim COMMAND [OPTIONS]\n\n"
                "nnslim trains, prunes and distills neural networks on the CPU (ONNX in,\n"
-               "ONNX out); quantization is being built. Commands:\n");
+               "ONNX out), and quantizes them to 8 bits. Commands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun 'nnslim COMMAND --help' for a command's options.\n"
                "Exit status: 0 success, 1 bad input or failure, 2 bad usage.\n"
