@@ -70,6 +70,11 @@ static nns_status check_output(const nns_graph *g, const nns_node *n, int j, con
 
 nns_status nns_op_prepare(const nns_graph *g, const nns_node *n, void *params) {
     const nns_op_def *def = nns_op_table[n->op];
+    /* an op's prepare reads its required inputs: an omitted one ("") stops here */
+    for (int j = 0; j < def->min_in; j++)
+        if (j >= n->n_in || n->in[j] < 0)
+            return nns_error(NNS_STATUS_FORMAT, "node '%s' (%s): required input %d is omitted (empty name)", n->name,
+                             n->op_type, j);
     for (int j = 0; j < n->n_in; j++) {
         if (n->in[j] < 0 || j >= 32 || !(def->f32_inputs >> j & 1u)) continue;
         const nns_value *v = &g->values[n->in[j]];
