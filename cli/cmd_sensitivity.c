@@ -1,12 +1,13 @@
 /* cmd_sensitivity.c — nnslim sensitivity: prune each layer alone at a sweep
  * of ratios and report accuracy; suggest per-layer ratios for a target. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static const char *help =
-    "usage: nnslim sensitivity MODEL.onnx [--method magnitude|channel] [--ratios LIST]\n"
+    "usage: nnslim sensitivity MODEL.onnx [--method magnitude|channel|quant] [--ratios LIST]\n"
     "                          [--eval-images N] [--target X] [--svg FILE] [--json] [DATA]\n"
     "\n"
     "Prune each prunable layer alone (all others untouched) at each ratio of a sweep,\n"
@@ -14,8 +15,14 @@ static const char *help =
     "table (rows: layers, columns: ratios), and with --target the per-layer ratios that\n"
     "reach that overall ratio with the smallest accuracy drop, ready for\n"
     "'nnslim prune --layer-ratios'.\n"
+    "With --method quant: quantize each layer alone to 8 bits (as 'nnslim quantize'\n"
+    "would, inputs calibrated once on training images, BatchNorm folded) and print the\n"
+    "accuracy each costs: which layer breaks quantization.\n"
     "\n"
-    "  --method M         magnitude (weights, default) or channel (filters/neurons)\n"
+    "  --method M         magnitude (weights, default), channel (filters/neurons) or quant\n"
+    "  --calib M, --calib-samples N, --per-tensor, --activations uint8|int8|float\n"
+    "                     quant: as for 'nnslim quantize' (defaults minmax, 1000, per\n"
+    "                     channel, uint8)\n"
     "  --ratios LIST      comma list in (0, 1), default 0.25,0.5,0.75,0.9\n"
     "  --eval-images N    test images per measurement (default 2000)\n"
     "  --target X         overall fraction to remove (magnitude: of prunable weights;\n"
@@ -23,7 +30,8 @@ static const char *help =
     "  --svg FILE         write a plot: accuracy against ratio, one line per layer\n"
     "  --json             one JSON object: baseline_accuracy, ratios, layers[{name, op, size\n"
     "                     (its weights, or channels), accuracy[]}], and with --target: target,\n"
-    "                     max_drop, layer_ratios{}\n"
+    "                     max_drop, layer_ratios{}; quant: layers[{name, op, size,\n"
+    "                     accuracy, drop}] and the worst layer\n"
     "  --threads N        default: all cores\n"
     "\n" CLI_DATA_HELP;
 
@@ -87,13 +95,13 @@ static void write_svg(const char *path, const nns_sweep_table *t, nns_status *st
 }
 
 typedef struct sens_args {
-    const char *model, *method, *ratios_s, *svg;
-    int eval_images, json, threads, channel;
+    const char *model, *method, *ratios_s, *svg, *calib, *acts;
+    int eval_images, json, threads, channel, quant, calib_samples, per_tensor;
     float target;
     float ratios[32];
     int nrat;
     cli_data_opts d;
-    cli_opt opts[24];
+    cli_opt opts[32];
 } sens_args;
 
 /* Parse and check the options: -1 to go on, else the exit code. */
@@ -102,11 +110,16 @@ static int sens_parse(sens_args *a, int argc, char **argv) {
     a->method = "magnitude";
     a->ratios_s = "0.25,0.5,0.75,0.9";
     a->eval_images = 2000;
+    a->calib = "minmax";
+    a->acts = "uint8";
+    a->calib_samples = 1000;
     cli_data_init(&a->d);
     cli_opt opts[] = {{"method", OPT_STR, &a->method, 0}, {"ratios", OPT_STR, &a->ratios_s, 0},
                       {"eval-images", OPT_INT, &a->eval_images, 0}, {"target", OPT_FLOAT, &a->target, 0},
                       {"svg", OPT_STR, &a->svg, 0}, {"json", OPT_FLAG, &a->json, 0},
-                      {"threads", OPT_INT, &a->threads, 0}, CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
+                      {"threads", OPT_INT, &a->threads, 0}, {"calib", OPT_STR, &a->calib, 0},
+                      {"calib-samples", OPT_INT, &a->calib_samples, 0}, {"per-tensor", OPT_FLAG, &a->per_tensor, 0},
+                      {"activations", OPT_STR, &a->acts, 0}, CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
     _Static_assert(sizeof opts <= sizeof a->opts, "sens_args.opts is too small");
     memcpy(a->opts, opts, sizeof opts);
     const char *pos[1];
@@ -123,8 +136,13 @@ static int sens_parse(sens_args *a, int argc, char **argv) {
     }
     a->model = pos[0];
     a->channel = !strcmp(a->method, "channel");
-    if (!a->channel && strcmp(a->method, "magnitude")) {
-        fprintf(stderr, "nnslim sensitivity: --method must be magnitude or channel, not '%s'\n", a->method);
+    a->quant = !strcmp(a->method, "quant");
+    if (!a->channel && !a->quant && strcmp(a->method, "magnitude")) {
+        fprintf(stderr, "nnslim sensitivity: --method must be magnitude, channel or quant, not '%s'\n", a->method);
+        return CLI_USAGE;
+    }
+    if (a->quant && (cli_opt_seen(a->opts, "target") || cli_opt_seen(a->opts, "ratios"))) {
+        fprintf(stderr, "nnslim sensitivity: --target and --ratios are for the pruning methods\n");
         return CLI_USAGE;
     }
     char buf[512];
@@ -235,10 +253,133 @@ static void sens_text(const sens_args *a, const nns_sweep_table *t, int64_t n_im
     if (a->svg) printf("plot: %s\n", a->svg);
 }
 
+/* ---- --method quant ---- */
+
+/* The library's config from the options: -1 or the exit code. */
+static int sens_quant_config(const sens_args *a, nns_ptq_config *cfg) {
+    static const char *const methods[] = {"minmax", "percentile", "entropy", "mse"};
+    nns_ptq_config_init(cfg);
+    int m = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(a->calib, methods[i])) m = i;
+    if (m < 0 || (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float"))) {
+        fprintf(stderr, "nnslim sensitivity: %s\n", m < 0 ? "--calib must be minmax, percentile, entropy or mse"
+                                                          : "--activations must be uint8, int8 or float");
+        return CLI_USAGE;
+    }
+    if (a->calib_samples < 1) {
+        fprintf(stderr, "nnslim sensitivity: --calib-samples must be >= 1, not %d\n", a->calib_samples);
+        return CLI_FAIL;
+    }
+    cfg->calib = (nns_calib_method)m;
+    cfg->calib_samples = a->calib_samples;
+    cfg->per_channel = !a->per_tensor;
+    cfg->act_signed = !strcmp(a->acts, "int8");
+    cfg->weight_only = !strcmp(a->acts, "float");
+    return -1;
+}
+
+/* Bars: each layer's accuracy drop when it alone is quantized. */
+static void write_svg_quant(const char *path, const nns_sweep_table *t, nns_status *st) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        *st = nns_error(NNS_STATUS_IO, "cannot write '%s'", path);
+        return;
+    }
+    float worst = 0.001f;
+    for (int i = 0; i < t->n_units; i++) worst = fmaxf(worst, t->baseline - t->score[i]);
+    const int L = 230, W = 760, row = 22, T = 40, pw = W - L - 80, H = T + row * t->n_units + 40;
+    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' font-size='12'>\n", W, H);
+    fprintf(f, "<rect width='100%%' height='100%%' fill='white'/>\n");
+    fprintf(f, "<text x='10' y='20' font-size='14'>Accuracy lost when one layer is quantized to 8 bits alone "
+               "(baseline %.4f)</text>\n", t->baseline);
+    for (int i = 0; i < t->n_units; i++) {
+        const float d = t->baseline - t->score[i], y = (float)(T + row * i);
+        const float w = d > 0 ? pw * d / worst : 0;
+        fprintf(f, "<text x='%d' y='%.1f' text-anchor='end'>", L - 8, y + 14);
+        for (const char *p = t->units[i].name; *p; p++) {
+            if (*p == '<') fputs("&lt;", f);
+            else if (*p == '&') fputs("&amp;", f);
+            else fputc(*p, f);
+        }
+        fprintf(f, "</text>\n<rect x='%d' y='%.1f' width='%.1f' height='%d' fill='%s'/>\n", L, y + 3, w, row - 6,
+                d >= worst * 0.999f ? "#d62728" : "#1f77b4");
+        fprintf(f, "<text x='%.1f' y='%.1f'>%+.2f pts</text>\n", L + w + 6, y + 14, 100.0 * (t->score[i] - t->baseline));
+    }
+    fprintf(f, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>\n", L, T, L, T + row * t->n_units);
+    fprintf(f, "</svg>\n");
+    if (fclose(f) || rename(tmp, path)) {
+        remove(tmp);
+        *st = nns_error(NNS_STATUS_IO, "cannot write '%s'", path);
+    }
+}
+
+static int sens_worst(const nns_sweep_table *t) {
+    int w = 0;
+    for (int i = 1; i < t->n_units; i++) w = t->score[i] < t->score[w] ? i : w;
+    return w;
+}
+
+static void sens_quant_report(const sens_args *a, const nns_sweep_table *t, int64_t n_images) {
+    const int w = sens_worst(t);
+    if (a->json) {
+        printf("{\"model\": ");
+        cli_json_str(stdout, a->model);
+        printf(", \"method\": \"quant\", \"calib\": \"%s\", \"activations\": \"%s\", \"per_channel\": %s, "
+               "\"eval_images\": %lld, \"baseline_accuracy\": %.6f, \"layers\": [",
+               a->calib, a->acts, a->per_tensor ? "false" : "true", (long long)n_images, t->baseline);
+        for (int i = 0; i < t->n_units; i++) {
+            printf(i ? ", {\"name\": " : "{\"name\": ");
+            cli_json_str(stdout, t->units[i].name);
+            printf(", \"op\": \"%s\", \"size\": %lld, \"accuracy\": %.6f, \"drop\": %.6f}", t->units[i].op,
+                   (long long)t->units[i].size, t->score[i], t->baseline - t->score[i]);
+        }
+        printf("], \"worst\": ");
+        if (t->n_units) cli_json_str(stdout, t->units[w].name);
+        else printf("null");
+        printf("}\n");
+        return;
+    }
+    printf("baseline accuracy %.4f (%lld test images); each layer quantized alone (%s, activations %s):\n",
+           t->baseline, (long long)n_images, a->calib, a->acts);
+    printf("%-28s %-8s %10s %9s %10s\n", "layer", "op", "weights", "accuracy", "change");
+    for (int i = 0; i < t->n_units; i++)
+        printf("%-28s %-8s %10lld %9.4f %+9.2f pts\n", t->units[i].name, t->units[i].op, (long long)t->units[i].size,
+               t->score[i], 100.0 * (t->score[i] - t->baseline));
+    if (t->n_units) printf("most sensitive: %s\n", t->units[w].name);
+    if (a->svg) printf("plot: %s\n", a->svg);
+}
+
+/* Load the training set for calibration, run the per-layer quantization
+ * sweep on the first eval_images test images, report. */
+static nns_status sens_quant(const sens_args *a, nns_graph *g, nns_dataset *test) {
+    nns_ptq_config cfg;
+    sens_quant_config(a, &cfg); /* checked in cmd_sensitivity */
+    nns_dataset train = {0}, none = {0};
+    float mean, std;
+    nns_sweep_table t = {0};
+    nns_status st = cli_data_load(&a->d, &train, &none);
+    if (!st) st = cli_data_normalize(&a->d, a->opts, g, &train, NULL, &mean, &std);
+    nns_dataset sub = *test;
+    if (sub.n > a->eval_images) sub.n = a->eval_images;
+    nns_sweep_eval_data ed = {&sub, 256};
+    if (!st) st = nns_quant_sensitivity(g, &train, &cfg, nns_sweep_eval_accuracy, &ed, sens_progress, &sub.n, &t);
+    if (!st && a->svg) write_svg_quant(a->svg, &t, &st);
+    if (!st) sens_quant_report(a, &t, sub.n);
+    nns_sweep_table_free(&t);
+    nns_dataset_free(&train);
+    nns_dataset_free(&none);
+    return st;
+}
+
 int cmd_sensitivity(int argc, char **argv) {
     sens_args a;
     int rc = sens_parse(&a, argc, argv);
     if (rc >= 0) return rc;
+    nns_ptq_config qc;
+    if (a.quant && (rc = sens_quant_config(&a, &qc)) >= 0) return rc;
     nns_set_threads(a.threads);
     nns_graph *g = NULL;
     nns_dataset test = {0};
@@ -249,6 +390,13 @@ int cmd_sensitivity(int argc, char **argv) {
     if (!st) st = cli_data_normalize(&a.d, a.opts, g, NULL, &test, &mean, &std);
     if (!st) st = nns_check_data(g, &test);
     if (!st && a.svg) st = cli_check_writable(a.svg);
+    if (!st && a.quant) {
+        st = sens_quant(&a, g, &test);
+        rc = st ? cli_fail("sensitivity", st) : CLI_OK;
+        nns_dataset_free(&test);
+        nns_graph_free(g);
+        return rc;
+    }
     if (!st) st = sens_run(&a, g, &test, &t, &lr, &drop_found);
     if (!st && a.svg) write_svg(a.svg, &t, &st);
     if (!st) {

@@ -23,7 +23,7 @@ declare -A ALLOW=(
   [train]="core ops runtime api:core api:data api:train"
   [prune]="core ops graph runtime api:core api:data api:train api:prune"
   [distill]="core ops graph runtime prune api:core api:data api:train api:prune api:distill"
-  [quant]="core kernels ops graph runtime api:core api:data api:train api:quant"
+  [quant]="core kernels ops graph runtime api:core api:data api:train api:prune api:quant"
   [cli]="api:*"
 )
 

@@ -82,6 +82,15 @@ else
   bad "pruned qat: $(cat "$T/err")"
 fi
 
+# which layer breaks quantization: one row per layer, JSON, SVG
+if out=$("$NNS" sensitivity "$T/l5.onnx" --method quant --eval-images 200 --calib-samples 64 --svg "$T/q.svg" "${D[@]}" --json 2>"$T/err"); then
+  for k in baseline_accuracy layers drop worst '"method": "quant"'; do grep -q -- "$k" <<<"$out" && ok || bad "sensitivity quant json lacks $k"; done
+  [[ $(grep -o '"drop"' <<<"$out" | wc -l) -eq 5 ]] && ok || bad "sensitivity quant: not 5 layers: $out"
+  grep -q "<svg" "$T/q.svg" && grep -q "fc3" "$T/q.svg" && ok || bad "sensitivity quant svg"
+else
+  bad "sensitivity quant: $(cat "$T/err")"
+fi
+
 expect() {
   local want="$1" pat="$2"; shift 3
   rm -f "$T/bad.onnx"
@@ -93,6 +102,8 @@ expect() {
   ok
 }
 expect 2 "--calib must be" -- "$NNS" quantize "$T/l5.onnx" --calib median -o "$T/bad.onnx"
+expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
+expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --calib median
 expect 2 "--weights must be int8, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
 expect 2 "--activations" -- "$NNS" quantize "$T/l5.onnx" --activations int16 -o "$T/bad.onnx"
 expect 2 "--mode must be ptq or qat" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"

@@ -211,6 +211,31 @@ static void qat_untrained_is_ptq(void) {
     nns_dataset_free(&d);
 }
 
+/* Per-layer sensitivity: one unit per layer, the float model's score as
+ * baseline, the graph untouched. */
+static void sensitivity(void) {
+    nns_dataset d;
+    make_data(&d, 128, 9);
+    nns_graph *g = load("resnet8_bn");
+    if (!g) return;
+    const int nodes = g->n_nodes;
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.calib_samples = 64;
+    nns_sweep_eval_data ed = {&d, 64};
+    nns_sweep_table t;
+    CHECK_OK(nns_quant_sensitivity(g, &d, &cfg, nns_sweep_eval_accuracy, &ed, NULL, NULL, &t));
+    CHECK(t.n_units == 10 && t.n_levels == 1 && g->n_nodes == nodes);
+    float base = 0;
+    CHECK_OK(nns_sweep_eval_accuracy(&ed, g, &base));
+    CHECK_MSG(fabsf(t.baseline - base) <= 1.0f / 128, "baseline %g, the float model %g", t.baseline, base);
+    for (int u = 0; u < t.n_units; u++)
+        CHECK_MSG(t.score[u] >= 0 && t.score[u] <= 1 && t.applied[u] && t.units[u].size > 0, "unit %d", u);
+    nns_sweep_table_free(&t);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
 int main(void) {
     const char *src = getenv("NNS_SOURCE_DIR");
     snprintf(g_dir, sizeof g_dir, "%s/tests/golden", src ? src : ".");
@@ -220,5 +245,6 @@ int main(void) {
     quantize_model("mobilenet_bn", 1, 0.15, 52, 45);
     keep_and_refusals();
     qat_untrained_is_ptq();
+    sensitivity();
     TEST_MAIN_END();
 }

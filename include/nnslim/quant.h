@@ -33,6 +33,7 @@
 
 #include "nnslim/data.h"
 #include "nnslim/graph.h"
+#include "nnslim/prune.h"
 #include "nnslim/status.h"
 
 #ifdef __cplusplus
@@ -185,6 +186,17 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
 typedef nns_status (*nns_qat_train_fn)(void *user, nns_graph *g);
 nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, int learn_scales,
                             nns_qat_train_fn train, void *user, nns_ptq_result *res);
+
+/* Which layer breaks quantization: g as nns_quantize_ptq prepares it (BN
+ * folded, inputs calibrated on calib by cfg), then each layer quantized
+ * alone (its weight s8, its input through QuantizeLinear ->
+ * DequantizeLinear; all other layers float) and scored by evaluate, through
+ * the sweep of nnslim/prune.h: out has one unit per layer (name, op, weight
+ * count) and one level (1), baseline = the float model's score (after BN
+ * folding). g is not changed. */
+nns_status nns_quant_sensitivity(const nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg,
+                                 nns_sweep_eval_fn evaluate, void *eval_user, nns_sweep_progress_fn progress,
+                                 void *progress_user, nns_sweep_table *out);
 
 /* What quantization made of node `node` (from the graph's QDQ form). */
 typedef struct nns_quant_layer {
