@@ -8,7 +8,8 @@
 #      and with s8 activations;
 #   2. each quantized file's accuracy in ONNX Runtime (tools/ort_eval.js),
 #      when onnxruntime-node is installed;
-#   3. QAT of vggsmall, one epoch;
+#   3. mixed precision on mobilenet for --max-loss 0.5 (min/max and entropy
+#      calibration), and QAT of vggsmall, one epoch;
 #   4. lenet5 pruned to 90% by magnitude, then QAT one epoch: sparsity kept,
 #      accuracy, file size against the dense float file, gzip size;
 #   5. peak resident memory of PTQ with --calib entropy and 1000 vs 10000
@@ -49,6 +50,8 @@ for o in "--calib percentile" "--calib entropy" "--calib mse" "--per-tensor" "--
   # shellcheck disable=SC2086
   quant "mobilenet PTQ $o" "$M/mobilenet.onnx" $o --threads 2 -o "$M/mobilenet_q.onnx"
 done
+quant "mobilenet mixed precision, --max-loss 0.5" "$M/mobilenet.onnx" --max-loss 0.5 --threads 2 -o "$M/mobilenet_mixed.onnx"
+quant "mobilenet mixed precision, --calib entropy --max-loss 0.5" "$M/mobilenet.onnx" --calib entropy --max-loss 0.5 --threads 2 -o "$M/mobilenet_mixed_e.onnx"
 quant "vggsmall QAT 1 epoch" "$M/vggsmall.onnx" --mode qat --epochs 1 --threads 2 -o "$M/vggsmall_qat.onnx"
 ort "$M/vggsmall_qat.onnx" $MEAN $STD
 train lenet5

@@ -32,6 +32,11 @@ static const char *help =
     "  --activations uint8|int8|float   uint8 asymmetric (default), int8 symmetric, or\n"
     "                         float: weight-only (W8A32), no calibration\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
+    "  --max-loss PTS         ptq: mixed precision for a budget: keep the layers that\n"
+    "                         quantization hurts most (nnslim sensitivity --method quant)\n"
+    "                         in float, one at a time, until the model loses at most PTS\n"
+    "                         accuracy points on --eval-images training images\n"
+    "  --eval-images N        for --max-loss: the last N training images (default 2000)\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
     "qat's training (defaults as nnslim train's, but --lr 0.01):\n"
     "  --lr X                 default 0.01\n"
@@ -48,8 +53,8 @@ static const char *help =
 
 typedef struct quant_args {
     const char *model, *out, *mode, *calib, *weights, *acts, *keep;
-    float percentile;
-    int calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
+    float percentile, max_loss;
+    int eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
     cli_data_opts d;
     cli_train_opts t;
     cli_distill_opts k;
@@ -69,6 +74,8 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
     a->percentile = 99.99f;
     a->calib_samples = 1000;
     a->epochs = 1;
+    a->eval_images = 2000;
+    a->max_loss = -1;
     cli_data_init(&a->d);
     cli_train_init(&a->t, 0.01f);
     cli_distill_init(&a->k);
@@ -78,7 +85,8 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
                       {"weights", OPT_STR, &a->weights, 0}, {"activations", OPT_STR, &a->acts, 0},
                       {"keep", OPT_STR, &a->keep, 0}, {"output", OPT_STR, &a->out, 0},
                       {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
-                      {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, CLI_TRAIN_OPTS(a->t),
+                      {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
+                      {"eval-images", OPT_INT, &a->eval_images, 0}, CLI_TRAIN_OPTS(a->t),
                       CLI_DISTILL_OPTS(a->k), CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
     _Static_assert(sizeof opts <= sizeof a->opts, "quant_args.opts is too small");
     memcpy(a->opts, opts, sizeof opts);
@@ -113,6 +121,18 @@ static int quant_check(quant_args *a) {
     if (!qat && (cli_opt_seen(a->opts, "epochs") || a->learn_scales || a->k.teacher)) {
         fprintf(stderr, "nnslim quantize: --epochs, --learn-scales and --teacher are for --mode qat\n");
         return CLI_USAGE;
+    }
+    if (cli_opt_seen(a->opts, "max-loss") && qat) {
+        fprintf(stderr, "nnslim quantize: --max-loss is for --mode ptq\n");
+        return CLI_USAGE;
+    }
+    if (cli_opt_seen(a->opts, "max-loss") && !(a->max_loss >= 0 && a->max_loss <= 100)) {
+        fprintf(stderr, "nnslim quantize: --max-loss must be between 0 and 100 points, not %g\n", a->max_loss);
+        return CLI_FAIL;
+    }
+    if (a->eval_images < 1) {
+        fprintf(stderr, "nnslim quantize: --eval-images must be >= 1, not %d\n", a->eval_images);
+        return CLI_FAIL;
     }
     if (qat && a->epochs < 1) {
         fprintf(stderr, "nnslim quantize: --epochs must be >= 1, not %d\n", a->epochs);
@@ -200,6 +220,23 @@ static nns_status quant_train(void *user, nns_graph *g) {
     return nns_distill(t->p->teacher, g, &t->p->train, val, &t->a->tcfg, &t->a->dc, &tr);
 }
 
+/* --max-loss: the budget checked on the last eval_images training images. */
+static nns_status quant_max_loss(const quant_args *a, quant_run *p) {
+    nns_dataset ev = p->train;
+    const int64_t n = a->eval_images < ev.n ? a->eval_images : ev.n, per = (int64_t)ev.c * ev.h * ev.w;
+    ev.x += (ev.n - n) * per;
+    ev.y += ev.n - n;
+    ev.n = n;
+    fprintf(stderr, "choosing each layer's precision for a loss of at most %g points on %lld training images\n",
+            a->max_loss, (long long)n);
+    float base = 0, acc = 0;
+    nns_status st = nns_quantize_max_loss(p->g, &p->train, &ev, &a->cfg, a->max_loss / 100.0f, &p->res, &base, &acc);
+    if (!st)
+        fprintf(stderr, "on those images: float %.4f, mixed precision %.4f (%+.2f points)\n", base, acc,
+                100.0 * (acc - base));
+    return st;
+}
+
 /* Load, measure, quantize, save, measure. */
 static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *before, cli_measure *after) {
     nns_status st = quant_load(a, p);
@@ -210,6 +247,7 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
             (long long)(a->cfg.calib_samples < p->train.n ? a->cfg.calib_samples : p->train.n), a->calib);
     quant_trainer qt = {a, p};
     if (!strcmp(a->mode, "qat")) st = nns_quantize_qat(p->g, &p->train, &a->cfg, a->learn_scales, quant_train, &qt, &p->res);
+    else if (a->max_loss >= 0) st = quant_max_loss(a, p);
     else st = nns_quantize_ptq(p->g, &p->train, &a->cfg, &p->res);
     if (st) return st;
     fprintf(stderr, "quantized %d layers (%d activations, %d BatchNormalizations folded)\n", p->res.layers,

@@ -82,6 +82,14 @@ else
   bad "pruned qat: $(cat "$T/err")"
 fi
 
+# mixed precision for a budget: a generous one quantizes every layer
+if out=$("$NNS" quantize "$T/l5.onnx" --max-loss 50 --eval-images 200 --calib-samples 64 "${D[@]}" -o "$T/mx.onnx" --json 2>"$T/err"); then
+  grep -q '"after": {[^}]*"precision": "W8A8"' <<<"$out" && ok || bad "max-loss 50: not every layer quantized: $out"
+  grep -q "choosing each layer's precision" "$T/err" && ok || bad "max-loss: no progress line"
+else
+  bad "max-loss: $(cat "$T/err")"
+fi
+
 # which layer breaks quantization: one row per layer, JSON, SVG
 if out=$("$NNS" sensitivity "$T/l5.onnx" --method quant --eval-images 200 --calib-samples 64 --svg "$T/q.svg" "${D[@]}" --json 2>"$T/err"); then
   for k in baseline_accuracy layers drop worst '"method": "quant"'; do grep -q -- "$k" <<<"$out" && ok || bad "sensitivity quant json lacks $k"; done
@@ -102,6 +110,8 @@ expect() {
   ok
 }
 expect 2 "--calib must be" -- "$NNS" quantize "$T/l5.onnx" --calib median -o "$T/bad.onnx"
+expect 1 "--max-loss must be between 0 and 100 points, not -1" -- "$NNS" quantize "$T/l5.onnx" --max-loss -1 -o "$T/bad.onnx"
+expect 2 "--max-loss is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --max-loss 0.5 -o "$T/bad.onnx"
 expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
 expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --calib median
 expect 2 "--weights must be int8, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"

@@ -236,6 +236,29 @@ static void sensitivity(void) {
     nns_dataset_free(&d);
 }
 
+/* Mixed precision: a budget of 100% keeps nothing in float; a negative one
+ * is refused; the float accuracy reported is the sweep's baseline. */
+static void max_loss(void) {
+    nns_dataset d;
+    make_data(&d, 96, 4);
+    nns_graph *g = load("lenet5"), *q = NULL;
+    if (!g) return;
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.calib_samples = 48;
+    nns_ptq_result r;
+    float base = -1, acc = -1;
+    CHECK_OK(nns_graph_clone(g, &q));
+    CHECK_OK(nns_quantize_max_loss(q, &d, &d, &cfg, 1.0f, &r, &base, &acc));
+    CHECK(r.layers == 5 && base >= 0 && base <= 1 && acc >= 0 && acc <= 1);
+    CHECK(check_structure(q, NNS_DTYPE_U8) == 5);
+    CHECK(nns_quantize_max_loss(g, &d, &d, &cfg, -0.1f, &r, &base, &acc) == NNS_STATUS_INVALID_ARG &&
+          strstr(nns_last_error(), "--max-loss"));
+    nns_graph_free(q);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
 int main(void) {
     const char *src = getenv("NNS_SOURCE_DIR");
     snprintf(g_dir, sizeof g_dir, "%s/tests/golden", src ? src : ".");
@@ -246,5 +269,6 @@ int main(void) {
     keep_and_refusals();
     qat_untrained_is_ptq();
     sensitivity();
+    max_loss();
     TEST_MAIN_END();
 }

@@ -198,6 +198,18 @@ nns_status nns_quant_sensitivity(const nns_graph *g, const nns_dataset *calib, c
                                  nns_sweep_eval_fn evaluate, void *eval_user, nns_sweep_progress_fn progress,
                                  void *progress_user, nns_sweep_table *out);
 
+/* Mixed precision for an accuracy budget: the per-layer sensitivity on
+ * eval, then the most sensitive layers kept in float one at a time (besides
+ * cfg's keep list) until g quantized with the rest loses at most max_loss
+ * (a fraction: 0.005 is half a point) of accuracy on eval; g is then
+ * quantized so. *base_acc: the float model's accuracy on eval (BN folded),
+ * *acc: the quantized one's. NNS_STATUS_INVALID_ARG for max_loss outside
+ * [0, 1]; NNS_STATUS_UNSUPPORTED when only keeping every layer float meets
+ * the budget. */
+nns_status nns_quantize_max_loss(nns_graph *g, const nns_dataset *calib, const nns_dataset *eval,
+                                 const nns_ptq_config *cfg, float max_loss, nns_ptq_result *res, float *base_acc,
+                                 float *acc);
+
 /* What quantization made of node `node` (from the graph's QDQ form). */
 typedef struct nns_quant_layer {
     char precision[16];      /* as nnslim info prints it: "f32", "W8A8", "W8A32"; "" without a weight */

@@ -1,0 +1,73 @@
+/*
+ * mixed.c — mixed precision for an accuracy budget (nns_quantize_max_loss,
+ * nnslim/quant.h): the per-layer sensitivity (each layer quantized alone),
+ * then the most sensitive layers kept in float, one more at a time, until
+ * the whole model quantized with the rest loses at most the budget on the
+ * evaluation images; g is quantized with that choice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph_impl.h"
+#include "nnslim/quant.h"
+
+/* Unit indices by decreasing accuracy drop (most sensitive first). */
+static void order_by_drop(const nns_sweep_table *t, int *ord) {
+    for (int i = 0; i < t->n_units; i++) ord[i] = i;
+    for (int i = 1; i < t->n_units; i++) /* insertion sort: a few dozen layers */
+        for (int j = i; j > 0 && t->score[ord[j]] < t->score[ord[j - 1]]; j--) {
+            const int x = ord[j];
+            ord[j] = ord[j - 1];
+            ord[j - 1] = x;
+        }
+}
+
+/* Accuracy on eval of g quantized by cfg (a copy; g untouched). */
+static nns_status try_keep(const nns_graph *g, const nns_dataset *calib, const nns_sweep_eval_data *ed,
+                           const nns_ptq_config *cfg, float *acc) {
+    nns_graph *q = NULL;
+    nns_ptq_result r;
+    nns_status st = nns_graph_clone(g, &q);
+    if (!st) st = nns_quantize_ptq(q, calib, cfg, &r);
+    if (!st) st = nns_sweep_eval_accuracy((void *)ed, q, acc);
+    nns_graph_free(q);
+    return st;
+}
+
+nns_status nns_quantize_max_loss(nns_graph *g, const nns_dataset *calib, const nns_dataset *eval,
+                                 const nns_ptq_config *cfg, float max_loss, nns_ptq_result *res, float *base_acc,
+                                 float *acc) {
+    memset(res, 0, sizeof *res);
+    if (!(max_loss >= 0 && max_loss <= 1))
+        return nns_error(NNS_STATUS_INVALID_ARG, "--max-loss must be between 0 and 100 points, not %g", 100.0 * max_loss);
+    nns_sweep_eval_data ed = {eval, 256};
+    nns_sweep_table t;
+    nns_status st = nns_quant_sensitivity(g, calib, cfg, nns_sweep_eval_accuracy, &ed, NULL, NULL, &t);
+    if (st) return st;
+    *base_acc = t.baseline;
+    const int n = t.n_units, nk = cfg->n_keep;
+    int *ord = malloc((size_t)(n ? n : 1) * sizeof *ord);
+    const char **keep = malloc((size_t)(n + nk + 1) * sizeof *keep);
+    if (!ord || !keep) st = nns_error(NNS_STATUS_NOMEM, "out of memory choosing precisions");
+    nns_ptq_config c = *cfg;
+    int k = 0;
+    if (!st) {
+        order_by_drop(&t, ord);
+        for (int i = 0; i < nk; i++) keep[i] = cfg->keep[i];
+        c.keep = keep;
+        for (; k < n && !st; k++) { /* k layers kept in float, the most sensitive */
+            c.n_keep = nk + k;
+            st = try_keep(g, calib, &ed, &c, acc);
+            if (!st && t.baseline - *acc <= max_loss) break;
+            keep[nk + k] = t.units[ord[k]].name;
+        }
+    }
+    if (!st && k == n)
+        st = nns_error(NNS_STATUS_UNSUPPORTED, "--max-loss %g points cannot be met: the model loses more with any layer "
+                                               "quantized", 100.0 * max_loss);
+    if (!st) st = nns_quantize_ptq(g, calib, &c, res);
+    free(ord);
+    free(keep);
+    nns_sweep_table_free(&t);
+    return st;
+}
