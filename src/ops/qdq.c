@@ -107,6 +107,19 @@ static nns_axis_view qdq_view_of(const nns_exec_node *e) {
 /* Elements a task handles: a per-tensor scale still splits over threads. */
 #define QDQ_CHUNK 16384
 
+/* Tasks of at most QDQ_CHUNK elements, none across two scales' slices. */
+static int64_t qdq_tasks(const nns_axis_view *v) {
+    return v->outer * v->ch * ((v->inner + QDQ_CHUNK - 1) / QDQ_CHUNK);
+}
+
+/* Task t: its scale index c and its elements [i0, i1). */
+static void qdq_task(const nns_axis_view *v, int64_t t, int64_t *c, int64_t *i0, int64_t *i1) {
+    const int64_t per = (v->inner + QDQ_CHUNK - 1) / QDQ_CHUNK, r = t / per, end = (r + 1) * v->inner;
+    *c = r % v->ch;
+    *i0 = r * v->inner + t % per * QDQ_CHUNK;
+    *i1 = *i0 + QDQ_CHUNK < end ? *i0 + QDQ_CHUNK : end;
+}
+
 /* Element c of an integer view (u8, s8, s32), 0 for an omitted one. */
 static int32_t int_at(const nns_tv *t, int64_t c) {
     if (!t) return 0;
@@ -123,11 +136,11 @@ static void q_forward(nns_exec_node *e) {
     const nns_tv *zt = e->n_in > 2 ? e->in[2] : NULL;
     const int is_s8 = e->out[0]->dtype == NNS_DTYPE_S8;
     const int32_t lo = is_s8 ? -128 : 0, hi = is_s8 ? 127 : 255;
-    const int64_t per = (v.inner + QDQ_CHUNK - 1) / QDQ_CHUNK, tasks = v.outer * v.ch * per;
+    const int64_t tasks = qdq_tasks(&v);
 #pragma omp parallel for schedule(static) if (tasks * QDQ_CHUNK > NNS_OMP_MIN_ELEMS)
     for (int64_t t = 0; t < tasks; t++) {
-        const int64_t r = t / per, c = r % v.ch, i0 = r * v.inner + t % per * QDQ_CHUNK;
-        const int64_t i1 = i0 + QDQ_CHUNK < (r + 1) * v.inner ? i0 + QDQ_CHUNK : (r + 1) * v.inner;
+        int64_t c, i0, i1;
+        qdq_task(&v, t, &c, &i0, &i1);
         const float s = sc[c];
         const int32_t zp = int_at(zt, c);
         if (is_s8) {
@@ -145,11 +158,11 @@ static void dq_forward(nns_exec_node *e) {
     const float *sc = nns_tv_cf32(e->in[1]);
     const nns_tv *xt = e->in[0], *zt = e->n_in > 2 ? e->in[2] : NULL;
     float *y = nns_tv_f32(e->out[0]);
-    const int64_t per = (v.inner + QDQ_CHUNK - 1) / QDQ_CHUNK, tasks = v.outer * v.ch * per;
+    const int64_t tasks = qdq_tasks(&v);
 #pragma omp parallel for schedule(static) if (tasks * QDQ_CHUNK > NNS_OMP_MIN_ELEMS)
     for (int64_t t = 0; t < tasks; t++) {
-        const int64_t r = t / per, c = r % v.ch, i0 = r * v.inner + t % per * QDQ_CHUNK;
-        const int64_t i1 = i0 + QDQ_CHUNK < (r + 1) * v.inner ? i0 + QDQ_CHUNK : (r + 1) * v.inner;
+        int64_t c, i0, i1;
+        qdq_task(&v, t, &c, &i0, &i1);
         const float s = sc[c];
         const int32_t zp = int_at(zt, c);
         if (xt->dtype == NNS_DTYPE_U8) {
