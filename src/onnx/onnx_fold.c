@@ -2,20 +2,32 @@
  * (Identity, Gather, Unsqueeze, Squeeze, Concat, Slice, Cast, Add, Sub, Mul,
  * Div) on constants. See onnx_internal.h for how constants are stored and
  * docs/onnx.md for the rules. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "onnx/onnx_internal.h"
 
 #define FOLD_ERR(st, ...) nns_error(st, __VA_ARGS__)
 
 int64_t nns_onnx_numel(const nns_shape *s) {
     int64_t n = 1;
-    for (int i = 0; i < s->ndim; i++) {
+    for (int i = 0; i < s->ndim; i++)
         if (s->dims[i] <= 0) return 0;
-        n *= s->dims[i];
-    }
+    for (int i = 0; i < s->ndim; i++)
+        if (nns_ck_mul_i64(n, s->dims[i], &n)) return INT64_MAX; /* saturates: over any limit */
     return n;
+}
+
+/* The elements of a folded output of shape s, within the tensor limit
+ * (NNS_MAX_TENSOR_ELEMS), before anything that size is allocated. */
+static nns_status fold_numel(const char *nn, const nns_shape *s, int64_t *n) {
+    char what[320];
+    snprintf(what, sizeof what, "node '%s': folded constant", nn);
+    *n = nns_onnx_numel(s);
+    if (*n == 0) return NNS_OK;
+    return nns_shape_numel_checked(s, what, n);
 }
 
 
@@ -62,10 +74,9 @@ static nns_status out_alloc(const char *nn, nns_dtype dt, const nns_shape *shape
     out->shape = *shape;
     out->gidx = -1;
     out->origin = NNS_ONNX_ORIGIN_FOLDED;
-    int64_t n = nns_onnx_numel(shape);
-    if (n > ((int64_t)1 << 31))
-        return FOLD_ERR(NNS_STATUS_UNSUPPORTED, "node '%s': folded constant too large (%lld elements)",
-                        nn, (long long)n);
+    int64_t n;
+    nns_status st = fold_numel(nn, shape, &n);
+    if (st) return st;
     out->data = calloc((size_t)(n ? n : 1), nns_onnx_store_size(dt));
     if (want_sym) {
         out->sym = malloc((size_t)(n ? n : 1) * 2 * sizeof(int));
@@ -179,14 +190,15 @@ static nns_status fold_gather(const char *nn, const Onnx__NodeProto *np,
     int64_t outer = 1, inner = 1, da = d->shape.dims[axis];
     for (int i = 0; i < axis; i++) {
         os.dims[os.ndim++] = d->shape.dims[i];
-        outer *= d->shape.dims[i];
+        if (nns_ck_mul_i64(outer, d->shape.dims[i], &outer)) outer = INT64_MAX; /* a zero dim elsewhere */
     }
     for (int i = 0; i < ic->shape.ndim; i++) os.dims[os.ndim++] = ic->shape.dims[i];
     for (int i = (int)axis + 1; i < r; i++) {
         os.dims[os.ndim++] = d->shape.dims[i];
-        inner *= d->shape.dims[i];
+        if (nns_ck_mul_i64(inner, d->shape.dims[i], &inner)) inner = INT64_MAX;
     }
-    int64_t n = nns_onnx_numel(&os);
+    int64_t n;
+    if ((st = fold_numel(nn, &os, &n))) return st;
     int64_t *m = idx_alloc(n);
     if (!m) return FOLD_ERR(NNS_STATUS_NOMEM, "node '%s': out of memory folding", nn);
     int64_t k = 0;
@@ -279,9 +291,11 @@ static nns_status fold_concat(const char *nn, const Onnx__NodeProto *np, int n_i
         os.dims[axis] += in[i]->shape.dims[axis];
     }
     int64_t outer = 1, inner = 1;
-    for (int d = 0; d < axis; d++) outer *= os.dims[d];
-    for (int d = (int)axis + 1; d < r; d++) inner *= os.dims[d];
-    int64_t n = nns_onnx_numel(&os);
+    int64_t n;
+    nns_status st = fold_numel(nn, &os, &n);
+    if (st) return st;
+    for (int d = 0; d < axis && n; d++) outer *= os.dims[d]; /* n > 0: every product <= n */
+    for (int d = (int)axis + 1; d < r && n; d++) inner *= os.dims[d];
     int64_t *m = idx_alloc(n);
     int *ms = malloc((size_t)(n ? n : 1) * sizeof(int));
     if (!m || !ms) {
@@ -298,7 +312,7 @@ static nns_status fold_concat(const char *nn, const Onnx__NodeProto *np, int n_i
                 m[k++] = o * blk + j;
             }
         }
-    nns_status st = remap(nn, n_in, in, &os, ms, m, out);
+    st = remap(nn, n_in, in, &os, ms, m, out);
     free(m);
     free(ms);
     return st;
@@ -363,7 +377,8 @@ static nns_status fold_slice(const nns_onnx_loader *L, const char *nn, const Onn
         stride[d] = acc;
         acc *= x->shape.dims[d];
     }
-    int64_t n = nns_onnx_numel(&os);
+    int64_t n;
+    if ((st = fold_numel(nn, &os, &n))) return st;
     int64_t *m = idx_alloc(n);
     if (!m) return FOLD_ERR(NNS_STATUS_NOMEM, "node '%s': out of memory folding", nn);
     for (int64_t i = 0; i < n; i++) {
