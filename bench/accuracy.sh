@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # accuracy.sh [ARCH...] — train each built-in architecture with the anchors'
 # recipe (nnslim's defaults) on Fashion-MNIST and record the test accuracy
-# next to PyTorch's anchor (../shared/anchors.md) in bench/results/accuracy.txt.
+# next to PyTorch's anchor (the project's PyTorch figures) in bench/results/accuracy.txt.
 # Also keeps the trained models in bench/models/ (ignored by git) for the
 # pruning and distillation benchmarks.
 set -euo pipefail

@@ -197,6 +197,10 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
 /* "key": {"accuracy": ..., "params": ..., ...} */
 void cli_measure_json(const char *key, const cli_measure *m);
 
+/* --calib's names (minmax, percentile, entropy, mse) as nns_calib_method;
+ * -1 for anything else. */
+int cli_calib_method(const char *name);
+
 /* JSON string with escaping. */
 void cli_json_str(FILE *f, const char *s);
 /* Fail early (before long work) if the output file cannot be created: its

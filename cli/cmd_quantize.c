@@ -108,11 +108,8 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
 
 /* The choices into the library's config: -1 or the exit code. */
 static int quant_check(quant_args *a) {
-    static const char *const methods[] = {"minmax", "percentile", "entropy", "mse"};
     nns_ptq_config_init(&a->cfg);
-    int m = -1;
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(a->calib, methods[i])) m = i;
+    const int m = cli_calib_method(a->calib);
     if (strcmp(a->mode, "ptq") && strcmp(a->mode, "qat")) {
         fprintf(stderr, "nnslim quantize: --mode must be ptq or qat, not '%s'\n", a->mode);
         return CLI_USAGE;

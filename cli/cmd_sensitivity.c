@@ -257,11 +257,8 @@ static void sens_text(const sens_args *a, const nns_sweep_table *t, int64_t n_im
 
 /* The library's config from the options: -1 or the exit code. */
 static int sens_quant_config(const sens_args *a, nns_ptq_config *cfg) {
-    static const char *const methods[] = {"minmax", "percentile", "entropy", "mse"};
     nns_ptq_config_init(cfg);
-    int m = -1;
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(a->calib, methods[i])) m = i;
+    const int m = cli_calib_method(a->calib);
     if (m < 0 || (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float"))) {
         fprintf(stderr, "nnslim sensitivity: %s\n", m < 0 ? "--calib must be minmax, percentile, entropy or mse"
                                                           : "--activations must be uint8, int8 or float");

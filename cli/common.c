@@ -461,3 +461,10 @@ void cli_measure_json(const char *key, const cli_measure *m) {
     else printf("null");
     printf("}");
 }
+
+int cli_calib_method(const char *name) {
+    static const char *const methods[] = {"minmax", "percentile", "entropy", "mse"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, methods[i])) return i;
+    return -1;
+}

@@ -5,7 +5,7 @@
         [--threads T] [--batch-size B] [--seed S] [--data DIR] [--json]
         [--save-state FILE] [--export-onnx FILE] [--no-test]
 
-Recipe (docs: /work/shared/anchors.md, "Data and recipe"):
+Recipe (the project's PyTorch anchors, "Data and recipe"):
   - Fashion-MNIST read from the IDX .gz files in DIR (default
     /usr/share/datasets/fashion-mnist) with gzip + numpy; input
     (x/255 - 0.2860) / 0.3530, float32 NCHW [N,1,28,28]; --limit N keeps the
