@@ -533,6 +533,67 @@ static void test_spmm(const nns_kernels *k, int iters) {
 
 /* One test per family of kernel_list.h, given a table whose entry for that
  * family is the variant under test (the others are references). */
+/* u8 im2col against the definition: the zero point in the padding. */
+static void test_u8_im2col(const nns_kernels *k) {
+    for (int it = 0; it < 200; it++) {
+        nns_conv2d_geom g = random_geom(it % 2 ? 10 : 40);
+        if (g.oh <= 0 || g.ow <= 0) continue;
+        const int c = rnd(1, 3);
+        const uint8_t pad = (uint8_t)(it % 3 == 0 ? 0 : it % 3 == 1 ? 128 : 255);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, rows = (size_t)c * g.kh * g.kw;
+        uint8_t *x = malloc(c * ihw), *col = malloc(rows * ohw);
+        for (size_t i = 0; i < c * ihw; i++) x[i] = (uint8_t)rnd(0, 255);
+        k->u8_im2col(&g, c, x, pad, col, ohw);
+        int ok = 1;
+        for (int ci = 0; ci < c && ok; ci++)
+            for (int i = 0; i < g.kh; i++)
+                for (int j = 0; j < g.kw; j++)
+                    for (int oy = 0; oy < g.oh; oy++)
+                        for (int ox = 0; ox < g.ow; ox++) {
+                            int iy = oy * g.sh - g.pt + i * g.dh, ix = ox * g.sw - g.pl + j * g.dw;
+                            uint8_t want = (iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw)
+                                               ? x[(size_t)ci * ihw + (size_t)iy * g.iw + ix]
+                                               : pad;
+                            if (col[(((size_t)ci * g.kh + i) * g.kw + j) * ohw + (size_t)oy * g.ow + ox] != want)
+                                ok = 0;
+                        }
+        CHECK_MSG(ok, "%s u8 im2col: ih%d iw%d k%dx%d s%d,%d p%d,%d pad %d", cur_variant, g.ih, g.iw, g.kh, g.kw,
+                  g.sh, g.sw, g.pt, g.pl, pad);
+        free(x);
+        free(col);
+    }
+}
+
+/* u8 x s8 GEMM against an int64 sum: odd and unaligned sizes, the extreme
+ * values (255 x -128 in every product of a row), strides wider than rows. */
+static void test_qgemm_u8s8(const nns_kernels *k) {
+    for (int it = 0; it < 300; it++) {
+        const int m = rnd(1, 37), n = rnd(1, 70), kk = it % 7 == 0 ? rnd(500, 1200) : rnd(1, 90);
+        const size_t ldw = (size_t)kk + rnd(0, 5), ldx = (size_t)n + rnd(0, 9), lda = (size_t)n + rnd(0, 3);
+        int8_t *w = malloc((size_t)m * ldw);
+        uint8_t *x = malloc((size_t)kk * ldx);
+        int32_t *bias = malloc((size_t)m * sizeof *bias), *acc = malloc((size_t)m * lda * sizeof *acc);
+        const int extreme = it % 5 == 0;
+        for (size_t i = 0; i < (size_t)m * ldw; i++) w[i] = (int8_t)(extreme ? (i % 2 ? -128 : 127) : rnd(-128, 127));
+        for (size_t i = 0; i < (size_t)kk * ldx; i++) x[i] = (uint8_t)(extreme ? 255 : rnd(0, 255));
+        for (int i = 0; i < m; i++) bias[i] = rnd(-100000, 100000);
+        const int with_bias = it % 3 != 0;
+        k->qgemm_u8s8(m, n, kk, w, ldw, x, ldx, with_bias ? bias : NULL, acc, lda);
+        int ok = 1;
+        for (int i = 0; i < m && ok; i++)
+            for (int j = 0; j < n; j++) {
+                int64_t want = with_bias ? bias[i] : 0;
+                for (int l = 0; l < kk; l++) want += (int64_t)w[(size_t)i * ldw + l] * x[(size_t)l * ldx + j];
+                if (acc[(size_t)i * lda + j] != want) ok = 0;
+            }
+        CHECK_MSG(ok, "%s qgemm u8s8: m%d n%d k%d", cur_variant, m, n, kk);
+        free(w);
+        free(x);
+        free(bias);
+        free(acc);
+    }
+}
+
 static void test_f32_dwconv2d(const nns_kernels *k) {
     test_dwconv(k, 300);
     test_dwconv_model_shapes(k);
@@ -674,5 +735,9 @@ int main(void) {
     test_tables();
     test_variants();
     test_wino_algebra();
+    /* the integer references against their definitions */
+    cur_variant = "ref";
+    test_u8_im2col(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));
     TEST_MAIN_END();
 }

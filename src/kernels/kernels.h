@@ -228,6 +228,25 @@ typedef void nns_f32_pad2d_kernel(const float *x, int c, int ih, int iw, float *
                                   int pt, int pl);
 typedef nns_f32_pad2d_kernel *nns_f32_pad2d_fn;
 
+/* ---- 8-bit integer convolution and GEMM --------------------------------
+ * Quantized activations are u8 (an s8 tensor is shifted by 128 first, its
+ * zero point with it); weights are s8 with the weight zero point already
+ * subtracted (it must leave every value in -128..127). Products accumulate
+ * in int32: one u8 x s8 product is at most 32640 in magnitude, so 65,000
+ * of them fit. */
+
+/* im2col of c u8 planes: col[(ci*kh + i)*kw + j][oy*ow + ox] =
+ * x[ci][iy][ix], or pad (the input's zero point) outside the plane; rows
+ * ldc bytes apart. */
+typedef void nns_u8_im2col_kernel(const nns_conv2d_geom *g, int c, const uint8_t *x, uint8_t pad, uint8_t *col,
+                                  size_t ldc);
+typedef nns_u8_im2col_kernel *nns_u8_im2col_fn;
+/* acc[i][j] = bias[i] + sum_l w[i*ldw + l] * x[l*ldx + j] for i < m, j < n,
+ * l < k, exact in int32 (acc rows ldacc apart; bias may be NULL: 0). */
+typedef void nns_qgemm_u8s8_kernel(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *x, size_t ldx,
+                                   const int32_t *bias, int32_t *acc, size_t ldacc);
+typedef nns_qgemm_u8s8_kernel *nns_qgemm_u8s8_fn;
+
 /* ---- pooling over one plane ------------------------------------------ */
 
 /* Max pooling: y[o] = max over the window's in-bounds inputs; idx[o] = the

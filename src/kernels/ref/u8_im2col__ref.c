@@ -1,0 +1,35 @@
+/* u8_im2col__ref.c — unfold u8 image patches into GEMM columns, padding
+ * with the input's zero point (portable). */
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/window_util.h"
+
+void nns_u8_im2col__ref(const nns_conv2d_geom *g, int c, const uint8_t *x, uint8_t pad, uint8_t *col, size_t ldc) {
+    const int ih = g->ih, iw = g->iw, oh = g->oh, ow = g->ow, sw = g->sw;
+    for (int ci = 0; ci < c; ci++) {
+        const uint8_t *xp = x + (size_t)ci * ih * iw;
+        for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+                uint8_t *dst = col + ((size_t)(ci * g->kh + i) * g->kw + j) * ldc;
+                const int off = j * g->dw - g->pl;
+                int lo, hi;
+                nns_window_valid_range(off, sw, iw, ow, &lo, &hi);
+                for (int oy = 0; oy < oh; oy++, dst += ow) {
+                    const int iy = oy * g->sh - g->pt + i * g->dh;
+                    if (iy < 0 || iy >= ih) {
+                        memset(dst, pad, (size_t)ow);
+                        continue;
+                    }
+                    const uint8_t *src = xp + (size_t)iy * iw;
+                    memset(dst, pad, (size_t)lo);
+                    if (sw == 1) {
+                        if (hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo));
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * sw + off];
+                    }
+                    memset(dst + hi, pad, (size_t)(ow - hi));
+                }
+            }
+    }
+}
