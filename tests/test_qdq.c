@@ -191,6 +191,22 @@ static void onnx_file(const char *stem, float step) {
     free(y);
 }
 
+/* What the session runs for these files: each layer lowered to one
+ * integer node. */
+static void lowered(const char *stem, const char *op) {
+    const char *src = getenv("NNS_SOURCE_DIR");
+    char pm[4096];
+    snprintf(pm, sizeof pm, "%s/tests/qdq/%s.onnx", src ? src : ".", stem);
+    nns_graph *g = NULL, *c = NULL;
+    CHECK_OK(nns_graph_load_onnx(pm, &g));
+    if (g) CHECK_OK(nns_graph_exec_copy(g, &c));
+    int found = 0;
+    for (int i = 0; c && i < c->n_nodes; i++) found += strcmp(c->nodes[i].op_type, op) == 0;
+    CHECK_MSG(found == 1, "%s: %d %s nodes in the executed copy", stem, found, op);
+    nns_graph_free(c);
+    nns_graph_free(g);
+}
+
 /* Folding the weight's DequantizeLinear (what sessions and evaluation run)
  * gives the unfolded graph's outputs bit for bit; the graph itself keeps
  * its s8 weight. */
@@ -201,7 +217,9 @@ static void fold_dequantize(void) {
     nns_graph *g = NULL, *c = NULL;
     CHECK_OK(nns_graph_load_onnx(pm, &g));
     if (!g) return;
+    setenv("NNS_INT8", "0", 1); /* the float simulation: folding only */
     CHECK_OK(nns_graph_exec_copy(g, &c));
+    unsetenv("NNS_INT8");
     CHECK(c != NULL && g->n_nodes == 6 && c && c->n_nodes == 5);
     for (int i = 0; c && i < c->n_nodes; i++)
         CHECK(c->nodes[i].op_type[0] != 'D' || c->values[c->nodes[i].in[0]].kind != NNS_VALUE_KIND_CONST);
@@ -288,6 +306,9 @@ int main(void) {
     onnx_file("conv_qdq", 0.05f);
     onnx_file("qlinear_conv", 0.08f);
     onnx_file("qlinear_matmul", 0.08f);
+    lowered("conv_qdq", "Int8Conv");
+    lowered("qlinear_conv", "Int8Conv");
+    lowered("qlinear_matmul", "Int8Gemm");
     fold_dequantize();
     big_tensor();
     TEST_MAIN_END();

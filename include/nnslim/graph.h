@@ -96,9 +96,21 @@ nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded);
  * the layers get packed weights; never save it as the quantized model).
  * *folded (may be NULL): how many. */
 nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded);
+/* Replace every DequantizeLinear(x) -> Conv | Gemm | MatMul (its weight a
+ * constant's DequantizeLinear) [-> Relu | Clip] [-> QuantizeLinear] by one
+ * integer node (nnslim's own Int8Conv / Int8Gemm): int32 accumulation, the
+ * bias in s32, requantization rounding half to even and saturating, the
+ * activation fused; the node keeps the layer's name. Layers whose integer
+ * form would differ from their definition (see docs/quantization.md) stay
+ * as they are. Never save the result (nnslim's own ops are not ONNX).
+ * *lowered (may be NULL): how many layers. */
+nns_status nns_graph_lower_int8(nns_graph *g, int *lowered);
 /* The graph to execute g with: *out = NULL when g has no such
- * DequantizeLinear (run g itself), else a finalized copy with them folded
- * (the caller frees it). */
+ * DequantizeLinear (run g itself), else a finalized copy with its
+ * quantized layers lowered to integer nodes (nns_graph_lower_int8; not
+ * when the environment variable NNS_INT8 is 0, which keeps the float
+ * simulation of the QDQ form) and the remaining constant DequantizeLinear
+ * nodes folded (the caller frees it). */
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out);
 
 /* Pack trainable float parameters into one flat buffer (idempotent). */

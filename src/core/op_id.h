@@ -36,6 +36,8 @@ typedef enum nns_op {
     NNS_OP_FAKEQUANT, /* internal: quantization-aware training */
     NNS_OP_QUANTIZELINEAR,
     NNS_OP_DEQUANTIZELINEAR,
+    NNS_OP_INT8CONV, /* internal: the int8 plan (src/ops/int8_impl.h) */
+    NNS_OP_INT8GEMM, /* internal: the int8 plan */
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

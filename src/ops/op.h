@@ -288,6 +288,8 @@ NNS_DECLARE_OP(nns_op_identity);
 NNS_DECLARE_OP(nns_op_fakequant);
 NNS_DECLARE_OP(nns_op_quantizelinear);
 NNS_DECLARE_OP(nns_op_dequantizelinear);
+NNS_DECLARE_OP(nns_op_int8conv);
+NNS_DECLARE_OP(nns_op_int8gemm);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -1,0 +1,279 @@
+/*
+ * lower_int8.c — the int8 plan's rewrite (nns_graph_lower_int8): every
+ *   DequantizeLinear(x) -> Conv | Gemm | MatMul (weight read through a
+ *   DequantizeLinear of a constant) [-> Relu | Clip] [-> QuantizeLinear]
+ * becomes one Int8Conv or Int8Gemm (src/ops/int8_impl.h) that reads the
+ * quantized x, accumulates in int32 and requantizes to the QuantizeLinear's
+ * scale and zero point (or writes float when no QuantizeLinear follows).
+ * The activation is fused into the output range. The bias becomes s32 at
+ * x_scale * w_scale[c] (as ONNX's QLinearConv takes it). The new node keeps
+ * the layer's name (profiles and messages name the model's layer); the old
+ * nodes are dropped when nothing reads them any more.
+ *
+ * A layer is left in float, correctly but slowly, where the integer form
+ * would not be exact to the model's definition: a per-channel x scale, a
+ * weight whose zero point takes it out of s8, a Gemm with alpha, beta or
+ * transA, a batched MatMul, a bias too large for s32.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/infer.h"
+#include "ops/op.h"
+
+typedef struct lower_match {
+    int layer, xdq, wdq, act, q; /* node indices; act, q: -1 if none */
+    int wslot, out_axis;
+    int64_t m;                   /* output channels */
+} lower_match;
+
+static int *count_readers(const nns_graph *g) {
+    int *u = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *u);
+    if (!u) return NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] >= 0) u[g->nodes[i].in[j]]++;
+    for (int i = 0; i < g->n_outputs; i++) u[g->outputs[i]] += 1 << 20; /* never fused away */
+    return u;
+}
+
+static int has_data(const nns_graph *g, int v) { return v >= 0 && g->values[v].data != NULL; }
+static int present(const nns_node *n, int slot) { return slot < n->n_in && n->in[slot] >= 0; }
+
+/* The DequantizeLinear writing value v, or -1. */
+static int dq_of(const nns_graph *g, int v) {
+    const int p = v >= 0 ? g->values[v].producer : -1;
+    return p >= 0 && g->nodes[p].op == NNS_OP_DEQUANTIZELINEAR ? p : -1;
+}
+
+/* DequantizeLinear d reads a u8/s8 activation with one constant scale and
+ * zero point. */
+static int act_dq_ok(const nns_graph *g, int d) {
+    const nns_node *n = &g->nodes[d];
+    const nns_value *x = &g->values[n->in[0]];
+    if (x->data || (x->dtype != NNS_DTYPE_U8 && x->dtype != NNS_DTYPE_S8)) return 0;
+    if (!has_data(g, n->in[1]) || nns_shape_numel(&g->values[n->in[1]].shape) != 1) return 0;
+    return !present(n, 2) || (has_data(g, n->in[2]) && nns_shape_numel(&g->values[n->in[2]].shape) == 1);
+}
+
+/* DequantizeLinear d reads a constant s8/u8 weight with one scale, or one
+ * per output channel along out_axis. */
+static int weight_dq_ok(const nns_graph *g, int d, int out_axis, int64_t m) {
+    const nns_node *n = &g->nodes[d];
+    const nns_value *w = &g->values[n->in[0]];
+    if (!w->data || (w->dtype != NNS_DTYPE_U8 && w->dtype != NNS_DTYPE_S8) || !has_data(g, n->in[1])) return 0;
+    if (present(n, 2) && !has_data(g, n->in[2])) return 0;
+    if (nns_node_attr(n, "block_size")) return 0;
+    const int64_t k = nns_shape_numel(&g->values[n->in[1]].shape);
+    if (k == 1) return 1;
+    int64_t axis = nns_node_attr_int(n, "axis", 1);
+    if (axis < 0) axis += w->shape.ndim;
+    return k == m && axis == out_axis;
+}
+
+/* Node i is a Conv, Gemm or MatMul of the forms Int8Conv / Int8Gemm run. */
+static int layer_ok(const nns_graph *g, int i, lower_match *mt) {
+    const nns_node *n = &g->nodes[i];
+    if (n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM && n->op != NNS_OP_MATMUL) return 0;
+    if (n->op == NNS_OP_GEMM && (nns_node_attr_float(n, "alpha", 1.0f) != 1.0f ||
+                                 nns_node_attr_float(n, "beta", 1.0f) != 1.0f || nns_node_attr_int(n, "transA", 0)))
+        return 0;
+    mt->wslot = nns_op_weight_in(n);
+    if (mt->wslot != 1 || n->in[1] < 0) return 0;
+    const nns_shape *w = &g->values[n->in[1]].shape, *x = &g->values[n->in[0]].shape;
+    nns_weight_axes ax;
+    if (!nns_op_weight_axes(n, 1, w->ndim, &ax) || ax.out_axis < 0) return 0;
+    if (n->op != NNS_OP_CONV && (w->ndim != 2 || x->ndim != 2)) return 0;
+    if (n->op == NNS_OP_CONV && w->ndim != 4) return 0;
+    mt->out_axis = ax.out_axis;
+    mt->m = w->dims[ax.out_axis];
+    if (present(n, 2)) { /* the bias: one value per output channel */
+        const nns_value *b = &g->values[n->in[2]];
+        if (nns_shape_numel(&b->shape) != mt->m || (!b->data && dq_of(g, n->in[2]) < 0)) return 0;
+    }
+    return 1;
+}
+
+/* What follows the layer's output y: [Relu | Clip] then QuantizeLinear
+ * with one constant scale and zero point, each the only reader. */
+static void find_output(const nns_graph *g, const int *readers, lower_match *mt) {
+    mt->act = mt->q = -1;
+    int v = g->nodes[mt->layer].out[0];
+    for (int i = 0; i < g->n_nodes && readers[v] == 1; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->in[0] != v) continue;
+        if (mt->act < 0 && mt->q < 0 && (n->op == NNS_OP_RELU || n->op == NNS_OP_CLIP)) {
+            mt->act = i;
+            v = n->out[0];
+            i = -1; /* look for its reader */
+        } else if (n->op == NNS_OP_QUANTIZELINEAR && has_data(g, n->in[1]) &&
+                   nns_shape_numel(&g->values[n->in[1]].shape) == 1 && present(n, 2) && has_data(g, n->in[2])) {
+            mt->q = i;
+            return;
+        } else {
+            break;
+        }
+    }
+    if (mt->act >= 0) mt->act = -1; /* an activation without a QuantizeLinear stays a float node */
+}
+
+/* Float element c of a constant bias: a float initializer or a constant's
+ * DequantizeLinear. */
+static double bias_at(const nns_graph *g, int v, int64_t c) {
+    const nns_value *b = &g->values[v];
+    if (b->data && b->dtype == NNS_DTYPE_F32) return ((const float *)b->data)[c];
+    const nns_node *d = &g->nodes[dq_of(g, v)];
+    const nns_value *q = &g->values[d->in[0]], *s = &g->values[d->in[1]];
+    const nns_value *z = present(d, 2) ? &g->values[d->in[2]] : NULL;
+    const nns_dtype_info *qi = nns_dtype_get_info(q->dtype);
+    const int64_t ns = nns_shape_numel(&s->shape);
+    const double zp = z ? nns_dtype_get_info(z->dtype)->to_f32((const char *)z->data + (ns == 1 ? 0 : c) * (int64_t)qi->size) : 0;
+    return ((double)qi->to_f32((const char *)q->data + c * (int64_t)qi->size) - zp) * ((const float *)s->data)[ns == 1 ? 0 : c];
+}
+
+/* The layer's bias in s32 at x_scale * w_scale[c]; 0 (and *out NULL) when
+ * a value does not fit. */
+static nns_status make_bias(const nns_graph *g, const lower_match *mt, int32_t **out, int *fits) {
+    const nns_node *n = &g->nodes[mt->layer];
+    *out = NULL;
+    *fits = 1;
+    if (!present(n, 2)) return NNS_OK;
+    const nns_value *xs = &g->values[g->nodes[mt->xdq].in[1]], *ws = &g->values[g->nodes[mt->wdq].in[1]];
+    const int64_t nws = nns_shape_numel(&ws->shape);
+    int32_t *b = malloc((size_t)mt->m * sizeof *b);
+    if (!b) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering '%s' to int8", n->name);
+    for (int64_t c = 0; c < mt->m && *fits; c++) {
+        const float s = ((const float *)xs->data)[0] * ((const float *)ws->data)[nws == 1 ? 0 : c];
+        const double v = rint(bias_at(g, n->in[2], c) / (double)s);
+        *fits = isfinite(v) && fabs(v) <= (double)(1 << 30);
+        b[c] = *fits ? (int32_t)v : 0;
+    }
+    if (*fits) *out = b;
+    else free(b);
+    return NNS_OK;
+}
+
+/* Conv's window attributes onto the new node k. */
+static nns_status copy_attrs(nns_graph *g, int from, int k) {
+    nns_status st = NNS_OK;
+    for (int a = 0; a < g->nodes[from].n_attr && !st; a++) {
+        const nns_attr at = g->nodes[from].attrs[a]; /* a copy: adding attributes to k may move nothing of from's */
+        if (at.type == NNS_ATTR_TYPE_INT) st = nns_graph_set_attr_int(g, k, at.name, at.i);
+        else if (at.type == NNS_ATTR_TYPE_INTS) st = nns_graph_set_attr_ints(g, k, at.name, at.n, at.ints);
+        else if (at.type == NNS_ATTR_TYPE_STRING) st = nns_graph_set_attr_string(g, k, at.name, at.s);
+    }
+    return st;
+}
+
+/* The fused activation's clamp, from its op (nns_op_def.clamp). */
+static nns_status act_attrs(nns_graph *g, int act, int k) {
+    if (act < 0) return NNS_OK;
+    const nns_op_def *def = nns_op_table[g->nodes[act].op];
+    void *params = calloc(1, def->params_size ? def->params_size : 1);
+    if (!params) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
+    nns_epilogue epi;
+    memset(&epi, 0, sizeof epi);
+    nns_status st = def->prepare ? def->prepare(g, &g->nodes[act], params) : NNS_OK;
+    if (!st && def->clamp) def->clamp(params, &epi);
+    free(params);
+    if (!st) st = nns_graph_set_attr_int(g, k, "act", epi.act);
+    if (!st && epi.act == NNS_FUSE_ACT_CLIP) st = nns_graph_set_attr_float(g, k, "act_lo", epi.lo);
+    if (!st && epi.act == NNS_FUSE_ACT_CLIP) st = nns_graph_set_attr_float(g, k, "act_hi", epi.hi);
+    return st;
+}
+
+static const char *in_name(const nns_graph *g, int node, int slot) {
+    const nns_node *n = &g->nodes[node];
+    return present(n, slot) ? g->values[n->in[slot]].name : "";
+}
+
+/* The layer's name moves to the new node (the old one, soon dropped, takes
+ * "<name>.float"); *k: the new node, writing a fresh value. */
+static nns_status add_int8_node(nns_graph *g, const lower_match *mt, const char *bias, int *k) {
+    nns_node *L = &g->nodes[mt->layer];
+    char name[512], out[600];
+    snprintf(name, sizeof name, "%s", L->name);
+    snprintf(out, sizeof out, "%s.float", L->name);
+    char *renamed = nns_strdup(out);
+    if (!renamed) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering '%s' to int8", name);
+    free(L->name);
+    L->name = renamed;
+    snprintf(out, sizeof out, "%s.int8", name);
+    const int x = mt->xdq, w = mt->wdq, q = mt->q;
+    const char *in[9] = {in_name(g, x, 0), in_name(g, x, 1), in_name(g, x, 2), in_name(g, w, 0), in_name(g, w, 1),
+                         in_name(g, w, 2), q >= 0 ? in_name(g, q, 1) : "", q >= 0 ? in_name(g, q, 2) : "", bias};
+    const char *outs[1] = {out};
+    const int op = g->nodes[mt->layer].op;
+    nns_status st = nns_graph_add_node(g, op == NNS_OP_CONV ? "Int8Conv" : "Int8Gemm", name, 9, in, 1, outs, k);
+    if (!st && op == NNS_OP_CONV) st = copy_attrs(g, mt->layer, *k);
+    if (!st && op != NNS_OP_CONV)
+        st = nns_graph_set_attr_int(g, *k, "trans_b", op == NNS_OP_GEMM && nns_node_attr_int(&g->nodes[mt->layer], "transB", 0));
+    if (!st) st = act_attrs(g, mt->act, *k);
+    return st;
+}
+
+/* The new node k takes over value v (the QuantizeLinear's output, or the
+ * layer's): the old writer of v writes k's fresh value instead, which no
+ * one reads. */
+static void take_over(nns_graph *g, int k, int v) {
+    const int fresh = g->nodes[k].out[0], old = g->values[v].producer;
+    g->nodes[k].out[0] = v;
+    g->values[v].producer = k;
+    for (int j = 0; j < g->nodes[old].n_out; j++)
+        if (g->nodes[old].out[j] == v) g->nodes[old].out[j] = fresh;
+    g->values[fresh].producer = old;
+}
+
+static nns_status lower_one(nns_graph *g, const lower_match *mt, int *done) {
+    int32_t *b = NULL;
+    int fits;
+    *done = 0;
+    nns_status st = make_bias(g, mt, &b, &fits);
+    if (st || !fits) return st;
+    char bname[512] = "";
+    if (b) {
+        const nns_node *L = &g->nodes[mt->layer];
+        snprintf(bname, sizeof bname, "%s.bias_s32", L->name);
+        const nns_shape s = nns_shape_make(1, &mt->m);
+        st = nns_graph_add_param(g, bname, NNS_DTYPE_S32, &s, b, 0, NULL);
+        free(b);
+    }
+    int k = -1;
+    if (!st) st = add_int8_node(g, mt, bname, &k);
+    if (!st) take_over(g, k, mt->q >= 0 ? g->nodes[mt->q].out[0] : g->nodes[mt->layer].out[0]);
+    *done = !st;
+    return st;
+}
+
+/* Node i's match, if it has one. */
+static int match(const nns_graph *g, const int *readers, int i, lower_match *mt) {
+    memset(mt, 0, sizeof *mt);
+    mt->layer = i;
+    if (!layer_ok(g, i, mt)) return 0;
+    const nns_node *n = &g->nodes[i];
+    mt->xdq = dq_of(g, n->in[0]);
+    mt->wdq = dq_of(g, n->in[1]);
+    if (mt->xdq < 0 || mt->wdq < 0 || !act_dq_ok(g, mt->xdq) || !weight_dq_ok(g, mt->wdq, mt->out_axis, mt->m)) return 0;
+    find_output(g, readers, mt);
+    return 1;
+}
+
+nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
+    int n = 0, *readers = count_readers(g);
+    if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
+    nns_status st = NNS_OK;
+    const int nodes = g->n_nodes;
+    for (int i = 0; i < nodes && !st; i++) {
+        lower_match mt;
+        int done = 0;
+        if (match(g, readers, i, &mt)) st = lower_one(g, &mt, &done);
+        n += done;
+    }
+    free(readers);
+    if (!st && n) st = nns_graph_toposort(g);
+    if (!st && n) st = nns_graph_prune_dead(g);
+    if (lowered) *lowered = n;
+    return st;
+}

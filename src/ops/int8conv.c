@@ -1,0 +1,165 @@
+/* int8conv.c — Int8Conv: a 2-D convolution in integers (int8_impl.h has
+ * the definition), by u8 im2col (padding with the input's zero point) and
+ * the u8 x s8 GEMM of the plan's kernel table, one image per thread; a 1x1
+ * stride-1 convolution reads its input as the GEMM operand directly. */
+#include <omp.h>
+
+#include "kernels/kernels.h"
+#include "ops/int8_impl.h"
+
+typedef struct i8conv_dims {
+    int64_t n;
+    int c, m, cg, mg, group;
+    nns_conv2d_geom g;
+    size_t ihw, ohw, ckg;
+    int direct; /* 1x1, stride 1, no padding: no im2col */
+} i8conv_dims;
+
+static nns_status dims_make(const nns_node *node, const i8_params *p, const nns_shape *x, const nns_shape *w,
+                            i8conv_dims *d) {
+    if (x->ndim != 4 || w->ndim != 4 || x->dims[1] <= 0 || x->dims[2] <= 0 || x->dims[3] <= 0)
+        return node ? nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (Int8Conv): input and weight must be 4-D with known sizes",
+                                node->name)
+                    : NNS_STATUS_UNSUPPORTED;
+    const int64_t C = x->dims[1], M = w->dims[0], G = p->group;
+    if (C % G || M % G || w->dims[1] != C / G || C > (1 << 24) || M > (1 << 24))
+        return node ? nns_error(NNS_STATUS_SHAPE, "node '%s' (Int8Conv): weight [%lld, %lld, ...] does not fit %lld input "
+                                                  "channels in %lld groups",
+                                node->name, (long long)M, (long long)w->dims[1], (long long)C, (long long)G)
+                    : NNS_STATUS_SHAPE;
+    nns_status st = nns_window2d_geom(node, &p->win, x->dims[2], x->dims[3], (int)w->dims[2], (int)w->dims[3], &d->g,
+                                      NULL, NULL);
+    if (st) return st;
+    d->n = x->dims[0];
+    d->c = (int)C;
+    d->m = (int)M;
+    d->group = (int)G;
+    d->cg = (int)(C / G);
+    d->mg = (int)(M / G);
+    d->ihw = (size_t)d->g.ih * d->g.iw;
+    d->ohw = (size_t)d->g.oh * d->g.ow;
+    d->ckg = (size_t)d->cg * d->g.kh * d->g.kw;
+    const nns_conv2d_geom *g = &d->g;
+    d->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->ih &&
+                g->ow == g->iw;
+    return NNS_OK;
+}
+
+static nns_status i8conv_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    i8_params *p = params;
+    nns_status st = nns_window2d_parse(n, 0, 1, 0, &p->win);
+    if (st) return st;
+    const int64_t group = nns_node_attr_int(n, "group", 1);
+    if (group < 1 || group > (1 << 24))
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (Int8Conv): group must be >= 1, not %lld", n->name, (long long)group);
+    p->group = (int)group;
+    nns_i8_parse_act(n, p);
+    p->nthreads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    const nns_shape *w = &g->values[n->in[I8_W]].shape;
+    if (w->ndim != 4) return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (Int8Conv): the weight must be 4-D", n->name);
+    return nns_i8_check(g, n, w->dims[0], w->dims[1] * w->dims[2] * w->dims[3]);
+}
+
+static nns_status i8conv_infer(const nns_graph *g, const nns_node *n, const void *params, const nns_shape *const *in,
+                               nns_shape *out) {
+    (void)g;
+    i8conv_dims d;
+    nns_status st = dims_make(n, params, in[I8_X], in[I8_W], &d);
+    if (st) return st;
+    const int64_t dims[4] = {in[I8_X]->dims[0] > 0 ? in[I8_X]->dims[0] : -1, d.m, d.g.oh, d.g.ow};
+    out[0] = nns_shape_make(4, dims);
+    return NNS_OK;
+}
+
+/* Per thread: the input shifted to u8 (s8 inputs), the columns, the
+ * accumulators of one group. */
+static size_t per_thread(const i8conv_dims *d) {
+    return ((size_t)d->c * d->ihw + 63) / 64 * 64 + (d->ckg * d->ohw + 63) / 64 * 64 + (size_t)d->mg * d->ohw * 4;
+}
+
+static size_t i8conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
+    (void)out, (void)training;
+    const i8_params *p = params;
+    i8conv_dims d;
+    if (dims_make(NULL, p, in[I8_X], in[I8_W], &d)) return 0;
+    return per_thread(&d) * (size_t)p->nthreads;
+}
+
+static size_t i8conv_packed_bytes(const nns_exec_node *e) {
+    const nns_shape *w = &e->in[I8_W]->shape;
+    return nns_i8_packed_bytes(w->dims[0], w->dims[1] * w->dims[2] * w->dims[3]);
+}
+
+static int32_t conv_w_at(const nns_exec_node *e, int64_t c, int64_t l) {
+    const nns_shape *w = &e->in[I8_W]->shape;
+    return nns_i8_int_at(e->in[I8_W], c * (w->dims[1] * w->dims[2] * w->dims[3]) + l);
+}
+
+static void i8conv_pack(nns_exec_node *e, void *packed) {
+    const nns_shape *w = &e->in[I8_W]->shape;
+    nns_i8_pack(e, w->dims[0], w->dims[1] * w->dims[2] * w->dims[3], conv_w_at, packed);
+}
+
+/* Image b: every group's columns, GEMM and requantization. */
+static void conv_image(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
+    const i8_head *h = e->packed;
+    const i8_params *p = e->params;
+    const nns_kernels *k = e->kern;
+    const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + (size_t)b * d->c * d->ihw;
+    uint8_t *xu = (uint8_t *)work, *col = xu + ((size_t)d->c * d->ihw + 63) / 64 * 64;
+    int32_t *acc = (int32_t *)(col + (d->ckg * d->ohw + 63) / 64 * 64);
+    if (h->x_signed) {
+        for (size_t i = 0; i < (size_t)d->c * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
+        x = xu;
+    }
+    for (int gr = 0; gr < d->group; gr++) {
+        const uint8_t *xg = x + (size_t)gr * d->cg * d->ihw, *cols = xg;
+        if (!d->direct) {
+            k->u8_im2col(&d->g, d->cg, xg, (uint8_t)h->xzp, col, d->ohw);
+            cols = col;
+        }
+        const int64_t c0 = (int64_t)gr * d->mg;
+        k->qgemm_u8s8(d->mg, (int)d->ohw, (int)d->ckg, i8_w(h) + c0 * (int64_t)d->ckg, d->ckg, cols, d->ohw,
+                      i8_bias(h) + c0, acc, d->ohw);
+        const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
+        for (int c = 0; c < d->mg; c++)
+            nns_i8_store(h, p, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,
+                         y0 + (int64_t)c * (int64_t)d->ohw, 1);
+    }
+}
+
+static void i8conv_forward(nns_exec_node *e) {
+    const i8_params *p = e->params;
+    i8conv_dims d;
+    dims_make(NULL, p, &e->in[I8_X]->shape, &e->in[I8_W]->shape, &d);
+    const size_t per = per_thread(&d);
+    const int team = d.n < p->nthreads ? (int)d.n : p->nthreads;
+#pragma omp parallel for num_threads(team > 0 ? team : 1) schedule(static)
+    for (int64_t b = 0; b < d.n; b++) conv_image(e, &d, b, (char *)e->work + (size_t)omp_get_thread_num() * per);
+}
+
+static int64_t i8conv_macs(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {
+    (void)n;
+    const nns_shape *w = in[I8_W];
+    int64_t per = 1;
+    for (int d = 1; d < w->ndim; d++) per = nns_macs_mul(per, w->dims[d]);
+    return nns_macs_mul(nns_shape_numel(out), per);
+}
+
+const nns_op_def nns_op_int8conv = {
+    .name = "Int8Conv",
+    .internal = 1,
+    .min_in = 5, .max_in = I8_NIN, .min_out = 1, .max_out = 1,
+    .params_size = sizeof(i8_params),
+    .prepare = i8conv_prepare,
+    .infer = i8conv_infer,
+    .work_bytes = i8conv_work_bytes,
+    .forward = i8conv_forward,
+    .packed_bytes = i8conv_packed_bytes,
+    .pack = i8conv_pack,
+    .f32_inputs = 1u << I8_XS | 1u << I8_WS | 1u << I8_YS,
+    .out_dtype = NNS_OUT_SAME_AS(I8_YZ),
+    .out_dtype_omitted = NNS_DTYPE_F32,
+    .nontrainable_inputs = ~0u,
+    .macs = i8conv_macs,
+};

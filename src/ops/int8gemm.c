@@ -1,0 +1,113 @@
+/* int8gemm.c — Int8Gemm: y[N, M] = x[N, K] times the weight, in integers
+ * (int8_impl.h has the definition). The rows of x are transposed into the
+ * GEMM's [K][N] operand (shifted to u8), and the output channels are split
+ * over threads in blocks. */
+#include <omp.h>
+
+#include "kernels/kernels.h"
+#include "ops/int8_impl.h"
+
+/* Output channels per task. */
+#define I8GEMM_BLOCK 16
+
+/* M and K of the weight. */
+static void weight_mk(const i8_params *p, const nns_shape *w, int64_t *m, int64_t *k) {
+    *m = p->trans_b ? w->dims[0] : w->dims[1];
+    *k = p->trans_b ? w->dims[1] : w->dims[0];
+}
+
+static nns_status i8gemm_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    i8_params *p = params;
+    p->trans_b = (int)nns_node_attr_int(n, "trans_b", 1) != 0;
+    nns_i8_parse_act(n, p);
+    p->nthreads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    const nns_shape *w = &g->values[n->in[I8_W]].shape;
+    if (w->ndim != 2) return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (Int8Gemm): the weight must be 2-D", n->name);
+    int64_t m, k;
+    weight_mk(p, w, &m, &k);
+    return nns_i8_check(g, n, m, k);
+}
+
+static nns_status i8gemm_infer(const nns_graph *g, const nns_node *n, const void *params, const nns_shape *const *in,
+                               nns_shape *out) {
+    (void)g;
+    int64_t m, k;
+    weight_mk(params, in[I8_W], &m, &k);
+    if (in[I8_X]->ndim != 2 || in[I8_X]->dims[1] != k)
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (Int8Gemm): input '%s' must be [N, %lld]", n->name,
+                         g->values[n->in[I8_X]].name, (long long)k);
+    const int64_t dims[2] = {in[I8_X]->dims[0], m};
+    out[0] = nns_shape_make(2, dims);
+    return NNS_OK;
+}
+
+/* The transposed input [K][N] (u8), then the accumulators [M][N]. */
+static size_t i8gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
+    (void)training, (void)out;
+    int64_t m, k;
+    weight_mk(params, in[I8_W], &m, &k);
+    const size_t n = (size_t)(in[I8_X]->dims[0] > 0 ? in[I8_X]->dims[0] : 1);
+    return ((size_t)k * n + 63) / 64 * 64 + (size_t)m * n * 4;
+}
+
+static size_t i8gemm_packed_bytes(const nns_exec_node *e) {
+    int64_t m, k;
+    weight_mk(e->params, &e->in[I8_W]->shape, &m, &k);
+    return nns_i8_packed_bytes(m, k);
+}
+
+static int32_t gemm_w_at(const nns_exec_node *e, int64_t c, int64_t l) {
+    const i8_params *p = e->params;
+    const nns_shape *w = &e->in[I8_W]->shape;
+    return nns_i8_int_at(e->in[I8_W], p->trans_b ? c * w->dims[1] + l : l * w->dims[1] + c);
+}
+
+static void i8gemm_pack(nns_exec_node *e, void *packed) {
+    int64_t m, k;
+    weight_mk(e->params, &e->in[I8_W]->shape, &m, &k);
+    nns_i8_pack(e, m, k, gemm_w_at, packed);
+}
+
+static void i8gemm_forward(nns_exec_node *e) {
+    const i8_head *h = e->packed;
+    const i8_params *p = e->params;
+    const int64_t n = e->in[I8_X]->shape.dims[0], k = h->k, m = h->m;
+    const uint8_t *x = e->in[I8_X]->data;
+    uint8_t *xt = e->work;
+    int32_t *acc = (int32_t *)(xt + ((size_t)k * (size_t)n + 63) / 64 * 64);
+    const uint8_t flip = h->x_signed ? 0x80 : 0; /* s8 + 128 */
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t l = 0; l < k; l++) xt[l * n + b] = (uint8_t)(x[b * k + l] ^ flip);
+    const int64_t blocks = (m + I8GEMM_BLOCK - 1) / I8GEMM_BLOCK;
+    const double ops = (double)n * (double)m * (double)k;
+#pragma omp parallel for num_threads(p->nthreads) schedule(static) if (ops > (1 << 18))
+    for (int64_t t = 0; t < blocks; t++) {
+        const int64_t c0 = t * I8GEMM_BLOCK, rows = m - c0 < I8GEMM_BLOCK ? m - c0 : I8GEMM_BLOCK;
+        e->kern->qgemm_u8s8((int)rows, (int)n, (int)k, i8_w(h) + c0 * k, (size_t)k, xt, (size_t)n, i8_bias(h) + c0,
+                            acc + c0 * n, (size_t)n);
+        for (int64_t c = c0; c < c0 + rows; c++) nns_i8_store(h, p, c, acc + c * n, n, e->out[0]->data, c, m);
+    }
+}
+
+static int64_t i8gemm_macs(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {
+    (void)n;
+    return nns_macs_mul(nns_shape_numel(out), in[I8_X]->ndim == 2 ? in[I8_X]->dims[1] : 0);
+}
+
+const nns_op_def nns_op_int8gemm = {
+    .name = "Int8Gemm",
+    .internal = 1,
+    .min_in = 5, .max_in = I8_NIN, .min_out = 1, .max_out = 1,
+    .params_size = sizeof(i8_params),
+    .prepare = i8gemm_prepare,
+    .infer = i8gemm_infer,
+    .work_bytes = i8gemm_work_bytes,
+    .forward = i8gemm_forward,
+    .packed_bytes = i8gemm_packed_bytes,
+    .pack = i8gemm_pack,
+    .f32_inputs = 1u << I8_XS | 1u << I8_WS | 1u << I8_YS,
+    .out_dtype = NNS_OUT_SAME_AS(I8_YZ),
+    .out_dtype_omitted = NNS_DTYPE_F32,
+    .nontrainable_inputs = ~0u,
+    .macs = i8gemm_macs,
+};
