@@ -58,19 +58,37 @@ static int act_dq_ok(const nns_graph *g, int d) {
     return !present(n, 2) || (has_data(g, n->in[2]) && nns_shape_numel(&g->values[n->in[2]].shape) == 1);
 }
 
+/* Every w - w_zp of DequantizeLinear d is in s8 (k: one output channel's
+ * products; the channel of element i is i / k, or i % m when the channel
+ * axis is the last of a 2-D weight). */
+static int weight_in_s8(const nns_graph *g, int d, int64_t m, int last_axis) {
+    const nns_node *n = &g->nodes[d];
+    const nns_value *w = &g->values[n->in[0]], *z = present(n, 2) ? &g->values[n->in[2]] : NULL;
+    const int64_t numel = nns_shape_numel(&w->shape), nz = z ? nns_shape_numel(&z->shape) : 0, k = numel / m;
+    if (!z) return 1; /* s8 without a zero point; u8 has one or is refused below */
+    for (int64_t i = 0; i < numel; i++) {
+        const int64_t c = nz == 1 ? 0 : last_axis ? i % m : i / k;
+        const int32_t zv = z->dtype == NNS_DTYPE_U8 ? ((const uint8_t *)z->data)[c] : ((const int8_t *)z->data)[c];
+        const int32_t wv = w->dtype == NNS_DTYPE_U8 ? ((const uint8_t *)w->data)[i] : ((const int8_t *)w->data)[i];
+        if (wv - zv < -128 || wv - zv > 127) return 0;
+    }
+    return 1;
+}
+
 /* DequantizeLinear d reads a constant s8/u8 weight with one scale, or one
- * per output channel along out_axis. */
+ * per output channel along out_axis, each w - w_zp in s8. */
 static int weight_dq_ok(const nns_graph *g, int d, int out_axis, int64_t m) {
     const nns_node *n = &g->nodes[d];
     const nns_value *w = &g->values[n->in[0]];
     if (!w->data || (w->dtype != NNS_DTYPE_U8 && w->dtype != NNS_DTYPE_S8) || !has_data(g, n->in[1])) return 0;
     if (present(n, 2) && !has_data(g, n->in[2])) return 0;
-    if (nns_node_attr(n, "block_size")) return 0;
+    if (nns_node_attr(n, "block_size") || (w->dtype == NNS_DTYPE_U8 && !present(n, 2))) return 0;
     const int64_t k = nns_shape_numel(&g->values[n->in[1]].shape);
-    if (k == 1) return 1;
+    if (present(n, 2) && nns_shape_numel(&g->values[n->in[2]].shape) != k) return 0;
     int64_t axis = nns_node_attr_int(n, "axis", 1);
     if (axis < 0) axis += w->shape.ndim;
-    return k == m && axis == out_axis;
+    if (k != 1 && (k != m || axis != out_axis)) return 0;
+    return weight_in_s8(g, d, m, w->shape.ndim == 2 && out_axis == 1);
 }
 
 /* Node i is a Conv, Gemm or MatMul of the forms Int8Conv / Int8Gemm run. */
@@ -89,6 +107,7 @@ static int layer_ok(const nns_graph *g, int i, lower_match *mt) {
     if (n->op == NNS_OP_CONV && w->ndim != 4) return 0;
     mt->out_axis = ax.out_axis;
     mt->m = w->dims[ax.out_axis];
+    if (mt->m < 1 || nns_shape_numel(w) / mt->m > 16000) return 0; /* int32 accumulators stay exact */
     if (present(n, 2)) { /* the bias: one value per output channel */
         const nns_value *b = &g->values[n->in[2]];
         if (nns_shape_numel(&b->shape) != mt->m || (!b->data && dq_of(g, n->in[2]) < 0)) return 0;
