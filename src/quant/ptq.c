@@ -157,6 +157,17 @@ nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel
     return st;
 }
 
+nns_status nns_ptq_bias_qdq(nns_graph *g, int b, int64_t m, const int32_t *q, const float *scale, int *dq) {
+    char base[256], qname[512], sname[512], zname[512];
+    snprintf(base, sizeof base, "%s", g->values[b].name);
+    const nns_shape s = nns_shape_make(1, &m);
+    nns_ptq_fresh_name(g, base, "_quantized", qname, sizeof qname);
+    nns_status st = nns_graph_add_param(g, qname, NNS_DTYPE_S32, &s, q, 0, NULL);
+    if (!st) st = add_qparams(g, base, m, scale, NULL, NNS_DTYPE_S32, sname, zname, sizeof sname);
+    const char *in[2] = {qname, sname};
+    return st ? st : add_qdq_node(g, "DequantizeLinear", base, in, 2, 0, dq);
+}
+
 nns_status nns_ptq_act_qdq(nns_graph *g, int v, float s, int32_t zp, int act_signed, int *dq) {
     char base[256], sname[512], zname[512], qname[512];
     snprintf(base, sizeof base, "%s", g->values[v].name);
@@ -191,10 +202,12 @@ static nns_status find_layers(const nns_graph *g, const nns_ptq_config *cfg, nns
         p->is_layer[i] = (char)quantizable(g, readers, i, cfg);
         if (!p->is_layer[i]) continue;
         ++*n_layers;
-        const int v = g->nodes[i].in[0];
-        int seen = 0;
-        for (int k = 0; k < p->n_acts && !seen; k++) seen = p->acts[k] == v;
-        if (!seen) p->acts[p->n_acts++] = v;
+        const int io[2] = {g->nodes[i].in[0], nns_ptq_output_act(g, i)};
+        for (int s = 0; s < 2; s++) {
+            int seen = io[s] < 0;
+            for (int k = 0; k < p->n_acts && !seen; k++) seen = p->acts[k] == io[s];
+            if (!seen) p->acts[p->n_acts++] = io[s];
+        }
     }
     free(readers);
     if (*n_layers == 0)
@@ -240,9 +253,9 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
     const size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
     p->n_nodes = g->n_nodes;
     p->is_layer = calloc(n, 1);
-    p->acts = malloc(n * sizeof *p->acts);
-    p->scale = malloc(n * sizeof *p->scale);
-    p->zero_point = malloc(n * sizeof *p->zero_point);
+    p->acts = malloc(2 * n * sizeof *p->acts); /* each layer's input and output */
+    p->scale = malloc(2 * n * sizeof *p->scale);
+    p->zero_point = malloc(2 * n * sizeof *p->zero_point);
     if (!p->is_layer || !p->acts || !p->scale || !p->zero_point) st = nns_error(NNS_STATUS_NOMEM, "out of memory quantizing");
     if (!st) st = find_layers(g, cfg, p, &res->layers);
     if (!st && cfg->weight_only) p->n_acts = 0; /* nothing to calibrate */
@@ -253,6 +266,8 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
 }
 
 nns_status nns_ptq_finish(nns_graph *g) {
+    nns_status st0 = nns_ptq_integer_form(g);
+    if (st0) return st0;
     nns_graph_params_changed(g);
     /* the new nodes were appended: sort before pruning what no one reads (the replaced values) */
     nns_status st = nns_graph_toposort(g);
@@ -284,8 +299,7 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     for (int k = 0; !st && k < p.n_acts; k++) {
         int dq;
         st = nns_ptq_act_qdq(g, p.acts[k], p.scale[k], p.zero_point[k], cfg->act_signed, &dq);
-        for (int i = 0; !st && i < p.n_nodes; i++)
-            if (p.is_layer[i] && g->nodes[i].in[0] == p.acts[k]) g->nodes[i].in[0] = dq;
+        if (!st) nns_ptq_redirect(g, p.acts[k], dq);
     }
     nns_ptq_plan_free(&p);
     return st ? st : nns_ptq_finish(g);

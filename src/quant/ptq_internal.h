@@ -37,7 +37,20 @@ nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel
 /* Activation v through a new QuantizeLinear -> DequantizeLinear (*dq: its
  * output) with this scale and zero point (u8, or s8 when act_signed). */
 nns_status nns_ptq_act_qdq(nns_graph *g, int v, float s, int32_t zp, int act_signed, int *dq);
-/* After the rewrites: sort, drop what no one reads, finalize. */
+/* The bias value b as an s32 initializer (q, m values) read through a new
+ * DequantizeLinear along axis 0 with these m scales (*dq: its output). */
+nns_status nns_ptq_bias_qdq(nns_graph *g, int b, int64_t m, const int32_t *q, const float *scale, int *dq);
+/* The activation to quantize at layer `layer`'s output: its output, or the
+ * output of the Relu / Clip that alone reads it; -1 for a graph output
+ * (ptq_form.c). */
+int nns_ptq_output_act(const nns_graph *g, int layer);
+/* Every reader of v except the QuantizeLinear before dq reads dq. */
+void nns_ptq_redirect(nns_graph *g, int v, int dq);
+/* The integer form (ptq_form.c): redundant activations before a
+ * QuantizeLinear dropped, the layers' biases in s32. */
+nns_status nns_ptq_integer_form(nns_graph *g);
+/* After the rewrites: the integer form, sort, drop what no one reads,
+ * finalize. */
 nns_status nns_ptq_finish(nns_graph *g);
 /* A value or node name "<base><suffix>[k]" not yet in g. */
 void nns_ptq_fresh_name(const nns_graph *g, const char *base, const char *suffix, char *buf, size_t len);

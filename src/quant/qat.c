@@ -77,8 +77,9 @@ static nns_status insert_fakequant(nns_graph *g, const nns_ptq_plan *p, const nn
         const float zp = (float)p->zero_point[k];
         int y = -1;
         st = add_fakequant(g, p->acts[k], &p->scale[k], &zp, 0, -1, qmin, qmax, learn, &y);
-        for (int i = 0; !st && i < p->n_nodes; i++)
-            if (p->is_layer[i] && g->nodes[i].in[0] == p->acts[k]) g->nodes[i].in[0] = y;
+        for (int i = 0; !st && i < g->n_nodes; i++) /* every reader but the FakeQuant */
+            for (int j = 0; j < g->nodes[i].n_in && g->values[y].producer != i; j++)
+                if (g->nodes[i].in[j] == p->acts[k]) g->nodes[i].in[j] = y;
     }
     if (!st) nns_graph_params_changed(g);
     return st ? st : nns_graph_finalize(g);
