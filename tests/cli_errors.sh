@@ -104,5 +104,10 @@ for m in scale_zero:0 scale_nan:nan scale_negative:-0.02; do
   [[ -e "$T/q.npy" ]] && bad "run on ${m%%:*}.onnx left $T/q.npy"
 done
 
+# com.microsoft QLinearGlobalAveragePool over channels-last data: refused by name
+expect 1 "node 'qgap' (QLinearGlobalAveragePool): channels_last=1 is not supported" -- \
+  "$NNS" run "$Q/qlinear_gap_channels_last.onnx" --input "$Q/qlinear_add_gap_x.npy" -o "$T/q.npy"
+[[ -e "$T/q.npy" ]] && bad "run on qlinear_gap_channels_last.onnx left $T/q.npy"
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

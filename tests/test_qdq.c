@@ -306,6 +306,7 @@ int main(void) {
     onnx_file("conv_qdq", 0.05f);
     onnx_file("qlinear_conv", 0.08f);
     onnx_file("qlinear_matmul", 0.08f);
+    onnx_file("qlinear_add_gap", 0.015f);
     lowered("conv_qdq", "Int8Conv");
     lowered("qlinear_conv", "Int8Conv");
     lowered("qlinear_matmul", "Int8Gemm");

@@ -13,6 +13,10 @@ qlinear_conv.onnx and qlinear_matmul.onnx use the operator form
 between a QuantizeLinear of the float input and a DequantizeLinear of the
 output; their _x.npy / _y.npy hold an input and the output of ONNX's
 integer definition (int32 accumulation, then the requantization).
+qlinear_add_gap.onnx holds ONNX Runtime's com.microsoft QLinearAdd and
+QLinearGlobalAveragePool, with an input and the output of their float
+definitions; qlinear_gap_channels_last.onnx the same with channels_last=1,
+which nnslim refuses.
 
     /usr/bin/python3 tools/make_qdq_models.py tests/qdq
 """
@@ -67,6 +71,42 @@ def main(out):
     for name, s in (("scale_zero", 0.0), ("scale_nan", np.nan), ("scale_negative", -0.02)):
         onnx.save(model(w, ws, np.float32(s)), os.path.join(out, name + ".onnx"))
     qlinear_models(out, rs)
+    ms_models(out, rs)
+
+
+def ms_models(out, rs):
+    """ONNX Runtime's com.microsoft QLinearAdd (a quantized input plus a u8
+    constant, broadcast per channel) then QLinearGlobalAveragePool, between
+    a QuantizeLinear and a DequantizeLinear, with the outputs of their float
+    definitions (dequantize, add or average in float32, quantize)."""
+    xs, xz, bs, bz, ys, yz, gs, gz = (np.float32(0.02), 128, np.float32(0.01), 30, np.float32(0.04), 60,
+                                      np.float32(0.015), 70)
+    bq = rs.randint(0, 256, size=(1, 4, 1, 1)).astype(np.uint8)
+    x = (rs.randn(2, 4, 5, 5) * 1.2).astype(np.float32)
+    f = lambda v, n: nh.from_array(np.array(v, np.float32), n)
+    u = lambda v, n: nh.from_array(np.array(v, np.uint8), n)
+    inits = [f(xs, "x_s"), u(xz, "x_z"), nh.from_array(bq, "b_q"), f(bs, "b_s"), u(bz, "b_z"), f(ys, "y_s"),
+             u(yz, "y_z"), f(gs, "g_s"), u(gz, "g_z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "x_s", "x_z"], ["xq"], name="qx"),
+             helper.make_node("QLinearAdd", ["xq", "x_s", "x_z", "b_q", "b_s", "b_z", "y_s", "y_z"], ["yq"], name="qadd",
+                              domain="com.microsoft"),
+             helper.make_node("QLinearGlobalAveragePool", ["yq", "y_s", "y_z", "g_s", "g_z"], ["gq"], name="qgap",
+                              domain="com.microsoft", channels_last=0),
+             helper.make_node("DequantizeLinear", ["gq", "g_s", "g_z"], ["y"], name="dqy")]
+    g = helper.make_graph(nodes, "qlinear_add_gap", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 5, 5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 1, 1])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)],
+                          producer_name="nnslim-tests")
+    m.ir_version = 7
+    onnx.save(m, os.path.join(out, "qlinear_add_gap.onnx"))  # the checker knows no com.microsoft ops
+    m.graph.node[2].attribute[0].i = 1  # channels_last: refused
+    onnx.save(m, os.path.join(out, "qlinear_gap_channels_last.onnx"))
+    xd = ((quant(x, xs, xz, 0, 255) - xz) * xs).astype(np.float32)
+    bd = ((bq.astype(np.float32) - bz) * bs).astype(np.float32)
+    yd = ((quant(xd + bd, ys, yz, 0, 255) - yz) * ys).astype(np.float32)
+    gd = ((quant(yd.mean(axis=(2, 3), keepdims=True, dtype=np.float32), gs, gz, 0, 255) - gz) * gs).astype(np.float32)
+    np.save(os.path.join(out, "qlinear_add_gap_x.npy"), x)
+    np.save(os.path.join(out, "qlinear_add_gap_y.npy"), gd)
 
 
 def qlinear_models(out, rs):

@@ -771,6 +771,13 @@ static nns_status normalise(node_ctx *c) {
 
 /* ---- the node's name, inputs and outputs ------------------------------------ */
 
+/* com.microsoft's QLinearAdd and QLinearGlobalAveragePool (ONNX Runtime's
+ * operator-form output), which the importer reads as QDQ. */
+static int ms_quantized_op(const Onnx__NodeProto *np) {
+    return np->domain && strcmp(np->domain, "com.microsoft") == 0 && np->op_type &&
+           (strcmp(np->op_type, "QLinearAdd") == 0 || strcmp(np->op_type, "QLinearGlobalAveragePool") == 0);
+}
+
 /* The node's name (synthesised as OP_INDEX when empty) and basic checks. */
 static nns_status node_header(node_ctx *c, size_t index, char *synth, size_t cap) {
     nns_onnx_loader *L = c->L;
@@ -784,7 +791,7 @@ static nns_status node_header(node_ctx *c, size_t index, char *synth, size_t cap
             snprintf(synth, cap, "%.200s_%zu_%d", c->op, index, k);
         c->nn = synth;
     }
-    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
+    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0 && !ms_quantized_op(np))
         return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s:%s' at node '%s'", np->domain, c->op, c->nn);
     if (np->n_output < 1 || !np->output[0] || !*np->output[0])
         return LERR(NNS_STATUS_FORMAT, "node '%s' (%s) has no output", c->nn, c->op);
@@ -976,6 +983,33 @@ static nns_status expand_qlinear(nns_onnx_loader *L, const Onnx__GraphProto *gp,
     return st;
 }
 
+/* com.microsoft QLinearAdd (a, as, az, b, bs, bz, ys, yz) and
+ * QLinearGlobalAveragePool (x, xs, xz, ys, yz; channels_last 0) as
+ * DequantizeLinear of the operands, the float op, QuantizeLinear: their
+ * definition. */
+static nns_status expand_ms_quantized(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
+                                      const Onnx__NodeProto *np, const char *nn) {
+    const int add = strcmp(np->op_type, "QLinearAdd") == 0, n_in = add ? 8 : 5;
+    if ((np->n_input != (size_t)n_in && !(add && np->n_input == 7)) || np->n_output != 1)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s) needs %d inputs and one output", nn, np->op_type, n_in);
+    for (size_t i = 0; i < np->n_attribute; i++)
+        if (np->attribute[i]->name && strcmp(np->attribute[i]->name, "channels_last") == 0 && np->attribute[i]->i != 0)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): channels_last=1 is not supported", nn, np->op_type);
+    char *const *in = np->input;
+    char ad[512], bd[512], yf[512];
+    synth_name(L, gp, nn, "a_dequantized", ad, sizeof ad);
+    synth_name(L, gp, nn, "b_dequantized", bd, sizeof bd);
+    synth_name(L, gp, nn, "y_float", yf, sizeof yf);
+    const char *da[3] = {in[0], in[1], in[2]}, *db[3] = {in[3], in[4], in[5]};
+    nns_status st = synth_node(L, gp, index, nn, "DequantizeLinear", 3, da, ad, NULL, 0, 0, 0);
+    if (!st && add) st = synth_node(L, gp, index, nn, "DequantizeLinear", 3, db, bd, NULL, 0, 0, 0);
+    const char *op_in[2] = {ad, bd};
+    if (!st) st = synth_node(L, gp, index, nn, add ? "Add" : "GlobalAveragePool", add ? 2 : 1, op_in, yf, NULL, 0, 0, 0);
+    const char *q[3] = {yf, in[add ? 6 : 3], add && np->n_input == 7 ? "" : in[add ? 7 : 4]};
+    if (!st) st = synth_node(L, gp, index, nn, "QuantizeLinear", q[2][0] ? 3 : 2, q, np->output[0], NULL, 0, 0, 0);
+    return st;
+}
+
 static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
                                const Onnx__NodeProto *np) {
     node_ctx c;
@@ -988,6 +1022,7 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
     if (st) return st;
     if (strcmp(c.op, "Constant") == 0) return fold_constant(L, np, c.nn);
     if (strcmp(c.op, "QLinearConv") == 0 || strcmp(c.op, "QLinearMatMul") == 0) return expand_qlinear(L, gp, index, np, c.nn);
+    if (ms_quantized_op(np)) return expand_ms_quantized(L, gp, index, np, c.nn);
     int all_const;
     if ((st = node_inputs(&c, &all_const))) return st;
     if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
