@@ -564,21 +564,43 @@ static void test_u8_im2col(const nns_kernels *k) {
     }
 }
 
+/* The quad layout against its definition, zeros past k. */
+static void test_u8_pack_quads(const nns_kernels *k) {
+    for (int it = 0; it < 200; it++) {
+        const int kk = rnd(1, 40), n = rnd(1, 70);
+        const size_t ldx = (size_t)n + rnd(0, 7), ldq = nns_quad_row_bytes(n) + rnd(0, 9);
+        uint8_t *x = malloc((size_t)kk * ldx), *xq = malloc((size_t)nns_quads(kk) * ldq);
+        for (size_t i = 0; i < (size_t)kk * ldx; i++) x[i] = (uint8_t)rnd(0, 255);
+        memset(xq, 0xa5, (size_t)nns_quads(kk) * ldq);
+        k->u8_pack_quads(kk, n, x, ldx, xq, ldq);
+        int ok = 1;
+        for (int l = 0; l < 4 * nns_quads(kk); l++)
+            for (int j = 0; j < n; j++)
+                ok &= xq[(size_t)(l / 4) * ldq + 4 * (size_t)j + l % 4] == (l < kk ? x[(size_t)l * ldx + j] : 0);
+        CHECK_MSG(ok, "%s pack quads: k%d n%d", cur_variant, kk, n);
+        free(x);
+        free(xq);
+    }
+}
+
 /* u8 x s8 GEMM against an int64 sum: odd and unaligned sizes, the extreme
  * values (255 x -128 in every product of a row), strides wider than rows. */
 static void test_qgemm_u8s8(const nns_kernels *k) {
     for (int it = 0; it < 300; it++) {
-        const int m = rnd(1, 37), n = rnd(1, 70), kk = it % 7 == 0 ? rnd(500, 1200) : rnd(1, 90);
-        const size_t ldw = (size_t)kk + rnd(0, 5), ldx = (size_t)n + rnd(0, 9), lda = (size_t)n + rnd(0, 3);
-        int8_t *w = malloc((size_t)m * ldw);
-        uint8_t *x = malloc((size_t)kk * ldx);
+        const int m = rnd(1, 37), n = it % 11 == 0 ? rnd(100, 300) : rnd(1, 70), kk = it % 7 == 0 ? rnd(500, 1200) : rnd(1, 90);
+        const size_t ldw = 4 * (size_t)nns_quads(kk) + 4 * rnd(0, 2), ldx = (size_t)n + rnd(0, 9), lda = (size_t)n + rnd(0, 3);
+        const size_t ldq = nns_quad_row_bytes(n) + rnd(0, 9);
+        int8_t *w = calloc((size_t)m * ldw, 1);
+        uint8_t *x = malloc((size_t)kk * ldx), *xq = malloc((size_t)nns_quads(kk) * ldq);
         int32_t *bias = malloc((size_t)m * sizeof *bias), *acc = malloc((size_t)m * lda * sizeof *acc);
         const int extreme = it % 5 == 0;
-        for (size_t i = 0; i < (size_t)m * ldw; i++) w[i] = (int8_t)(extreme ? (i % 2 ? -128 : 127) : rnd(-128, 127));
+        for (int i = 0; i < m; i++)
+            for (int l = 0; l < kk; l++) w[(size_t)i * ldw + l] = (int8_t)(extreme ? (l % 2 ? -128 : 127) : rnd(-128, 127));
         for (size_t i = 0; i < (size_t)kk * ldx; i++) x[i] = (uint8_t)(extreme ? 255 : rnd(0, 255));
         for (int i = 0; i < m; i++) bias[i] = rnd(-100000, 100000);
         const int with_bias = it % 3 != 0;
-        k->qgemm_u8s8(m, n, kk, w, ldw, x, ldx, with_bias ? bias : NULL, acc, lda);
+        nns_u8_pack_quads__ref(kk, n, x, ldx, xq, ldq);
+        k->qgemm_u8s8(m, n, kk, w, ldw, xq, ldq, with_bias ? bias : NULL, acc, lda);
         int ok = 1;
         for (int i = 0; i < m && ok; i++)
             for (int j = 0; j < n; j++) {
@@ -589,6 +611,7 @@ static void test_qgemm_u8s8(const nns_kernels *k) {
         CHECK_MSG(ok, "%s qgemm u8s8: m%d n%d k%d", cur_variant, m, n, kk);
         free(w);
         free(x);
+        free(xq);
         free(bias);
         free(acc);
     }
@@ -738,6 +761,7 @@ int main(void) {
     /* the integer references against their definitions */
     cur_variant = "ref";
     test_u8_im2col(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_u8_pack_quads(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));
     TEST_MAIN_END();
 }

@@ -54,6 +54,7 @@ NNS_VARIANT(f32_wino2x2_3x3_outgrad, avx2, nns_f32_wino2x2_3x3_outgrad__avx2)
 NNS_KERNEL(f32_spmm_csr, nns_f32_spmm_csr_kernel, nns_f32_spmm_csr__ref)
 NNS_VARIANT(f32_spmm_csr, avx2, nns_f32_spmm_csr__avx2)
 NNS_KERNEL(u8_im2col, nns_u8_im2col_kernel, nns_u8_im2col__ref)
+NNS_KERNEL(u8_pack_quads, nns_u8_pack_quads_kernel, nns_u8_pack_quads__ref)
 NNS_KERNEL(qgemm_u8s8, nns_qgemm_u8s8_kernel, nns_qgemm_u8s8__ref)
 
 #undef NNS_KERNEL

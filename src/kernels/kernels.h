@@ -241,9 +241,20 @@ typedef nns_f32_pad2d_kernel *nns_f32_pad2d_fn;
 typedef void nns_u8_im2col_kernel(const nns_conv2d_geom *g, int c, const uint8_t *x, uint8_t pad, uint8_t *col,
                                   size_t ldc);
 typedef nns_u8_im2col_kernel *nns_u8_im2col_fn;
-/* acc[i][j] = bias[i] + sum_l w[i*ldw + l] * x[l*ldx + j] for i < m, j < n,
- * l < k, exact in int32 (acc rows ldacc apart; bias may be NULL: 0). */
-typedef void nns_qgemm_u8s8_kernel(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *x, size_t ldx,
+/* The GEMM's u8 operand in quads, the layout of VNNI's 4-byte dot
+ * products: rows l of a [k][n] operand grouped by four, quad q holding
+ * xq[q*ldq + 4*j + t] = x[4q + t][j] (zeros for rows >= k), so that the four
+ * values of column j that one weight quad multiplies are adjacent. */
+typedef void nns_u8_pack_quads_kernel(int k, int n, const uint8_t *x, size_t ldx, uint8_t *xq, size_t ldq);
+typedef nns_u8_pack_quads_kernel *nns_u8_pack_quads_fn;
+/* Bytes of one quad row for n columns, and quads for k rows. */
+static inline size_t nns_quad_row_bytes(int n) { return (size_t)n * 4; }
+static inline int nns_quads(int k) { return (k + 3) / 4; }
+/* acc[i][j] = bias[i] + sum_l w[i*ldw + l] * x[l][j] for i < m, j < n,
+ * l < 4*nns_quads(k), x given in quads (xq, quad rows ldq bytes apart), exact
+ * in int32 (acc rows ldacc apart; bias may be NULL: 0). w's rows are
+ * zero-padded to a multiple of 4 (ldw >= 4*nns_quads(k)). */
+typedef void nns_qgemm_u8s8_kernel(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,
                                    const int32_t *bias, int32_t *acc, size_t ldacc);
 typedef nns_qgemm_u8s8_kernel *nns_qgemm_u8s8_fn;
 

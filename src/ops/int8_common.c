@@ -9,7 +9,7 @@
 static size_t a64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 size_t nns_i8_packed_bytes(int64_t m, int64_t k) {
-    return a64(sizeof(i8_head)) + a64((size_t)(m * k)) + a64((size_t)m * 4) + a64((size_t)m * 4);
+    return a64(sizeof(i8_head)) + a64((size_t)(m * 4 * ((k + 3) / 4))) + a64((size_t)m * 4) + a64((size_t)m * 4);
 }
 
 static int present(const nns_node *n, int slot) { return slot < n->n_in && n->in[slot] >= 0; }
@@ -134,13 +134,14 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
     const nns_tv *wz = e->in[I8_WZ], *ws = e->in[I8_WS], *b = e->in[I8_B];
     h->m = (int32_t)m;
     h->k = (int32_t)k;
+    h->ldw = (int32_t)(4 * ((k + 3) / 4));
     h->x_signed = e->in[I8_X]->dtype == NNS_DTYPE_S8;
     h->xzp = nns_i8_int_at(e->in[I8_XZ], 0) + (h->x_signed ? 128 : 0);
     h->y_float = e->in[I8_YS] == NULL;
     h->y_signed = !h->y_float && e->in[I8_YZ]->dtype == NNS_DTYPE_S8;
     h->yzp = h->y_float ? 0 : nns_i8_int_at(e->in[I8_YZ], 0);
     h->w_off = a64(sizeof(i8_head));
-    h->b_off = h->w_off + a64((size_t)(m * k));
+    h->b_off = h->w_off + a64((size_t)m * (size_t)h->ldw);
     h->mult_off = h->b_off + a64((size_t)m * 4);
     int8_t *w = (int8_t *)((char *)h + h->w_off);
     int32_t *bias = (int32_t *)((char *)h + h->b_off);
@@ -152,7 +153,7 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
         int64_t sum = 0;
         for (int64_t l = 0; l < k; l++) {
             const int32_t d = w_at(e, c, l) - zc;
-            w[c * k + l] = (int8_t)d;
+            w[c * h->ldw + l] = (int8_t)d; /* the padding stays 0: packed memory is zeroed */
             sum += d;
         }
         bias[c] = (int32_t)(nns_i8_int_at(b, c) - (int64_t)h->xzp * sum);

@@ -71,10 +71,13 @@ static nns_status i8conv_infer(const nns_graph *g, const nns_node *n, const void
     return NNS_OK;
 }
 
+static size_t a64(size_t n) { return (n + 63) / 64 * 64; }
+
 /* Per thread: the input shifted to u8 (s8 inputs), the columns, the
- * accumulators of one group. */
+ * columns in quads, the accumulators of one group. */
 static size_t per_thread(const i8conv_dims *d) {
-    return ((size_t)d->c * d->ihw + 63) / 64 * 64 + (d->ckg * d->ohw + 63) / 64 * 64 + (size_t)d->mg * d->ohw * 4;
+    return a64((size_t)d->c * d->ihw) + a64(d->ckg * d->ohw) + a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4) +
+           (size_t)d->mg * d->ohw * 4;
 }
 
 static size_t i8conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
@@ -106,8 +109,8 @@ static void conv_image(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
     const i8_params *p = e->params;
     const nns_kernels *k = e->kern;
     const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + (size_t)b * d->c * d->ihw;
-    uint8_t *xu = (uint8_t *)work, *col = xu + ((size_t)d->c * d->ihw + 63) / 64 * 64;
-    int32_t *acc = (int32_t *)(col + (d->ckg * d->ohw + 63) / 64 * 64);
+    uint8_t *xu = (uint8_t *)work, *col = xu + a64((size_t)d->c * d->ihw), *xq = col + a64(d->ckg * d->ohw);
+    int32_t *acc = (int32_t *)(xq + a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4));
     if (h->x_signed) {
         for (size_t i = 0; i < (size_t)d->c * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
         x = xu;
@@ -119,8 +122,9 @@ static void conv_image(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
             cols = col;
         }
         const int64_t c0 = (int64_t)gr * d->mg;
-        k->qgemm_u8s8(d->mg, (int)d->ohw, (int)d->ckg, i8_w(h) + c0 * (int64_t)d->ckg, d->ckg, cols, d->ohw,
-                      i8_bias(h) + c0, acc, d->ohw);
+        k->u8_pack_quads((int)d->ckg, (int)d->ohw, cols, d->ohw, xq, nns_quad_row_bytes((int)d->ohw));
+        k->qgemm_u8s8(d->mg, (int)d->ohw, (int)d->ckg, i8_w(h) + c0 * (int64_t)h->ldw, (size_t)h->ldw, xq,
+                      nns_quad_row_bytes((int)d->ohw), i8_bias(h) + c0, acc, d->ohw);
         const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
         for (int c = 0; c < d->mg; c++)
             nns_i8_store(h, p, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,

@@ -41,13 +41,13 @@ static nns_status i8gemm_infer(const nns_graph *g, const nns_node *n, const void
     return NNS_OK;
 }
 
-/* The transposed input [K][N] (u8), then the accumulators [M][N]. */
+/* The input in quads (u8), then the accumulators [M][N]. */
 static size_t i8gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
     (void)training, (void)out;
     int64_t m, k;
     weight_mk(params, in[I8_W], &m, &k);
     const size_t n = (size_t)(in[I8_X]->dims[0] > 0 ? in[I8_X]->dims[0] : 1);
-    return ((size_t)k * n + 63) / 64 * 64 + (size_t)m * n * 4;
+    return ((size_t)nns_quads((int)k) * nns_quad_row_bytes((int)n) + 63) / 64 * 64 + (size_t)m * n * 4;
 }
 
 static size_t i8gemm_packed_bytes(const nns_exec_node *e) {
@@ -73,17 +73,19 @@ static void i8gemm_forward(nns_exec_node *e) {
     const i8_params *p = e->params;
     const int64_t n = e->in[I8_X]->shape.dims[0], k = h->k, m = h->m;
     const uint8_t *x = e->in[I8_X]->data;
-    uint8_t *xt = e->work;
-    int32_t *acc = (int32_t *)(xt + ((size_t)k * (size_t)n + 63) / 64 * 64);
+    uint8_t *xq = e->work;
+    const size_t ldq = nns_quad_row_bytes((int)n);
+    int32_t *acc = (int32_t *)(xq + ((size_t)nns_quads((int)k) * ldq + 63) / 64 * 64);
     const uint8_t flip = h->x_signed ? 0x80 : 0; /* s8 + 128 */
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t l = 0; l < k; l++) xt[l * n + b] = (uint8_t)(x[b * k + l] ^ flip);
+    for (int64_t b = 0; b < n; b++) /* row b's values 4l..4l+3 are quad l's column b */
+        for (int64_t l = 0; l < 4 * (int64_t)nns_quads((int)k); l++)
+            xq[(size_t)(l / 4) * ldq + 4 * (size_t)b + (size_t)(l % 4)] = l < k ? (uint8_t)(x[b * k + l] ^ flip) : 0;
     const int64_t blocks = (m + I8GEMM_BLOCK - 1) / I8GEMM_BLOCK;
     const double ops = (double)n * (double)m * (double)k;
 #pragma omp parallel for num_threads(p->nthreads) schedule(static) if (ops > (1 << 18))
     for (int64_t t = 0; t < blocks; t++) {
         const int64_t c0 = t * I8GEMM_BLOCK, rows = m - c0 < I8GEMM_BLOCK ? m - c0 : I8GEMM_BLOCK;
-        e->kern->qgemm_u8s8((int)rows, (int)n, (int)k, i8_w(h) + c0 * k, (size_t)k, xt, (size_t)n, i8_bias(h) + c0,
+        e->kern->qgemm_u8s8((int)rows, (int)n, (int)k, i8_w(h) + c0 * h->ldw, (size_t)h->ldw, xq, ldq, i8_bias(h) + c0,
                             acc + c0 * n, (size_t)n);
         for (int64_t c = c0; c < c0 + rows; c++) nns_i8_store(h, p, c, acc + c * n, n, e->out[0]->data, c, m);
     }
