@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/qmath.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
 #include "nnslim/runtime.h"
@@ -564,6 +565,32 @@ static void test_u8_im2col(const nns_kernels *k) {
     }
 }
 
+/* Requantization against the scalar rule: huge and tiny multipliers,
+ * accumulators at the int32 ends, every zero point and clamp, odd n. */
+static void test_q8_requant(const nns_kernels *k) {
+    for (int it = 0; it < 400; it++) {
+        const int n = rnd(1, 90), sgn = it % 2;
+        const float mult = it % 9 == 0 ? 1000.0f : it % 9 == 1 ? 1e-9f : (float)rnd(1, 1 << 20) / (float)(1 << 24);
+        const int32_t zp = sgn ? rnd(-128, 127) : (it % 3 == 0 ? 0 : it % 3 == 1 ? 128 : 255);
+        int32_t qlo = sgn ? -128 : 0, qhi = sgn ? 127 : 255;
+        if (it % 4 == 3) qlo = zp, qhi = qhi - rnd(0, 20) > qlo ? qhi - rnd(0, 20) : qhi; /* a fused Relu / Clip */
+        int32_t *acc = malloc((size_t)n * sizeof *acc);
+        uint8_t *y = malloc((size_t)n + 1);
+        for (int j = 0; j < n; j++)
+            acc[j] = j % 13 == 0 ? INT32_MAX : j % 13 == 1 ? INT32_MIN : rnd(-(1 << 30), 1 << 30) >> rnd(0, 24);
+        y[n] = 0x5a;
+        k->q8_requant(n, acc, mult, zp, qlo, qhi, sgn, y);
+        int ok = y[n] == 0x5a;
+        for (int j = 0; j < n; j++) {
+            const int32_t want = nns_q_requant(acc[j], mult, zp, qlo, qhi);
+            ok &= (sgn ? (int32_t)(int8_t)y[j] : (int32_t)y[j]) == want;
+        }
+        CHECK_MSG(ok, "%s requant: n%d mult %g zp %d [%d, %d] %s", cur_variant, n, (double)mult, zp, qlo, qhi, sgn ? "s8" : "u8");
+        free(acc);
+        free(y);
+    }
+}
+
 /* The quad layout against its definition, zeros past k. */
 static void test_u8_pack_quads(const nns_kernels *k) {
     for (int it = 0; it < 200; it++) {
@@ -762,6 +789,7 @@ int main(void) {
     cur_variant = "ref";
     test_u8_im2col(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_pack_quads(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_q8_requant(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));
     TEST_MAIN_END();
 }

@@ -55,7 +55,12 @@ NNS_KERNEL(f32_spmm_csr, nns_f32_spmm_csr_kernel, nns_f32_spmm_csr__ref)
 NNS_VARIANT(f32_spmm_csr, avx2, nns_f32_spmm_csr__avx2)
 NNS_KERNEL(u8_im2col, nns_u8_im2col_kernel, nns_u8_im2col__ref)
 NNS_KERNEL(u8_pack_quads, nns_u8_pack_quads_kernel, nns_u8_pack_quads__ref)
+NNS_VARIANT(u8_pack_quads, avx2, nns_u8_pack_quads__avx2)
+NNS_KERNEL(q8_requant, nns_q8_requant_kernel, nns_q8_requant__ref)
+NNS_VARIANT(q8_requant, avx512, nns_q8_requant__avx512)
+NNS_VARIANT(q8_requant, avx2, nns_q8_requant__avx2)
 NNS_KERNEL(qgemm_u8s8, nns_qgemm_u8s8_kernel, nns_qgemm_u8s8__ref)
+NNS_VARIANT(qgemm_u8s8, avx512vnni, nns_qgemm_u8s8_4x32__avx512vnni)
 
 #undef NNS_KERNEL
 #undef NNS_VARIANT

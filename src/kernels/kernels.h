@@ -257,6 +257,12 @@ static inline int nns_quads(int k) { return (k + 3) / 4; }
 typedef void nns_qgemm_u8s8_kernel(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,
                                    const int32_t *bias, int32_t *acc, size_t ldacc);
 typedef nns_qgemm_u8s8_kernel *nns_qgemm_u8s8_fn;
+/* y[j] = saturate(round_half_even(acc[j] * mult) + zp) clamped to [qlo,
+ * qhi] (within the type's range), for j < n: s8 when y_signed, else u8.
+ * The rule of core/qmath.h's nns_q_requant, value for value. */
+typedef void nns_q8_requant_kernel(int n, const int32_t *acc, float mult, int32_t zp, int32_t qlo, int32_t qhi,
+                                   int y_signed, void *y);
+typedef nns_q8_requant_kernel *nns_q8_requant_fn;
 
 /* ---- pooling over one plane ------------------------------------------ */
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core/qmath.h"
+#include "kernels/kernels.h"
 #include "ops/int8_impl.h"
 
 static size_t a64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -163,10 +164,12 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
     out_range(h, p, ys);
 }
 
-void nns_i8_store(const i8_head *h, const i8_params *p, int64_t c, const int32_t *acc, int64_t n, void *y, int64_t y0,
-                  int64_t y_step) {
+void nns_i8_store(const nns_kernels *k, const i8_head *h, const i8_params *p, int64_t c, const int32_t *acc, int64_t n,
+                  void *y, int64_t y0, int64_t y_step) {
     const float mult = i8_mult(h)[c];
-    if (h->y_float) {
+    if (!h->y_float && y_step == 1) {
+        k->q8_requant((int)n, acc, mult, h->yzp, h->qlo, h->qhi, h->y_signed, (char *)y + y0);
+    } else if (h->y_float) {
         float *o = (float *)y + y0;
         for (int64_t j = 0; j < n; j++) o[j * y_step] = nns_fuse_act_apply((float)acc[j] * mult, p->act, p->lo, p->hi);
     } else if (h->y_signed) {

@@ -71,8 +71,8 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
                  void *packed);
 /* n values of output channel c from acc (stride 1) to y at element y0,
  * y_step elements apart. */
-void nns_i8_store(const i8_head *h, const i8_params *p, int64_t c, const int32_t *acc, int64_t n, void *y,
-                  int64_t y0, int64_t y_step);
+void nns_i8_store(const struct nns_kernels *k, const i8_head *h, const i8_params *p, int64_t c, const int32_t *acc,
+                  int64_t n, void *y, int64_t y0, int64_t y_step);
 /* Integer element i of a u8, s8 or s32 view (0 for NULL). */
 int32_t nns_i8_int_at(const nns_tv *t, int64_t i);
 

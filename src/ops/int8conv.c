@@ -127,7 +127,7 @@ static void conv_image(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
                       nns_quad_row_bytes((int)d->ohw), i8_bias(h) + c0, acc, d->ohw);
         const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
         for (int c = 0; c < d->mg; c++)
-            nns_i8_store(h, p, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,
+            nns_i8_store(k, h, p, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,
                          y0 + (int64_t)c * (int64_t)d->ohw, 1);
     }
 }

@@ -87,7 +87,7 @@ static void i8gemm_forward(nns_exec_node *e) {
         const int64_t c0 = t * I8GEMM_BLOCK, rows = m - c0 < I8GEMM_BLOCK ? m - c0 : I8GEMM_BLOCK;
         e->kern->qgemm_u8s8((int)rows, (int)n, (int)k, i8_w(h) + c0 * h->ldw, (size_t)h->ldw, xq, ldq, i8_bias(h) + c0,
                             acc + c0 * n, (size_t)n);
-        for (int64_t c = c0; c < c0 + rows; c++) nns_i8_store(h, p, c, acc + c * n, n, e->out[0]->data, c, m);
+        for (int64_t c = c0; c < c0 + rows; c++) nns_i8_store(e->kern, h, p, c, acc + c * n, n, e->out[0]->data, c, m);
     }
 }
 
