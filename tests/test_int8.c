@@ -29,11 +29,11 @@ typedef struct layer_case {
     int n, c, m, h, w, k, s, p, d, group;
     int x_signed, w_u8, per_ch, bias, act, y_float; /* act: 0 none, 1 Relu, 2 Clip */
     float xs, xz, ys, yz, lo, hi;
-    float ws[64];
-    int wz[64];
+    float ws[128];
+    int wz[128];
     int64_t wdims[4], wn;
-    int8_t wq[64 * 64 * 9];
-    float b[64];
+    int8_t wq[128 * 64 * 9];
+    float b[128];
 } layer_case;
 
 static int oh_of(const layer_case *t) { return (t->h + 2 * t->p - t->d * (t->k - 1) - 1) / t->s + 1; }
@@ -52,6 +52,7 @@ static void random_case(layer_case *t, int conv, int it) {
         t->group = it % 4 == 1 ? 2 : 1;
         t->c = rnd(1, 6) * t->group, t->m = rnd(1, 8) * t->group;
         if (it % 4 == 2) t->group = t->c = t->m = rnd(1, 10); /* depthwise */
+        if (it % 10 == 7) t->n = 1, t->m = rnd(32, 60) * t->group; /* one image, its channels split over threads */
         t->k = it % 5 == 0 ? 1 : rnd(1, 3) * 2 - 1, t->s = rnd(1, 2), t->p = rnd(0, t->k / 2), t->d = it % 6 == 5 ? 2 : 1;
         t->h = rnd(t->d * (t->k - 1) + 1, 12), t->w = rnd(t->d * (t->k - 1) + 1, 12);
         if (it % 5 == 0) t->s = 1, t->p = 0; /* the direct 1x1 path */
@@ -80,7 +81,7 @@ static int w_channel(const layer_case *t, int64_t i) {
 
 static nns_status add_weight(nns_graph *g, const layer_case *t) {
     const nns_shape ws = nns_shape_make(t->conv ? 4 : 2, t->wdims), cs = nns_shape_make(t->per_ch ? 1 : 0, (int64_t[]){t->m});
-    uint8_t raw[64 * 64 * 9], z[64];
+    uint8_t raw[128 * 64 * 9], z[128];
     for (int64_t i = 0; i < t->wn; i++) {
         const int c = t->per_ch ? w_channel(t, i) : 0;
         raw[i] = t->w_u8 ? (uint8_t)(t->wq[i] + t->wz[c]) : (uint8_t)t->wq[i];

@@ -103,33 +103,63 @@ static void i8conv_pack(nns_exec_node *e, void *packed) {
     nns_i8_pack(e, w->dims[0], w->dims[1] * w->dims[2] * w->dims[3], conv_w_at, packed);
 }
 
-/* Image b: every group's columns, GEMM and requantization. */
-static void conv_image(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
+/* Image b's group gr as the GEMM's quads, in work (the input shifted to u8
+ * if s8, its columns, the quads). */
+static const uint8_t *group_quads(const nns_exec_node *e, const i8conv_dims *d, int64_t b, int gr, char *work) {
     const i8_head *h = e->packed;
-    const i8_params *p = e->params;
     const nns_kernels *k = e->kern;
-    const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + (size_t)b * d->c * d->ihw;
+    const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + ((size_t)b * d->c + (size_t)gr * d->cg) * d->ihw;
     uint8_t *xu = (uint8_t *)work, *col = xu + a64((size_t)d->c * d->ihw), *xq = col + a64(d->ckg * d->ohw);
-    int32_t *acc = (int32_t *)(xq + a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4));
     if (h->x_signed) {
-        for (size_t i = 0; i < (size_t)d->c * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
+        for (size_t i = 0; i < (size_t)d->cg * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
         x = xu;
     }
-    for (int gr = 0; gr < d->group; gr++) {
-        const uint8_t *xg = x + (size_t)gr * d->cg * d->ihw, *cols = xg;
-        if (!d->direct) {
-            k->u8_im2col(&d->g, d->cg, xg, (uint8_t)h->xzp, col, d->ohw);
-            cols = col;
-        }
-        const int64_t c0 = (int64_t)gr * d->mg;
-        k->u8_pack_quads((int)d->ckg, (int)d->ohw, cols, d->ohw, xq, nns_quad_row_bytes((int)d->ohw));
-        k->qgemm_u8s8(d->mg, (int)d->ohw, (int)d->ckg, i8_w(h) + c0 * (int64_t)h->ldw, (size_t)h->ldw, xq,
-                      nns_quad_row_bytes((int)d->ohw), i8_bias(h) + c0, acc, d->ohw);
-        const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
-        for (int c = 0; c < d->mg; c++)
-            nns_i8_store(k, h, p, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,
-                         y0 + (int64_t)c * (int64_t)d->ohw, 1);
+    if (!d->direct) {
+        k->u8_im2col(&d->g, d->cg, x, (uint8_t)h->xzp, col, d->ohw);
+        x = col;
     }
+    k->u8_pack_quads((int)d->ckg, (int)d->ohw, x, d->ohw, xq, nns_quad_row_bytes((int)d->ohw));
+    return xq;
+}
+
+/* Output channels [r0, r1) of group gr of image b from its quads: the GEMM
+ * into acc, then the requantization. */
+static void group_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, int gr, const uint8_t *xq, int r0,
+                       int r1, int32_t *acc) {
+    const i8_head *h = e->packed;
+    const int64_t c0 = (int64_t)gr * d->mg + r0;
+    e->kern->qgemm_u8s8(r1 - r0, (int)d->ohw, (int)d->ckg, i8_w(h) + c0 * (int64_t)h->ldw, (size_t)h->ldw, xq,
+                        nns_quad_row_bytes((int)d->ohw), i8_bias(h) + c0, acc, d->ohw);
+    const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
+    for (int c = 0; c < r1 - r0; c++)
+        nns_i8_store(e->kern, h, e->params, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,
+                     y0 + (int64_t)c * (int64_t)d->ohw, 1);
+}
+
+static int32_t *acc_of(const i8conv_dims *d, char *work) {
+    return (int32_t *)(work + a64((size_t)d->c * d->ihw) + a64(d->ckg * d->ohw) +
+                       a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4));
+}
+
+/* Channels per task when one image's output channels are split. */
+#define I8CONV_ROWS 16
+
+/* Fewer images than threads: each group's quads made once, its output
+ * channels split over the team. */
+static void conv_rows_split(const nns_exec_node *e, const i8conv_dims *d, int team, size_t per) {
+    const uint8_t *xq = NULL;
+    const int tasks = (d->mg + I8CONV_ROWS - 1) / I8CONV_ROWS;
+#pragma omp parallel num_threads(team)
+    for (int64_t b = 0; b < d->n; b++)
+        for (int gr = 0; gr < d->group; gr++) {
+#pragma omp single
+            xq = group_quads(e, d, b, gr, e->work);
+#pragma omp for schedule(static)
+            for (int t = 0; t < tasks; t++) {
+                const int r0 = t * I8CONV_ROWS, r1 = r0 + I8CONV_ROWS < d->mg ? r0 + I8CONV_ROWS : d->mg;
+                group_rows(e, d, b, gr, xq, r0, r1, acc_of(d, (char *)e->work + (size_t)omp_get_thread_num() * per));
+            }
+        }
 }
 
 static void i8conv_forward(nns_exec_node *e) {
@@ -137,9 +167,16 @@ static void i8conv_forward(nns_exec_node *e) {
     i8conv_dims d;
     dims_make(NULL, p, &e->in[I8_X]->shape, &e->in[I8_W]->shape, &d);
     const size_t per = per_thread(&d);
+    if (d.n < p->nthreads && d.mg >= 2 * I8CONV_ROWS) {
+        conv_rows_split(e, &d, p->nthreads, per);
+        return;
+    }
     const int team = d.n < p->nthreads ? (int)d.n : p->nthreads;
 #pragma omp parallel for num_threads(team > 0 ? team : 1) schedule(static)
-    for (int64_t b = 0; b < d.n; b++) conv_image(e, &d, b, (char *)e->work + (size_t)omp_get_thread_num() * per);
+    for (int64_t b = 0; b < d.n; b++) {
+        char *work = (char *)e->work + (size_t)omp_get_thread_num() * per;
+        for (int gr = 0; gr < d.group; gr++) group_rows(e, &d, b, gr, group_quads(e, &d, b, gr, work), 0, d.mg, acc_of(&d, work));
+    }
 }
 
 static int64_t i8conv_macs(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {

@@ -21,14 +21,16 @@ void nns_u8_im2col__ref(const nns_conv2d_geom *g, int c, const uint8_t *x, uint8
                         memset(dst, pad, (size_t)ow);
                         continue;
                     }
+                    /* rows are short (a few dozen bytes): loops, not library calls */
                     const uint8_t *src = xp + (size_t)iy * iw;
-                    memset(dst, pad, (size_t)lo);
+                    for (int ox = 0; ox < lo; ox++) dst[ox] = pad;
                     if (sw == 1) {
-                        if (hi > lo) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo));
+                        const uint8_t *s = src + off;
+                        for (int ox = lo; ox < hi; ox++) dst[ox] = s[ox];
                     } else {
                         for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * sw + off];
                     }
-                    memset(dst + hi, pad, (size_t)(ow - hi));
+                    for (int ox = hi; ox < ow; ox++) dst[ox] = pad;
                 }
             }
     }
