@@ -565,6 +565,47 @@ static void test_u8_im2col(const nns_kernels *k) {
     }
 }
 
+/* The int8 depthwise plane against the definition (the zero point outside
+ * the plane), scratch poisoned, extreme values, crops. */
+static void test_u8_dwconv(const nns_kernels *k) {
+    for (int it = 0; it < 300; it++) {
+        nns_conv2d_geom g = random_geom(it % 2 ? 12 : 40);
+        if (it % 5 == 0) g.pt = -1, g.pl = -1;
+        if (it % 3 == 0) { /* the common 3x3, stride 1 or 2, pad 1 */
+            g.kh = g.kw = 3, g.dh = g.dw = 1, g.sh = g.sw = rnd(1, 2), g.pt = g.pl = 1;
+            g.ih = rnd(1, 40), g.iw = rnd(1, 40);
+            g.oh = (g.ih + 2 - 3) / g.sh + 1, g.ow = (g.iw + 2 - 3) / g.sw + 1;
+        }
+        if (g.oh <= 0 || g.ow <= 0) continue;
+        const uint8_t pad = (uint8_t)rnd(0, 255);
+        const int extreme = it % 7 == 0;
+        uint8_t *x = malloc((size_t)g.ih * g.iw), *s = malloc(nns_u8_dwconv_scratch_bytes(&g));
+        int8_t w[25];
+        int32_t *acc = malloc((size_t)g.oh * g.ow * sizeof *acc);
+        for (int i = 0; i < g.ih * g.iw; i++) x[i] = (uint8_t)(extreme ? 255 : rnd(0, 255));
+        for (int i = 0; i < g.kh * g.kw; i++) w[i] = (int8_t)(extreme ? -128 : rnd(-128, 127));
+        memset(s, 0xa5, nns_u8_dwconv_scratch_bytes(&g));
+        const int32_t bias = rnd(-100000, 100000);
+        k->u8_dwconv(&g, x, pad, w, bias, acc, s);
+        int ok = 1;
+        for (int oy = 0; oy < g.oh; oy++)
+            for (int ox = 0; ox < g.ow; ox++) {
+                int64_t want = bias;
+                for (int i = 0; i < g.kh; i++)
+                    for (int j = 0; j < g.kw; j++) {
+                        const int iy = oy * g.sh - g.pt + i * g.dh, ix = ox * g.sw - g.pl + j * g.dw;
+                        want += (int64_t)w[i * g.kw + j] * (iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw ? x[iy * g.iw + ix] : pad);
+                    }
+                ok &= acc[oy * g.ow + ox] == want;
+            }
+        CHECK_MSG(ok, "%s u8 dwconv: ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d", cur_variant, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw,
+                  g.dh, g.dw, g.pt, g.pl);
+        free(x);
+        free(s);
+        free(acc);
+    }
+}
+
 /* Requantization against the scalar rule: huge and tiny multipliers,
  * accumulators at the int32 ends, every zero point and clamp, odd n. */
 static void test_q8_requant(const nns_kernels *k) {
@@ -790,6 +831,7 @@ int main(void) {
     test_u8_im2col(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_pack_quads(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_requant(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_u8_dwconv(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));
     TEST_MAIN_END();
 }

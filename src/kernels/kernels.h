@@ -257,6 +257,25 @@ static inline int nns_quads(int k) { return (k + 3) / 4; }
 typedef void nns_qgemm_u8s8_kernel(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,
                                    const int32_t *bias, int32_t *acc, size_t ldacc);
 typedef nns_qgemm_u8s8_kernel *nns_qgemm_u8s8_fn;
+/* Depthwise: one u8 plane x (ih x iw) convolved with one channel's taps w
+ * (kh*kw s8, w - w_zp), acc[oy*ow + ox] = bias + sum w[i*kw+j] *
+ * x[oy*sh - pt + i*dh][ox*sw - pl + j*dw], positions outside the plane
+ * reading pad (the zero point). scratch: nns_u8_dwconv_scratch_bytes(g)
+ * bytes (the padded plane). */
+typedef void nns_u8_dwconv_kernel(const nns_conv2d_geom *g, const uint8_t *x, uint8_t pad, const int8_t *w, int32_t bias,
+                                  int32_t *acc, uint8_t *scratch);
+typedef nns_u8_dwconv_kernel *nns_u8_dwconv_fn;
+/* The padded plane: rows (oh-1)*sh + (kh-1)*dh + 1, row stride
+ * nns_u8_dw_stride(g), plus 64 bytes that vector loads may read past it. */
+static inline size_t nns_u8_dw_stride(const nns_conv2d_geom *g) {
+    return (size_t)(g->ow - 1) * g->sw + (size_t)(g->kw - 1) * g->dw + 1;
+}
+static inline size_t nns_u8_dwconv_scratch_bytes(const nns_conv2d_geom *g) {
+    return ((size_t)(g->oh - 1) * g->sh + (size_t)(g->kh - 1) * g->dh + 1) * nns_u8_dw_stride(g) + 64;
+}
+/* Fill the padded plane P of nns_u8_dwconv_scratch_bytes(g) bytes. */
+void nns_u8_dw_pad(const nns_conv2d_geom *g, const uint8_t *x, uint8_t pad, uint8_t *P);
+
 /* y[j] = saturate(round_half_even(acc[j] * mult) + zp) clamped to [qlo,
  * qhi] (within the type's range), for j < n: s8 when y_signed, else u8.
  * The rule of core/qmath.h's nns_q_requant, value for value. */

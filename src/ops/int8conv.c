@@ -76,9 +76,13 @@ static size_t a64(size_t n) { return (n + 63) / 64 * 64; }
 /* Per thread: the input shifted to u8 (s8 inputs), the columns, the
  * columns in quads, the accumulators of one group. */
 static size_t per_thread(const i8conv_dims *d) {
-    return a64((size_t)d->c * d->ihw) + a64(d->ckg * d->ohw) + a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4) +
-           (size_t)d->mg * d->ohw * 4;
+    const size_t gemm = a64((size_t)d->c * d->ihw) + a64(d->ckg * d->ohw) +
+                        a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4) + (size_t)d->mg * d->ohw * 4;
+    const size_t dw = a64(d->ihw) + a64(nns_u8_dwconv_scratch_bytes(&d->g)) + d->ohw * 4; /* depthwise */
+    return gemm > dw ? gemm : dw;
 }
+
+static int depthwise(const i8conv_dims *d) { return d->cg == 1 && d->mg == 1 && d->group > 1; }
 
 static size_t i8conv_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
     (void)out, (void)training;
@@ -162,11 +166,33 @@ static void conv_rows_split(const nns_exec_node *e, const i8conv_dims *d, int te
         }
 }
 
+/* Channel c of image b of a depthwise convolution: the kernel's plane,
+ * then the requantization. */
+static void dw_plane(const nns_exec_node *e, const i8conv_dims *d, int64_t b, int c, char *work) {
+    const i8_head *h = e->packed;
+    const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + ((size_t)b * d->c + (size_t)c) * d->ihw;
+    uint8_t *xu = (uint8_t *)work, *scratch = xu + a64(d->ihw);
+    int32_t *acc = (int32_t *)(scratch + a64(nns_u8_dwconv_scratch_bytes(&d->g)));
+    if (h->x_signed) {
+        for (size_t i = 0; i < d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
+        x = xu;
+    }
+    e->kern->u8_dwconv(&d->g, x, (uint8_t)h->xzp, i8_w(h) + (size_t)c * (size_t)h->ldw, i8_bias(h)[c], acc, scratch);
+    nns_i8_store(e->kern, h, e->params, c, acc, (int64_t)d->ohw, e->out[0]->data, (b * d->m + c) * (int64_t)d->ohw, 1);
+}
+
 static void i8conv_forward(nns_exec_node *e) {
     const i8_params *p = e->params;
     i8conv_dims d;
     dims_make(NULL, p, &e->in[I8_X]->shape, &e->in[I8_W]->shape, &d);
     const size_t per = per_thread(&d);
+    if (depthwise(&d)) {
+        const int64_t planes = d.n * d.c;
+#pragma omp parallel for num_threads(p->nthreads) schedule(static) if (planes * (int64_t)d.ohw > 4096)
+        for (int64_t t = 0; t < planes; t++)
+            dw_plane(e, &d, t / d.c, (int)(t % d.c), (char *)e->work + (size_t)omp_get_thread_num() * per);
+        return;
+    }
     if (d.n < p->nthreads && d.mg >= 2 * I8CONV_ROWS) {
         conv_rows_split(e, &d, p->nthreads, per);
         return;
