@@ -235,11 +235,11 @@ typedef nns_f32_pad2d_kernel *nns_f32_pad2d_fn;
  * in int32: one u8 x s8 product is at most 32640 in magnitude, so 65,000
  * of them fit. */
 
-/* im2col of c u8 planes: col[(ci*kh + i)*kw + j][oy*ow + ox] =
- * x[ci][iy][ix], or pad (the input's zero point) outside the plane; rows
- * ldc bytes apart. */
-typedef void nns_u8_im2col_kernel(const nns_conv2d_geom *g, int c, const uint8_t *x, uint8_t pad, uint8_t *col,
-                                  size_t ldc);
+/* Rows [l0, l1) of the im2col of u8 planes: row l = (ci*kh + i)*kw + j
+ * holds x[ci][iy][ix] at oy*ow + ox, or pad (the input's zero point)
+ * outside the plane; written at col + (l - l0)*ldc. */
+typedef void nns_u8_im2col_kernel(const nns_conv2d_geom *g, const uint8_t *x, uint8_t pad, int l0, int l1,
+                                  uint8_t *col, size_t ldc);
 typedef nns_u8_im2col_kernel *nns_u8_im2col_fn;
 /* The GEMM's u8 operand in quads, the layout of VNNI's 4-byte dot
  * products: rows l of a [k][n] operand grouped by four, quad q holding

@@ -73,10 +73,10 @@ static nns_status i8conv_infer(const nns_graph *g, const nns_node *n, const void
 
 static size_t a64(size_t n) { return (n + 63) / 64 * 64; }
 
-/* Per thread: the input shifted to u8 (s8 inputs), the columns, the
- * columns in quads, the accumulators of one group. */
+/* Per thread: the input shifted to u8 (s8 inputs), four rows of columns,
+ * the columns in quads, the accumulators of one group. */
 static size_t per_thread(const i8conv_dims *d) {
-    const size_t gemm = a64((size_t)d->c * d->ihw) + a64(d->ckg * d->ohw) +
+    const size_t gemm = a64((size_t)d->c * d->ihw) + a64(4 * d->ohw) +
                         a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4) + (size_t)d->mg * d->ohw * 4;
     const size_t dw = a64(d->ihw) + a64(nns_u8_dwconv_scratch_bytes(&d->g)) + d->ohw * 4; /* depthwise */
     return gemm > dw ? gemm : dw;
@@ -113,16 +113,22 @@ static const uint8_t *group_quads(const nns_exec_node *e, const i8conv_dims *d, 
     const i8_head *h = e->packed;
     const nns_kernels *k = e->kern;
     const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + ((size_t)b * d->c + (size_t)gr * d->cg) * d->ihw;
-    uint8_t *xu = (uint8_t *)work, *col = xu + a64((size_t)d->c * d->ihw), *xq = col + a64(d->ckg * d->ohw);
+    uint8_t *xu = (uint8_t *)work, *col = xu + a64((size_t)d->c * d->ihw), *xq = col + a64(4 * d->ohw);
     if (h->x_signed) {
         for (size_t i = 0; i < (size_t)d->cg * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
         x = xu;
     }
-    if (!d->direct) {
-        k->u8_im2col(&d->g, d->cg, x, (uint8_t)h->xzp, col, d->ohw);
-        x = col;
+    const size_t ldq = nns_quad_row_bytes((int)d->ohw);
+    if (d->direct) {
+        k->u8_pack_quads((int)d->ckg, (int)d->ohw, x, d->ohw, xq, ldq);
+        return xq;
     }
-    k->u8_pack_quads((int)d->ckg, (int)d->ohw, x, d->ohw, xq, nns_quad_row_bytes((int)d->ohw));
+    /* four rows of columns at a time, in cache, straight into their quad */
+    for (int l0 = 0; l0 < (int)d->ckg; l0 += 4) {
+        const int l1 = l0 + 4 < (int)d->ckg ? l0 + 4 : (int)d->ckg;
+        k->u8_im2col(&d->g, x, (uint8_t)h->xzp, l0, l1, col, d->ohw);
+        k->u8_pack_quads(l1 - l0, (int)d->ohw, col, d->ohw, xq + (size_t)(l0 / 4) * ldq, ldq);
+    }
     return xq;
 }
 
@@ -141,7 +147,7 @@ static void group_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
 }
 
 static int32_t *acc_of(const i8conv_dims *d, char *work) {
-    return (int32_t *)(work + a64((size_t)d->c * d->ihw) + a64(d->ckg * d->ohw) +
+    return (int32_t *)(work + a64((size_t)d->c * d->ihw) + a64(4 * d->ohw) +
                        a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4));
 }
 
