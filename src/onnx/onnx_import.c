@@ -1000,7 +1000,8 @@ static nns_status expand_ms_quantized(nns_onnx_loader *L, const Onnx__GraphProto
     synth_name(L, gp, nn, "a_dequantized", ad, sizeof ad);
     synth_name(L, gp, nn, "b_dequantized", bd, sizeof bd);
     synth_name(L, gp, nn, "y_float", yf, sizeof yf);
-    const char *da[3] = {in[0], in[1], in[2]}, *db[3] = {in[3], in[4], in[5]};
+    const char *da[3] = {in[0], in[1], in[2]}, *db[3] = {"", "", ""};
+    if (add) db[0] = in[3], db[1] = in[4], db[2] = in[5]; /* a pool has 5 inputs */
     nns_status st = synth_node(L, gp, index, nn, "DequantizeLinear", 3, da, ad, NULL, 0, 0, 0);
     if (!st && add) st = synth_node(L, gp, index, nn, "DequantizeLinear", 3, db, bd, NULL, 0, 0, 0);
     const char *op_in[2] = {ad, bd};
