@@ -36,7 +36,12 @@ static const char *help =
     "                         quantization hurts most (nnslim sensitivity --method quant)\n"
     "                         in float, one at a time, until the model loses at most PTS\n"
     "                         accuracy points on --eval-images training images\n"
-    "  --eval-images N        for --max-loss: the last N training images (default 2000)\n"
+    "  --max-bytes N          ptq: mixed precision for a file size: from every layer\n"
+    "                         quantized, keep in float the layers quantization hurts\n"
+    "                         most, most sensitive first, each while the file stays\n"
+    "                         within N bytes (an error when even all quantized is larger)\n"
+    "  --eval-images N        for --max-loss and --max-bytes: the last N training images\n"
+    "                         (default 2000)\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
     "qat's training (defaults as nnslim train's, but --lr 0.01):\n"
     "  --lr X                 default 0.01\n"
@@ -52,7 +57,8 @@ static const char *help =
     "precision) of the quantized model.\n";
 
 typedef struct quant_args {
-    const char *model, *out, *mode, *calib, *weights, *acts, *keep;
+    const char *model, *out, *mode, *calib, *weights, *acts, *keep, *max_bytes_s;
+    long long max_bytes;
     float percentile, max_loss;
     int eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
     cli_data_opts d;
@@ -86,6 +92,7 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
                       {"keep", OPT_STR, &a->keep, 0}, {"output", OPT_STR, &a->out, 0},
                       {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
                       {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
+                      {"max-bytes", OPT_STR, &a->max_bytes_s, 0},
                       {"eval-images", OPT_INT, &a->eval_images, 0}, CLI_TRAIN_OPTS(a->t),
                       CLI_DISTILL_OPTS(a->k), CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
     _Static_assert(sizeof opts <= sizeof a->opts, "quant_args.opts is too small");
@@ -122,6 +129,16 @@ static int quant_check(quant_args *a) {
     if (cli_opt_seen(a->opts, "max-loss") && qat) {
         fprintf(stderr, "nnslim quantize: --max-loss is for --mode ptq\n");
         return CLI_USAGE;
+    }
+    if (a->max_bytes_s && (qat || cli_opt_seen(a->opts, "max-loss"))) {
+        fprintf(stderr, "nnslim quantize: --max-bytes is for --mode ptq, without --max-loss\n");
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    a->max_bytes = a->max_bytes_s ? strtoll(a->max_bytes_s, &end, 10) : -1;
+    if (a->max_bytes_s && (end == a->max_bytes_s || *end || a->max_bytes < 1)) {
+        fprintf(stderr, "nnslim quantize: --max-bytes must be a number of bytes >= 1, not '%s'\n", a->max_bytes_s);
+        return CLI_FAIL;
     }
     if (cli_opt_seen(a->opts, "max-loss") && !(a->max_loss >= 0 && a->max_loss <= 100)) {
         fprintf(stderr, "nnslim quantize: --max-loss must be between 0 and 100 points, not %g\n", a->max_loss);
@@ -234,6 +251,30 @@ static nns_status quant_max_loss(const quant_args *a, quant_run *p) {
     return st;
 }
 
+static nns_status onnx_size(void *user, const nns_graph *g, int64_t *bytes) {
+    (void)user;
+    return nns_graph_onnx_bytes(g, NULL, bytes);
+}
+
+/* --max-bytes: the layers' sensitivity on the last eval_images training images. */
+static nns_status quant_max_bytes(const quant_args *a, quant_run *p) {
+    nns_dataset ev = p->train;
+    const int64_t n = a->eval_images < ev.n ? a->eval_images : ev.n, per = (int64_t)ev.c * ev.h * ev.w;
+    ev.x += (ev.n - n) * per;
+    ev.y += ev.n - n;
+    ev.n = n;
+    fprintf(stderr, "choosing each layer's precision for a file of at most %lld bytes (sensitivity on %lld training "
+                    "images)\n", a->max_bytes, (long long)n);
+    float base = 0, acc = 0;
+    int64_t bytes = 0;
+    nns_status st = nns_quantize_max_bytes(p->g, &p->train, &ev, &a->cfg, a->max_bytes, onnx_size, NULL, &p->res, &bytes,
+                                           &base, &acc);
+    if (!st)
+        fprintf(stderr, "%lld bytes; on those images: float %.4f, mixed precision %.4f (%+.2f points)\n",
+                (long long)bytes, base, acc, 100.0 * (acc - base));
+    return st;
+}
+
 /* Load, measure, quantize, save, measure. */
 static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *before, cli_measure *after) {
     nns_status st = quant_load(a, p);
@@ -243,13 +284,15 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
     fprintf(stderr, "calibrating on %lld training images (%s)\n",
             (long long)(a->cfg.calib_samples < p->train.n ? a->cfg.calib_samples : p->train.n), a->calib);
     quant_trainer qt = {a, p};
+    if ((st = nns_graph_set_meta(p->g, "nnslim.quantize", a->mode))) return st; /* before --max-bytes sizes the file */
     if (!strcmp(a->mode, "qat")) st = nns_quantize_qat(p->g, &p->train, &a->cfg, a->learn_scales, quant_train, &qt, &p->res);
     else if (a->max_loss >= 0) st = quant_max_loss(a, p);
+    else if (a->max_bytes > 0) st = quant_max_bytes(a, p);
     else st = nns_quantize_ptq(p->g, &p->train, &a->cfg, &p->res);
     if (st) return st;
     fprintf(stderr, "quantized %d layers (%d activations, %d BatchNormalizations folded)\n", p->res.layers,
             p->res.activations, p->res.folded_bn);
-    if ((st = nns_graph_set_meta(p->g, "nnslim.quantize", a->mode)) || (st = nns_graph_save_onnx(p->g, a->out))) return st;
+    if ((st = nns_graph_save_onnx(p->g, a->out))) return st;
     fprintf(stderr, "measuring the quantized model\n");
     return cli_measure_take(p->g, &p->test, a->out, after);
 }

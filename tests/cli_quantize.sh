@@ -90,6 +90,16 @@ else
   bad "max-loss: $(cat "$T/err")"
 fi
 
+# mixed precision for a file size: the chosen file fits the budget (all
+# quantized plus 20 KB: room for some float layers, not all)
+budget=$(( $(stat -c %s "$T/l5q.onnx") + 20000 ))
+if out=$("$NNS" quantize "$T/l5.onnx" --max-bytes "$budget" --eval-images 200 --calib-samples 64 "${D[@]}" -o "$T/mb.onnx" --json 2>"$T/err"); then
+  [[ $(stat -c %s "$T/mb.onnx") -le $budget ]] && ok || bad "max-bytes $budget: file $(stat -c %s "$T/mb.onnx")"
+  grep -q "bytes; on those images" "$T/err" && ok || bad "max-bytes: no report line: $(cat "$T/err")"
+else
+  bad "max-bytes: $(cat "$T/err")"
+fi
+
 # which layer breaks quantization: one row per layer, JSON, SVG
 if out=$("$NNS" sensitivity "$T/l5.onnx" --method quant --eval-images 200 --calib-samples 64 --svg "$T/q.svg" "${D[@]}" --json 2>"$T/err"); then
   for k in baseline_accuracy layers drop worst '"method": "quant"'; do grep -q -- "$k" <<<"$out" && ok || bad "sensitivity quant json lacks $k"; done
@@ -111,6 +121,9 @@ expect() {
 }
 expect 2 "--calib must be" -- "$NNS" quantize "$T/l5.onnx" --calib median -o "$T/bad.onnx"
 expect 1 "--max-loss must be between 0 and 100 points, not -1" -- "$NNS" quantize "$T/l5.onnx" --max-loss -1 -o "$T/bad.onnx"
+expect 1 "--max-bytes 1000 cannot be met: with every layer quantized the model takes" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 1000 --eval-images 100 --calib-samples 32 "${D[@]}" -o "$T/bad.onnx"
+expect 1 "--max-bytes must be a number of bytes >= 1, not '12kb'" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 12kb -o "$T/bad.onnx"
+expect 2 "--max-bytes is for --mode ptq, without --max-loss" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 9000 --max-loss 1 -o "$T/bad.onnx"
 expect 2 "--max-loss is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --max-loss 0.5 -o "$T/bad.onnx"
 expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
 expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --calib median

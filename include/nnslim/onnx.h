@@ -42,6 +42,10 @@ typedef struct nns_onnx_save_options {
     nns_onnx_sparse sparse;
 } nns_onnx_save_options;
 
+/* The bytes nns_graph_save_onnx_opts would write for g (opt NULL: the
+ * defaults), without writing anything. */
+nns_status nns_graph_onnx_bytes(const nns_graph *g, const nns_onnx_save_options *opt, int64_t *bytes);
+
 /* nns_graph_save_onnx with options (opt NULL: the defaults, as
  * nns_graph_save_onnx). A graph with pruning masks is written with metadata
  * "nnslim.pruned" = "1"; loading such a model recreates the masks (mask 0

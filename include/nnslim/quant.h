@@ -210,6 +210,21 @@ nns_status nns_quantize_max_loss(nns_graph *g, const nns_dataset *calib, const n
                                  const nns_ptq_config *cfg, float max_loss, nns_ptq_result *res, float *base_acc,
                                  float *acc);
 
+/* The size of a graph in bytes as it would be saved (for ONNX:
+ * nns_graph_onnx_bytes of nnslim/onnx.h through a small wrapper). */
+typedef nns_status (*nns_quant_size_fn)(void *user, const nns_graph *g, int64_t *bytes);
+
+/* Mixed precision for a size budget: the per-layer sensitivity on eval,
+ * then, from every layer quantized, the layers whose quantization costs
+ * accuracy kept in float, most sensitive first, each only if the model
+ * still fits in max_bytes (sized by size_fn); g is then quantized so.
+ * *bytes: its size; *base_acc, *acc: the float and quantized accuracy on
+ * eval. NNS_STATUS_UNSUPPORTED, naming the smallest size, when even every
+ * layer quantized does not fit. */
+nns_status nns_quantize_max_bytes(nns_graph *g, const nns_dataset *calib, const nns_dataset *eval,
+                                  const nns_ptq_config *cfg, int64_t max_bytes, nns_quant_size_fn size_fn,
+                                  void *size_user, nns_ptq_result *res, int64_t *bytes, float *base_acc, float *acc);
+
 /* What quantization made of node `node` (from the graph's QDQ form). */
 typedef struct nns_quant_layer {
     char precision[16];      /* as nnslim info prints it: "f32", "W8A8", "W8A32"; "" without a weight */

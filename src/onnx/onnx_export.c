@@ -484,6 +484,17 @@ static nns_status write_atomic(const char *path, const uint8_t *buf, size_t len)
     return st;
 }
 
+nns_status nns_graph_onnx_bytes(const nns_graph *g, const nns_onnx_save_options *opt, int64_t *bytes) {
+    pool P;
+    memset(&P, 0, sizeof P);
+    Onnx__ModelProto m;
+    Onnx__GraphProto gp;
+    nns_status st = build_model(&P, g, opt, &m, &gp);
+    if (!st) *bytes = (int64_t)onnx__model_proto__get_packed_size(&m);
+    pool_free(&P);
+    return st;
+}
+
 nns_status nns_graph_save_onnx(const nns_graph *g, const char *path) {
     return nns_graph_save_onnx_opts(g, path, NULL);
 }

@@ -3,7 +3,10 @@
  * nnslim/quant.h): the per-layer sensitivity (each layer quantized alone),
  * then the most sensitive layers kept in float, one more at a time, until
  * the whole model quantized with the rest loses at most the budget on the
- * evaluation images; g is quantized with that choice.
+ * evaluation images; g is quantized with that choice. And for a size
+ * budget (nns_quantize_max_bytes): from every layer quantized, the layers
+ * whose quantization costs accuracy kept in float, most sensitive first,
+ * each while the model still fits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +69,67 @@ nns_status nns_quantize_max_loss(nns_graph *g, const nns_dataset *calib, const n
         st = nns_error(NNS_STATUS_UNSUPPORTED, "--max-loss %g points cannot be met: the model loses more with any layer "
                                                "quantized", 100.0 * max_loss);
     if (!st) st = nns_quantize_ptq(g, calib, &c, res);
+    free(ord);
+    free(keep);
+    nns_sweep_table_free(&t);
+    return st;
+}
+
+/* Size of g quantized by cfg (a copy; g untouched). */
+static nns_status try_size(const nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg,
+                           nns_quant_size_fn size_fn, void *user, int64_t *bytes) {
+    nns_graph *q = NULL;
+    nns_ptq_result r;
+    nns_status st = nns_graph_clone(g, &q);
+    if (!st) st = nns_quantize_ptq(q, calib, cfg, &r);
+    if (!st) st = size_fn(user, q, bytes);
+    nns_graph_free(q);
+    return st;
+}
+
+/* Keep in c (keep[base..]) each sensitive layer, most sensitive first,
+ * whose float weights still fit in max_bytes; *bytes: the size chosen. */
+static nns_status fill_budget(const nns_graph *g, const nns_dataset *calib, const nns_sweep_table *t, const int *ord,
+                              nns_ptq_config *c, const char **keep, int64_t max_bytes, nns_quant_size_fn size_fn,
+                              void *user, int64_t *bytes) {
+    nns_status st = try_size(g, calib, c, size_fn, user, bytes);
+    if (!st && *bytes > max_bytes)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "--max-bytes %lld cannot be met: with every layer quantized the model "
+                                                 "takes %lld bytes", (long long)max_bytes, (long long)*bytes);
+    for (int i = 0; !st && i < t->n_units; i++) {
+        if (!(t->baseline - t->score[ord[i]] > 0)) break; /* the rest lose nothing quantized */
+        int64_t b = 0;
+        keep[c->n_keep++] = t->units[ord[i]].name;
+        st = try_size(g, calib, c, size_fn, user, &b);
+        if (!st && b <= max_bytes) *bytes = b;
+        else c->n_keep--;
+    }
+    return st;
+}
+
+nns_status nns_quantize_max_bytes(nns_graph *g, const nns_dataset *calib, const nns_dataset *eval,
+                                  const nns_ptq_config *cfg, int64_t max_bytes, nns_quant_size_fn size_fn,
+                                  void *size_user, nns_ptq_result *res, int64_t *bytes, float *base_acc, float *acc) {
+    memset(res, 0, sizeof *res);
+    if (max_bytes < 1) return nns_error(NNS_STATUS_INVALID_ARG, "--max-bytes must be >= 1, not %lld", (long long)max_bytes);
+    nns_sweep_eval_data ed = {eval, 256};
+    nns_sweep_table t;
+    nns_status st = nns_quant_sensitivity(g, calib, cfg, nns_sweep_eval_accuracy, &ed, NULL, NULL, &t);
+    if (st) return st;
+    *base_acc = t.baseline;
+    const int n = t.n_units, nk = cfg->n_keep;
+    int *ord = malloc((size_t)(n ? n : 1) * sizeof *ord);
+    const char **keep = malloc((size_t)(n + nk + 1) * sizeof *keep);
+    if (!ord || !keep) st = nns_error(NNS_STATUS_NOMEM, "out of memory choosing precisions");
+    nns_ptq_config c = *cfg;
+    if (!st) {
+        order_by_drop(&t, ord);
+        for (int i = 0; i < nk; i++) keep[i] = cfg->keep[i];
+        c.keep = keep;
+        st = fill_budget(g, calib, &t, ord, &c, keep, max_bytes, size_fn, size_user, bytes);
+    }
+    if (!st) st = nns_quantize_ptq(g, calib, &c, res);
+    if (!st) st = nns_sweep_eval_accuracy(&ed, g, acc);
     free(ord);
     free(keep);
     nns_sweep_table_free(&t);
