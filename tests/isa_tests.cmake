@@ -1,7 +1,7 @@
 # tests/isa_tests.cmake — tests of the ISA levels (included by CMakeLists.txt
 # after the tests are defined).
 #
-# 1. The op, golden and ONNX tests run once more per ISA level of
+# 1. The op, golden, ONNX and int8 tests run once more per ISA level of
 #    src/kernels/isa.def, as <test>_isa_<level> with NNS_ISA=<level>, through
 #    isa_run: a level the CPU lacks is skipped (exit 77), so the lower kernel
 #    paths stay tested on machines that have higher ones.
@@ -9,7 +9,7 @@
 #    the flags nns_isa_flags() gives that suffix's kernel files.
 add_executable(isa_run ${CMAKE_SOURCE_DIR}/tests/isa_run.c)
 target_link_libraries(isa_run PRIVATE nnslim_static)
-set(NNS_ISA_TESTS test_ops_conv test_ops_misc test_golden test_onnx test_conformance)
+set(NNS_ISA_TESTS test_ops_conv test_ops_misc test_golden test_onnx test_conformance test_int8)
 foreach(level ${NNS_ISA_LEVELS})
   foreach(t ${NNS_ISA_TESTS})
     add_test(NAME ${t}_isa_${level} COMMAND isa_run $<TARGET_FILE:${t}>)
