@@ -234,13 +234,20 @@ static nns_status quant_train(void *user, nns_graph *g) {
     return nns_distill(t->p->teacher, g, &t->p->train, val, &t->a->tcfg, &t->a->dc, &tr);
 }
 
-/* --max-loss: the budget checked on the last eval_images training images. */
-static nns_status quant_max_loss(const quant_args *a, quant_run *p) {
+/* The last eval_images training images (a view of p->train). */
+static nns_dataset eval_tail(const quant_args *a, const quant_run *p) {
     nns_dataset ev = p->train;
     const int64_t n = a->eval_images < ev.n ? a->eval_images : ev.n, per = (int64_t)ev.c * ev.h * ev.w;
     ev.x += (ev.n - n) * per;
     ev.y += ev.n - n;
     ev.n = n;
+    return ev;
+}
+
+/* --max-loss: the budget checked on the last eval_images training images. */
+static nns_status quant_max_loss(const quant_args *a, quant_run *p) {
+    nns_dataset ev = eval_tail(a, p);
+    const int64_t n = ev.n;
     fprintf(stderr, "choosing each layer's precision for a loss of at most %g points on %lld training images\n",
             a->max_loss, (long long)n);
     float base = 0, acc = 0;
@@ -258,11 +265,8 @@ static nns_status onnx_size(void *user, const nns_graph *g, int64_t *bytes) {
 
 /* --max-bytes: the layers' sensitivity on the last eval_images training images. */
 static nns_status quant_max_bytes(const quant_args *a, quant_run *p) {
-    nns_dataset ev = p->train;
-    const int64_t n = a->eval_images < ev.n ? a->eval_images : ev.n, per = (int64_t)ev.c * ev.h * ev.w;
-    ev.x += (ev.n - n) * per;
-    ev.y += ev.n - n;
-    ev.n = n;
+    nns_dataset ev = eval_tail(a, p);
+    const int64_t n = ev.n;
     fprintf(stderr, "choosing each layer's precision for a file of at most %lld bytes (sensitivity on %lld training "
                     "images)\n", a->max_bytes, (long long)n);
     float base = 0, acc = 0;

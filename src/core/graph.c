@@ -644,3 +644,13 @@ nns_status nns_graph_prune_dead(nns_graph *g) {
     /* Packed params of removed values stay in g->params until repacked. */
     return nns_graph_pack_params(g);
 }
+
+int *nns_graph_count_readers(const nns_graph *g, int output_weight) {
+    int *u = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *u);
+    if (!u) return NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] >= 0) u[g->nodes[i].in[j]]++;
+    for (int i = 0; i < g->n_outputs; i++) u[g->outputs[i]] += output_weight;
+    return u;
+}

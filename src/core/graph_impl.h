@@ -88,6 +88,10 @@ const char *nns_node_attr_string(const nns_node *n, const char *name,
 
 /* Add an ACT value (no data); returns index or -1 on OOM. */
 int nns_graph_new_value(nns_graph *g, const char *name);
+/* Readers of each value, a calloc'd array of n_values (free it): node
+ * inputs count 1 each, a graph output output_weight. NULL when out of
+ * memory. */
+int *nns_graph_count_readers(const nns_graph *g, int output_weight);
 /* Remove nodes/values that no graph output depends on. */
 nns_status nns_graph_prune_dead(nns_graph *g);
 /* Sort the nodes topologically (stable in the original order); an error

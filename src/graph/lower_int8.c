@@ -29,16 +29,6 @@ typedef struct lower_match {
     int64_t m;                   /* output channels */
 } lower_match;
 
-static int *count_readers(const nns_graph *g) {
-    int *u = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *u);
-    if (!u) return NULL;
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int j = 0; j < g->nodes[i].n_in; j++)
-            if (g->nodes[i].in[j] >= 0) u[g->nodes[i].in[j]]++;
-    for (int i = 0; i < g->n_outputs; i++) u[g->outputs[i]] += 1 << 20; /* never fused away */
-    return u;
-}
-
 static int has_data(const nns_graph *g, int v) { return v >= 0 && g->values[v].data != NULL; }
 static int present(const nns_node *n, int slot) { return slot < n->n_in && n->in[slot] >= 0; }
 
@@ -280,7 +270,7 @@ static int match(const nns_graph *g, const int *readers, int i, lower_match *mt)
 }
 
 nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
-    int n = 0, *readers = count_readers(g);
+    int n = 0, *readers = nns_graph_count_readers(g, 1 << 20); /* an output is never fused away */
     if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
     nns_status st = NNS_OK;
     const int nodes = g->n_nodes;

@@ -37,6 +37,41 @@ static nns_status try_keep(const nns_graph *g, const nns_dataset *calib, const n
     return st;
 }
 
+/* What both budgets start from: the layers' sensitivity, their order (most
+ * sensitive first), and cfg with a keep list that has room for them all. */
+typedef struct mixed_plan {
+    nns_sweep_table t;
+    int *ord;
+    const char **keep;
+    nns_ptq_config c;
+} mixed_plan;
+
+static void mixed_free(mixed_plan *m) {
+    free(m->ord);
+    free(m->keep);
+    nns_sweep_table_free(&m->t);
+}
+
+static nns_status mixed_begin(const nns_graph *g, const nns_dataset *calib, nns_sweep_eval_data *ed,
+                              const nns_ptq_config *cfg, mixed_plan *m, float *base_acc) {
+    memset(m, 0, sizeof *m);
+    nns_status st = nns_quant_sensitivity(g, calib, cfg, nns_sweep_eval_accuracy, ed, NULL, NULL, &m->t);
+    if (st) return st;
+    *base_acc = m->t.baseline;
+    const int n = m->t.n_units, nk = cfg->n_keep;
+    m->ord = malloc((size_t)(n ? n : 1) * sizeof *m->ord);
+    m->keep = malloc((size_t)(n + nk + 1) * sizeof *m->keep);
+    if (!m->ord || !m->keep) {
+        mixed_free(m);
+        return nns_error(NNS_STATUS_NOMEM, "out of memory choosing precisions");
+    }
+    order_by_drop(&m->t, m->ord);
+    for (int i = 0; i < nk; i++) m->keep[i] = cfg->keep[i];
+    m->c = *cfg;
+    m->c.keep = m->keep;
+    return NNS_OK;
+}
+
 nns_status nns_quantize_max_loss(nns_graph *g, const nns_dataset *calib, const nns_dataset *eval,
                                  const nns_ptq_config *cfg, float max_loss, nns_ptq_result *res, float *base_acc,
                                  float *acc) {
@@ -44,34 +79,22 @@ nns_status nns_quantize_max_loss(nns_graph *g, const nns_dataset *calib, const n
     if (!(max_loss >= 0 && max_loss <= 1))
         return nns_error(NNS_STATUS_INVALID_ARG, "--max-loss must be between 0 and 100 points, not %g", 100.0 * max_loss);
     nns_sweep_eval_data ed = {eval, 256};
-    nns_sweep_table t;
-    nns_status st = nns_quant_sensitivity(g, calib, cfg, nns_sweep_eval_accuracy, &ed, NULL, NULL, &t);
+    mixed_plan m;
+    nns_status st = mixed_begin(g, calib, &ed, cfg, &m, base_acc);
     if (st) return st;
-    *base_acc = t.baseline;
-    const int n = t.n_units, nk = cfg->n_keep;
-    int *ord = malloc((size_t)(n ? n : 1) * sizeof *ord);
-    const char **keep = malloc((size_t)(n + nk + 1) * sizeof *keep);
-    if (!ord || !keep) st = nns_error(NNS_STATUS_NOMEM, "out of memory choosing precisions");
-    nns_ptq_config c = *cfg;
+    const int n = m.t.n_units, nk = cfg->n_keep;
     int k = 0;
-    if (!st) {
-        order_by_drop(&t, ord);
-        for (int i = 0; i < nk; i++) keep[i] = cfg->keep[i];
-        c.keep = keep;
-        for (; k < n && !st; k++) { /* k layers kept in float, the most sensitive */
-            c.n_keep = nk + k;
-            st = try_keep(g, calib, &ed, &c, acc);
-            if (!st && t.baseline - *acc <= max_loss) break;
-            keep[nk + k] = t.units[ord[k]].name;
-        }
+    for (; k < n && !st; k++) { /* k layers kept in float, the most sensitive */
+        m.c.n_keep = nk + k;
+        st = try_keep(g, calib, &ed, &m.c, acc);
+        if (!st && m.t.baseline - *acc <= max_loss) break;
+        m.keep[nk + k] = m.t.units[m.ord[k]].name;
     }
     if (!st && k == n)
         st = nns_error(NNS_STATUS_UNSUPPORTED, "--max-loss %g points cannot be met: the model loses more with any layer "
                                                "quantized", 100.0 * max_loss);
-    if (!st) st = nns_quantize_ptq(g, calib, &c, res);
-    free(ord);
-    free(keep);
-    nns_sweep_table_free(&t);
+    if (!st) st = nns_quantize_ptq(g, calib, &m.c, res);
+    mixed_free(&m);
     return st;
 }
 
@@ -113,25 +136,12 @@ nns_status nns_quantize_max_bytes(nns_graph *g, const nns_dataset *calib, const 
     memset(res, 0, sizeof *res);
     if (max_bytes < 1) return nns_error(NNS_STATUS_INVALID_ARG, "--max-bytes must be >= 1, not %lld", (long long)max_bytes);
     nns_sweep_eval_data ed = {eval, 256};
-    nns_sweep_table t;
-    nns_status st = nns_quant_sensitivity(g, calib, cfg, nns_sweep_eval_accuracy, &ed, NULL, NULL, &t);
+    mixed_plan m;
+    nns_status st = mixed_begin(g, calib, &ed, cfg, &m, base_acc);
     if (st) return st;
-    *base_acc = t.baseline;
-    const int n = t.n_units, nk = cfg->n_keep;
-    int *ord = malloc((size_t)(n ? n : 1) * sizeof *ord);
-    const char **keep = malloc((size_t)(n + nk + 1) * sizeof *keep);
-    if (!ord || !keep) st = nns_error(NNS_STATUS_NOMEM, "out of memory choosing precisions");
-    nns_ptq_config c = *cfg;
-    if (!st) {
-        order_by_drop(&t, ord);
-        for (int i = 0; i < nk; i++) keep[i] = cfg->keep[i];
-        c.keep = keep;
-        st = fill_budget(g, calib, &t, ord, &c, keep, max_bytes, size_fn, size_user, bytes);
-    }
-    if (!st) st = nns_quantize_ptq(g, calib, &c, res);
+    st = fill_budget(g, calib, &m.t, m.ord, &m.c, m.keep, max_bytes, size_fn, size_user, bytes);
+    if (!st) st = nns_quantize_ptq(g, calib, &m.c, res);
     if (!st) st = nns_sweep_eval_accuracy(&ed, g, acc);
-    free(ord);
-    free(keep);
-    nns_sweep_table_free(&t);
+    mixed_free(&m);
     return st;
 }

@@ -44,17 +44,6 @@ static int kept(const nns_ptq_config *cfg, const char *name) {
     return 0;
 }
 
-/* Readers of each value (node inputs and graph outputs). */
-static int *count_readers(const nns_graph *g) {
-    int *u = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *u);
-    if (!u) return NULL;
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int j = 0; j < g->nodes[i].n_in; j++)
-            if (g->nodes[i].in[j] >= 0) u[g->nodes[i].in[j]]++;
-    for (int i = 0; i < g->n_outputs; i++) u[g->outputs[i]]++;
-    return u;
-}
-
 /* Node i is a layer to quantize: a float weight initializer of its own
  * with an output-channel axis, a float activation as input 0, not kept. */
 static int quantizable(const nns_graph *g, const int *readers, int i, const nns_ptq_config *cfg) {
@@ -195,7 +184,7 @@ static nns_status check_config(const nns_ptq_config *cfg) {
 /* The layers to quantize (p->is_layer, g's node indices) and the distinct
  * activations they read (p->acts). */
 static nns_status find_layers(const nns_graph *g, const nns_ptq_config *cfg, nns_ptq_plan *p, int *n_layers) {
-    int *readers = count_readers(g);
+    int *readers = nns_graph_count_readers(g, 1);
     if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory finding the layers to quantize");
     p->n_acts = *n_layers = 0;
     for (int i = 0; i < g->n_nodes; i++) {
