@@ -196,7 +196,7 @@ static void dequant_blocked(const nns_value *x, const nns_value *s, const nns_va
                             float *y) {
     const int a = (int)(axis < 0 ? axis + x->shape.ndim : axis);
     int64_t outer = 1, inner = 1;
-    const int64_t d = x->shape.dims[a], nb = (d + block - 1) / block;
+    const int64_t d = x->shape.dims[a], nb = d / block + (d % block != 0); /* block from a file: no d + block */
     for (int k = 0; k < a; k++) outer *= x->shape.dims[k];
     for (int k = a + 1; k < x->shape.ndim; k++) inner *= x->shape.dims[k];
     const float *sc = s->data;

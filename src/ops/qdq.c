@@ -90,6 +90,9 @@ static nns_status dq_prepare(const nns_graph *g, const nns_node *n, void *params
     return st ? st : check_const_scale(g, n);
 }
 
+/* ceil(d / b) for d >= 0, b > 0, without overflow (b comes from a file). */
+static int64_t blocks_of(int64_t d, int64_t b) { return d / b + (d % b != 0); }
+
 /* Blocked: scale (and zero point) of x's shape but ceil(dim / B) along axis. */
 static nns_status blocked_infer(const nns_node *n, const qdq_params *p, const nns_shape *x, const nns_shape *s,
                                 const nns_shape *z, nns_shape *out) {
@@ -99,7 +102,7 @@ static nns_status blocked_infer(const nns_node *n, const qdq_params *p, const nn
     int ok = s->ndim == x->ndim && (!z || nns_shape_eq(s, z));
     for (int d = 0; ok && d < x->ndim; d++) {
         if (x->dims[d] < 0) continue; /* known when the plan is built */
-        const int64_t want = d == axis ? (x->dims[d] + p->block_size - 1) / p->block_size : x->dims[d];
+        const int64_t want = d == axis ? blocks_of(x->dims[d], p->block_size) : x->dims[d];
         ok = s->dims[d] == want;
     }
     char xs[96], ss[96];
@@ -201,7 +204,7 @@ static void dq_forward_blocked(nns_exec_node *e) {
     nns_axis_view v = {1, xs->dims[a], 1};
     for (int d = 0; d < a; d++) v.outer *= xs->dims[d];
     for (int d = a + 1; d < xs->ndim; d++) v.inner *= xs->dims[d];
-    const int64_t nb = (v.ch + p->block_size - 1) / p->block_size, rows = v.outer * v.ch;
+    const int64_t nb = blocks_of(v.ch, p->block_size), rows = v.outer * v.ch;
     const float *sc = nns_tv_cf32(e->in[1]);
     const nns_tv *xt = e->in[0], *zt = e->n_in > 2 ? e->in[2] : NULL;
     float *y = nns_tv_f32(e->out[0]);
