@@ -17,7 +17,7 @@ OUT=${OUT:-$(mktemp -d)}
 MEAN=0.286041 STD=0.353024
 mkdir -p bench/results
 res=bench/results/quantize_int4.txt
-isa=$(grep -o -m1 -w 'avx512_vnni\|avx512f\|avx2' /proc/cpuinfo | head -1)
+isa=$(for f in avx512_vnni avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; break; }; done)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) commit $(git rev-parse --short HEAD) isa ${isa:-?} load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$res"
 log() { echo "$*" | tee -a "$res"; }
 get() { sed -E "s/.*\"$1\": \\{([^}]*)\\}.*/\\1/" <<<"$3" | sed -E "s/.*\"$2\": ([0-9.e+-]+).*/\\1/"; }
