@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/qmath.h"
 #include "nnslim/onnx.h"
 #include "onnx/onnx_internal.h"
 #include "graph/weights.h"
@@ -116,8 +117,7 @@ static int host_is_le(void) {
 static nns_status tensor_4bit(pool *P, const nns_value *v, size_t n, Onnx__TensorProto *t, Onnx__TensorProto **out) {
     uint8_t *b = pal(P, n / 2 + 1, 1);
     if (!b) return nns_error(NNS_STATUS_NOMEM, "out of memory exporting '%s'", v->name);
-    const uint8_t *q = v->data; /* the low nibble of an s4 byte is its two's complement form */
-    for (size_t i = 0; i < n; i += 2) b[i / 2] = (uint8_t)((q[i] & 0xFu) | (i + 1 < n ? (q[i + 1] & 0xFu) << 4 : 0u));
+    nns_q_pack4(v->data, (int64_t)n, b);
     t->has_raw_data = 1;
     t->raw_data.len = n / 2 + n % 2;
     t->raw_data.data = b;

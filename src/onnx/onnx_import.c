@@ -17,6 +17,7 @@
 #include "nnslim/onnx.h"
 #include "core/checked.h"
 #include "core/file.h"
+#include "core/qmath.h"
 #include "onnx/onnx_internal.h"
 #include "ops/op.h"
 #include "graph/infer.h"
@@ -164,8 +165,8 @@ static int is_4bit(nns_dtype dt) { return dt == NNS_DTYPE_U4 || dt == NNS_DTYPE_
 static void tensor_unpack_4bit(const Onnx__TensorProto *t, nns_dtype dt, size_t n, int raw, void *data) {
     for (size_t i = 0; i < n; i++) {
         const unsigned byte = raw ? t->raw_data.data[i / 2] : (unsigned)t->int32_data[i / 2] & 0xFFu;
-        const unsigned v = (byte >> (i % 2 ? 4 : 0)) & 0xFu;
-        if (dt == NNS_DTYPE_S4) ((int8_t *)data)[i] = (int8_t)((int)v - (v >= 8 ? 16 : 0));
+        const int32_t v = nns_q_nibble(byte, (int64_t)i, dt == NNS_DTYPE_S4);
+        if (dt == NNS_DTYPE_S4) ((int8_t *)data)[i] = (int8_t)v;
         else ((uint8_t *)data)[i] = (uint8_t)v;
     }
 }
