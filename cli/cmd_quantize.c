@@ -12,8 +12,10 @@ static const char *help =
     "opset 13), which ONNX Runtime runs. BatchNormalization is folded first; every\n"
     "Conv, Gemm and MatMul with a float weight is quantized: its weight to s8\n"
     "(symmetric), the activation it reads to 8 bits with a range calibrated on\n"
-    "training images. Prints before/after: accuracy, parameters, file size, measured\n"
-    "latency, and each layer's precision.\n"
+    "training images. With --weights int4 or --group-size, weight-only instead: s4 or\n"
+    "s8 weights with one scale per group of input channels, float activations, opset\n"
+    "21. Prints before/after: accuracy, parameters, file size, measured latency, and\n"
+    "each layer's precision (W8A8, W8A32, W4A32g32: groups of 32, f32).\n"
     "\n"
     "  --mode ptq|qat         ptq (default): post-training quantization; qat: then\n"
     "                         train with fake quantization (straight-through estimator)\n"
@@ -28,9 +30,19 @@ static const char *help =
     "                         set (default 1000); memory does not grow with N\n"
     "  --per-channel          one weight scale per output channel (default)\n"
     "  --per-tensor           one weight scale per layer\n"
-    "  --weights int8         weight type (default int8)\n"
-    "  --activations uint8|int8|float   uint8 asymmetric (default), int8 symmetric, or\n"
-    "                         float: weight-only (W8A32), no calibration\n"
+    "  --weights int8|int4    weight type (default int8). int4: s4 weights, weight-only\n"
+    "                         (activations float; --activations float is implied, and\n"
+    "                         uint8/int8 are refused) in groups of --group-size, saved\n"
+    "                         as opset 21's INT4 read by a blocked DequantizeLinear\n"
+    "  --group-size N         weight-only: one weight scale per N consecutive input\n"
+    "                         channels of each output channel (32, 64, 128, ...; int4\n"
+    "                         default 32); N must divide every quantized layer's input\n"
+    "                         channels or be at least that many (then they are one\n"
+    "                         group; a layer with one input channel keeps one scale\n"
+    "                         per output channel); with int8 it makes grouped W8A32\n"
+    "  --activations uint8|int8|float   uint8 asymmetric (default; float with int4),\n"
+    "                         int8 symmetric, or float: weight-only (W8A32), no\n"
+    "                         calibration\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
     "  --max-loss PTS         ptq: mixed precision for a budget: keep the layers that\n"
     "                         quantization hurts most (nnslim sensitivity --method quant)\n"
@@ -53,14 +65,14 @@ static const char *help =
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
     "file_bytes, latency_ms_b1, images_per_second_b64; mode, epochs, learn_scales,\n"
     "teacher, calib, calib_samples,\n"
-    "per_channel, activations, folded_batchnorms, output, and layers (name, op,\n"
+    "per_channel, weights, group_size (0: none), activations, folded_batchnorms, output, and layers (name, op,\n"
     "precision) of the quantized model.\n";
 
 typedef struct quant_args {
     const char *model, *out, *mode, *calib, *weights, *acts, *keep, *max_bytes_s;
     long long max_bytes;
     float percentile, max_loss;
-    int eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
+    int group_size, eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
     cli_data_opts d;
     cli_train_opts t;
     cli_distill_opts k;
@@ -89,6 +101,7 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
                       {"percentile", OPT_FLOAT, &a->percentile, 0}, {"calib-samples", OPT_INT, &a->calib_samples, 0},
                       {"per-channel", OPT_FLAG, &a->per_channel, 0}, {"per-tensor", OPT_FLAG, &a->per_tensor, 0},
                       {"weights", OPT_STR, &a->weights, 0}, {"activations", OPT_STR, &a->acts, 0},
+                      {"group-size", OPT_INT, &a->group_size, 0},
                       {"keep", OPT_STR, &a->keep, 0}, {"output", OPT_STR, &a->out, 0},
                       {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
                       {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
@@ -111,6 +124,39 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
     }
     a->model = pos[0];
     return -1;
+}
+
+/* --weights, --group-size and --activations: 0 or the exit code. int4 and
+ * groups are weight-only; int4 implies --activations float and groups of 32. */
+static int quant_check_weights(quant_args *a, int qat) {
+    const int int4 = !strcmp(a->weights, "int4"), grouped = cli_opt_seen(a->opts, "group-size");
+    if (!int4 && strcmp(a->weights, "int8")) {
+        fprintf(stderr, "nnslim quantize: --weights must be int8 or int4, not '%s'\n", a->weights);
+        return CLI_USAGE;
+    }
+    if (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float")) {
+        fprintf(stderr, "nnslim quantize: --activations must be uint8, int8 or float, not '%s'\n", a->acts);
+        return CLI_USAGE;
+    }
+    if (grouped && a->group_size < 1) {
+        fprintf(stderr, "nnslim quantize: --group-size must be a positive number of input channels, not %d\n",
+                a->group_size);
+        return CLI_USAGE;
+    }
+    if (!int4 && !grouped) return 0;
+    if (cli_opt_seen(a->opts, "activations") && strcmp(a->acts, "float")) {
+        fprintf(stderr, "nnslim quantize: %s weight-only: --activations must be float, not '%s'\n",
+                int4 ? "--weights int4 is" : "--group-size is", a->acts);
+        return CLI_USAGE;
+    }
+    if (qat || a->max_loss >= 0 || a->per_tensor) {
+        fprintf(stderr, "nnslim quantize: %s cannot be combined with %s\n", int4 ? "--weights int4" : "--group-size",
+                qat ? "--mode qat" : a->per_tensor ? "--per-tensor" : "--max-loss");
+        return CLI_USAGE;
+    }
+    a->acts = "float";
+    if (!grouped) a->group_size = 32;
+    return 0;
 }
 
 /* The choices into the library's config: -1 or the exit code. */
@@ -159,14 +205,7 @@ static int quant_check(quant_args *a) {
         fprintf(stderr, "nnslim quantize: --calib must be minmax, percentile, entropy or mse, not '%s'\n", a->calib);
         return CLI_USAGE;
     }
-    if (strcmp(a->weights, "int8")) {
-        fprintf(stderr, "nnslim quantize: --weights must be int8, not '%s'\n", a->weights);
-        return CLI_USAGE;
-    }
-    if (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float")) {
-        fprintf(stderr, "nnslim quantize: --activations must be uint8, int8 or float, not '%s'\n", a->acts);
-        return CLI_USAGE;
-    }
+    if ((r = quant_check_weights(a, qat))) return r;
     if (a->per_channel && a->per_tensor) {
         fprintf(stderr, "nnslim quantize: give --per-channel or --per-tensor, not both\n");
         return CLI_USAGE;
@@ -182,6 +221,8 @@ static int quant_check(quant_args *a) {
     a->cfg.per_channel = !a->per_tensor;
     a->cfg.act_signed = !strcmp(a->acts, "int8");
     a->cfg.weight_only = !strcmp(a->acts, "float");
+    a->cfg.weight_bits = !strcmp(a->weights, "int4") ? 4 : 8;
+    a->cfg.group_size = a->group_size;
     if (a->keep) {
         snprintf(a->keepbuf, sizeof a->keepbuf, "%s", a->keep);
         char *save = NULL;
@@ -332,8 +373,10 @@ static void quant_report_json(const quant_args *a, const quant_run *p, const cli
     else printf("null");
     printf(", \"calib\": ");
     cli_json_str(stdout, a->calib);
-    printf(", \"calib_samples\": %lld, \"per_channel\": %s, \"activations\": ", (long long)p->res.calib_images,
+    printf(", \"calib_samples\": %lld, \"per_channel\": %s, \"weights\": ", (long long)p->res.calib_images,
            a->cfg.per_channel ? "true" : "false");
+    cli_json_str(stdout, a->weights);
+    printf(", \"group_size\": %d, \"activations\": ", a->cfg.group_size);
     cli_json_str(stdout, a->acts);
     printf(", \"folded_batchnorms\": %d, ", p->res.folded_bn);
     cli_measure_json("before", before);

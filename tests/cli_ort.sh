@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # cli_ort.sh NNSLIM — every model nnslim saves runs in ONNX Runtime with the
-# same outputs (max abs difference <= 1e-4). Skips (exit 77) when
+# same outputs (max abs difference <= 1e-4), the weight-only grouped ones
+# too (4-bit INT4 and grouped int8 weights, opset 21's blocked
+# DequantizeLinear). Skips (exit 77) when
 # onnxruntime-node is not installed (tools/setup_ort.sh installs it).
 set -u
 NNS="$1"
@@ -34,6 +36,23 @@ for a in lenet300 lenet5 vggsmall resnet8 mobilenet; do
     echo "$a: $out"; pass=$((pass+1))
   else
     echo "FAIL: $a: $out"; fail=$((fail+1))
+  fi
+done
+# weight-only grouped quantization: opset 21, INT4 / INT8 read through a blocked DequantizeLinear
+for q in "resnet8 int4 32" "mobilenet int4 32" "resnet8 int8 16" "vggsmall int4 64"; do
+  read -r a w gs <<<"$q"
+  [[ -f "$T/$a.onnx" ]] || continue
+  m="$T/${a}_${w}_g$gs"
+  "$NNS" quantize "$T/$a.onnx" --weights "$w" --group-size "$gs" "${DATA[@]}" -o "$m.onnx" >/dev/null 2>"$T/err" || {
+    echo "FAIL: $a $w g$gs: quantize: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  "$NNS" run "$m.onnx" --input "$T/x.npy" -o "${m}_nns.npy" 2>"$T/err" || {
+    echo "FAIL: $a $w g$gs: nnslim run: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  node "$SRC/tools/ort_run.js" "$m.onnx" "$T/x.npy" "${m}_ort.npy" >/dev/null 2>"$T/err" || {
+    echo "FAIL: $a $w g$gs: onnxruntime: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  if out=$(node "$SRC/tools/npy_compare.js" "${m}_nns.npy" "${m}_ort.npy" --tol 1e-4 2>&1); then
+    echo "$a $w g$gs: $out"; pass=$((pass+1))
+  else
+    echo "FAIL: $a $w g$gs: $out"; fail=$((fail+1))
   fi
 done
 echo "$pass passed, $fail failed"

@@ -54,6 +54,29 @@ if out=$("$NNS" quantize "$T/l5.onnx" --activations float "${D[@]}" -o "$T/w.onn
 else
   bad "weight-only: $(cat "$T/err")"
 fi
+# 4-bit weights in groups of input channels (weight-only, opset 21): every
+# layer W4A32 (grouped but the stem, whose one input channel has no group),
+# the file at most a fifth of the float one, info and eval read it back
+for gs in 32 64; do
+  if out=$("$NNS" quantize "$T/r8.onnx" --weights int4 --group-size $gs "${D[@]}" -o "$T/w4.onnx" --json 2>"$T/err"); then
+    grep -q "\"weights\": \"int4\", \"group_size\": $gs, \"activations\": \"float\"" <<<"$out" && ok || bad "int4 g$gs: json settings: $out"
+    layers=${out#*\"layers\": \[}
+    [[ $(grep -o '"precision": "W4A32g[0-9]*"' <<<"$layers" | wc -l) -ge 8 ]] && ok || bad "int4 g$gs: layers: $layers"
+    grep -q '"precision": "\(f32\|W8A8\|W8A32\)"' <<<"$layers" && bad "int4 g$gs: a layer not 4-bit: $layers" || ok
+    ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+    fb=$(json_get "$out" before file_bytes); fa=$(json_get "$out" after file_bytes)
+    awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.05)}' && ok || bad "int4 g$gs: accuracy $ab -> $aa"
+    awk -v a="$fa" -v b="$fb" 'BEGIN{exit !(a <= 0.20*b)}' && ok || bad "int4 g$gs: file $fb -> $fa"
+    "$NNS" info "$T/w4.onnx" | grep -q "W4A32g" && ok || bad "int4 g$gs: info shows no W4A32g"
+    ev=$("$NNS" eval "$T/w4.onnx" --test-limit 500 --threads 2 --json 2>"$T/err") && ok || bad "int4 g$gs: eval: $(cat "$T/err")"
+    grep -q "\"accuracy\": $aa" <<<"$ev" && ok || bad "int4 g$gs: eval of the file gives $ev, quantize said $aa"
+  else
+    bad "int4 g$gs: $(cat "$T/err")"
+  fi
+done
+# --weights int4 alone: groups of 32; --group-size with int8: grouped W8A32
+"$NNS" quantize "$T/r8.onnx" --weights int4 "${D[@]}" -o "$T/w4d.onnx" --json 2>"$T/err" | grep -q '"group_size": 32' && ok || bad "int4 default group: $(cat "$T/err")"
+"$NNS" quantize "$T/r8.onnx" --group-size 32 "${D[@]}" -o "$T/w8g.onnx" --json 2>"$T/err" | grep -q '"precision": "W8A32g32"' && ok || bad "int8 --group-size 32: $(cat "$T/err")"
 if out=$("$NNS" quantize "$T/l5.onnx" --keep fc3 --calib-samples 64 "${D[@]}" -o "$T/k.onnx" --json 2>"$T/err"); then
   grep -q '"name": "fc3", "op": "Gemm", "precision": "f32"' <<<"$out" && ok || bad "--keep fc3 left it quantized: $out"
 else
@@ -127,7 +150,15 @@ expect 2 "--max-bytes is for --mode ptq, without --max-loss" -- "$NNS" quantize 
 expect 2 "--max-loss is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --max-loss 0.5 -o "$T/bad.onnx"
 expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
 expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --calib median
-expect 2 "--weights must be int8, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
+expect 2 "--weights must be int8 or int4, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
+expect 2 "--group-size must be a positive number of input channels, not 0" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --group-size 0 -o "$T/bad.onnx"
+expect 2 "--group-size expects an integer, not 'abc'" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --group-size abc -o "$T/bad.onnx"
+expect 2 "--group-size must be a positive number of input channels, not -32" -- "$NNS" quantize "$T/r8.onnx" --group-size -32 -o "$T/bad.onnx"
+expect 1 "group size 48 does not divide its 64 input channels" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --group-size 48 "${D[@]}" -o "$T/bad.onnx"
+expect 2 "--weights int4 is weight-only: --activations must be float, not 'uint8'" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --activations uint8 -o "$T/bad.onnx"
+expect 2 "--group-size is weight-only: --activations must be float, not 'int8'" -- "$NNS" quantize "$T/r8.onnx" --group-size 32 --activations int8 -o "$T/bad.onnx"
+expect 2 "--weights int4 cannot be combined with --mode qat" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --mode qat -o "$T/bad.onnx"
+expect 2 "--group-size cannot be combined with --per-tensor" -- "$NNS" quantize "$T/r8.onnx" --group-size 32 --per-tensor -o "$T/bad.onnx"
 expect 2 "--activations" -- "$NNS" quantize "$T/l5.onnx" --activations int16 -o "$T/bad.onnx"
 expect 2 "--mode must be ptq or qat" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"
 expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --epochs 2 -o "$T/bad.onnx"

@@ -38,7 +38,8 @@ static void table(void) {
         {NNS_DTYPE_F32, "f32", 4, 1, 0, 0, 0},         {NNS_DTYPE_U8, "u8", 1, 0, 1, 0, 255},
         {NNS_DTYPE_S8, "s8", 1, 0, 1, -128, 127},      {NNS_DTYPE_S32, "s32", 4, 0, 1, INT32_MIN, INT32_MAX},
         {NNS_DTYPE_S64, "s64", 8, 0, 1, INT64_MIN, INT64_MAX}, {NNS_DTYPE_BOOL, "bool", 1, 0, 0, 0, 1},
-        {NNS_DTYPE_F16, "f16", 2, 1, 0, 0, 0},
+        {NNS_DTYPE_F16, "f16", 2, 1, 0, 0, 0},         {NNS_DTYPE_U4, "u4", 1, 0, 1, 0, 15},
+        {NNS_DTYPE_S4, "s4", 1, 0, 1, -8, 7},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const nns_dtype_info *d = nns_dtype_get_info(want[i].t);
@@ -66,6 +67,9 @@ static void integers(void) {
     CHECK(put_get(NNS_DTYPE_S8, 127.4f) == 127.0f && put_get(NNS_DTYPE_S8, -128.6f) == -128.0f);
     CHECK(put_get(NNS_DTYPE_U8, -3.0f) == 0.0f && put_get(NNS_DTYPE_U8, 300.0f) == 255.0f);
     CHECK(put_get(NNS_DTYPE_U8, INFINITY) == 255.0f && put_get(NNS_DTYPE_S8, -INFINITY) == -128.0f);
+    CHECK(put_get(NNS_DTYPE_S4, 9.0f) == 7.0f && put_get(NNS_DTYPE_S4, -9.0f) == -8.0f);
+    CHECK(put_get(NNS_DTYPE_S4, -2.5f) == -2.0f && put_get(NNS_DTYPE_U4, 16.0f) == 15.0f);
+    CHECK(put_get(NNS_DTYPE_U4, -1.0f) == 0.0f && put_get(NNS_DTYPE_U4, 4.5f) == 4.0f);
     CHECK(put_get(NNS_DTYPE_S32, 3e9f) == (float)INT32_MAX && put_get(NNS_DTYPE_S32, -3e9f) == (float)INT32_MIN);
     CHECK(put_get(NNS_DTYPE_S64, 1e19f) == (float)INT64_MAX && put_get(NNS_DTYPE_S64, -1e19f) == (float)INT64_MIN);
     int64_t big;

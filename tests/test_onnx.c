@@ -557,12 +557,16 @@ static void test_unsupported_op(void) {
     EXPECT_FAIL(load_model(&M, "g.onnx", &g), NNS_STATUS_UNSUPPORTED, "'Gather'", "'gath'");
     T_free();
 
-    /* opsets outside 7..18 */
-    model_init(&M, 19);
+    /* opsets outside 7..21 */
+    model_init(&M, 22);
     add_in(&M, "x", 2, xd);
     add_nodep(&M, "Relu", "r0", "x", "y");
     add_out(&M, "y");
-    EXPECT_FAIL(load_model(&M, "o19.onnx", &g), NNS_STATUS_UNSUPPORTED, "opset 19", "o19.onnx");
+    EXPECT_FAIL(load_model(&M, "o22.onnx", &g), NNS_STATUS_UNSUPPORTED, "opset 22", "o22.onnx");
+    M.os.version = 21;
+    CHECK_OK(load_model(&M, "o21.onnx", &g));
+    nns_graph_free(g);
+    g = NULL;
     M.os.version = 6;
     EXPECT_FAIL(load_model(&M, "o6.onnx", &g), NNS_STATUS_UNSUPPORTED, "opset 6", "o6.onnx");
     T_free();
@@ -577,6 +581,35 @@ static void test_unsupported_op(void) {
     add_out(&M, "y");
     EXPECT_FAIL(load_model(&M, "dbl.onnx", &g), NNS_STATUS_UNSUPPORTED, "dbl_weight", "DOUBLE");
     T_free();
+
+    /* opset 21: an INT4 weight [2, 3] packed low nibble first (3 bytes), read
+     * by a blocked DequantizeLinear, unpacks with its signs; a packed size
+     * that does not match the dims is refused naming the tensor */
+    for (int wrong = 0; wrong < 2; wrong++) {
+        model_init(&M, 21);
+        const int64_t xd23[] = {2, 3}, sd[] = {2, 1};
+        add_in(&M, "x", 2, xd23);
+        const uint8_t packed[4] = {0x8F, 0x21, 0x7A, 0}; /* -1 -8 | 1 2 | -6 7 */
+        const float sc[2] = {0.5f, 0.25f};
+        M.inits[M.g.n_initializer++] = mk_tensor("w4", 22, 2, xd23, packed, wrong ? 4 : 3);
+        M.inits[M.g.n_initializer++] = mk_tensor("w4_scale", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2, sd, sc, sizeof sc);
+        Onnx__NodeProto *dq = add_nodep(&M, "DequantizeLinear", "dq4", "w4,w4_scale", "wf");
+        attr_i(dq, "axis", 1);
+        attr_i(dq, "block_size", 4);
+        add_nodep(&M, "Add", "add", "x,wf", "y");
+        add_out(&M, "y");
+        if (wrong) {
+            EXPECT_FAIL(load_model(&M, "w4.onnx", &g), NNS_STATUS_FORMAT, "'w4'", "claims 3 bytes, raw_data holds 4");
+        } else {
+            CHECK_OK(load_model(&M, "w4.onnx", &g));
+            const int w = g ? nns_graph_find_value(g, "w4") : -1;
+            const int8_t want[6] = {-1, -8, 1, 2, -6, 7};
+            CHECK(w >= 0 && g->values[w].dtype == NNS_DTYPE_S4 && memcmp(g->values[w].data, want, 6) == 0);
+            nns_graph_free(g);
+            g = NULL;
+        }
+        T_free();
+    }
 
     /* an input nobody defines */
     model_init(&M, 13);

@@ -4,7 +4,11 @@
  * and per axis, DequantizeLinear of u8, s8 and s32 constants; refusals that
  * name the node and element (a scale of 0, negative or NaN; an s32 zero
  * point that is not 0; zero point dtypes); and an ONNX round trip that keeps
- * the s8 weight s8 and the outputs equal. */
+ * the s8 weight s8 and the outputs equal. Opset 21's blocked
+ * DequantizeLinear: s4 / u4 constants (folded) and a u8 activation (the op),
+ * every value against (q - zp[block]) * scale[block]; a scale of the wrong
+ * shape and QuantizeLinear's block_size refused by name; the s4 weight
+ * saved packed (INT4, opset 21) and loaded back equal. */
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -143,6 +147,115 @@ static void dequant_s32(void) {
     CHECK_OK(nns_graph_add_output(g, "y"));
     nns_status st = nns_graph_finalize(g);
     CHECK(st != NNS_OK && strstr(nns_last_error(), "'bz'[0] is not 0") && strstr(nns_last_error(), "dqb"));
+    nns_graph_free(g);
+}
+
+/* x [2, 5] (batch 2) + DequantizeLinear(w [2, 5] of qt, scale [2, 2], zero
+ * point [2, 2] when zp is given; axis 1, block_size 3) -> y; w_input: w is
+ * x -> QuantizeLinear(1, 0: u8) instead of a constant (the op runs). */
+static nns_status build_blocked(nns_graph **out, nns_dtype qt, const void *w, const void *zp, const int64_t *sdims,
+                                int64_t block, int w_input) {
+    nns_graph *g = NULL;
+    nns_status st = nns_graph_create(&g);
+    const nns_shape xs = nns_shape_make(2, (int64_t[]){2, 5}), ss = nns_shape_make(2, sdims), one = nns_shape_make(0, NULL);
+    static const float sc[4] = {0.5f, 0.25f, 2.0f, 0.125f}, unit = 1.0f;
+    static const uint8_t z0 = 0;
+    if (!st) st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    if (!st && !w_input) st = nns_graph_add_param(g, "w", qt, &xs, w, 0, NULL);
+    if (!st) st = nns_graph_add_param(g, "s", NNS_DTYPE_F32, &ss, sc, 0, NULL);
+    if (!st && zp) st = nns_graph_add_param(g, "z", qt, &ss, zp, 0, NULL);
+    if (!st && w_input) st = nns_graph_add_param(g, "one", NNS_DTYPE_F32, &one, &unit, 0, NULL);
+    if (!st && w_input) st = nns_graph_add_param(g, "zero", NNS_DTYPE_U8, &one, &z0, 0, NULL);
+    if (!st && w_input)
+        st = nns_graph_add_node(g, "QuantizeLinear", "q", 3, (const char *[]){"x", "one", "zero"}, 1, (const char *[]){"w"}, NULL);
+    int dq = -1;
+    if (!st)
+        st = nns_graph_add_node(g, "DequantizeLinear", "dq", zp ? 3 : 2, (const char *[]){"w", "s", "z"}, 1,
+                                (const char *[]){"wf"}, &dq);
+    if (!st) st = nns_graph_set_attr_int(g, dq, "axis", 1);
+    if (!st) st = nns_graph_set_attr_int(g, dq, "block_size", block);
+    if (!st) st = nns_graph_add_node(g, "Add", "add", 2, (const char *[]){"x", "wf"}, 1, (const char *[]){"y"}, NULL);
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_finalize(g);
+    if (st) nns_graph_free(g);
+    *out = st ? NULL : g;
+    return st;
+}
+
+/* y of g for input x (its fixed batch of 2: 10 values), run as sessions
+ * run it: constant DequantizeLinear folded first (nns_graph_exec_copy). */
+static void run_blocked(nns_graph *g, const float *x, float *y) {
+    nns_graph *e = NULL;
+    nns_plan *p = NULL;
+    CHECK_OK(nns_graph_pack_params(g));
+    CHECK_OK(nns_graph_exec_copy(g, &e));
+    CHECK_OK(nns_plan_create(e ? e : g, 2, 0, NULL, &p));
+    if (p) {
+        memcpy(nns_plan_input(p, 0)->data, x, 10 * sizeof *x);
+        nns_plan_forward(p, 0);
+        memcpy(y, nns_plan_output(p, 0)->data, 10 * sizeof *y);
+    }
+    nns_plan_free(p);
+    nns_graph_free(e);
+}
+
+static void dequant_blocked(void) {
+    static const float sc[4] = {0.5f, 0.25f, 2.0f, 0.125f};
+    const int64_t sd[2] = {2, 2}, bad[2] = {2, 1};
+    const int8_t w4[10] = {-8, -1, 0, 7, 3, 5, -7, 1, 2, -3};
+    const int8_t z4[4] = {0, 1, -2, 3};
+    const uint8_t zu[4] = {0, 8, 15, 3};
+    const float zero[10] = {0};
+    float x[10], y[10];
+    for (int i = 0; i < 10; i++) x[i] = (float)(i % 10);
+    for (int pass = 0; pass < 3; pass++) { /* s4 constant, s4 with zero points, u8 from QuantizeLinear */
+        nns_graph *g = NULL;
+        const int op = pass == 2;
+        CHECK_OK(build_blocked(&g, op ? NNS_DTYPE_U8 : NNS_DTYPE_S4, w4, pass == 0 ? NULL : op ? (const void *)zu : z4,
+                               sd, 3, op));
+        if (!g) continue;
+        run_blocked(g, op ? x : zero, y);
+        int bad_n = 0;
+        for (int i = 0; i < 10; i++) {
+            const int r = i / 5, c = i % 5, b = r * 2 + c / 3; /* scale index: row, block of 3 along axis 1 */
+            const int32_t q = op ? (int32_t)x[i] : w4[i], z = pass == 0 ? 0 : op ? zu[b] : z4[b];
+            const float want = (op ? x[i] : 0.0f) + (float)(q - z) * sc[b];
+            bad_n += y[i] != want;
+        }
+        CHECK_MSG(bad_n == 0, "blocked DequantizeLinear pass %d: %d values differ (y[1] %g)", pass, bad_n, y[1]);
+        if (pass == 1) { /* saved as INT4 with opset 21 and read back the same */
+            char path[] = "/tmp/nns_qdq4_XXXXXX";
+            const int fd = mkstemp(path);
+            if (fd >= 0) close(fd);
+            CHECK_OK(nns_graph_save_onnx(g, path));
+            nns_graph *b = NULL;
+            CHECK_OK(nns_graph_load_onnx(path, &b));
+            const int w = b ? nns_graph_find_value(b, "w") : -1;
+            CHECK(w >= 0 && b->values[w].dtype == NNS_DTYPE_S4 && memcmp(b->values[w].data, w4, 10) == 0);
+            float yb[10];
+            if (b) run_blocked(b, zero, yb);
+            CHECK(b && memcmp(y, yb, sizeof y) == 0);
+            nns_graph_free(b);
+            unlink(path);
+        }
+        nns_graph_free(g);
+    }
+    nns_graph *g = NULL;
+    CHECK(build_blocked(&g, NNS_DTYPE_S4, w4, NULL, bad, 3, 0) == NNS_STATUS_SHAPE &&
+          strstr(nns_last_error(), "'dq'") && strstr(nns_last_error(), "block_size 3"));
+    CHECK(build_blocked(&g, NNS_DTYPE_S4, w4, NULL, sd, -2, 0) != NNS_OK && strstr(nns_last_error(), "block_size -2"));
+    /* QuantizeLinear's block_size (opset 21) is not supported */
+    CHECK_OK(nns_graph_create(&g));
+    const nns_shape xs = nns_shape_make(2, (int64_t[]){2, 5}), one = nns_shape_make(0, NULL);
+    const float s1 = 1.0f;
+    int q = -1;
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    CHECK_OK(nns_graph_add_param(g, "s", NNS_DTYPE_F32, &one, &s1, 0, NULL));
+    CHECK_OK(nns_graph_add_node(g, "QuantizeLinear", "qb", 2, (const char *[]){"x", "s"}, 1, (const char *[]){"y"}, &q));
+    CHECK_OK(nns_graph_set_attr_int(g, q, "block_size", 2));
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK(nns_graph_finalize(g) == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "'qb'") &&
+          strstr(nns_last_error(), "block_size"));
     nns_graph_free(g);
 }
 
@@ -303,6 +416,7 @@ int main(void) {
     values();
     refusals();
     dequant_s32();
+    dequant_blocked();
     onnx_file("conv_qdq", 0.05f);
     onnx_file("qlinear_conv", 0.08f);
     onnx_file("qlinear_matmul", 0.08f);

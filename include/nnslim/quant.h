@@ -149,7 +149,10 @@ nns_status nns_calib_range(const nns_calib_hist *h, nns_calib_method m, double p
  * in place: each such activation passes through QuantizeLinear ->
  * DequantizeLinear (u8 asymmetric, or s8 symmetric), each weight becomes an
  * s8 initializer (symmetric, per output channel or per tensor) read through
- * DequantizeLinear; biases stay float. The graph computes what ONNX's
+ * DequantizeLinear; biases stay float. Weight-only (activations float), the
+ * weight may also be s4 (weight_bits 4) and have one scale per group of
+ * input channels (group_size, opset 21's blocked DequantizeLinear); 4-bit
+ * weights and groups with quantized activations are NNS_STATUS_UNSUPPORTED. The graph computes what ONNX's
  * definitions of that QDQ model give, and saves as standard QDQ ONNX. On an
  * error g may be partly rewritten: quantize a copy (nns_graph_clone). */
 typedef struct nns_ptq_config {
@@ -162,6 +165,16 @@ typedef struct nns_ptq_config {
     int weight_only;         /* 1: activations stay float (no calibration; W8A32) */
     int n_keep;              /* nodes left in float, by name                  */
     const char *const *keep;
+    int weight_bits;         /* 8 (default: s8) or 4 (s4, weight-only)        */
+    /* 0 (default): one weight scale per output channel (or per tensor); N > 0
+     * (weight-only): one per group of N consecutive input channels of each
+     * output channel, opset 21's block_size along the weight's input-channel
+     * axis. N must divide every layer's input channels (per group of a
+     * grouped Conv) or be at least that many (then they are one group, of
+     * their number), else NNS_STATUS_INVALID_ARG names the layer and both
+     * sizes; a weight with one input channel (a depthwise Conv, a stem on
+     * one-channel images) keeps one scale per output channel. */
+    int group_size;
 } nns_ptq_config;
 
 typedef struct nns_ptq_result {

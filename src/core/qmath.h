@@ -5,6 +5,9 @@
  * qmin..qmax, v = x / scale; a NaN gives zp (the real value 0).
  * Requantization is the same rule on an int32 accumulator times its float
  * multiplier (input scale * weight scale / output scale).
+ * 4-bit packing (ONNX INT4/UINT4): two values per byte, element 2i in the
+ * low nibble of byte i, element 2i+1 in the high one (0 past an odd end);
+ * nns_pack_4bit / nns_unpack_4bit and the ONNX reader and writer use these.
  */
 #ifndef NNS_CORE_QMATH_H
 #define NNS_CORE_QMATH_H
@@ -25,6 +28,20 @@ static inline int32_t nns_q_round(float v, int32_t zp, int32_t qmin, int32_t qma
 
 static inline int32_t nns_q_requant(int32_t acc, float multiplier, int32_t zp, int32_t qmin, int32_t qmax) {
     return nns_q_round((float)acc * multiplier, zp, qmin, qmax);
+}
+
+/* n 4-bit values (one per byte: int8_t -8..7 or uint8_t 0..15; the low
+ * nibble of either is its 4-bit form) into ceil(n / 2) packed bytes. */
+static inline void nns_q_pack4(const uint8_t *q, int64_t n, uint8_t *packed) {
+    for (int64_t i = 0; i < n; i += 2)
+        packed[i / 2] = (uint8_t)((q[i] & 0xFu) | (i + 1 < n ? (q[i + 1] & 0xFu) << 4 : 0u));
+}
+
+/* Element i's value from its packed byte (byte i / 2), sign-extended when
+ * is_signed. */
+static inline int32_t nns_q_nibble(unsigned byte, int64_t i, int is_signed) {
+    const int32_t v = (int32_t)((byte >> (i % 2 ? 4 : 0)) & 0xFu);
+    return is_signed && v >= 8 ? v - 16 : v;
 }
 
 #endif

@@ -62,6 +62,8 @@ static float u8_get(const void *p) { return (float)*(const uint8_t *)p; }
 static void u8_put(float v, void *p) { *(uint8_t *)p = (uint8_t)to_int(v, 0, UINT8_MAX); }
 static float s8_get(const void *p) { return (float)*(const int8_t *)p; }
 static void s8_put(float v, void *p) { *(int8_t *)p = (int8_t)to_int(v, INT8_MIN, INT8_MAX); }
+static void u4_put(float v, void *p) { *(uint8_t *)p = (uint8_t)to_int(v, 0, 15); }
+static void s4_put(float v, void *p) { *(int8_t *)p = (int8_t)to_int(v, -8, 7); }
 static float bool_get(const void *p) { return *(const uint8_t *)p ? 1.0f : 0.0f; }
 static void bool_put(float v, void *p) { *(uint8_t *)p = v != 0.0f; }
 static float s32_get(const void *p) {
@@ -93,6 +95,8 @@ static const nns_dtype_info dtypes[] = {
     {NNS_DTYPE_S64, "s64", 8, 0, 1, 1, INT64_MIN, INT64_MAX, s64_get, s64_put},
     {NNS_DTYPE_BOOL, "bool", 1, 0, 0, 0, 0, 1, bool_get, bool_put},
     {NNS_DTYPE_F16, "f16", 2, 1, 0, 1, 0, 0, f16_get, f16_put},
+    {NNS_DTYPE_U4, "u4", 1, 0, 1, 0, 0, 15, u8_get, u4_put},
+    {NNS_DTYPE_S4, "s4", 1, 0, 1, 1, -8, 7, s8_get, s4_put},
 };
 
 const nns_dtype_info *nns_dtype_get_info(nns_dtype t) {

@@ -182,17 +182,41 @@ static int const_dequant(const nns_graph *g, const nns_node *n) {
 
 static int32_t int_elem(const nns_value *v, int64_t i) {
     switch (v->dtype) {
-    case NNS_DTYPE_U8: return ((const uint8_t *)v->data)[i];
-    case NNS_DTYPE_S8: return ((const int8_t *)v->data)[i];
+    case NNS_DTYPE_U8:
+    case NNS_DTYPE_U4: return ((const uint8_t *)v->data)[i];
+    case NNS_DTYPE_S8:
+    case NNS_DTYPE_S4: return ((const int8_t *)v->data)[i];
     default: return ((const int32_t *)v->data)[i];
     }
 }
 
-/* y = (x - zp) * scale as the op computes it (ops/qdq.c), per tensor or
- * per slice of `axis`. */
+/* Blocked (block_size B > 0): row (o, c) of x's [outer, D, inner] view
+ * reads row (o, c / B) of the scale's [outer, ceil(D / B), inner]. */
+static void dequant_blocked(const nns_value *x, const nns_value *s, const nns_value *z, int64_t axis, int64_t block,
+                            float *y) {
+    const int a = (int)(axis < 0 ? axis + x->shape.ndim : axis);
+    int64_t outer = 1, inner = 1;
+    const int64_t d = x->shape.dims[a], nb = d / block + (d % block != 0); /* block from a file: no d + block */
+    for (int k = 0; k < a; k++) outer *= x->shape.dims[k];
+    for (int k = a + 1; k < x->shape.ndim; k++) inner *= x->shape.dims[k];
+    const float *sc = s->data;
+    for (int64_t r = 0; r < outer * d; r++) {
+        const int64_t srow = (r / d * nb + r % d / block) * inner;
+        for (int64_t i = 0; i < inner; i++)
+            y[r * inner + i] = (float)(int_elem(x, r * inner + i) - (z ? int_elem(z, srow + i) : 0)) * sc[srow + i];
+    }
+}
+
+/* y = (x - zp) * scale as the op computes it (ops/qdq.c), per tensor, per
+ * slice of `axis` or per block. */
 static void dequant_into(const nns_graph *g, const nns_node *n, float *y) {
     const nns_value *x = &g->values[n->in[0]], *s = &g->values[n->in[1]];
     const nns_value *z = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
+    const int64_t block = nns_node_attr_int(n, "block_size", 0);
+    if (block > 0) {
+        dequant_blocked(x, s, z, nns_node_attr_int(n, "axis", 1), block, y);
+        return;
+    }
     const nns_axis_view a = nns_axis_view_of(&x->shape, nns_node_attr_int(n, "axis", 1), nns_shape_numel(&s->shape));
     const float *sc = s->data;
     for (int64_t o = 0; o < a.outer; o++)

@@ -54,7 +54,11 @@ void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t l
     const int p = dequant_producer(g, n->in[0]);
     const int q = p >= 0 ? g->values[g->nodes[p].in[0]].producer : -1;
     const int act8 = q >= 0 && g->nodes[q].op == NNS_OP_QUANTIZELINEAR;
-    snprintf(buf, len, "W%dA%d", (int)nns_dtype_size(wt) * 8, act8 ? 8 : 32);
+    const int bits = wt == NNS_DTYPE_S4 || wt == NNS_DTYPE_U4 ? 4 : (int)nns_dtype_size(wt) * 8;
+    const int wdq = dequant_producer(g, n->in[wi]);
+    const int64_t block = wdq >= 0 ? nns_node_attr_int(&g->nodes[wdq], "block_size", 0) : 0;
+    if (block > 0) snprintf(buf, len, "W%dA%dg%lld", bits, act8 ? 8 : 32, (long long)block); /* grouped */
+    else snprintf(buf, len, "W%dA%d", bits, act8 ? 8 : 32);
 }
 
 int nns_weight_layout(const nns_graph *g, int node, int slot, nns_weight_ref *w) {

@@ -1,5 +1,8 @@
 /* onnx_export.c — nns_graph -> ONNX ModelProto (IR 7, default-domain opset
- * 13; 14 when the graph uses HardSwish, which opset 13 lacks).
+ * 13; 14 when the graph uses HardSwish, which opset 13 lacks; IR 10 and
+ * opset 21 when it holds 4-bit tensors or a blocked DequantizeLinear, which
+ * only opset 21 has). 4-bit tensors (u4, s4: one value per byte in nnslim)
+ * are written packed, two per byte, low nibble first (ONNX UINT4 / INT4).
  *
  * The message is built with pointers into the graph (names, parameter data on
  * a little-endian host) plus small allocations recorded in a pool, packed
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/qmath.h"
 #include "nnslim/onnx.h"
 #include "onnx/onnx_internal.h"
 #include "graph/weights.h"
@@ -109,6 +113,18 @@ static int host_is_le(void) {
     return b == 1;
 }
 
+/* A 4-bit initializer's n values, two per byte, low nibble first. */
+static nns_status tensor_4bit(pool *P, const nns_value *v, size_t n, Onnx__TensorProto *t, Onnx__TensorProto **out) {
+    uint8_t *b = pal(P, n / 2 + 1, 1);
+    if (!b) return nns_error(NNS_STATUS_NOMEM, "out of memory exporting '%s'", v->name);
+    nns_q_pack4(v->data, (int64_t)n, b);
+    t->has_raw_data = 1;
+    t->raw_data.len = n / 2 + n % 2;
+    t->raw_data.data = b;
+    *out = t;
+    return NNS_OK;
+}
+
 static nns_status tensor_of(pool *P, const nns_value *v, Onnx__TensorProto **out) {
     Onnx__TensorProto *t = pal(P, 1, sizeof *t);
     if (!t) return nns_error(NNS_STATUS_NOMEM, "out of memory exporting '%s'", v->name);
@@ -131,6 +147,7 @@ static nns_status tensor_of(pool *P, const nns_value *v, Onnx__TensorProto **out
     size_t n = (size_t)nns_shape_numel(&v->shape);
     if (n && !v->data)
         return nns_error(NNS_STATUS_INTERNAL, "initializer '%s' has no data", v->name);
+    if (v->dtype == NNS_DTYPE_U4 || v->dtype == NNS_DTYPE_S4) return tensor_4bit(P, v, n, t, out);
     t->has_raw_data = 1;
     t->raw_data.len = n * es;
     if (host_is_le() || es == 1 || !n) {
@@ -269,11 +286,22 @@ static nns_status attr_of(pool *P, const nns_node *n, const nns_attr *a, Onnx__A
 
 #define OOM() nns_error(NNS_STATUS_NOMEM, "out of memory exporting the graph")
 
-/* The opset import: 13, or 14 when a node is HardSwish. */
+/* The graph needs opset 21: a 4-bit value, or a blocked DequantizeLinear. */
+static int needs_opset21(const nns_graph *g) {
+    for (int i = 0; i < g->n_values; i++)
+        if (g->values[i].dtype == NNS_DTYPE_U4 || g->values[i].dtype == NNS_DTYPE_S4) return 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR && nns_node_attr_int(&g->nodes[i], "block_size", 0) > 0) return 1;
+    return 0;
+}
+
+/* The opset import: 13, 14 when a node is HardSwish, 21 for 4-bit and
+ * blocked quantization (opset 21 also has HardSwish). */
 static nns_status add_opset(pool *P, const nns_graph *g, Onnx__ModelProto *m) {
     int64_t opset = 13;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].op == NNS_OP_HARDSWISH) opset = 14;
+    if (needs_opset21(g)) opset = 21, m->ir_version = 10; /* INT4 needs IR 10 */
     Onnx__OperatorSetIdProto *os = pal(P, 1, sizeof *os);
     m->opset_import = pal(P, 1, sizeof *m->opset_import);
     if (!os || !m->opset_import) return OOM();

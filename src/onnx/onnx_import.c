@@ -17,6 +17,7 @@
 #include "nnslim/onnx.h"
 #include "core/checked.h"
 #include "core/file.h"
+#include "core/qmath.h"
 #include "onnx/onnx_internal.h"
 #include "ops/op.h"
 #include "graph/infer.h"
@@ -97,6 +98,8 @@ static int dtype_from_onnx(int64_t t, nns_dtype *dt) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: *dt = NNS_DTYPE_S32; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *dt = NNS_DTYPE_S64; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: *dt = NNS_DTYPE_F16; return 1;
+    case 21: *dt = NNS_DTYPE_U4; return 1; /* UINT4, INT4: ONNX 1.16, newer than the schema we compile */
+    case 22: *dt = NNS_DTYPE_S4; return 1;
     default: return 0;
     }
 }
@@ -154,6 +157,20 @@ static size_t tensor_holds(const Onnx__TensorProto *t, nns_dtype dt, size_t n, i
     }
 }
 
+static int is_4bit(nns_dtype dt) { return dt == NNS_DTYPE_U4 || dt == NNS_DTYPE_S4; }
+
+/* A 4-bit tensor of n values, packed two per byte (low nibble first) in
+ * raw_data or one byte per int32_data element, unpacked into data (one
+ * value per byte). What it holds was checked by the caller. */
+static void tensor_unpack_4bit(const Onnx__TensorProto *t, nns_dtype dt, size_t n, int raw, void *data) {
+    for (size_t i = 0; i < n; i++) {
+        const unsigned byte = raw ? t->raw_data.data[i / 2] : (unsigned)t->int32_data[i / 2] & 0xFFu;
+        const int32_t v = nns_q_nibble(byte, (int64_t)i, dt == NNS_DTYPE_S4);
+        if (dt == NNS_DTYPE_S4) ((int8_t *)data)[i] = (int8_t)v;
+        else ((uint8_t *)data)[i] = (uint8_t)v;
+    }
+}
+
 /* Convert the n typed-field values of t into data (nns_onnx_store_size(dt) each). */
 static void tensor_copy_fields(const Onnx__TensorProto *t, nns_dtype dt, size_t n, void *data) {
     for (size_t i = 0; i < n; i++) {
@@ -185,6 +202,13 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
     size_t bytes, stored;
     if (nns_ck_mul_size(n, es, &bytes) || nns_ck_mul_size(n ? n : 1, ss, &stored))
         return LERR(NNS_STATUS_LIMIT, "tensor '%s': %zu elements overflow a size", name, n);
+    if (is_4bit(dt)) { /* packed: ceil(n / 2) bytes, in raw_data or one per int32_data value */
+        bytes = n / 2 + n % 2;
+        if (!raw && have != bytes)
+            return LERR(NNS_STATUS_FORMAT, "tensor '%s': %zu 4-bit values need %zu packed bytes, int32_data holds %zu",
+                        name, n, bytes, have);
+        have = n;
+    }
     if (raw && t->raw_data.len != bytes)
         return LERR(NNS_STATUS_FORMAT, "tensor '%s': claims %zu bytes, raw_data holds %zu", name, bytes,
                     t->raw_data.len);
@@ -192,7 +216,9 @@ static nns_status tensor_read(const nns_onnx_loader *L, const Onnx__TensorProto 
         return LERR(NNS_STATUS_FORMAT, "tensor '%s': claims %zu values, holds %zu", name, n, have);
     void *data = malloc(stored);
     if (!data) return LERR(NNS_STATUS_NOMEM, "tensor '%s': out of memory (%zu elements)", name, n);
-    if (raw && dt == NNS_DTYPE_S32) {
+    if (is_4bit(dt)) {
+        tensor_unpack_4bit(t, dt, n, raw, data);
+    } else if (raw && dt == NNS_DTYPE_S32) {
         int64_t *o = data;
         for (size_t i = 0; i < n; i++) {
             int32_t v;
@@ -1172,8 +1198,8 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
     }
     if (!found)
         return LERR(NNS_STATUS_FORMAT, "%s", "no opset_import for the default ONNX domain");
-    if (L->opset < 7 || L->opset > 18)
-        return LERR(NNS_STATUS_UNSUPPORTED, "opset %lld of the default domain is not supported (7..18)",
+    if (L->opset < 7 || L->opset > 21)
+        return LERR(NNS_STATUS_UNSUPPORTED, "opset %lld of the default domain is not supported (7..21)",
                     (long long)L->opset);
     if (gp->name && *gp->name && !(g->name = nns_strdup(gp->name)))
         return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");

@@ -178,6 +178,15 @@ static nns_status check_config(const nns_ptq_config *cfg) {
     if (cfg->calib == NNS_CALIB_PERCENTILE && !(cfg->percentile > 0 && cfg->percentile <= 100))
         return nns_error(NNS_STATUS_INVALID_ARG, "--percentile must be in (0, 100], not %g", cfg->percentile);
     if (cfg->batch < 1) return nns_error(NNS_STATUS_INVALID_ARG, "calibration batch must be >= 1, not %d", cfg->batch);
+    if (cfg->weight_bits != 0 && cfg->weight_bits != 8 && cfg->weight_bits != 4)
+        return nns_error(NNS_STATUS_INVALID_ARG, "weights of %d bits: 8 and 4 are supported", cfg->weight_bits);
+    if (cfg->group_size < 0)
+        return nns_error(NNS_STATUS_INVALID_ARG, "group size %d: must be positive (or 0 for none)", cfg->group_size);
+    if ((cfg->weight_bits == 4 || cfg->group_size) && !cfg->weight_only)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "%s are weight-only: the activations must stay float",
+                         cfg->weight_bits == 4 ? "4-bit weights" : "grouped weight scales");
+    if (cfg->group_size && !cfg->per_channel)
+        return nns_error(NNS_STATUS_INVALID_ARG, "group size %d with one weight scale per tensor: choose one", cfg->group_size);
     return NNS_OK;
 }
 
@@ -279,10 +288,14 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     nns_ptq_plan p;
     nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
     if (st) return st;
+    const int grouped = cfg->weight_bits == 4 || cfg->group_size > 0;
+    for (int i = 0; grouped && !st && i < p.n_nodes; i++) /* every layer's groups fit before any rewrite */
+        if (p.is_layer[i]) st = nns_ptq_group_check(g, i, cfg->group_size);
     for (int i = 0; !st && i < p.n_nodes; i++) {
         int slot, axis, dq;
         if (!p.is_layer[i] || !nns_ptq_layer_weight(g, i, &slot, &axis)) continue;
-        st = nns_ptq_weight_qdq(g, g->nodes[i].in[slot], axis, cfg->per_channel, NULL, &dq);
+        if (grouped) st = nns_ptq_weight_grouped(g, i, slot, cfg->weight_bits == 4 ? 4 : 8, cfg->group_size, &dq);
+        else st = nns_ptq_weight_qdq(g, g->nodes[i].in[slot], axis, cfg->per_channel, NULL, &dq);
         if (!st) g->nodes[i].in[slot] = dq;
     }
     for (int k = 0; !st && k < p.n_acts; k++) {

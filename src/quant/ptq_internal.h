@@ -34,6 +34,17 @@ void nns_ptq_weight_view(const nns_shape *w, int out_axis, int per_channel, int6
  * (*dq: its output), symmetric; scale NULL: chosen from w, else these (d
  * of them). The caller rewires the readers. */
 nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel, const float *scale, int *dq);
+/* Node i's weight fits groups of `group` input channels (0: none, always):
+ * the input-channel axis (the op table's first reduction axis) has at most
+ * group elements or a multiple of group; else NNS_STATUS_INVALID_ARG naming the
+ * node and both sizes. */
+nns_status nns_ptq_group_check(const nns_graph *g, int i, int group);
+/* Weight-only: node i's float weight (slot) as an s8 (bits 8) or s4 (bits 4)
+ * initializer, symmetric, read through a new DequantizeLinear (*dq): one
+ * scale per group of `group` input channels of each output channel (opset
+ * 21's block_size), or per output channel (group 0, or a weight with one
+ * input channel). Checked by nns_ptq_group_check first. */
+nns_status nns_ptq_weight_grouped(nns_graph *g, int i, int slot, int bits, int group, int *dq);
 /* Activation v through a new QuantizeLinear -> DequantizeLinear (*dq: its
  * output) with this scale and zero point (u8, or s8 when act_signed). */
 nns_status nns_ptq_act_qdq(nns_graph *g, int v, float s, int32_t zp, int act_signed, int *dq);

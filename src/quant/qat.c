@@ -118,6 +118,8 @@ static nns_status convert_one(nns_graph *g, int k, int act_signed) {
 
 nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, int learn_scales,
                             nns_qat_train_fn train, void *user, nns_ptq_result *res) {
+    if (cfg->weight_bits == 4 || cfg->group_size)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "quantization-aware training of 4-bit or grouped weights is not supported");
     nns_ptq_plan p;
     nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
     if (st) return st;

@@ -161,19 +161,13 @@ void nns_dequantize(const void *q, int64_t outer, int64_t d, int64_t inner, int6
             }
 }
 
-void nns_pack_4bit(const void *q, int64_t n, uint8_t *packed) {
-    const uint8_t *b = q; /* the low nibble of an int8_t -8..7 is its 4-bit form */
-    for (int64_t i = 0; i < n; i += 2) {
-        const unsigned lo = b[i] & 0xFu, hi = i + 1 < n ? b[i + 1] & 0xFu : 0u;
-        packed[i / 2] = (uint8_t)(lo | hi << 4);
-    }
-}
+void nns_pack_4bit(const void *q, int64_t n, uint8_t *packed) { nns_q_pack4(q, n, packed); }
 
 void nns_unpack_4bit(const uint8_t *packed, int64_t n, int is_signed, void *q) {
     for (int64_t i = 0; i < n; i++) {
-        const unsigned v = (packed[i / 2] >> (i % 2 ? 4 : 0)) & 0xFu;
+        const int32_t v = nns_q_nibble(packed[i / 2], i, is_signed);
         if (is_signed)
-            ((int8_t *)q)[i] = (int8_t)((int)v - (v >= 8 ? 16 : 0));
+            ((int8_t *)q)[i] = (int8_t)v;
         else
             ((uint8_t *)q)[i] = (uint8_t)v;
     }

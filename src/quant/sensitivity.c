@@ -67,6 +67,8 @@ nns_status nns_quant_sensitivity(const nns_graph *g, const nns_dataset *calib, c
                                  nns_sweep_eval_fn evaluate, void *eval_user, nns_sweep_progress_fn progress,
                                  void *progress_user, nns_sweep_table *out) {
     memset(out, 0, sizeof *out);
+    if (cfg->weight_bits == 4 || cfg->group_size)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "per-layer sensitivity of 4-bit or grouped weights is not supported");
     nns_graph *g0 = NULL;
     nns_ptq_plan p;
     memset(&p, 0, sizeof p);
