@@ -15,6 +15,8 @@
  *      and the weight becomes an s8 initializer (symmetric, one scale per
  *      output channel or per tensor) read through DequantizeLinear. The
  *      bias stays float.
+ * Options: cross-layer equalization between steps 1 and 2 (quant/cle.c),
+ * bias correction after step 4 (quant/biascorr.c).
  * The result is the standard QDQ form that ONNX Runtime loads; nnslim runs
  * it with its QuantizeLinear / DequantizeLinear ops.
  */
@@ -26,6 +28,7 @@
 #include "graph/infer.h"
 #include "ops/op.h"
 #include "quant/calibrate.h"
+#include "quant/cle.h"
 #include "quant/ptq_internal.h"
 
 void nns_ptq_config_init(nns_ptq_config *c) {
@@ -221,6 +224,16 @@ static nns_status calibrate(nns_graph *g, const nns_dataset *calib, const nns_pt
     return st;
 }
 
+/* Cross-layer equalization into res. */
+static nns_status ptq_cle(nns_graph *g, nns_ptq_result *res) {
+    nns_cle_stats cs;
+    nns_status st = nns_quant_cle(g, &cs);
+    res->cle_pairs = cs.pairs;
+    res->cle_sweeps = cs.sweeps;
+    res->cle_clip_refused = cs.clip_refused;
+    return st;
+}
+
 void nns_ptq_plan_free(nns_ptq_plan *p) {
     free(p->is_layer);
     free(p->acts);
@@ -236,6 +249,7 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
     nns_status st = check_config(cfg);
     if (!st) st = nns_graph_fold_batchnorm(g, &res->folded_bn);
     if (!st) st = nns_graph_finalize(g);
+    if (!st && cfg->cle) st = ptq_cle(g, res);
     if (st) return st;
     const size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
     p->n_nodes = g->n_nodes;
@@ -275,6 +289,12 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     nns_ptq_plan p;
     nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
     if (st) return st;
+    nns_graph *f = NULL; /* the float graph, for bias correction */
+    if (cfg->bias_correction && ((st = nns_graph_clone(g, &f)) || (st = nns_graph_finalize(f)))) {
+        nns_graph_free(f);
+        nns_ptq_plan_free(&p);
+        return st;
+    }
     for (int i = 0; !st && i < p.n_nodes; i++) {
         int slot, axis, dq;
         if (!p.is_layer[i] || !nns_ptq_layer_weight(g, i, &slot, &axis)) continue;
@@ -288,5 +308,8 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
             if (p.is_layer[i] && g->nodes[i].in[0] == p.acts[k]) g->nodes[i].in[0] = dq;
     }
     nns_ptq_plan_free(&p);
-    return st ? st : nns_ptq_finish(g);
+    if (!st) st = nns_ptq_finish(g);
+    if (!st && f) st = nns_quant_bias_correct(g, f, calib, cfg, &res->bias_corrected, &res->bias_max_shift);
+    nns_graph_free(f);
+    return st;
 }

@@ -117,6 +117,9 @@ static nns_status convert_one(nns_graph *g, int k, int act_signed) {
 
 nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, int learn_scales,
                             nns_qat_train_fn train, void *user, nns_ptq_result *res) {
+    if (cfg->bias_correction)
+        return nns_error(NNS_STATUS_INVALID_ARG, "bias correction is for post-training quantization: "
+                                                 "quantization-aware training trains the biases");
     nns_ptq_plan p;
     nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
     if (st) return st;
