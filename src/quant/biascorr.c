@@ -90,20 +90,22 @@ static int correctable(const nns_graph *q, const nns_graph *f, int i) {
     return fi >= 0 && f->nodes[fi].op == n->op && f->values[f->nodes[fi].out[0]].shape.dims[1] == s->dims[1];
 }
 
-/* Layer i's bias (ch floats of its own), added as zeros where absent; NULL
- * when the bias is shared or not one per channel. */
-static nns_status layer_bias(nns_graph *q, int i, int64_t ch, float **bias) {
-    *bias = NULL;
+/* Layer i's bias (ch floats of its own; *bias its value), added as zeros
+ * where absent; -1 when the bias is shared or not one per channel. The
+ * value's data moves when the graph packs its parameters: read it late. */
+static nns_status layer_bias(nns_graph *q, int i, int64_t ch, int *bias) {
+    *bias = -1;
     const int slot = nns_op_def_of(&q->nodes[i])->bias_in;
     const int bs = nns_op_bias_in(&q->nodes[i]), b = bs >= 0 ? q->nodes[i].in[bs] : -1;
     if (b >= 0) {
         const nns_value *v = &q->values[b];
         int readers = 0;
-        for (int k = 0; k < q->n_nodes; k++)
+        for (int k = 0; k < q->n_nodes; k++) {
             for (int j = 0; j < q->nodes[k].n_in; j++) readers += q->nodes[k].in[j] == b;
+        }
             if (v->kind == NNS_VALUE_KIND_PARAM && v->dtype == NNS_DTYPE_F32 && v->data && readers == 1 &&
             nns_shape_numel(&v->shape) == ch)
-            *bias = v->data;
+            *bias = b;
         return NNS_OK;
     }
     char name[512];
@@ -120,7 +122,7 @@ static nns_status layer_bias(nns_graph *q, int i, int64_t ch, float **bias) {
     n->in[slot] = v;
     if (n->n_in <= slot) n->n_in = slot + 1;
     if ((st = nns_graph_finalize(q))) return st;
-    *bias = q->values[v].data;
+    *bias = v;
     return NNS_OK;
 }
 
@@ -142,15 +144,16 @@ static nns_status list_layers(const nns_graph *q, const nns_graph *f, const char
 static nns_status correct_one(nns_graph *q, const nns_dataset *calib, const nns_ptq_config *cfg, const char *name,
                               int64_t ch, const double *fmean, int *corrected, float *max_shift) {
     int i = nns_graph_find_node(q, name);
-    float *bias = NULL;
-    nns_status st = layer_bias(q, i, ch, &bias);
-    if (st || !bias) return st;
+    int b = -1;
+    nns_status st = layer_bias(q, i, ch, &b);
+    if (st || b < 0) return st;
     i = nns_graph_find_node(q, name);
     chan_sums cs;
     if ((st = sums_init(&cs, 1, &ch))) return st;
     const int v = q->nodes[i].out[0];
     int64_t used = 0;
     st = nns_calibrate_observe(q, calib, cfg->calib_samples, cfg->batch, 1, &v, sums_add, &cs, &used);
+    float *bias = q->values[b].data;
     const double beta = q->nodes[i].op == NNS_OP_GEMM ? nns_node_attr_float(&q->nodes[i], "beta", 1.0f) : 1.0;
     for (int64_t c = 0; !st && cs.count[0] > 0 && c < ch; c++) {
         const double delta = cs.sum[0][c] / (double)cs.count[0] - fmean[c];
