@@ -21,7 +21,7 @@ NNS=${NNS:-./build/nnslim}
 M=bench/models
 mkdir -p bench/results "$M"
 res=bench/results/quantize.txt
-isa=$(grep -o -m1 -w 'avx512_vnni\|avx512f\|avx2' /proc/cpuinfo | head -1)
+isa=$(for f in avx512_vnni avx512f avx2; do grep -qw "$f" /proc/cpuinfo && { echo "$f"; break; }; done)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) commit $(git rev-parse --short HEAD) isa ${isa:-?} load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$res"
 log() { echo "$*" | tee -a "$res"; }
 train() { [[ -f "$M/$1.onnx" ]] || "$NNS" train --arch "$1" --threads 2 -o "$M/$1.onnx" --json | tee -a "$res"; }

@@ -44,6 +44,14 @@ static const char *help =
     "                         int8 symmetric, or float: weight-only (W8A32), no\n"
     "                         calibration\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
+    "  --cle                  cross-layer equalization before calibration: consecutive\n"
+    "                         Conv/Gemm layers joined by ReLU, pooling or nothing get\n"
+    "                         their per-channel weight ranges evened out (the float\n"
+    "                         model computes the same); pairs across a Clip (ReLU6)\n"
+    "                         are left alone. ptq and qat\n"
+    "  --bias-correction      ptq: after quantizing, subtract from each layer's bias the\n"
+    "                         mean shift of its outputs on the calibration images\n"
+    "                         (quantized minus float), layer by layer\n"
     "  --max-loss PTS         ptq: mixed precision for a budget: keep the layers that\n"
     "                         quantization hurts most (nnslim sensitivity --method quant)\n"
     "                         in float, one at a time, until the model loses at most PTS\n"
@@ -65,14 +73,15 @@ static const char *help =
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
     "file_bytes, latency_ms_b1, images_per_second_b64; mode, epochs, learn_scales,\n"
     "teacher, calib, calib_samples,\n"
-    "per_channel, weights, group_size (0: none), activations, folded_batchnorms, output, and layers (name, op,\n"
+    "per_channel, weights, group_size (0: none), activations, folded_batchnorms, cle {applied, pairs,\n"
+    "sweeps, clip_refused}, bias_correction {applied, layers, max_shift}, output, and layers (name, op,\n"
     "precision) of the quantized model.\n";
 
 typedef struct quant_args {
     const char *model, *out, *mode, *calib, *weights, *acts, *keep, *max_bytes_s;
     long long max_bytes;
     float percentile, max_loss;
-    int group_size, eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales;
+    int group_size, eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales, cle, bias_correction;
     cli_data_opts d;
     cli_train_opts t;
     cli_distill_opts k;
@@ -106,7 +115,8 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
                       {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
                       {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
                       {"max-bytes", OPT_STR, &a->max_bytes_s, 0},
-                      {"eval-images", OPT_INT, &a->eval_images, 0}, CLI_TRAIN_OPTS(a->t),
+                      {"eval-images", OPT_INT, &a->eval_images, 0}, {"cle", OPT_FLAG, &a->cle, 0},
+                      {"bias-correction", OPT_FLAG, &a->bias_correction, 0}, CLI_TRAIN_OPTS(a->t),
                       CLI_DISTILL_OPTS(a->k), CLI_DATA_OPTS(a->d), {NULL, 0, NULL, 0}};
     _Static_assert(sizeof opts <= sizeof a->opts, "quant_args.opts is too small");
     memcpy(a->opts, opts, sizeof opts);
@@ -172,6 +182,10 @@ static int quant_check(quant_args *a) {
         fprintf(stderr, "nnslim quantize: --epochs, --learn-scales and --teacher are for --mode qat\n");
         return CLI_USAGE;
     }
+    if (qat && a->bias_correction) {
+        fprintf(stderr, "nnslim quantize: --bias-correction is for --mode ptq (qat trains the biases)\n");
+        return CLI_USAGE;
+    }
     if (cli_opt_seen(a->opts, "max-loss") && qat) {
         fprintf(stderr, "nnslim quantize: --max-loss is for --mode ptq\n");
         return CLI_USAGE;
@@ -223,6 +237,8 @@ static int quant_check(quant_args *a) {
     a->cfg.weight_only = !strcmp(a->acts, "float");
     a->cfg.weight_bits = !strcmp(a->weights, "int4") ? 4 : 8;
     a->cfg.group_size = a->group_size;
+    a->cfg.cle = a->cle;
+    a->cfg.bias_correction = a->bias_correction;
     if (a->keep) {
         snprintf(a->keepbuf, sizeof a->keepbuf, "%s", a->keep);
         char *save = NULL;
@@ -337,6 +353,12 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
     if (st) return st;
     fprintf(stderr, "quantized %d layers (%d activations, %d BatchNormalizations folded)\n", p->res.layers,
             p->res.activations, p->res.folded_bn);
+    if (a->cle)
+        fprintf(stderr, "cross-layer equalization: %d layer pairs in %d sweeps, %d pairs left alone for a Clip\n",
+                p->res.cle_pairs, p->res.cle_sweeps, p->res.cle_clip_refused);
+    if (a->bias_correction)
+        fprintf(stderr, "bias correction: %d layers, largest correction %.4g\n", p->res.bias_corrected,
+                p->res.bias_max_shift);
     if ((st = nns_graph_save_onnx(p->g, a->out))) return st;
     fprintf(stderr, "measuring the quantized model\n");
     return cli_measure_take(p->g, &p->test, a->out, after);
@@ -379,6 +401,10 @@ static void quant_report_json(const quant_args *a, const quant_run *p, const cli
     printf(", \"group_size\": %d, \"activations\": ", a->cfg.group_size);
     cli_json_str(stdout, a->acts);
     printf(", \"folded_batchnorms\": %d, ", p->res.folded_bn);
+    printf("\"cle\": {\"applied\": %s, \"pairs\": %d, \"sweeps\": %d, \"clip_refused\": %d}, ",
+           a->cle ? "true" : "false", p->res.cle_pairs, p->res.cle_sweeps, p->res.cle_clip_refused);
+    printf("\"bias_correction\": {\"applied\": %s, \"layers\": %d, \"max_shift\": %.6g}, ",
+           a->bias_correction ? "true" : "false", p->res.bias_corrected, (double)p->res.bias_max_shift);
     cli_measure_json("before", before);
     printf(", ");
     cli_measure_json("after", after);

@@ -3,7 +3,8 @@
 # for one short epoch: the JSON report has its keys, every Conv and Gemm is
 # W8A8 (or f32 when kept), the file shrinks, accuracy stays within a few
 # points, nnslim info shows the precision, the saved model evaluates; QAT
-# (learned scales, a teacher) and a 90%-pruned model that stays pruned and
+# (learned scales, a teacher, --cle), --cle and --bias-correction (their
+# JSON counts, accuracy, the file evaluates) and a 90%-pruned model that stays pruned and
 # is stored at least 8x smaller than the dense float file; bad
 # input gives a one-line error naming the value, exit 1 or 2, the input
 # model untouched and no output file.
@@ -83,6 +84,31 @@ else
   bad "--keep: $(cat "$T/err")"
 fi
 
+# cross-layer equalization and bias correction: lenet5 has 3 pairs (conv1 ->
+# pool -> conv2, fc1 -> fc2, fc2 -> fc3) and 5 layers to correct
+if out=$("$NNS" quantize "$T/l5.onnx" --per-tensor --cle --bias-correction --calib-samples 128 "${D[@]}" -o "$T/cb.onnx" --json 2>"$T/err"); then
+  grep -q '"cle": {"applied": true, "pairs": 3, ' <<<"$out" && ok || bad "--cle: json: $out"
+  grep -q '"bias_correction": {"applied": true, "layers": 5, ' <<<"$out" && ok || bad "--bias-correction: json: $out"
+  ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+  awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.03)}' && ok || bad "--cle --bias-correction: accuracy $ab -> $aa"
+  grep -q "cross-layer equalization: 3 layer pairs" "$T/err" && ok || bad "--cle: no progress line"
+  "$NNS" eval "$T/cb.onnx" --test-limit 200 --threads 2 >/dev/null 2>"$T/err" && ok || bad "--cle: eval: $(cat "$T/err")"
+else
+  bad "--cle --bias-correction: $(cat "$T/err")"
+fi
+if out=$("$NNS" quantize "$T/l5.onnx" --calib-samples 64 "${D[@]}" -o "$T/o.onnx" --json 2>"$T/err"); then
+  grep -q '"cle": {"applied": false, "pairs": 0, .*"bias_correction": {"applied": false, "layers": 0, ' <<<"$out" && ok || bad "defaults: json: $out"
+else
+  bad "defaults: $(cat "$T/err")"
+fi
+# weight-only layers are corrected too
+if out=$("$NNS" quantize "$T/l5.onnx" --activations float --bias-correction --calib-samples 64 "${D[@]}" -o "$T/o.onnx" --json 2>"$T/err"); then
+  grep -q '"bias_correction": {"applied": true, "layers": 5, ' <<<"$out" && ok || bad "weight-only --bias-correction: $out"
+else
+  bad "weight-only --bias-correction: $(cat "$T/err")"
+fi
+"$NNS" quantize --help | grep -q -- "--bias-correction" && "$NNS" quantize --help | grep -q -- "--cle " && ok || bad "--help lacks --cle or --bias-correction"
+
 # quantization-aware training: one epoch, learned scales, from a teacher
 if out=$("$NNS" quantize "$T/l5.onnx" --mode qat --epochs 1 --learn-scales --calib-samples 256 "${D[@]}" -o "$T/qat.onnx" --json 2>"$T/err"); then
   ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
@@ -93,6 +119,12 @@ else
   bad "qat: $(cat "$T/err")"
 fi
 "$NNS" quantize "$T/l5.onnx" --mode qat --teacher "$T/l5.onnx" --calib-samples 128 "${D[@]}" -o "$T/qkd.onnx" >/dev/null 2>"$T/err" && ok || bad "qat --teacher: $(cat "$T/err")"
+# QAT starts from equalized weights with --cle
+if out=$("$NNS" quantize "$T/l5.onnx" --mode qat --cle --calib-samples 128 "${D[@]}" -o "$T/qc.onnx" --json 2>"$T/err"); then
+  grep -q '"cle": {"applied": true, "pairs": 3, ' <<<"$out" && ok || bad "qat --cle: json: $out"
+else
+  bad "qat --cle: $(cat "$T/err")"
+fi
 # a model pruned to 90% stays pruned through QAT, stored sparse: >= 8x smaller than the dense float file
 "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity 0.9 --finetune-epochs 1 "${D[@]}" -o "$T/s.onnx" >/dev/null 2>"$T/err" || bad "prune: $(cat "$T/err")"
 if out=$("$NNS" quantize "$T/s.onnx" --mode qat --calib-samples 256 "${D[@]}" -o "$T/sq.onnx" --json 2>"$T/err"); then
@@ -160,6 +192,7 @@ expect 2 "--group-size is weight-only: --activations must be float, not 'int8'" 
 expect 2 "--weights int4 cannot be combined with --mode qat" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --mode qat -o "$T/bad.onnx"
 expect 2 "--group-size cannot be combined with --per-tensor" -- "$NNS" quantize "$T/r8.onnx" --group-size 32 --per-tensor -o "$T/bad.onnx"
 expect 2 "--activations" -- "$NNS" quantize "$T/l5.onnx" --activations int16 -o "$T/bad.onnx"
+expect 2 "--bias-correction is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --bias-correction -o "$T/bad.onnx"
 expect 2 "--mode must be ptq or qat" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"
 expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --epochs 2 -o "$T/bad.onnx"
 expect 1 "--epochs must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --epochs 0 -o "$T/bad.onnx"

@@ -154,7 +154,10 @@ nns_status nns_calib_range(const nns_calib_hist *h, nns_calib_method m, double p
  * input channels (group_size, opset 21's blocked DequantizeLinear); 4-bit
  * weights and groups with quantized activations are NNS_STATUS_UNSUPPORTED. The graph computes what ONNX's
  * definitions of that QDQ model give, and saves as standard QDQ ONNX. On an
- * error g may be partly rewritten: quantize a copy (nns_graph_clone). */
+ * error g may be partly rewritten: quantize a copy (nns_graph_clone).
+ * Options: cross-layer equalization before calibration (cfg->cle) and
+ * empirical bias correction after the rewrite (cfg->bias_correction); the
+ * method and its limits are in docs/quantization.md. */
 typedef struct nns_ptq_config {
     nns_calib_method calib;  /* default NNS_CALIB_MINMAX                      */
     double percentile;       /* NNS_CALIB_PERCENTILE's, default 99.99         */
@@ -175,6 +178,20 @@ typedef struct nns_ptq_config {
      * sizes; a weight with one input channel (a depthwise Conv, a stem on
      * one-channel images) keeps one scale per output channel. */
     int group_size;
+    int cle;                 /* 1: cross-layer equalization after BatchNormalization
+                              * folding: pairs of Conv/Gemm layers joined by ReLU,
+                              * pooling or nothing get their per-channel weight
+                              * ranges evened out (output channel c of the first
+                              * divided by s_c, input channel c of the second
+                              * multiplied by it; the float function is unchanged).
+                              * Pairs across a Clip (ReLU6) are left alone.      */
+    int bias_correction;     /* 1: after quantizing, each quantized Conv and Gemm,
+                              * in topological order, has the mean shift of its
+                              * output per channel on the calibration images
+                              * (quantized minus float graph) subtracted from its
+                              * bias (a bias is added where absent). PTQ only:
+                              * nns_quantize_qat refuses it; nns_quant_sensitivity
+                              * applies cle but not this.                      */
 } nns_ptq_config;
 
 typedef struct nns_ptq_result {
@@ -182,6 +199,11 @@ typedef struct nns_ptq_result {
     int activations;         /* distinct activations quantized                */
     int folded_bn;           /* BatchNormalizations folded first              */
     int64_t calib_images;    /* images calibration ran                        */
+    int cle_pairs;           /* cle: layer pairs equalized                    */
+    int cle_sweeps;          /* cle: sweeps over the pairs until converged    */
+    int cle_clip_refused;    /* cle: pairs left alone for a Clip between them */
+    int bias_corrected;      /* bias_correction: layers whose bias was corrected */
+    float bias_max_shift;    /* bias_correction: the largest |correction|     */
 } nns_ptq_result;
 
 void nns_ptq_config_init(nns_ptq_config *c);

@@ -13,13 +13,19 @@
 typedef struct calib_run {
     const nns_graph *g;
     int *slot; /* per graph value: its index in values[], or -1 */
-    nns_calib_hist *hists;
+    nns_calib_observe_fn fn;
+    void *user;
 } calib_run;
 
 static void observe_value(const calib_run *r, nns_plan *p, int v) {
     if (v < 0 || r->slot[v] < 0) return;
     const nns_tv *t = nns_plan_tv(p, v);
-    nns_calib_hist_add(&r->hists[r->slot[v]], nns_tv_cf32(t), nns_shape_numel(&t->shape));
+    r->fn(r->user, r->slot[v], nns_tv_cf32(t), &t->shape);
+}
+
+/* nns_calibrate's observer: the value into its histogram. */
+static void add_to_hist(void *user, int k, const float *x, const nns_shape *s) {
+    nns_calib_hist_add(&((nns_calib_hist *)user)[k], x, nns_shape_numel(s));
 }
 
 /* After each node: the node's outputs that are observed. */
@@ -57,6 +63,11 @@ static void gather(const nns_dataset *d, int64_t used, int64_t b0, int n, float 
 
 nns_status nns_calibrate(nns_graph *g, const nns_dataset *d, int64_t samples, int batch, int n_values,
                          const int *values, nns_calib_hist *hists, int64_t *used) {
+    return nns_calibrate_observe(g, d, samples, batch, n_values, values, add_to_hist, hists, used);
+}
+
+nns_status nns_calibrate_observe(nns_graph *g, const nns_dataset *d, int64_t samples, int batch, int n_values,
+                                 const int *values, nns_calib_observe_fn fn, void *user, int64_t *used) {
     *used = 0;
     if (samples < 1) return nns_error(NNS_STATUS_INVALID_ARG, "--calib-samples must be >= 1, not %lld", (long long)samples);
     if (batch < 1) return nns_error(NNS_STATUS_INVALID_ARG, "calibration batch must be >= 1, not %d", batch);
@@ -65,7 +76,7 @@ nns_status nns_calibrate(nns_graph *g, const nns_dataset *d, int64_t samples, in
     if (st) return st;
     const int64_t n = samples < d->n ? samples : d->n;
     if (batch > n) batch = (int)n;
-    calib_run r = {g, malloc((size_t)g->n_values * sizeof(int)), hists};
+    calib_run r = {g, malloc((size_t)g->n_values * sizeof(int)), fn, user};
     if (!r.slot) return nns_error(NNS_STATUS_NOMEM, "calibration: out of memory");
     nns_plan *plan = NULL;
     if (!(st = map_values(g, n_values, values, r.slot)) && !(st = nns_graph_pack_params(g)))

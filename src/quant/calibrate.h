@@ -20,4 +20,10 @@
 nns_status nns_calibrate(nns_graph *g, const nns_dataset *d, int64_t samples, int batch, int n_values,
                          const int *values, nns_calib_hist *hists, int64_t *used);
 
+/* The same run, handing each observed value to fn: k its index in values[],
+ * x its data for the batch (shape s, batch first). */
+typedef void (*nns_calib_observe_fn)(void *user, int k, const float *x, const nns_shape *s);
+nns_status nns_calibrate_observe(nns_graph *g, const nns_dataset *d, int64_t samples, int batch, int n_values,
+                                 const int *values, nns_calib_observe_fn fn, void *user, int64_t *used);
+
 #endif

@@ -15,6 +15,8 @@
  *      and the weight becomes an s8 initializer (symmetric, one scale per
  *      output channel or per tensor) read through DequantizeLinear. The
  *      bias stays float.
+ * Options: cross-layer equalization between steps 1 and 2 (quant/cle.c),
+ * bias correction after step 4 (quant/biascorr.c).
  * The result is the standard QDQ form that ONNX Runtime loads; nnslim runs
  * it with its QuantizeLinear / DequantizeLinear ops.
  */
@@ -26,6 +28,7 @@
 #include "graph/infer.h"
 #include "ops/op.h"
 #include "quant/calibrate.h"
+#include "quant/cle.h"
 #include "quant/ptq_internal.h"
 
 void nns_ptq_config_init(nns_ptq_config *c) {
@@ -232,6 +235,16 @@ static nns_status calibrate(nns_graph *g, const nns_dataset *calib, const nns_pt
     return st;
 }
 
+/* Cross-layer equalization into res. */
+static nns_status ptq_cle(nns_graph *g, nns_ptq_result *res) {
+    nns_cle_stats cs;
+    nns_status st = nns_quant_cle(g, &cs);
+    res->cle_pairs = cs.pairs;
+    res->cle_sweeps = cs.sweeps;
+    res->cle_clip_refused = cs.clip_refused;
+    return st;
+}
+
 void nns_ptq_plan_free(nns_ptq_plan *p) {
     free(p->is_layer);
     free(p->acts);
@@ -247,6 +260,7 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
     nns_status st = check_config(cfg);
     if (!st) st = nns_graph_fold_batchnorm(g, &res->folded_bn);
     if (!st) st = nns_graph_finalize(g);
+    if (!st && cfg->cle) st = ptq_cle(g, res);
     if (st) return st;
     const size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
     p->n_nodes = g->n_nodes;
@@ -263,8 +277,10 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
     return st;
 }
 
-nns_status nns_ptq_finish(nns_graph *g) {
-    nns_status st0 = nns_ptq_integer_form(g);
+nns_status nns_ptq_finish(nns_graph *g) { return nns_ptq_finish_bias(g, 1); }
+
+nns_status nns_ptq_finish_bias(nns_graph *g, int bias_s32) {
+    nns_status st0 = nns_ptq_integer_form(g, bias_s32);
     if (st0) return st0;
     nns_graph_params_changed(g);
     /* the new nodes were appended: sort before pruning what no one reads (the replaced values) */
@@ -291,6 +307,12 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     const int grouped = cfg->weight_bits == 4 || cfg->group_size > 0;
     for (int i = 0; grouped && !st && i < p.n_nodes; i++) /* every layer's groups fit before any rewrite */
         if (p.is_layer[i]) st = nns_ptq_group_check(g, i, cfg->group_size);
+    nns_graph *f = NULL; /* the float graph, for bias correction */
+    if (!st && cfg->bias_correction && ((st = nns_graph_clone(g, &f)) || (st = nns_graph_finalize(f)))) {
+        nns_graph_free(f);
+        nns_ptq_plan_free(&p);
+        return st;
+    }
     for (int i = 0; !st && i < p.n_nodes; i++) {
         int slot, axis, dq;
         if (!p.is_layer[i] || !nns_ptq_layer_weight(g, i, &slot, &axis)) continue;
@@ -304,5 +326,9 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
         if (!st) nns_ptq_redirect(g, p.acts[k], dq);
     }
     nns_ptq_plan_free(&p);
-    return st ? st : nns_ptq_finish(g);
+    if (!st) st = nns_ptq_finish_bias(g, f == NULL); /* bias correction adjusts the float biases, then they become s32 */
+    if (!st && f) st = nns_quant_bias_correct(g, f, calib, cfg, &res->bias_corrected, &res->bias_max_shift);
+    if (!st && f) st = nns_ptq_finish(g);
+    nns_graph_free(f);
+    return st;
 }

@@ -135,12 +135,12 @@ static nns_status bias_to_s32(nns_graph *g, int i) {
     return st;
 }
 
-nns_status nns_ptq_integer_form(nns_graph *g) {
+nns_status nns_ptq_integer_form(nns_graph *g, int bias_s32) {
     nns_status st = NNS_OK;
     const int nodes = g->n_nodes;
     for (int i = 0; i < nodes; i++)
         if (g->nodes[i].op == NNS_OP_QUANTIZELINEAR) drop_redundant_act(g, i);
-    for (int i = 0; !st && i < nodes; i++)
+    for (int i = 0; bias_s32 && !st && i < nodes; i++)
         if (!g->nodes[i].aux) st = bias_to_s32(g, i);
     return st;
 }

@@ -58,11 +58,13 @@ int nns_ptq_output_act(const nns_graph *g, int layer);
 /* Every reader of v except the QuantizeLinear before dq reads dq. */
 void nns_ptq_redirect(nns_graph *g, int v, int dq);
 /* The integer form (ptq_form.c): redundant activations before a
- * QuantizeLinear dropped, the layers' biases in s32. */
-nns_status nns_ptq_integer_form(nns_graph *g);
+ * QuantizeLinear dropped, the layers' biases in s32 when bias_s32. */
+nns_status nns_ptq_integer_form(nns_graph *g, int bias_s32);
 /* After the rewrites: the integer form, sort, drop what no one reads,
  * finalize. */
 nns_status nns_ptq_finish(nns_graph *g);
+/* The same, the biases left float unless bias_s32. */
+nns_status nns_ptq_finish_bias(nns_graph *g, int bias_s32);
 /* A value or node name "<base><suffix>[k]" not yet in g. */
 void nns_ptq_fresh_name(const nns_graph *g, const char *base, const char *suffix, char *buf, size_t len);
 
