@@ -19,7 +19,7 @@
 static uint64_t rng = 12345;
 static int rnd(int lo, int hi) {
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lo + (int)((rng >> 33) % (uint64_t)(hi - lo + 1));
+    return (int)((int64_t)lo + (int64_t)((rng >> 33) % (uint64_t)((int64_t)hi - lo + 1)));
 }
 static float frnd(float lo, float hi) { return lo + (hi - lo) * (float)rnd(0, 1 << 20) / (float)(1 << 20); }
 

@@ -16,7 +16,10 @@
 static uint64_t rng = 12345;
 static const char *cur_variant = "?"; /* the symbol under test, for messages */
 
-static int rnd(int lo, int hi) { return lo + (int)nns_rng_below(&rng, (uint64_t)(hi - lo + 1)); }
+/* Uniform in [lo, hi]; the span is computed in 64 bits (hi - lo may not fit an int). */
+static int rnd(int lo, int hi) {
+    return (int)((int64_t)lo + (int64_t)nns_rng_below(&rng, (uint64_t)((int64_t)hi - lo + 1)));
+}
 
 static void fill(float *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = 2.0f * nns_rng_uniform(&rng) - 1.0f;
