@@ -12,7 +12,10 @@ static const char *help =
     "rate they ran at (GMAC/s). A BatchNormalization or activation that the node\n"
     "before it computes (fused) shows 0 ms and a '+' in the table; its time is in\n"
     "that node's. Timing each node adds a clock read per node, so the total can\n"
-    "sit a little above 'nnslim compare's latency.\n"
+    "sit a little above 'nnslim compare's latency. A quantized model is listed as\n"
+    "the plan runs it: each quantized Conv, Gemm or MatMul as one integer node\n"
+    "(op Int8Conv or Int8Gemm, the layer's name, its MACs and rate in integers),\n"
+    "its weights' DequantizeLinear nodes gone.\n"
     "\n"
     "  --train       time a training step instead: each node's forward (training\n"
     "                mode) and backward, from random output gradients, on a copy of\n"
@@ -65,6 +68,14 @@ int cmd_profile(int argc, char **argv) {
     double *ms = NULL, *fwd = NULL, *bwd = NULL, total = 0;
     int n = 0;
     nns_status st = nns_graph_load_onnx(pos[0], &g);
+    if (!st && !train) { /* inference: the nodes as the plan runs them (int8 layers, folded weights) */
+        nns_graph *e = NULL;
+        st = nns_graph_exec_copy(g, &e);
+        if (e) {
+            nns_graph_free(g);
+            g = e;
+        }
+    }
     if (!st) st = nns_graph_summarize(g, &L, &n, NULL, NULL, NULL);
     if (!st && (!(ms = calloc((size_t)(n ? n : 1), sizeof *ms)) || !(fwd = calloc((size_t)(n ? n : 1), sizeof *fwd)) ||
                 !(bwd = calloc((size_t)(n ? n : 1), sizeof *bwd))))

@@ -535,6 +535,43 @@ static void test_spmm(const nns_kernels *k, int iters) {
     }
 }
 
+/* Quantized max pooling against the float reference on the same values
+ * (s8 as its signed value, u8 as is). */
+static void q8_maxpool_check(nns_q8_maxpool2d_fn kern, int fit) {
+    for (int it = 0; it < 200; it++) {
+        nns_conv2d_geom g = random_geom(it % 2 ? 9 : 70);
+        if (fit) {
+            g.kh = g.kw = g.sh = g.sw = 2;
+            g.dh = g.dw = 1;
+            g.pt = g.pl = 0;
+            g.oh = g.ih / 2 - rnd(0, 1);
+            g.ow = g.iw / 2 - rnd(0, 1);
+        }
+        if (g.oh <= 0 || g.ow <= 0) continue;
+        const int sgn = it % 2;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        uint8_t *x = malloc(ihw), *y = malloc(ohw + 1);
+        float *xf = malloc(ihw * sizeof *xf), *yf = malloc(ohw * sizeof *yf);
+        int32_t *idx = malloc(ohw * sizeof *idx);
+        for (size_t i = 0; i < ihw; i++) {
+            x[i] = (uint8_t)(it % 5 == 0 ? (i % 2 ? 0 : 255) : rnd(0, 255));
+            xf[i] = sgn ? (float)(int8_t)x[i] : (float)x[i];
+        }
+        y[ohw] = 0x5a;
+        kern(&g, x, y, sgn);
+        nns_f32_maxpool2d__ref(&g, xf, yf, idx);
+        int ok = y[ohw] == 0x5a;
+        for (size_t o = 0; o < ohw; o++) /* a window without inputs: the lowest value */
+            ok &= (sgn ? (float)(int8_t)y[o] : (float)y[o]) == (idx[o] < 0 ? (sgn ? -128.0f : 0.0f) : yf[o]);
+        CHECK_MSG(ok, "%s q8_maxpool2d %dx%d k%dx%d s%d,%d %s", cur_variant, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw,
+                  sgn ? "s8" : "u8");
+        free(x); free(y); free(xf); free(yf); free(idx);
+    }
+}
+
+static void test_q8_maxpool2d(const nns_kernels *k) { q8_maxpool_check(k->q8_maxpool2d, 0); }
+static void test_q8_maxpool2d_2x2s2(const nns_kernels *k) { q8_maxpool_check(k->q8_maxpool2d_2x2s2, 1); }
+
 /* One test per family of kernel_list.h, given a table whose entry for that
  * family is the variant under test (the others are references). */
 /* u8 im2col against the definition: the zero point in the padding. */
@@ -836,6 +873,7 @@ int main(void) {
     cur_variant = "ref";
     test_u8_im2col(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_pack_quads(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_q8_maxpool2d(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_requant(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_dwconv(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));

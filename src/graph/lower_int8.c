@@ -1,11 +1,15 @@
 /*
  * lower_int8.c — the int8 plan's rewrite (nns_graph_lower_int8): every
  *   DequantizeLinear(x) -> Conv | Gemm | MatMul (weight read through a
- *   DequantizeLinear of a constant) [-> Relu | Clip] [-> QuantizeLinear]
+ *   DequantizeLinear of a constant) [-> chain] [-> QuantizeLinear]
  * becomes one Int8Conv or Int8Gemm (src/ops/int8_impl.h) that reads the
  * quantized x, accumulates in int32 and requantizes to the QuantizeLinear's
  * scale and zero point (or writes float when no QuantizeLinear follows).
- * The activation is fused into the output range. The bias becomes s32 at
+ * The chain: MaxPool, Flatten, Reshape, Dropout, Identity and at most one
+ * Relu or Clip, in any order. The activation is fused into the output
+ * range; MaxPool, Flatten and Reshape run again on the quantized values
+ * after the integer node (each commutes with a monotone quantization, so
+ * the result is the same), the identities go. The bias becomes s32 at
  * x_scale * w_scale[c] (as ONNX's QLinearConv takes it). The new node keeps
  * the layer's name (profiles and messages name the model's layer); the old
  * nodes are dropped when nothing reads them any more.
@@ -23,10 +27,13 @@
 #include "graph/infer.h"
 #include "ops/op.h"
 
+#define LOWER_CHAIN 8
+
 typedef struct lower_match {
     int layer, xdq, wdq, act, q; /* node indices; act, q: -1 if none */
     int wslot, out_axis;
     int64_t m;                   /* output channels */
+    int chain[LOWER_CHAIN], n_chain; /* nodes between the layer and q that move values (in order) */
 } lower_match;
 
 static int has_data(const nns_graph *g, int v) { return v >= 0 && g->values[v].data != NULL; }
@@ -105,27 +112,58 @@ static int layer_ok(const nns_graph *g, int i, lower_match *mt) {
     return 1;
 }
 
-/* What follows the layer's output y: [Relu | Clip] then QuantizeLinear
- * with one constant scale and zero point, each the only reader. */
+/* The only reader of value v, or -1. */
+static int only_reader(const nns_graph *g, const int *readers, int v) {
+    if (readers[v] != 1) return -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] == v) return j == 0 ? i : -1;
+    return -1;
+}
+
+/* Node n passes quantized values through unchanged in order: it selects or
+ * moves them (MaxPool, Flatten, Reshape to a constant shape), or is the
+ * identity in inference (Dropout without its mask, Identity). Each commutes
+ * with a monotone quantization and with Relu and Clip. */
+static int passes_q8(const nns_graph *g, const nns_node *n) {
+    switch (n->op) {
+    case NNS_OP_MAXPOOL:
+    case NNS_OP_FLATTEN:
+    case NNS_OP_IDENTITY: return n->n_out == 1;
+    case NNS_OP_DROPOUT: return n->n_out == 1 || n->out[1] < 0;
+    case NNS_OP_RESHAPE: return n->n_out == 1 && has_data(g, n->in[1]);
+    default: return 0;
+    }
+}
+
+/* QuantizeLinear with one constant scale and zero point. */
+static int q_ok(const nns_graph *g, const nns_node *n) {
+    return n->op == NNS_OP_QUANTIZELINEAR && has_data(g, n->in[1]) &&
+           nns_shape_numel(&g->values[n->in[1]].shape) == 1 && present(n, 2) && has_data(g, n->in[2]) &&
+           !nns_node_attr(n, "block_size");
+}
+
+/* What follows the layer's output: a chain of nodes that pass values
+ * through (passes_q8) with at most one Relu or Clip among them, then a
+ * QuantizeLinear, each the only reader. The activation fuses into the
+ * layer's output range and the chain runs on the quantized values; without
+ * a QuantizeLinear at its end, all of it stays in float. */
 static void find_output(const nns_graph *g, const int *readers, lower_match *mt) {
     mt->act = mt->q = -1;
+    mt->n_chain = 0;
     int v = g->nodes[mt->layer].out[0];
-    for (int i = 0; i < g->n_nodes && readers[v] == 1; i++) {
-        const nns_node *n = &g->nodes[i];
-        if (n->in[0] != v) continue;
-        if (mt->act < 0 && mt->q < 0 && (n->op == NNS_OP_RELU || n->op == NNS_OP_CLIP)) {
-            mt->act = i;
-            v = n->out[0];
-            i = -1; /* look for its reader */
-        } else if (n->op == NNS_OP_QUANTIZELINEAR && has_data(g, n->in[1]) &&
-                   nns_shape_numel(&g->values[n->in[1]].shape) == 1 && present(n, 2) && has_data(g, n->in[2])) {
-            mt->q = i;
+    for (int r; (r = only_reader(g, readers, v)) >= 0; v = g->nodes[r].out[0]) {
+        const nns_node *n = &g->nodes[r];
+        if (q_ok(g, n)) {
+            mt->q = r;
             return;
-        } else {
-            break;
         }
+        if (mt->act < 0 && (n->op == NNS_OP_RELU || n->op == NNS_OP_CLIP)) mt->act = r;
+        else if (passes_q8(g, n) && mt->n_chain < LOWER_CHAIN) mt->chain[mt->n_chain++] = r;
+        else break;
     }
-    if (mt->act >= 0) mt->act = -1; /* an activation without a QuantizeLinear stays a float node */
+    mt->act = -1;
+    mt->n_chain = 0;
 }
 
 /* Float element c of a constant bias: a float initializer or a constant's
@@ -200,15 +238,22 @@ static const char *in_name(const nns_graph *g, int node, int slot) {
 
 /* The layer's name moves to the new node (the old one, soon dropped, takes
  * "<name>.float"); *k: the new node, writing a fresh value. */
-static nns_status add_int8_node(nns_graph *g, const lower_match *mt, const char *bias, int *k) {
-    nns_node *L = &g->nodes[mt->layer];
-    char name[512], out[600];
-    snprintf(name, sizeof name, "%s", L->name);
+static nns_status rename_old(nns_graph *g, int node, char *name, size_t size) {
+    nns_node *L = &g->nodes[node];
+    char out[600];
+    snprintf(name, size, "%s", L->name);
     snprintf(out, sizeof out, "%s.float", L->name);
     char *renamed = nns_strdup(out);
     if (!renamed) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering '%s' to int8", name);
     free(L->name);
     L->name = renamed;
+    return NNS_OK;
+}
+
+static nns_status add_int8_node(nns_graph *g, const lower_match *mt, const char *bias, int *k) {
+    char name[512], out[600];
+    nns_status st0 = rename_old(g, mt->layer, name, sizeof name);
+    if (st0) return st0;
     snprintf(out, sizeof out, "%s.int8", name);
     const int x = mt->xdq, w = mt->wdq, q = mt->q;
     const char *in[9] = {in_name(g, x, 0), in_name(g, x, 1), in_name(g, x, 2), in_name(g, w, 0), in_name(g, w, 1),
@@ -220,6 +265,27 @@ static nns_status add_int8_node(nns_graph *g, const lower_match *mt, const char 
     if (!st && op != NNS_OP_CONV)
         st = nns_graph_set_attr_int(g, *k, "trans_b", op == NNS_OP_GEMM && nns_node_attr_int(&g->nodes[mt->layer], "transB", 0));
     if (!st) st = act_attrs(g, mt->act, *k);
+    return st;
+}
+
+/* The chain's nodes that move values (not the identities) again, each
+ * reading the quantized output of the node before it (*k: the last). */
+static nns_status add_chain(nns_graph *g, const lower_match *mt, int *k) {
+    nns_status st = NNS_OK;
+    for (int c = 0; c < mt->n_chain && !st; c++) {
+        const int old = mt->chain[c];
+        const int op = g->nodes[old].op;
+        if (op == NNS_OP_DROPOUT || op == NNS_OP_IDENTITY) continue;
+        char name[512], out[600];
+        if ((st = rename_old(g, old, name, sizeof name))) break;
+        snprintf(out, sizeof out, "%s.int8", name);
+        const char *in[2] = {g->values[g->nodes[*k].out[0]].name, in_name(g, old, 1)};
+        const char *outs[1] = {out};
+        int n = -1;
+        st = nns_graph_add_node(g, g->nodes[old].op_type, name, op == NNS_OP_RESHAPE ? 2 : 1, in, 1, outs, &n);
+        if (!st) st = copy_attrs(g, old, n);
+        if (!st) *k = n;
+    }
     return st;
 }
 
@@ -251,6 +317,7 @@ static nns_status lower_one(nns_graph *g, const lower_match *mt, int *done) {
     }
     int k = -1;
     if (!st) st = add_int8_node(g, mt, bname, &k);
+    if (!st) st = add_chain(g, mt, &k);
     if (!st) take_over(g, k, mt->q >= 0 ? g->nodes[mt->q].out[0] : g->nodes[mt->layer].out[0]);
     *done = !st;
     return st;

@@ -298,6 +298,12 @@ static inline int nns_f32_maxpool2d_2x2s2_fits(const nns_conv2d_geom *g) {
     return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 &&
            g->pt == 0 && g->pl == 0 && 2 * g->oh <= g->ih && 2 * g->ow <= g->iw;
 }
+/* Max pooling of a quantized plane: x and y are u8, or s8 when sgn (all of
+ * a window's values share one scale and zero point, so the maximum is taken
+ * on the stored values); a window without inputs gives the lowest value. */
+typedef void nns_q8_maxpool2d_kernel(const nns_conv2d_geom *g, const uint8_t *x, uint8_t *y, int sgn);
+typedef nns_q8_maxpool2d_kernel *nns_q8_maxpool2d_fn;
+/* Table entry q8_maxpool2d_2x2s2: the same where nns_f32_maxpool2d_2x2s2_fits. */
 /* Max pooling backward from saved indices: dx[idx[o]] += dy[o]. */
 void nns_f32_maxpool2d_bwd__ref(const nns_conv2d_geom *g, const float *dy,
                                 const int32_t *idx, float *dx);

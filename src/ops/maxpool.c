@@ -2,7 +2,8 @@
  * maxpool.c — MaxPool (ONNX opset 13), 2-D: X [N,C,H,W] -> Y [N,C,OH,OW].
  * Attributes kernel_shape (required), strides, dilations, pads, auto_pad,
  * ceil_mode; storage_order must be 0. The optional second output (Indices)
- * is not supported: a clear error at plan time.
+ * is not supported: a clear error at plan time. X may also be u8 or s8 (a
+ * quantized activation in the int8 plan): Y is then of its dtype and scale.
  *
  * Training plans save the argmax of every output (int32 plane offsets) in
  * the node state; backward scatters dY through them. Parallel over (n, c)
@@ -53,10 +54,19 @@ static void maxpool_forward(nns_exec_node *e) {
     const nns_shape *x = &e->in[0]->shape;
     const int64_t planes = x->dims[0] * x->dims[1];
     const size_t ihw = (size_t)geo.ih * geo.iw, ohw = (size_t)geo.oh * geo.ow;
+    const nns_kernels *ks = e->kern;
+    if (e->in[0]->dtype != NNS_DTYPE_F32) { /* a quantized activation (int8 plan) */
+        const uint8_t *X = e->in[0]->data;
+        uint8_t *Y = e->out[0]->data;
+        const int sgn = e->in[0]->dtype == NNS_DTYPE_S8;
+        nns_q8_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->q8_maxpool2d_2x2s2 : ks->q8_maxpool2d;
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 65536)
+        for (int64_t pl = 0; pl < planes; pl++) k(&geo, X + pl * ihw, Y + pl * ohw, sgn);
+        return;
+    }
     const float *X = nns_tv_cf32(e->in[0]);
     float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
-    const nns_kernels *ks = e->kern;
     nns_f32_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->f32_maxpool2d_2x2s2 : ks->f32_maxpool2d;
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
     for (int64_t pl = 0; pl < planes; pl++)
@@ -67,7 +77,7 @@ static void maxpool_backward(nns_exec_node *e) {
     const float *dY = e->out[0]->grad;
     float *dX = e->in[0]->grad;
     const int32_t *idx = e->state;
-    if (!dY || !dX || !idx) return;
+    if (!dY || !dX || !idx || e->in[0]->dtype != NNS_DTYPE_F32) return; /* no gradient through a quantized value */
     nns_conv2d_geom geo = {0};
     maxpool_geom(e, &geo);
     const nns_shape *x = &e->in[0]->shape;
@@ -84,6 +94,8 @@ const nns_op_def nns_op_maxpool = {
     .params_size = sizeof(maxpool_params),
     .prepare = maxpool_prepare,
     .f32_inputs = 1u,
+    .q8_inputs = 1u,
+    .out_dtype = NNS_OUT_SAME_AS(0),
     .infer = maxpool_infer,
     .state_bytes = maxpool_state_bytes,
     .forward = maxpool_forward,

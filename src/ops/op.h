@@ -193,6 +193,10 @@ typedef struct nns_op_def {
      * node, the op, the input and the dtype found. Inputs not in the mask
      * (Reshape's shape, Clip's bounds) are the op's to read. */
     unsigned f32_inputs;
+    /* Bits of f32_inputs that may also be u8 or s8: a quantized activation
+     * that the op moves or selects without arithmetic (MaxPool, Flatten,
+     * Reshape in the int8 plan); the op's forward reads the view's dtype. */
+    unsigned q8_inputs;
     /* The dtype of every output, which shape inference (nns_op_infer) gives
      * its values: NNS_OUT_F32 (0, the default) or NNS_OUT_SAME_AS(k), the
      * dtype of input k. */

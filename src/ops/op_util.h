@@ -128,10 +128,12 @@ static inline nns_status nns_op_infer_same(const nns_graph *g, const nns_node *n
 
 /* Forward/backward of ops that copy input 0 to output 0 (Identity, Flatten,
  * Reshape, inference-mode Dropout). */
+/* Output 0 = input 0, element for element (f32, or u8/s8 where the op takes
+ * them: nns_op_def.q8_inputs). */
 static inline void nns_op_copy_forward(nns_exec_node *e) {
-    int64_t n = nns_tv_numel(e->out[0]);
-    if (nns_tv_f32(e->out[0]) != nns_tv_cf32(e->in[0]))
-        memcpy(nns_tv_f32(e->out[0]), nns_tv_cf32(e->in[0]), (size_t)n * sizeof(float));
+    const int64_t n = nns_tv_numel(e->out[0]);
+    const size_t size = e->in[0]->dtype == NNS_DTYPE_F32 ? sizeof(float) : 1;
+    if (e->out[0]->data != e->in[0]->data) memcpy(e->out[0]->data, e->in[0]->data, (size_t)n * size);
 }
 
 static inline void nns_op_copy_backward(nns_exec_node *e) {

@@ -80,7 +80,8 @@ nns_status nns_op_prepare(const nns_graph *g, const nns_node *n, void *params) {
     for (int j = 0; j < n->n_in; j++) {
         if (n->in[j] < 0 || j >= 32 || !(def->f32_inputs >> j & 1u)) continue;
         const nns_value *v = &g->values[n->in[j]];
-        if (v->dtype != NNS_DTYPE_F32)
+        const int q8 = def->q8_inputs >> j & 1u && (v->dtype == NNS_DTYPE_U8 || v->dtype == NNS_DTYPE_S8);
+        if (v->dtype != NNS_DTYPE_F32 && !q8)
             return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): input %d '%s' is %s, only f32 is supported",
                              n->name, n->op_type, j, v->name, nns_dtype_name(v->dtype));
     }
