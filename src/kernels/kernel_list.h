@@ -40,6 +40,7 @@ NNS_VARIANT(f32_maxpool2d_2x2s2, avx2, nns_f32_maxpool2d_2x2s2__avx2)
 NNS_KERNEL(q8_maxpool2d, nns_q8_maxpool2d_kernel, nns_q8_maxpool2d__ref)
 /* only where nns_f32_maxpool2d_2x2s2_fits */
 NNS_KERNEL(q8_maxpool2d_2x2s2, nns_q8_maxpool2d_kernel, nns_q8_maxpool2d__ref)
+NNS_VARIANT(q8_maxpool2d_2x2s2, avx512, nns_q8_maxpool2d_2x2s2__avx512)
 NNS_VARIANT(q8_maxpool2d_2x2s2, avx2, nns_q8_maxpool2d_2x2s2__avx2)
 NNS_KERNEL(f32_im2col, nns_f32_im2col_kernel, nns_f32_im2col__ref)
 NNS_VARIANT(f32_im2col, avx2, nns_f32_im2col__avx2)

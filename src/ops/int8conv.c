@@ -1,8 +1,21 @@
 /* int8conv.c — Int8Conv: a 2-D convolution in integers (int8_impl.h has
- * the definition), by u8 im2col (padding with the input's zero point) and
- * the u8 x s8 GEMM of the plan's kernel table, one image per thread; a 1x1
- * stride-1 convolution reads its input as the GEMM operand directly. */
+ * the definition) by the u8 x s8 GEMM of the plan's kernel table, one image
+ * per thread (or an image's output channels split, below a batch of one
+ * per thread). The GEMM's operand is built one of three ways:
+ *  - a 1x1 stride-1 convolution reads its input as the operand directly;
+ *  - a stride-1 undilated ungrouped window ("channel quads"): the products
+ *    are ordered (channel quad, ky, kx) and the image is copied once into
+ *    planes of four interleaved channels, padded with the zero point to
+ *    oh + kh - 1 rows of pw = ow + kw - 1; then the operand's quad row
+ *    (q, ky, kx) is one contiguous copy of plane q from (ky, kx), and the
+ *    GEMM computes pw columns per output row, of which the first ow are
+ *    kept. The weights are packed in that order, channels padded to a
+ *    multiple of four with zero weights;
+ *  - otherwise by u8 im2col (the zero point in the padding), four rows at a
+ *    time, into quads.
+ * Depthwise convolutions run the direct depthwise kernel instead. */
 #include <omp.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 #include "ops/int8_impl.h"
@@ -13,7 +26,18 @@ typedef struct i8conv_dims {
     nns_conv2d_geom g;
     size_t ihw, ohw, ckg;
     int direct; /* 1x1, stride 1, no padding: no im2col */
+    int cquad;  /* channel quads (see the top): cq planes of ph x pw pixels */
+    int cq, ph, pw;
+    size_t cols; /* GEMM columns per image: ohw, or oh * pw with channel quads */
+    size_t kp;   /* products per output in the GEMM (ckg, or 4 * cq * kh * kw) */
 } i8conv_dims;
+
+/* The channel-quad order applies (stride 1, no dilation, one group, a
+ * window larger than 1x1). */
+static int cquad_fits(const i8_params *p, const nns_shape *w) {
+    return p->group == 1 && w->dims[2] * w->dims[3] > 1 && p->win.sh == 1 && p->win.sw == 1 && p->win.dh == 1 &&
+           p->win.dw == 1;
+}
 
 static nns_status dims_make(const nns_node *node, const i8_params *p, const nns_shape *x, const nns_shape *w,
                             i8conv_dims *d) {
@@ -42,6 +66,12 @@ static nns_status dims_make(const nns_node *node, const i8_params *p, const nns_
     const nns_conv2d_geom *g = &d->g;
     d->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->ih &&
                 g->ow == g->iw;
+    d->cquad = cquad_fits(p, w);
+    d->cq = (d->c + 3) / 4;
+    d->ph = g->oh + g->kh - 1;
+    d->pw = g->ow + g->kw - 1;
+    d->cols = d->cquad ? (size_t)g->oh * d->pw : d->ohw;
+    d->kp = d->cquad ? (size_t)4 * d->cq * g->kh * g->kw : d->ckg;
     return NNS_OK;
 }
 
@@ -73,11 +103,23 @@ static nns_status i8conv_infer(const nns_graph *g, const nns_node *n, const void
 
 static size_t a64(size_t n) { return (n + 63) / 64 * 64; }
 
-/* Per thread: the input shifted to u8 (s8 inputs), four rows of columns,
- * the columns in quads, the accumulators of one group. */
+/* Bytes of the channel-quad planes, with the slack that the last quad
+ * row's copy reads past them. */
+static size_t cquad_plane_bytes(const i8conv_dims *d) {
+    return (size_t)d->cq * d->ph * d->pw * 4 + (size_t)4 * d->g.kw + 64;
+}
+
+/* Per thread: the input shifted to u8 (s8 inputs) or the channel-quad
+ * planes, four rows of columns, the columns in quads, the accumulators of
+ * one group. */
+static size_t stage_bytes(const i8conv_dims *d) {
+    const size_t shift = a64((size_t)d->c * d->ihw);
+    if (d->cquad) return a64(cquad_plane_bytes(d)) + shift; /* the planes, then the shifted s8 input */
+    return shift + a64(4 * d->ohw);
+}
+
 static size_t per_thread(const i8conv_dims *d) {
-    const size_t gemm = a64((size_t)d->c * d->ihw) + a64(4 * d->ohw) +
-                        a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4) + (size_t)d->mg * d->ohw * 4;
+    const size_t gemm = stage_bytes(d) + a64((size_t)nns_quads((int)d->kp) * d->cols * 4) + (size_t)d->mg * d->cols * 4;
     const size_t dw = a64(d->ihw) + a64(nns_u8_dwconv_scratch_bytes(&d->g)) + d->ohw * 4; /* depthwise */
     return gemm > dw ? gemm : dw;
 }
@@ -92,9 +134,15 @@ static size_t i8conv_work_bytes(const void *params, const nns_shape *const *in, 
     return per_thread(&d) * (size_t)p->nthreads;
 }
 
-static size_t i8conv_packed_bytes(const nns_exec_node *e) {
+/* Products per output as packed: the weight's, or in channel quads. */
+static int64_t packed_k(const nns_exec_node *e) {
     const nns_shape *w = &e->in[I8_W]->shape;
-    return nns_i8_packed_bytes(w->dims[0], w->dims[1] * w->dims[2] * w->dims[3]);
+    if (cquad_fits(e->params, w)) return 4 * ((w->dims[1] + 3) / 4) * w->dims[2] * w->dims[3];
+    return w->dims[1] * w->dims[2] * w->dims[3];
+}
+
+static size_t i8conv_packed_bytes(const nns_exec_node *e) {
+    return nns_i8_packed_bytes(e->in[I8_W]->shape.dims[0], packed_k(e));
 }
 
 static int32_t conv_w_at(const nns_exec_node *e, int64_t c, int64_t l) {
@@ -102,18 +150,69 @@ static int32_t conv_w_at(const nns_exec_node *e, int64_t c, int64_t l) {
     return nns_i8_int_at(e->in[I8_W], c * (w->dims[1] * w->dims[2] * w->dims[3]) + l);
 }
 
-static void i8conv_pack(nns_exec_node *e, void *packed) {
+/* Product l in the channel-quad order (quad, ky, kx, channel in the quad);
+ * a channel past the weight's is the zero point (a zero weight). */
+static int32_t cquad_w_at(const nns_exec_node *e, int64_t c, int64_t l) {
     const nns_shape *w = &e->in[I8_W]->shape;
-    nns_i8_pack(e, w->dims[0], w->dims[1] * w->dims[2] * w->dims[3], conv_w_at, packed);
+    const int64_t kk = w->dims[2] * w->dims[3], q = l / 4, ch = 4 * (q / kk) + l % 4;
+    if (ch >= w->dims[1]) {
+        const nns_tv *wz = e->in[I8_WZ];
+        return wz ? nns_i8_int_at(wz, nns_tv_numel(wz) == 1 ? 0 : c) : 0;
+    }
+    return nns_i8_int_at(e->in[I8_W], (c * w->dims[1] + ch) * kk + q % kk);
+}
+
+static void i8conv_pack(nns_exec_node *e, void *packed) {
+    const int cq = cquad_fits(e->params, &e->in[I8_W]->shape);
+    nns_i8_pack(e, e->in[I8_W]->shape.dims[0], packed_k(e), cq ? cquad_w_at : conv_w_at, packed);
 }
 
 /* Image b's group gr as the GEMM's quads, in work (the input shifted to u8
  * if s8, its columns, the quads). */
+/* Image x's channel-quad planes (see the top) into P: four channels
+ * interleaved per pixel (each image row by the quad packing kernel), the
+ * zero point around them; channels past the image's hold 0 (their weights
+ * are 0). */
+static void cquad_planes(const nns_kernels *k, const i8conv_dims *d, const uint8_t *x, uint8_t pad, uint8_t *P) {
+    const nns_conv2d_geom *g = &d->g;
+    const int n = g->iw < d->pw - g->pl ? g->iw : d->pw - g->pl;
+    memset(P, pad, cquad_plane_bytes(d));
+    for (int q = 0; q < d->cq; q++) {
+        const int rows = d->c - 4 * q < 4 ? d->c - 4 * q : 4;
+        for (int iy = 0; iy < g->ih && iy + g->pt < d->ph; iy++) {
+            uint8_t *row = P + (size_t)q * d->ph * d->pw * 4 + ((size_t)(iy + g->pt) * d->pw + g->pl) * 4;
+            k->u8_pack_quads(rows, n, x + (size_t)4 * q * d->ihw + (size_t)iy * g->iw, d->ihw, row, 0);
+        }
+    }
+}
+
+/* The operand in channel quads: quad row (q, ky, kx) is plane q from
+ * (ky, kx), cols * 4 bytes. */
+static const uint8_t *cquad_operand(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
+    const i8_head *h = e->packed;
+    const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + (size_t)b * d->c * d->ihw;
+    uint8_t *P = (uint8_t *)work, *xq = P + stage_bytes(d);
+    if (h->x_signed) { /* s8 + 128, in the column rows' space (free until the operand is built) */
+        uint8_t *xu = P + a64(cquad_plane_bytes(d));
+        for (size_t i = 0; i < (size_t)d->c * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80);
+        x = xu;
+    }
+    cquad_planes(e->kern, d, x, (uint8_t)h->xzp, P);
+    const size_t ldq = nns_quad_row_bytes((int)d->cols), plane = (size_t)d->ph * d->pw * 4;
+    uint8_t *o = xq;
+    for (int q = 0; q < d->cq; q++)
+        for (int ky = 0; ky < d->g.kh; ky++)
+            for (int kx = 0; kx < d->g.kw; kx++, o += ldq)
+                memcpy(o, P + q * plane + ((size_t)ky * d->pw + kx) * 4, ldq);
+    return xq;
+}
+
 static const uint8_t *group_quads(const nns_exec_node *e, const i8conv_dims *d, int64_t b, int gr, char *work) {
+    if (d->cquad) return cquad_operand(e, d, b, work);
     const i8_head *h = e->packed;
     const nns_kernels *k = e->kern;
     const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + ((size_t)b * d->c + (size_t)gr * d->cg) * d->ihw;
-    uint8_t *xu = (uint8_t *)work, *col = xu + a64((size_t)d->c * d->ihw), *xq = col + a64(4 * d->ohw);
+    uint8_t *xu = (uint8_t *)work, *col = xu + a64((size_t)d->c * d->ihw), *xq = (uint8_t *)work + stage_bytes(d);
     if (h->x_signed) {
         for (size_t i = 0; i < (size_t)d->cg * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80); /* s8 + 128 */
         x = xu;
@@ -138,17 +237,21 @@ static void group_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
                        int r1, int32_t *acc) {
     const i8_head *h = e->packed;
     const int64_t c0 = (int64_t)gr * d->mg + r0;
-    e->kern->qgemm_u8s8(r1 - r0, (int)d->ohw, (int)d->ckg, i8_w(h) + c0 * (int64_t)h->ldw, (size_t)h->ldw, xq,
-                        nns_quad_row_bytes((int)d->ohw), i8_bias(h) + c0, acc, d->ohw);
+    e->kern->qgemm_u8s8(r1 - r0, (int)d->cols, (int)d->kp, i8_w(h) + c0 * (int64_t)h->ldw, (size_t)h->ldw, xq,
+                        nns_quad_row_bytes((int)d->cols), i8_bias(h) + c0, acc, d->cols);
     const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
-    for (int c = 0; c < r1 - r0; c++)
-        nns_i8_store(e->kern, h, e->params, c0 + c, acc + (size_t)c * d->ohw, (int64_t)d->ohw, e->out[0]->data,
-                     y0 + (int64_t)c * (int64_t)d->ohw, 1);
+    for (int c = 0; c < r1 - r0; c++) {
+        int32_t *a = acc + (size_t)c * d->cols;
+        if (d->cquad) /* keep the first ow of each row's pw columns */
+            for (int oy = 1; oy < d->g.oh; oy++)
+                memmove(a + (size_t)oy * d->g.ow, a + (size_t)oy * d->pw, (size_t)d->g.ow * sizeof *a);
+        nns_i8_store(e->kern, h, e->params, c0 + c, a, (int64_t)d->ohw, e->out[0]->data, y0 + (int64_t)c * (int64_t)d->ohw,
+                     1);
+    }
 }
 
 static int32_t *acc_of(const i8conv_dims *d, char *work) {
-    return (int32_t *)(work + a64((size_t)d->c * d->ihw) + a64(4 * d->ohw) +
-                       a64((size_t)nns_quads((int)d->ckg) * d->ohw * 4));
+    return (int32_t *)(work + stage_bytes(d) + a64((size_t)nns_quads((int)d->kp) * d->cols * 4));
 }
 
 /* Channels per task when one image's output channels are split. */
