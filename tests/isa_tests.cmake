@@ -9,7 +9,7 @@
 #    the flags nns_isa_flags() gives that suffix's kernel files.
 add_executable(isa_run ${CMAKE_SOURCE_DIR}/tests/isa_run.c)
 target_link_libraries(isa_run PRIVATE nnslim_static)
-set(NNS_ISA_TESTS test_ops_conv test_ops_misc test_golden test_onnx test_conformance test_int8)
+set(NNS_ISA_TESTS test_ops_conv test_ops_misc test_golden test_onnx test_conformance test_int8 test_int8_graph)
 foreach(level ${NNS_ISA_LEVELS})
   foreach(t ${NNS_ISA_TESTS})
     add_test(NAME ${t}_isa_${level} COMMAND isa_run $<TARGET_FILE:${t}>)

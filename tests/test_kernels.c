@@ -572,6 +572,33 @@ static void q8_maxpool_check(nns_q8_maxpool2d_fn kern, int fit) {
 static void test_q8_maxpool2d(const nns_kernels *k) { q8_maxpool_check(k->q8_maxpool2d, 0); }
 static void test_q8_maxpool2d_2x2s2(const nns_kernels *k) { q8_maxpool_check(k->q8_maxpool2d_2x2s2, 1); }
 
+/* The quantized sum against its definition (kernels.h), every dtype mix,
+ * zero points at the ends, multipliers that saturate, odd n. */
+static void test_q8_add(const nns_kernels *k) {
+    for (int it = 0; it < 300; it++) {
+        const int n = rnd(1, 100), sgn = it % 8;
+        const int32_t az = sgn & 1 ? rnd(-128, 127) : rnd(0, 255), bz = sgn & 2 ? rnd(-128, 127) : rnd(0, 255);
+        const int32_t yz = sgn & 4 ? rnd(-128, 127) : (it % 3 == 0 ? 0 : rnd(0, 255));
+        const int32_t tlo = sgn & 4 ? -128 : 0, thi = sgn & 4 ? 127 : 255;
+        const int32_t lo = it % 5 == 0 ? yz : tlo, hi = thi;
+        const float ma = (float)rnd(1, 1 << 16) / (float)(1 << (it % 4 == 0 ? 10 : 16)), mb = (float)rnd(1, 1 << 16) / 65536.0f;
+        uint8_t a[100], b[100], y[101];
+        for (int j = 0; j < n; j++) a[j] = (uint8_t)(j % 7 == 0 ? 255 : j % 7 == 1 ? 0 : rnd(0, 255)), b[j] = (uint8_t)rnd(0, 255);
+        y[n] = 0x5a;
+        k->q8_add(n, a, az, ma, b, bz, mb, yz, lo, hi, sgn, y);
+        int ok = y[n] == 0x5a;
+        for (int j = 0; j < n; j++) {
+            const int32_t av = sgn & 1 ? (int8_t)a[j] : a[j], bv = sgn & 2 ? (int8_t)b[j] : b[j];
+            const volatile float t = (float)(av - az) * ma, u = (float)(bv - bz) * mb; /* each rounded to float */
+            const float s = t + u;
+            int32_t want = (int32_t)nearbyintf(s) + yz;
+            want = want < lo ? lo : want > hi ? hi : want;
+            ok &= (sgn & 4 ? (int32_t)(int8_t)y[j] : (int32_t)y[j]) == want;
+        }
+        CHECK_MSG(ok, "%s q8_add n%d sgn%d az %d bz %d yz %d [%d, %d]", cur_variant, n, sgn, az, bz, yz, lo, hi);
+    }
+}
+
 /* One test per family of kernel_list.h, given a table whose entry for that
  * family is the variant under test (the others are references). */
 /* u8 im2col against the definition: the zero point in the padding. */
@@ -874,6 +901,7 @@ int main(void) {
     test_u8_im2col(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_pack_quads(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_maxpool2d(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_q8_add(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_requant(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_dwconv(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));

@@ -5,8 +5,12 @@
  * becomes one Int8Conv or Int8Gemm (src/ops/int8_impl.h) that reads the
  * quantized x, accumulates in int32 and requantizes to the QuantizeLinear's
  * scale and zero point (or writes float when no QuantizeLinear follows).
- * The chain: MaxPool, Flatten, Reshape, Dropout, Identity and at most one
- * Relu or Clip, in any order. The activation is fused into the output
+ * Right after the layer may come an Add of a dequantized activation of the
+ * same shape (a residual connection): the node adds it in real values
+ * before the activation and the quantization. The chain: MaxPool, Flatten,
+ * Reshape, Dropout, Identity and at most one Relu or Clip, in any order.
+ * An Add of two dequantized activations of one shape followed by a chain
+ * and a QuantizeLinear becomes Int8Add (src/ops/int8add.c). The activation is fused into the output
  * range; MaxPool, Flatten and Reshape run again on the quantized values
  * after the integer node (each commutes with a monotone quantization, so
  * the result is the same), the identities go. The bias becomes s32 at
@@ -34,6 +38,7 @@ typedef struct lower_match {
     int wslot, out_axis;
     int64_t m;                   /* output channels */
     int chain[LOWER_CHAIN], n_chain; /* nodes between the layer and q that move values (in order) */
+    int add, rdq; /* an Add right after the layer and the DequantizeLinear of its other input; -1 if none */
 } lower_match;
 
 static int has_data(const nns_graph *g, int v) { return v >= 0 && g->values[v].data != NULL; }
@@ -148,10 +153,34 @@ static int q_ok(const nns_graph *g, const nns_node *n) {
  * QuantizeLinear, each the only reader. The activation fuses into the
  * layer's output range and the chain runs on the quantized values; without
  * a QuantizeLinear at its end, all of it stays in float. */
-static void find_output(const nns_graph *g, const int *readers, lower_match *mt) {
+static int same_shape(const nns_shape *a, const nns_shape *b) {
+    if (a->ndim != b->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->dims[d] != b->dims[d]) return 0;
+    return 1;
+}
+
+/* The layer's output v is read only by an Add whose other input is a
+ * dequantized activation of the same shape: that Add, its DequantizeLinear
+ * in *rdq. */
+static int residual_add(const nns_graph *g, const int *readers, int v, int *rdq) {
+    if (readers[v] != 1) return -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->n_in < 1 || (n->in[0] != v && (n->n_in < 2 || n->in[1] != v))) continue;
+        if (n->op != NNS_OP_ADD || n->n_in != 2 || n->in[0] == n->in[1]) return -1;
+        const int other = n->in[0] == v ? n->in[1] : n->in[0], d = dq_of(g, other);
+        if (d < 0 || !act_dq_ok(g, d) || !same_shape(&g->values[other].shape, &g->values[v].shape)) return -1;
+        *rdq = d;
+        return i;
+    }
+    return -1;
+}
+
+/* From value v: the chain and the QuantizeLinear (mt->q -1 if none). */
+static void find_chain(const nns_graph *g, const int *readers, lower_match *mt, int v) {
     mt->act = mt->q = -1;
     mt->n_chain = 0;
-    int v = g->nodes[mt->layer].out[0];
     for (int r; (r = only_reader(g, readers, v)) >= 0; v = g->nodes[r].out[0]) {
         const nns_node *n = &g->nodes[r];
         if (q_ok(g, n)) {
@@ -162,8 +191,16 @@ static void find_output(const nns_graph *g, const int *readers, lower_match *mt)
         else if (passes_q8(g, n) && mt->n_chain < LOWER_CHAIN) mt->chain[mt->n_chain++] = r;
         else break;
     }
-    mt->act = -1;
+    mt->act = -1; /* without a QuantizeLinear at the end, all of it stays in float */
     mt->n_chain = 0;
+}
+
+static void find_output(const nns_graph *g, const int *readers, lower_match *mt) {
+    int v = g->nodes[mt->layer].out[0];
+    mt->add = residual_add(g, readers, v, &mt->rdq);
+    if (mt->add >= 0) v = g->nodes[mt->add].out[0];
+    find_chain(g, readers, mt, v);
+    if (mt->q < 0) mt->add = -1;
 }
 
 /* Float element c of a constant bias: a float initializer or a constant's
@@ -256,11 +293,14 @@ static nns_status add_int8_node(nns_graph *g, const lower_match *mt, const char 
     if (st0) return st0;
     snprintf(out, sizeof out, "%s.int8", name);
     const int x = mt->xdq, w = mt->wdq, q = mt->q;
-    const char *in[9] = {in_name(g, x, 0), in_name(g, x, 1), in_name(g, x, 2), in_name(g, w, 0), in_name(g, w, 1),
-                         in_name(g, w, 2), q >= 0 ? in_name(g, q, 1) : "", q >= 0 ? in_name(g, q, 2) : "", bias};
+    const int r = mt->add >= 0 ? mt->rdq : -1;
+    const char *in[12] = {in_name(g, x, 0), in_name(g, x, 1), in_name(g, x, 2), in_name(g, w, 0), in_name(g, w, 1),
+                          in_name(g, w, 2), q >= 0 ? in_name(g, q, 1) : "", q >= 0 ? in_name(g, q, 2) : "", bias,
+                          r >= 0 ? in_name(g, r, 0) : "", r >= 0 ? in_name(g, r, 1) : "", r >= 0 ? in_name(g, r, 2) : ""};
     const char *outs[1] = {out};
     const int op = g->nodes[mt->layer].op;
-    nns_status st = nns_graph_add_node(g, op == NNS_OP_CONV ? "Int8Conv" : "Int8Gemm", name, 9, in, 1, outs, k);
+    nns_status st =
+        nns_graph_add_node(g, op == NNS_OP_CONV ? "Int8Conv" : "Int8Gemm", name, r >= 0 ? 12 : 9, in, 1, outs, k);
     if (!st && op == NNS_OP_CONV) st = copy_attrs(g, mt->layer, *k);
     if (!st && op != NNS_OP_CONV)
         st = nns_graph_set_attr_int(g, *k, "trans_b", op == NNS_OP_GEMM && nns_node_attr_int(&g->nodes[mt->layer], "transB", 0));
@@ -336,6 +376,39 @@ static int match(const nns_graph *g, const int *readers, int i, lower_match *mt)
     return 1;
 }
 
+/* Add i of two dequantized activations of one shape, then a chain and a
+ * QuantizeLinear: Int8Add (mt->xdq, mt->wdq: the two DequantizeLinear). */
+static int match_add(const nns_graph *g, const int *readers, int i, lower_match *mt) {
+    const nns_node *n = &g->nodes[i];
+    memset(mt, 0, sizeof *mt);
+    mt->layer = i;
+    mt->add = -1;
+    if (n->op != NNS_OP_ADD || n->n_in != 2 || n->in[0] < 0 || n->in[1] < 0) return 0;
+    mt->xdq = dq_of(g, n->in[0]);
+    mt->wdq = dq_of(g, n->in[1]);
+    if (mt->xdq < 0 || mt->wdq < 0 || !act_dq_ok(g, mt->xdq) || !act_dq_ok(g, mt->wdq)) return 0;
+    if (!same_shape(&g->values[n->in[0]].shape, &g->values[n->in[1]].shape)) return 0;
+    find_chain(g, readers, mt, n->out[0]);
+    return mt->q >= 0;
+}
+
+static nns_status lower_add(nns_graph *g, const lower_match *mt) {
+    char name[512], out[600];
+    nns_status st = rename_old(g, mt->layer, name, sizeof name);
+    if (st) return st;
+    snprintf(out, sizeof out, "%s.int8", name);
+    const int a = mt->xdq, b = mt->wdq, q = mt->q;
+    const char *in[8] = {in_name(g, a, 0), in_name(g, a, 1), in_name(g, a, 2), in_name(g, b, 0),
+                         in_name(g, b, 1), in_name(g, b, 2), in_name(g, q, 1),  in_name(g, q, 2)};
+    const char *outs[1] = {out};
+    int k = -1;
+    st = nns_graph_add_node(g, "Int8Add", name, 8, in, 1, outs, &k);
+    if (!st) st = act_attrs(g, mt->act, k);
+    if (!st) st = add_chain(g, mt, &k);
+    if (!st) take_over(g, k, g->nodes[q].out[0]);
+    return st;
+}
+
 nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
     int n = 0, *readers = nns_graph_count_readers(g, 1 << 20); /* an output is never fused away */
     if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
@@ -345,6 +418,7 @@ nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
         lower_match mt;
         int done = 0;
         if (match(g, readers, i, &mt)) st = lower_one(g, &mt, &done);
+        else if (match_add(g, readers, i, &mt)) done = !(st = lower_add(g, &mt));
         n += done;
     }
     free(readers);

@@ -282,6 +282,14 @@ void nns_u8_dw_pad(const nns_conv2d_geom *g, const uint8_t *x, uint8_t pad, uint
 typedef void nns_q8_requant_kernel(int n, const int32_t *acc, float mult, int32_t zp, int32_t qlo, int32_t qhi,
                                    int y_signed, void *y);
 typedef nns_q8_requant_kernel *nns_q8_requant_fn;
+/* The sum of two quantized tensors, quantized: for j < n,
+ * y[j] = clamp(round_half_even((a[j] - az) * ma + (b[j] - bz) * mb) + yz,
+ * lo, hi), the products and the sum each rounded to float (no fused
+ * multiply-add), the clamp in float before the conversion; a, b, y are s8
+ * where their flag (bit 0 a, bit 1 b, bit 2 y of sgn) is set, else u8. */
+typedef void nns_q8_add_kernel(int n, const void *a, int32_t az, float ma, const void *b, int32_t bz, float mb, int32_t yz,
+                               int32_t lo, int32_t hi, int sgn, void *y);
+typedef nns_q8_add_kernel *nns_q8_add_fn;
 
 /* ---- pooling over one plane ------------------------------------------ */
 

@@ -33,9 +33,7 @@ int32_t nns_i8_int_at(const nns_tv *t, int64_t i) {
     }
 }
 
-/* Slot `slot` is a constant of dtype `want` (NNS_DTYPE_UNDEFINED: u8 or
- * s8) holding 1 or `count` elements (count 0: exactly 1). */
-static nns_status check_const(const nns_graph *g, const nns_node *n, int slot, nns_dtype want, int64_t count) {
+nns_status nns_i8_check_const(const nns_graph *g, const nns_node *n, int slot, nns_dtype want, int64_t count) {
     const nns_value *v = &g->values[n->in[slot]];
     if (!v->data)
         return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): input '%s' must be a constant", n->name, n->op_type,
@@ -84,6 +82,30 @@ static nns_status check_ranges(const nns_graph *g, const nns_node *n, int64_t m,
     return NNS_OK;
 }
 
+/* A residual: u8 or s8, with a constant scale and zero point of its dtype. */
+static nns_status check_residual_inputs(const nns_graph *g, const nns_node *n) {
+    const nns_value *r = &g->values[n->in[I8_R]];
+    if (r->dtype != NNS_DTYPE_U8 && r->dtype != NNS_DTYPE_S8)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): residual '%s' is %s, not u8 or s8", n->name, n->op_type,
+                         r->name, nns_dtype_name(r->dtype));
+    if (!present(n, I8_RS))
+        return nns_error(NNS_STATUS_FORMAT, "node '%s' (%s): residual '%s' needs its scale", n->name, n->op_type, r->name);
+    nns_status st = nns_i8_check_const(g, n, I8_RS, NNS_DTYPE_F32, 0);
+    if (!st && present(n, I8_RZ)) st = nns_i8_check_const(g, n, I8_RZ, r->dtype, 0);
+    return st;
+}
+
+nns_status nns_i8_check_residual(const nns_node *n, const nns_shape *const *in, const nns_shape *out) {
+    if (n->n_in <= I8_R || !in[I8_R]) return NNS_OK;
+    const nns_shape *r = in[I8_R];
+    int same = r->ndim == out->ndim;
+    for (int d = 1; same && d < r->ndim; d++) same = r->dims[d] == out->dims[d];
+    if (!same || (r->dims[0] >= 0 && out->dims[0] >= 0 && r->dims[0] != out->dims[0]))
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (%s): the residual's shape differs from the output's", n->name,
+                         n->op_type);
+    return NNS_OK;
+}
+
 nns_status nns_i8_check(const nns_graph *g, const nns_node *n, int64_t m, int64_t k) {
     const nns_dtype xt = g->values[n->in[I8_X]].dtype;
     if (xt != NNS_DTYPE_U8 && xt != NNS_DTYPE_S8)
@@ -91,17 +113,18 @@ nns_status nns_i8_check(const nns_graph *g, const nns_node *n, int64_t m, int64_
                          g->values[n->in[I8_X]].name, nns_dtype_name(xt));
     if (present(n, I8_YS) != present(n, I8_YZ))
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (%s): y_scale and y_zero_point go together", n->name, n->op_type);
-    nns_status st = check_const(g, n, I8_XS, NNS_DTYPE_F32, 0);
-    if (!st && present(n, I8_XZ)) st = check_const(g, n, I8_XZ, xt, 0);
-    if (!st) st = check_const(g, n, I8_W, NNS_DTYPE_UNDEFINED, nns_shape_numel(&g->values[n->in[I8_W]].shape));
-    if (!st) st = check_const(g, n, I8_WS, NNS_DTYPE_F32, m);
-    if (!st && present(n, I8_WZ)) st = check_const(g, n, I8_WZ, g->values[n->in[I8_W]].dtype, m);
-    if (!st && present(n, I8_YS)) st = check_const(g, n, I8_YS, NNS_DTYPE_F32, 0);
-    if (!st && present(n, I8_YZ)) st = check_const(g, n, I8_YZ, NNS_DTYPE_UNDEFINED, 0);
-    if (!st && present(n, I8_B)) st = check_const(g, n, I8_B, NNS_DTYPE_S32, m);
+    nns_status st = nns_i8_check_const(g, n, I8_XS, NNS_DTYPE_F32, 0);
+    if (!st && present(n, I8_XZ)) st = nns_i8_check_const(g, n, I8_XZ, xt, 0);
+    if (!st) st = nns_i8_check_const(g, n, I8_W, NNS_DTYPE_UNDEFINED, nns_shape_numel(&g->values[n->in[I8_W]].shape));
+    if (!st) st = nns_i8_check_const(g, n, I8_WS, NNS_DTYPE_F32, m);
+    if (!st && present(n, I8_WZ)) st = nns_i8_check_const(g, n, I8_WZ, g->values[n->in[I8_W]].dtype, m);
+    if (!st && present(n, I8_YS)) st = nns_i8_check_const(g, n, I8_YS, NNS_DTYPE_F32, 0);
+    if (!st && present(n, I8_YZ)) st = nns_i8_check_const(g, n, I8_YZ, NNS_DTYPE_UNDEFINED, 0);
+    if (!st && present(n, I8_B)) st = nns_i8_check_const(g, n, I8_B, NNS_DTYPE_S32, m);
     if (!st && present(n, I8_B) && nns_shape_numel(&g->values[n->in[I8_B]].shape) != m)
         return nns_error(NNS_STATUS_SHAPE, "node '%s' (%s): bias '%s' must hold %lld values", n->name, n->op_type,
                          g->values[n->in[I8_B]].name, (long long)m);
+    if (!st && present(n, I8_R)) st = check_residual_inputs(g, n);
     return st ? st : check_ranges(g, n, m, k);
 }
 
@@ -162,12 +185,33 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
         mult[c] = h->y_float ? s : s / ys;
     }
     out_range(h, p, ys);
+    const nns_tv *r = e->n_in > I8_R ? e->in[I8_R] : NULL;
+    h->has_res = r != NULL;
+    h->r_signed = r && r->dtype == NNS_DTYPE_S8;
+    h->rzp = r ? nns_i8_int_at(e->in[I8_RZ], 0) : 0;
+    h->rmul = r ? nns_tv_cf32(e->in[I8_RS])[0] / ys : 0.0f;
+}
+
+/* The store with a residual: real values in the output's units, then the
+ * activation (float output) or the quantization and the range. */
+static void store_res(const i8_head *h, const i8_params *p, float mult, const int32_t *acc, int64_t n, void *y,
+                      int64_t y0, int64_t y_step, const void *r) {
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t i = y0 + j * y_step;
+        const int32_t rv = h->r_signed ? ((const int8_t *)r)[i] : ((const uint8_t *)r)[i];
+        const float v = (float)acc[j] * mult + (float)(rv - h->rzp) * h->rmul;
+        if (h->y_float) ((float *)y)[i] = nns_fuse_act_apply(v, p->act, p->lo, p->hi);
+        else if (h->y_signed) ((int8_t *)y)[i] = (int8_t)nns_q_round(v, h->yzp, h->qlo, h->qhi);
+        else ((uint8_t *)y)[i] = (uint8_t)nns_q_round(v, h->yzp, h->qlo, h->qhi);
+    }
 }
 
 void nns_i8_store(const nns_kernels *k, const i8_head *h, const i8_params *p, int64_t c, const int32_t *acc, int64_t n,
-                  void *y, int64_t y0, int64_t y_step) {
+                  void *y, int64_t y0, int64_t y_step, const void *r) {
     const float mult = i8_mult(h)[c];
-    if (!h->y_float && y_step == 1) {
+    if (h->has_res) {
+        store_res(h, p, mult, acc, n, y, y0, y_step, r);
+    } else if (!h->y_float && y_step == 1) {
         k->q8_requant((int)n, acc, mult, h->yzp, h->qlo, h->qhi, h->y_signed, (char *)y + y0);
     } else if (h->y_float) {
         float *o = (float *)y + y0;

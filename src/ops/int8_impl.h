@@ -15,7 +15,11 @@
  *   a constant), 4 w_scale (one, or one per output channel), 5
  *   w_zero_point (optional, w's dtype, w_scale's count), 6 y_scale and 7
  *   y_zero_point (u8 or s8; both or neither), 8 B (s32, one per output
- *   channel; optional).
+ *   channel; optional), 9 r, 10 r_scale, 11 r_zero_point (optional: a
+ *   residual, u8 or s8 of the output's shape, added in real values before
+ *   the activation: y = act(acc * x_scale * w_scale[c] + (r - r_zp) *
+ *   r_scale), then quantized; the lowering fuses a following Add of a
+ *   dequantized activation this way).
  * Attributes: act (nns_fuse_act), act_lo, act_hi (Clip's bounds, real
  * values); Int8Conv has Conv's, Int8Gemm trans_b (w is [M, K] when 1,
  * [K, M] when 0).
@@ -32,7 +36,7 @@
 #include "ops/op_util.h"
 #include "ops/window2d.h"
 
-enum { I8_X, I8_XS, I8_XZ, I8_W, I8_WS, I8_WZ, I8_YS, I8_YZ, I8_B, I8_NIN };
+enum { I8_X, I8_XS, I8_XZ, I8_W, I8_WS, I8_WZ, I8_YS, I8_YZ, I8_B, I8_R, I8_RS, I8_RZ, I8_NIN };
 
 typedef struct i8_params {
     nns_window2d win; /* Int8Conv */
@@ -51,6 +55,9 @@ typedef struct i8_head {
     int32_t ldw;           /* bytes per weight row: k rounded up to 4, zero-padded */
     int32_t xzp;           /* input zero point as u8 */
     int x_signed, y_float, y_signed;
+    int has_res, r_signed; /* a residual (I8_R) */
+    int32_t rzp;
+    float rmul;            /* r_scale / y_scale (r_scale with a float output) */
     size_t w_off, b_off, mult_off;
 } i8_head;
 
@@ -63,6 +70,10 @@ size_t nns_i8_packed_bytes(int64_t m, int64_t k);
 /* Validate the quantization inputs of node n whose weight has m output
  * channels of k products each (errors name the node and the input). */
 nns_status nns_i8_check(const nns_graph *g, const nns_node *n, int64_t m, int64_t k);
+/* Slot `slot` of n is a constant of dtype `want` (NNS_DTYPE_UNDEFINED: u8
+ * or s8) holding 1 or `count` elements (count 0: exactly 1); an f32 one
+ * holds positive finite scales. */
+nns_status nns_i8_check_const(const nns_graph *g, const nns_node *n, int slot, nns_dtype want, int64_t count);
 /* Parse act, act_lo, act_hi into p. */
 void nns_i8_parse_act(const nns_node *n, i8_params *p);
 /* Fill the packed block; w_at(e, c, l) is the weight of output channel c,
@@ -70,9 +81,14 @@ void nns_i8_parse_act(const nns_node *n, i8_params *p);
 void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(const nns_exec_node *, int64_t, int64_t),
                  void *packed);
 /* n values of output channel c from acc (stride 1) to y at element y0,
- * y_step elements apart. */
+ * y_step elements apart; r: the residual's data (h->has_res), read at the
+ * same elements as y. */
 void nns_i8_store(const struct nns_kernels *k, const i8_head *h, const i8_params *p, int64_t c, const int32_t *acc,
-                  int64_t n, void *y, int64_t y0, int64_t y_step);
+                  int64_t n, void *y, int64_t y0, int64_t y_step, const void *r);
+/* The residual's data, or NULL. */
+static inline const void *residual(const nns_exec_node *e) { return e->n_in > I8_R && e->in[I8_R] ? e->in[I8_R]->data : NULL; }
+/* The residual, if any, has the output's shape (errors name the node). */
+nns_status nns_i8_check_residual(const nns_node *n, const nns_shape *const *in, const nns_shape *out);
 /* Integer element i of a u8, s8 or s32 view (0 for NULL). */
 int32_t nns_i8_int_at(const nns_tv *t, int64_t i);
 

@@ -98,7 +98,7 @@ static nns_status i8conv_infer(const nns_graph *g, const nns_node *n, const void
     if (st) return st;
     const int64_t dims[4] = {in[I8_X]->dims[0] > 0 ? in[I8_X]->dims[0] : -1, d.m, d.g.oh, d.g.ow};
     out[0] = nns_shape_make(4, dims);
-    return NNS_OK;
+    return nns_i8_check_residual(n, in, &out[0]);
 }
 
 static size_t a64(size_t n) { return (n + 63) / 64 * 64; }
@@ -246,7 +246,7 @@ static void group_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
             for (int oy = 1; oy < d->g.oh; oy++)
                 memmove(a + (size_t)oy * d->g.ow, a + (size_t)oy * d->pw, (size_t)d->g.ow * sizeof *a);
         nns_i8_store(e->kern, h, e->params, c0 + c, a, (int64_t)d->ohw, e->out[0]->data, y0 + (int64_t)c * (int64_t)d->ohw,
-                     1);
+                     1, residual(e));
     }
 }
 
@@ -287,7 +287,8 @@ static void dw_plane(const nns_exec_node *e, const i8conv_dims *d, int64_t b, in
         x = xu;
     }
     e->kern->u8_dwconv(&d->g, x, (uint8_t)h->xzp, i8_w(h) + (size_t)c * (size_t)h->ldw, i8_bias(h)[c], acc, scratch);
-    nns_i8_store(e->kern, h, e->params, c, acc, (int64_t)d->ohw, e->out[0]->data, (b * d->m + c) * (int64_t)d->ohw, 1);
+    nns_i8_store(e->kern, h, e->params, c, acc, (int64_t)d->ohw, e->out[0]->data, (b * d->m + c) * (int64_t)d->ohw, 1,
+                 residual(e));
 }
 
 static void i8conv_forward(nns_exec_node *e) {
@@ -333,7 +334,7 @@ const nns_op_def nns_op_int8conv = {
     .forward = i8conv_forward,
     .packed_bytes = i8conv_packed_bytes,
     .pack = i8conv_pack,
-    .f32_inputs = 1u << I8_XS | 1u << I8_WS | 1u << I8_YS,
+    .f32_inputs = 1u << I8_XS | 1u << I8_WS | 1u << I8_YS | 1u << I8_RS,
     .out_dtype = NNS_OUT_SAME_AS(I8_YZ),
     .out_dtype_omitted = NNS_DTYPE_F32,
     .nontrainable_inputs = ~0u,

@@ -38,7 +38,7 @@ static nns_status i8gemm_infer(const nns_graph *g, const nns_node *n, const void
                          g->values[n->in[I8_X]].name, (long long)k);
     const int64_t dims[2] = {in[I8_X]->dims[0], m};
     out[0] = nns_shape_make(2, dims);
-    return NNS_OK;
+    return nns_i8_check_residual(n, in, &out[0]);
 }
 
 /* The input in quads (u8), then the accumulators [M][N]. */
@@ -87,7 +87,7 @@ static void i8gemm_forward(nns_exec_node *e) {
         const int64_t c0 = t * I8GEMM_BLOCK, rows = m - c0 < I8GEMM_BLOCK ? m - c0 : I8GEMM_BLOCK;
         e->kern->qgemm_u8s8((int)rows, (int)n, (int)k, i8_w(h) + c0 * h->ldw, (size_t)h->ldw, xq, ldq, i8_bias(h) + c0,
                             acc + c0 * n, (size_t)n);
-        for (int64_t c = c0; c < c0 + rows; c++) nns_i8_store(e->kern, h, p, c, acc + c * n, n, e->out[0]->data, c, m);
+        for (int64_t c = c0; c < c0 + rows; c++) nns_i8_store(e->kern, h, p, c, acc + c * n, n, e->out[0]->data, c, m, residual(e));
     }
 }
 
@@ -107,7 +107,7 @@ const nns_op_def nns_op_int8gemm = {
     .forward = i8gemm_forward,
     .packed_bytes = i8gemm_packed_bytes,
     .pack = i8gemm_pack,
-    .f32_inputs = 1u << I8_XS | 1u << I8_WS | 1u << I8_YS,
+    .f32_inputs = 1u << I8_XS | 1u << I8_WS | 1u << I8_YS | 1u << I8_RS,
     .out_dtype = NNS_OUT_SAME_AS(I8_YZ),
     .out_dtype_omitted = NNS_DTYPE_F32,
     .nontrainable_inputs = ~0u,
