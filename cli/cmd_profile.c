@@ -28,6 +28,19 @@ static const char *help =
     "                [{name, op, output_shape, macs, ms, share, fused}] (with --train\n"
     "                also fwd_ms and bwd_ms; ms is their sum)\n";
 
+/* The model; for inference, as the plan runs it (int8 layers, folded
+ * weights: nns_graph_exec_copy). */
+static nns_status load(const char *path, int train, nns_graph **g) {
+    nns_status st = nns_graph_load_onnx(path, g);
+    nns_graph *e = NULL;
+    if (!st && !train) st = nns_graph_exec_copy(*g, &e);
+    if (e) {
+        nns_graph_free(*g);
+        *g = e;
+    }
+    return st;
+}
+
 int cmd_profile(int argc, char **argv) {
     int json = 0, batch = 1, repeats = 50, threads = 0, train = 0;
     cli_opt opts[] = {{"json", OPT_FLAG, &json, 0},
@@ -67,15 +80,7 @@ int cmd_profile(int argc, char **argv) {
     nns_layer_info *L = NULL;
     double *ms = NULL, *fwd = NULL, *bwd = NULL, total = 0;
     int n = 0;
-    nns_status st = nns_graph_load_onnx(pos[0], &g);
-    if (!st && !train) { /* inference: the nodes as the plan runs them (int8 layers, folded weights) */
-        nns_graph *e = NULL;
-        st = nns_graph_exec_copy(g, &e);
-        if (e) {
-            nns_graph_free(g);
-            g = e;
-        }
-    }
+    nns_status st = load(pos[0], train, &g);
     if (!st) st = nns_graph_summarize(g, &L, &n, NULL, NULL, NULL);
     if (!st && (!(ms = calloc((size_t)(n ? n : 1), sizeof *ms)) || !(fwd = calloc((size_t)(n ? n : 1), sizeof *fwd)) ||
                 !(bwd = calloc((size_t)(n ? n : 1), sizeof *bwd))))

@@ -7,7 +7,10 @@
  * stays within a step or two of the float simulation of the same graph
  * (differences of one step may carry into the next layer: at most a tenth
  * of the outputs differ, none by more than 2), for u8 and s8
- * activations and several batches. */
+ * activations and several batches. A DequantizeLinear -> MaxPool [->
+ * Relu] -> QuantizeLinear runs the pool on the stored bytes, then Int8Lut
+ * (or nothing when the table is the identity), exactly equal to the float
+ * simulation. */
 #include <math.h>
 #include <string.h>
 
@@ -154,8 +157,69 @@ static void check(int sgn, int n) {
     free(x);
 }
 
+/* x -> Q/DQ -> MaxPool [-> Relu] -> Q (y's scale and zero point, or x's):
+ * the pool on the stored bytes, then Int8Lut (none when the table is the
+ * identity), exactly the float simulation's values. */
+static nns_graph *build_pool(int sgn, int same, int relu) {
+    nns_graph *g = NULL;
+    nns_status st = nns_graph_create(&g);
+    const qparam qx = {"xs", "xz", 0.02f, sgn ? -7 : 120}, qy = {"ys", "yz", 0.035f, sgn ? -128 : 3};
+    const qparam *q2 = same ? &qx : &qy;
+    const nns_shape xs = nns_shape_make(4, (int64_t[]){-1, C, 12, 12});
+    if (!st) st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    if (!st) st = add_q(g, &qx, sgn);
+    if (!st && !same) st = add_q(g, &qy, sgn);
+    if (!st) st = qdq(g, "x", &qx, "xq", "xd");
+    int k = -1;
+    if (!st) st = nns_graph_add_node(g, "MaxPool", "pool", 1, (const char *[]){"xd"}, 1, (const char *[]){"p"}, &k);
+    if (!st) st = nns_graph_set_attr_ints(g, k, "kernel_shape", 2, (int64_t[]){3, 3});
+    if (!st) st = nns_graph_set_attr_ints(g, k, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    if (!st && relu) st = nns_graph_add_node(g, "Relu", "relu", 1, (const char *[]){"p"}, 1, (const char *[]){"pr"}, NULL);
+    const char *oin[3] = {relu ? "pr" : "p", q2->s, q2->z};
+    if (!st) st = nns_graph_add_node(g, "QuantizeLinear", "q_out", 3, oin, 1, (const char *[]){"out"}, NULL);
+    if (!st) st = nns_graph_add_output(g, "out");
+    if (!st) st = nns_graph_finalize(g);
+    CHECK_OK(st);
+    if (st) nns_graph_free(g);
+    return st ? NULL : g;
+}
+
+static void check_pool(int sgn, int same, int relu) {
+    nns_graph *g = build_pool(sgn, same, relu), *lo = NULL, *fl = NULL;
+    if (!g) return;
+    const int n = 2;
+    CHECK_OK(nns_graph_exec_copy(g, &lo));
+    setenv("NNS_INT8", "0", 1);
+    CHECK_OK(nns_graph_exec_copy(g, &fl));
+    unsetenv("NNS_INT8");
+    /* an unchanged graph (nothing to fold) runs as it is */
+    nns_graph *lg = lo ? lo : g, *fg = fl ? fl : g;
+    const int table = !same || relu;
+    CHECK_MSG(count_op(lg, "Int8Lut") == table && count_op(lg, "DequantizeLinear") == 0 && count_op(lg, "Relu") == 0 &&
+                  count_op(lg, "QuantizeLinear") == 1 && count_op(lg, "MaxPool") == 1,
+              "%s same %d relu %d: the pool on the stored values, %s table", sgn ? "s8" : "u8", same, relu,
+              table ? "then a" : "no");
+    float *x = malloc((size_t)n * C * 144 * sizeof *x);
+    for (int i = 0; i < n * C * 144; i++) x[i] = frnd(-3.0f, 3.0f);
+    nns_plan *pl = run(lg, n, x), *pf = run(fg, n, x);
+    int64_t diff = 0;
+    for (int64_t i = 0; pl && pf && i < (int64_t)n * C * 144; i++)
+        diff += ((const uint8_t *)nns_plan_output(pl, 0)->data)[i] != ((const uint8_t *)nns_plan_output(pf, 0)->data)[i];
+    CHECK_MSG(pl && pf && diff == 0, "%s same %d relu %d: %lld values differ from the float simulation", sgn ? "s8" : "u8",
+              same, relu, (long long)diff);
+    nns_plan_free(pl);
+    nns_plan_free(pf);
+    nns_graph_free(lo);
+    nns_graph_free(fl);
+    nns_graph_free(g);
+    free(x);
+}
+
 int main(void) {
     for (int sgn = 0; sgn < 2; sgn++)
         for (int n = 1; n <= 3; n++) check(sgn, n);
+    for (int sgn = 0; sgn < 2; sgn++)
+        for (int same = 0; same < 2; same++)
+            for (int relu = 0; relu < 2; relu++) check_pool(sgn, same, relu);
     TEST_MAIN_END();
 }

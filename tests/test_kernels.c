@@ -599,6 +599,33 @@ static void test_q8_add(const nns_kernels *k) {
     }
 }
 
+/* Matrix times vector against a direct sum: k across the 16/64 steps,
+ * values at the ends (255 x -128 would saturate vpmaddubsw's pair sums). */
+static void test_qgemv_u8s8(const nns_kernels *k) {
+    for (int it = 0; it < 200; it++) {
+        const int m = rnd(1, 19), kk = it % 5 == 0 ? rnd(1, 8) : rnd(1, 700), kp = nns_qgemv_pad(kk);
+        const size_t ldw = (size_t)kp + (it % 3 ? 0 : 64);
+        int8_t *w = calloc((size_t)m * ldw, 1);
+        uint8_t *x = calloc((size_t)kp, 1);
+        int32_t *acc = malloc((size_t)(m + 1) * sizeof *acc), *bias = malloc((size_t)m * sizeof *bias);
+        for (int l = 0; l < kk; l++) x[l] = (uint8_t)(it % 4 == 0 ? 255 : rnd(0, 255));
+        for (int i = 0; i < m; i++) {
+            bias[i] = rnd(-100000, 100000);
+            for (int l = 0; l < kk; l++) w[i * ldw + l] = (int8_t)(it % 4 == 0 ? -128 : rnd(-128, 127));
+        }
+        acc[m] = 0x5a5a;
+        k->qgemv_u8s8(m, kk, w, ldw, x, it % 2 ? bias : NULL, acc);
+        int ok = acc[m] == 0x5a5a;
+        for (int i = 0; i < m; i++) {
+            int64_t s = it % 2 ? bias[i] : 0;
+            for (int l = 0; l < kk; l++) s += (int64_t)w[i * ldw + l] * x[l];
+            ok &= acc[i] == s;
+        }
+        CHECK_MSG(ok, "%s qgemv m%d k%d ldw %zu", cur_variant, m, kk, ldw);
+        free(w); free(x); free(acc); free(bias);
+    }
+}
+
 /* One test per family of kernel_list.h, given a table whose entry for that
  * family is the variant under test (the others are references). */
 /* u8 im2col against the definition: the zero point in the padding. */
@@ -902,6 +929,7 @@ int main(void) {
     test_u8_pack_quads(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_maxpool2d(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_add(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_qgemv_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_q8_requant(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_dwconv(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));

@@ -100,12 +100,16 @@ nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded);
  * constant's DequantizeLinear) [-> Relu | Clip] [-> QuantizeLinear] by one
  * integer node (nnslim's own Int8Conv / Int8Gemm): int32 accumulation, the
  * bias in s32, requantization rounding half to even and saturating, the
- * activation fused; the node keeps the layer's name. Layers whose integer
+ * activation fused; the node keeps the layer's name. Also: MaxPool,
+ * Flatten, Reshape, Dropout and Identity between a layer (or a
+ * DequantizeLinear) and its QuantizeLinear run on the quantized values; a
+ * residual Add right after a layer fuses into it; an Add of two dequantized
+ * activations becomes Int8Add; a change of scale, Int8Lut (a table). Layers whose integer
  * form would differ from their definition (see docs/quantization.md) stay
  * as they are. Never save the result (nnslim's own ops are not ONNX).
  * *lowered (may be NULL): how many layers. */
 nns_status nns_graph_lower_int8(nns_graph *g, int *lowered);
-/* The graph to execute g with: *out = NULL when g has no such
+/* The graph to execute g with: *out = NULL when g has no
  * DequantizeLinear (run g itself), else a finalized copy with its
  * quantized layers lowered to integer nodes (nns_graph_lower_int8; not
  * when the environment variable NNS_INT8 is 0, which keeps the float

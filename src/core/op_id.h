@@ -39,6 +39,7 @@ typedef enum nns_op {
     NNS_OP_INT8CONV, /* internal: the int8 plan (src/ops/int8_impl.h) */
     NNS_OP_INT8GEMM, /* internal: the int8 plan */
     NNS_OP_INT8ADD,  /* internal: the int8 plan */
+    NNS_OP_INT8LUT,  /* internal: the int8 plan */
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

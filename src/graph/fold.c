@@ -261,8 +261,8 @@ nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded) {
 
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out) {
     *out = NULL;
-    int any = 0;
-    for (int i = 0; i < g->n_nodes && !any; i++) any = const_dequant(g, &g->nodes[i]);
+    int any = 0; /* a constant to dequantize once, or activations to run in integers */
+    for (int i = 0; i < g->n_nodes && !any; i++) any = g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR;
     if (!any) return NNS_OK;
     nns_graph *c = NULL;
     nns_status st = nns_graph_clone(g, &c);

@@ -10,7 +10,12 @@
  * before the activation and the quantization. The chain: MaxPool, Flatten,
  * Reshape, Dropout, Identity and at most one Relu or Clip, in any order.
  * An Add of two dequantized activations of one shape followed by a chain
- * and a QuantizeLinear becomes Int8Add (src/ops/int8add.c). The activation is fused into the output
+ * and a QuantizeLinear becomes Int8Add (src/ops/int8add.c). A
+ * DequantizeLinear of an activation followed by a chain and a
+ * QuantizeLinear becomes the chain on the quantized values, then Int8Lut
+ * (src/ops/int8lut.c) with the table of DequantizeLinear, activation and
+ * QuantizeLinear for each stored byte (none when that is the identity):
+ * exact, since the table is monotone and the chain commutes with it. The activation is fused into the output
  * range; MaxPool, Flatten and Reshape run again on the quantized values
  * after the integer node (each commutes with a monotone quantization, so
  * the result is the same), the identities go. The bias becomes s32 at
@@ -28,8 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/qmath.h"
 #include "graph/infer.h"
-#include "ops/op.h"
+#include "ops/op_util.h"
 
 #define LOWER_CHAIN 8
 
@@ -310,7 +316,7 @@ static nns_status add_int8_node(nns_graph *g, const lower_match *mt, const char 
 
 /* The chain's nodes that move values (not the identities) again, each
  * reading the quantized output of the node before it (*k: the last). */
-static nns_status add_chain(nns_graph *g, const lower_match *mt, int *k) {
+static nns_status add_chain_from(nns_graph *g, const lower_match *mt, int v, int *k) {
     nns_status st = NNS_OK;
     for (int c = 0; c < mt->n_chain && !st; c++) {
         const int old = mt->chain[c];
@@ -319,14 +325,18 @@ static nns_status add_chain(nns_graph *g, const lower_match *mt, int *k) {
         char name[512], out[600];
         if ((st = rename_old(g, old, name, sizeof name))) break;
         snprintf(out, sizeof out, "%s.int8", name);
-        const char *in[2] = {g->values[g->nodes[*k].out[0]].name, in_name(g, old, 1)};
+        const char *in[2] = {g->values[v].name, in_name(g, old, 1)};
         const char *outs[1] = {out};
         int n = -1;
         st = nns_graph_add_node(g, g->nodes[old].op_type, name, op == NNS_OP_RESHAPE ? 2 : 1, in, 1, outs, &n);
         if (!st) st = copy_attrs(g, old, n);
-        if (!st) *k = n;
+        if (!st) *k = n, v = g->nodes[n].out[0];
     }
     return st;
+}
+
+static nns_status add_chain(nns_graph *g, const lower_match *mt, int *k) {
+    return add_chain_from(g, mt, g->nodes[*k].out[0], k);
 }
 
 /* The new node k takes over value v (the QuantizeLinear's output, or the
@@ -409,6 +419,71 @@ static nns_status lower_add(nns_graph *g, const lower_match *mt) {
     return st;
 }
 
+/* DequantizeLinear i of an activation, then a chain and a QuantizeLinear:
+ * the chain on the quantized values, then Int8Lut. */
+static int match_dq(const nns_graph *g, const int *readers, int i, lower_match *mt) {
+    memset(mt, 0, sizeof *mt);
+    mt->layer = mt->xdq = i;
+    mt->add = -1;
+    if (g->nodes[i].op != NNS_OP_DEQUANTIZELINEAR || !act_dq_ok(g, i)) return 0;
+    find_chain(g, readers, mt, g->nodes[i].out[0]);
+    return mt->q >= 0;
+}
+
+static int32_t q8_at(const nns_value *v, int c) {
+    return v->dtype == NNS_DTYPE_S8 ? (int32_t)(int8_t)(uint8_t)c : c;
+}
+
+/* The table of the DequantizeLinear, the activation and the
+ * QuantizeLinear of mt, entry c for the stored byte c, as the float graph
+ * computes each value (so the table is exact); *identity: every entry is
+ * its byte. */
+static nns_status lut_of(nns_graph *g, const lower_match *mt, uint8_t *t, int *identity) {
+    const nns_node *d = &g->nodes[mt->xdq], *q = &g->nodes[mt->q];
+    const nns_value *x = &g->values[d->in[0]], *z1 = present(d, 2) ? &g->values[d->in[2]] : NULL;
+    const nns_value *z2 = &g->values[q->in[2]];
+    const float s1 = ((const float *)g->values[d->in[1]].data)[0], s2 = ((const float *)g->values[q->in[1]].data)[0];
+    const int32_t zp1 = z1 ? q8_at(z1, ((const uint8_t *)z1->data)[0]) : 0, zp2 = q8_at(z2, ((const uint8_t *)z2->data)[0]);
+    const int sgn2 = z2->dtype == NNS_DTYPE_S8;
+    nns_epilogue epi = {0};
+    if (mt->act >= 0) {
+        const nns_op_def *def = nns_op_table[g->nodes[mt->act].op];
+        void *params = calloc(1, def->params_size ? def->params_size : 1);
+        if (!params) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
+        nns_status st = def->prepare ? def->prepare(g, &g->nodes[mt->act], params) : NNS_OK;
+        if (!st && def->clamp) def->clamp(params, &epi);
+        free(params);
+        if (st) return st;
+    }
+    *identity = x->dtype == z2->dtype;
+    for (int c = 0; c < 256; c++) {
+        const float v = nns_fuse_act_apply((float)(q8_at(x, c) - zp1) * s1, epi.act, epi.lo, epi.hi);
+        t[c] = (uint8_t)nns_q_round(v / s2, zp2, sgn2 ? -128 : 0, sgn2 ? 127 : 255);
+        *identity &= t[c] == (uint8_t)c;
+    }
+    return NNS_OK;
+}
+
+static nns_status lower_dq(nns_graph *g, const lower_match *mt) {
+    uint8_t t[256];
+    int identity = 0, k = -1;
+    nns_status st = lut_of(g, mt, t, &identity);
+    if (st) return st;
+    st = add_chain_from(g, mt, g->nodes[mt->xdq].in[0], &k);
+    if (!st && (!identity || k < 0)) {
+        char name[512], out[600], tname[600];
+        st = rename_old(g, mt->q, name, sizeof name);
+        snprintf(out, sizeof out, "%s.int8", name);
+        snprintf(tname, sizeof tname, "%s.table", name);
+        const nns_shape ts = nns_shape_make(1, (int64_t[]){256});
+        if (!st) st = nns_graph_add_param(g, tname, g->values[g->nodes[mt->q].in[2]].dtype, &ts, t, 0, NULL);
+        const char *in[2] = {k >= 0 ? g->values[g->nodes[k].out[0]].name : in_name(g, mt->xdq, 0), tname};
+        if (!st) st = nns_graph_add_node(g, "Int8Lut", name, 2, in, 1, (const char *[]){out}, &k);
+    }
+    if (!st) take_over(g, k, g->nodes[mt->q].out[0]);
+    return st;
+}
+
 nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
     int n = 0, *readers = nns_graph_count_readers(g, 1 << 20); /* an output is never fused away */
     if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
@@ -419,6 +494,7 @@ nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
         int done = 0;
         if (match(g, readers, i, &mt)) st = lower_one(g, &mt, &done);
         else if (match_add(g, readers, i, &mt)) done = !(st = lower_add(g, &mt));
+        else if (match_dq(g, readers, i, &mt)) done = !(st = lower_dq(g, &mt));
         n += done;
     }
     free(readers);

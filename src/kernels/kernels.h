@@ -290,6 +290,14 @@ typedef nns_q8_requant_kernel *nns_q8_requant_fn;
 typedef void nns_q8_add_kernel(int n, const void *a, int32_t az, float ma, const void *b, int32_t bz, float mb, int32_t yz,
                                int32_t lo, int32_t hi, int sgn, void *y);
 typedef nns_q8_add_kernel *nns_q8_add_fn;
+/* Matrix times vector: acc[i] = bias[i] + sum_l w[i*ldw + l] * x[l] for
+ * i < m, l < k, exact in int32 (bias may be NULL: 0); x u8, w s8. x and
+ * w's rows may be read up to l < nns_qgemv_pad(k), where both must hold
+ * zeros. */
+typedef void nns_qgemv_u8s8_kernel(int m, int k, const int8_t *w, size_t ldw, const uint8_t *x, const int32_t *bias,
+                                   int32_t *acc);
+typedef nns_qgemv_u8s8_kernel *nns_qgemv_u8s8_fn;
+static inline int nns_qgemv_pad(int k) { return (k + 63) / 64 * 64; }
 
 /* ---- pooling over one plane ------------------------------------------ */
 

@@ -10,7 +10,7 @@
 static size_t a64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 size_t nns_i8_packed_bytes(int64_t m, int64_t k) {
-    return a64(sizeof(i8_head)) + a64((size_t)(m * 4 * ((k + 3) / 4))) + a64((size_t)m * 4) + a64((size_t)m * 4);
+    return a64(sizeof(i8_head)) + a64((size_t)m * (size_t)nns_qgemv_pad((int)k)) + a64((size_t)m * 4) + a64((size_t)m * 4);
 }
 
 static int present(const nns_node *n, int slot) { return slot < n->n_in && n->in[slot] >= 0; }
@@ -158,7 +158,7 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
     const nns_tv *wz = e->in[I8_WZ], *ws = e->in[I8_WS], *b = e->in[I8_B];
     h->m = (int32_t)m;
     h->k = (int32_t)k;
-    h->ldw = (int32_t)(4 * ((k + 3) / 4));
+    h->ldw = nns_qgemv_pad((int)k); /* zeros past k: the GEMM's quads and the GEMV's 64-byte steps */
     h->x_signed = e->in[I8_X]->dtype == NNS_DTYPE_S8;
     h->xzp = nns_i8_int_at(e->in[I8_XZ], 0) + (h->x_signed ? 128 : 0);
     h->y_float = e->in[I8_YS] == NULL;

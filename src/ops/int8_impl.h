@@ -25,7 +25,7 @@
  * [K, M] when 0).
  *
  * Packed once per plan: w - w_zp as s8 in [M][K] rows, K zero-padded to a
- * multiple of 4 (the GEMM's quads, kernels.h; the check below
+ * multiple of 64 (the GEMM's quads and the GEMV's steps, kernels.h; the check below
  * keeps it in range), the zero point's term folded into the bias, and one
  * float multiplier per channel. An s8 input is shifted to u8 (x + 128,
  * zero point + 128) so that one u8 x s8 kernel serves both.
@@ -52,7 +52,7 @@ typedef struct i8_params {
 typedef struct i8_head {
     int32_t qlo, qhi, yzp; /* output range (with the activation) and zero point */
     int32_t m, k;          /* output channels; products per output */
-    int32_t ldw;           /* bytes per weight row: k rounded up to 4, zero-padded */
+    int32_t ldw;           /* bytes per weight row: nns_qgemv_pad(k), zero-padded */
     int32_t xzp;           /* input zero point as u8 */
     int x_signed, y_float, y_signed;
     int has_res, r_signed; /* a residual (I8_R) */

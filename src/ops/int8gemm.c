@@ -1,7 +1,8 @@
 /* int8gemm.c — Int8Gemm: y[N, M] = x[N, K] times the weight, in integers
- * (int8_impl.h has the definition). The rows of x are transposed into the
- * GEMM's [K][N] operand (shifted to u8), and the output channels are split
- * over threads in blocks. */
+ * (int8_impl.h has the definition). Up to I8GEMV_N rows of x: each row
+ * (shifted to u8, zero-padded) times the weight rows by the GEMV kernel.
+ * More: the rows of x are transposed into the GEMM's [K][N] operand. The
+ * output channels are split over threads in blocks. */
 #include <omp.h>
 
 #include "kernels/kernels.h"
@@ -9,6 +10,8 @@
 
 /* Output channels per task. */
 #define I8GEMM_BLOCK 16
+/* Rows of x up to which each runs as a matrix-vector product. */
+#define I8GEMV_N 4
 
 /* M and K of the weight. */
 static void weight_mk(const i8_params *p, const nns_shape *w, int64_t *m, int64_t *k) {
@@ -41,13 +44,15 @@ static nns_status i8gemm_infer(const nns_graph *g, const nns_node *n, const void
     return nns_i8_check_residual(n, in, &out[0]);
 }
 
-/* The input in quads (u8), then the accumulators [M][N]. */
+/* The input in quads (u8), or its rows padded for the GEMV, then the
+ * accumulators [M][N]. */
 static size_t i8gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
     (void)training, (void)out;
     int64_t m, k;
     weight_mk(params, in[I8_W], &m, &k);
     const size_t n = (size_t)(in[I8_X]->dims[0] > 0 ? in[I8_X]->dims[0] : 1);
-    return ((size_t)nns_quads((int)k) * nns_quad_row_bytes((int)n) + 63) / 64 * 64 + (size_t)m * n * 4;
+    const size_t quads = (size_t)nns_quads((int)k) * nns_quad_row_bytes((int)n), rows = n * (size_t)nns_qgemv_pad((int)k);
+    return ((quads > rows ? quads : rows) + 63) / 64 * 64 + (size_t)m * n * 4;
 }
 
 static size_t i8gemm_packed_bytes(const nns_exec_node *e) {
@@ -68,10 +73,39 @@ static void i8gemm_pack(nns_exec_node *e, void *packed) {
     nns_i8_pack(e, m, k, gemm_w_at, packed);
 }
 
+/* Few rows: acc [N][M] by the GEMV, row by row, the channels in blocks. */
+static void gemv_rows(nns_exec_node *e, int64_t n) {
+    const i8_head *h = e->packed;
+    const i8_params *p = e->params;
+    const int64_t k = h->k, m = h->m, kp = nns_qgemv_pad((int)k);
+    const uint8_t *x = e->in[I8_X]->data, flip = h->x_signed ? 0x80 : 0;
+    uint8_t *xr = e->work;
+    int32_t *acc = (int32_t *)(xr + ((size_t)(n * kp) + 63) / 64 * 64);
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t l = 0; l < kp; l++) xr[b * kp + l] = l < k ? (uint8_t)(x[b * k + l] ^ flip) : 0;
+    const int64_t blocks = (m + I8GEMM_BLOCK - 1) / I8GEMM_BLOCK;
+#pragma omp parallel for num_threads(p->nthreads) schedule(static) if (n * m * k > (1 << 16))
+    for (int64_t t = 0; t < blocks; t++) {
+        const int64_t c0 = t * I8GEMM_BLOCK, rows = m - c0 < I8GEMM_BLOCK ? m - c0 : I8GEMM_BLOCK;
+        for (int64_t b = 0; b < n; b++)
+            e->kern->qgemv_u8s8((int)rows, (int)k, i8_w(h) + c0 * h->ldw, (size_t)h->ldw, xr + b * kp, i8_bias(h) + c0,
+                                acc + b * m + c0);
+        for (int64_t c = c0; c < c0 + rows; c++) {
+            int32_t col[I8GEMV_N];
+            for (int64_t b = 0; b < n; b++) col[b] = acc[b * m + c];
+            nns_i8_store(e->kern, h, p, c, col, n, e->out[0]->data, c, m, residual(e));
+        }
+    }
+}
+
 static void i8gemm_forward(nns_exec_node *e) {
     const i8_head *h = e->packed;
     const i8_params *p = e->params;
     const int64_t n = e->in[I8_X]->shape.dims[0], k = h->k, m = h->m;
+    if (n <= I8GEMV_N) {
+        gemv_rows(e, n);
+        return;
+    }
     const uint8_t *x = e->in[I8_X]->data;
     uint8_t *xq = e->work;
     const size_t ldq = nns_quad_row_bytes((int)n);
