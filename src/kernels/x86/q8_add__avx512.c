@@ -25,6 +25,8 @@ void nns_q8_add__avx512(int n, const void *a, int32_t az, float ma, const void *
             _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(widen((const char *)b + j, sgn >> 1 & 1, m), vbz)), vmb);
         __m512 r = _mm512_add_ps(_mm512_roundscale_ps(_mm512_add_ps(t, u), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vyz);
         r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
-        _mm_mask_storeu_epi8((char *)y + j, m, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
+        __m128i q = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r));
+        __asm__("" : "+x"(q)); /* keeps vpmovdb in a register: its memory form is slow on AMD */
+        _mm_mask_storeu_epi8((char *)y + j, m, q);
     }
 }

@@ -2,7 +2,10 @@
  * product in float as the reference computes it, clamped in float to the
  * range minus the zero point (so that no conversion overflows), converted
  * rounding half to even (the default MXCSR mode, which nnslim never
- * changes), the zero point added, narrowed to bytes (exact: in range). */
+ * changes), the zero point added, narrowed to bytes (exact: in range) in a
+ * register, then stored under a byte mask: vpmovdb's memory form is slow on
+ * AMD's cores (it took half the kernel's time), and compilers merge the
+ * narrowing into the store unless an empty asm keeps the register. */
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
@@ -18,6 +21,8 @@ void nns_q8_requant__avx512(int n, const int32_t *acc, float mult, int32_t zp, i
         __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, acc + j)), m);
         v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
         const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), z);
-        _mm512_mask_cvtepi32_storeu_epi8(o + j, k, q);
+        __m128i b = _mm512_cvtepi32_epi8(q);
+        __asm__("" : "+x"(b));
+        _mm_mask_storeu_epi8(o + j, k, b);
     }
 }
