@@ -188,23 +188,69 @@ static void cquad_planes(const nns_kernels *k, const i8conv_dims *d, const uint8
 
 /* The operand in channel quads: quad row (q, ky, kx) is plane q from
  * (ky, kx), cols * 4 bytes. */
-static const uint8_t *cquad_operand(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
+/* Image b's channel-quad planes in work (the s8 input shifted first). */
+static void cquad_stage(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
     const i8_head *h = e->packed;
     const uint8_t *x = (const uint8_t *)e->in[I8_X]->data + (size_t)b * d->c * d->ihw;
-    uint8_t *P = (uint8_t *)work, *xq = P + stage_bytes(d);
-    if (h->x_signed) { /* s8 + 128, in the column rows' space (free until the operand is built) */
+    uint8_t *P = (uint8_t *)work;
+    if (h->x_signed) { /* s8 + 128, after the planes */
         uint8_t *xu = P + a64(cquad_plane_bytes(d));
         for (size_t i = 0; i < (size_t)d->c * d->ihw; i++) xu[i] = (uint8_t)(x[i] ^ 0x80);
         x = xu;
     }
     cquad_planes(e->kern, d, x, (uint8_t)h->xzp, P);
-    const size_t ldq = nns_quad_row_bytes((int)d->cols), plane = (size_t)d->ph * d->pw * 4;
+}
+
+/* The operand's columns of output rows [oy0, oy1) from the planes P into
+ * xq: quad row (q, ky, kx) is plane q from (ky + oy0, kx). */
+static void cquad_slice(const i8conv_dims *d, const uint8_t *P, int oy0, int oy1, uint8_t *xq) {
+    const size_t ldq = nns_quad_row_bytes((oy1 - oy0) * d->pw), plane = (size_t)d->ph * d->pw * 4;
     uint8_t *o = xq;
     for (int q = 0; q < d->cq; q++)
         for (int ky = 0; ky < d->g.kh; ky++)
             for (int kx = 0; kx < d->g.kw; kx++, o += ldq)
-                memcpy(o, P + q * plane + ((size_t)ky * d->pw + kx) * 4, ldq);
-    return xq;
+                memcpy(o, P + q * plane + ((size_t)(ky + oy0) * d->pw + kx) * 4, ldq);
+}
+
+static const uint8_t *cquad_operand(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
+    cquad_stage(e, d, b, work);
+    cquad_slice(d, (const uint8_t *)work, 0, d->g.oh, (uint8_t *)work + stage_bytes(d));
+    return (const uint8_t *)work + stage_bytes(d);
+}
+
+/* Output rows [oy0, oy1) of image b, every channel, from the planes P:
+ * the operand's slice and accumulators in work. */
+static void cquad_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, const uint8_t *P, int oy0, int oy1,
+                       char *work) {
+    const i8_head *h = e->packed;
+    uint8_t *xq = (uint8_t *)work + stage_bytes(d);
+    int32_t *acc = (int32_t *)(work + stage_bytes(d) + a64((size_t)nns_quads((int)d->kp) * d->cols * 4));
+    const int rows = oy1 - oy0, cols = rows * d->pw;
+    cquad_slice(d, P, oy0, oy1, xq);
+    e->kern->qgemm_u8s8(d->m, cols, (int)d->kp, i8_w(h), (size_t)h->ldw, xq, nns_quad_row_bytes(cols), i8_bias(h), acc,
+                        (size_t)cols);
+    for (int c = 0; c < d->m; c++) {
+        int32_t *a = acc + (size_t)c * cols;
+        for (int r = 1; r < rows; r++) memmove(a + (size_t)r * d->g.ow, a + (size_t)r * d->pw, (size_t)d->g.ow * sizeof *a);
+        nns_i8_store(e->kern, h, e->params, c, a, (int64_t)rows * d->g.ow, e->out[0]->data,
+                     (b * d->m + c) * (int64_t)d->ohw + (int64_t)oy0 * d->g.ow, 1, residual(e));
+    }
+}
+
+/* Fewer images than threads, channel quads: the planes made once, the
+ * output rows split over the team. */
+static void cquad_rows_split(const nns_exec_node *e, const i8conv_dims *d, int team, size_t per) {
+#pragma omp parallel num_threads(team)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (int64_t b = 0; b < d->n; b++) {
+#pragma omp single
+            cquad_stage(e, d, b, e->work);
+            const int oy0 = d->g.oh * t / nt, oy1 = d->g.oh * (t + 1) / nt;
+            if (oy1 > oy0) cquad_rows(e, d, b, e->work, oy0, oy1, (char *)e->work + (size_t)t * per);
+#pragma omp barrier
+        }
+    }
 }
 
 static const uint8_t *group_quads(const nns_exec_node *e, const i8conv_dims *d, int64_t b, int gr, char *work) {
@@ -301,6 +347,10 @@ static void i8conv_forward(nns_exec_node *e) {
 #pragma omp parallel for num_threads(p->nthreads) schedule(static) if (planes * (int64_t)d.ohw > 4096)
         for (int64_t t = 0; t < planes; t++)
             dw_plane(e, &d, t / d.c, (int)(t % d.c), (char *)e->work + (size_t)omp_get_thread_num() * per);
+        return;
+    }
+    if (d.n < p->nthreads && d.cquad && d.g.oh >= 2) {
+        cquad_rows_split(e, &d, p->nthreads, per);
         return;
     }
     if (d.n < p->nthreads && d.mg >= 2 * I8CONV_ROWS) {
