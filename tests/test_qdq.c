@@ -402,6 +402,20 @@ static void big_tensor(void) {
     nns_graph_free(g);
 }
 
+/* Malformed QLinearConv files (tools/make_qdq_models.py): refused at load
+ * with one line naming the node and what is wrong, nothing allocated past
+ * it. */
+static void bad_qlinear(const char *stem, const char *want) {
+    const char *src = getenv("NNS_SOURCE_DIR");
+    char pm[4096];
+    snprintf(pm, sizeof pm, "%s/tests/qdq/%s.onnx", src ? src : ".", stem);
+    nns_graph *g = NULL;
+    const nns_status st = nns_graph_load_onnx(pm, &g);
+    const char *e = nns_last_error();
+    CHECK_MSG(st != NNS_OK && !g && strstr(e, "qconv") && strstr(e, want) && !strchr(e, '\n'), "%s: %s", stem, e);
+    nns_graph_free(g);
+}
+
 int main(void) {
     uint64_t r = 77;
     for (int i = 0; i < NX; i++) {
@@ -426,5 +440,7 @@ int main(void) {
     lowered("qlinear_matmul", "Int8Gemm");
     fold_dequantize();
     big_tensor();
+    bad_qlinear("qlinear_conv_bad_wscale", "3 scales for dim 0 of length 5");
+    bad_qlinear("qlinear_conv_bad_zp_type", "zero point 'x_z_conv' is s8, input 'xq' is u8");
     TEST_MAIN_END();
 }

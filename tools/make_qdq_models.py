@@ -72,6 +72,7 @@ def main(out):
         onnx.save(model(w, ws, np.float32(s)), os.path.join(out, name + ".onnx"))
     qlinear_models(out, rs)
     ms_models(out, rs)
+    bad_qlinear_models(out)
 
 
 def ms_models(out, rs):
@@ -160,6 +161,27 @@ def qlinear_models(out, rs):
     yq = np.clip(np.rint(acc * (xs.astype(np.float64) * bsc[None, :] / ys)) + yz, 0, 255)
     np.save(os.path.join(out, "qlinear_matmul_x.npy"), xm)
     np.save(os.path.join(out, "qlinear_matmul_y.npy"), ((yq - yz) * ys).astype(np.float32))
+
+
+def bad_qlinear_models(out):
+    """Malformed QLinearConv files that must be refused with one line
+    naming the node and the input: qlinear_conv_bad_wscale has 3 weight
+    scales for 5 output channels; qlinear_conv_bad_zp_type an s8 input zero
+    point for a u8 input."""
+    for name, ws_n, xz_type in (("qlinear_conv_bad_wscale", 3, np.uint8), ("qlinear_conv_bad_zp_type", 5, np.int8)):
+        inits = [nh.from_array(np.array(0.03, np.float32), "x_s"), nh.from_array(np.array(120, np.uint8), "x_z"),
+                 nh.from_array(np.array(7, xz_type), "x_z_conv"),
+                 nh.from_array(np.ones((5, 3, 3, 3), np.int8), "w_q"), nh.from_array(np.full(ws_n, 0.01, np.float32), "w_s"),
+                 nh.from_array(np.array(0.08, np.float32), "y_s"), nh.from_array(np.array(90, np.uint8), "y_z")]
+        nodes = [helper.make_node("QuantizeLinear", ["x", "x_s", "x_z"], ["xq"], name="qx"),
+                 helper.make_node("QLinearConv", ["xq", "x_s", "x_z_conv", "w_q", "w_s", "", "y_s", "y_z"], ["yq"],
+                                  name="qconv", pads=[1, 1, 1, 1]),
+                 helper.make_node("DequantizeLinear", ["yq", "y_s", "y_z"], ["y"], name="dqy")]
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 7, 7])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5, 7, 7])], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="nnslim-tests")
+        m.ir_version = 7
+        onnx.save(m, os.path.join(out, name + ".onnx"))  # malformed on purpose: not checked
 
 
 if __name__ == "__main__":
