@@ -14,8 +14,10 @@ static const char *help =
     "(symmetric), the activation it reads to 8 bits with a range calibrated on\n"
     "training images. With --weights int4 or --group-size, weight-only instead: s4 or\n"
     "s8 weights with one scale per group of input channels, float activations, opset\n"
-    "21. Prints before/after: accuracy, parameters, file size, measured latency, and\n"
-    "each layer's precision (W8A8, W8A32, W4A32g32: groups of 32, f32).\n"
+    "21. With --weights fp16 or bf16, each weight stored in that 16-bit float type\n"
+    "and read through a Cast to float (half the size, float arithmetic). Prints\n"
+    "before/after: accuracy, parameters, file size, measured latency, and each\n"
+    "layer's precision (W8A8, W8A32, W4A32g32: groups of 32, f16, bf16, f32).\n"
     "\n"
     "  --mode ptq|qat         ptq (default): post-training quantization; qat: then\n"
     "                         train with fake quantization (straight-through estimator)\n"
@@ -30,10 +32,14 @@ static const char *help =
     "                         set (default 1000); memory does not grow with N\n"
     "  --per-channel          one weight scale per output channel (default)\n"
     "  --per-tensor           one weight scale per layer\n"
-    "  --weights int8|int4    weight type (default int8). int4: s4 weights, weight-only\n"
-    "                         (activations float; --activations float is implied, and\n"
-    "                         uint8/int8 are refused) in groups of --group-size, saved\n"
-    "                         as opset 21's INT4 read by a blocked DequantizeLinear\n"
+    "  --weights int8|int4|fp16|bf16   weight type (default int8). int4: s4\n"
+    "                         weights, weight-only (activations float; --activations\n"
+    "                         float is implied, and uint8/int8 are refused) in groups\n"
+    "                         of --group-size, saved as opset 21's INT4 read by a\n"
+    "                         blocked DequantizeLinear. fp16, bf16: weights rounded to\n"
+    "                         16-bit floats (to nearest even), activations float,\n"
+    "                         no calibration; not with --group-size, --per-tensor,\n"
+    "                         --mode qat, --max-loss or --max-bytes\n"
     "  --group-size N         weight-only: one weight scale per N consecutive input\n"
     "                         channels of each output channel (32, 64, 128, ...; int4\n"
     "                         default 32); N must divide every quantized layer's input\n"
@@ -136,12 +142,35 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
     return -1;
 }
 
+/* --weights fp16|bf16: weight-only, float activations, nothing else of
+ * the integer choices; 0 or the exit code. */
+static int quant_check_half(quant_args *a, int qat) {
+    const char *bad = cli_opt_seen(a->opts, "group-size") ? "--group-size"
+                      : qat                               ? "--mode qat"
+                      : a->max_loss >= 0                  ? "--max-loss"
+                      : a->max_bytes_s                    ? "--max-bytes"
+                      : a->per_tensor                     ? "--per-tensor"
+                                                          : NULL;
+    if (bad) {
+        fprintf(stderr, "nnslim quantize: --weights %s cannot be combined with %s\n", a->weights, bad);
+        return CLI_USAGE;
+    }
+    if (cli_opt_seen(a->opts, "activations") && strcmp(a->acts, "float")) {
+        fprintf(stderr, "nnslim quantize: --weights %s is weight-only: --activations must be float, not '%s'\n",
+                a->weights, a->acts);
+        return CLI_USAGE;
+    }
+    a->acts = "float";
+    return 0;
+}
+
 /* --weights, --group-size and --activations: 0 or the exit code. int4 and
  * groups are weight-only; int4 implies --activations float and groups of 32. */
 static int quant_check_weights(quant_args *a, int qat) {
     const int int4 = !strcmp(a->weights, "int4"), grouped = cli_opt_seen(a->opts, "group-size");
+    if (!strcmp(a->weights, "fp16") || !strcmp(a->weights, "bf16")) return quant_check_half(a, qat);
     if (!int4 && strcmp(a->weights, "int8")) {
-        fprintf(stderr, "nnslim quantize: --weights must be int8 or int4, not '%s'\n", a->weights);
+        fprintf(stderr, "nnslim quantize: --weights must be int8, int4, fp16 or bf16, not '%s'\n", a->weights);
         return CLI_USAGE;
     }
     if (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float")) {
@@ -236,6 +265,7 @@ static int quant_check(quant_args *a) {
     a->cfg.act_signed = !strcmp(a->acts, "int8");
     a->cfg.weight_only = !strcmp(a->acts, "float");
     a->cfg.weight_bits = !strcmp(a->weights, "int4") ? 4 : 8;
+    a->cfg.weight_float16 = !strcmp(a->weights, "fp16") ? NNS_DTYPE_F16 : !strcmp(a->weights, "bf16") ? NNS_DTYPE_BF16 : 0;
     a->cfg.group_size = a->group_size;
     a->cfg.cle = a->cle;
     a->cfg.bias_correction = a->bias_correction;
@@ -441,7 +471,7 @@ static void quant_report(const quant_args *a, const quant_run *p, const cli_meas
            after->lat_b1 > 0 ? before->lat_b1 / after->lat_b1 : 0.0);
     printf("%-22s %14.0f %14.0f %8.3fx\n", "images/s b64", before->ips_b64, after->ips_b64,
            before->ips_b64 > 0 ? after->ips_b64 / before->ips_b64 : 0.0);
-    printf("saved %s (QDQ form)\n", a->out);
+    printf("saved %s (%s)\n", a->out, a->cfg.weight_float16 ? "16-bit float weights read through Cast" : "QDQ form");
 }
 
 int cmd_quantize(int argc, char **argv) {

@@ -75,6 +75,25 @@ for gs in 32 64; do
     bad "int4 g$gs: $(cat "$T/err")"
   fi
 done
+# 16-bit float weights: every layer f16 / bf16, the file about half, the
+# accuracy within 0.5 points, eval of the file gives what quantize printed
+for w in fp16 bf16; do
+  p=${w/fp/f}
+  if out=$("$NNS" quantize "$T/r8.onnx" --weights $w "${D[@]}" -o "$T/w16.onnx" --json 2>"$T/err"); then
+    layers=${out#*\"layers\": \[}
+    [[ $(grep -o "\"precision\": \"$p\"" <<<"$layers" | wc -l) -ge 8 ]] && ok || bad "$w: layers: $layers"
+    grep -q '"precision": "\(f32\|W8A8\|W8A32\)"' <<<"$layers" && bad "$w: a layer not $p: $layers" || ok
+    ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+    fb=$(json_get "$out" before file_bytes); fa=$(json_get "$out" after file_bytes)
+    awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.005)}' && ok || bad "$w: accuracy $ab -> $aa"
+    awk -v a="$fa" -v b="$fb" 'BEGIN{exit !(a <= 0.55*b)}' && ok || bad "$w: file $fb -> $fa"
+    "$NNS" info "$T/w16.onnx" | grep -q " $p\$" && ok || bad "$w: info shows no $p layer"
+    ev=$("$NNS" eval "$T/w16.onnx" --test-limit 500 --threads 2 --json 2>"$T/err") && ok || bad "$w: eval: $(cat "$T/err")"
+    grep -q "\"accuracy\": $aa" <<<"$ev" && ok || bad "$w: eval of the file gives $ev, quantize said $aa"
+  else
+    bad "$w: $(cat "$T/err")"
+  fi
+done
 # --weights int4 alone: groups of 32; --group-size with int8: grouped W8A32
 "$NNS" quantize "$T/r8.onnx" --weights int4 "${D[@]}" -o "$T/w4d.onnx" --json 2>"$T/err" | grep -q '"group_size": 32' && ok || bad "int4 default group: $(cat "$T/err")"
 "$NNS" quantize "$T/r8.onnx" --group-size 32 "${D[@]}" -o "$T/w8g.onnx" --json 2>"$T/err" | grep -q '"precision": "W8A32g32"' && ok || bad "int8 --group-size 32: $(cat "$T/err")"
@@ -182,7 +201,10 @@ expect 2 "--max-bytes is for --mode ptq, without --max-loss" -- "$NNS" quantize 
 expect 2 "--max-loss is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --max-loss 0.5 -o "$T/bad.onnx"
 expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
 expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --calib median
-expect 2 "--weights must be int8 or int4, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
+expect 2 "--weights fp16 cannot be combined with --group-size" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --group-size 32 -o "$T/bad.onnx"
+expect 2 "--weights bf16 is weight-only: --activations must be float, not 'uint8'" -- "$NNS" quantize "$T/l5.onnx" --weights bf16 --activations uint8 -o "$T/bad.onnx"
+expect 2 "--weights fp16 cannot be combined with --mode qat" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --mode qat -o "$T/bad.onnx"
+expect 2 "--weights must be int8, int4, fp16 or bf16, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
 expect 2 "--group-size must be a positive number of input channels, not 0" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --group-size 0 -o "$T/bad.onnx"
 expect 2 "--group-size expects an integer, not 'abc'" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --group-size abc -o "$T/bad.onnx"
 expect 2 "--group-size must be a positive number of input channels, not -32" -- "$NNS" quantize "$T/r8.onnx" --group-size -32 -o "$T/bad.onnx"

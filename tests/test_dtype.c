@@ -39,7 +39,7 @@ static void table(void) {
         {NNS_DTYPE_S8, "s8", 1, 0, 1, -128, 127},      {NNS_DTYPE_S32, "s32", 4, 0, 1, INT32_MIN, INT32_MAX},
         {NNS_DTYPE_S64, "s64", 8, 0, 1, INT64_MIN, INT64_MAX}, {NNS_DTYPE_BOOL, "bool", 1, 0, 0, 0, 1},
         {NNS_DTYPE_F16, "f16", 2, 1, 0, 0, 0},         {NNS_DTYPE_U4, "u4", 1, 0, 1, 0, 15},
-        {NNS_DTYPE_S4, "s4", 1, 0, 1, -8, 7},
+        {NNS_DTYPE_S4, "s4", 1, 0, 1, -8, 7},          {NNS_DTYPE_BF16, "bf16", 2, 1, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const nns_dtype_info *d = nns_dtype_get_info(want[i].t);
@@ -277,10 +277,43 @@ static void weights_by_role(void) {
     nns_graph_free(g);
 }
 
+static uint16_t to_bf16(float v) {
+    uint16_t h;
+    nns_dtype_get_info(NNS_DTYPE_BF16)->from_f32(v, &h);
+    return h;
+}
+
+static float from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* bfloat16: float32's top half, the rest rounded to nearest even. */
+static void bfloat(void) {
+    CHECK(to_bf16(1.0f) == 0x3f80 && to_bf16(-2.0f) == 0xc000 && to_bf16(0.0f) == 0 && to_bf16(-0.0f) == 0x8000);
+    CHECK(to_bf16(from_bits(0x3f808000u)) == 0x3f80); /* halfway: down to even */
+    CHECK(to_bf16(from_bits(0x3f818000u)) == 0x3f82); /* halfway: up to even */
+    CHECK(to_bf16(from_bits(0x3f808001u)) == 0x3f81); /* above halfway: up */
+    CHECK(to_bf16(from_bits(0x7f7fffffu)) == 0x7f80); /* the largest float rounds to infinity */
+    CHECK(to_bf16(INFINITY) == 0x7f80 && to_bf16(-INFINITY) == 0xff80);
+    const uint16_t nan_h = to_bf16(from_bits(0x7fffffffu)); /* would carry into the sign if rounded */
+    CHECK((nan_h & 0x7f80) == 0x7f80 && (nan_h & 0x7f) != 0 && !(nan_h & 0x8000));
+    CHECK(isnan(get(NNS_DTYPE_BF16, &nan_h)));
+    long bad = 0; /* every non-NaN bfloat16 converts to float and back unchanged */
+    for (uint32_t h = 0; h < 65536; h++) {
+        const uint16_t x = (uint16_t)h;
+        if ((x & 0x7f80) == 0x7f80 && (x & 0x7f)) continue;
+        if (to_bf16(get(NNS_DTYPE_BF16, &x)) != x || get(NNS_DTYPE_BF16, &x) != from_bits((uint32_t)x << 16)) bad++;
+    }
+    CHECK_MSG(bad == 0, "%ld bfloat16 values do not round-trip", bad);
+}
+
 int main(void) {
     table();
     integers();
     half();
+    bfloat();
     tv_accessors();
     op_dtypes();
     weights_by_role();

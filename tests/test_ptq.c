@@ -25,6 +25,7 @@
 
 #include "core/graph_impl.h"
 #include "core/op_id.h"
+#include "graph/weights.h"
 #include "nnslim/nnslim.h"
 #include "synthdata.h"
 #include "testutil.h"
@@ -241,6 +242,88 @@ static void grouped_model(const char *name, int bits, int group, int min_agree, 
     nns_dataset_free(&d);
 }
 
+/* 16-bit float weights (weight_float16): each layer's weight is the f16 or
+ * bf16 rounding of its float one, read through a Cast to float; nothing
+ * calibrated; outputs close to the float model's; the saved file is about
+ * half and loads back with its 16-bit weights (precision f16/bf16), giving
+ * the same outputs. */
+static void half_model(const char *name, nns_dtype dt) {
+    nns_dataset d;
+    make_data(&d, 64, 17);
+    nns_graph *g = load(name), *q = NULL, *f = NULL;
+    if (!g) return;
+    int64_t k = 0;
+    float *yf = outputs(g, &d, &k);
+    CHECK_OK(nns_graph_clone(g, &q));
+    CHECK_OK(nns_graph_clone(g, &f));
+    CHECK_OK(nns_graph_fold_batchnorm(f, NULL));
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.weight_only = 1;
+    cfg.weight_float16 = dt;
+    nns_ptq_result r;
+    CHECK_OK(nns_quantize_ptq(q, &d, &cfg, &r));
+    CHECK(r.activations == 0 && r.calib_images == 0 && r.layers > 0);
+    const nns_dtype_info *di = nns_dtype_get_info(dt);
+    int layers = 0;
+    int64_t bad = 0;
+    for (int i = 0; q && f && i < q->n_nodes; i++) {
+        const nns_node *n = &q->nodes[i];
+        if (n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM) continue;
+        const int wp = q->values[n->in[1]].producer, fi = nns_graph_find_node(f, n->name);
+        const nns_value *w = wp >= 0 ? &q->values[q->nodes[wp].in[0]] : NULL;
+        CHECK_MSG(w && q->nodes[wp].op == NNS_OP_CAST && w->dtype == dt && fi >= 0, "layer '%s': weight not %s through Cast",
+                  n->name, di->name);
+        if (!w || w->dtype != dt || fi < 0) continue;
+        layers++;
+        const float *wf = f->values[f->nodes[fi].in[1]].data;
+        for (int64_t j = 0; j < nns_shape_numel(&w->shape); j++) {
+            uint16_t h;
+            di->from_f32(wf[j], &h);
+            bad += memcmp(&h, (const char *)w->data + 2 * j, 2) != 0;
+        }
+        char prec[16];
+        nns_graph_layer_precision(q, i, prec, sizeof prec);
+        CHECK_MSG(strcmp(prec, di->name) == 0, "layer '%s': precision '%s'", n->name, prec);
+    }
+    CHECK_MSG(layers == r.layers && bad == 0, "%s %s: %d layers, %lld weights not rounded", name, di->name, layers,
+              (long long)bad);
+    float *yq = outputs(q, &d, &k);
+    double worst = 0;
+    for (int64_t i = 0; yf && yq && i < NIMG * k; i++) {
+        const double e = fabs((double)yq[i] - yf[i]) / (fabs((double)yf[i]) + 1.0);
+        worst = e > worst ? e : worst;
+    }
+    CHECK_MSG(yf && yq && worst < (dt == NNS_DTYPE_F16 ? 0.01 : 0.05), "%s %s: outputs off by %g", name, di->name, worst);
+    char src[4200], path[] = "/tmp/nns_ptq16_XXXXXX";
+    snprintf(src, sizeof src, "%s/%s.onnx", g_dir, name);
+    const int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    CHECK_OK(nns_graph_save_onnx(q, path));
+    CHECK_MSG(file_size(path) * 100 <= file_size(src) * 60, "%s %s: %lld bytes, float %lld", name, di->name,
+              (long long)file_size(path), (long long)file_size(src));
+    nns_graph *back = NULL;
+    CHECK_OK(nns_graph_load_onnx(path, &back));
+    float *yb = back ? outputs(back, &d, &k) : NULL;
+    CHECK(yb && yq && memcmp(yb, yq, (size_t)(NIMG * k) * sizeof *yb) == 0);
+    int halfs = 0;
+    for (int i = 0; back && i < back->n_nodes; i++) {
+        char prec[16];
+        nns_graph_layer_precision(back, i, prec, sizeof prec);
+        halfs += strcmp(prec, di->name) == 0;
+    }
+    CHECK_MSG(halfs == layers, "%s %s reloaded: %d of %d layers %s", name, di->name, halfs, layers, di->name);
+    unlink(path);
+    free(yb);
+    free(yf);
+    free(yq);
+    nns_graph_free(back);
+    nns_graph_free(f);
+    nns_graph_free(q);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
 /* Grouped settings refused by name, the graph's weights not rewritten. */
 static void grouped_refusals(void) {
     nns_dataset d;
@@ -417,6 +500,8 @@ int main(void) {
     grouped_model("resnet8_bn", 8, 32, 60, 32);
     grouped_model("mobilenet_bn", 4, 32, 44, 27);
     grouped_refusals();
+    half_model("resnet8_bn", NNS_DTYPE_F16);
+    half_model("lenet5", NNS_DTYPE_BF16);
     qat_untrained_is_ptq();
     sensitivity();
     max_loss();

@@ -90,7 +90,8 @@ nns_status nns_graph_finalize(nns_graph *g);
 nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded);
 
 /* Replace every DequantizeLinear whose inputs are all initializers (a
- * quantized weight in QDQ form) by a float initializer holding its output,
+ * quantized weight in QDQ form), and every Cast to float of an initializer
+ * (an f16 or bf16 weight), by a float initializer holding its output,
  * computed as the op computes it: the graph gives the same values, but its
  * weights are float again (sessions and evaluation run such a copy, so that
  * the layers get packed weights; never save it as the quantized model).
@@ -139,7 +140,7 @@ typedef struct nns_layer_info {
     int64_t params;        /* trainable parameters first used here */
     int64_t nonzero;       /* of which nonzero                */
     int64_t macs;          /* multiply-accumulates per image  */
-    char precision[16];    /* "f32", "W8A8" (s8 weights, quantized input),
+    char precision[16];    /* "f32", "f16" or "bf16" (16-bit weights), "W8A8" (s8 weights, quantized input),
                             * "W8A32" (weight-only); "" without a weight */
 } nns_layer_info;
 

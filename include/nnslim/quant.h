@@ -169,6 +169,11 @@ typedef struct nns_ptq_config {
     int n_keep;              /* nodes left in float, by name                  */
     const char *const *keep;
     int weight_bits;         /* 8 (default: s8) or 4 (s4, weight-only)        */
+    /* 0 (default), or NNS_DTYPE_F16 / NNS_DTYPE_BF16: each weight stored in
+     * that 16-bit float type and read through a Cast to float (ONNX's way;
+     * weight-only: activations and biases stay float, nothing calibrated;
+     * weight_bits and group_size do not apply). */
+    int weight_float16;
     /* 0 (default): one weight scale per output channel (or per tensor); N > 0
      * (weight-only): one per group of N consecutive input channels of each
      * output channel, opset 21's block_size along the weight's input-channel

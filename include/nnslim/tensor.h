@@ -27,6 +27,7 @@ typedef enum nns_dtype {
     NNS_DTYPE_S64 = 7,
     NNS_DTYPE_BOOL = 9, /* one byte, 0 or 1 */
     NNS_DTYPE_F16 = 10,
+    NNS_DTYPE_BF16 = 16, /* bfloat16: float32's top 16 bits */
     /* 4-bit integers (ONNX UINT4 / INT4). nnslim holds them one value per
      * byte (u4 0..15 as uint8_t, s4 -8..7 as int8_t), so that a tensor's
      * bytes stay numel * size; ONNX files pack two per byte, low nibble
@@ -38,15 +39,16 @@ typedef enum nns_dtype {
 /* What nnslim knows of a dtype, from one table (src/core/tensor.c). */
 typedef struct nns_dtype_info {
     nns_dtype dtype;
-    const char *name;       /* "f32", "u8", "s8", "s32", "s64", "bool", "f16", "u4", "s4" */
+    const char *name;       /* "f32", "u8", "s8", "s32", "s64", "bool", "f16", "bf16", "u4", "s4" */
     size_t size;            /* bytes of one element */
-    int is_float;           /* f32, f16 */
+    int is_float;           /* f32, f16, bf16 */
     int is_integer;         /* u8, s8, s32, s64, u4, s4 (not bool) */
     int is_signed;
     int64_t min, max;       /* the integer range (0, 1 for bool; 0, 0 for floats) */
     /* One element to float, and a float to one element: integers round
      * half to even and saturate to [min, max] (NaN gives 0); bool is 1 for
-     * any non-zero value (NaN too); f16 rounds to nearest even (IEEE). */
+     * any non-zero value (NaN too); f16 and bf16 round to nearest even
+     * (IEEE; a NaN stays a NaN). */
     float (*to_f32)(const void *p);
     void (*from_f32)(float v, void *p);
 } nns_dtype_info;

@@ -23,6 +23,7 @@ static const char *const op_names[] = {
     [NNS_OP_INT8GEMM] = "Int8Gemm",
     [NNS_OP_INT8ADD] = "Int8Add",
     [NNS_OP_INT8LUT] = "Int8Lut",
+    [NNS_OP_CAST] = "Cast",
     [NNS_OP_ADD] = "Add",
     [NNS_OP_SUB] = "Sub",
     [NNS_OP_MUL] = "Mul",

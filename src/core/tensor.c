@@ -35,6 +35,25 @@ static float f16_get(const void *p) {
     memcpy(&f, &u, 4);
     return f;
 }
+static float bf16_get(const void *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* float32's top 16 bits, the 16 dropped rounded to nearest even (a NaN
+ * keeps a quiet NaN: rounding could carry it into infinity). */
+static void bf16_put(float f, void *p) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    const uint16_t h = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40u)
+                                                         : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    memcpy(p, &h, 2);
+}
+
 static void f16_put(float f, void *p) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -95,6 +114,7 @@ static const nns_dtype_info dtypes[] = {
     {NNS_DTYPE_S64, "s64", 8, 0, 1, 1, INT64_MIN, INT64_MAX, s64_get, s64_put},
     {NNS_DTYPE_BOOL, "bool", 1, 0, 0, 0, 0, 1, bool_get, bool_put},
     {NNS_DTYPE_F16, "f16", 2, 1, 0, 1, 0, 0, f16_get, f16_put},
+    {NNS_DTYPE_BF16, "bf16", 2, 1, 0, 1, 0, 0, bf16_get, bf16_put},
     {NNS_DTYPE_U4, "u4", 1, 0, 1, 0, 0, 15, u8_get, u4_put},
     {NNS_DTYPE_S4, "s4", 1, 0, 1, 1, -8, 7, s8_get, s4_put},
 };

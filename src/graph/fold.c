@@ -167,9 +167,10 @@ nns_status nns_graph_fold_batchnorm(nns_graph *g, int *folded) {
 
 /* ---- DequantizeLinear of constants, computed once ---------------------- */
 
-/* Node n is a DequantizeLinear whose inputs are all initializers with data. */
+/* Node n is a DequantizeLinear, or a Cast to float, whose inputs are all
+ * initializers with data. */
 static int const_dequant(const nns_graph *g, const nns_node *n) {
-    if (n->op != NNS_OP_DEQUANTIZELINEAR || n->n_out != 1) return 0;
+    if ((n->op != NNS_OP_DEQUANTIZELINEAR && n->op != NNS_OP_CAST) || n->n_out != 1) return 0;
     for (int j = 0; j < n->n_in; j++) {
         const int v = n->in[j];
         if (j < 2 && v < 0) return 0;
@@ -210,7 +211,13 @@ static void dequant_blocked(const nns_value *x, const nns_value *s, const nns_va
 /* y = (x - zp) * scale as the op computes it (ops/qdq.c), per tensor, per
  * slice of `axis` or per block. */
 static void dequant_into(const nns_graph *g, const nns_node *n, float *y) {
-    const nns_value *x = &g->values[n->in[0]], *s = &g->values[n->in[1]];
+    const nns_value *x = &g->values[n->in[0]];
+    if (n->op == NNS_OP_CAST) { /* an f16 or bf16 weight: Cast's conversion */
+        const nns_dtype_info *di = nns_dtype_get_info(x->dtype);
+        for (int64_t i = 0; i < nns_shape_numel(&x->shape); i++) y[i] = di->to_f32((const char *)x->data + (size_t)i * di->size);
+        return;
+    }
+    const nns_value *s = &g->values[n->in[1]];
     const nns_value *z = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
     const int64_t block = nns_node_attr_int(n, "block_size", 0);
     if (block > 0) {
@@ -261,8 +268,9 @@ nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded) {
 
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out) {
     *out = NULL;
-    int any = 0; /* a constant to dequantize once, or activations to run in integers */
-    for (int i = 0; i < g->n_nodes && !any; i++) any = g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR;
+    int any = 0; /* a constant to decode once, or activations to run in integers */
+    for (int i = 0; i < g->n_nodes && !any; i++)
+        any = g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR || const_dequant(g, &g->nodes[i]);
     if (!any) return NNS_OK;
     nns_graph *c = NULL;
     nns_status st = nns_graph_clone(g, &c);

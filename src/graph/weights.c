@@ -31,11 +31,19 @@ static int dequant_producer(const nns_graph *g, int v) {
     return p >= 0 && g->nodes[p].op == NNS_OP_DEQUANTIZELINEAR && g->nodes[p].in[0] >= 0 ? p : -1;
 }
 
+/* The producer of value v when it decodes a stored weight: a
+ * DequantizeLinear, or a Cast (of an f16 or bf16 weight); else -1. */
+static int decode_producer(const nns_graph *g, int v) {
+    const int p = v >= 0 ? g->values[v].producer : -1;
+    if (p >= 0 && g->nodes[p].op == NNS_OP_CAST && g->nodes[p].in[0] >= 0) return p;
+    return dequant_producer(g, v);
+}
+
 int nns_graph_weight_source(const nns_graph *g, int node, int slot) {
     if (nns_graph_input_is_weight(g, node, slot)) return g->nodes[node].in[slot];
     const nns_node *n = &g->nodes[node];
     if (slot < 0 || slot >= n->n_in || (slot != nns_op_weight_in(n) && slot != nns_op_bias_in(n))) return -1;
-    const int p = dequant_producer(g, n->in[slot]);
+    const int p = decode_producer(g, n->in[slot]);
     if (p < 0) return -1;
     const int q = g->nodes[p].in[0];
     return is_weight_value(&g->values[q]) ? q : -1;
@@ -47,8 +55,8 @@ void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t l
     buf[0] = 0;
     if (w < 0) return;
     const nns_dtype wt = g->values[w].dtype;
-    if (wt == NNS_DTYPE_F32) {
-        snprintf(buf, len, "f32");
+    if (wt == NNS_DTYPE_F32 || wt == NNS_DTYPE_F16 || wt == NNS_DTYPE_BF16) { /* activations in float */
+        snprintf(buf, len, "%s", nns_dtype_name(wt));
         return;
     }
     const int p = dequant_producer(g, n->in[0]);

@@ -45,10 +45,12 @@ int nns_graph_input_is_weight(const nns_graph *g, int node, int slot);
 /* The initializer that holds the weight read at input `slot` of `node`:
  * the input itself when nns_graph_input_is_weight, or, for a weight or bias
  * slot fed by DequantizeLinear of an initializer (a quantized weight in QDQ
- * form), that initializer. -1 when the input is not a weight. */
+ * form) or by a Cast of one (an f16 or bf16 weight), that initializer. -1 when the input is not a weight. */
 int nns_graph_weight_source(const nns_graph *g, int node, int slot);
 
-/* A layer's precision for reports, into buf: "f32" for a float layer;
+/* A layer's precision for reports, into buf: "f32" for a float layer,
+ * "f16" or "bf16" for one whose weight is stored in 16 bits (activations
+ * in float);
  * for one whose weight is stored quantized, "W8A8" (s8 or u8 weight, input
  * 0 through QuantizeLinear -> DequantizeLinear) or "W8A32" (the input in
  * float); "" for a node without a weight. */

@@ -98,6 +98,7 @@ static int dtype_from_onnx(int64_t t, nns_dtype *dt) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: *dt = NNS_DTYPE_S32; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: *dt = NNS_DTYPE_S64; return 1;
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: *dt = NNS_DTYPE_F16; return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: *dt = NNS_DTYPE_BF16; return 1;
     case 21: *dt = NNS_DTYPE_U4; return 1; /* UINT4, INT4: ONNX 1.16, newer than the schema we compile */
     case 22: *dt = NNS_DTYPE_S4; return 1;
     default: return 0;
@@ -181,7 +182,7 @@ static void tensor_copy_fields(const Onnx__TensorProto *t, nns_dtype dt, size_t 
         case NNS_DTYPE_U8: ((uint8_t *)data)[i] = (uint8_t)t->int32_data[i]; break;
         case NNS_DTYPE_BOOL: ((uint8_t *)data)[i] = t->int32_data[i] != 0; break;
         case NNS_DTYPE_S8: ((int8_t *)data)[i] = (int8_t)t->int32_data[i]; break;
-        default: ((uint16_t *)data)[i] = (uint16_t)t->int32_data[i]; break; /* F16 bits */
+        default: ((uint16_t *)data)[i] = (uint16_t)t->int32_data[i]; break; /* F16, BF16 bits */
         }
     }
 }
@@ -925,6 +926,15 @@ static nns_status copy_attrs(node_ctx *c, int ni) {
 
 /* ---- operator-form quantized ops, read as QDQ ------------------------------- */
 
+/* A Cast of an f16 or bf16 constant (a weight stored in 16 bits): kept as
+ * a node, which sessions fold once (nns_graph_exec_copy), so that the
+ * graph keeps the 16-bit weight. */
+static int half_cast(const node_ctx *c) {
+    if (strcmp(c->op, "Cast") != 0 || c->n_in != 1 || c->kin[0] < 0) return 0;
+    const nns_dtype dt = c->L->k[c->kin[0]].dtype;
+    return dt == NNS_DTYPE_F16 || dt == NNS_DTYPE_BF16;
+}
+
 static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
                                const Onnx__NodeProto *np);
 
@@ -1053,9 +1063,10 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
     int all_const;
     if ((st = node_inputs(&c, &all_const))) return st;
     if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
-    if (all_const && nns_onnx_foldable(c.op)) return fold_node(&c);
+    const int half = half_cast(&c); /* a weight stored in 16 bits stays so: a node */
+    if (all_const && nns_onnx_foldable(c.op) && !half) return fold_node(&c);
     const int op = nns_op_lookup(c.op);
-    if (nns_onnx_fold_only(c.op) || op < 0 || nns_op_table[op]->internal)
+    if ((nns_onnx_fold_only(c.op) && !half) || op < 0 || nns_op_table[op]->internal)
         return LERR(NNS_STATUS_UNSUPPORTED, "unsupported op '%s' at node '%s'%s", c.op, c.nn,
                     nns_onnx_fold_only(c.op) ? " (supported only on constant inputs)"
                     : op >= 0           ? " (an op internal to nnslim)"

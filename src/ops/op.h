@@ -296,6 +296,7 @@ NNS_DECLARE_OP(nns_op_int8conv);
 NNS_DECLARE_OP(nns_op_int8gemm);
 NNS_DECLARE_OP(nns_op_int8add);
 NNS_DECLARE_OP(nns_op_int8lut);
+NNS_DECLARE_OP(nns_op_cast);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -40,6 +40,7 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_INT8GEMM] = &nns_op_int8gemm,
     [NNS_OP_INT8ADD] = &nns_op_int8add,
     [NNS_OP_INT8LUT] = &nns_op_int8lut,
+    [NNS_OP_CAST] = &nns_op_cast,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -149,6 +149,28 @@ nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel
     return st;
 }
 
+nns_status nns_ptq_weight_half(nns_graph *g, int w, nns_dtype dt, int *out) {
+    const nns_shape shape = g->values[w].shape;
+    const int64_t numel = nns_shape_numel(&shape);
+    const nns_dtype_info *di = nns_dtype_get_info(dt);
+    char base[256], hname[512], cname[512];
+    snprintf(base, sizeof base, "%s", g->values[w].name);
+    uint16_t *h = malloc((size_t)(numel ? numel : 1) * sizeof *h);
+    if (!h) return nns_error(NNS_STATUS_NOMEM, "out of memory converting '%s' to %s", base, di->name);
+    const float *x = g->values[w].data;
+    for (int64_t i = 0; i < numel; i++) di->from_f32(x[i], &h[i]);
+    nns_ptq_fresh_name(g, base, dt == NNS_DTYPE_F16 ? "_f16" : "_bf16", hname, sizeof hname);
+    nns_status st = nns_graph_add_param(g, hname, dt, &shape, h, 0, NULL);
+    free(h);
+    nns_ptq_fresh_name(g, base, "_cast", cname, sizeof cname);
+    const char *in[1] = {hname}, *outs[1] = {cname};
+    int k = -1;
+    if (!st) st = nns_graph_add_node(g, "Cast", cname, 1, in, 1, outs, &k);
+    if (!st) st = nns_graph_set_attr_int(g, k, "to", 1); /* ONNX FLOAT */
+    if (!st) *out = g->nodes[k].out[0];
+    return st;
+}
+
 nns_status nns_ptq_bias_qdq(nns_graph *g, int b, int64_t m, const int32_t *q, const float *scale, int *dq) {
     char base[256], qname[512], sname[512], zname[512];
     snprintf(base, sizeof base, "%s", g->values[b].name);
@@ -185,6 +207,11 @@ static nns_status check_config(const nns_ptq_config *cfg) {
         return nns_error(NNS_STATUS_INVALID_ARG, "weights of %d bits: 8 and 4 are supported", cfg->weight_bits);
     if (cfg->group_size < 0)
         return nns_error(NNS_STATUS_INVALID_ARG, "group size %d: must be positive (or 0 for none)", cfg->group_size);
+    if (cfg->weight_float16 && cfg->weight_float16 != NNS_DTYPE_F16 && cfg->weight_float16 != NNS_DTYPE_BF16)
+        return nns_error(NNS_STATUS_INVALID_ARG, "16-bit weights: f16 or bf16, not dtype %d", cfg->weight_float16);
+    if (cfg->weight_float16 && (!cfg->weight_only || cfg->group_size || cfg->weight_bits == 4))
+        return nns_error(NNS_STATUS_UNSUPPORTED, "%s weights are weight-only, without groups or 4 bits",
+                         nns_dtype_name((nns_dtype)cfg->weight_float16));
     if ((cfg->weight_bits == 4 || cfg->group_size) && !cfg->weight_only)
         return nns_error(NNS_STATUS_UNSUPPORTED, "%s are weight-only: the activations must stay float",
                          cfg->weight_bits == 4 ? "4-bit weights" : "grouped weight scales");
@@ -304,7 +331,7 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     nns_ptq_plan p;
     nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
     if (st) return st;
-    const int grouped = cfg->weight_bits == 4 || cfg->group_size > 0;
+    const int grouped = !cfg->weight_float16 && (cfg->weight_bits == 4 || cfg->group_size > 0);
     for (int i = 0; grouped && !st && i < p.n_nodes; i++) /* every layer's groups fit before any rewrite */
         if (p.is_layer[i]) st = nns_ptq_group_check(g, i, cfg->group_size);
     nns_graph *f = NULL; /* the float graph, for bias correction */
@@ -316,7 +343,8 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     for (int i = 0; !st && i < p.n_nodes; i++) {
         int slot, axis, dq;
         if (!p.is_layer[i] || !nns_ptq_layer_weight(g, i, &slot, &axis)) continue;
-        if (grouped) st = nns_ptq_weight_grouped(g, i, slot, cfg->weight_bits == 4 ? 4 : 8, cfg->group_size, &dq);
+        if (cfg->weight_float16) st = nns_ptq_weight_half(g, g->nodes[i].in[slot], (nns_dtype)cfg->weight_float16, &dq);
+        else if (grouped) st = nns_ptq_weight_grouped(g, i, slot, cfg->weight_bits == 4 ? 4 : 8, cfg->group_size, &dq);
         else st = nns_ptq_weight_qdq(g, g->nodes[i].in[slot], axis, cfg->per_channel, NULL, &dq);
         if (!st) g->nodes[i].in[slot] = dq;
     }

@@ -33,6 +33,9 @@ void nns_ptq_weight_view(const nns_shape *w, int out_axis, int per_channel, int6
 /* Float weight w as an s8 initializer read through a new DequantizeLinear
  * (*dq: its output), symmetric; scale NULL: chosen from w, else these (d
  * of them). The caller rewires the readers. */
+/* Weight value w stored as dt (f16 or bf16, rounded to nearest even) and
+ * read through a Cast to float; *out: the Cast's output. */
+nns_status nns_ptq_weight_half(nns_graph *g, int w, nns_dtype dt, int *out);
 nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel, const float *scale, int *dq);
 /* Node i's weight fits groups of `group` input channels (0: none, always):
  * the input-channel axis (the op table's first reduction axis) has at most
