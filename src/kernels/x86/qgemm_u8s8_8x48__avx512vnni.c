@@ -1,0 +1,112 @@
+/* qgemm_u8s8_8x48__avx512vnni.c — u8 x s8 -> s32 GEMM on the quad layout
+ * with AVX-512 VNNI (vpdpbusd: 64 u8 x s8 products per instruction, summed
+ * by fours exactly into int32).
+ *
+ * Register blocking: a tile is MR = 8 weight rows by NV = 3 vectors of 16
+ * columns, 24 zmm accumulators that stay in registers for the whole k loop;
+ * per quad it loads 3 vectors of x (48 columns' four u8) and broadcasts each
+ * row's four s8 weights once (8 loads), for 24 vpdpbusd: 11 loads per 24
+ * multiply-adds, well inside two loads a cycle, and 24 independent chains
+ * cover vpdpbusd's latency at two a cycle. MR, NV and whether the last
+ * vector is masked are compile-time constants of each tile function (the
+ * generic loop is instantiated per shape and unrolled), so nothing but
+ * the accumulators and x lives in the loop. Rows past the last 8 use 4-, 2-
+ * and 1-row tiles; the last n % 48 columns use 1-3 vectors, the last one
+ * masked (loads zero-masked, stores masked: nothing past column n is read
+ * or written). Columns are the outer loop, so one 48-column panel of x
+ * (kq * 192 bytes) is reused from L1 by every row block. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#define MAX_NV 3
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE __m512i bcast_quad(const int8_t *w) {
+    int32_t v;
+    memcpy(&v, w, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+
+/* Rows [0, MR) of w (bias b) against NV vectors of 16 columns at x (quad
+ * rows ldq apart), the last vector's lanes masked by tail if TAIL. */
+ALWAYS_INLINE void tile(const int MR, const int NV, const int TAIL, int kq, const int8_t *w, size_t ldw,
+                        const uint8_t *x, size_t ldq, __mmask16 tail, const int32_t *b, int32_t *acc, size_t ldacc) {
+    __m512i a[8][MAX_NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        const __m512i br = _mm512_set1_epi32(b ? b[r] : 0);
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) a[r][v] = br;
+    }
+    for (int q = 0; q < kq; q++, x += ldq) {
+        __m512i xv[MAX_NV];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            xv[v] = TAIL && v == NV - 1 ? _mm512_maskz_loadu_epi32(tail, x + 64 * v) : _mm512_loadu_si512(x + 64 * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m512i wq = bcast_quad(w + (size_t)r * ldw + 4 * (size_t)q);
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) a[r][v] = _mm512_dpbusd_epi32(a[r][v], xv[v], wq);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            int32_t *o = acc + (size_t)r * ldacc + 16 * v;
+            if (TAIL && v == NV - 1)
+                _mm512_mask_storeu_epi32(o, tail, a[r][v]);
+            else
+                _mm512_storeu_si512(o, a[r][v]);
+        }
+    }
+}
+
+/* All m rows against the columns at x / acc: 8-row tiles, then 4, 2, 1. */
+ALWAYS_INLINE void rows(const int NV, const int TAIL, int m, int kq, const int8_t *w, size_t ldw, const uint8_t *x,
+                        size_t ldq, __mmask16 tail, const int32_t *bias, int32_t *acc, size_t ldacc) {
+    int i = 0;
+#define NNS_ROWS(MR)                                                                                                 \
+    for (; i + MR <= m; i += MR)                                                                                     \
+        tile(MR, NV, TAIL, kq, w + (size_t)i * ldw, ldw, x, ldq, tail, bias ? bias + i : NULL, acc + (size_t)i * ldacc, \
+             ldacc);
+    NNS_ROWS(8)
+    NNS_ROWS(4)
+    NNS_ROWS(2)
+    NNS_ROWS(1)
+#undef NNS_ROWS
+}
+
+/* One instance per column block kind: 48 full columns, or 1-3 vectors with
+ * the last one masked. */
+#define NNS_COLS_FN(NV, TAIL)                                                                                       \
+    static void cols_##NV##_##TAIL(int m, int kq, const int8_t *w, size_t ldw, const uint8_t *x, size_t ldq,       \
+                                   __mmask16 tail, const int32_t *bias, int32_t *acc, size_t ldacc) {              \
+        rows(NV, TAIL, m, kq, w, ldw, x, ldq, tail, bias, acc, ldacc);                                             \
+    }
+NNS_COLS_FN(3, 0)
+NNS_COLS_FN(3, 1)
+NNS_COLS_FN(2, 1)
+NNS_COLS_FN(1, 1)
+#undef NNS_COLS_FN
+
+void nns_qgemm_u8s8_8x48__avx512vnni(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,
+                                     const int32_t *bias, int32_t *acc, size_t ldacc) {
+    const int kq = nns_quads(k);
+    int j = 0;
+    for (; j + 48 <= n; j += 48) cols_3_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, 0, bias, acc + j, ldacc);
+    const int rem = n - j;
+    if (rem <= 0) return;
+    const int nv = (rem + 15) / 16;
+    const __mmask16 tail = (__mmask16)((1u << (rem - 16 * (nv - 1))) - 1);
+    const uint8_t *x = xq + 4 * (size_t)j;
+    if (nv == 3)
+        cols_3_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
+    else if (nv == 2)
+        cols_2_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
+    else
+        cols_1_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
+}
