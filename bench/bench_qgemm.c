@@ -257,7 +257,7 @@ static void first_line_of(const char *cmd, const char *file, const char *key, ch
     FILE *f = cmd ? popen(cmd, "r") : fopen(file, "r");
     snprintf(buf, n, "?");
     if (!f) return;
-    char line[4096];
+    char line[256];
     while (fgets(line, sizeof line, f)) {
         if (key && strncmp(line, key, strlen(key))) continue;
         const char *p = key ? strchr(line, ':') : NULL;
