@@ -13,7 +13,8 @@
  * the accumulators and x lives in the loop. Rows past the last 8 use 4-, 2-
  * and 1-row tiles; the last n % 48 columns use 1-3 vectors, the last one
  * masked (loads zero-masked, stores masked: nothing past column n is read
- * or written). Columns are the outer loop, so one 48-column panel of x
+ * or written); a lone last vector (8 accumulators: vpdpbusd's latency
+ * shows) is avoided by splitting 3 + 1 vectors as 2 + 2. Columns are the outer loop, so one 48-column panel of x
  * (kq * 192 bytes) is reused from L1 by every row block. */
 #include <immintrin.h>
 #include <string.h>
@@ -89,24 +90,37 @@ ALWAYS_INLINE void rows(const int NV, const int TAIL, int m, int kq, const int8_
     }
 NNS_COLS_FN(3, 0)
 NNS_COLS_FN(3, 1)
+NNS_COLS_FN(2, 0)
 NNS_COLS_FN(2, 1)
 NNS_COLS_FN(1, 1)
 #undef NNS_COLS_FN
 
+/* Columns in blocks of 3 vectors of 16, then 2 + 2 or 2 or 1 for the rest
+ * (a lone vector is latency-bound: 8 accumulators; 4 vectors go as 2 + 2);
+ * the last block's last vector is masked to n. */
 void nns_qgemm_u8s8_8x48__avx512vnni(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,
                                      const int32_t *bias, int32_t *acc, size_t ldacc) {
-    const int kq = nns_quads(k);
+    if (n <= 0) return;
+    const int kq = nns_quads(k), nvec = (n + 15) / 16;
+    const __mmask16 tail = n % 16 ? (__mmask16)((1u << (n % 16)) - 1) : (__mmask16)0xffff;
+    int n3 = nvec / 3, rest = nvec % 3;
+    if (rest == 1 && n3 > 0) {
+        n3--;
+        rest = 4;
+    }
     int j = 0;
-    for (; j + 48 <= n; j += 48) cols_3_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, 0, bias, acc + j, ldacc);
-    const int rem = n - j;
-    if (rem <= 0) return;
-    const int nv = (rem + 15) / 16;
-    const __mmask16 tail = (__mmask16)((1u << (rem - 16 * (nv - 1))) - 1);
-    const uint8_t *x = xq + 4 * (size_t)j;
-    if (nv == 3)
-        cols_3_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
-    else if (nv == 2)
-        cols_2_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
-    else
-        cols_1_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
+    for (int b = 0; b < n3; b++, j += 48) {
+        if (rest == 0 && b == n3 - 1)
+            cols_3_1(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, tail, bias, acc + j, ldacc);
+        else
+            cols_3_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, 0, bias, acc + j, ldacc);
+    }
+    if (rest == 4) {
+        cols_2_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, 0, bias, acc + j, ldacc);
+        j += 32;
+    }
+    if (rest == 2 || rest == 4)
+        cols_2_1(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, tail, bias, acc + j, ldacc);
+    else if (rest == 1)
+        cols_1_1(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, tail, bias, acc + j, ldacc);
 }
