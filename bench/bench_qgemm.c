@@ -12,9 +12,12 @@
  * 512^3; the im2col GEMMs of one vggsmall image, conv1..conv4 (32,784,9),
  * (32,784,288), (64,196,288), (64,196,576); fc1 at batch 64 (256,64,3136).
  * The operands are prepared once (x already in quads: the kernels take it so;
- * no packing step is timed). Each timing runs the kernel enough times to take
- * ~10 ms; the figure is the median of R timings (default 9) and the best.
- * GOP/s = 2*m*n*k / time (k as given, not padded to quads).
+ * no packing step is timed; buffers from malloc). Each timing runs the
+ * kernel enough times to take ~5 ms; the variants are timed in turn, R
+ * rounds (default 15), so they share the machine's disturbances (the 2 cores
+ * are shared: a neighbour can halve a timing); the figures are the median
+ * and the best timing. GOP/s = 2*m*n*k / time (k as given, not padded to
+ * quads); %peak = median / peak, %best = best / peak.
  *
  * Peak. Measured here, not assumed: a loop of 12 independent accumulator
  * chains of the ISA's int8 multiply-add instruction (inline assembly,
@@ -193,28 +196,38 @@ static void free_operands(operands *o) {
     free(o->acc);
 }
 
-/* Seconds per call: median and best of reps timings of ~10 ms each. */
-static void time_kernel(nns_qgemm_u8s8_fn fn, const shape *s, const operands *o, int reps, double *med,
-                        double *best) {
+/* Calls of fn that take ~5 ms. */
+static long calibrate(nns_qgemm_u8s8_fn fn, const shape *s, const operands *o) {
     fn(s->m, s->n, s->k, o->w, o->ldw, o->xq, o->ldq, o->bias, o->acc, (size_t)s->n);
-    double t0 = now();
+    const double t0 = now();
     long calls = 0;
-    while (now() - t0 < 0.002) {
+    while (now() - t0 < 0.001) {
         fn(s->m, s->n, s->k, o->w, o->ldw, o->xq, o->ldq, o->bias, o->acc, (size_t)s->n);
         calls++;
     }
-    const long inner = calls * 5 > 0 ? calls * 5 : 1;
-    double t[64];
-    if (reps > 64) reps = 64;
-    for (int r = 0; r < reps; r++) {
-        t0 = now();
-        for (long c = 0; c < inner; c++)
-            fn(s->m, s->n, s->k, o->w, o->ldw, o->xq, o->ldq, o->bias, o->acc, (size_t)s->n);
-        t[r] = (now() - t0) / inner;
+    return calls * 5;
+}
+
+/* Seconds per call of each variant: reps rounds, each timing every variant
+ * once in turn (so that they share the machine's disturbances), ~5 ms per
+ * timing; median and best per variant. */
+static void time_variants(const variant *v, int nv, const shape *s, const operands *o, int reps, double *med,
+                          double *best) {
+    static double t[NNS_ISA_COUNT][64];
+    long inner[NNS_ISA_COUNT];
+    for (int i = 0; i < nv; i++) inner[i] = calibrate(v[i].fn, s, o);
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < nv; i++) {
+            const double t0 = now();
+            for (long c = 0; c < inner[i]; c++)
+                v[i].fn(s->m, s->n, s->k, o->w, o->ldw, o->xq, o->ldq, o->bias, o->acc, (size_t)s->n);
+            t[i][r] = (now() - t0) / inner[i];
+        }
+    for (int i = 0; i < nv; i++) {
+        qsort(t[i], (size_t)reps, sizeof t[i][0], cmp_dbl);
+        med[i] = t[i][reps / 2];
+        best[i] = t[i][0];
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_dbl);
-    *med = t[reps / 2];
-    *best = t[0];
 }
 
 /* 1 if every variant's result equals the first one's (the reference). */
@@ -312,7 +325,7 @@ static void measure_peaks(variant *v, int nv, int reps) {
 }
 
 int main(int argc, char **argv) {
-    int reps = 9;
+    int reps = 15;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--reps") && a + 1 < argc)
             reps = atoi(argv[++a]);
@@ -328,26 +341,32 @@ int main(int argc, char **argv) {
         }
     }
     if (reps < 1) reps = 1;
+    if (reps > 64) reps = 64;
     variant v[NNS_ISA_COUNT];
     const int nv = find_variants(v, NNS_ISA_COUNT);
     header();
     measure_peaks(v, nv, reps);
-    say("# GOP/s = 2*m*n*k / time; med = median of %d timings, best = fastest; %%peak = med / peak\n", reps);
-    say("%-12s %4s %4s %5s  %-32s %8s %8s %6s\n", "shape", "m", "n", "k", "variant", "GOP/s", "best", "%peak");
+    say("# GOP/s = 2*m*n*k / time, median of %d timings (variants timed in turn); best = fastest timing;\n"
+        "# %%peak = GOP/s / peak, %%best = best / peak (peak and best are both the least disturbed runs)\n", reps);
+    say("%-12s %4s %4s %5s  %-32s %8s %8s %6s %6s\n", "shape", "m", "n", "k", "variant", "GOP/s", "best", "%peak",
+        "%best");
     int ok = 1;
     for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++) {
         const shape *sh = &SHAPES[s];
         operands o = make_operands(sh);
         ok &= check_same(v, nv, sh, &o);
         const double ops = 2.0 * sh->m * sh->n * sh->k;
+        double med[NNS_ISA_COUNT], best[NNS_ISA_COUNT];
+        time_variants(v, nv, sh, &o, reps, med, best);
         for (int i = 0; i < nv; i++) {
-            double med, best;
-            time_kernel(v[i].fn, sh, &o, reps, &med, &best);
-            const double g = ops / med * 1e-9;
-            char pct[16] = "-";
-            if (v[i].peak_gops > 0) snprintf(pct, sizeof pct, "%.0f%%", 100 * g / v[i].peak_gops);
-            say("%-12s %4d %4d %5d  %-32s %8.1f %8.1f %6s\n", sh->name, sh->m, sh->n, sh->k, v[i].name, g,
-                ops / best * 1e-9, pct);
+            const double g = ops / med[i] * 1e-9, gb = ops / best[i] * 1e-9;
+            char pct[16] = "-", pctb[16] = "-";
+            if (v[i].peak_gops > 0) {
+                snprintf(pct, sizeof pct, "%.0f%%", 100 * g / v[i].peak_gops);
+                snprintf(pctb, sizeof pctb, "%.0f%%", 100 * gb / v[i].peak_gops);
+            }
+            say("%-12s %4d %4d %5d  %-32s %8.1f %8.1f %6s %6s\n", sh->name, sh->m, sh->n, sh->k, v[i].name, g, gb, pct,
+                pctb);
         }
         free_operands(&o);
     }
