@@ -9,10 +9,11 @@
  * registers. Per quad: 3 loads of x and 4 broadcasts for 12 vpdpbusd, 12
  * independent chains to cover the instruction's latency. MR, NV and the
  * tail masking are compile-time constants of each instance. Rows past the
- * last 4 use 2- and 1-row tiles; the last n % 24 columns use 1-3 vectors,
- * the last one through vpmaskmovd (masked load and store: nothing past
- * column n is read or written). Columns are the outer loop: a 24-column
- * panel of x (kq * 96 bytes) is reused from L1 by every row block. */
+ * last 4 use 2- and 1-row tiles; the last columns use 1-3 vectors, the
+ * last one through vpmaskmovd (masked load and store: nothing past column n
+ * is read or written), and 3 + 1 trailing vectors go as 2 + 2. Columns are
+ * the outer loop: a 24-column panel of x (kq * 96 bytes) is reused from L1
+ * by every row block. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -87,25 +88,38 @@ ALWAYS_INLINE void rows(const int NV, const int TAIL, int m, int kq, const int8_
     }
 NNS_COLS_FN(3, 0)
 NNS_COLS_FN(3, 1)
+NNS_COLS_FN(2, 0)
 NNS_COLS_FN(2, 1)
 NNS_COLS_FN(1, 1)
 #undef NNS_COLS_FN
 
+/* Columns in blocks of 3 vectors of 8, then 2 + 2 or 2 or 1 for the rest (a
+ * lone vector has 4 accumulator chains: 4 vectors go as 2 + 2); the last
+ * block's last vector is masked to n. */
 void nns_qgemm_u8s8_4x24__avxvnni(int m, int n, int k, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,
                                   const int32_t *bias, int32_t *acc, size_t ldacc) {
-    const int kq = nns_quads(k);
-    int j = 0;
-    for (; j + 24 <= n; j += 24)
-        cols_3_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, _mm256_setzero_si256(), bias, acc + j, ldacc);
-    const int rem = n - j;
-    if (rem <= 0) return;
-    const int nv = (rem + 7) / 8, last = rem - 8 * (nv - 1); /* 1..8 lanes of the last vector */
+    if (n <= 0) return;
+    const int kq = nns_quads(k), nvec = (n + 7) / 8, last = n - 8 * (nvec - 1); /* 1..8 lanes */
     const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const uint8_t *x = xq + 4 * (size_t)j;
-    if (nv == 3)
-        cols_3_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
-    else if (nv == 2)
-        cols_2_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
-    else
-        cols_1_1(m, kq, w, ldw, x, ldq, tail, bias, acc + j, ldacc);
+    const __m256i none = _mm256_setzero_si256();
+    int n3 = nvec / 3, rest = nvec % 3;
+    if (rest == 1 && n3 > 0) {
+        n3--;
+        rest = 4;
+    }
+    int j = 0;
+    for (int b = 0; b < n3; b++, j += 24) {
+        if (rest == 0 && b == n3 - 1)
+            cols_3_1(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, tail, bias, acc + j, ldacc);
+        else
+            cols_3_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, none, bias, acc + j, ldacc);
+    }
+    if (rest == 4) {
+        cols_2_0(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, none, bias, acc + j, ldacc);
+        j += 16;
+    }
+    if (rest == 2 || rest == 4)
+        cols_2_1(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, tail, bias, acc + j, ldacc);
+    else if (rest == 1)
+        cols_1_1(m, kq, w, ldw, xq + 4 * (size_t)j, ldq, tail, bias, acc + j, ldacc);
 }
