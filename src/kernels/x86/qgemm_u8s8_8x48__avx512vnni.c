@@ -15,7 +15,14 @@
  * masked (loads zero-masked, stores masked: nothing past column n is read
  * or written); a lone last vector (8 accumulators: vpdpbusd's latency
  * shows) is avoided by splitting 3 + 1 vectors as 2 + 2. Columns are the outer loop, so one 48-column panel of x
- * (kq * 192 bytes) is reused from L1 by every row block. */
+ * (kq * 192 bytes) is reused from L1 by every row block.
+ *
+ * k of 1-3 quads (k <= 12: a 3x3 convolution of one input channel) takes
+ * another path: with 1-3 vpdpbusd per output the per-tile costs (bias,
+ * weight broadcasts, stores) dominate, so 4-row blocks keep their weight
+ * quads and biases in registers while 48-column blocks stream by, in chunks
+ * of 384 columns so that x's chunk stays in L1 (vggsmall conv1, k = 9:
+ * ~+30-50% side by side). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -95,6 +102,79 @@ NNS_COLS_FN(2, 1)
 NNS_COLS_FN(1, 1)
 #undef NNS_COLS_FN
 
+/* k of at most 3 quads (a 3x3 convolution of one input channel, k = 9):
+ * per output only 1-3 vpdpbusd, so the fixed cost of a tile shows. Rows
+ * outer: the MR rows' weight quads (KQ x MR broadcasts) and biases stay in
+ * registers while the columns stream by in blocks of NV vectors. */
+ALWAYS_INLINE void smallk_cols(const int MR, const int NV, const int TAIL, const int KQ, const __m512i *wv,
+                               const __m512i *br, const uint8_t *x, size_t ldq, __mmask16 tail, int32_t *acc,
+                               size_t ldacc) {
+    __m512i a[4][MAX_NV];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) a[r][v] = br[r];
+#pragma GCC unroll 3
+    for (int q = 0; q < KQ; q++) {
+        __m512i xv[MAX_NV];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            xv[v] = TAIL && v == NV - 1 ? _mm512_maskz_loadu_epi32(tail, x + (size_t)q * ldq + 64 * v)
+                                        : _mm512_loadu_si512(x + (size_t)q * ldq + 64 * v);
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) a[r][v] = _mm512_dpbusd_epi32(a[r][v], xv[v], wv[q * 4 + r]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            int32_t *o = acc + (size_t)r * ldacc + 16 * v;
+            if (TAIL && v == NV - 1)
+                _mm512_mask_storeu_epi32(o, tail, a[r][v]);
+            else
+                _mm512_storeu_si512(o, a[r][v]);
+        }
+}
+
+ALWAYS_INLINE void smallk_rows(const int MR, const int KQ, int n, const int8_t *w, size_t ldw, const uint8_t *xq,
+                               size_t ldq, const int32_t *b, int32_t *acc, size_t ldacc) {
+    __m512i wv[3 * 4], br[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++) {
+        br[r] = _mm512_set1_epi32(b ? b[r] : 0);
+#pragma GCC unroll 3
+        for (int q = 0; q < KQ; q++) wv[q * 4 + r] = bcast_quad(w + (size_t)r * ldw + 4 * (size_t)q);
+    }
+    int j = 0;
+    for (; j + 48 <= n; j += 48) smallk_cols(MR, 3, 0, KQ, wv, br, xq + 4 * (size_t)j, ldq, 0, acc + j, ldacc);
+    for (; j < n; j += 16) {
+        const __mmask16 t = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        smallk_cols(MR, 1, 1, KQ, wv, br, xq + 4 * (size_t)j, ldq, t, acc + j, ldacc);
+    }
+}
+
+#define SMALLK_NC 384 /* columns per chunk: x's chunk (KQ * 1.5 KB) stays in L1 across the row blocks */
+#define NNS_SMALLK_FN(KQ)                                                                                          \
+    static void smallk_##KQ(int m, int n, const int8_t *w, size_t ldw, const uint8_t *xq, size_t ldq,               \
+                            const int32_t *bias, int32_t *acc, size_t ldacc) {                                      \
+        for (int j = 0; j < n; j += SMALLK_NC) {                                                                   \
+            const int nc = n - j < SMALLK_NC ? n - j : SMALLK_NC;                                                  \
+            int i = 0;                                                                                             \
+            for (; i + 4 <= m; i += 4)                                                                             \
+                smallk_rows(4, KQ, nc, w + (size_t)i * ldw, ldw, xq + 4 * (size_t)j, ldq, bias ? bias + i : NULL,  \
+                            acc + (size_t)i * ldacc + j, ldacc);                                                   \
+            for (; i < m; i++)                                                                                     \
+                smallk_rows(1, KQ, nc, w + (size_t)i * ldw, ldw, xq + 4 * (size_t)j, ldq, bias ? bias + i : NULL,  \
+                            acc + (size_t)i * ldacc + j, ldacc);                                                   \
+        }                                                                                                          \
+    }
+NNS_SMALLK_FN(1)
+NNS_SMALLK_FN(2)
+NNS_SMALLK_FN(3)
+#undef NNS_SMALLK_FN
+
 /* Columns in blocks of 3 vectors of 16, then 2 + 2 or 2 or 1 for the rest
  * (a lone vector is latency-bound: 8 accumulators; 4 vectors go as 2 + 2);
  * the last block's last vector is masked to n. */
@@ -102,6 +182,10 @@ void nns_qgemm_u8s8_8x48__avx512vnni(int m, int n, int k, const int8_t *w, size_
                                      const int32_t *bias, int32_t *acc, size_t ldacc) {
     if (n <= 0) return;
     const int kq = nns_quads(k), nvec = (n + 15) / 16;
+    if (kq >= 1 && kq <= 3) {
+        (kq == 1 ? smallk_1 : kq == 2 ? smallk_2 : smallk_3)(m, n, w, ldw, xq, ldq, bias, acc, ldacc);
+        return;
+    }
     const __mmask16 tail = n % 16 ? (__mmask16)((1u << (n % 16)) - 1) : (__mmask16)0xffff;
     int n3 = nvec / 3, rest = nvec % 3;
     if (rest == 1 && n3 > 0) {
