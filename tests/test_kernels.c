@@ -750,36 +750,78 @@ static void test_u8_pack_quads(const nns_kernels *k) {
 
 /* u8 x s8 GEMM against an int64 sum: odd and unaligned sizes, the extreme
  * values (255 x -128 in every product of a row), strides wider than rows. */
+/* Value patterns of a qgemm case: random, or the extremes (x = 255 against
+ * weights all -128, all 127, or alternating), or x all zero. */
+enum { QG_RANDOM, QG_MIN, QG_MAX, QG_ALT, QG_ZERO_X, QG_PATTERNS };
+
+static int8_t qg_weight(int pattern, int l) {
+    switch (pattern) {
+    case QG_MIN: return -128;
+    case QG_MAX: return 127;
+    case QG_ALT: return (int8_t)(l % 2 ? -128 : 127);
+    default: return (int8_t)rnd(-128, 127);
+    }
+}
+
+/* One qgemm of m x n x kk (rows of w padded by wpad quads, acc rows lpad
+ * columns past n, quad rows qpad bytes past n*4) against the definition in
+ * int64; acc's padding columns must stay untouched. Returns 1 if right. */
+static int qgemm_case(const nns_kernels *k, int m, int n, int kk, int pattern, int with_bias, int wpad, int lpad,
+                      int qpad) {
+    const size_t ldw = 4 * (size_t)(nns_quads(kk) + wpad), ldx = (size_t)n + rnd(0, 9), lda = (size_t)n + lpad;
+    const size_t ldq = nns_quad_row_bytes(n) + qpad;
+    int8_t *w = calloc((size_t)m * ldw, 1);
+    uint8_t *x = malloc((size_t)kk * ldx), *xq = malloc((size_t)nns_quads(kk) * ldq);
+    int32_t *bias = malloc((size_t)m * sizeof *bias), *acc = malloc((size_t)m * lda * sizeof *acc);
+    for (int i = 0; i < m; i++)
+        for (int l = 0; l < kk; l++) w[(size_t)i * ldw + l] = qg_weight(pattern, l);
+    for (size_t i = 0; i < (size_t)kk * ldx; i++)
+        x[i] = (uint8_t)(pattern == QG_ZERO_X ? 0 : pattern == QG_RANDOM ? rnd(0, 255) : 255);
+    for (int i = 0; i < m; i++) bias[i] = rnd(-100000, 100000);
+    for (size_t i = 0; i < (size_t)m * lda; i++) acc[i] = 0x5a5a5a5a;
+    nns_u8_pack_quads__ref(kk, n, x, ldx, xq, ldq);
+    k->qgemm_u8s8(m, n, kk, w, ldw, xq, ldq, with_bias ? bias : NULL, acc, lda);
+    int ok = 1;
+    for (int i = 0; i < m && ok; i++) {
+        for (int j = 0; j < n; j++) {
+            int64_t want = with_bias ? bias[i] : 0;
+            for (int l = 0; l < kk; l++) want += (int64_t)w[(size_t)i * ldw + l] * x[(size_t)l * ldx + j];
+            if (acc[(size_t)i * lda + j] != want) ok = 0;
+        }
+        for (size_t j = (size_t)n; j < lda; j++)
+            if (acc[(size_t)i * lda + j] != 0x5a5a5a5a) ok = 0;
+    }
+    CHECK_MSG(ok, "%s qgemm u8s8: m%d n%d k%d pattern %d bias %d", cur_variant, m, n, kk, pattern, with_bias);
+    free(w);
+    free(x);
+    free(xq);
+    free(bias);
+    free(acc);
+    return ok;
+}
+
 static void test_qgemm_u8s8(const nns_kernels *k) {
     for (int it = 0; it < 300; it++) {
         const int m = rnd(1, 37), n = it % 11 == 0 ? rnd(100, 300) : rnd(1, 70), kk = it % 7 == 0 ? rnd(500, 1200) : rnd(1, 90);
-        const size_t ldw = 4 * (size_t)nns_quads(kk) + 4 * rnd(0, 2), ldx = (size_t)n + rnd(0, 9), lda = (size_t)n + rnd(0, 3);
-        const size_t ldq = nns_quad_row_bytes(n) + rnd(0, 9);
-        int8_t *w = calloc((size_t)m * ldw, 1);
-        uint8_t *x = malloc((size_t)kk * ldx), *xq = malloc((size_t)nns_quads(kk) * ldq);
-        int32_t *bias = malloc((size_t)m * sizeof *bias), *acc = malloc((size_t)m * lda * sizeof *acc);
-        const int extreme = it % 5 == 0;
-        for (int i = 0; i < m; i++)
-            for (int l = 0; l < kk; l++) w[(size_t)i * ldw + l] = (int8_t)(extreme ? (l % 2 ? -128 : 127) : rnd(-128, 127));
-        for (size_t i = 0; i < (size_t)kk * ldx; i++) x[i] = (uint8_t)(extreme ? 255 : rnd(0, 255));
-        for (int i = 0; i < m; i++) bias[i] = rnd(-100000, 100000);
-        const int with_bias = it % 3 != 0;
-        nns_u8_pack_quads__ref(kk, n, x, ldx, xq, ldq);
-        k->qgemm_u8s8(m, n, kk, w, ldw, xq, ldq, with_bias ? bias : NULL, acc, lda);
-        int ok = 1;
-        for (int i = 0; i < m && ok; i++)
-            for (int j = 0; j < n; j++) {
-                int64_t want = with_bias ? bias[i] : 0;
-                for (int l = 0; l < kk; l++) want += (int64_t)w[(size_t)i * ldw + l] * x[(size_t)l * ldx + j];
-                if (acc[(size_t)i * lda + j] != want) ok = 0;
-            }
-        CHECK_MSG(ok, "%s qgemm u8s8: m%d n%d k%d", cur_variant, m, n, kk);
-        free(w);
-        free(x);
-        free(xq);
-        free(bias);
-        free(acc);
+        const int pattern = it % 5 == 0 ? QG_ALT : it % 17 == 0 ? QG_ZERO_X : QG_RANDOM;
+        qgemm_case(k, m, n, kk, pattern, it % 3 != 0, rnd(0, 2), rnd(0, 3), rnd(0, 9));
     }
+    /* every column tail 1..64 of the 16-, 24-, 32- and 48-column tiles, odd
+     * and even rows around the 1/2/4/8-row tiles, k off the quads */
+    static const int ms[] = {1, 2, 3, 5, 7, 8, 9, 12, 13, 17};
+    static const int ks[] = {1, 2, 3, 4, 5, 9, 13, 31};
+    int bad = 0;
+    for (int n = 1; n <= 100 && bad < 5; n++) {
+        const int m = ms[n % 10], kk = ks[n % 8];
+        bad += !qgemm_case(k, m, n, kk, n % QG_PATTERNS, n % 2, n % 3, n % 4, n % 5);
+        bad += !qgemm_case(k, ms[(n + 3) % 10], n, ks[(n + 5) % 8] * 4, (n + 2) % QG_PATTERNS, 1, 0, 1, 0);
+    }
+    /* the extremes over long k: |sum| up to 255 * 128 * 1200 */
+    for (int p = QG_MIN; p <= QG_ALT; p++) qgemm_case(k, 9, 53, 1200, p, 1, 1, 2, 3);
+    /* the vggsmall im2col shapes and a batch-64 fc */
+    static const int shapes[][3] = {{32, 784, 9}, {32, 784, 288}, {64, 196, 288}, {64, 196, 576}, {256, 64, 3136}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        qgemm_case(k, shapes[s][0], shapes[s][1], shapes[s][2], QG_RANDOM, 1, 0, 0, 0);
 }
 
 static void test_f32_dwconv2d(const nns_kernels *k) {

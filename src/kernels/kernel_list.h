@@ -74,8 +74,9 @@ NNS_KERNEL(q8_requant, nns_q8_requant_kernel, nns_q8_requant__ref)
 NNS_VARIANT(q8_requant, avx512, nns_q8_requant__avx512)
 NNS_VARIANT(q8_requant, avx2, nns_q8_requant__avx2)
 NNS_KERNEL(qgemm_u8s8, nns_qgemm_u8s8_kernel, nns_qgemm_u8s8__ref)
-NNS_VARIANT(qgemm_u8s8, avx512vnni, nns_qgemm_u8s8_8x32__avx512vnni)
-NNS_VARIANT(qgemm_u8s8, avx2, nns_qgemm_u8s8_4x16__avx2)
+NNS_VARIANT(qgemm_u8s8, avx512vnni, nns_qgemm_u8s8_8x48__avx512vnni)
+NNS_VARIANT(qgemm_u8s8, avxvnni, nns_qgemm_u8s8_4x24__avxvnni)
+NNS_VARIANT(qgemm_u8s8, avx2, nns_qgemm_u8s8_4x8__avx2)
 
 #undef NNS_KERNEL
 #undef NNS_VARIANT
