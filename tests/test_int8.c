@@ -50,7 +50,7 @@ static void random_case(layer_case *t, int conv, int it) {
     t->lo = frnd(-1.0f, 0.0f), t->hi = frnd(0.5f, 4.0f);
     if (conv) {
         t->group = it % 4 == 1 ? 2 : 1;
-        t->c = rnd(1, 6) * t->group, t->m = rnd(1, 8) * t->group;
+        t->c = rnd(1, t->group == 1 ? 12 : 6) * t->group, t->m = rnd(1, 8) * t->group; /* several channel quads */
         if (it % 4 == 2) t->group = t->c = t->m = rnd(1, 10); /* depthwise */
         if (it % 10 == 7) t->n = 1, t->m = rnd(32, 60) * t->group; /* one image, its channels split over threads */
         t->k = it % 5 == 0 ? 1 : rnd(1, 3) * 2 - 1, t->s = rnd(1, 2), t->p = rnd(0, t->k / 2), t->d = it % 6 == 5 ? 2 : 1;

@@ -3,14 +3,16 @@
  * per thread (or an image's output channels split, below a batch of one
  * per thread). The GEMM's operand is built one of three ways:
  *  - a 1x1 stride-1 convolution reads its input as the operand directly;
- *  - a stride-1 undilated ungrouped window ("channel quads"): the products
- *    are ordered (channel quad, ky, kx) and the image is copied once into
- *    planes of four interleaved channels, padded with the zero point to
- *    oh + kh - 1 rows of pw = ow + kw - 1; then the operand's quad row
- *    (q, ky, kx) is one contiguous copy of plane q from (ky, kx), and the
- *    GEMM computes pw columns per output row, of which the first ow are
- *    kept. The weights are packed in that order, channels padded to a
- *    multiple of four with zero weights;
+ *  - an undilated ungrouped window of stride 1 or 2 on at least four
+ *    channels ("channel quads"): the products are ordered (channel quad,
+ *    ky, kx) and the image is copied once into planes of four interleaved
+ *    channels, padded with the zero point to (oh - 1) * s + kh rows of
+ *    pw = (ow - 1) * s + kw; then at stride 1 the operand's quad row
+ *    (q, ky, kx) is one contiguous copy of plane q from (ky, kx), the GEMM
+ *    computing pw columns per output row of which the first ow are kept;
+ *    at stride 2 each output row gathers every other 4-byte pixel. The
+ *    weights are packed in that order, channels padded to a multiple of
+ *    four with zero weights;
  *  - otherwise by u8 im2col (the zero point in the padding), four rows at a
  *    time, into quads.
  * Depthwise convolutions run the direct depthwise kernel instead. */
@@ -28,15 +30,19 @@ typedef struct i8conv_dims {
     int direct; /* 1x1, stride 1, no padding: no im2col */
     int cquad;  /* channel quads (see the top): cq planes of ph x pw pixels */
     int cq, ph, pw;
-    size_t cols; /* GEMM columns per image: ohw, or oh * pw with channel quads */
+    int rw;      /* GEMM columns per output row: ow, or pw (channel quads, stride 1) */
+    size_t cols; /* GEMM columns per image: oh * rw */
     size_t kp;   /* products per output in the GEMM (ckg, or 4 * cq * kh * kw) */
 } i8conv_dims;
 
-/* The channel-quad order applies (stride 1, no dilation, one group, a
- * window larger than 1x1). */
+/* The channel-quad order applies (stride 1 or 2 both ways, no dilation,
+ * one group, a window larger than 1x1, at least 4 input channels: with
+ * fewer, the padding to a quad would multiply the products, e.g. x3 for a
+ * stem on one-channel images, where im2col pads only k*k to a multiple of
+ * 4). */
 static int cquad_fits(const i8_params *p, const nns_shape *w) {
-    return p->group == 1 && w->dims[2] * w->dims[3] > 1 && p->win.sh == 1 && p->win.sw == 1 && p->win.dh == 1 &&
-           p->win.dw == 1;
+    return p->group == 1 && w->dims[1] >= 4 && w->dims[2] * w->dims[3] > 1 && p->win.sh == p->win.sw &&
+           (p->win.sw == 1 || p->win.sw == 2) && p->win.dh == 1 && p->win.dw == 1;
 }
 
 static nns_status dims_make(const nns_node *node, const i8_params *p, const nns_shape *x, const nns_shape *w,
@@ -68,9 +74,10 @@ static nns_status dims_make(const nns_node *node, const i8_params *p, const nns_
                 g->ow == g->iw;
     d->cquad = cquad_fits(p, w);
     d->cq = (d->c + 3) / 4;
-    d->ph = g->oh + g->kh - 1;
-    d->pw = g->ow + g->kw - 1;
-    d->cols = d->cquad ? (size_t)g->oh * d->pw : d->ohw;
+    d->ph = (g->oh - 1) * g->sh + g->kh;
+    d->pw = (g->ow - 1) * g->sw + g->kw;
+    d->rw = d->cquad && g->sw == 1 ? d->pw : g->ow;
+    d->cols = (size_t)g->oh * d->rw;
     d->kp = d->cquad ? (size_t)4 * d->cq * g->kh * g->kw : d->ckg;
     return NNS_OK;
 }
@@ -201,15 +208,26 @@ static void cquad_stage(const nns_exec_node *e, const i8conv_dims *d, int64_t b,
     cquad_planes(e->kern, d, x, (uint8_t)h->xzp, P);
 }
 
+/* Stride 2: output row oy of quad row (ky, kx) gathers every other pixel
+ * of plane row 2 * oy + ky from column kx. */
+static void gather_s2(const i8conv_dims *d, const uint8_t *plane, int ky, int kx, int oy0, int oy1, uint8_t *o) {
+    for (int oy = oy0; oy < oy1; oy++) {
+        const uint8_t *s = plane + ((size_t)(2 * oy + ky) * d->pw + kx) * 4;
+        for (int ox = 0; ox < d->g.ow; ox++, o += 4) memcpy(o, s + (size_t)8 * ox, 4);
+    }
+}
+
 /* The operand's columns of output rows [oy0, oy1) from the planes P into
- * xq: quad row (q, ky, kx) is plane q from (ky + oy0, kx). */
+ * xq: quad row (q, ky, kx) is plane q from (ky + oy0, kx), whole padded
+ * rows at stride 1 (one copy), every other pixel at stride 2. */
 static void cquad_slice(const i8conv_dims *d, const uint8_t *P, int oy0, int oy1, uint8_t *xq) {
-    const size_t ldq = nns_quad_row_bytes((oy1 - oy0) * d->pw), plane = (size_t)d->ph * d->pw * 4;
+    const size_t ldq = nns_quad_row_bytes((oy1 - oy0) * d->rw), plane = (size_t)d->ph * d->pw * 4;
     uint8_t *o = xq;
     for (int q = 0; q < d->cq; q++)
         for (int ky = 0; ky < d->g.kh; ky++)
             for (int kx = 0; kx < d->g.kw; kx++, o += ldq)
-                memcpy(o, P + q * plane + ((size_t)(ky + oy0) * d->pw + kx) * 4, ldq);
+                if (d->g.sw == 1) memcpy(o, P + q * plane + ((size_t)(ky + oy0) * d->pw + kx) * 4, ldq);
+                else gather_s2(d, P + q * plane, ky, kx, oy0, oy1, o);
 }
 
 static const uint8_t *cquad_operand(const nns_exec_node *e, const i8conv_dims *d, int64_t b, char *work) {
@@ -225,13 +243,14 @@ static void cquad_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
     const i8_head *h = e->packed;
     uint8_t *xq = (uint8_t *)work + stage_bytes(d);
     int32_t *acc = (int32_t *)(work + stage_bytes(d) + a64((size_t)nns_quads((int)d->kp) * d->cols * 4));
-    const int rows = oy1 - oy0, cols = rows * d->pw;
+    const int rows = oy1 - oy0, cols = rows * d->rw;
     cquad_slice(d, P, oy0, oy1, xq);
     e->kern->qgemm_u8s8(d->m, cols, (int)d->kp, i8_w(h), (size_t)h->ldw, xq, nns_quad_row_bytes(cols), i8_bias(h), acc,
                         (size_t)cols);
     for (int c = 0; c < d->m; c++) {
         int32_t *a = acc + (size_t)c * cols;
-        for (int r = 1; r < rows; r++) memmove(a + (size_t)r * d->g.ow, a + (size_t)r * d->pw, (size_t)d->g.ow * sizeof *a);
+        for (int r = 1; r < rows && d->rw != d->g.ow; r++)
+            memmove(a + (size_t)r * d->g.ow, a + (size_t)r * d->rw, (size_t)d->g.ow * sizeof *a);
         nns_i8_store(e->kern, h, e->params, c, a, (int64_t)rows * d->g.ow, e->out[0]->data,
                      (b * d->m + c) * (int64_t)d->ohw + (int64_t)oy0 * d->g.ow, 1, residual(e));
     }
@@ -288,9 +307,8 @@ static void group_rows(const nns_exec_node *e, const i8conv_dims *d, int64_t b, 
     const int64_t y0 = (b * d->m + c0) * (int64_t)d->ohw;
     for (int c = 0; c < r1 - r0; c++) {
         int32_t *a = acc + (size_t)c * d->cols;
-        if (d->cquad) /* keep the first ow of each row's pw columns */
-            for (int oy = 1; oy < d->g.oh; oy++)
-                memmove(a + (size_t)oy * d->g.ow, a + (size_t)oy * d->pw, (size_t)d->g.ow * sizeof *a);
+        for (int oy = 1; oy < d->g.oh && d->rw != d->g.ow; oy++) /* keep the first ow of each row's rw columns */
+            memmove(a + (size_t)oy * d->g.ow, a + (size_t)oy * d->rw, (size_t)d->g.ow * sizeof *a);
         nns_i8_store(e->kern, h, e->params, c0 + c, a, (int64_t)d->ohw, e->out[0]->data, y0 + (int64_t)c * (int64_t)d->ohw,
                      1, residual(e));
     }
