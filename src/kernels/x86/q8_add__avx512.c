@@ -27,6 +27,7 @@ void nns_q8_add__avx512(int n, const void *a, int32_t az, float ma, const void *
         r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
         __m128i q = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r));
         __asm__("" : "+x"(q)); /* keeps vpmovdb in a register: its memory form is slow on AMD */
-        _mm_mask_storeu_epi8((char *)y + j, m, q);
+        if (m == 0xffff) _mm_storeu_si128((__m128i *)((char *)y + j), q); /* masked byte stores: the tail only */
+        else _mm_mask_storeu_epi8((char *)y + j, m, q);
     }
 }

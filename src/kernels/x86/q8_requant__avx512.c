@@ -3,9 +3,10 @@
  * range minus the zero point (so that no conversion overflows), converted
  * rounding half to even (the default MXCSR mode, which nnslim never
  * changes), the zero point added, narrowed to bytes (exact: in range) in a
- * register, then stored under a byte mask: vpmovdb's memory form is slow on
- * AMD's cores (it took half the kernel's time), and compilers merge the
- * narrowing into the store unless an empty asm keeps the register. */
+ * register, then stored (under a byte mask at the tail only): vpmovdb's
+ * memory form and masked byte stores are slow on AMD's cores (each took
+ * half the kernel's time), and compilers merge the narrowing into the
+ * store unless an empty asm keeps the register. */
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
@@ -23,6 +24,7 @@ void nns_q8_requant__avx512(int n, const int32_t *acc, float mult, int32_t zp, i
         const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), z);
         __m128i b = _mm512_cvtepi32_epi8(q);
         __asm__("" : "+x"(b));
-        _mm_mask_storeu_epi8(o + j, k, b);
+        if (k == 0xffff) _mm_storeu_si128((__m128i *)(o + j), b); /* masked byte stores are slow on AMD too */
+        else _mm_mask_storeu_epi8(o + j, k, b);
     }
 }
