@@ -70,6 +70,18 @@ static nns_status conv(nns_graph *g, const char *name, const char *xd, const cha
     return st;
 }
 
+/* The graph's output: value v quantized with scale s and zero point z;
+ * the finalized graph, or NULL (and g freed) on an error. */
+static nns_graph *quantized_output(nns_graph *g, nns_status st, const char *v, const char *s, const char *z) {
+    const char *oin[3] = {v, s, z};
+    if (!st) st = nns_graph_add_node(g, "QuantizeLinear", "q_out", 3, oin, 1, (const char *[]){"out"}, NULL);
+    if (!st) st = nns_graph_add_output(g, "out");
+    if (!st) st = nns_graph_finalize(g);
+    CHECK_OK(st);
+    if (st) nns_graph_free(g);
+    return st ? NULL : g;
+}
+
 /* x -> Q/DQ -> conv1 -> Relu -> MaxPool -> Q (a) -> DQ -> conv2 -> Add(DQ(a))
  *   -> Relu -> Q (b); DQ(b) + DQ(a) -> Q (out). */
 static nns_graph *build(int sgn) {
@@ -98,13 +110,7 @@ static nns_graph *build(int sgn) {
     if (!st) st = qdq(g, "r2", &qb, "bq", "bd");
     if (!st) st = qdq(g, "", &qa, "aq", "ad3");
     if (!st) st = nns_graph_add_node(g, "Add", "sum", 2, (const char *[]){"bd", "ad3"}, 1, (const char *[]){"s3"}, NULL);
-    const char *oin[3] = {"s3", "os", "oz"};
-    if (!st) st = nns_graph_add_node(g, "QuantizeLinear", "q_out", 3, oin, 1, (const char *[]){"out"}, NULL);
-    if (!st) st = nns_graph_add_output(g, "out");
-    if (!st) st = nns_graph_finalize(g);
-    CHECK_OK(st);
-    if (st) nns_graph_free(g);
-    return st ? NULL : g;
+    return quantized_output(g, st, "s3", "os", "oz");
 }
 
 static int count_op(const nns_graph *g, const char *op) {
@@ -175,13 +181,7 @@ static nns_graph *build_pool(int sgn, int same, int relu) {
     if (!st) st = nns_graph_set_attr_ints(g, k, "kernel_shape", 2, (int64_t[]){3, 3});
     if (!st) st = nns_graph_set_attr_ints(g, k, "pads", 4, (int64_t[]){1, 1, 1, 1});
     if (!st && relu) st = nns_graph_add_node(g, "Relu", "relu", 1, (const char *[]){"p"}, 1, (const char *[]){"pr"}, NULL);
-    const char *oin[3] = {relu ? "pr" : "p", q2->s, q2->z};
-    if (!st) st = nns_graph_add_node(g, "QuantizeLinear", "q_out", 3, oin, 1, (const char *[]){"out"}, NULL);
-    if (!st) st = nns_graph_add_output(g, "out");
-    if (!st) st = nns_graph_finalize(g);
-    CHECK_OK(st);
-    if (st) nns_graph_free(g);
-    return st ? NULL : g;
+    return quantized_output(g, st, relu ? "pr" : "p", q2->s, q2->z);
 }
 
 static void check_pool(int sgn, int same, int relu) {

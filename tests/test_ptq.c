@@ -176,6 +176,17 @@ static int64_t check_grouped_weight(const nns_graph *q, const nns_node *dq, cons
 
 /* Weight-only grouped quantization of `name` to `bits` in groups of
  * `group`: structure, weights, outputs, file size, round trip. */
+/* The model saved at path, loaded back: its outputs on d are yq's, bit for
+ * bit (k classes). Returns it (the caller frees). */
+static nns_graph *reload_same(const char *path, const nns_dataset *d, const float *yq, int64_t k) {
+    nns_graph *back = NULL;
+    CHECK_OK(nns_graph_load_onnx(path, &back));
+    float *yb = back ? outputs(back, d, &k) : NULL;
+    CHECK(yb && yq && memcmp(yb, yq, (size_t)(NIMG * k) * sizeof *yb) == 0);
+    free(yb);
+    return back;
+}
+
 static void grouped_model(const char *name, int bits, int group, int min_agree, int max_pct) {
     nns_dataset d;
     make_data(&d, 64, 13);
@@ -227,12 +238,8 @@ static void grouped_model(const char *name, int bits, int group, int min_agree, 
            blocked, agree, NIMG, (long long)file_size(path), (long long)file_size(src));
     CHECK_MSG(agree >= min_agree, "%s: %d of %d images keep their class", name, agree, NIMG);
     CHECK_MSG(file_size(path) * 100 <= file_size(src) * max_pct, "%s: over %d%% of the float file", name, max_pct);
-    nns_graph *back = NULL;
-    CHECK_OK(nns_graph_load_onnx(path, &back));
-    float *yb = back ? outputs(back, &d, &k) : NULL;
-    CHECK(yb && yq && memcmp(yb, yq, (size_t)(NIMG * k) * sizeof *yb) == 0);
+    nns_graph *back = reload_same(path, &d, yq, k);
     unlink(path);
-    free(yb);
     free(yf);
     free(yq);
     nns_graph_free(back);
@@ -302,10 +309,7 @@ static void half_model(const char *name, nns_dtype dt) {
     CHECK_OK(nns_graph_save_onnx(q, path));
     CHECK_MSG(file_size(path) * 100 <= file_size(src) * 60, "%s %s: %lld bytes, float %lld", name, di->name,
               (long long)file_size(path), (long long)file_size(src));
-    nns_graph *back = NULL;
-    CHECK_OK(nns_graph_load_onnx(path, &back));
-    float *yb = back ? outputs(back, &d, &k) : NULL;
-    CHECK(yb && yq && memcmp(yb, yq, (size_t)(NIMG * k) * sizeof *yb) == 0);
+    nns_graph *back = reload_same(path, &d, yq, k);
     int halfs = 0;
     for (int i = 0; back && i < back->n_nodes; i++) {
         char prec[16];
@@ -314,7 +318,6 @@ static void half_model(const char *name, nns_dtype dt) {
     }
     CHECK_MSG(halfs == layers, "%s %s reloaded: %d of %d layers %s", name, di->name, halfs, layers, di->name);
     unlink(path);
-    free(yb);
     free(yf);
     free(yq);
     nns_graph_free(back);
