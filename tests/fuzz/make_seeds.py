@@ -127,8 +127,49 @@ def onnx_seeds():
         [], [N, 2], [N, 2])
 
 
+def plan_seeds():
+    """Models whose session runs the int8 plan's rewrites and the 16-bit
+    weights: a Cast of f16 and bf16 initializers, and a QDQ graph with a
+    pool between a DequantizeLinear and a QuantizeLinear of another scale
+    (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
+    import onnx
+    from onnx import helper as h, TensorProto as T, numpy_helper as nh
+    rng = np.random.default_rng(2)
+
+    def model(name, nodes, inits, in_shape, out_shape, opset=13):
+        g = h.make_graph(nodes, name, [h.make_tensor_value_info('x', T.FLOAT, in_shape)],
+                         [h.make_tensor_value_info('y', T.FLOAT, out_shape)], inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid('', opset)], ir_version=7)
+        put('onnx', name + '.onnx', m.SerializeToString())
+
+    w16 = nh.from_array(rng.standard_normal((4, 3)).astype(np.float16), 'w16')
+    model('cast_f16_matmul', [h.make_node('Cast', ['w16'], ['w'], to=1, name='cast'),
+                              h.make_node('MatMul', ['x', 'w'], ['y'], name='mm')], [w16], ['N', 4], ['N', 3])
+    bits = (rng.standard_normal((2, 1, 3, 3)).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    wb = h.make_tensor('wb', T.BFLOAT16, [2, 1, 3, 3], bits.tobytes(), raw=True)
+    model('cast_bf16_conv', [h.make_node('Cast', ['wb'], ['w'], to=1, name='cast'),
+                             h.make_node('Conv', ['x', 'w'], ['y'], pads=[1, 1, 1, 1], name='conv')],
+          [wb], ['N', 1, 4, 4], ['N', 2, 4, 4])
+    sc = lambda n, v: nh.from_array(np.array(v, np.float32), n)
+    zp = lambda n, v: nh.from_array(np.array(v, np.uint8), n)
+    model('qdq_pool_add', [
+        h.make_node('QuantizeLinear', ['x', 's1', 'z1'], ['xq'], name='q1'),
+        h.make_node('DequantizeLinear', ['xq', 's1', 'z1'], ['xd'], name='d1'),
+        h.make_node('MaxPool', ['xd'], ['p'], kernel_shape=[2, 2], strides=[1, 1], pads=[0, 0, 1, 1], name='pool'),
+        h.make_node('Relu', ['p'], ['pr'], name='relu'),
+        h.make_node('QuantizeLinear', ['pr', 's2', 'z2'], ['pq'], name='q2'),
+        h.make_node('DequantizeLinear', ['pq', 's2', 'z2'], ['pd'], name='d2'),
+        h.make_node('DequantizeLinear', ['xq', 's1', 'z1'], ['xd2'], name='d3'),
+        h.make_node('Add', ['pd', 'xd2'], ['a'], name='add'),
+        h.make_node('QuantizeLinear', ['a', 's3', 'z3'], ['aq'], name='q3'),
+        h.make_node('DequantizeLinear', ['aq', 's3', 'z3'], ['y'], name='d4')],
+        [sc('s1', 0.02), zp('z1', 128), sc('s2', 0.03), zp('z2', 0), sc('s3', 0.05), zp('z3', 10)],
+        ['N', 2, 4, 4], ['N', 2, 4, 4])
+
+
 for sub in ('onnx', 'idx', 'npy'):
     os.makedirs(os.path.join(out, sub), exist_ok=True)
 idx_seeds()
 npy_seeds()
 onnx_seeds()
+plan_seeds()
