@@ -50,6 +50,10 @@ static const char *help =
     "                         int8 symmetric, or float: weight-only (W8A32), no\n"
     "                         calibration\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
+    "  --keep-as f32|fp16|bf16   the weights of the layers left in float (--keep,\n"
+    "                         and those --max-loss / --max-bytes keep): float32\n"
+    "                         (default) or 16-bit floats read through a Cast (half\n"
+    "                         their size; --max-bytes counts them so); not with qat\n"
     "  --cle                  cross-layer equalization before calibration: consecutive\n"
     "                         Conv/Gemm layers joined by ReLU, pooling or nothing get\n"
     "                         their per-channel weight ranges evened out (the float\n"
@@ -79,12 +83,12 @@ static const char *help =
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
     "file_bytes, latency_ms_b1, images_per_second_b64; mode, epochs, learn_scales,\n"
     "teacher, calib, calib_samples,\n"
-    "per_channel, weights, group_size (0: none), activations, folded_batchnorms, cle {applied, pairs,\n"
+    "per_channel, weights, group_size (0: none), activations, keep_as, folded_batchnorms, cle {applied, pairs,\n"
     "sweeps, clip_refused}, bias_correction {applied, layers, max_shift}, output, and layers (name, op,\n"
     "precision) of the quantized model.\n";
 
 typedef struct quant_args {
-    const char *model, *out, *mode, *calib, *weights, *acts, *keep, *max_bytes_s;
+    const char *model, *out, *mode, *calib, *weights, *acts, *keep, *max_bytes_s, *keep_as;
     long long max_bytes;
     float percentile, max_loss;
     int group_size, eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales, cle, bias_correction;
@@ -103,6 +107,7 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
     a->mode = "ptq";
     a->calib = "minmax";
     a->weights = "int8";
+    a->keep_as = "f32";
     a->acts = "uint8";
     a->percentile = 99.99f;
     a->calib_samples = 1000;
@@ -117,7 +122,8 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
                       {"per-channel", OPT_FLAG, &a->per_channel, 0}, {"per-tensor", OPT_FLAG, &a->per_tensor, 0},
                       {"weights", OPT_STR, &a->weights, 0}, {"activations", OPT_STR, &a->acts, 0},
                       {"group-size", OPT_INT, &a->group_size, 0},
-                      {"keep", OPT_STR, &a->keep, 0}, {"output", OPT_STR, &a->out, 0},
+                      {"keep", OPT_STR, &a->keep, 0}, {"keep-as", OPT_STR, &a->keep_as, 0},
+                      {"output", OPT_STR, &a->out, 0},
                       {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
                       {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
                       {"max-bytes", OPT_STR, &a->max_bytes_s, 0},
@@ -211,6 +217,14 @@ static int quant_check(quant_args *a) {
         fprintf(stderr, "nnslim quantize: --epochs, --learn-scales and --teacher are for --mode qat\n");
         return CLI_USAGE;
     }
+    if (strcmp(a->keep_as, "f32") && strcmp(a->keep_as, "fp16") && strcmp(a->keep_as, "bf16")) {
+        fprintf(stderr, "nnslim quantize: --keep-as must be f32, fp16 or bf16, not '%s'\n", a->keep_as);
+        return CLI_USAGE;
+    }
+    if (strcmp(a->keep_as, "f32") && (qat || !strcmp(a->weights, "fp16") || !strcmp(a->weights, "bf16"))) {
+        fprintf(stderr, "nnslim quantize: --keep-as is for --mode ptq with integer weights\n");
+        return CLI_USAGE;
+    }
     if (qat && a->bias_correction) {
         fprintf(stderr, "nnslim quantize: --bias-correction is for --mode ptq (qat trains the biases)\n");
         return CLI_USAGE;
@@ -266,6 +280,7 @@ static int quant_check(quant_args *a) {
     a->cfg.weight_only = !strcmp(a->acts, "float");
     a->cfg.weight_bits = !strcmp(a->weights, "int4") ? 4 : 8;
     a->cfg.weight_float16 = !strcmp(a->weights, "fp16") ? NNS_DTYPE_F16 : !strcmp(a->weights, "bf16") ? NNS_DTYPE_BF16 : 0;
+    a->cfg.keep_float16 = !strcmp(a->keep_as, "fp16") ? NNS_DTYPE_F16 : !strcmp(a->keep_as, "bf16") ? NNS_DTYPE_BF16 : 0;
     a->cfg.group_size = a->group_size;
     a->cfg.cle = a->cle;
     a->cfg.bias_correction = a->bias_correction;
@@ -430,6 +445,8 @@ static void quant_report_json(const quant_args *a, const quant_run *p, const cli
     cli_json_str(stdout, a->weights);
     printf(", \"group_size\": %d, \"activations\": ", a->cfg.group_size);
     cli_json_str(stdout, a->acts);
+    printf(", \"keep_as\": ");
+    cli_json_str(stdout, a->keep_as);
     printf(", \"folded_batchnorms\": %d, ", p->res.folded_bn);
     printf("\"cle\": {\"applied\": %s, \"pairs\": %d, \"sweeps\": %d, \"clip_refused\": %d}, ",
            a->cle ? "true" : "false", p->res.cle_pairs, p->res.cle_sweeps, p->res.cle_clip_refused);

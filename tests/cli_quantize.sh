@@ -102,6 +102,13 @@ if out=$("$NNS" quantize "$T/l5.onnx" --keep fc3 --calib-samples 64 "${D[@]}" -o
 else
   bad "--keep: $(cat "$T/err")"
 fi
+# --keep-as fp16: the kept layer's weights in 16 bits, the others int8
+if out=$("$NNS" quantize "$T/l5.onnx" --keep fc3 --keep-as fp16 --calib-samples 64 "${D[@]}" -o "$T/kh.onnx" --json 2>"$T/err"); then
+  grep -q '"name": "fc3", "op": "Gemm", "precision": "f16"' <<<"$out" && ok || bad "--keep-as fp16: fc3 not f16: $out"
+  grep -q '"name": "fc1", "op": "Gemm", "precision": "W8A8"' <<<"$out" && ok || bad "--keep-as fp16: fc1 not W8A8: $out"
+else
+  bad "--keep-as: $(cat "$T/err")"
+fi
 
 # cross-layer equalization and bias correction: lenet5 has 3 pairs (conv1 ->
 # pool -> conv2, fc1 -> fc2, fc2 -> fc3) and 5 layers to correct
@@ -201,6 +208,8 @@ expect 2 "--max-bytes is for --mode ptq, without --max-loss" -- "$NNS" quantize 
 expect 2 "--max-loss is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --max-loss 0.5 -o "$T/bad.onnx"
 expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
 expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --calib median
+expect 2 "--keep-as must be f32, fp16 or bf16, not 'f8'" -- "$NNS" quantize "$T/l5.onnx" --keep-as f8 -o "$T/bad.onnx"
+expect 2 "--keep-as is for --mode ptq with integer weights" -- "$NNS" quantize "$T/l5.onnx" --keep-as fp16 --mode qat -o "$T/bad.onnx"
 expect 2 "--weights fp16 cannot be combined with --group-size" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --group-size 32 -o "$T/bad.onnx"
 expect 2 "--weights bf16 is weight-only: --activations must be float, not 'uint8'" -- "$NNS" quantize "$T/l5.onnx" --weights bf16 --activations uint8 -o "$T/bad.onnx"
 expect 2 "--weights fp16 cannot be combined with --mode qat" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --mode qat -o "$T/bad.onnx"

@@ -385,6 +385,21 @@ static void keep_and_refusals(void) {
     CHECK(first >= 0 && q->values[q->nodes[first].in[1]].dtype == NNS_DTYPE_F32 &&
           q->values[q->nodes[first].in[1]].producer < 0);
     nns_graph_free(q);
+    /* kept as bf16: the kept layer's weight through a Cast, the others s8 */
+    cfg.keep_float16 = NNS_DTYPE_BF16;
+    CHECK_OK(nns_graph_clone(g, &q));
+    CHECK_OK(nns_quantize_ptq(q, &d, &cfg, &r));
+    char prec[16] = "";
+    const int kf = nns_graph_find_node(q, names[0]);
+    if (kf >= 0) nns_graph_layer_precision(q, kf, prec, sizeof prec);
+    CHECK_MSG(r.layers == n - 1 && strcmp(prec, "bf16") == 0, "kept as bf16: %d layers, precision '%s'", r.layers, prec);
+    for (int i = 1; i < n; i++) {
+        const int k = nns_graph_find_node(q, names[i]);
+        if (k >= 0) nns_graph_layer_precision(q, k, prec, sizeof prec);
+        CHECK_MSG(k >= 0 && prec[0] == 'W', "'%s' kept as bf16 too: '%s'", names[i], prec);
+    }
+    cfg.keep_float16 = 0;
+    nns_graph_free(q);
     cfg.n_keep = n;
     CHECK_OK(nns_graph_clone(g, &q));
     nns_status st = nns_quantize_ptq(q, &d, &cfg, &r);

@@ -174,6 +174,12 @@ typedef struct nns_ptq_config {
      * weight-only: activations and biases stay float, nothing calibrated;
      * weight_bits and group_size do not apply). */
     int weight_float16;
+    /* 0 (default): the layers kept out of the integer form (keep, and those
+     * nns_quantize_max_loss / nns_quantize_max_bytes keep) stay float32;
+     * NNS_DTYPE_F16 / NNS_DTYPE_BF16: their weights are stored in that
+     * 16-bit type, read through a Cast (as weight_float16 does for all).
+     * PTQ only. */
+    int keep_float16;
     /* 0 (default): one weight scale per output channel (or per tensor); N > 0
      * (weight-only): one per group of N consecutive input channels of each
      * output channel, opset 21's block_size along the weight's input-channel

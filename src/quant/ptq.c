@@ -212,6 +212,8 @@ static nns_status check_config(const nns_ptq_config *cfg) {
     if (cfg->weight_float16 && (!cfg->weight_only || cfg->group_size || cfg->weight_bits == 4))
         return nns_error(NNS_STATUS_UNSUPPORTED, "%s weights are weight-only, without groups or 4 bits",
                          nns_dtype_name((nns_dtype)cfg->weight_float16));
+    if (cfg->keep_float16 && cfg->keep_float16 != NNS_DTYPE_F16 && cfg->keep_float16 != NNS_DTYPE_BF16)
+        return nns_error(NNS_STATUS_INVALID_ARG, "kept layers in 16 bits: f16 or bf16, not dtype %d", cfg->keep_float16);
     if ((cfg->weight_bits == 4 || cfg->group_size) && !cfg->weight_only)
         return nns_error(NNS_STATUS_UNSUPPORTED, "%s are weight-only: the activations must stay float",
                          cfg->weight_bits == 4 ? "4-bit weights" : "grouped weight scales");
@@ -327,6 +329,23 @@ int nns_ptq_layer_weight(const nns_graph *g, int i, int *slot, int *out_axis) {
     return 1;
 }
 
+/* The layers kept out of the integer form (by name) with their float
+ * weight stored in cfg->keep_float16's type instead. */
+static nns_status keep_half(nns_graph *g, const nns_ptq_config *cfg) {
+    nns_status st = NNS_OK;
+    const int n = g->n_nodes;
+    for (int i = 0; i < n && !st; i++) {
+        int slot, axis;
+        if (!kept(cfg, g->nodes[i].name) || !nns_ptq_layer_weight(g, i, &slot, &axis)) continue;
+        const nns_value *w = &g->values[g->nodes[i].in[slot]];
+        if (w->kind != NNS_VALUE_KIND_PARAM || w->dtype != NNS_DTYPE_F32 || !w->data) continue;
+        int out = -1;
+        st = nns_ptq_weight_half(g, g->nodes[i].in[slot], (nns_dtype)cfg->keep_float16, &out);
+        if (!st) g->nodes[i].in[slot] = out;
+    }
+    return st;
+}
+
 nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, nns_ptq_result *res) {
     nns_ptq_plan p;
     nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
@@ -354,6 +373,7 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
         if (!st) nns_ptq_redirect(g, p.acts[k], dq);
     }
     nns_ptq_plan_free(&p);
+    if (!st && cfg->keep_float16) st = keep_half(g, cfg);
     if (!st) st = nns_ptq_finish_bias(g, f == NULL); /* bias correction adjusts the float biases, then they become s32 */
     if (!st && f) st = nns_quant_bias_correct(g, f, calib, cfg, &res->bias_corrected, &res->bias_max_shift);
     if (!st && f) st = nns_ptq_finish(g);

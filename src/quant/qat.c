@@ -120,6 +120,8 @@ nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_pt
                             nns_qat_train_fn train, void *user, nns_ptq_result *res) {
     if (cfg->weight_bits == 4 || cfg->group_size)
         return nns_error(NNS_STATUS_UNSUPPORTED, "quantization-aware training of 4-bit or grouped weights is not supported");
+    if (cfg->weight_float16 || cfg->keep_float16)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "quantization-aware training with 16-bit float weights is not supported");
     if (cfg->bias_correction)
         return nns_error(NNS_STATUS_INVALID_ARG, "bias correction is for post-training quantization: "
                                                  "quantization-aware training trains the biases");
