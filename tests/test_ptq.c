@@ -295,6 +295,14 @@ static void half_model(const char *name, nns_dtype dt) {
     }
     CHECK_MSG(layers == r.layers && bad == 0, "%s %s: %d layers, %lld weights not rounded", name, di->name, layers,
               (long long)bad);
+    /* training would leave a 16-bit weight unchanged: refused by name */
+    nns_train_config tc;
+    nns_train_config_default(&tc);
+    tc.epochs = 1;
+    nns_train_result tr;
+    const nns_status ts = q ? nns_train(q, &d, NULL, &tc, &tr) : NNS_STATUS_INTERNAL;
+    CHECK_MSG(ts == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "would not train"), "%s %s: training gave %d: %s",
+              name, di->name, (int)ts, nns_last_error());
     float *yq = outputs(q, &d, &k);
     double worst = 0;
     for (int64_t i = 0; yf && yq && i < NIMG * k; i++) {

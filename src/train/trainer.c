@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/graph_impl.h"
+#include "graph/weights.h"
 #include "nnslim/train.h"
 #include "ops/op.h"
 #include "runtime/plan.h"
@@ -41,6 +42,21 @@ void nns_train_config_default(nns_train_config *c) {
 
 /* Check that the data set fits the graph: one f32 input [N, C, H, W] (or
  * [N, F] with F = C*H*W), one output [N, K] with K >= n_classes. */
+/* A weight stored in 16-bit floats behind a Cast would not train (no
+ * gradient reaches it): refused by name rather than left unchanged. */
+static nns_status check_weights_trainable(const nns_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const int slot = nns_op_weight_in(&g->nodes[i]), w = slot >= 0 ? nns_graph_weight_source(g, i, slot) : -1;
+        const nns_dtype dt = w >= 0 ? g->values[w].dtype : NNS_DTYPE_F32;
+        if (dt == NNS_DTYPE_F16 || dt == NNS_DTYPE_BF16)
+            return nns_error(NNS_STATUS_UNSUPPORTED,
+                             "layer '%s': its weight '%s' is stored in %s (read through a Cast) and would not train; "
+                             "train the float model, then store its weights in 16 bits (nnslim quantize --weights %s)",
+                             g->nodes[i].name, g->values[w].name, nns_dtype_name(dt), dt == NNS_DTYPE_F16 ? "fp16" : "bf16");
+    }
+    return NNS_OK;
+}
+
 static nns_status check_fit(const nns_graph *g, const nns_dataset *d, int *classes) {
     if (g->n_inputs != 1 || g->n_outputs < 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "model has %d inputs and %d outputs; training needs one input and one output",
@@ -356,6 +372,7 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     if (st) return st;
     int classes;
     if ((st = check_fit(g, train, &classes))) return st;
+    if ((st = check_weights_trainable(g))) return st;
     if (cfg->threads > 0) nns_set_threads(cfg->threads);
     if ((st = nns_graph_pack_params(g))) return st;
 
