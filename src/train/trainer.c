@@ -7,7 +7,6 @@
 
 #include "core/clock.h"
 #include "core/graph_impl.h"
-#include "graph/weights.h"
 #include "nnslim/train.h"
 #include "ops/op.h"
 #include "runtime/plan.h"
@@ -46,7 +45,10 @@ void nns_train_config_default(nns_train_config *c) {
  * gradient reaches it): refused by name rather than left unchanged. */
 static nns_status check_weights_trainable(const nns_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
-        const int slot = nns_op_weight_in(&g->nodes[i]), w = slot >= 0 ? nns_graph_weight_source(g, i, slot) : -1;
+        const nns_node *n = &g->nodes[i];
+        const int slot = nns_op_weight_in(n), v = slot >= 0 && slot < n->n_in ? n->in[slot] : -1;
+        const int p = v >= 0 ? g->values[v].producer : -1;
+        const int w = p >= 0 && g->nodes[p].op == NNS_OP_CAST ? g->nodes[p].in[0] : -1;
         const nns_dtype dt = w >= 0 ? g->values[w].dtype : NNS_DTYPE_F32;
         if (dt == NNS_DTYPE_F16 || dt == NNS_DTYPE_BF16)
             return nns_error(NNS_STATUS_UNSUPPORTED,
