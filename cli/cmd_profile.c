@@ -9,13 +9,15 @@ static const char *help =
     "\n"
     "Run inference on batches of random inputs and time every node: the median\n"
     "milliseconds per run, its share of the whole, the multiply-accumulates and the\n"
-    "rate they ran at (GMAC/s). A BatchNormalization or activation that the node\n"
+    "rate they ran at (GOP/s: two operations per multiply-accumulate, integer or\n"
+    "float). A BatchNormalization or activation that the node\n"
     "before it computes (fused) shows 0 ms and a '+' in the table; its time is in\n"
     "that node's. Timing each node adds a clock read per node, so the total can\n"
     "sit a little above 'nnslim compare's latency. A quantized model is listed as\n"
     "the plan runs it: each quantized Conv, Gemm or MatMul as one integer node\n"
     "(op Int8Conv or Int8Gemm, the layer's name, its MACs and rate in integers),\n"
-    "its weights' DequantizeLinear nodes gone.\n"
+    "its weights' DequantizeLinear nodes gone; residual Adds of quantized values as\n"
+    "Int8Add, changes of scale as Int8Lut (see docs/quantization.md).\n"
     "\n"
     "  --train       time a training step instead: each node's forward (training\n"
     "                mode) and backward, from random output gradients, on a copy of\n"
@@ -128,7 +130,7 @@ int cmd_profile(int argc, char **argv) {
                    "bwd ms", "share");
         else
             printf("%-28s %-20s %-18s %12s %10s %7s %8s\n", "node", "op", "output (batch 1)", "MACs/image", "ms",
-                   "share", "GMAC/s");
+                   "share", "GOP/s");
         for (int i = 0; train && i < n; i++) {
             char f[24] = "+", b[24] = "";
             if (fwd[i] > 0) snprintf(f, sizeof f, "%.4f", fwd[i]);
@@ -139,7 +141,7 @@ int cmd_profile(int argc, char **argv) {
         }
         for (int i = 0; !train && i < n; i++) {
             char rate[24] = "";
-            if (L[i].macs && ms[i] > 0) snprintf(rate, sizeof rate, "%.1f", (double)L[i].macs * batch / (ms[i] * 1e6));
+            if (L[i].macs && ms[i] > 0) snprintf(rate, sizeof rate, "%.1f", 2.0 * (double)L[i].macs * batch / (ms[i] * 1e6));
             if (ms[i] == 0)
                 printf("%-28s %-20s %-18s %12lld %10s %7s %8s\n", L[i].name, L[i].op,
                        nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, "+", "", "");
