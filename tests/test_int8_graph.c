@@ -10,7 +10,7 @@
  * activations and several batches. A DequantizeLinear -> MaxPool [->
  * Relu] -> QuantizeLinear runs the pool on the stored bytes, then Int8Lut
  * (or nothing when the table is the identity), exactly equal to the float
- * simulation. */
+ * simulation. Bad Cast, Int8Lut and Int8Add nodes are refused by name. */
 #include <math.h>
 #include <string.h>
 
@@ -215,7 +215,49 @@ static void check_pool(int sgn, int same, int relu) {
     free(x);
 }
 
+/* Bad nodes are refused at finalize with the node named: a Cast to a type
+ * other than float, an Int8Lut table that is not 256 values, an Int8Add of
+ * two shapes. */
+static void refusals(void) {
+    const nns_shape xs = nns_shape_make(2, (int64_t[]){-1, 4}), ys = nns_shape_make(2, (int64_t[]){-1, 3});
+    const nns_shape one = nns_shape_make(0, NULL), t10 = nns_shape_make(1, (int64_t[]){10});
+    const uint8_t table[10] = {0}, z = 0;
+    const float s = 0.1f;
+    for (int c = 0; c < 3; c++) {
+        nns_graph *g = NULL;
+        nns_status st = nns_graph_create(&g);
+        int k = -1;
+        if (!st) st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+        if (!st && c == 2) st = nns_graph_add_input(g, "x2", NNS_DTYPE_F32, &ys, NULL);
+        if (!st) st = nns_graph_add_param(g, "s", NNS_DTYPE_F32, &one, &s, 0, NULL);
+        if (!st) st = nns_graph_add_param(g, "z", NNS_DTYPE_U8, &one, &z, 0, NULL);
+        if (!st) st = nns_graph_add_node(g, "QuantizeLinear", "q", 3, (const char *[]){"x", "s", "z"}, 1,
+                                         (const char *[]){"xq"}, NULL);
+        if (!st && c == 2) st = nns_graph_add_node(g, "QuantizeLinear", "q2", 3, (const char *[]){"x2", "s", "z"}, 1,
+                                                   (const char *[]){"xq2"}, NULL);
+        if (!st && c == 0) {
+            st = nns_graph_add_node(g, "Cast", "bad", 1, (const char *[]){"x"}, 1, (const char *[]){"y"}, &k);
+            if (!st) st = nns_graph_set_attr_int(g, k, "to", 7); /* INT64 */
+        }
+        if (!st && c == 1) st = nns_graph_add_param(g, "t", NNS_DTYPE_U8, &t10, table, 0, NULL);
+        if (!st && c == 1)
+            st = nns_graph_add_node(g, "Int8Lut", "bad", 2, (const char *[]){"xq", "t"}, 1, (const char *[]){"y"}, NULL);
+        if (!st && c == 2)
+            st = nns_graph_add_node(g, "Int8Add", "bad", 8, (const char *[]){"xq", "s", "z", "xq2", "s", "z", "s", "z"}, 1,
+                                    (const char *[]){"y"}, NULL);
+        if (!st) st = nns_graph_add_output(g, "y");
+        CHECK_OK(st);
+        const nns_status want[3] = {NNS_STATUS_UNSUPPORTED, NNS_STATUS_FORMAT, NNS_STATUS_SHAPE};
+        const char *what[3] = {"only a cast to float", "must be a constant of 256", "shapes differ"};
+        const nns_status fs = st ? st : nns_graph_finalize(g);
+        CHECK_MSG(fs == want[c] && strstr(nns_last_error(), "'bad'") && strstr(nns_last_error(), what[c]),
+                  "refusal %d: %d: %s", c, (int)fs, nns_last_error());
+        nns_graph_free(g);
+    }
+}
+
 int main(void) {
+    refusals();
     for (int sgn = 0; sgn < 2; sgn++)
         for (int n = 1; n <= 3; n++) check(sgn, n);
     for (int sgn = 0; sgn < 2; sgn++)

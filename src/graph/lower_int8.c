@@ -154,18 +154,6 @@ static int q_ok(const nns_graph *g, const nns_node *n) {
            !nns_node_attr(n, "block_size");
 }
 
-/* What follows the layer's output: a chain of nodes that pass values
- * through (passes_q8) with at most one Relu or Clip among them, then a
- * QuantizeLinear, each the only reader. The activation fuses into the
- * layer's output range and the chain runs on the quantized values; without
- * a QuantizeLinear at its end, all of it stays in float. */
-static int same_shape(const nns_shape *a, const nns_shape *b) {
-    if (a->ndim != b->ndim) return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->dims[d] != b->dims[d]) return 0;
-    return 1;
-}
-
 /* The layer's output v is read only by an Add whose other input is a
  * dequantized activation of the same shape: that Add, its DequantizeLinear
  * in *rdq. */
@@ -176,14 +164,18 @@ static int residual_add(const nns_graph *g, const int *readers, int v, int *rdq)
         if (n->n_in < 1 || (n->in[0] != v && (n->n_in < 2 || n->in[1] != v))) continue;
         if (n->op != NNS_OP_ADD || n->n_in != 2 || n->in[0] == n->in[1]) return -1;
         const int other = n->in[0] == v ? n->in[1] : n->in[0], d = dq_of(g, other);
-        if (d < 0 || !act_dq_ok(g, d) || !same_shape(&g->values[other].shape, &g->values[v].shape)) return -1;
+        if (d < 0 || !act_dq_ok(g, d) || !nns_shape_eq(&g->values[other].shape, &g->values[v].shape)) return -1;
         *rdq = d;
         return i;
     }
     return -1;
 }
 
-/* From value v: the chain and the QuantizeLinear (mt->q -1 if none). */
+/* What follows value v: a chain of nodes that pass values through
+ * (passes_q8) with at most one Relu or Clip among them, then a
+ * QuantizeLinear, each the only reader. The activation fuses into the
+ * output range and the chain runs on the quantized values; without a
+ * QuantizeLinear at its end (mt->q -1), all of it stays in float. */
 static void find_chain(const nns_graph *g, const int *readers, lower_match *mt, int v) {
     mt->act = mt->q = -1;
     mt->n_chain = 0;
@@ -201,6 +193,8 @@ static void find_chain(const nns_graph *g, const int *readers, lower_match *mt, 
     mt->n_chain = 0;
 }
 
+/* What follows the layer: [a residual Add], then the chain of find_chain;
+ * the Add only with a QuantizeLinear at the end. */
 static void find_output(const nns_graph *g, const int *readers, lower_match *mt) {
     int v = g->nodes[mt->layer].out[0];
     mt->add = residual_add(g, readers, v, &mt->rdq);
@@ -258,16 +252,23 @@ static nns_status copy_attrs(nns_graph *g, int from, int k) {
 }
 
 /* The fused activation's clamp, from its op (nns_op_def.clamp). */
-static nns_status act_attrs(nns_graph *g, int act, int k) {
+static nns_status act_clamp(const nns_graph *g, int act, nns_epilogue *epi) {
+    memset(epi, 0, sizeof *epi);
     if (act < 0) return NNS_OK;
     const nns_op_def *def = nns_op_table[g->nodes[act].op];
     void *params = calloc(1, def->params_size ? def->params_size : 1);
     if (!params) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
-    nns_epilogue epi;
-    memset(&epi, 0, sizeof epi);
     nns_status st = def->prepare ? def->prepare(g, &g->nodes[act], params) : NNS_OK;
-    if (!st && def->clamp) def->clamp(params, &epi);
+    if (!st && def->clamp) def->clamp(params, epi);
     free(params);
+    return st;
+}
+
+/* The fused activation's attributes on the new node k. */
+static nns_status act_attrs(nns_graph *g, int act, int k) {
+    if (act < 0) return NNS_OK;
+    nns_epilogue epi;
+    nns_status st = act_clamp(g, act, &epi);
     if (!st) st = nns_graph_set_attr_int(g, k, "act", epi.act);
     if (!st && epi.act == NNS_FUSE_ACT_CLIP) st = nns_graph_set_attr_float(g, k, "act_lo", epi.lo);
     if (!st && epi.act == NNS_FUSE_ACT_CLIP) st = nns_graph_set_attr_float(g, k, "act_hi", epi.hi);
@@ -397,7 +398,7 @@ static int match_add(const nns_graph *g, const int *readers, int i, lower_match 
     mt->xdq = dq_of(g, n->in[0]);
     mt->wdq = dq_of(g, n->in[1]);
     if (mt->xdq < 0 || mt->wdq < 0 || !act_dq_ok(g, mt->xdq) || !act_dq_ok(g, mt->wdq)) return 0;
-    if (!same_shape(&g->values[n->in[0]].shape, &g->values[n->in[1]].shape)) return 0;
+    if (!nns_shape_eq(&g->values[n->in[0]].shape, &g->values[n->in[1]].shape)) return 0;
     find_chain(g, readers, mt, n->out[0]);
     return mt->q >= 0;
 }
@@ -445,16 +446,9 @@ static nns_status lut_of(nns_graph *g, const lower_match *mt, uint8_t *t, int *i
     const float s1 = ((const float *)g->values[d->in[1]].data)[0], s2 = ((const float *)g->values[q->in[1]].data)[0];
     const int32_t zp1 = z1 ? q8_at(z1, ((const uint8_t *)z1->data)[0]) : 0, zp2 = q8_at(z2, ((const uint8_t *)z2->data)[0]);
     const int sgn2 = z2->dtype == NNS_DTYPE_S8;
-    nns_epilogue epi = {0};
-    if (mt->act >= 0) {
-        const nns_op_def *def = nns_op_table[g->nodes[mt->act].op];
-        void *params = calloc(1, def->params_size ? def->params_size : 1);
-        if (!params) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
-        nns_status st = def->prepare ? def->prepare(g, &g->nodes[mt->act], params) : NNS_OK;
-        if (!st && def->clamp) def->clamp(params, &epi);
-        free(params);
-        if (st) return st;
-    }
+    nns_epilogue epi;
+    nns_status st = act_clamp(g, mt->act, &epi);
+    if (st) return st;
     *identity = x->dtype == z2->dtype;
     for (int c = 0; c < 256; c++) {
         const float v = nns_fuse_act_apply((float)(q8_at(x, c) - zp1) * s1, epi.act, epi.lo, epi.hi);

@@ -137,17 +137,16 @@ void nns_i8_parse_act(const nns_node *n, i8_params *p) {
 /* The output range: the dtype's, narrowed by the fused activation (the
  * quantized bounds: rounding is monotone, so clamping before or after it
  * gives the same values). */
-static void out_range(i8_head *h, const i8_params *p, float ys) {
-    h->qlo = h->y_signed ? -128 : 0;
-    h->qhi = h->y_signed ? 127 : 255;
-    const float lo = p->act == NNS_FUSE_ACT_RELU ? 0.0f : p->lo;
+void nns_i8_range(const i8_params *p, float ys, int32_t zp, int sgn, int32_t *lo, int32_t *hi) {
+    *lo = sgn ? -128 : 0;
+    *hi = sgn ? 127 : 255;
     if (p->act != NNS_FUSE_ACT_NONE) {
-        const int32_t q = nns_q_round(lo / ys, h->yzp, h->qlo, h->qhi);
-        h->qlo = q > h->qlo ? q : h->qlo;
+        const int32_t q = nns_q_round((p->act == NNS_FUSE_ACT_RELU ? 0.0f : p->lo) / ys, zp, *lo, *hi);
+        *lo = q > *lo ? q : *lo;
     }
     if (p->act == NNS_FUSE_ACT_CLIP) {
-        const int32_t q = nns_q_round(p->hi / ys, h->yzp, h->qlo, h->qhi);
-        h->qhi = q < h->qhi ? q : h->qhi;
+        const int32_t q = nns_q_round(p->hi / ys, zp, *lo, *hi);
+        *hi = q < *hi ? q : *hi;
     }
 }
 
@@ -184,7 +183,7 @@ void nns_i8_pack(const nns_exec_node *e, int64_t m, int64_t k, int32_t (*w_at)(c
         const float s = xs * nns_tv_cf32(ws)[nws == 1 ? 0 : c];
         mult[c] = h->y_float ? s : s / ys;
     }
-    out_range(h, p, ys);
+    nns_i8_range(p, ys, h->yzp, h->y_signed, &h->qlo, &h->qhi);
     const nns_tv *r = e->n_in > I8_R ? e->in[I8_R] : NULL;
     h->has_res = r != NULL;
     h->r_signed = r && r->dtype == NNS_DTYPE_S8;

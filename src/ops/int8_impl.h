@@ -74,6 +74,11 @@ nns_status nns_i8_check(const nns_graph *g, const nns_node *n, int64_t m, int64_
  * or s8) holding 1 or `count` elements (count 0: exactly 1); an f32 one
  * holds positive finite scales. */
 nns_status nns_i8_check_const(const nns_graph *g, const nns_node *n, int slot, nns_dtype want, int64_t count);
+/* The output range [*lo, *hi] of a u8 (s8 when sgn) output with scale ys
+ * and zero point zp: the dtype's, narrowed by p's fused activation (the
+ * quantized bounds: rounding is monotone, so clamping before or after it
+ * gives the same values). */
+void nns_i8_range(const i8_params *p, float ys, int32_t zp, int sgn, int32_t *lo, int32_t *hi);
 /* Parse act, act_lo, act_hi into p. */
 void nns_i8_parse_act(const nns_node *n, i8_params *p);
 /* Fill the packed block; w_at(e, c, l) is the weight of output channel c,

@@ -52,28 +52,12 @@ static nns_status i8add_infer(const nns_graph *g, const nns_node *n, const void 
                               nns_shape *out) {
     (void)g, (void)params;
     const nns_shape *a = in[A_X], *b = in[B_X];
-    int same = a->ndim == b->ndim;
-    for (int d = 0; same && d < a->ndim; d++) same = a->dims[d] == b->dims[d];
-    if (!same) return nns_error(NNS_STATUS_SHAPE, "node '%s' (Int8Add): the two inputs' shapes differ", n->name);
+    if (!nns_shape_eq(a, b)) return nns_error(NNS_STATUS_SHAPE, "node '%s' (Int8Add): the two inputs' shapes differ", n->name);
     out[0] = *a;
     return NNS_OK;
 }
 
 static int32_t int_at(const nns_tv *t, int64_t i) { return t ? nns_i8_int_at(t, i) : 0; }
-
-/* The output range: the dtype's, narrowed by the activation. */
-static void range(const i8_params *p, float ys, int32_t zp, int sgn, int32_t *lo, int32_t *hi) {
-    *lo = sgn ? -128 : 0;
-    *hi = sgn ? 127 : 255;
-    if (p->act != NNS_FUSE_ACT_NONE) {
-        const int32_t q = nns_q_round((p->act == NNS_FUSE_ACT_RELU ? 0.0f : p->lo) / ys, zp, *lo, *hi);
-        *lo = q > *lo ? q : *lo;
-    }
-    if (p->act == NNS_FUSE_ACT_CLIP) {
-        const int32_t q = nns_q_round(p->hi / ys, zp, *lo, *hi);
-        *hi = q < *hi ? q : *hi;
-    }
-}
 
 static void i8add_forward(nns_exec_node *e) {
     const i8add_params *p = e->params;
@@ -83,7 +67,7 @@ static void i8add_forward(nns_exec_node *e) {
     const int as = e->in[A_X]->dtype == NNS_DTYPE_S8, bs = e->in[B_X]->dtype == NNS_DTYPE_S8;
     const int ysg = e->out[0]->dtype == NNS_DTYPE_S8;
     int32_t lo, hi;
-    range(&p->act, ys, yz, ysg, &lo, &hi);
+    nns_i8_range(&p->act, ys, yz, ysg, &lo, &hi);
     const char *a = e->in[A_X]->data, *b = e->in[B_X]->data;
     char *y = e->out[0]->data;
     const int64_t n = nns_tv_numel(e->out[0]), blocks = (n + ADD_BLOCK - 1) / ADD_BLOCK;
