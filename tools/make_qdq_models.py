@@ -16,7 +16,13 @@ integer definition (int32 accumulation, then the requantization).
 qlinear_add_gap.onnx holds ONNX Runtime's com.microsoft QLinearAdd and
 QLinearGlobalAveragePool, with an input and the output of their float
 definitions; qlinear_gap_channels_last.onnx the same with channels_last=1,
-which nnslim refuses.
+which nnslim refuses. dynamic.onnx is the form dynamic quantization writes
+(ONNX Runtime's quantize_dynamic): DynamicQuantizeLinear of each layer's
+input, ConvInteger / MatMulInteger on the bytes (a strided convolution with
+one weight zero point, a depthwise one with u8 weights and one zero point
+per channel, a matrix product with one per column), a Cast of the int32
+sums to float and a Mul by the two scales; dynamic_x.npy / dynamic_y.npy an
+input batch and the output of those definitions computed in float32 numpy.
 
     /usr/bin/python3 tools/make_qdq_models.py tests/qdq
 """
@@ -73,6 +79,7 @@ def main(out):
     qlinear_models(out, rs)
     ms_models(out, rs)
     bad_qlinear_models(out)
+    dynamic_models(out, rs)
 
 
 def ms_models(out, rs):
@@ -161,6 +168,79 @@ def qlinear_models(out, rs):
     yq = np.clip(np.rint(acc * (xs.astype(np.float64) * bsc[None, :] / ys)) + yz, 0, 255)
     np.save(os.path.join(out, "qlinear_matmul_x.npy"), xm)
     np.save(os.path.join(out, "qlinear_matmul_y.npy"), ((yq - yz) * ys).astype(np.float32))
+
+
+def dyn_quant(x):
+    """DynamicQuantizeLinear in float32: the range of the whole tensor."""
+    lo, hi = np.float32(min(0.0, x.min())), np.float32(max(0.0, x.max()))
+    s = np.float32((hi - lo) / np.float32(255))
+    z = np.float32(np.clip(np.rint(-lo / s), 0, 255))
+    return np.clip(np.rint(x / s) + z, 0, 255).astype(np.int64), s, int(z)
+
+
+def conv_int(xq, xz, w, wz, **kw):
+    """ConvInteger's int32 sums (exact in float64 for these sizes)."""
+    wd = w.astype(np.int64) - np.asarray(wz, np.int64).reshape(-1, 1, 1, 1)
+    acc = torch.nn.functional.conv2d(torch.from_numpy((xq - xz).astype(np.float64)),
+                                     torch.from_numpy(wd.astype(np.float64)), **kw).numpy()
+    return np.rint(acc).astype(np.int64)
+
+
+def dynamic_model(w1, w2, w2z, b3, b3z):
+    f32 = lambda a, n: nh.from_array(np.asarray(a, np.float32), n)
+    inits = [nh.from_array(w1, "w1_q"), nh.from_array(np.array(3, np.int8), "w1_z"), f32(0.004, "w1_s"),
+             f32(np.linspace(-0.1, 0.1, 6).reshape(1, 6, 1, 1), "b1"),
+             nh.from_array(w2, "w2_q"), nh.from_array(w2z, "w2_z"), f32(0.01, "w2_s"),
+             nh.from_array(b3, "b3_q"), nh.from_array(b3z, "b3_z"), f32(np.linspace(0.002, 0.004, 5), "b3_s"),
+             f32(np.linspace(-0.5, 0.5, 5), "b3")]
+    n = helper.make_node
+    nodes = [n("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="x_quant"),
+             n("ConvInteger", ["xq", "w1_q", "xz", "w1_z"], ["c1i"], name="conv1", pads=[1, 1, 1, 1], strides=[2, 2]),
+             n("Cast", ["c1i"], ["c1c"], name="conv1_cast", to=TensorProto.FLOAT),
+             n("Mul", ["xs", "w1_s"], ["c1s"], name="conv1_scale"),
+             n("Mul", ["c1c", "c1s"], ["c1m"], name="conv1_mul"),
+             n("Add", ["c1m", "b1"], ["c1"], name="conv1_bias"),
+             n("Relu", ["c1"], ["r1"], name="relu1"),
+             n("DynamicQuantizeLinear", ["r1"], ["r1q", "r1s", "r1z"], name="r1_quant"),
+             n("ConvInteger", ["r1q", "w2_q", "r1z", "w2_z"], ["c2i"], name="conv2", pads=[1, 1, 1, 1], group=6),
+             n("Cast", ["c2i"], ["c2c"], name="conv2_cast", to=TensorProto.FLOAT),
+             n("Mul", ["r1s", "w2_s"], ["c2s"], name="conv2_scale"),
+             n("Mul", ["c2c", "c2s"], ["c2"], name="conv2_mul"),
+             n("Flatten", ["c2"], ["f"], name="flatten"),
+             n("DynamicQuantizeLinear", ["f"], ["fq", "fs", "fz"], name="f_quant"),
+             n("MatMulInteger", ["fq", "b3_q", "fz", "b3_z"], ["m3i"], name="fc"),
+             n("Cast", ["m3i"], ["m3c"], name="fc_cast", to=TensorProto.FLOAT),
+             n("Mul", ["fs", "b3_s"], ["m3s"], name="fc_scale"),
+             n("Mul", ["m3c", "m3s"], ["m3m"], name="fc_mul"),
+             n("Add", ["m3m", "b3"], ["y"], name="fc_bias")]
+    g = helper.make_graph(nodes, "dynamic", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="nnslim-tests")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    return m
+
+
+def dynamic_models(out, rs):
+    """dynamic.onnx and the output of its definitions (float32 numpy)."""
+    w1 = rs.randint(-127, 128, size=(6, 3, 3, 3)).astype(np.int8)
+    w2 = rs.randint(0, 256, size=(6, 1, 3, 3)).astype(np.uint8)
+    w2z = rs.randint(100, 156, size=6).astype(np.uint8)
+    b3 = rs.randint(-127, 128, size=(96, 5)).astype(np.int8)
+    b3z = rs.randint(-5, 6, size=5).astype(np.int8)
+    onnx.save(dynamic_model(w1, w2, w2z, b3, b3z), os.path.join(out, "dynamic.onnx"))
+    x = (rs.randn(2, 3, 8, 8) * 1.5).astype(np.float32)
+    xq, xs, xz = dyn_quant(x)
+    c1 = conv_int(xq, xz, w1, 3, padding=1, stride=2).astype(np.float32) * np.float32(xs * np.float32(0.004))
+    r1 = np.maximum(c1 + np.linspace(-0.1, 0.1, 6, dtype=np.float32).reshape(1, 6, 1, 1), 0).astype(np.float32)
+    rq, rsc, rz = dyn_quant(r1)
+    c2 = conv_int(rq, rz, w2, w2z, padding=1, groups=6).astype(np.float32) * np.float32(rsc * np.float32(0.01))
+    fq, fs, fz = dyn_quant(c2.reshape(2, -1))
+    m3 = (fq - fz) @ (b3.astype(np.int64) - b3z.astype(np.int64))
+    y = m3.astype(np.float32) * (fs * np.linspace(0.002, 0.004, 5, dtype=np.float32)) + \
+        np.linspace(-0.5, 0.5, 5, dtype=np.float32)
+    np.save(os.path.join(out, "dynamic_x.npy"), x)
+    np.save(os.path.join(out, "dynamic_y.npy"), y.astype(np.float32))
 
 
 def bad_qlinear_models(out):

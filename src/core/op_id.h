@@ -41,6 +41,9 @@ typedef enum nns_op {
     NNS_OP_INT8ADD,  /* internal: the int8 plan */
     NNS_OP_INT8LUT,  /* internal: the int8 plan */
     NNS_OP_CAST,
+    NNS_OP_DYNAMICQUANTIZELINEAR,
+    NNS_OP_CONVINTEGER,
+    NNS_OP_MATMULINTEGER,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

@@ -50,7 +50,8 @@ nns_status nns_graph_summarize(const nns_graph *g, nns_layer_info **layers, int 
         for (int j = 0; j < nd->n_in; j++) {
             int v = nd->in[j];
             if (v < 0) continue;
-            v = nns_graph_weight_source(c, i, j); /* through DequantizeLinear for a quantized weight */
+            v = j == 1 && nns_graph_integer_weight(c, i) >= 0 ? nd->in[j]
+                                                               : nns_graph_weight_source(c, i, j); /* through DequantizeLinear for a quantized weight */
             if (v < 0 || seen[v]) continue;
             const nns_value *val = &c->values[v];
             const nns_dtype_info *dt = nns_dtype_get_info(val->dtype);

@@ -49,10 +49,23 @@ int nns_graph_weight_source(const nns_graph *g, int node, int slot) {
     return is_weight_value(&g->values[q]) ? q : -1;
 }
 
+int nns_graph_integer_weight(const nns_graph *g, int node) {
+    const nns_node *n = &g->nodes[node];
+    if ((n->op != NNS_OP_CONVINTEGER && n->op != NNS_OP_MATMULINTEGER) || n->n_in < 2 || n->in[1] < 0) return -1;
+    return g->values[n->in[1]].data ? n->in[1] : -1;
+}
+
 void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t len) {
     const nns_node *n = &g->nodes[node];
     const int wi = nns_op_weight_in(n), w = wi >= 0 ? nns_graph_weight_source(g, node, wi) : -1;
     buf[0] = 0;
+    const int wint = nns_graph_integer_weight(g, node);
+    if (wint >= 0) { /* ConvInteger / MatMulInteger: 8-bit operands; "dyn" when a DynamicQuantizeLinear feeds it */
+        const int p = n->in[0] >= 0 ? g->values[n->in[0]].producer : -1;
+        const int dyn = p >= 0 && g->nodes[p].op == NNS_OP_DYNAMICQUANTIZELINEAR;
+        snprintf(buf, len, "W8A8%s", dyn ? "dyn" : "");
+        return;
+    }
     if (w < 0) return;
     const nns_dtype wt = g->values[w].dtype;
     if (wt == NNS_DTYPE_F32 || wt == NNS_DTYPE_F16 || wt == NNS_DTYPE_BF16) { /* activations in float */

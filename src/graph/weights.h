@@ -53,8 +53,14 @@ int nns_graph_weight_source(const nns_graph *g, int node, int slot);
  * in float);
  * for one whose weight is stored quantized, "W8A8" (s8 or u8 weight, input
  * 0 through QuantizeLinear -> DequantizeLinear) or "W8A32" (the input in
- * float); "" for a node without a weight. */
+ * float); for ConvInteger and MatMulInteger with a constant weight,
+ * "W8A8dyn" when DynamicQuantizeLinear quantizes its input at run time,
+ * else "W8A8"; "" for a node without a weight. */
 void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t len);
+
+/* The constant weight (input 1) of a ConvInteger or MatMulInteger node, or
+ * -1 (another op, or a computed input 1). */
+int nns_graph_integer_weight(const nns_graph *g, int node);
 
 /* The contracted weights of g, once each (malloc'd, free with free(); *n may
  * be 0 and *out NULL then). */

@@ -935,6 +935,11 @@ static int half_cast(const node_ctx *c) {
     return dt == NNS_DTYPE_F16 || dt == NNS_DTYPE_BF16;
 }
 
+/* A Cast of a computed value (ConvInteger's int32 sums in a
+ * dynamic-quantization graph): a node, whose op converts to float and
+ * refuses other targets by name. */
+static int runtime_cast(const node_ctx *c) { return strcmp(c->op, "Cast") == 0 && c->n_in == 1 && c->kin[0] < 0; }
+
 static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t index,
                                const Onnx__NodeProto *np);
 
@@ -1063,7 +1068,7 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
     int all_const;
     if ((st = node_inputs(&c, &all_const))) return st;
     if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
-    const int half = half_cast(&c); /* a weight stored in 16 bits stays so: a node */
+    const int half = half_cast(&c) || runtime_cast(&c); /* a weight stored in 16 bits stays so: a node */
     if (all_const && nns_onnx_foldable(c.op) && !half) return fold_node(&c);
     const int op = nns_op_lookup(c.op);
     if ((nns_onnx_fold_only(c.op) && !half) || op < 0 || nns_op_table[op]->internal)

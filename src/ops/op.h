@@ -205,6 +205,10 @@ typedef struct nns_op_def {
      * (NNS_DTYPE_UNDEFINED, the default: f32). QuantizeLinear without a
      * zero point writes u8. */
     nns_dtype out_dtype_omitted;
+    /* Non-NULL: output j's dtype is out_fixed[j] (an array of max_out
+     * entries), whatever out_dtype says: ops whose outputs have dtypes of
+     * their own (DynamicQuantizeLinear's u8, f32, u8; ConvInteger's s32). */
+    const nns_dtype *out_fixed;
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;
@@ -297,6 +301,9 @@ NNS_DECLARE_OP(nns_op_int8gemm);
 NNS_DECLARE_OP(nns_op_int8add);
 NNS_DECLARE_OP(nns_op_int8lut);
 NNS_DECLARE_OP(nns_op_cast);
+NNS_DECLARE_OP(nns_op_dynamicquantizelinear);
+NNS_DECLARE_OP(nns_op_convinteger);
+NNS_DECLARE_OP(nns_op_matmulinteger);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

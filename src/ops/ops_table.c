@@ -41,6 +41,9 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_INT8ADD] = &nns_op_int8add,
     [NNS_OP_INT8LUT] = &nns_op_int8lut,
     [NNS_OP_CAST] = &nns_op_cast,
+    [NNS_OP_DYNAMICQUANTIZELINEAR] = &nns_op_dynamicquantizelinear,
+    [NNS_OP_CONVINTEGER] = &nns_op_convinteger,
+    [NNS_OP_MATMULINTEGER] = &nns_op_matmulinteger,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");
@@ -108,7 +111,7 @@ nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *param
     const int k = def->out_dtype - 1; /* NNS_OUT_SAME_AS(k) */
     const nns_dtype omitted = def->out_dtype_omitted != NNS_DTYPE_UNDEFINED ? def->out_dtype_omitted : NNS_DTYPE_F32;
     const nns_dtype dt = k < 0 ? NNS_DTYPE_F32 : k < n->n_in && in[k] ? in_dt[k] : omitted;
-    for (int j = 0; !st && j < n->n_out; j++) out_dt[j] = dt;
+    for (int j = 0; !st && j < n->n_out; j++) out_dt[j] = def->out_fixed ? def->out_fixed[j] : dt;
     return st;
 }
 

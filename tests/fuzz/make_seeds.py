@@ -167,9 +167,35 @@ def plan_seeds():
         ['N', 2, 4, 4], ['N', 2, 4, 4])
 
 
+def dynamic_seeds():
+    """A dynamic-quantization graph: DynamicQuantizeLinear, ConvInteger
+    (grouped, a weight zero point per channel) and MatMulInteger, their
+    int32 sums Cast to float and scaled."""
+    from onnx import helper as h, TensorProto as T, numpy_helper as nh
+    rng = np.random.default_rng(3)
+    w = nh.from_array(rng.integers(-127, 128, (4, 1, 3, 3)).astype(np.int8), 'w')
+    wz = nh.from_array(rng.integers(-3, 4, 4).astype(np.int8), 'wz')
+    b = nh.from_array(rng.integers(0, 256, (64, 3)).astype(np.uint8), 'b')
+    bz = nh.from_array(np.array(128, np.uint8), 'bz')
+    nodes = [h.make_node('DynamicQuantizeLinear', ['x'], ['xq', 'xs', 'xz'], name='dq1'),
+             h.make_node('ConvInteger', ['xq', 'w', 'xz', 'wz'], ['c'], pads=[1, 1, 1, 1], group=2, name='conv'),
+             h.make_node('Cast', ['c'], ['cf'], to=1, name='cast1'),
+             h.make_node('Mul', ['cf', 'xs'], ['cm'], name='mul1'),
+             h.make_node('Flatten', ['cm'], ['f'], name='flat'),
+             h.make_node('DynamicQuantizeLinear', ['f'], ['fq', 'fs', 'fz'], name='dq2'),
+             h.make_node('MatMulInteger', ['fq', 'b', 'fz', 'bz'], ['m'], name='mm'),
+             h.make_node('Cast', ['m'], ['mf'], to=1, name='cast2'),
+             h.make_node('Mul', ['mf', 'fs'], ['y'], name='mul2')]
+    g = h.make_graph(nodes, 'dynamic', [h.make_tensor_value_info('x', T.FLOAT, ['N', 2, 4, 4])],
+                     [h.make_tensor_value_info('y', T.FLOAT, ['N', 3])], [w, wz, b, bz])
+    m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)], ir_version=7)
+    put('onnx', 'dynamic_integer.onnx', m.SerializeToString())
+
+
 for sub in ('onnx', 'idx', 'npy'):
     os.makedirs(os.path.join(out, sub), exist_ok=True)
 idx_seeds()
 npy_seeds()
 onnx_seeds()
 plan_seeds()
+dynamic_seeds()
