@@ -25,6 +25,12 @@ static const char *help =
     "                         pruning masks are kept\n"
     "  --epochs N             qat: training epochs (default 1)\n"
     "  --learn-scales         qat: train the scales too (LSQ)\n"
+    "  --freeze-bn N          qat: each BatchNormalization after a Conv or Gemm keeps\n"
+    "                         normalising with the batch's statistics (updating its\n"
+    "                         running ones) for the first N epochs, then is folded in\n"
+    "                         and its statistics frozen. Default 0: folded before\n"
+    "                         training (measured as good on the built-in models for\n"
+    "                         one epoch; docs/quantization.md)\n"
     "  --calib M              activation ranges: minmax (default), percentile,\n"
     "                         entropy (KL divergence, TensorRT's method) or mse\n"
     "  --percentile P         for --calib percentile, in (0, 100] (default 99.99)\n"
@@ -81,7 +87,7 @@ static const char *help =
     CLI_DISTILL_HELP
     "\n" CLI_DATA_HELP
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
-    "file_bytes, latency_ms_b1, images_per_second_b64; mode, epochs, learn_scales,\n"
+    "file_bytes, latency_ms_b1, images_per_second_b64; mode, epochs, learn_scales, freeze_bn,\n"
     "teacher, calib, calib_samples,\n"
     "per_channel, weights, group_size (0: none), activations, keep_as, folded_batchnorms, cle {applied, pairs,\n"
     "sweeps, clip_refused}, bias_correction {applied, layers, max_shift}, output, and layers (name, op,\n"
@@ -92,6 +98,7 @@ typedef struct quant_args {
     long long max_bytes;
     float percentile, max_loss;
     int group_size, eval_images, calib_samples, per_channel, per_tensor, json, epochs, learn_scales, cle, bias_correction;
+    int freeze_bn;
     cli_data_opts d;
     cli_train_opts t;
     cli_distill_opts k;
@@ -125,7 +132,8 @@ static int quant_parse(quant_args *a, int argc, char **argv) {
                       {"keep", OPT_STR, &a->keep, 0}, {"keep-as", OPT_STR, &a->keep_as, 0},
                       {"output", OPT_STR, &a->out, 0},
                       {"json", OPT_FLAG, &a->json, 0}, {"epochs", OPT_INT, &a->epochs, 0},
-                      {"learn-scales", OPT_FLAG, &a->learn_scales, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
+                      {"learn-scales", OPT_FLAG, &a->learn_scales, 0},
+                      {"freeze-bn", OPT_INT, &a->freeze_bn, 0}, {"max-loss", OPT_FLOAT, &a->max_loss, 0},
                       {"max-bytes", OPT_STR, &a->max_bytes_s, 0},
                       {"eval-images", OPT_INT, &a->eval_images, 0}, {"cle", OPT_FLAG, &a->cle, 0},
                       {"bias-correction", OPT_FLAG, &a->bias_correction, 0}, CLI_TRAIN_OPTS(a->t),
@@ -213,8 +221,8 @@ static int quant_check(quant_args *a) {
         return CLI_USAGE;
     }
     const int qat = !strcmp(a->mode, "qat");
-    if (!qat && (cli_opt_seen(a->opts, "epochs") || a->learn_scales || a->k.teacher)) {
-        fprintf(stderr, "nnslim quantize: --epochs, --learn-scales and --teacher are for --mode qat\n");
+    if (!qat && (cli_opt_seen(a->opts, "epochs") || a->learn_scales || a->k.teacher || cli_opt_seen(a->opts, "freeze-bn"))) {
+        fprintf(stderr, "nnslim quantize: --epochs, --learn-scales, --freeze-bn and --teacher are for --mode qat\n");
         return CLI_USAGE;
     }
     if (strcmp(a->keep_as, "f32") && strcmp(a->keep_as, "fp16") && strcmp(a->keep_as, "bf16")) {
@@ -255,6 +263,10 @@ static int quant_check(quant_args *a) {
         fprintf(stderr, "nnslim quantize: --epochs must be >= 1, not %d\n", a->epochs);
         return CLI_FAIL;
     }
+    if (a->freeze_bn < 0) {
+        fprintf(stderr, "nnslim quantize: --freeze-bn must be an epoch count >= 0, not %d\n", a->freeze_bn);
+        return CLI_USAGE;
+    }
     int r;
     if ((r = cli_train_config("quantize", &a->t, &a->tcfg)) || (r = cli_distill_config("quantize", &a->k, &a->dc))) return r;
     a->tcfg.epochs = a->epochs;
@@ -284,6 +296,7 @@ static int quant_check(quant_args *a) {
     a->cfg.group_size = a->group_size;
     a->cfg.cle = a->cle;
     a->cfg.bias_correction = a->bias_correction;
+    a->cfg.bn_freeze_epoch = a->freeze_bn;
     if (a->keep) {
         snprintf(a->keepbuf, sizeof a->keepbuf, "%s", a->keep);
         char *save = NULL;
@@ -326,14 +339,24 @@ typedef struct quant_trainer {
     const quant_run *p;
 } quant_trainer;
 
-static nns_status quant_train(void *user, nns_graph *g) {
+static nns_status quant_train(void *user, nns_graph *g, int first, int stop) {
     const quant_trainer *t = user;
     const nns_dataset *val = t->p->val.n ? &t->p->val : NULL;
     nns_train_result tr;
-    fprintf(stderr, "quantization-aware training, %d epochs%s%s\n", t->a->epochs, t->p->teacher ? " from " : "",
-            t->p->teacher ? t->a->k.teacher : "");
-    if (!t->p->teacher) return nns_train(g, &t->p->train, val, &t->a->tcfg, &tr);
-    return nns_distill(t->p->teacher, g, &t->p->train, val, &t->a->tcfg, &t->a->dc, &tr);
+    nns_train_config c = t->a->tcfg;
+    if (!stop || stop > c.epochs) stop = c.epochs;
+    if (first >= stop) return NNS_OK;
+    c.start_epoch = first;
+    c.stop_epoch = stop;
+    if (first == 0 && stop == c.epochs)
+        fprintf(stderr, "quantization-aware training, %d epoch%s%s%s\n", c.epochs, c.epochs == 1 ? "" : "s",
+                t->p->teacher ? " from " : "", t->p->teacher ? t->a->k.teacher : "");
+    else
+        fprintf(stderr, "quantization-aware training, epochs %d to %d of %d, BatchNormalization %s%s%s\n", first + 1, stop,
+                c.epochs, first ? "frozen" : "following the batches", t->p->teacher ? ", from " : "",
+                t->p->teacher ? t->a->k.teacher : "");
+    if (!t->p->teacher) return nns_train(g, &t->p->train, val, &c, &tr);
+    return nns_distill(t->p->teacher, g, &t->p->train, val, &c, &t->a->dc, &tr);
 }
 
 /* The last eval_images training images (a view of p->train). */
@@ -434,8 +457,8 @@ static void quant_layers_json(const nns_graph *g) {
 static void quant_report_json(const quant_args *a, const quant_run *p, const cli_measure *before, const cli_measure *after) {
     printf("{\"mode\": ");
     cli_json_str(stdout, a->mode);
-    printf(", \"epochs\": %d, \"learn_scales\": %s, \"teacher\": ", strcmp(a->mode, "qat") ? 0 : a->epochs,
-           a->learn_scales ? "true" : "false");
+    printf(", \"epochs\": %d, \"learn_scales\": %s, \"freeze_bn\": %d, \"teacher\": ", strcmp(a->mode, "qat") ? 0 : a->epochs,
+           a->learn_scales ? "true" : "false", a->freeze_bn);
     if (a->k.teacher) cli_json_str(stdout, a->k.teacher);
     else printf("null");
     printf(", \"calib\": ");

@@ -424,8 +424,9 @@ static void keep_and_refusals(void) {
     nns_dataset_free(&d);
 }
 
-static nns_status no_training(void *user, nns_graph *g) {
+static nns_status no_training(void *user, nns_graph *g, int first, int stop) {
     int *called = user;
+    if (first != 0 || stop != 0) return nns_error(NNS_STATUS_INTERNAL, "epochs %d to %d, not the whole run", first, stop);
     ++*called;
     /* the graph to train: a FakeQuant on every layer's weight and input */
     int fq = 0;
@@ -457,6 +458,108 @@ static void qat_untrained_is_ptq(void) {
     CHECK(ya && yb && memcmp(ya, yb, (size_t)(NIMG * k) * sizeof *ya) == 0);
     free(ya);
     free(yb);
+    nns_graph_free(a);
+    nns_graph_free(b);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
+/* BatchNormalization freeze (cfg.bn_freeze_epoch 1): the first part of
+ * training sees a BatchNormalization after each folded layer, which with
+ * its running statistics computes the identity; statistics changed in
+ * training (here by hand, one gamma negative) are folded into the layer and
+ * its weight FakeQuant scales at the freeze, so that the second part starts
+ * from the same function; the result is the QDQ form. */
+typedef struct bn_phases {
+    const nns_dataset *d;
+    int calls, bns;
+    float *before;   /* outputs before the first part, and after the changes */
+    float *changed;
+    int64_t k;
+} bn_phases;
+
+static nns_status bn_phase(void *user, nns_graph *g, int first, int stop) {
+    bn_phases *t = user;
+    int bn = 0, fq = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        bn += g->nodes[i].op == NNS_OP_BATCHNORM && strstr(g->nodes[i].name, "_qat_bn");
+        fq += g->nodes[i].op == NNS_OP_FAKEQUANT;
+    }
+    t->calls++;
+    if (first == 0 && stop == 0) { /* no freeze epoch: the graph to compare with */
+        t->before = outputs(g, t->d, &t->k);
+        return NNS_OK;
+    }
+    if (first == 0 && stop == 1) {
+        t->bns = bn;
+        CHECK(fq > 0);
+        t->before = outputs(g, t->d, &t->k);
+        uint64_t r = 5;
+        for (int i = 0; i < g->n_nodes; i++) {
+            if (g->nodes[i].op != NNS_OP_BATCHNORM) continue;
+            for (int j = 1; j < 5; j++) {
+                nns_value *v = &g->values[g->nodes[i].in[j]];
+                float *p = v->data;
+                for (int64_t c = 0; c < nns_shape_numel(&v->shape); c++) {
+                    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+                    const float u = (float)(r >> 40) / 16777216.0f; /* [0, 1) */
+                    p[c] = j == 1 ? p[c] * (c == 0 ? -0.7f : 0.6f + 0.8f * u) : j == 4 ? p[c] * (0.5f + u) : p[c] + 0.2f * (u - 0.5f);
+                }
+            }
+        }
+        nns_graph_params_changed(g);
+        t->changed = outputs(g, t->d, &t->k);
+        return NNS_OK;
+    }
+    CHECK_MSG(first == 1 && stop == 0 && bn == 0 && fq > 0, "second part: epochs %d to %d, %d BatchNormalizations", first,
+              stop, bn);
+    float *y = outputs(g, t->d, &t->k);
+    int64_t off = 0;
+    float ymax = 0;
+    for (int64_t i = 0; t->changed && y && i < NIMG * t->k; i++) ymax = fmaxf(ymax, fabsf(t->changed[i]));
+    for (int64_t i = 0; t->changed && y && i < NIMG * t->k; i++) off += fabsf(y[i] - t->changed[i]) > 1e-3f * ymax;
+    CHECK_MSG(y && t->changed && off * 50 <= NIMG * t->k, "after the fold %lld of %lld outputs moved", (long long)off,
+              (long long)(NIMG * t->k));
+    free(y);
+    return NNS_OK;
+}
+
+static void qat_bn_freeze(void) {
+    nns_dataset d;
+    make_data(&d, 128, 4);
+    nns_graph *g = load("resnet8_bn"), *a = NULL;
+    if (!g) return;
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.calib_samples = 100;
+    cfg.bn_freeze_epoch = 1;
+    nns_ptq_result ra;
+    bn_phases t = {&d, 0, 0, NULL, NULL, 0};
+    CHECK_OK(nns_graph_clone(g, &a));
+    CHECK_OK(nns_quantize_qat(a, &d, &cfg, 0, bn_phase, &t, &ra));
+    CHECK_MSG(t.calls == 2 && t.bns == ra.folded_bn && t.bns > 0, "%d calls, %d BatchNormalizations put back of %d folded",
+              t.calls, t.bns, ra.folded_bn);
+    CHECK(check_structure(a, NNS_DTYPE_U8) == ra.layers);
+    for (int i = 0; i < a->n_nodes; i++)
+        CHECK_MSG(a->nodes[i].op != NNS_OP_FAKEQUANT && a->nodes[i].op != NNS_OP_BATCHNORM, "'%s' left", a->nodes[i].name);
+    /* before any change the inserted nodes were the identity: the graph
+     * trained without a freeze epoch computes the same */
+    nns_graph *b = NULL;
+    bn_phases t0 = {&d, 0, 0, NULL, NULL, 0};
+    cfg.bn_freeze_epoch = 0;
+    CHECK_OK(nns_graph_clone(g, &b));
+    CHECK_OK(nns_quantize_qat(b, &d, &cfg, 0, bn_phase, &t0, &ra));
+    int64_t off = 0;
+    for (int64_t i = 0; t0.before && t.before && i < NIMG * t.k; i++)
+        off += fabsf(t0.before[i] - t.before[i]) > 1e-4f * (1 + fabsf(t0.before[i]));
+    CHECK_MSG(t0.calls == 1 && t0.before && t.before && off * 50 <= NIMG * t.k,
+              "inserted BatchNormalizations: %lld outputs differ", (long long)off);
+    free(t0.before);
+    cfg.bn_freeze_epoch = -1;
+    CHECK(nns_quantize_qat(g, &d, &cfg, 0, bn_phase, &t, &ra) == NNS_STATUS_INVALID_ARG &&
+          strstr(nns_last_error(), "freeze epoch must be >= 0"));
+    free(t.before);
+    free(t.changed);
     nns_graph_free(a);
     nns_graph_free(b);
     nns_graph_free(g);
@@ -529,6 +632,7 @@ int main(void) {
     half_model("resnet8_bn", NNS_DTYPE_F16);
     half_model("lenet5", NNS_DTYPE_BF16);
     qat_untrained_is_ptq();
+    qat_bn_freeze();
     sensitivity();
     max_loss();
     TEST_MAIN_END();

@@ -203,6 +203,13 @@ typedef struct nns_ptq_config {
                               * bias (a bias is added where absent). PTQ only:
                               * nns_quantize_qat refuses it; nns_quant_sensitivity
                               * applies cle but not this.                      */
+    /* QAT: 0 (default): BatchNormalization is folded before training, its
+     * statistics frozen from the first step. N > 0: each BatchNormalization
+     * after a Conv or Gemm keeps normalising with the batch's statistics
+     * (and updating its running ones) for the first N epochs, after the
+     * fake-quantized folded layer; then it is folded in and training goes
+     * on with frozen statistics. src/quant/qat_bn.c has the method. */
+    int bn_freeze_epoch;
 } nns_ptq_config;
 
 typedef struct nns_ptq_result {
@@ -225,11 +232,17 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
  * a FakeQuant before each layer's input (the calibrated scale and zero
  * point) and on each layer's weight (symmetric s8 scales from its range,
  * per output channel or per tensor); learn_scales: the scales train too
- * (LSQ). train(user, g) trains that graph (nns_train or nns_distill with
- * the caller's settings; pruning masks stay applied); then every FakeQuant
- * becomes the QDQ it simulated, with the trained scales: the same form as
- * nns_quantize_ptq's. On an error g may be partly rewritten. */
-typedef nns_status (*nns_qat_train_fn)(void *user, nns_graph *g);
+ * (LSQ). train(user, g, first, stop) trains that graph for epochs first ..
+ * stop - 1 of the caller's run (0-based; stop 0: to its end), with
+ * nns_train or nns_distill and the caller's settings (nns_train_config's
+ * start_epoch and stop_epoch; pruning masks stay applied). It is called
+ * once, (0, 0), or with cfg->bn_freeze_epoch F > 0 twice: (0, F) with the
+ * BatchNormalizations following the batches, then (F, 0) once they are
+ * folded (a run of at most F epochs trains nothing the second time). Then
+ * every FakeQuant becomes the QDQ it simulated, with the trained scales:
+ * the same form as nns_quantize_ptq's. On an error g may be partly
+ * rewritten. */
+typedef nns_status (*nns_qat_train_fn)(void *user, nns_graph *g, int first_epoch, int stop_epoch);
 nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_ptq_config *cfg, int learn_scales,
                             nns_qat_train_fn train, void *user, nns_ptq_result *res);
 

@@ -102,6 +102,11 @@ typedef struct nns_train_config {
     /* Network Slimming: L1 penalty on BatchNorm scales (gamma): adds
      * slim_penalty * sign(gamma) to their gradients. 0: off. */
     float slim_penalty;
+    /* Train only epochs start_epoch .. stop_epoch - 1 (0-based; stop_epoch
+     * 0: to `epochs`) of a run of `epochs`: the schedule, the shuffling and
+     * the seeds are those of these epochs in the whole run; the optimizer
+     * starts with fresh state. 0, 0 (default): the whole run. */
+    int start_epoch, stop_epoch;
 } nns_train_config;
 
 /* Fill cfg with the defaults (the anchors' recipe). */

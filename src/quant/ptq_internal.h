@@ -71,4 +71,14 @@ nns_status nns_ptq_finish_bias(nns_graph *g, int bias_s32);
 /* A value or node name "<base><suffix>[k]" not yet in g. */
 void nns_ptq_fresh_name(const nns_graph *g, const char *base, const char *suffix, char *buf, size_t len);
 
+/* QAT with BatchNormalization statistics that follow the batches until a
+ * freeze epoch (qat_bn.c): recorded before nns_ptq_prepare folds them, put
+ * back after it as nodes that compute the identity with their running
+ * statistics (p's activations follow), folded at the freeze. */
+typedef struct nns_qat_bn nns_qat_bn;
+nns_status nns_qat_bn_record(const nns_graph *g, nns_qat_bn **out);
+nns_status nns_qat_bn_insert(nns_graph *g, nns_qat_bn *b, nns_ptq_plan *p);
+nns_status nns_qat_bn_fold(nns_graph *g, const nns_qat_bn *b);
+void nns_qat_bn_free(nns_qat_bn *b);
+
 #endif

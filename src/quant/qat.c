@@ -8,7 +8,8 @@
  *      weight's range); the scales train with LSQ's gradient when asked;
  *   3. the caller's training runs on that graph (straight-through estimator
  *      through every FakeQuant; pruning masks stay applied to the float
- *      weights, and a zero quantizes to zero);
+ *      weights, and a zero quantizes to zero); with a BatchNormalization
+ *      freeze epoch, in two parts around the fold (qat_bn.c);
  *   4. each FakeQuant becomes what it simulated: an s8 weight read through
  *      DequantizeLinear with the trained scales, or QuantizeLinear ->
  *      DequantizeLinear on the activation. The result is the same QDQ form
@@ -125,12 +126,24 @@ nns_status nns_quantize_qat(nns_graph *g, const nns_dataset *calib, const nns_pt
     if (cfg->bias_correction)
         return nns_error(NNS_STATUS_INVALID_ARG, "bias correction is for post-training quantization: "
                                                  "quantization-aware training trains the biases");
-    nns_ptq_plan p;
-    nns_status st = nns_ptq_prepare(g, calib, cfg, &p, res);
+    if (cfg->bn_freeze_epoch < 0)
+        return nns_error(NNS_STATUS_INVALID_ARG, "the BatchNormalization freeze epoch must be >= 0, not %d",
+                         cfg->bn_freeze_epoch);
+    nns_qat_bn *bn = NULL;
+    nns_status st = cfg->bn_freeze_epoch > 0 ? nns_qat_bn_record(g, &bn) : NNS_OK;
     if (st) return st;
-    st = insert_fakequant(g, &p, cfg, learn_scales);
+    nns_ptq_plan p;
+    if ((st = nns_ptq_prepare(g, calib, cfg, &p, res))) {
+        nns_qat_bn_free(bn);
+        return st;
+    }
+    if (bn) st = nns_qat_bn_insert(g, bn, &p);
+    if (!st) st = insert_fakequant(g, &p, cfg, learn_scales);
     nns_ptq_plan_free(&p);
-    if (!st) st = train(user, g);
+    if (!st && bn) st = train(user, g, 0, cfg->bn_freeze_epoch);
+    if (!st && bn) st = nns_qat_bn_fold(g, bn);
+    if (!st) st = train(user, g, bn ? cfg->bn_freeze_epoch : 0, 0);
+    nns_qat_bn_free(bn);
     const int n = g->n_nodes;
     for (int k = 0; !st && k < n; k++)
         if (g->nodes[k].op == NNS_OP_FAKEQUANT) st = convert_one(g, k, cfg->act_signed);

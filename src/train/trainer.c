@@ -96,6 +96,10 @@ static nns_status check_train_config(const nns_train_config *cfg, const nns_data
     if (cfg->label_smoothing < 0 || cfg->label_smoothing >= 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "--label-smoothing must be in [0, 1), not %g", cfg->label_smoothing);
     if (train->n < 1) return nns_error(NNS_STATUS_INVALID_ARG, "the training set is empty");
+    const int stop = cfg->stop_epoch ? cfg->stop_epoch : cfg->epochs;
+    if (cfg->start_epoch < 0 || cfg->start_epoch > stop || stop > cfg->epochs)
+        return nns_error(NNS_STATUS_INVALID_ARG, "epochs %d to %d are not within a run of %d epochs", cfg->start_epoch + 1,
+                         stop, cfg->epochs);
     return NNS_OK;
 }
 
@@ -117,6 +121,7 @@ typedef struct trainer {
     float **aux_grad;
     int64_t *aux_per;
     int64_t spe, T, t, images; /* steps per epoch, in all, done; images seen */
+    int64_t t_start;            /* t at the first step of this call (start_epoch) */
     double t0;                 /* training's start (evaluation time excluded) */
 } trainer;
 
@@ -253,7 +258,7 @@ static void step_update(trainer *tr, float lr) {
     }
     if (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW)
         nns_optim_adamw_step(g->params, grads, tr->mom, tr->sq, np, lr, cfg->beta1, cfg->beta2,
-                             cfg->adam_eps, cfg->weight_decay, tr->t + 1, g->masks);
+                             cfg->adam_eps, cfg->weight_decay, tr->t - tr->t_start + 1, g->masks);
     else
         nns_optim_sgd_step(g->params, grads, tr->mom, np, lr, cfg->momentum, cfg->weight_decay,
                            cfg->nesterov, g->masks);
@@ -319,7 +324,8 @@ static void report_epoch(const trainer *tr, int epoch, const nns_train_result *r
     pr.accuracy = res->final_train_accuracy;
     pr.images_per_second = res->train_images_per_second;
     pr.seconds_elapsed = el;
-    pr.seconds_left = el / (epoch + 1) * (cfg->epochs - epoch - 1);
+    const int done = epoch + 1 - cfg->start_epoch, stop = cfg->stop_epoch ? cfg->stop_epoch : cfg->epochs;
+    pr.seconds_left = el / (done > 0 ? done : 1) * (stop - epoch - 1);
     pr.lr = nns_schedule_lr(cfg, tr->t > 0 ? tr->t - 1 : 0, tr->T, tr->spe);
     pr.end_of_epoch = 1;
     pr.val_accuracy = vacc;
@@ -382,7 +388,9 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     memset(&tr, 0, sizeof tr);
     if ((st = trainer_init(&tr, g, train, cfg, classes))) goto done;
     tr.t0 = nns_now_s();
-    for (int epoch = 0; epoch < cfg->epochs; epoch++)
+    tr.t = tr.t_start = tr.spe * cfg->start_epoch;
+    res->epochs = cfg->start_epoch;
+    for (int epoch = cfg->start_epoch; epoch < (cfg->stop_epoch ? cfg->stop_epoch : cfg->epochs); epoch++)
         if ((st = train_epoch(&tr, epoch, val, res))) goto done;
     res->seconds = nns_now_s() - tr.t0;
 done:
