@@ -3,7 +3,8 @@
 # for one short epoch: the JSON report has its keys, every Conv and Gemm is
 # W8A8 (or f32 when kept), the file shrinks, accuracy stays within a few
 # points, nnslim info shows the precision, the saved model evaluates; QAT
-# (learned scales, a teacher, --cle), --cle and --bias-correction (their
+# (learned scales, a teacher, --cle, BatchNormalization frozen after an
+# epoch), --cle and --bias-correction (their
 # JSON counts, accuracy, the file evaluates) and a 90%-pruned model that stays pruned and
 # is stored at least 8x smaller than the dense float file; bad
 # input gives a one-line error naming the value, exit 1 or 2, the input
@@ -151,6 +152,17 @@ if out=$("$NNS" quantize "$T/l5.onnx" --mode qat --cle --calib-samples 128 "${D[
 else
   bad "qat --cle: $(cat "$T/err")"
 fi
+# BatchNormalization following the batches for the first of two QAT epochs, then folded
+if out=$("$NNS" quantize "$T/r8.onnx" --mode qat --epochs 2 --freeze-bn 1 --calib-samples 128 "${D[@]}" -o "$T/qbn.onnx" --json 2>"$T/err"); then
+  grep -q '"epochs": 2, "learn_scales": false, "freeze_bn": 1' <<<"$out" && ok || bad "qat --freeze-bn: json settings"
+  grep -q 'epochs 1 to 1 of 2, BatchNormalization following the batches' "$T/err" && ok || bad "qat --freeze-bn: first part: $(cat "$T/err")"
+  grep -q 'epochs 2 to 2 of 2, BatchNormalization frozen' "$T/err" && ok || bad "qat --freeze-bn: second part"
+  ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+  awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.03)}' && ok || bad "qat --freeze-bn: accuracy $ab -> $aa"
+  "$NNS" info "$T/qbn.onnx" | grep -q BatchNormalization && bad "qat --freeze-bn: a BatchNormalization is left" || ok
+else
+  bad "qat --freeze-bn: $(cat "$T/err")"
+fi
 # a model pruned to 90% stays pruned through QAT, stored sparse: >= 8x smaller than the dense float file
 "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity 0.9 --finetune-epochs 1 "${D[@]}" -o "$T/s.onnx" >/dev/null 2>"$T/err" || bad "prune: $(cat "$T/err")"
 if out=$("$NNS" quantize "$T/s.onnx" --mode qat --calib-samples 256 "${D[@]}" -o "$T/sq.onnx" --json 2>"$T/err"); then
@@ -226,6 +238,8 @@ expect 2 "--activations" -- "$NNS" quantize "$T/l5.onnx" --activations int16 -o 
 expect 2 "--bias-correction is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --bias-correction -o "$T/bad.onnx"
 expect 2 "--mode must be ptq or qat" -- "$NNS" quantize "$T/l5.onnx" --mode fancy -o "$T/bad.onnx"
 expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --epochs 2 -o "$T/bad.onnx"
+expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --freeze-bn 1 -o "$T/bad.onnx"
+expect 2 "--freeze-bn must be an epoch count >= 0, not -1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --freeze-bn -1 -o "$T/bad.onnx"
 expect 1 "--epochs must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --epochs 0 -o "$T/bad.onnx"
 expect 1 "$T/nodir" -- "$NNS" quantize "$T/l5.onnx" --mode qat --data "$T/nodir" -o "$T/bad.onnx"
 expect 1 "--calib-samples must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --calib-samples 0 -o "$T/bad.onnx"
