@@ -14,8 +14,10 @@
 
 #include "core/graph_impl.h"
 #include "nnslim/onnx.h"
+#include "nnslim/runtime.h"
 #include "onnx.pb-c.h"
 #include "ops/op.h"
+#include "runtime/plan.h"
 #include "testutil.h"
 
 static char g_dir[64];
@@ -1037,6 +1039,75 @@ static void test_onnx_testdata(void) {
     printf("onnx testdata: %d of %d node models loaded\n", loaded, tried);
 }
 
+/* A session of g runs x (3 samples) into y: 1 if it ran. */
+static int runs_at_batch3(nns_graph *g, const float *x, float *y) {
+    nns_session *s = NULL;
+    if (nns_session_create(g, 8, &s)) return 0;
+    const nns_status st = nns_session_run(s, x, 3, y);
+    nns_session_free(s);
+    return st == NNS_OK;
+}
+
+/* An inference plan of g at batch 3 (what evaluation and training build). */
+static nns_status plan_at_batch3(nns_graph *g) {
+    nns_plan *p = NULL;
+    nns_status st = nns_graph_pack_params(g);
+    if (!st) st = nns_plan_create(g, 3, 0, NULL, &p);
+    nns_plan_free(p);
+    return st;
+}
+
+/* A model exported with a fixed batch of 1 (PyTorch's default) is read
+ * with a free batch when the graph carries it: a Reshape to [1, -1] (what
+ * x.view(x.size(0), -1) exports) copies the batch, and the model runs at
+ * batch 3 and saves with dim 0 free. A graph that bakes the batch in (a
+ * Reshape to [2, 2] of a [1, 2, 2] input) keeps its fixed batch, and a plan at
+ * another batch names that node. */
+static void test_free_batch(void) {
+    model M;
+    nns_graph *g = NULL;
+    int64_t xd[] = {1, 2, 2}, shp[] = {1, -1}, fixed[] = {2, 2};
+    model_init(&M, 13);
+    add_in(&M, "x", 3, xd);
+    add_init_i64(&M, "shape", 2, shp);
+    add_nodep(&M, "Reshape", "flat", "x,shape", "f");
+    add_nodep(&M, "Relu", "relu", "f", "y");
+    add_out(&M, "y");
+    CHECK_OK(load_model(&M, "batch1.onnx", &g));
+    const float x[12] = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12};
+    float y[12] = {0};
+    if (g) {
+        CHECK(g->values[g->inputs[0]].shape.dims[0] == -1 && g->values[g->outputs[0]].shape.dims[0] == -1);
+        CHECK(runs_at_batch3(g, x, y) && y[0] == 1 && y[1] == 0 && y[10] == 11 && y[11] == 0);
+        CHECK_OK(nns_graph_save_onnx(g, P("batch1.onnx")));
+        nns_graph *h = NULL;
+        CHECK_OK(nns_graph_load_onnx(P("batch1.onnx"), &h));
+        CHECK(h && h->values[h->inputs[0]].shape.dims[0] == -1);
+        nns_graph_free(h);
+    }
+    nns_graph_free(g);
+    g = NULL;
+    T_free();
+    model_init(&M, 13);
+    add_in(&M, "x", 3, xd);
+    add_init_i64(&M, "shape", 2, fixed);
+    add_init_i64(&M, "row", 2, (int64_t[]){1, 4});
+    add_nodep(&M, "Reshape", "square", "x,shape", "s");
+    add_nodep(&M, "Reshape", "back", "s,row", "y");
+    add_out(&M, "y");
+    CHECK_OK(load_model(&M, "baked.onnx", &g));
+    if (g) {
+        CHECK(g->values[g->inputs[0]].shape.dims[0] == 1);
+        CHECK(plan_at_batch3(g) != NNS_OK);
+        CHECK_MSG(contains(nns_last_error(), "fixed batch of 1, not 3 (it could not be made free: node 'square' "
+                                             "(Reshape): target shape [2,2] fixes or splits the dynamic batch"),
+                  "got: %s", nns_last_error());
+        CHECK(runs_at_batch3(g, x, y)); /* a session runs it one sample at a time */
+    }
+    nns_graph_free(g);
+    T_free();
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/nns_onnx_XXXXXX");
     if (!mkdtemp(g_dir)) {
@@ -1046,6 +1117,7 @@ int main(void) {
     test_round_trip();
     test_unsupported_op();
     test_bool_import();
+    test_free_batch();
     test_folding();
     test_opset_normalise();
     test_bad_files();

@@ -57,6 +57,7 @@ void nns_graph_free(nns_graph *g) {
     free(g->params);
     free(g->masks);
     free(g->name);
+    free(g->batch_note);
     free(g);
 }
 
@@ -509,6 +510,7 @@ nns_status nns_graph_clone(const nns_graph *src, nns_graph **out) {
     if (st) return st;
 #define CLONE_FAIL() do { nns_graph_free(g); return nns_error(NNS_STATUS_NOMEM, "out of memory cloning a graph"); } while (0)
     if (src->name && !(g->name = nns_strdup(src->name))) CLONE_FAIL();
+    if (src->batch_note && !(g->batch_note = nns_strdup(src->batch_note))) CLONE_FAIL();
     g->values = calloc((size_t)(src->n_values ? src->n_values : 1), sizeof(nns_value));
     if (!g->values) CLONE_FAIL();
     g->cap_values = src->n_values ? src->n_values : 1;

@@ -65,6 +65,10 @@ struct nns_graph {
     int64_t n_params;
     float *masks;             /* pruning masks beside params (NULL: none) */
     char *name;
+    /* Why the model's fixed batch (dim 0 of an input, e.g. 1 in a default
+     * PyTorch export) could not be made free on load (the node at fault),
+     * for the error a plan at another batch gives; NULL: none. */
+    char *batch_note;
     /* Bumped whenever parameter data may have changed (an optimizer step,
      * a training forward's BatchNorm statistics, pruning, packing): an
      * inference plan repacks its constant data when it differs from the

@@ -744,6 +744,38 @@ static nns_status norm_batchnorm(node_ctx *c) {
     return NNS_OK;
 }
 
+/* With the batch freed (nns_onnx_loader.free_batch): a constant Reshape
+ * target [1, ...] of a tensor whose dim 0 is the batch copies the batch
+ * ([0, ...]): the 1 was the exported batch (PyTorch's x.view(x.size(0),
+ * -1) exports so). */
+static nns_status batch_reshape(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    const nns_onnx_const *k = &L->k[c->kin[1]];
+    const nns_shape *xs = ref_shape(L, &c->refs[0]);
+    if (!xs || xs->ndim < 1 || xs->dims[0] >= 0 || !nns_onnx_is_int(k->dtype) || k->shape.ndim != 1 ||
+        k->shape.dims[0] < 2 || ((const int64_t *)k->data)[0] != 1 || nns_onnx_const_has_sym(k))
+        return NNS_OK;
+    const int64_t n = k->shape.dims[0];
+    int64_t *v = malloc((size_t)n * sizeof *v);
+    if (!v) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    memcpy(v, k->data, (size_t)n * sizeof *v);
+    v[0] = 0;
+    nns_onnx_const r;
+    memset(&r, 0, sizeof r);
+    r.gidx = -1;
+    r.origin = NNS_ONNX_ORIGIN_FOLDED;
+    r.dtype = NNS_DTYPE_S64;
+    r.shape = k->shape;
+    r.data = v;
+    char name[256], base[240];
+    snprintf(base, sizeof base, "%.200s_batch_shape", c->nn);
+    unique_value_name(L, base, name, sizeof name);
+    const int ki = nns_onnx_const_push(L, &r, name);
+    if (ki < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    c->kin[1] = ki;
+    return NNS_OK;
+}
+
 /* Reshape, any opset: a shape computed from the batch is resolved;
  * allowzero=1 is refused where it would change the meaning of a 0. */
 static nns_status norm_reshape(node_ctx *c) {
@@ -760,6 +792,7 @@ static nns_status norm_reshape(node_ctx *c) {
     if (nns_onnx_const_has_sym(&L->k[c->kin[1]]) &&
         (st = resolve_reshape(L, c->nn, &c->refs[0], allowzero != 0, &c->kin[1])))
         return st;
+    if (L->freed && !allowzero && (st = batch_reshape(c))) return st;
     if (allowzero) {
         const nns_onnx_const *k = &L->k[c->kin[1]];
         int64_t n = nns_onnx_numel(&k->shape);
@@ -1272,6 +1305,10 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
             s.dims[d] = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value >= 0
                             ? dm->dim_value : -1;
         }
+        if (L->free_batch && s.ndim >= 2 && s.dims[0] == 1) {
+            s.dims[0] = -1;
+            L->freed = 1;
+        }
         if ((st = nns_graph_add_input(g, vi->name, dt, &s, NULL))) return wrap(L, st);
     }
 
@@ -1321,6 +1358,53 @@ static void pb_free(void *oom, void *p) {
     free(p);
 }
 
+/* One reading of model m into *g; free_batch: see nns_onnx_loader. */
+static nns_status load_attempt(const Onnx__ModelProto *m, const char *what, int free_batch, nns_graph **g,
+                               int *freed) {
+    nns_onnx_loader L;
+    memset(&L, 0, sizeof L);
+    L.what = what;
+    L.free_batch = free_batch;
+    nns_status st = nns_graph_create(&L.g);
+    if (!st) st = load_model(&L, m);
+    for (int i = 0; i < L.n_k; i++) nns_onnx_const_clear(&L.k[i]);
+    free(L.k);
+    *freed = L.freed;
+    if (st) {
+        nns_graph_free(L.g);
+        L.g = NULL;
+    }
+    *g = L.g;
+    return st;
+}
+
+/* With the batch freed, a graph output whose dim 0 is not the batch: 1, and
+ * the first node that drops it named in note. */
+static int batch_lost(const nns_graph *g, char *note, size_t len) {
+    int lost = -1;
+    for (int i = 0; i < g->n_outputs && lost < 0; i++) {
+        const nns_shape *s = &g->values[g->outputs[i]].shape;
+        if (s->ndim < 1 || s->dims[0] >= 0) lost = g->outputs[i];
+    }
+    if (lost < 0) return 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        int in_batch = 0;
+        for (int j = 0; j < n->n_in; j++)
+            in_batch |= n->in[j] >= 0 && g->values[n->in[j]].shape.ndim > 0 && g->values[n->in[j]].shape.dims[0] < 0;
+        for (int j = 0; in_batch && j < n->n_out; j++) {
+            const nns_value *v = &g->values[n->out[j]];
+            if (v->shape.ndim > 0 && v->shape.dims[0] < 0) continue;
+            char sb[96];
+            snprintf(note, len, "node '%s' (%s) gives '%s' of shape %s, whose dim 0 is not the batch", n->name,
+                     n->op_type, v->name, nns_shape_str(&v->shape, sb, sizeof sb));
+            return 1;
+        }
+    }
+    snprintf(note, len, "graph output '%s' does not carry the batch", g->values[lost].name);
+    return 1;
+}
+
 nns_status nns_graph_load_onnx_mem(const void *buf, size_t len, const char *what, nns_graph **out) {
     if (!out) return nns_error(NNS_STATUS_INVALID_ARG, "nns_graph_load_onnx_mem: out is NULL");
     *out = NULL;
@@ -1337,19 +1421,28 @@ nns_status nns_graph_load_onnx_mem(const void *buf, size_t len, const char *what
         if (m) onnx__model_proto__free_unpacked(m, &pa);
         return nns_error(NNS_STATUS_FORMAT, "file '%s': not a valid ONNX model (truncated or corrupt)", what);
     }
-    nns_onnx_loader L;
-    memset(&L, 0, sizeof L);
-    L.what = what;
-    nns_status st = nns_graph_create(&L.g);
-    if (!st) st = load_model(&L, m);
-    for (int i = 0; i < L.n_k; i++) nns_onnx_const_clear(&L.k[i]);
-    free(L.k);
-    onnx__model_proto__free_unpacked(m, &pa);
-    if (st) {
-        nns_graph_free(L.g);
-        return st;
+    nns_graph *g = NULL;
+    int freed = 0;
+    nns_status st = load_attempt(m, what, 1, &g, &freed);
+    if (freed) { /* a fixed batch of 1 read as free: keep it if the graph carries the batch through */
+        char note[300] = "";
+        if (st) {
+            const char *e = nns_last_error(), *p = strstr(e, "': "); /* after "model '...': " */
+            snprintf(note, sizeof note, "%s", p && strncmp(e, "model '", 7) == 0 ? p + 3 : e);
+            note[strcspn(note, "\n")] = 0;
+        } else if (batch_lost(g, note, sizeof note)) {
+            nns_graph_free(g);
+            g = NULL;
+            st = NNS_STATUS_SHAPE;
+        }
+        if (st && !(st = load_attempt(m, what, 0, &g, &freed)) && note[0] && !(g->batch_note = nns_strdup(note))) {
+            nns_graph_free(g);
+            st = nns_error(NNS_STATUS_NOMEM, "file '%s': out of memory", what);
+        }
     }
-    *out = L.g;
+    onnx__model_proto__free_unpacked(m, &pa);
+    if (st) return st;
+    *out = g;
     return NNS_OK;
 }
 

@@ -51,6 +51,10 @@ typedef struct nns_onnx_loader {
     nns_graph *g;
     nns_onnx_const *k;
     int n_k, cap_k;
+    /* 1: a graph input's fixed dim 0 of 1 (a default PyTorch export) is
+     * read as a free batch, and a Reshape to a constant shape starting
+     * with that 1 copies the batch instead (freed: it happened). */
+    int free_batch, freed;
 } nns_onnx_loader;
 
 /* S64 and S32: the integer dtypes that the folder computes with. */

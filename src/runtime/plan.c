@@ -73,8 +73,9 @@ static nns_status set_input_shapes(nns_plan *p, int64_t n) {
         if (s.ndim < 1)
             return nns_error(NNS_STATUS_SHAPE, "graph input '%s' has rank 0", v->name);
         if (s.dims[0] > 0 && s.dims[0] != n && p->max_batch == n)
-            return nns_error(NNS_STATUS_SHAPE, "graph input '%s' has a fixed batch of %lld, not %lld",
-                             v->name, (long long)s.dims[0], (long long)n);
+            return nns_error(NNS_STATUS_SHAPE, "graph input '%s' has a fixed batch of %lld, not %lld%s%s%s", v->name,
+                             (long long)s.dims[0], (long long)n, g->batch_note ? " (it could not be made free: " : "",
+                             g->batch_note ? g->batch_note : "", g->batch_note ? ")" : "");
         s.dims[0] = n;
         for (int d = 1; d < s.ndim; d++)
             if (s.dims[d] <= 0)
