@@ -64,6 +64,7 @@ typedef struct cli_data_opts {
     int64_t limit;
     int limit_i;
     int test_limit; /* use the first N test images (0: all) */
+    const char *layout; /* NumPy images: "nchw" (default) or "nhwc" */
 } cli_data_opts;
 
 #define CLI_DATA_OPTS(d)                                                     \
@@ -71,7 +72,7 @@ typedef struct cli_data_opts {
     {"train-y", OPT_STR, &(d).train_y, 0}, {"test-x", OPT_STR, &(d).test_x, 0},  \
     {"test-y", OPT_STR, &(d).test_y, 0}, {"mean", OPT_FLOAT, &(d).mean, 0},      \
     {"std", OPT_FLOAT, &(d).std, 0}, {"limit", OPT_INT, &(d).limit_i, 0},           \
-    {"test-limit", OPT_INT, &(d).test_limit, 0}
+    {"test-limit", OPT_INT, &(d).test_limit, 0}, {"layout", OPT_STR, &(d).layout, 0}
 
 #define CLI_DATA_HELP                                                                     \
     "DATA:\n"                                                                             \
@@ -82,7 +83,9 @@ typedef struct cli_data_opts {
     "  --mean M --std S    normalisation (default: the model's recorded values,\n"            \
     "                      else the training set's)\n"                                        \
     "  --limit N           use the first N training images\n"                                  \
-    "  --test-limit N      use the first N test images\n"
+    "  --test-limit N      use the first N test images\n"                                  \
+    "  --layout nchw|nhwc  NumPy images channels first (default) or channels last\n"          \
+    "                      [N, H, W, C], transposed on load\n"
 
 #define CLI_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 

@@ -129,6 +129,10 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
     if (d->limit_i < 0) return nns_error(NNS_STATUS_INVALID_ARG, "--limit must be >= 0, not %d", d->limit_i);
     if (d->test_limit < 0) return nns_error(NNS_STATUS_INVALID_ARG, "--test-limit must be >= 0, not %d", d->test_limit);
     int64_t tlimit = d->test_limit;
+    const int nhwc = d->layout && !strcmp(d->layout, "nhwc");
+    if (d->layout && !nhwc && strcmp(d->layout, "nchw"))
+        return nns_error(NNS_STATUS_INVALID_ARG, "--layout must be nchw or nhwc, not '%s'", d->layout);
+    if (nhwc && !npy) return nns_error(NNS_STATUS_INVALID_ARG, "--layout nhwc is for NumPy images (--train-x, --test-x)");
     if (npy) {
         if (train) {
             if (!d->train_x || !d->train_y)
@@ -144,6 +148,11 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
                 if (train) nns_dataset_free(train);
                 return st;
             }
+        }
+        if (nhwc && ((train && (st = nns_dataset_to_nchw(train))) || (test && (st = nns_dataset_to_nchw(test))))) {
+            if (train) nns_dataset_free(train);
+            if (test) nns_dataset_free(test);
+            return st;
         }
         return NNS_OK;
     }

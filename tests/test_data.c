@@ -679,12 +679,34 @@ static void cleanup_dir(const char *dir) {
     rmdir(dir);
 }
 
+/* Channels-last images turned channels-first: [2, H 2, W 3, C 2] ->
+ * [2, 2, 2, 3], element (n, c, y, x) from (n, y, x, c). */
+static void test_to_nchw(void) {
+    nns_dataset d;
+    memset(&d, 0, sizeof d);
+    d.n = 2;
+    d.c = 2, d.h = 3, d.w = 2; /* as loaded from [N, H, W, C] */
+    float x[24];
+    for (int i = 0; i < 24; i++) x[i] = (float)i;
+    d.x = x;
+    CHECK_OK(nns_dataset_to_nchw(&d));
+    CHECK(d.c == 2 && d.h == 2 && d.w == 3);
+    int wrong = 0;
+    for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 2; c++)
+            for (int y = 0; y < 2; y++)
+                for (int xx = 0; xx < 3; xx++)
+                    wrong += x[((n * 2 + c) * 2 + y) * 3 + xx] != (float)(((n * 2 + y) * 3 + xx) * 2 + c);
+    CHECK(wrong == 0);
+}
+
 int main(void) {
     strcpy(g_dir, "/tmp/nns_test_data_XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 2; }
     test_idx();
     test_npy();
     test_stats_normalize();
+    test_to_nchw();
     test_split();
     test_batcher();
     test_augment();

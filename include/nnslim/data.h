@@ -45,6 +45,10 @@ nns_status nns_dataset_load_npy(const char *x_path, const char *y_path,
                                 int64_t limit, nns_dataset *out);
 void nns_dataset_free(nns_dataset *d);
 
+/* Images loaded channels-last ([n, H, W, C] read as c = H, h = W, w = C)
+ * turned channels-first in place: c = C, h = H, w = W. */
+nns_status nns_dataset_to_nchw(nns_dataset *d);
+
 /* Mean and standard deviation over all pixels. */
 void nns_dataset_stats(const nns_dataset *d, float *mean, float *std);
 /* x = (x - mean) / std in place. std must be > 0. */

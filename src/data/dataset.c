@@ -50,6 +50,25 @@ nns_status nns_data_alloc(nns_dataset *d, int64_t n, int c, int h, int w,
     return NNS_OK;
 }
 
+nns_status nns_dataset_to_nchw(nns_dataset *d) {
+    const int hh = d->c, ww = d->h, cc = d->w; /* as loaded: [n, H, W, C] */
+    const int64_t per = (int64_t)cc * hh * ww;
+    float *t = malloc((size_t)(per ? per : 1) * sizeof *t);
+    if (!t) return nns_error(NNS_STATUS_NOMEM, "out of memory transposing %dx%dx%d images", hh, ww, cc);
+    for (int64_t i = 0; i < d->n; i++) {
+        float *x = d->x + i * per;
+        for (int y = 0; y < hh; y++)
+            for (int xx = 0; xx < ww; xx++)
+                for (int c = 0; c < cc; c++) t[((int64_t)c * hh + y) * ww + xx] = x[((int64_t)y * ww + xx) * cc + c];
+        memcpy(x, t, (size_t)per * sizeof *t);
+    }
+    free(t);
+    d->c = cc;
+    d->h = hh;
+    d->w = ww;
+    return NNS_OK;
+}
+
 void nns_dataset_free(nns_dataset *d) {
     if (!d) return;
     free(d->x);

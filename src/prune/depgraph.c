@@ -358,10 +358,22 @@ static nns_status dg_flatten(nns_depgraph *dg, int ni) {
     return NNS_OK;
 }
 
+/* A Reshape to the constant shape [0, -1] (keep the batch, flatten the
+ * rest: PyTorch's x.view(x.size(0), -1)) flattens like Flatten(axis 1), and
+ * stays right when channels go. */
+static int reshape_flattens(const nns_graph *g, const nns_node *n) {
+    if (n->op != NNS_OP_RESHAPE || n->n_in < 2 || n->in[1] < 0) return 0;
+    const nns_value *s = &g->values[n->in[1]];
+    if (!s->data || s->dtype != NNS_DTYPE_S64 || nns_shape_numel(&s->shape) != 2 || s->shape.ndim != 1) return 0;
+    const int64_t *v = s->data;
+    return v[0] == 0 && v[1] == -1 && nns_node_attr_int(n, "allowzero", 0) == 0;
+}
+
 /* Follow node ni's channels by its op's class in the op table. */
 static nns_status dg_node(nns_depgraph *dg, int ni) {
     const nns_node *n = &dg->g->nodes[ni];
     const nns_op_def *def = nns_op_def_of(n);
+    if (reshape_flattens(dg->g, n)) return dg_flatten(dg, ni);
     switch (def ? def->chan : NNS_OP_CHAN_OPAQUE) {
     case NNS_OP_CHAN_CONV: return dg_conv(dg, ni);
     case NNS_OP_CHAN_DENSE: return dg_gemm(dg, ni);

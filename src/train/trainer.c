@@ -59,6 +59,22 @@ static nns_status check_weights_trainable(const nns_graph *g) {
     return NNS_OK;
 }
 
+/* An image input [N, C, H, W] takes images of exactly that shape (or flat
+ * rows of C*H*W values); images that are the model's turned channels-last
+ * get an error that says how to turn them back. */
+static nns_status check_layout(const nns_value *in, const nns_dataset *d) {
+    if (in->shape.ndim != 4 || (d->c == 1 && d->h == 1)) return NNS_OK;
+    const int64_t c = in->shape.dims[1], h = in->shape.dims[2], w = in->shape.dims[3];
+    if (c == d->c && h == d->h && w == d->w) return NNS_OK;
+    if (h == d->c && w == d->h && c == d->w)
+        return nns_error(NNS_STATUS_SHAPE,
+                         "model input '%s' takes images of %lldx%lldx%lld (channels first) but the data's are %dx%dx%d, "
+                         "channels last: give --layout nhwc to transpose them on load (C: nns_dataset_to_nchw)",
+                         in->name, (long long)c, (long long)h, (long long)w, d->c, d->h, d->w);
+    return nns_error(NNS_STATUS_SHAPE, "model input '%s' takes images of %lldx%lldx%lld but the data's are %dx%dx%d",
+                     in->name, (long long)c, (long long)h, (long long)w, d->c, d->h, d->w);
+}
+
 static nns_status check_fit(const nns_graph *g, const nns_dataset *d, int *classes) {
     if (g->n_inputs != 1 || g->n_outputs < 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "model has %d inputs and %d outputs; training needs one input and one output",
@@ -70,6 +86,8 @@ static nns_status check_fit(const nns_graph *g, const nns_dataset *d, int *class
     if (per != (int64_t)d->c * d->h * d->w)
         return nns_error(NNS_STATUS_SHAPE, "model input '%s' is %s per batch but the data's images are %dx%dx%d",
                          in->name, nns_shape_str(&in->shape, b1, sizeof b1), d->c, d->h, d->w);
+    nns_status st = check_layout(in, d);
+    if (st) return st;
     const nns_value *out = &g->values[g->outputs[0]];
     if (out->shape.ndim != 2)
         return nns_error(NNS_STATUS_SHAPE, "model output '%s' has rank %d; expected [N, classes]", out->name, out->shape.ndim);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# cli_user_model.sh NNSLIM — a new user's own model and data (tests/user/,
+# tools/make_user_models.py): a PyTorch export with a fixed batch of 1 and a
+# Reshape to [1, -1], and 3x16x16 .npy images. info, eval, train --model,
+# prune --method channel, distill and compare run with no flag beyond the
+# data paths (and the method's own); the trained model saves with a free
+# batch; the same images channels-last get an error naming the layout and
+# --layout nhwc reads them as the channels-first ones.
+set -u
+NNS="$1"
+SRC_DIR="${NNS_SOURCE_DIR:-$(dirname "$0")/..}"
+U="$SRC_DIR/tests/user"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+acc() { sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' <<<"$1" | head -1; }
+TEST=(--test-x "$U/x.npy" --test-y "$U/y.npy")
+D=(--train-x "$U/x.npy" --train-y "$U/y.npy" "${TEST[@]}" --threads 2)
+
+"$NNS" info "$U/small_b1.onnx" >/dev/null 2>"$T/err" && ok || bad "info: $(cat "$T/err")"
+"$NNS" eval "$U/small_b1.onnx" "${TEST[@]}" >/dev/null 2>"$T/err" && ok || bad "eval at the default batch: $(cat "$T/err")"
+if "$NNS" train --model "$U/small_b1.onnx" --epochs 20 --batch-size 16 "${D[@]}" -o "$T/t.onnx" >/dev/null 2>"$T/err"; then
+  out=$("$NNS" eval "$T/t.onnx" "${TEST[@]}" --json 2>"$T/err") && ok || bad "eval of the trained model: $(cat "$T/err")"
+  a=$(acc "$out")
+  awk -v a="$a" 'BEGIN{exit !(a >= 0.8)}' && ok || bad "trained model: accuracy $a"
+else
+  bad "train --model: $(cat "$T/err")"
+fi
+if "$NNS" prune "$T/t.onnx" --method channel --sparsity 0.5 --finetune-epochs 1 "${D[@]}" -o "$T/p.onnx" >"$T/out" 2>"$T/err"; then
+  grep -Eq 'removed [1-9][0-9]* of' "$T/err" "$T/out" && ok || bad "prune --method channel removed nothing: $(cat "$T/err")"
+else
+  bad "prune --method channel: $(cat "$T/err")"
+fi
+"$NNS" distill --teacher "$T/t.onnx" --student-width 0.5 --epochs 1 "${D[@]}" -o "$T/d.onnx" >/dev/null 2>"$T/err" && ok ||
+  bad "distill: $(cat "$T/err")"
+"$NNS" compare "$U/small_b1.onnx" "$T/t.onnx" "${TEST[@]}" >/dev/null 2>"$T/err" && ok || bad "compare: $(cat "$T/err")"
+
+# channels-last images: an error that says so, and --layout nhwc
+"$NNS" eval "$U/small_b1.onnx" --test-x "$U/x_nhwc.npy" --test-y "$U/y.npy" >/dev/null 2>"$T/err"
+rc=$?
+[[ $rc == 1 ]] && grep -q "channels last: give --layout nhwc" "$T/err" && [[ $(wc -l <"$T/err") == 1 ]] && ok ||
+  bad "channels-last data: exit $rc: $(cat "$T/err")"
+a1=$(acc "$("$NNS" eval "$U/small_b1.onnx" "${TEST[@]}" --json 2>/dev/null)")
+a2=$(acc "$("$NNS" eval "$U/small_b1.onnx" --test-x "$U/x_nhwc.npy" --test-y "$U/y.npy" --layout nhwc --json 2>"$T/err")")
+[[ -n "$a1" && "$a1" == "$a2" ]] && ok || bad "--layout nhwc: accuracy '$a2', channels first '$a1': $(cat "$T/err")"
+
+echo "cli_user_model: $pass passed, $fail failed"
+[[ $fail == 0 ]]
