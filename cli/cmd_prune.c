@@ -176,11 +176,11 @@ static int prune_check_values(prune_args *a) {
     }
     if (cli_opt_seen(a->opts, "sparsity") && !(a->sparsity >= 0 && a->sparsity < 1)) {
         fprintf(stderr, "nnslim prune: --sparsity must be in [0, 1), not %g\n", a->sparsity);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     if (a->target_macs < 0 || a->target_macs >= 1 || a->target_params < 0 || a->target_params >= 1) {
         fprintf(stderr, "nnslim prune: --target-macs and --target-params must be in (0, 1)\n");
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     /* gradual pruning trains from the start of its schedule: the training lr */
     if (a->sched == NNS_PRUNE_SCHEDULE_GRADUAL && !cli_opt_seen(a->opts, "lr")) a->t.lr = 0.05f;

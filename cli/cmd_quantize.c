@@ -249,19 +249,19 @@ static int quant_check(quant_args *a) {
     a->max_bytes = a->max_bytes_s ? strtoll(a->max_bytes_s, &end, 10) : -1;
     if (a->max_bytes_s && (end == a->max_bytes_s || *end || a->max_bytes < 1)) {
         fprintf(stderr, "nnslim quantize: --max-bytes must be a number of bytes >= 1, not '%s'\n", a->max_bytes_s);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     if (cli_opt_seen(a->opts, "max-loss") && !(a->max_loss >= 0 && a->max_loss <= 100)) {
         fprintf(stderr, "nnslim quantize: --max-loss must be between 0 and 100 points, not %g\n", a->max_loss);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     if (a->eval_images < 1) {
         fprintf(stderr, "nnslim quantize: --eval-images must be >= 1, not %d\n", a->eval_images);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     if (qat && a->epochs < 1) {
         fprintf(stderr, "nnslim quantize: --epochs must be >= 1, not %d\n", a->epochs);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     if (a->freeze_bn < 0) {
         fprintf(stderr, "nnslim quantize: --freeze-bn must be an epoch count >= 0, not %d\n", a->freeze_bn);
@@ -282,7 +282,7 @@ static int quant_check(quant_args *a) {
     if (a->calib_samples < 1 || (m == NNS_CALIB_PERCENTILE && !(a->percentile > 0 && a->percentile <= 100))) {
         fprintf(stderr, "nnslim quantize: %s\n", a->calib_samples < 1 ? "--calib-samples must be >= 1"
                                                                        : "--percentile must be in (0, 100]");
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     a->cfg.calib = (nns_calib_method)m;
     a->cfg.percentile = a->percentile;

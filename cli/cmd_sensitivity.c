@@ -164,7 +164,7 @@ static int sens_parse(sens_args *a, int argc, char **argv) {
     }
     if (cli_opt_seen(a->opts, "target") && !(a->target > 0 && a->target < 1)) {
         fprintf(stderr, "nnslim sensitivity: --target must be in (0, 1), not %g\n", a->target);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     return -1;
 }
@@ -266,7 +266,7 @@ static int sens_quant_config(const sens_args *a, nns_ptq_config *cfg) {
     }
     if (a->calib_samples < 1) {
         fprintf(stderr, "nnslim sensitivity: --calib-samples must be >= 1, not %d\n", a->calib_samples);
-        return CLI_FAIL;
+        return CLI_USAGE;
     }
     cfg->calib = (nns_calib_method)m;
     cfg->calib_samples = a->calib_samples;

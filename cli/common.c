@@ -56,6 +56,40 @@ static int parse_value(const char *cmd, cli_opt *o, const char *v) {
     return 0;
 }
 
+static const cli_opt *find_opt(const cli_opt *opts, const char *name) {
+    for (const cli_opt *p = opts; p->name; p++)
+        if (!strcmp(p->name, name)) return p->seen ? p : NULL;
+    return NULL;
+}
+
+/* The options several commands share (data, threads), checked once after
+ * parsing so that every command refuses the same bad value the same way:
+ * exit 2 before any work. */
+static int check_shared(const char *cmd, const cli_opt *opts) {
+    const cli_opt *o;
+    static const char *const counts[] = {"limit", "test-limit"};
+    for (int i = 0; i < 2; i++)
+        if ((o = find_opt(opts, counts[i])) && *(const int *)o->dest < 1) {
+            fprintf(stderr, "nnslim %s: --%s must be >= 1, not %d (leave it out to use every image)\n", cmd, o->name,
+                    *(const int *)o->dest);
+            return CLI_USAGE;
+        }
+    if ((o = find_opt(opts, "layout")) && strcmp(*(const char *const *)o->dest, "nchw") &&
+        strcmp(*(const char *const *)o->dest, "nhwc")) {
+        fprintf(stderr, "nnslim %s: --layout must be nchw or nhwc, not '%s'\n", cmd, *(const char *const *)o->dest);
+        return CLI_USAGE;
+    }
+    if ((o = find_opt(opts, "std")) && !(*(const float *)o->dest > 0)) {
+        fprintf(stderr, "nnslim %s: --std must be > 0, not %g\n", cmd, (double)*(const float *)o->dest);
+        return CLI_USAGE;
+    }
+    if ((o = find_opt(opts, "threads")) && *(const int *)o->dest < 0) {
+        fprintf(stderr, "nnslim %s: --threads must be >= 0, not %d\n", cmd, *(const int *)o->dest);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
 int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, const char **pos,
               int max_pos, int *n_pos) {
     *n_pos = 0;
@@ -103,7 +137,7 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, const char 
         }
         pos[(*n_pos)++] = a;
     }
-    return 0;
+    return check_shared(cmd, opts);
 }
 
 int cli_opt_seen(const cli_opt *opts, const char *name) {
@@ -314,6 +348,18 @@ int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config 
         fprintf(stderr, "nnslim %s: --seed and --threads must be >= 0, --batch-size >= 1\n", cmd);
         return CLI_USAGE;
     }
+    struct { int bad; const char *what; double v; } range[] = {
+        {!(t->lr > 0) || !isfinite(t->lr), "--lr must be > 0", t->lr},
+        {!(t->momentum >= 0 && t->momentum < 1), "--momentum must be in [0, 1)", t->momentum},
+        {!(t->wd >= 0) || !isfinite(t->wd), "--weight-decay must be >= 0", t->wd},
+        {!(t->ls >= 0 && t->ls < 1), "--label-smoothing must be in [0, 1)", t->ls},
+        {!(t->warmup >= 0) || !isfinite(t->warmup), "--warmup-epochs must be >= 0", t->warmup},
+        {t->step_epochs < 0, "--step-epochs must be >= 0", t->step_epochs}};
+    for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
+        if (range[i].bad) {
+            fprintf(stderr, "nnslim %s: %s, not %g\n", cmd, range[i].what, range[i].v);
+            return CLI_USAGE;
+        }
     cfg->batch_size = t->batch;
     cfg->lr = t->lr;
     cfg->momentum = t->momentum;

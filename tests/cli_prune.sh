@@ -70,8 +70,8 @@ expect() {
   [[ ! -e "$T/bad.onnx" ]] || { bad "$* -> output written"; return; }
   ok
 }
-expect 1 "sparsity" -- "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity 1.0 -o "$T/bad.onnx"
-expect 1 "sparsity" -- "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity -0.1 -o "$T/bad.onnx"
+expect 2 "sparsity" -- "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity 1.0 -o "$T/bad.onnx"
+expect 2 "sparsity" -- "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity -0.1 -o "$T/bad.onnx"
 expect 1 "no node 'conv9'" -- "$NNS" prune "$T/l5.onnx" --method magnitude --sparsity 0.5 --exclude conv9 "${D[@]}" -o "$T/bad.onnx"
 expect 1 "no node 'conv9'" -- "$NNS" prune "$T/l5.onnx" --method channel --layer-ratios conv9=0.5 "${D[@]}" -o "$T/bad.onnx"
 expect 1 "fc3" -- "$NNS" prune "$T/l5.onnx" --method neuron --layer-ratios fc3=0.5 --finetune-epochs 0 "${D[@]}" -o "$T/bad.onnx"

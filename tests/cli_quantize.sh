@@ -213,9 +213,9 @@ expect() {
   ok
 }
 expect 2 "--calib must be" -- "$NNS" quantize "$T/l5.onnx" --calib median -o "$T/bad.onnx"
-expect 1 "--max-loss must be between 0 and 100 points, not -1" -- "$NNS" quantize "$T/l5.onnx" --max-loss -1 -o "$T/bad.onnx"
+expect 2 "--max-loss must be between 0 and 100 points, not -1" -- "$NNS" quantize "$T/l5.onnx" --max-loss -1 -o "$T/bad.onnx"
 expect 1 "--max-bytes 1000 cannot be met: with every layer quantized the model takes" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 1000 --eval-images 100 --calib-samples 32 "${D[@]}" -o "$T/bad.onnx"
-expect 1 "--max-bytes must be a number of bytes >= 1, not '12kb'" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 12kb -o "$T/bad.onnx"
+expect 2 "--max-bytes must be a number of bytes >= 1, not '12kb'" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 12kb -o "$T/bad.onnx"
 expect 2 "--max-bytes is for --mode ptq, without --max-loss" -- "$NNS" quantize "$T/l5.onnx" --max-bytes 9000 --max-loss 1 -o "$T/bad.onnx"
 expect 2 "--max-loss is for --mode ptq" -- "$NNS" quantize "$T/l5.onnx" --mode qat --max-loss 0.5 -o "$T/bad.onnx"
 expect 2 "--target and --ratios are for the pruning methods" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --target 0.5
@@ -240,10 +240,10 @@ expect 2 "--mode must be ptq or qat" -- "$NNS" quantize "$T/l5.onnx" --mode fanc
 expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --epochs 2 -o "$T/bad.onnx"
 expect 2 "are for --mode qat" -- "$NNS" quantize "$T/l5.onnx" --freeze-bn 1 -o "$T/bad.onnx"
 expect 2 "--freeze-bn must be an epoch count >= 0, not -1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --freeze-bn -1 -o "$T/bad.onnx"
-expect 1 "--epochs must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --epochs 0 -o "$T/bad.onnx"
+expect 2 "--epochs must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --mode qat --epochs 0 -o "$T/bad.onnx"
 expect 1 "$T/nodir" -- "$NNS" quantize "$T/l5.onnx" --mode qat --data "$T/nodir" -o "$T/bad.onnx"
-expect 1 "--calib-samples must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --calib-samples 0 -o "$T/bad.onnx"
-expect 1 "--percentile" -- "$NNS" quantize "$T/l5.onnx" --calib percentile --percentile 120 -o "$T/bad.onnx"
+expect 2 "--calib-samples must be >= 1" -- "$NNS" quantize "$T/l5.onnx" --calib-samples 0 -o "$T/bad.onnx"
+expect 2 "--percentile" -- "$NNS" quantize "$T/l5.onnx" --calib percentile --percentile 120 -o "$T/bad.onnx"
 expect 1 "no node 'conv9'" -- "$NNS" quantize "$T/l5.onnx" --keep conv9 "${D[@]}" -o "$T/bad.onnx"
 expect 1 "nothing to quantize" -- "$NNS" quantize "$T/l5.onnx" --keep conv1,conv2,fc1,fc2,fc3 "${D[@]}" -o "$T/bad.onnx"
 expect 1 "$T/nodir" -- "$NNS" quantize "$T/l5.onnx" --data "$T/nodir" -o "$T/bad.onnx"
