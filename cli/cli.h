@@ -115,13 +115,16 @@ typedef struct cli_train_opts {
     {"val-split", OPT_FLOAT, &(t).val_split, 0}, {"seed", OPT_INT, &(t).seed, 0},            \
     {"threads", OPT_INT, &(t).threads, 0}, {"clip-grad-norm", OPT_FLOAT, &(t).clip, 0}
 
-#define CLI_TRAIN_HELP                                                                      \
+#define CLI_TRAIN_HELP CLI_TRAIN_HELP_SCHED("--schedule constant|step|cosine")
+/* The training options' help, the learning-rate schedule option spelled
+ * SCHED (prune calls it --lr-schedule: its --schedule is the pruning one). */
+#define CLI_TRAIN_HELP_SCHED(SCHED)                                                         \
     "  --batch-size N         default 128 (the last partial batch is kept)\n"                \
     "  --optimizer sgd|adamw  default sgd\n"                                                \
     "  --momentum X           default 0.9 (sgd)\n"                                          \
     "  --nesterov             Nesterov momentum (sgd)\n"                                    \
     "  --weight-decay X       default 5e-4, on every parameter (decoupled for adamw)\n"      \
-    "  --schedule constant|step|cosine   default cosine (per step, to 0)\n"                  \
+    "  " SCHED "   default cosine (per step, to 0)\n"                                     \
     "  --warmup-epochs N      linear warm-up over N epochs (default 0)\n"                    \
     "  --step-epochs N        step schedule: multiply lr by 0.1 every N epochs\n"            \
     "  --label-smoothing X    default 0\n"                                                  \

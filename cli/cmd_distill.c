@@ -181,11 +181,11 @@ static nns_status distill_run(distill_cmd *c, distill_state *s) {
     fprintf(stderr, "measuring the teacher\n");
     nns_status st = cli_measure_take(s->teacher, &s->test, c->k.teacher, &s->mt);
     if (st) return st;
-    fprintf(stderr, "distilling %s into %s on %lld images (%lld test), %d epochs, T %g, alpha %g, %d hints, %d threads\n",
+    fprintf(stderr, "distilling %s into %s on %lld images (%lld test), %d epoch%s, T %g, alpha %g, %d hint%s, %d threads\n",
             c->k.teacher,
             c->student_arch ? c->student_arch : (c->student_model ? c->student_model : "the width-scaled teacher"),
-            (long long)s->train.n, (long long)s->test.n, c->cfg.epochs, c->dc.temperature, c->dc.alpha,
-            c->dc.n_hints, nns_get_threads());
+            (long long)s->train.n, (long long)s->test.n, c->cfg.epochs, c->cfg.epochs == 1 ? "" : "s", c->dc.temperature,
+            c->dc.alpha, c->dc.n_hints, c->dc.n_hints == 1 ? "" : "s", nns_get_threads());
     nns_train_config dcfg = c->cfg;
     nns_distiller_attach(s->dist, &dcfg);
     nns_dataset *val = s->val.n ? &s->val : NULL;

@@ -34,11 +34,10 @@ static const char *help =
     "  --exclude L,...        node names to leave unpruned\n"
     "  --json                 one JSON object with \"before\" and \"after\"\n"
     "  --lr X                 fine-tuning learning rate, default 0.03 (gradual: 0.05)\n"
-    "  (the learning-rate schedule is --lr-schedule here; --schedule is the pruning one)\n"
     "  --teacher T.onnx       fine-tune by distillation from this model (e.g. the model\n"
     "                         before pruning: MODEL.onnx itself), with:\n"
     CLI_DISTILL_HELP
-    CLI_TRAIN_HELP
+    CLI_TRAIN_HELP_SCHED("--lr-schedule constant|step|cosine")
     "\n" CLI_DATA_HELP
     "\nJSON: {\"before\": {...}, \"after\": {...}} with accuracy, params, nonzero_params, macs,\n"
     "file_bytes, latency_ms_b1, images_per_second_b64; and method, sparsity, finetune_epochs,\n"
@@ -149,6 +148,10 @@ static int prune_check_choices(prune_args *a) {
     else if (!strcmp(a->criterion, "taylor")) a->crit = NNS_PRUNE_CRITERION_TAYLOR;
     else {
         fprintf(stderr, "nnslim prune: --criterion must be l1, l2, bn or taylor, not '%s'\n", a->criterion);
+        return CLI_USAGE;
+    }
+    if (!a->is_nm && cli_opt_seen(a->opts, "nm")) {
+        fprintf(stderr, "nnslim prune: --nm is for --method nm (N of every M weights kept), not --method %s\n", a->method);
         return CLI_USAGE;
     }
     if (a->is_nm) {
@@ -291,7 +294,7 @@ static nns_status prune_finetune(void *user, nns_graph *g, int epochs, nns_prune
     cfg.epochs = epochs;
     cfg.step_hook = hook;
     cfg.step_hook_user = hook_user;
-    if (f->announce) fprintf(stderr, "fine-tuning %d epochs\n", epochs);
+    if (f->announce) fprintf(stderr, "fine-tuning %d epoch%s\n", epochs, epochs == 1 ? "" : "s");
     const nns_dataset *val = f->p->val.n ? &f->p->val : NULL;
     nns_train_result tr;
     if (!f->p->teacher) return nns_train(g, &f->p->train, val, &cfg, &tr);
@@ -303,7 +306,7 @@ static void prune_on_round(void *user, int round, int rounds, float target) {
     if (a->sched == NNS_PRUNE_SCHEDULE_ITERATIVE)
         fprintf(stderr, "iteration %d/%d: pruning to %.3f\n", round, rounds, target);
     else if (a->sched == NNS_PRUNE_SCHEDULE_GRADUAL)
-        fprintf(stderr, "gradual pruning to %.3f over %d epochs\n", target, a->finetune);
+        fprintf(stderr, "gradual pruning to %.3f over %d epoch%s\n", target, a->finetune, a->finetune == 1 ? "" : "s");
 }
 
 /* N:M, neurons or channels, each once. */

@@ -158,9 +158,9 @@ static void train_report(const train_cmd *c, const train_state *s, const nns_tra
 
 /* Train, evaluate and save. */
 static nns_status train_run(train_cmd *c, train_state *s) {
-    fprintf(stderr, "training %s on %lld images (%lld test), %d epochs, batch %d, %d threads\n",
+    fprintf(stderr, "training %s on %lld images (%lld test), %d epoch%s, batch %d, %d threads\n",
             c->arch ? c->arch : c->model, (long long)s->train.n, (long long)s->test.n, c->cfg.epochs,
-            c->cfg.batch_size, nns_get_threads());
+            c->cfg.epochs == 1 ? "" : "s", c->cfg.batch_size, nns_get_threads());
     nns_train_result tr;
     nns_status st = nns_train(s->g, &s->train, s->val.n ? &s->val : NULL, &c->cfg, &tr);
     if (st || (st = nns_distiller_finish(s->dist, s->g))) return st;

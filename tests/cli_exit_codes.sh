@@ -55,8 +55,13 @@ expect 2 "$NNS" quantize "$M" --calib-samples 0 "${O[@]}"
 expect 2 "$NNS" quantize "$M" --mode qat --epochs 0 "${O[@]}"
 expect 2 "$NNS" quantize "$M" --mode qat --lr -1 "${O[@]}"
 expect 2 "$NNS" quantize "$M" --max-loss -1 "${O[@]}"
+expect 2 "$NNS" prune "$M" --method magnitude --sparsity 0.5 --nm 2:4 "${O[@]}"
 expect 2 "$NNS" sensitivity "$M" --method channel --target 2
 expect 2 "$NNS" sensitivity "$M" --method quant --calib-samples 0
+
+# help: each option once, with one meaning
+"$NNS" prune --help | grep -c -- '--schedule ' | grep -qx 1 && ok || bad "prune --help lists --schedule more than once"
+"$NNS" prune --help | grep -q -- '--lr-schedule constant|step|cosine' && ok || bad "prune --help lacks --lr-schedule"
 
 echo "cli_exit_codes: $pass passed, $fail failed"
 [[ $fail == 0 ]]
