@@ -7,7 +7,7 @@
  * sparse initializers where that is smaller. The file is written to
  * a temporary name and renamed, so a failure leaves no partial file.
  *
- * Import accepts the ops in src/ops/op.h, plus what PyTorch's exporter emits
+ * Import accepts the ops listed in docs/onnx.md, plus what PyTorch's exporter emits
  * around them: Constant nodes, and shape arithmetic (Shape, Gather, Unsqueeze,
  * Squeeze, Concat, Slice, Cast, Mul, Add, ... on constants) which is folded at
  * load time, and sparse initializers (expanded to dense). An unsupported op

@@ -208,7 +208,7 @@ typedef struct nns_ptq_config {
      * after a Conv or Gemm keeps normalising with the batch's statistics
      * (and updating its running ones) for the first N epochs, after the
      * fake-quantized folded layer; then it is folded in and training goes
-     * on with frozen statistics. src/quant/qat_bn.c has the method. */
+     * on with frozen statistics. docs/quantization.md has the method. */
     int bn_freeze_epoch;
 } nns_ptq_config;
 

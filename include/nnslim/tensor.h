@@ -36,7 +36,7 @@ typedef enum nns_dtype {
     NNS_DTYPE_S4 = 22
 } nns_dtype;
 
-/* What nnslim knows of a dtype, from one table (src/core/tensor.c). */
+/* What nnslim knows of a dtype, from one table. */
 typedef struct nns_dtype_info {
     nns_dtype dtype;
     const char *name;       /* "f32", "u8", "s8", "s32", "s64", "bool", "f16", "bf16", "u4", "s4" */
