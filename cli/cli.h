@@ -198,10 +198,25 @@ typedef struct cli_measure {
     long long file_bytes;
     double lat_b1, ips_b64;
     char precision[16]; /* the layers' (nnslim info): one shared by all, or "mixed" */
+    /* Speed against another model, measured alternately (cli_measure_speedup);
+     * has_speedup 0: not measured. */
+    int has_speedup;
+    nns_speed_ratio sp_b1, sp_b64;
 } cli_measure;
 nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *file, cli_measure *m);
 /* "key": {"accuracy": ..., "params": ..., ...} */
 void cli_measure_json(const char *key, const cli_measure *m);
+/* m's speed against `ref` at batch 1 and 64, in alternated rounds
+ * (nns_benchmark_ratio), into m->sp_b1 / sp_b64. */
+nns_status cli_measure_speedup(nns_graph *ref, nns_graph *g, cli_measure *m);
+/* A speed ratio as a table cell: "1.43x (1.38-1.49)", or "no change
+ * (0.96-1.04)" when the rounds' spread includes 1. */
+void cli_speed_cell(const nns_speed_ratio *r, char *buf, size_t len);
+/* ", \"speedup\": {\"b1\": {...}, \"b64\": {...}}" when m has one. */
+void cli_speed_json(const cli_measure *m);
+/* The before/after table's two speed rows (latency b1, images/s b64), with
+ * after's speedup when measured, else the ratio of the two measures. */
+void cli_speed_rows(const cli_measure *before, const cli_measure *after);
 
 /* --calib's names (minmax, percentile, entropy, mse) as nns_calib_method;
  * -1 for anything else. */

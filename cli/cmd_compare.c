@@ -49,6 +49,7 @@ int cmd_compare(int argc, char **argv) {
     }
     nns_set_threads(threads);
     cli_measure m[MAX_MODELS];
+    nns_graph *gs[MAX_MODELS] = {0};
     int rc = CLI_FAIL;
     nns_status st = NNS_OK;
     for (int i = 0; i < npos; i++) {
@@ -64,7 +65,11 @@ int cmd_compare(int argc, char **argv) {
             if (!st) st = cli_measure_take(g, &test, pos[i], &m[i]);
         }
         nns_dataset_free(&test);
-        nns_graph_free(g);
+        gs[i] = g;
+        if (!st && i > 0) {
+            fprintf(stderr, "measuring %s against %s, alternately\n", pos[i], pos[0]);
+            st = cli_measure_speedup(gs[0], g, &m[i]);
+        }
         if (st) { /* name the model: several are measured */
             fprintf(stderr, "nnslim compare: %s: %s\n", pos[i], nns_last_error());
             rc = CLI_FAIL;
@@ -87,6 +92,7 @@ int cmd_compare(int argc, char **argv) {
                    m[i].file_bytes, m[i].lat_b1, m[i].ips_b64);
             if (m[i].precision[0]) cli_json_str(stdout, m[i].precision);
             else printf("null");
+            cli_speed_json(&m[i]);
             printf("}");
         }
         printf("]}\n");
@@ -97,24 +103,31 @@ int cmd_compare(int argc, char **argv) {
             if (l > w) w = l;
         }
         if (w > 48) w = 48;
-        printf("%-*s %8s %9s %10s %10s %11s %11s %9s %9s %12s\n", w, "model", "accuracy", "precision", "params",
-               "nonzero", "MACs/image", "file bytes", "b1 ms", "b1 speed", "b64 images/s");
+        printf("%-*s %8s %9s %10s %10s %11s %11s %9s %12s  %-24s %s\n", w, "model", "accuracy", "precision", "params",
+               "nonzero", "MACs/image", "file bytes", "b1 ms", "b64 images/s", "b1 speed", "b64 speed");
         for (int i = 0; i < npos; i++) {
             const char *name = pos[i];
             int l = (int)strlen(name);
             if (l > w) name += l - w;
             char acc[16] = "-";
             if (m[i].accuracy >= 0) snprintf(acc, sizeof acc, "%.4f", m[i].accuracy);
-            printf("%-*s %8s %9s %10lld %10lld %11lld %11lld %9.4f %8.2fx %12.0f\n", w, name, acc,
-                   m[i].precision[0] ? m[i].precision : "-", (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs, m[i].file_bytes,
-                   m[i].lat_b1, m[i].lat_b1 > 0 ? m[0].lat_b1 / m[i].lat_b1 : 0.0, m[i].ips_b64);
+            char c1[64] = "-", c64[64] = "-";
+            if (m[i].has_speedup) {
+                cli_speed_cell(&m[i].sp_b1, c1, sizeof c1);
+                cli_speed_cell(&m[i].sp_b64, c64, sizeof c64);
+            }
+            printf("%-*s %8s %9s %10lld %10lld %11lld %11lld %9.4f %12.0f  %-24s %s\n", w, name, acc,
+                   m[i].precision[0] ? m[i].precision : "-", (long long)m[i].params, (long long)m[i].nonzero,
+                   (long long)m[i].macs, m[i].file_bytes, m[i].lat_b1, m[i].ips_b64, c1, c64);
         }
-        if (npos > 1) printf("(b1 speed: the first model's batch-1 latency over each model's)\n");
+        if (npos > 1)
+            printf("(speed: each model against the first, median of 5 alternated rounds, their range in parentheses)\n");
     }
     rc = CLI_OK;
     goto done;
 fail:
     rc = cli_fail("compare", st);
 done:
+    for (int i = 0; i < npos; i++) nns_graph_free(gs[i]);
     return rc;
 }

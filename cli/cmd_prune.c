@@ -373,6 +373,7 @@ static void prune_report(const prune_args *a, const cli_measure *before, const c
         cli_measure_json("before", before);
         printf(", ");
         cli_measure_json("after", after);
+        cli_speed_json(after);
         printf(", \"teacher\": ");
         if (a->k.teacher) cli_json_str(stdout, a->k.teacher);
         else printf("null");
@@ -393,10 +394,7 @@ static void prune_report(const prune_args *a, const cli_measure *before, const c
     ROW("MACs / image", before->macs, after->macs);
     ROW("file bytes", before->file_bytes, after->file_bytes);
 #undef ROW
-    printf("%-22s %14.4f %14.4f %8.3fx\n", "latency b1 (ms)", before->lat_b1, after->lat_b1,
-           after->lat_b1 > 0 ? before->lat_b1 / after->lat_b1 : 0.0);
-    printf("%-22s %14.0f %14.0f %8.3fx\n", "images/s b64", before->ips_b64, after->ips_b64,
-           before->ips_b64 > 0 ? after->ips_b64 / before->ips_b64 : 0.0);
+    cli_speed_rows(before, after);
     printf("saved %s\n", a->out);
 }
 
@@ -406,12 +404,17 @@ static nns_status prune_execute(prune_args *a, prune_run *p, cli_measure *before
     if (st) return st;
     fprintf(stderr, "measuring the model before pruning\n");
     if ((st = cli_measure_take(p->g, p->have_data ? &p->test : NULL, a->model, before))) return st;
+    nns_graph *orig = NULL;
+    if ((st = nns_graph_clone(p->g, &orig))) return st;
     a->cfg.epochs = a->finetune;
-    if ((st = prune_apply(a, p))) return st;
-    if ((st = nns_graph_set_meta(p->g, "nnslim.prune_method", a->method))) return st;
-    if ((st = nns_graph_save_onnx(p->g, a->out))) return st;
-    fprintf(stderr, "measuring the pruned model\n");
-    return cli_measure_take(p->g, p->have_data ? &p->test : NULL, a->out, after);
+    if (!(st = prune_apply(a, p))) st = nns_graph_set_meta(p->g, "nnslim.prune_method", a->method);
+    if (!st) st = nns_graph_save_onnx(p->g, a->out);
+    if (!st) fprintf(stderr, "measuring the pruned model\n");
+    if (!st) st = cli_measure_take(p->g, p->have_data ? &p->test : NULL, a->out, after);
+    if (!st) fprintf(stderr, "measuring the speed of both, alternately\n");
+    if (!st) st = cli_measure_speedup(orig, p->g, after);
+    nns_graph_free(orig);
+    return st;
 }
 
 int cmd_prune(int argc, char **argv) {

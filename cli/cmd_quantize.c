@@ -308,7 +308,7 @@ static int quant_check(quant_args *a) {
 }
 
 typedef struct quant_run {
-    nns_graph *g, *teacher;
+    nns_graph *g, *teacher, *orig; /* orig: the float model, for the alternated speed measure */
     nns_dataset train, test, val;
     float mean, std;
     nns_ptq_result res;
@@ -410,6 +410,7 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
     if (st) return st;
     fprintf(stderr, "measuring the float model\n");
     if ((st = cli_measure_take(p->g, &p->test, a->model, before))) return st;
+    if ((st = nns_graph_clone(p->g, &p->orig))) return st;
     fprintf(stderr, "calibrating on %lld training images (%s)\n",
             (long long)(a->cfg.calib_samples < p->train.n ? a->cfg.calib_samples : p->train.n), a->calib);
     quant_trainer qt = {a, p};
@@ -429,7 +430,9 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
                 p->res.bias_max_shift);
     if ((st = nns_graph_save_onnx(p->g, a->out))) return st;
     fprintf(stderr, "measuring the quantized model\n");
-    return cli_measure_take(p->g, &p->test, a->out, after);
+    if ((st = cli_measure_take(p->g, &p->test, a->out, after))) return st;
+    fprintf(stderr, "measuring the speed of both, alternately\n");
+    return cli_measure_speedup(p->orig, p->g, after);
 }
 
 /* "layers": each node with a weight, its precision and scales. */
@@ -478,6 +481,7 @@ static void quant_report_json(const quant_args *a, const quant_run *p, const cli
     cli_measure_json("before", before);
     printf(", ");
     cli_measure_json("after", after);
+    cli_speed_json(after);
     printf(", ");
     quant_layers_json(p->g);
     printf(", \"output\": ");
@@ -507,10 +511,7 @@ static void quant_report(const quant_args *a, const quant_run *p, const cli_meas
            after->params ? (double)before->params / (double)after->params : 0.0);
     printf("%-22s %14lld %14lld %8.3fx\n", "file bytes", before->file_bytes, after->file_bytes,
            after->file_bytes > 0 ? (double)before->file_bytes / (double)after->file_bytes : 0.0);
-    printf("%-22s %14.4f %14.4f %8.3fx\n", "latency b1 (ms)", before->lat_b1, after->lat_b1,
-           after->lat_b1 > 0 ? before->lat_b1 / after->lat_b1 : 0.0);
-    printf("%-22s %14.0f %14.0f %8.3fx\n", "images/s b64", before->ips_b64, after->ips_b64,
-           before->ips_b64 > 0 ? after->ips_b64 / before->ips_b64 : 0.0);
+    cli_speed_rows(before, after);
     printf("saved %s (%s)\n", a->out, a->cfg.weight_float16 ? "16-bit float weights read through Cast" : "QDQ form");
 }
 
@@ -532,5 +533,6 @@ int cmd_quantize(int argc, char **argv) {
     nns_dataset_free(&p.val);
     nns_graph_free(p.teacher);
     nns_graph_free(p.g);
+    nns_graph_free(p.orig);
     return rc;
 }

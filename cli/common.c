@@ -484,6 +484,7 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
     nns_eval_result er;
     nns_status st;
     m->accuracy = -1;
+    m->has_speedup = 0;
     if (test) {
         if ((st = nns_evaluate(g, test, 256, &er))) return st;
         m->accuracy = er.accuracy;
@@ -504,6 +505,43 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
     double ms64;
     if ((st = nns_benchmark(g, 64, 20, &ms64, &m->ips_b64))) return st;
     return NNS_OK;
+}
+
+nns_status cli_measure_speedup(nns_graph *ref, nns_graph *g, cli_measure *m) {
+    nns_status st = nns_benchmark_ratio(ref, g, 1, 5, 100, &m->sp_b1);
+    if (!st) st = nns_benchmark_ratio(ref, g, 64, 5, 8, &m->sp_b64);
+    m->has_speedup = !st;
+    return st;
+}
+
+void cli_speed_cell(const nns_speed_ratio *r, char *buf, size_t len) {
+    if (r->same) snprintf(buf, len, "no change (%.2f-%.2f)", r->low, r->high);
+    else snprintf(buf, len, "%.3fx (%.2f-%.2f)", r->ratio, r->low, r->high);
+}
+
+void cli_speed_json(const cli_measure *m) {
+    if (!m->has_speedup) return;
+    const nns_speed_ratio *r[2] = {&m->sp_b1, &m->sp_b64};
+    printf(", \"speedup\": {");
+    for (int i = 0; i < 2; i++)
+        printf("%s\"%s\": {\"ratio\": %.4f, \"low\": %.4f, \"high\": %.4f, \"no_change\": %s}", i ? ", " : "",
+               i ? "b64" : "b1", r[i]->ratio, r[i]->low, r[i]->high, r[i]->same ? "true" : "false");
+    printf("}");
+}
+
+void cli_speed_rows(const cli_measure *before, const cli_measure *after) {
+    char c1[64], c64[64];
+    if (after->has_speedup) {
+        cli_speed_cell(&after->sp_b1, c1, sizeof c1);
+        cli_speed_cell(&after->sp_b64, c64, sizeof c64);
+    } else {
+        snprintf(c1, sizeof c1, "%.3fx", after->lat_b1 > 0 ? before->lat_b1 / after->lat_b1 : 0.0);
+        snprintf(c64, sizeof c64, "%.3fx", before->ips_b64 > 0 ? after->ips_b64 / before->ips_b64 : 0.0);
+    }
+    printf("%-22s %14.4f %14.4f %s\n", "latency b1 (ms)", before->lat_b1, after->lat_b1, c1);
+    printf("%-22s %14.0f %14.0f %s\n", "images/s b64", before->ips_b64, after->ips_b64, c64);
+    if (after->has_speedup)
+        printf("(speed: median of 5 alternated rounds, the rounds' range in parentheses)\n");
 }
 
 void cli_measure_json(const char *key, const cli_measure *m) {

@@ -35,7 +35,15 @@ else
 fi
 "$NNS" distill --teacher "$T/t.onnx" --student-width 0.5 --epochs 1 "${D[@]}" -o "$T/d.onnx" >/dev/null 2>"$T/err" && ok ||
   bad "distill: $(cat "$T/err")"
-"$NNS" compare "$U/small_b1.onnx" "$T/t.onnx" "${TEST[@]}" >/dev/null 2>"$T/err" && ok || bad "compare: $(cat "$T/err")"
+if out=$("$NNS" compare "$U/small_b1.onnx" "$T/t.onnx" "${TEST[@]}" --json 2>"$T/err"); then
+  # the second model's speed against the first: a median and the rounds' range around it
+  sp=$(grep -o '"speedup": {"b1": {"ratio": [0-9.]*, "low": [0-9.]*, "high": [0-9.]*, "no_change": [a-z]*}, "b64": {[^}]*}}' <<<"$out")
+  [[ -n "$sp" ]] && ok || bad "compare --json: no speedup: $out"
+  awk '{gsub(/[^0-9. ]/, " "); n = split($0, v, " "); exit !(n == 7 && v[3] <= v[2] && v[2] <= v[4] && v[6] <= v[5] && v[5] <= v[7])}' \
+    <<<"${sp//b64/b}" && ok || bad "compare --json: ratio outside its range: $sp"
+else
+  bad "compare: $(cat "$T/err")"
+fi
 
 # channels-last images: an error that says so, and --layout nhwc
 "$NNS" eval "$U/small_b1.onnx" --test-x "$U/x_nhwc.npy" --test-y "$U/y.npy" >/dev/null 2>"$T/err"

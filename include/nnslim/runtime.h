@@ -42,6 +42,20 @@ nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y);
 nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
                          double *images_per_second);
 
+/* Speed of graph b against graph a, measured alternately so that both see
+ * the same machine load: `rounds` rounds, each timing a then b
+ * (nns_benchmark at `batch` with `repeats`). ratio is the median over the
+ * rounds of a's milliseconds over b's (> 1: b is faster), low and high the
+ * smallest and largest round's ratio: the run-to-run spread. same is 1 when
+ * that spread includes 1 (no change measurable here). ms_a and ms_b are the
+ * medians of the rounds' milliseconds. */
+typedef struct nns_speed_ratio {
+    double ratio, low, high;
+    int same;
+    double ms_a, ms_b;
+} nns_speed_ratio;
+nns_status nns_benchmark_ratio(nns_graph *a, nns_graph *b, int batch, int rounds, int repeats, nns_speed_ratio *r);
+
 /* Profile inference: run batches of `batch` random inputs `repeats` times
  * (after one warm-up run), timing every node. node_ms (nns_graph_n_nodes(g)
  * entries, in the graph's node order, as nns_graph_summarize lists them)

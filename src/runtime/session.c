@@ -246,6 +246,29 @@ done:
     return st;
 }
 
+nns_status nns_benchmark_ratio(nns_graph *a, nns_graph *b, int batch, int rounds, int repeats, nns_speed_ratio *r) {
+    if (rounds < 1 || rounds > 1000)
+        return nns_error(NNS_STATUS_INVALID_ARG, "benchmark: rounds %d must be in 1..1000", rounds);
+    double ma[1000], mb[1000], q[1000];
+    nns_status st = NNS_OK;
+    for (int i = 0; i < rounds && !st; i++) {
+        st = nns_benchmark(a, batch, repeats, &ma[i], NULL);
+        if (!st) st = nns_benchmark(b, batch, repeats, &mb[i], NULL);
+        q[i] = mb[i] > 0 ? ma[i] / mb[i] : 0;
+    }
+    if (st) return st;
+    r->low = r->high = q[0];
+    for (int i = 1; i < rounds; i++) {
+        r->low = q[i] < r->low ? q[i] : r->low;
+        r->high = q[i] > r->high ? q[i] : r->high;
+    }
+    r->ratio = median_of(q, rounds);
+    r->ms_a = median_of(ma, rounds);
+    r->ms_b = median_of(mb, rounds);
+    r->same = r->low <= 1.0 && r->high >= 1.0;
+    return NNS_OK;
+}
+
 nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms) {
     if (batch < 1 || repeats < 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "profile: batch %d and repeats %d must be >= 1", batch, repeats);
