@@ -22,8 +22,9 @@ static const char *help =
     CLI_DISTILL_HELP
     CLI_TRAIN_HELP
     "\n" CLI_DATA_HELP
-    "\nJSON keys: test_accuracy, test_loss, train_images_per_second, epochs, seconds,\n"
-    "params, train_accuracy, val_accuracy, mean, std, threads, output, file_bytes,\n"
+    "\nJSON keys: accuracy and loss (on the test set; also as test_accuracy and\n"
+    "test_loss), train_images_per_second, epochs, seconds, params, train_accuracy,\n"
+    "val_accuracy, mean, std, threads, output, file_bytes,\n"
     "teacher (the --teacher file or null).\n";
 
 /* What the command line asked for. */
@@ -130,11 +131,11 @@ static void train_report(const train_cmd *c, const train_state *s, const nns_tra
     if (c->json) {
         printf("{\"model\": ");
         cli_json_str(stdout, name);
-        printf(", \"epochs\": %d, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
+        printf(", \"epochs\": %d, \"accuracy\": %.6f, \"loss\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
                "\"train_images_per_second\": %.1f, \"seconds\": %.2f, \"params\": %lld, "
                "\"train_accuracy\": %.6f, \"val_accuracy\": %.6f, \"mean\": %.6g, \"std\": %.6g, "
                "\"threads\": %d, \"output\": ",
-               tr->epochs, er->accuracy, er->loss, tr->train_images_per_second, tr->seconds,
+               tr->epochs, er->accuracy, er->loss, er->accuracy, er->loss, tr->train_images_per_second, tr->seconds,
                (long long)nns_graph_n_params(s->g), tr->final_train_accuracy, tr->val_accuracy, s->mean, s->std,
                nns_get_threads());
         cli_json_str(stdout, c->out);
