@@ -103,6 +103,7 @@ typedef struct cli_train_opts {
     const char *optimizer, *schedule, *augment;
     int epochs, batch, nesterov, seed, threads, step_epochs;
     float lr, momentum, wd, warmup, ls, val_split, clip;
+    int keep_zeros, dense; /* --keep-zeros, --dense */
 } cli_train_opts;
 
 #define CLI_TRAIN_OPTS(t)                                                                   \
@@ -113,7 +114,8 @@ typedef struct cli_train_opts {
     {"step-epochs", OPT_INT, &(t).step_epochs, 0},                                            \
     {"label-smoothing", OPT_FLOAT, &(t).ls, 0}, {"augment", OPT_STR, &(t).augment, 0},       \
     {"val-split", OPT_FLOAT, &(t).val_split, 0}, {"seed", OPT_INT, &(t).seed, 0},            \
-    {"threads", OPT_INT, &(t).threads, 0}, {"clip-grad-norm", OPT_FLOAT, &(t).clip, 0}
+    {"threads", OPT_INT, &(t).threads, 0}, {"clip-grad-norm", OPT_FLOAT, &(t).clip, 0},       \
+    {"keep-zeros", OPT_FLAG, &(t).keep_zeros, 0}, {"dense", OPT_FLAG, &(t).dense, 0}
 
 #define CLI_TRAIN_HELP CLI_TRAIN_HELP_SCHED("--schedule constant|step|cosine")
 /* The training options' help, the learning-rate schedule option spelled
@@ -132,13 +134,22 @@ typedef struct cli_train_opts {
     "  --val-split F          hold out this fraction of the training set for validation\n"   \
     "  --seed N               default 1 (same seed and threads: same weights)\n"            \
     "  --threads N            default: all cores\n"                                         \
-    "  --clip-grad-norm X     clip the gradient's global L2 norm to X (default 0: off)\n"
+    "  --clip-grad-norm X     clip the gradient's global L2 norm to X (default 0: off)\n"     \
+    "  --keep-zeros           keep the model's zero weights zero while training (a model\n"  \
+    "                         pruned by another tool; on by itself for models saved\n"      \
+    "                         pruned by nnslim or stored with sparse initializers)\n"        \
+    "  --dense                write every weight dense (no sparse initializers, which\n"    \
+    "                         some runtimes and onnx.checker's full check refuse)\n"
 
 /* Defaults: the anchors' recipe with the given learning rate. */
 void cli_train_init(cli_train_opts *t, float lr);
 /* Fill a training config; prints a usage error and returns CLI_USAGE on a bad
  * value, else 0. epochs is set by the caller. */
 int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config *cfg);
+/* --keep-zeros on the model about to be trained (says how many on stderr). */
+nns_status cli_keep_zeros(const char *cmd, const cli_train_opts *t, nns_graph *g);
+/* Save g to path, every weight dense with --dense. */
+nns_status cli_save_model(const cli_train_opts *t, const nns_graph *g, const char *path);
 /* Split off the validation set if --val-split was given. */
 nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_dataset *val);
 

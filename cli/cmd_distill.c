@@ -157,8 +157,9 @@ static nns_status distill_prepare(distill_cmd *c, distill_state *s) {
         (st = cli_teacher_fits(c->k.teacher, s->teacher, &s->test)))
         return st;
     if (c->student_arch) st = nns_arch_build(c->student_arch, (uint64_t)c->t.seed, &s->student);
-    else if (c->student_model) st = nns_graph_load_onnx(c->student_model, &s->student);
-    else st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);
+    else if (c->student_model) {
+        if (!(st = nns_graph_load_onnx(c->student_model, &s->student))) st = cli_keep_zeros("distill", &c->t, s->student);
+    } else st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);
     if (st || (st = nns_check_data(s->student, &s->train))) return st;
     char buf[64];
     snprintf(buf, sizeof buf, "%.9g", s->mean);
@@ -192,7 +193,7 @@ static nns_status distill_run(distill_cmd *c, distill_state *s) {
     if ((st = nns_train(s->student, &s->train, val, &dcfg, &s->tr))) return st;
     if ((st = nns_distiller_finish(s->dist, s->student))) return st;
     nns_distiller_stats(s->dist, &s->dstats);
-    if ((st = nns_graph_save_onnx(s->student, c->out))) return st;
+    if ((st = cli_save_model(&c->t, s->student, c->out))) return st;
     fprintf(stderr, "measuring the student\n");
     if ((st = cli_measure_take(s->student, &s->test, c->out, &s->ms))) return st;
     if (!c->baseline) return NNS_OK;
@@ -200,7 +201,7 @@ static nns_status distill_run(distill_cmd *c, distill_state *s) {
     nns_train_result br;
     if ((st = nns_train(s->base, &s->train, val, &c->cfg, &br))) return st;
     nns_graph_set_meta(s->base, "nnslim.teacher", "");
-    if (c->base_out && (st = nns_graph_save_onnx(s->base, c->base_out))) return st;
+    if (c->base_out && (st = cli_save_model(&c->t, s->base, c->base_out))) return st;
     if ((st = cli_measure_take(s->base, &s->test, c->base_out, &s->mb))) return st;
     if (!c->base_out) s->mb.file_bytes = s->ms.file_bytes; /* same architecture, same size */
     return NNS_OK;

@@ -253,6 +253,7 @@ static nns_status prune_load_teacher(prune_args *a, prune_run *p) {
 /* Load the model and the data, check the names. */
 static nns_status prune_load(prune_args *a, prune_run *p) {
     nns_status st = nns_graph_load_onnx(a->model, &p->g);
+    if (!st) st = cli_keep_zeros("prune", &a->t, p->g);
     if (st) return st;
     if ((st = cli_data_load(&a->d, &p->train, &p->test))) return st;
     if ((st = cli_data_normalize(&a->d, a->opts, p->g, &p->train, &p->test, &p->mean, &p->std))) return st;
@@ -408,7 +409,7 @@ static nns_status prune_execute(prune_args *a, prune_run *p, cli_measure *before
     if ((st = nns_graph_clone(p->g, &orig))) return st;
     a->cfg.epochs = a->finetune;
     if (!(st = prune_apply(a, p))) st = nns_graph_set_meta(p->g, "nnslim.prune_method", a->method);
-    if (!st) st = nns_graph_save_onnx(p->g, a->out);
+    if (!st) st = cli_save_model(&a->t, p->g, a->out);
     if (!st) fprintf(stderr, "measuring the pruned model\n");
     if (!st) st = cli_measure_take(p->g, p->have_data ? &p->test : NULL, a->out, after);
     if (!st) fprintf(stderr, "measuring the speed of both, alternately\n");

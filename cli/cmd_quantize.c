@@ -317,6 +317,7 @@ typedef struct quant_run {
 /* Load the model and the data; check names and the output path. */
 static nns_status quant_load(const quant_args *a, quant_run *p) {
     nns_status st = nns_graph_load_onnx(a->model, &p->g);
+    if (!st) st = cli_keep_zeros("quantize", &a->t, p->g);
     if (!st) st = cli_data_load(&a->d, &p->train, &p->test);
     if (!st) st = cli_data_normalize(&a->d, a->opts, p->g, &p->train, &p->test, &p->mean, &p->std);
     if (!st) st = nns_check_data(p->g, &p->train);
@@ -428,7 +429,7 @@ static nns_status quant_execute(const quant_args *a, quant_run *p, cli_measure *
     if (a->bias_correction)
         fprintf(stderr, "bias correction: %d layers, largest correction %.4g\n", p->res.bias_corrected,
                 p->res.bias_max_shift);
-    if ((st = nns_graph_save_onnx(p->g, a->out))) return st;
+    if ((st = cli_save_model(&a->t, p->g, a->out))) return st;
     fprintf(stderr, "measuring the quantized model\n");
     if ((st = cli_measure_take(p->g, &p->test, a->out, after))) return st;
     fprintf(stderr, "measuring the speed of both, alternately\n");

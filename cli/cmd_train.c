@@ -102,7 +102,7 @@ static void train_state_free(train_state *s) {
 static nns_status train_prepare(train_cmd *c, train_state *s) {
     nns_status st;
     if (c->arch) st = nns_arch_build(c->arch, (uint64_t)c->t.seed, &s->g);
-    else st = nns_graph_load_onnx(c->model, &s->g);
+    else if (!(st = nns_graph_load_onnx(c->model, &s->g))) st = cli_keep_zeros("train", &c->t, s->g);
     if (st || (st = cli_data_load(&c->d, &s->train, &s->test))) return st;
     if (c->k.teacher && (st = nns_graph_load_onnx(c->k.teacher, &s->teacher))) return st;
     nns_graph *norm_from = s->teacher && !nns_graph_get_meta(s->g, "nnslim.mean") ? s->teacher : s->g;
@@ -170,7 +170,7 @@ static nns_status train_run(train_cmd *c, train_state *s) {
     if ((st = nns_evaluate(s->g, &s->test, 256, &er))) return st;
     nns_eval_result_free(&er);
     if (c->arch && (st = nns_graph_set_meta(s->g, "nnslim.arch", c->arch))) return st;
-    if ((st = nns_graph_save_onnx(s->g, c->out))) return st;
+    if ((st = cli_save_model(&c->t, s->g, c->out))) return st;
     train_report(c, s, &tr, &er, cli_file_size(c->out));
     return NNS_OK;
 }

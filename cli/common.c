@@ -379,6 +379,21 @@ int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config 
     return 0;
 }
 
+nns_status cli_keep_zeros(const char *cmd, const cli_train_opts *t, nns_graph *g) {
+    if (!t->keep_zeros) return NNS_OK;
+    int64_t zeros = 0;
+    nns_status st = nns_graph_keep_zeros(g, &zeros);
+    if (!st)
+        fprintf(stderr, "nnslim %s: keeping %lld zero weights of %lld parameters zero\n", cmd, (long long)zeros,
+                (long long)nns_graph_n_params(g));
+    return st;
+}
+
+nns_status cli_save_model(const cli_train_opts *t, const nns_graph *g, const char *path) {
+    nns_onnx_save_options o = {t->dense ? NNS_ONNX_SPARSE_NEVER : NNS_ONNX_SPARSE_AUTO};
+    return nns_graph_save_onnx_opts(g, path, &o);
+}
+
 nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_dataset *val) {
     memset(val, 0, sizeof *val);
     if (t->val_split <= 0) return NNS_OK;

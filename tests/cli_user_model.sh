@@ -5,7 +5,9 @@
 # prune --method channel, distill and compare run with no flag beyond the
 # data paths (and the method's own); the trained model saves with a free
 # batch; the same images channels-last get an error naming the layout and
-# --layout nhwc reads them as the channels-first ones.
+# --layout nhwc reads them as the channels-first ones. A model pruned by
+# PyTorch keeps its zeros through training with --keep-zeros (by itself when
+# stored sparse); --dense writes dense weights.
 set -u
 NNS="$1"
 SRC_DIR="${NNS_SOURCE_DIR:-$(dirname "$0")/..}"
@@ -44,6 +46,21 @@ if out=$("$NNS" compare "$U/small_b1.onnx" "$T/t.onnx" "${TEST[@]}" --json 2>"$T
 else
   bad "compare: $(cat "$T/err")"
 fi
+
+# imported sparsity: kept with --keep-zeros (and by itself for a model stored sparse), lost
+# without it for a dense file; --dense writes no sparse initializers
+sparsity() { "$NNS" info "$1" | sed -n 's/.*sparsity \([0-9.]*\)%.*/\1/p'; }
+T2=(--epochs 2 --batch-size 16 "${D[@]}")
+"$NNS" train --model "$U/small_pruned.onnx" "${T2[@]}" -o "$T/z0.onnx" >/dev/null 2>&1 || bad "train small_pruned"
+"$NNS" train --model "$U/small_pruned.onnx" "${T2[@]}" --keep-zeros -o "$T/z1.onnx" >/dev/null 2>"$T/err" || bad "train --keep-zeros: $(cat "$T/err")"
+grep -q 'keeping 2255 zero weights of 3796 parameters zero' "$T/err" && ok || bad "--keep-zeros: $(cat "$T/err")"
+"$NNS" train --model "$U/small_sparse.onnx" "${T2[@]}" -o "$T/z2.onnx" >/dev/null 2>&1 || bad "train small_sparse"
+"$NNS" train --model "$U/small_pruned.onnx" "${T2[@]}" --keep-zeros --dense -o "$T/z3.onnx" >/dev/null 2>&1 || bad "train --dense"
+s0=$(sparsity "$T/z0.onnx"); s1=$(sparsity "$T/z1.onnx"); s2=$(sparsity "$T/z2.onnx"); s3=$(sparsity "$T/z3.onnx")
+awk -v a="$s1" -v b="$s2" -v c="$s3" 'BEGIN{exit !(a >= 59.4 && b >= 59.4 && c >= 59.4)}' && ok ||
+  bad "zeros not kept: --keep-zeros $s1%, stored sparse $s2%, --dense $s3%"
+awk -v a="$s0" 'BEGIN{exit !(a < 10)}' && ok || bad "a dense file's zeros kept without --keep-zeros: $s0%"
+[[ $(stat -c %s "$T/z3.onnx") -gt $(stat -c %s "$T/z1.onnx") ]] && ok || bad "--dense did not write dense weights"
 
 # channels-last images: an error that says so, and --layout nhwc
 "$NNS" eval "$U/small_b1.onnx" --test-x "$U/x_nhwc.npy" --test-y "$U/y.npy" >/dev/null 2>"$T/err"

@@ -131,6 +131,12 @@ const char *nns_graph_node_name(const nns_graph *g, int i);
 const char *nns_graph_node_op(const nns_graph *g, int i);
 /* Total trainable parameter count, and all parameter elements. */
 int64_t nns_graph_n_params(const nns_graph *g);
+/* Keep the zeros of g's prunable weights (Conv, Gemm, MatMul) as pruning
+ * masks, so that training leaves them zero: what a model pruned by another
+ * tool needs before fine-tuning. ONNX import does it for models saved
+ * pruned by nnslim and for models stored with sparse initializers.
+ * *zeros (may be NULL) gets how many weights are masked. */
+nns_status nns_graph_keep_zeros(nns_graph *g, int64_t *zeros);
 
 /* Per-node summary for reports (nnslim info). Shapes are for batch 1. */
 typedef struct nns_layer_info {

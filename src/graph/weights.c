@@ -157,6 +157,14 @@ nns_status nns_graph_masks_ensure(nns_graph *g) {
     return NNS_OK;
 }
 
+nns_status nns_graph_keep_zeros(nns_graph *g, int64_t *zeros) {
+    nns_status st = nns_graph_masks_from_zeros(g);
+    if (st || !zeros) return st;
+    *zeros = 0;
+    for (int64_t i = 0; i < g->n_params; i++) *zeros += g->masks[i] == 0.0f;
+    return NNS_OK;
+}
+
 nns_status nns_graph_masks_from_zeros(nns_graph *g) {
     nns_weight_ref *t;
     int n;

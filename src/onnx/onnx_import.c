@@ -1340,9 +1340,11 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
     fix_trainable(g);
     if ((st = nns_graph_finalize(g))) return wrap(L, st);
     /* A pruned model gets its masks back: every zero of a contracted weight
-     * (graph/weights.h, the listing pruning's targets come from). */
+     * (graph/weights.h, the listing pruning's targets come from); so does a
+     * model stored with sparse initializers (pruned by another tool). */
     const char *pr = nns_graph_get_meta(g, "nnslim.pruned");
-    if (pr && strcmp(pr, "1") == 0 && (st = nns_graph_masks_from_zeros(g))) return wrap(L, st);
+    if (((pr && strcmp(pr, "1") == 0) || gp->n_sparse_initializer) && (st = nns_graph_masks_from_zeros(g)))
+        return wrap(L, st);
     return NNS_OK;
 }
 
