@@ -1,11 +1,14 @@
 /* cmd_train.c — nnslim train. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char *help =
-    "usage: nnslim train (--arch NAME | --model FILE.onnx) [DATA] [OPTIONS] -o OUT.onnx\n"
+    "usage: nnslim train (--arch NAME | --model FILE.onnx | --resume CKPT.onnx) [DATA] [OPTIONS]\n"
+    "                    -o OUT.onnx\n"
     "\n"
     "Train a built-in architecture from scratch, or continue training an ONNX model,\n"
     "on the CPU; evaluate on the test set; save the result as ONNX (opset 13).\n"
@@ -16,6 +19,18 @@ static const char *help =
     "  --epochs N             default: the architecture's (lenet* 10, others 6; 10 for --model)\n"
     "  --slim-penalty X       L1 penalty on BatchNorm scales (Network Slimming), default 0\n"
     "  --json                 print one JSON object on stdout\n"
+    "  --log FILE             one JSON line per epoch: epoch, epochs, loss, train_accuracy,\n"
+    "                         val_accuracy, val_loss (null without a validation set), lr,\n"
+    "                         images_per_second, seconds\n"
+    "  --save-best FILE       save the model whenever the validation accuracy is the best\n"
+    "                         so far (needs --val-split)\n"
+    "  --checkpoint CKPT.onnx after every epoch, the model and CKPT.onnx.state (the\n"
+    "                         optimizer's state); default: OUT.onnx.checkpoint.onnx,\n"
+    "                         removed when the run ends. Ctrl-C stops the run, keeps\n"
+    "                         the last epoch's checkpoint and says where\n"
+    "  --resume CKPT.onnx     go on from a checkpoint, with the options of the run that\n"
+    "                         wrote it: it ends with the weights the uninterrupted run\n"
+    "                         would have (same threads)\n"
     "  --lr X                 default 0.05\n"
     "  --teacher T.onnx       learn from this trained model too (knowledge distillation;\n"
     "                         see 'nnslim distill --help'), with:\n"
@@ -29,7 +44,7 @@ static const char *help =
 
 /* What the command line asked for. */
 typedef struct train_cmd {
-    const char *arch, *model, *out;
+    const char *arch, *model, *out, *log, *save_best, *checkpoint, *resume;
     int epochs, json;
     float slim;
     cli_train_opts t;
@@ -49,6 +64,8 @@ static int train_parse(int argc, char **argv, train_cmd *c) {
     cli_opt opts[] = {{"arch", OPT_STR, &c->arch, 0}, {"model", OPT_STR, &c->model, 0},
                       {"output", OPT_STR, &c->out, 0}, {"epochs", OPT_INT, &c->epochs, 0},
                       {"slim-penalty", OPT_FLOAT, &c->slim, 0}, {"json", OPT_FLAG, &c->json, 0},
+                      {"log", OPT_STR, &c->log, 0}, {"save-best", OPT_STR, &c->save_best, 0},
+                      {"checkpoint", OPT_STR, &c->checkpoint, 0}, {"resume", OPT_STR, &c->resume, 0},
                       CLI_TRAIN_OPTS(c->t), CLI_DATA_OPTS(c->d), CLI_DISTILL_OPTS(c->k), {NULL, 0, NULL, 0}};
     const char *pos[1];
     int npos;
@@ -59,7 +76,8 @@ static int train_parse(int argc, char **argv, train_cmd *c) {
     }
     if (r) return r;
     const char *bad = NULL;
-    if (!c->arch == !c->model) bad = "give exactly one of --arch NAME or --model FILE.onnx";
+    if (!!c->arch + !!c->model + !!c->resume != 1) bad = "give exactly one of --arch NAME, --model FILE.onnx or --resume CKPT.onnx";
+    else if (c->save_best && !(c->t.val_split > 0)) bad = "--save-best needs a validation set: give --val-split F";
     else if (!c->out) bad = "-o OUT.onnx is required";
     else if (cli_opt_seen(opts, "epochs") && c->epochs < 1) bad = "--epochs must be >= 1";
     else if (c->slim < 0) bad = "--slim-penalty must be >= 0";
@@ -97,12 +115,29 @@ static void train_state_free(train_state *s) {
     nns_graph_free(s->g);
 }
 
+/* The optimizer's state buffer, and with --resume its content and the
+ * epoch to start at. */
+static nns_status train_state_prepare(train_cmd *c, train_state *s) {
+    if ((c->cfg.opt_state = calloc((size_t)nns_train_state_len(s->g, &c->cfg) + 1, sizeof(float))) == NULL)
+        return nns_error(NNS_STATUS_NOMEM, "out of memory for the optimizer's state");
+    if (!c->resume) return NNS_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s.state", c->resume);
+    int done = 0;
+    nns_status st = nns_train_state_load(path, s->g, &c->cfg, &done, c->cfg.opt_state);
+    if (st) return st;
+    c->cfg.start_epoch = done;
+    c->cfg.resume_state = 1;
+    fprintf(stderr, "resuming from %s after epoch %d of %d\n", c->resume, done, c->cfg.epochs);
+    return NNS_OK;
+}
+
 /* Build or load the model, load and normalise the data (a fresh student
  * takes the teacher's normalisation), and set up distillation. */
 static nns_status train_prepare(train_cmd *c, train_state *s) {
     nns_status st;
     if (c->arch) st = nns_arch_build(c->arch, (uint64_t)c->t.seed, &s->g);
-    else if (!(st = nns_graph_load_onnx(c->model, &s->g))) st = cli_keep_zeros("train", &c->t, s->g);
+    else if (!(st = nns_graph_load_onnx(c->model ? c->model : c->resume, &s->g))) st = cli_keep_zeros("train", &c->t, s->g);
     if (st || (st = cli_data_load(&c->d, &s->train, &s->test))) return st;
     if (c->k.teacher && (st = nns_graph_load_onnx(c->k.teacher, &s->teacher))) return st;
     nns_graph *norm_from = s->teacher && !nns_graph_get_meta(s->g, "nnslim.mean") ? s->teacher : s->g;
@@ -114,6 +149,7 @@ static nns_status train_prepare(train_cmd *c, train_state *s) {
     if ((st = cli_val_split(&c->t, &s->train, &s->val))) return st;
     if ((st = nns_check_data(s->g, &s->train)) || (st = nns_check_data(s->g, &s->test))) return st;
     if ((st = cli_check_writable(c->out))) return st;
+    if ((st = train_state_prepare(c, s))) return st;
     if (!c->k.teacher) return NNS_OK;
     if ((st = cli_teacher_fits(c->k.teacher, s->teacher, &s->train))) return st;
     if ((st = cli_teacher_check_norm(c->k.teacher, s->teacher, s->mean, s->std))) return st;
@@ -157,13 +193,104 @@ static void train_report(const train_cmd *c, const train_state *s, const nns_tra
     printf("saved            %s (%lld bytes)\n", c->out, fb);
 }
 
+/* What happens at the end of every epoch and on Ctrl-C. */
+typedef struct train_hooks {
+    train_cmd *c;
+    FILE *log;
+    float best;
+    char ckpt[4200], state[4300]; /* the checkpoint and its optimizer state */
+    int default_ckpt;             /* not asked for: removed when the run ends */
+    int done;                     /* epochs in the checkpoint */
+    nns_status err;               /* the first failure of a callback */
+    char msg[512];                /* and its message */
+} train_hooks;
+
+static volatile int g_stop;
+static void on_sigint(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+/* The model and the optimizer's state after `done` epochs. */
+static nns_status checkpoint_write(train_hooks *h, const nns_graph *g, int done) {
+    nns_status st = cli_save_model(&h->c->t, g, h->ckpt);
+    if (!st) st = nns_train_state_save(h->state, g, &h->c->cfg, done, h->c->cfg.opt_state);
+    if (!st) h->done = done;
+    return st;
+}
+
+static void log_epoch(FILE *f, const nns_train_progress *p) {
+    fprintf(f, "{\"epoch\": %d, \"epochs\": %d, \"loss\": %.6f, \"train_accuracy\": %.6f, \"val_accuracy\": ", p->epoch,
+            p->epochs, p->loss, p->accuracy);
+    if (p->val_accuracy >= 0) fprintf(f, "%.6f, \"val_loss\": %.6f", p->val_accuracy, p->val_loss);
+    else fprintf(f, "null, \"val_loss\": null");
+    fprintf(f, ", \"lr\": %.6g, \"images_per_second\": %.1f, \"seconds\": %.2f}\n", p->lr, p->images_per_second,
+            p->seconds_elapsed);
+    fflush(f);
+}
+
+static void train_progress(const nns_train_progress *p, void *user) {
+    train_hooks *h = user;
+    cli_progress(p, NULL);
+    if (!p->end_of_epoch || h->err) return;
+    if (h->log) log_epoch(h->log, p);
+    if (h->c->save_best && p->val_accuracy > h->best) {
+        h->best = p->val_accuracy;
+        if (!(h->err = cli_save_model(&h->c->t, p->graph, h->c->save_best)))
+            fprintf(stderr, "best so far (val acc %.4f): saved %s\n", p->val_accuracy, h->c->save_best);
+    }
+    if (!h->err) h->err = checkpoint_write(h, p->graph, p->epoch);
+    if (h->err) { /* stop the run, keeping the message */
+        snprintf(h->msg, sizeof h->msg, "%s", nns_last_error());
+        g_stop = 1;
+    }
+}
+
+/* Open the log, choose the checkpoint's name, write the starting one. */
+static nns_status hooks_open(train_hooks *h, train_cmd *c, const nns_graph *g) {
+    memset(h, 0, sizeof *h);
+    h->c = c;
+    h->best = -1;
+    if (c->log && !(h->log = fopen(c->log, c->resume ? "a" : "w")))
+        return nns_error(NNS_STATUS_IO, "cannot open log file '%s'", c->log);
+    h->default_ckpt = !c->checkpoint && !c->resume;
+    snprintf(h->ckpt, sizeof h->ckpt, h->default_ckpt ? "%s.checkpoint.onnx" : "%s", c->checkpoint ? c->checkpoint
+                                                                               : c->resume ? c->resume : c->out);
+    snprintf(h->state, sizeof h->state, "%s.state", h->ckpt);
+    c->cfg.progress = train_progress;
+    c->cfg.progress_user = h;
+    c->cfg.stop = &g_stop;
+    return checkpoint_write(h, g, c->cfg.start_epoch);
+}
+
+/* Close the log; remove a checkpoint the user did not ask for unless the
+ * run was interrupted, and then say where it is. */
+static void hooks_close(train_hooks *h, nns_status st) {
+    if (h->log) fclose(h->log);
+    if (st == NNS_STATUS_INTERRUPTED && !h->err) {
+        fprintf(stderr, "nnslim train: interrupted; the state after epoch %d is in %s (and %s): go on with "
+                        "'nnslim train --resume %s' and the same options\n", h->done, h->ckpt, h->state, h->ckpt);
+        return;
+    }
+    if (h->default_ckpt) {
+        unlink(h->ckpt);
+        unlink(h->state);
+    }
+}
+
 /* Train, evaluate and save. */
 static nns_status train_run(train_cmd *c, train_state *s) {
     fprintf(stderr, "training %s on %lld images (%lld test), %d epoch%s, batch %d, %d threads\n",
-            c->arch ? c->arch : c->model, (long long)s->train.n, (long long)s->test.n, c->cfg.epochs,
-            c->cfg.epochs == 1 ? "" : "s", c->cfg.batch_size, nns_get_threads());
+            c->arch ? c->arch : c->model ? c->model : c->resume, (long long)s->train.n, (long long)s->test.n,
+            c->cfg.epochs, c->cfg.epochs == 1 ? "" : "s", c->cfg.batch_size, nns_get_threads());
     nns_train_result tr;
-    nns_status st = nns_train(s->g, &s->train, s->val.n ? &s->val : NULL, &c->cfg, &tr);
+    train_hooks h;
+    nns_status st = hooks_open(&h, c, s->g);
+    void (*old)(int) = signal(SIGINT, on_sigint);
+    if (!st) st = nns_train(s->g, &s->train, s->val.n ? &s->val : NULL, &c->cfg, &tr);
+    signal(SIGINT, old);
+    if (st == NNS_STATUS_INTERRUPTED && h.err) st = nns_error(h.err, "%s", h.msg);
+    hooks_close(&h, st);
     if (st || (st = nns_distiller_finish(s->dist, s->g))) return st;
     if (c->k.teacher && (st = nns_graph_set_meta(s->g, "nnslim.teacher", c->k.teacher))) return st;
     nns_eval_result er;
@@ -186,5 +313,7 @@ int cmd_train(int argc, char **argv) {
     nns_status st = train_prepare(&c, &s);
     if (!st) st = train_run(&c, &s);
     train_state_free(&s);
+    free(c.cfg.opt_state);
+    if (st == NNS_STATUS_INTERRUPTED) return 130; /* as a shell reports SIGINT */
     return st ? cli_fail("train", st) : CLI_OK;
 }

@@ -22,9 +22,11 @@ typedef enum nns_status {
     NNS_STATUS_SHAPE = 5,        /* shapes do not agree                        */
     NNS_STATUS_NOMEM = 6,        /* an allocation failed                       */
     NNS_STATUS_INTERNAL = 7,     /* a bug in nnslim                            */
-    NNS_STATUS_LIMIT = 8         /* a size is over a configured limit (a tensor's
+    NNS_STATUS_LIMIT = 8,        /* a size is over a configured limit (a tensor's
                                     elements, a plan's memory, a file's bytes:
                                     nnslim/tensor.h, docs/security.md)         */
+    NNS_STATUS_INTERRUPTED = 9   /* stopped on the caller's request (training's
+                                    nns_train_config.stop)                     */
     /* enums only grow at the end */
 } nns_status;
 

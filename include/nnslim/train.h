@@ -43,6 +43,9 @@ typedef struct nns_train_progress {
     int end_of_epoch;
     float val_accuracy;    /* -1 if no validation set              */
     float val_loss;
+    /* The graph being trained: at the end of an epoch it holds that epoch's
+     * weights (and statistics), which the callback may save. */
+    const nns_graph *graph;
 } nns_train_progress;
 
 typedef void (*nns_progress_fn)(const nns_train_progress *p, void *user);
@@ -107,7 +110,32 @@ typedef struct nns_train_config {
      * the seeds are those of these epochs in the whole run; the optimizer
      * starts with fresh state. 0, 0 (default): the whole run. */
     int start_epoch, stop_epoch;
+    /* The optimizer's state across calls (checkpoints): NULL, or
+     * nns_train_state_len(g, cfg) floats (the momentum, or AdamW's first
+     * then second moments). With resume_state 1, nns_train starts from it,
+     * so that a run resumed at start_epoch goes on exactly as the
+     * uninterrupted one; either way it holds the state after each epoch
+     * before the progress callback sees that epoch's end. */
+    float *opt_state;
+    int resume_state;
+    /* Set *stop to nonzero (from a signal handler, another thread) to stop
+     * after the current step: nns_train returns NNS_STATUS_INTERRUPTED,
+     * g holding the weights of that step. NULL: never. */
+    volatile int *stop;
 } nns_train_config;
+
+/* Floats of optimizer state a run of cfg on g keeps (nns_train_config.opt_state). */
+int64_t nns_train_state_len(const nns_graph *g, const nns_train_config *cfg);
+/* A checkpoint's optimizer state (the model itself goes to ONNX beside
+ * it): epochs_done of cfg's run and nns_train_state_len floats of state,
+ * with the run's epochs, batch size, optimizer and seed, written to a
+ * temporary name and renamed. Loading checks all of these against cfg and
+ * g (an error names the value that differs: a resumed run must be the same
+ * run) and the file's size against its header. */
+nns_status nns_train_state_save(const char *path, const nns_graph *g, const nns_train_config *cfg, int epochs_done,
+                                const float *state);
+nns_status nns_train_state_load(const char *path, const nns_graph *g, const nns_train_config *cfg, int *epochs_done,
+                                float *state);
 
 /* Fill cfg with the defaults (the anchors' recipe). */
 void nns_train_config_default(nns_train_config *cfg);

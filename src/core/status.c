@@ -17,6 +17,7 @@ const char *nns_status_str(nns_status s) {
     case NNS_STATUS_NOMEM: return "out of memory";
     case NNS_STATUS_INTERNAL: return "internal error";
     case NNS_STATUS_LIMIT: return "over a limit";
+    case NNS_STATUS_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }

@@ -346,9 +346,21 @@ static void report_epoch(const trainer *tr, int epoch, const nns_train_result *r
     pr.seconds_left = el / (done > 0 ? done : 1) * (stop - epoch - 1);
     pr.lr = nns_schedule_lr(cfg, tr->t > 0 ? tr->t - 1 : 0, tr->T, tr->spe);
     pr.end_of_epoch = 1;
+    pr.graph = tr->g;
     pr.val_accuracy = vacc;
     pr.val_loss = vloss;
     cfg->progress(&pr, cfg->progress_user);
+}
+
+/* The optimizer's buffers to (out 1) or from cfg->opt_state. */
+static void state_copy(trainer *tr, int out) {
+    float *s = tr->cfg->opt_state;
+    const size_t n = (size_t)tr->np * sizeof(float);
+    if (!s) return;
+    if (out) memcpy(s, tr->mom, n);
+    else memcpy(tr->mom, s, n);
+    if (tr->sq && out) memcpy(s + tr->np, tr->sq, n);
+    else if (tr->sq) memcpy(tr->sq, s + tr->np, n);
 }
 
 /* One epoch: its steps, then the validation set (if any), into res. */
@@ -362,6 +374,9 @@ static nns_status train_epoch(trainer *tr, int epoch, const nns_dataset *val, nn
         int n;
         float loss = 0, lr = 0;
         int64_t right = 0;
+        if (cfg->stop && *cfg->stop)
+            return nns_error(NNS_STATUS_INTERRUPTED, "training stopped at epoch %d, step %lld of %lld", epoch + 1,
+                             (long long)step + 1, (long long)tr->spe);
         if ((st = train_step(tr, epoch, step, &n, &loss, &right, &lr))) return st;
         if (n <= 0) break;
         correct += right;
@@ -370,6 +385,7 @@ static nns_status train_epoch(trainer *tr, int epoch, const nns_dataset *val, nn
         tr->images += n;
         if (cfg->progress) report_step(tr, epoch, step, loss_sum, correct, seen, lr);
     }
+    state_copy(tr, 1);
     res->final_train_loss = seen ? (float)(loss_sum / seen) : 0;
     res->final_train_accuracy = seen ? (float)correct / (float)seen : 0;
     double train_el = nns_now_s() - tr->t0;
@@ -390,6 +406,10 @@ static nns_status train_epoch(trainer *tr, int epoch, const nns_dataset *val, nn
     return NNS_OK;
 }
 
+int64_t nns_train_state_len(const nns_graph *g, const nns_train_config *cfg) {
+    return nns_graph_n_params(g) * (cfg->optimizer == NNS_OPTIMIZER_KIND_ADAMW ? 2 : 1);
+}
+
 nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *val,
                      const nns_train_config *cfg, nns_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -407,6 +427,10 @@ nns_status nns_train(nns_graph *g, const nns_dataset *train, const nns_dataset *
     if ((st = trainer_init(&tr, g, train, cfg, classes))) goto done;
     tr.t0 = nns_now_s();
     tr.t = tr.t_start = tr.spe * cfg->start_epoch;
+    if (cfg->opt_state && cfg->resume_state) {
+        state_copy(&tr, 0);
+        tr.t_start = 0; /* the state holds every step since the run began */
+    }
     res->epochs = cfg->start_epoch;
     for (int epoch = cfg->start_epoch; epoch < (cfg->stop_epoch ? cfg->stop_epoch : cfg->epochs); epoch++)
         if ((st = train_epoch(&tr, epoch, val, res))) goto done;
