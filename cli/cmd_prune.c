@@ -23,8 +23,11 @@ static const char *help =
     "  --criterion l1|l2|bn|taylor   channel/neuron ranking (default l1)\n"
     "  --target-macs X        channel, global: remove until MACs <= X of the original\n"
     "  --target-params X      channel, global: remove until params <= X of the original\n"
-    "  --round-to N           keep a multiple of N channels per layer (default 8; 1: any)\n"
-    "  --layer-ratios LIST    name=ratio,... per-layer channel ratios (e.g. from sensitivity)\n"
+    "  --round-to N           keep a multiple of N channels per layer (default 8, or 1\n"
+    "                         with --layer-ratios, which then apply as given; 1: any);\n"
+    "                         a layer this leaves whole is named on stderr and in JSON\n"
+    "  --layer-ratios LIST    name=ratio,... per-layer ratios of Conv channels or Gemm\n"
+    "                         neurons, in either method (e.g. what sensitivity suggests)\n"
     "  --schedule oneshot|iterative|gradual   magnitude only (default oneshot):\n"
     "                         oneshot prunes then fine-tunes; iterative prunes in --steps rounds\n"
     "                         with fine-tuning between; gradual prunes during fine-tuning with\n"
@@ -229,6 +232,8 @@ typedef struct prune_run {
     nns_dataset train, test, val;
     float mean, std;
     int have_data;
+    nns_structured_report rep; /* neuron / channel pruning's */
+    int has_rep;
 } prune_run;
 
 /* Load the teacher and check it, the hints and the data before any work. */
@@ -311,7 +316,7 @@ static void prune_on_round(void *user, int round, int rounds, float target) {
 }
 
 /* N:M, neurons or channels, each once. */
-static nns_status prune_other(const prune_args *a, const prune_run *p) {
+static nns_status prune_other(const prune_args *a, prune_run *p) {
     if (a->is_nm) return nns_prune_nm(p->g, a->nm_n, a->nm_m, &a->ex);
     nns_structured_config sc;
     memset(&sc, 0, sizeof sc);
@@ -320,7 +325,7 @@ static nns_status prune_other(const prune_args *a, const prune_run *p) {
     sc.target_macs = a->target_macs;
     sc.target_params = a->target_params;
     sc.criterion = a->crit;
-    sc.round_to = a->round_to;
+    sc.round_to = a->layer_ratios && !cli_opt_seen(a->opts, "round-to") ? 1 : a->round_to;
     sc.neurons = a->is_neuron ? 1 : 2; /* neuron: Gemm only; channel: Conv only */
     sc.exclude = &a->ex;
     sc.layer_names = a->lr_names;
@@ -329,17 +334,23 @@ static nns_status prune_other(const prune_args *a, const prune_run *p) {
     sc.data = p->have_data ? &p->train : NULL;
     sc.taylor_batches = 4;
     sc.batch_size = 64;
-    nns_structured_report rep;
-    nns_status st = nns_prune_structured(p->g, &sc, &rep);
-    if (!st)
-        fprintf(stderr, "removed %lld of %lld channels in %d of %d groups\n",
-                (long long)(rep.channels_before - rep.channels_after), (long long)rep.channels_before,
-                rep.groups_pruned, rep.groups);
-    return st;
+    nns_structured_report *rep = &p->rep;
+    nns_status st = nns_prune_structured(p->g, &sc, rep);
+    if (st) return st;
+    p->has_rep = 1;
+    fprintf(stderr, "removed %lld of %lld conv channels and %lld of %lld Gemm neurons, in %d of %d groups\n",
+            (long long)(rep->conv_before - rep->conv_after), (long long)rep->conv_before,
+            (long long)(rep->neurons_before - rep->neurons_after), (long long)rep->neurons_before, rep->groups_pruned,
+            rep->groups);
+    if (rep->n_skipped)
+        fprintf(stderr, "nnslim prune: keeping a multiple of %d channels (--round-to) left %d layer%s whole: %s; "
+                        "give --round-to 1 to prune %s\n", a->round_to, rep->n_skipped, rep->n_skipped == 1 ? "" : "s",
+                rep->skipped, rep->n_skipped == 1 ? "it" : "them");
+    return NNS_OK;
 }
 
 /* Prune (magnitude: the library's schedule) and fine-tune. */
-static nns_status prune_apply(const prune_args *a, const prune_run *p) {
+static nns_status prune_apply(const prune_args *a, prune_run *p) {
     prune_ft ft = {a, p, a->sched == NNS_PRUNE_SCHEDULE_ONESHOT};
     if (!a->is_mag) {
         nns_status st = prune_other(a, p);
@@ -366,7 +377,24 @@ static nns_status prune_apply(const prune_args *a, const prune_run *p) {
     return nns_prune_schedule_run(p->g, &s);
 }
 
-static void prune_report(const prune_args *a, const cli_measure *before, const cli_measure *after) {
+/* ", \"removed\": {...}, \"skipped\": [...]" of neuron / channel pruning. */
+static void removed_json(const nns_structured_report *r) {
+    printf(", \"removed\": {\"conv_channels\": %lld, \"conv_channels_before\": %lld, \"gemm_neurons\": %lld, "
+           "\"gemm_neurons_before\": %lld, \"groups_pruned\": %d, \"groups\": %d}, \"skipped\": [",
+           (long long)(r->conv_before - r->conv_after), (long long)r->conv_before,
+           (long long)(r->neurons_before - r->neurons_after), (long long)r->neurons_before, r->groups_pruned, r->groups);
+    char names[sizeof r->skipped];
+    snprintf(names, sizeof names, "%s", r->skipped);
+    char *save = NULL;
+    int k = 0;
+    for (char *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save), k++) {
+        printf(k ? ", " : "");
+        cli_json_str(stdout, t);
+    }
+    printf("]");
+}
+
+static void prune_report(const prune_args *a, const prune_run *p, const cli_measure *before, const cli_measure *after) {
     if (a->json) {
         printf("{\"method\": ");
         cli_json_str(stdout, a->method);
@@ -375,6 +403,7 @@ static void prune_report(const prune_args *a, const cli_measure *before, const c
         printf(", ");
         cli_measure_json("after", after);
         cli_speed_json(after);
+        if (p->has_rep) removed_json(&p->rep);
         printf(", \"teacher\": ");
         if (a->k.teacher) cli_json_str(stdout, a->k.teacher);
         else printf("null");
@@ -431,7 +460,7 @@ int cmd_prune(int argc, char **argv) {
     memset(&p, 0, sizeof p);
     cli_measure before, after;
     nns_status st = prune_execute(&a, &p, &before, &after);
-    if (!st) prune_report(&a, &before, &after);
+    if (!st) prune_report(&a, &p, &before, &after);
     rc = st ? cli_fail("prune", st) : CLI_OK;
     nns_dataset_free(&p.train);
     nns_dataset_free(&p.test);

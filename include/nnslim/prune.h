@@ -111,7 +111,8 @@ typedef struct nns_structured_config {
                                     Gemm neurons; 2: Conv channels only      */
     const nns_prune_exclude *exclude;
     /* per-layer ratios (override `ratio` for the group holding that Conv or
-       Gemm node); may be NULL / 0 */
+       Gemm node, in every mode: a named Gemm is pruned by neurons in
+       channel mode, as nnslim sensitivity suggests); may be NULL / 0 */
     const char *const *layer_names;
     const float *layer_ratios;
     int n_layer_ratios;
@@ -124,6 +125,12 @@ typedef struct nns_structured_report {
     int groups;                  /* coupled channel groups found            */
     int groups_pruned;
     int64_t channels_before, channels_after;
+    /* of those, Conv output channels and Gemm / MatMul neurons */
+    int64_t conv_before, conv_after, neurons_before, neurons_after;
+    /* Layers asked to lose channels that rounding (round_to) left whole:
+     * their names, comma-separated (truncated with "..."), and how many. */
+    int n_skipped;
+    char skipped[512];
     int64_t params_before, params_after;
     int64_t macs_before, macs_after;
 } nns_structured_report;

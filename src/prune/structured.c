@@ -309,11 +309,9 @@ static nns_status group_ratio(sel *s, const char *nm, int gi, float r) {
         nns_depgraph_reason(s->dg, gi, why, sizeof why);
         return nns_error(NNS_STATUS_UNSUPPORTED, "node '%s': its output %s cannot be pruned: %s", nm, layer_word(gr),
                          why);
-    } else if (!group_matches(gr, s->cfg->neurons)) {
-        return nns_error(NNS_STATUS_INVALID_ARG, "node '%s': its %s are not pruned in this mode (%s)", nm,
-                         layer_word(gr), s->cfg->neurons == 1 ? "neurons only" : "channels only");
-    } else if (!s->excl[gi]) {
+    } else if (!s->excl[gi]) { /* named: pruned whatever the mode's kind */
         s->gratio[gi] = r;
+        s->elig[gi] = 1;
     }
     return NNS_OK;
 }
@@ -449,6 +447,27 @@ static void choose_per_layer(sel *s, int use_target, int64_t p0, int64_t m0) {
 }
 
 /* The report's group and channel counts for the selection. */
+/* Per-layer mode: the layers asked to lose units (their group's ratio > 0)
+ * that rounding left whole, named in r->skipped. */
+static void count_skipped(const sel *s, nns_structured_report *r) {
+    const nns_structured_config *cfg = s->cfg;
+    if (cfg->global || cfg->target_params > 0 || cfg->target_macs > 0 || s->round_to <= 1) return;
+    for (int sp = 0; sp < s->dg->n_spaces; sp++) {
+        const nns_dg_space *spc = &s->dg->spaces[sp];
+        const int gi = spc->group;
+        if (spc->kind == NNS_DG_SPACE_KIND_FIXED || gi < 0 || !s->elig[gi] || spc->node < 0) continue;
+        const float ratio = s->gratio[gi] >= 0 ? s->gratio[gi] : cfg->ratio;
+        const nns_dg_group *gr = &s->dg->groups[gi];
+        if (!(ratio > 0) || kept_in_group(s, gi) < gr->n_units || target_keep(gr->n_units, ratio, 1) == gr->n_units)
+            continue;
+        const size_t at = strlen(r->skipped);
+        if (at + 4 < sizeof r->skipped)
+            snprintf(r->skipped + at, sizeof r->skipped - at, "%s%s", at ? "," : "", s->w->nodes[spc->node].name);
+        if (strlen(r->skipped) >= sizeof r->skipped - 4) strcpy(r->skipped + sizeof r->skipped - 4, "...");
+        r->n_skipped++;
+    }
+}
+
 static void count_selection(const sel *s, nns_structured_report *r) {
     const nns_depgraph *dg = s->dg;
     for (int gi = 0; gi < dg->n_groups; gi++) {
@@ -458,10 +477,14 @@ static void count_selection(const sel *s, nns_structured_report *r) {
         if (kept_in_group(s, gi) < gr->n_units) r->groups_pruned++;
     }
     for (int sp = 0; sp < dg->n_spaces; sp++) {
-        if (dg->spaces[sp].kind == NNS_DG_SPACE_KIND_FIXED) continue;
+        const int kind = dg->spaces[sp].kind;
+        if (kind == NNS_DG_SPACE_KIND_FIXED) continue;
         r->channels_before += dg->spaces[sp].len;
         r->channels_after += s->space_kept[sp];
+        *(kind == NNS_DG_SPACE_KIND_CONV ? &r->conv_before : &r->neurons_before) += dg->spaces[sp].len;
+        *(kind == NNS_DG_SPACE_KIND_CONV ? &r->conv_after : &r->neurons_after) += s->space_kept[sp];
     }
+    count_skipped(s, r);
 }
 
 static nns_status graph_macs(nns_graph *w, int64_t *macs) {
