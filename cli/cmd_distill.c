@@ -35,7 +35,8 @@ static const char *help =
     "  --lr X                 default 0.05\n"
     CLI_TRAIN_HELP
     "\n" CLI_DATA_HELP
-    "\nJSON keys: teacher_accuracy, student_accuracy, baseline_accuracy (null without\n"
+    "\nJSON keys: accuracy (the student's, as in every command's JSON), teacher_file,\n"
+    "teacher_accuracy, student_accuracy, baseline_accuracy (null without\n"
     "--baseline), gain (student - baseline, points), and \"teacher\", \"student\",\n"
     "\"baseline\" objects with accuracy, params, nonzero_params, macs, file_bytes,\n"
     "latency_ms_b1, images_per_second_b64; temperature, alpha, epochs, hints,\n"
@@ -208,7 +209,9 @@ static nns_status distill_run(distill_cmd *c, distill_state *s) {
 }
 
 static void distill_report_json(const distill_cmd *c, const distill_state *s) {
-    printf("{\"teacher_accuracy\": %.6f, \"student_accuracy\": %.6f, \"baseline_accuracy\": ", s->mt.accuracy,
+    printf("{\"accuracy\": %.6f, \"teacher_file\": ", s->ms.accuracy);
+    cli_json_str(stdout, c->k.teacher);
+    printf(", \"teacher_accuracy\": %.6f, \"student_accuracy\": %.6f, \"baseline_accuracy\": ", s->mt.accuracy,
            s->ms.accuracy);
     if (c->baseline) printf("%.6f, \"gain\": %.4f, ", s->mb.accuracy, 100.0 * (s->ms.accuracy - s->mb.accuracy));
     else printf("null, \"gain\": null, ");
