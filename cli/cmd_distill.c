@@ -173,6 +173,13 @@ static nns_status distill_prepare(distill_cmd *c, distill_state *s) {
     if ((st = cli_check_writable(c->out))) return st;
     if (c->base_out && (st = cli_check_writable(c->base_out))) return st;
     if (c->baseline && (st = nns_graph_clone(s->student, &s->base))) return st;
+    /* the default: a hint on the penultimate features when both models allow it */
+    if (!c->dc.n_hints && !c->k.no_hint && nns_distill_auto_hint_fits(s->teacher, s->student)) {
+        c->k.hint[0] = (nns_distill_hint){NNS_DISTILL_HINT_AUTO, NNS_DISTILL_HINT_AUTO, 1.0f};
+        c->dc.hints = c->k.hint;
+        c->dc.n_hints = 1;
+        fprintf(stderr, "hint: the penultimate features of both models (the default; --hint none turns it off)\n");
+    }
     /* the distiller checks shapes and hints before any training */
     if ((st = nns_graph_pack_params(s->student))) return st;
     return nns_distiller_create(s->teacher, s->student, &c->dc, s->train.n, c->cfg.batch_size, &s->dist);

@@ -419,6 +419,8 @@ int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config 
     dc->alpha = k->alpha;
     dc->gain_limit = k->gain_limit;
     dc->cache = !k->no_cache;
+    k->no_hint = k->hints.n == 1 && !strcmp(k->hints.v[0], "none");
+    if (k->no_hint) k->hints.n = 0;
     for (int i = 0; i < k->hints.n; i++) {
         snprintf(k->hint_buf[i], sizeof k->hint_buf[i], "%s", k->hints.v[i]);
         char *a = k->hint_buf[i];

@@ -56,6 +56,13 @@ else
   bad "distill --hint auto: $(cat "$T/err")"
 fi
 
+# the default: the penultimate hint where both models allow it, off with --hint none
+out=$("$NNS" distill --teacher "$T/t.onnx" --student lenet300 --epochs 1 "${D[@]}" -o "$T/h1.onnx" --json 2>"$T/err")
+[[ $(num "$out" hints) == 1 ]] && grep -q "hint: the penultimate features of both models (the default" "$T/err" && ok ||
+  bad "default hint: $out $(cat "$T/err")"
+out=$("$NNS" distill --teacher "$T/t.onnx" --student lenet300 --hint none --epochs 1 "${D[@]}" -o "$T/h0.onnx" --json 2>"$T/err")
+[[ $(num "$out" hints) == 0 ]] && ! grep -q "hint:" "$T/err" && ok || bad "--hint none: $out $(cat "$T/err")"
+
 # train --teacher and prune --teacher
 if out=$("$NNS" train --arch lenet300 --teacher "$T/t.onnx" --temperature 3 --alpha 0.7 --epochs 1 "${D[@]}" -o "$T/tr.onnx" --json 2>"$T/err"); then
   grep -q '"teacher": "' <<<"$out" && ok || bad "train --teacher json: $out"

@@ -77,6 +77,11 @@ typedef struct nns_distill_config {
 
 void nns_distill_config_default(nns_distill_config *c);
 
+/* 1 when a hint on the penultimate features (NNS_DISTILL_HINT_AUTO on both
+ * sides) fits the two models: both have them, of the same rank and, for
+ * feature maps, the same H x W. nnslim distill then makes it the default. */
+int nns_distill_auto_hint_fits(const nns_graph *teacher, const nns_graph *student);
+
 /* The loss on one batch: logits zs (student) and zt (teacher), [n, k]; y the
  * labels. Returns the mean loss; dzs (may be NULL) receives dL/dzs of the
  * mean (i.e. already divided by n). kl and ce (may be NULL) receive the mean

@@ -295,6 +295,17 @@ static nns_status check_hints(const nns_graph *teacher, const nns_graph *student
     return NNS_OK;
 }
 
+int nns_distill_auto_hint_fits(const nns_graph *teacher, const nns_graph *student) {
+    const nns_distill_hint h = {NNS_DISTILL_HINT_AUTO, NNS_DISTILL_HINT_AUTO, 1.0f};
+    nns_distill_config dc;
+    nns_distill_config_default(&dc);
+    dc.hints = &h;
+    dc.n_hints = 1;
+    const int ok = check_hints(teacher, student, &dc) == NNS_OK;
+    nns_error_clear();
+    return ok;
+}
+
 /* The hints: each teacher layer an output of d's teacher clone, each
  * student layer an adapter to a new output of *sc, a finalized clone of
  * the student (the caller frees *sc, even on failure). */
