@@ -150,6 +150,14 @@ int cli_train_config(const char *cmd, const cli_train_opts *t, nns_train_config 
 nns_status cli_keep_zeros(const char *cmd, const cli_train_opts *t, nns_graph *g);
 /* Save g to path, every weight dense with --dense. */
 nns_status cli_save_model(const cli_train_opts *t, const nns_graph *g, const char *path);
+/* A built-in architecture for the data: images of input_shape ("C,H,W",
+ * NULL: the training images') and `classes` classes (0: the largest label
+ * of train and test plus one, at least 2). Prints a usage error and returns
+ * CLI_USAGE for a malformed input_shape (checked by cli_arch_shape_ok
+ * before any work), else a status through *st. */
+int cli_arch_shape_ok(const char *cmd, const char *input_shape, int classes);
+nns_status cli_arch_build(const char *arch, uint64_t seed, const char *input_shape, int classes,
+                          const nns_dataset *train, const nns_dataset *test, nns_graph **g);
 /* Split off the validation set if --val-split was given. */
 nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_dataset *val);
 

@@ -157,7 +157,11 @@ static nns_status distill_prepare(distill_cmd *c, distill_state *s) {
     if ((st = cli_teacher_fits(c->k.teacher, s->teacher, &s->train)) ||
         (st = cli_teacher_fits(c->k.teacher, s->teacher, &s->test)))
         return st;
-    if (c->student_arch) st = nns_arch_build(c->student_arch, (uint64_t)c->t.seed, &s->student);
+    if (c->student_arch) { /* the data's images, the teacher's classes */
+        const nns_shape o = nns_graph_output_shape(s->teacher, 0);
+        const int classes = o.ndim == 2 && o.dims[1] >= 2 && o.dims[1] <= 100000 ? (int)o.dims[1] : 0;
+        st = cli_arch_build(c->student_arch, (uint64_t)c->t.seed, NULL, classes, &s->train, &s->test, &s->student);
+    }
     else if (c->student_model) {
         if (!(st = nns_graph_load_onnx(c->student_model, &s->student))) st = cli_keep_zeros("distill", &c->t, s->student);
     } else st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);

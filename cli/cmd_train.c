@@ -15,6 +15,9 @@ static const char *help =
     "\n"
     "  --arch NAME            lenet300 | lenet5 | vggsmall | resnet8 | mobilenet\n"
     "  --model FILE.onnx      start from this model instead (pruning masks are kept)\n"
+    "  --input-shape C,H,W    --arch: the images it takes (default: the training data's,\n"
+    "                         e.g. 3,32,32 for colour images; Fashion-MNIST's 1,28,28)\n"
+    "  --classes N            --arch: its outputs (default: the largest label + 1)\n"
     "  -o, --output OUT.onnx  where to save the trained model (required)\n"
     "  --epochs N             default: the architecture's (lenet* 10, others 6; 10 for --model)\n"
     "  --slim-penalty X       L1 penalty on BatchNorm scales (Network Slimming), default 0\n"
@@ -44,8 +47,8 @@ static const char *help =
 
 /* What the command line asked for. */
 typedef struct train_cmd {
-    const char *arch, *model, *out, *log, *save_best, *checkpoint, *resume;
-    int epochs, json;
+    const char *arch, *model, *out, *log, *save_best, *checkpoint, *resume, *input_shape;
+    int epochs, json, classes;
     float slim;
     cli_train_opts t;
     cli_data_opts d;
@@ -66,6 +69,7 @@ static int train_parse(int argc, char **argv, train_cmd *c) {
                       {"slim-penalty", OPT_FLOAT, &c->slim, 0}, {"json", OPT_FLAG, &c->json, 0},
                       {"log", OPT_STR, &c->log, 0}, {"save-best", OPT_STR, &c->save_best, 0},
                       {"checkpoint", OPT_STR, &c->checkpoint, 0}, {"resume", OPT_STR, &c->resume, 0},
+                      {"input-shape", OPT_STR, &c->input_shape, 0}, {"classes", OPT_INT, &c->classes, 0},
                       CLI_TRAIN_OPTS(c->t), CLI_DATA_OPTS(c->d), CLI_DISTILL_OPTS(c->k), {NULL, 0, NULL, 0}};
     const char *pos[1];
     int npos;
@@ -81,10 +85,13 @@ static int train_parse(int argc, char **argv, train_cmd *c) {
     else if (!c->out) bad = "-o OUT.onnx is required";
     else if (cli_opt_seen(opts, "epochs") && c->epochs < 1) bad = "--epochs must be >= 1";
     else if (c->slim < 0) bad = "--slim-penalty must be >= 0";
+    else if ((c->input_shape || cli_opt_seen(opts, "classes")) && !c->arch)
+        bad = "--input-shape and --classes are for --arch (a model has its own)";
     if (bad) {
         fprintf(stderr, "nnslim train: %s\n", bad);
         return CLI_USAGE;
     }
+    if ((r = cli_arch_shape_ok("train", c->input_shape, c->classes))) return r;
     if ((r = cli_train_config("train", &c->t, &c->cfg))) return r;
     c->cfg.epochs = c->epochs > 0 ? c->epochs : (c->arch ? nns_arch_default_epochs(c->arch) : 10);
     c->cfg.slim_penalty = c->slim;
@@ -135,10 +142,13 @@ static nns_status train_state_prepare(train_cmd *c, train_state *s) {
 /* Build or load the model, load and normalise the data (a fresh student
  * takes the teacher's normalisation), and set up distillation. */
 static nns_status train_prepare(train_cmd *c, train_state *s) {
-    nns_status st;
-    if (c->arch) st = nns_arch_build(c->arch, (uint64_t)c->t.seed, &s->g);
-    else if (!(st = nns_graph_load_onnx(c->model ? c->model : c->resume, &s->g))) st = cli_keep_zeros("train", &c->t, s->g);
+    nns_status st = NNS_OK;
+    if (!c->arch && !(st = nns_graph_load_onnx(c->model ? c->model : c->resume, &s->g)))
+        st = cli_keep_zeros("train", &c->t, s->g);
     if (st || (st = cli_data_load(&c->d, &s->train, &s->test))) return st;
+    if (c->arch &&
+        (st = cli_arch_build(c->arch, (uint64_t)c->t.seed, c->input_shape, c->classes, &s->train, &s->test, &s->g)))
+        return st;
     if (c->k.teacher && (st = nns_graph_load_onnx(c->k.teacher, &s->teacher))) return st;
     nns_graph *norm_from = s->teacher && !nns_graph_get_meta(s->g, "nnslim.mean") ? s->teacher : s->g;
     if ((st = cli_data_normalize(&c->d, c->opts, norm_from, &s->train, &s->test, &s->mean, &s->std))) return st;

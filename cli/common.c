@@ -394,6 +394,40 @@ nns_status cli_save_model(const cli_train_opts *t, const nns_graph *g, const cha
     return nns_graph_save_onnx_opts(g, path, &o);
 }
 
+static int parse_shape3(const char *s, int *c, int *h, int *w) {
+    char extra;
+    return s && sscanf(s, "%d,%d,%d%c", c, h, w, &extra) == 3 && *c > 0 && *h > 0 && *w > 0;
+}
+
+int cli_arch_shape_ok(const char *cmd, const char *input_shape, int classes) {
+    int c, h, w;
+    if (input_shape && !parse_shape3(input_shape, &c, &h, &w)) {
+        fprintf(stderr, "nnslim %s: --input-shape takes C,H,W (e.g. 3,32,32), not '%s'\n", cmd, input_shape);
+        return CLI_USAGE;
+    }
+    if (classes < 0 || classes == 1) {
+        fprintf(stderr, "nnslim %s: --classes must be >= 2, not %d\n", cmd, classes);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+nns_status cli_arch_build(const char *arch, uint64_t seed, const char *input_shape, int classes,
+                          const nns_dataset *train, const nns_dataset *test, nns_graph **g) {
+    int c = train->c, h = train->h, w = train->w;
+    if (input_shape) parse_shape3(input_shape, &c, &h, &w);
+    else if (c == 1 && h == 1) { /* flat rows of pixels: square single-channel images if they are */
+        int side = 1;
+        while (side * side < w) side++;
+        if (side * side == w) h = w = side;
+    }
+    if (!classes) {
+        classes = train->n_classes > (test ? test->n_classes : 0) ? train->n_classes : test->n_classes;
+        if (classes < 2) classes = 2;
+    }
+    return nns_arch_build_for(arch, seed, c, h, w, classes, g);
+}
+
 nns_status cli_val_split(const cli_train_opts *t, nns_dataset *train, nns_dataset *val) {
     memset(val, 0, sizeof *val);
     if (t->val_split <= 0) return NNS_OK;

@@ -62,6 +62,19 @@ awk -v a="$s1" -v b="$s2" -v c="$s3" 'BEGIN{exit !(a >= 59.4 && b >= 59.4 && c >
 awk -v a="$s0" 'BEGIN{exit !(a < 10)}' && ok || bad "a dense file's zeros kept without --keep-zeros: $s0%"
 [[ $(stat -c %s "$T/z3.onnx") -gt $(stat -c %s "$T/z1.onnx") ]] && ok || bad "--dense did not write dense weights"
 
+# a built-in architecture on the user's 3x16x16 images and 4 classes, with no flag for them
+for arch in resnet8 mobilenet lenet5; do
+  if "$NNS" train --arch "$arch" --epochs 1 --batch-size 16 "${D[@]}" -o "$T/$arch.onnx" >/dev/null 2>"$T/err"; then
+    info=$("$NNS" info "$T/$arch.onnx")
+    grep -qE ' \[1,4\] ' <<<"$(tail -2 <<<"$info" | head -1)" && grep -qE '\[1,(16|6),16,16\]' <<<"$info" && ok ||
+      bad "$arch for 3x16x16 images and 4 classes: $info"
+  else
+    bad "train --arch $arch on 3x16x16 images: $(cat "$T/err")"
+  fi
+done
+"$NNS" train --arch resnet8 --input-shape 3,16 "${D[@]}" -o "$T/x.onnx" >/dev/null 2>"$T/err"
+[[ $? == 2 ]] && grep -q -- "--input-shape takes C,H,W" "$T/err" && ok || bad "--input-shape 3,16: $(cat "$T/err")"
+
 # channels-last images: an error that says so, and --layout nhwc
 "$NNS" eval "$U/small_b1.onnx" --test-x "$U/x_nhwc.npy" --test-y "$U/y.npy" >/dev/null 2>"$T/err"
 rc=$?

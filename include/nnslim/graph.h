@@ -131,6 +131,10 @@ const char *nns_graph_node_name(const nns_graph *g, int i);
 const char *nns_graph_node_op(const nns_graph *g, int i);
 /* Total trainable parameter count, and all parameter elements. */
 int64_t nns_graph_n_params(const nns_graph *g);
+/* The graph's outputs and the shape of output i (dim 0 -1: the batch; an
+ * empty shape for i out of range). */
+int nns_graph_n_outputs(const nns_graph *g);
+nns_shape nns_graph_output_shape(const nns_graph *g, int i);
 /* Keep the zeros of g's prunable weights (Conv, Gemm, MatMul) as pruning
  * masks, so that training leaves them zero: what a model pruned by another
  * tool needs before fine-tuning. ONNX import does it for models saved

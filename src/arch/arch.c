@@ -15,6 +15,7 @@ typedef struct builder {
     uint64_t rng;
     nns_status st;
     int counter;
+    int c, h, w, classes; /* the input images and the classes */
 } builder;
 
 static void uniform_fill(builder *b, float *w, int64_t n, float bound) {
@@ -175,27 +176,27 @@ static void add2(builder *b, const char *name, const char *x, const char *y, cha
 static void build_lenet300(builder *b) {
     char t[S], u[S];
     flatten(b, "flatten", "input", OUT(t));
-    linear(b, "fc1", t, 784, 300, OUT(u));
+    linear(b, "fc1", t, b->c * b->h * b->w, 300, OUT(u));
     unary(b, "Relu", "relu1", u, OUT(t));
     linear(b, "fc2", t, 300, 100, OUT(u));
     unary(b, "Relu", "relu2", u, OUT(t));
-    linear(b, "fc3", t, 100, 10, OUT(u));
+    linear(b, "fc3", t, 100, b->classes, OUT(u));
 }
 
 static void build_lenet5(builder *b) {
     char t[S], u[S];
-    conv(b, "conv1", "input", 1, 6, 5, 1, 2, 1, 1, OUT(t));
+    conv(b, "conv1", "input", b->c, 6, 5, 1, 2, 1, 1, OUT(t));
     unary(b, "Relu", "relu1", t, OUT(u));
     pool(b, "MaxPool", "pool1", u, 2, OUT(t));
     conv(b, "conv2", t, 6, 16, 5, 1, 0, 1, 1, OUT(u));
     unary(b, "Relu", "relu2", u, OUT(t));
     pool(b, "MaxPool", "pool2", t, 2, OUT(u));
     flatten(b, "flatten", u, OUT(t));
-    linear(b, "fc1", t, 400, 120, OUT(u));
+    linear(b, "fc1", t, 16 * ((b->h / 2 - 4) / 2) * ((b->w / 2 - 4) / 2), 120, OUT(u));
     unary(b, "Relu", "relu3", u, OUT(t));
     linear(b, "fc2", t, 120, 84, OUT(u));
     unary(b, "Relu", "relu4", u, OUT(t));
-    linear(b, "fc3", t, 84, 10, OUT(u));
+    linear(b, "fc3", t, 84, b->classes, OUT(u));
 }
 
 static void conv_bn_act(builder *b, const char *name, const char *x, int cin, int cout, int k, int stride,
@@ -213,14 +214,14 @@ static void conv_bn_act(builder *b, const char *name, const char *x, int cin, in
 
 static void build_vggsmall(builder *b) {
     char t[S], u[S];
-    conv_bn_act(b, "features.0", "input", 1, 32, 3, 1, 1, "relu", OUT(t));
+    conv_bn_act(b, "features.0", "input", b->c, 32, 3, 1, 1, "relu", OUT(t));
     conv_bn_act(b, "features.1", t, 32, 32, 3, 1, 1, "relu", OUT(u));
     pool(b, "MaxPool", "pool1", u, 2, OUT(t));
     conv_bn_act(b, "features.2", t, 32, 64, 3, 1, 1, "relu", OUT(u));
     conv_bn_act(b, "features.3", u, 64, 64, 3, 1, 1, "relu", OUT(t));
     pool(b, "MaxPool", "pool2", t, 2, OUT(u));
     flatten(b, "flatten", u, OUT(t));
-    linear(b, "fc1", t, 3136, 256, OUT(u));
+    linear(b, "fc1", t, 64 * (b->h / 4) * (b->w / 4), 256, OUT(u));
     unary(b, "Relu", "relu5", u, OUT(t));
     if (!b->st) {
         /* opset 13: the ratio is a constant input */
@@ -231,7 +232,7 @@ static void build_vggsmall(builder *b) {
         const char *in[2] = {t, "dropout.ratio"};
         add_node(b, "Dropout", "dropout", 2, in, u);
     }
-    linear(b, "fc2", u, 256, 10, OUT(t));
+    linear(b, "fc2", u, 256, b->classes, OUT(t));
 }
 
 static void basic_block(builder *b, const char *name, const char *x, int cin, int cout, int stride,
@@ -255,13 +256,13 @@ static void basic_block(builder *b, const char *name, const char *x, int cin, in
 
 static void build_resnet8(builder *b) {
     char t[S], u[S];
-    conv_bn_act(b, "stem", "input", 1, 16, 3, 1, 1, "relu", OUT(t));
+    conv_bn_act(b, "stem", "input", b->c, 16, 3, 1, 1, "relu", OUT(t));
     basic_block(b, "block1", t, 16, 16, 1, OUT(u));
     basic_block(b, "block2", u, 16, 32, 2, OUT(t));
     basic_block(b, "block3", t, 32, 64, 2, OUT(u));
     pool(b, "GlobalAveragePool", "pool", u, 0, OUT(t));
     flatten(b, "flatten", t, OUT(u));
-    linear(b, "fc", u, 64, 10, OUT(t));
+    linear(b, "fc", u, 64, b->classes, OUT(t));
 }
 
 static void inverted_residual(builder *b, const char *name, const char *x, int cin, int cout, int stride,
@@ -284,7 +285,7 @@ static void inverted_residual(builder *b, const char *name, const char *x, int c
 
 static void build_mobilenet(builder *b) {
     char t[S], u[S];
-    conv_bn_act(b, "stem", "input", 1, 16, 3, 1, 1, "relu6", OUT(t));
+    conv_bn_act(b, "stem", "input", b->c, 16, 3, 1, 1, "relu6", OUT(t));
     inverted_residual(b, "block1", t, 16, 16, 1, OUT(u));
     inverted_residual(b, "block2", u, 16, 24, 2, OUT(t));
     inverted_residual(b, "block3", t, 24, 24, 1, OUT(u));
@@ -293,19 +294,20 @@ static void build_mobilenet(builder *b) {
     conv_bn_act(b, "head", u, 32, 128, 1, 1, 1, "relu6", OUT(t));
     pool(b, "GlobalAveragePool", "pool", t, 0, OUT(u));
     flatten(b, "flatten", u, OUT(t));
-    linear(b, "fc", t, 128, 10, OUT(u));
+    linear(b, "fc", t, 128, b->classes, OUT(u));
 }
 
 typedef struct arch_entry {
     const char *name;
     void (*build)(builder *b);
     int epochs;
+    int min_side; /* the smallest H and W its layers take */
 } arch_entry;
 
 static const arch_entry archs[] = {
-    {"lenet300", build_lenet300, 10}, {"lenet5", build_lenet5, 10},
-    {"vggsmall", build_vggsmall, 6},  {"resnet8", build_resnet8, 6},
-    {"mobilenet", build_mobilenet, 6},
+    {"lenet300", build_lenet300, 10, 1}, {"lenet5", build_lenet5, 10, 10},
+    {"vggsmall", build_vggsmall, 6, 4},  {"resnet8", build_resnet8, 6, 1},
+    {"mobilenet", build_mobilenet, 6, 1},
 };
 #define N_ARCHS ((int)(sizeof archs / sizeof archs[0]))
 
@@ -323,6 +325,10 @@ int nns_arch_default_epochs(const char *name) {
 }
 
 nns_status nns_arch_build(const char *name, uint64_t seed, nns_graph **out) {
+    return nns_arch_build_for(name, seed, 1, 28, 28, 10, out);
+}
+
+nns_status nns_arch_build_for(const char *name, uint64_t seed, int c, int h, int w, int classes, nns_graph **out) {
     *out = NULL;
     const arch_entry *a = NULL;
     for (int i = 0; i < N_ARCHS; i++)
@@ -335,10 +341,16 @@ nns_status nns_arch_build(const char *name, uint64_t seed, nns_graph **out) {
         }
         return nns_error(NNS_STATUS_INVALID_ARG, "unknown architecture '%s' (known: %s)", name, list);
     }
+    if (c < 1 || c > 4096 || h < a->min_side || w < a->min_side || h > 4096 || w > 4096 || classes < 2 ||
+        classes > 100000)
+        return nns_error(NNS_STATUS_INVALID_ARG, "architecture '%s' takes 1..4096 channels, images of %d..4096 pixels a "
+                         "side and 2..100000 classes, not %dx%dx%d images and %d classes", name, a->min_side, c, h, w,
+                         classes);
     builder b = {0};
+    b.c = c, b.h = h, b.w = w, b.classes = classes;
     b.rng = seed * 0x2545F4914F6CDD1Dull + 0x1234567ull;
     if ((b.st = nns_graph_create(&b.g))) return b.st;
-    int64_t in_dims[4] = {-1, 1, 28, 28};
+    int64_t in_dims[4] = {-1, c, h, w};
     nns_shape s = nns_shape_make(4, in_dims);
     b.st = nns_graph_add_input(b.g, "input", NNS_DTYPE_F32, &s, NULL);
     if (!b.st) a->build(&b);

@@ -77,6 +77,11 @@ int nns_graph_n_nodes(const nns_graph *g) { return g->n_nodes; }
 const char *nns_graph_node_name(const nns_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i].name : NULL; }
 const char *nns_graph_node_op(const nns_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i].op_type : NULL; }
 int nns_graph_n_values(const nns_graph *g) { return g->n_values; }
+int nns_graph_n_outputs(const nns_graph *g) { return g->n_outputs; }
+nns_shape nns_graph_output_shape(const nns_graph *g, int i) {
+    if (i < 0 || i >= g->n_outputs) return nns_shape_make(0, NULL);
+    return g->values[g->outputs[i]].shape;
+}
 
 int nns_graph_new_value(nns_graph *g, const char *name) {
     if (g->n_values == g->cap_values) {
