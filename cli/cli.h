@@ -60,7 +60,7 @@ int cli_fail(const char *cmd, nns_status st);
 typedef struct cli_data_opts {
     const char *data_dir;
     const char *train_x, *train_y, *test_x, *test_y;
-    float mean, std;
+    const char *mean, *std; /* --mean/--std: a value or one per channel */
     int64_t limit;
     int limit_i;
     int test_limit; /* use the first N test images (0: all) */
@@ -70,8 +70,8 @@ typedef struct cli_data_opts {
 #define CLI_DATA_OPTS(d)                                                     \
     {"data", OPT_STR, &(d).data_dir, 0}, {"train-x", OPT_STR, &(d).train_x, 0}, \
     {"train-y", OPT_STR, &(d).train_y, 0}, {"test-x", OPT_STR, &(d).test_x, 0},  \
-    {"test-y", OPT_STR, &(d).test_y, 0}, {"mean", OPT_FLOAT, &(d).mean, 0},      \
-    {"std", OPT_FLOAT, &(d).std, 0}, {"limit", OPT_INT, &(d).limit_i, 0},           \
+    {"test-y", OPT_STR, &(d).test_y, 0}, {"mean", OPT_STR, &(d).mean, 0},        \
+    {"std", OPT_STR, &(d).std, 0},   {"limit", OPT_INT, &(d).limit_i, 0},           \
     {"test-limit", OPT_INT, &(d).test_limit, 0}, {"layout", OPT_STR, &(d).layout, 0}
 
 #define CLI_DATA_HELP                                                                     \
@@ -80,8 +80,9 @@ typedef struct cli_data_opts {
     "                      default: /usr/share/datasets/fashion-mnist\n"                      \
     "  --train-x X.npy --train-y Y.npy --test-x X.npy --test-y Y.npy\n"                      \
     "                      NumPy data (float32 or uint8 images, integer labels)\n"          \
-    "  --mean M --std S    normalisation (default: the model's recorded values,\n"            \
-    "                      else the training set's)\n"                                        \
+    "  --mean M --std S    normalisation: one value, or one per channel (e.g. --mean\n"        \
+    "                      0.485,0.456,0.406); default: the model's recorded values,\n"     \
+    "                      else the training set's (one value over all pixels)\n"                                        \
     "  --limit N           use the first N training images\n"                                  \
     "  --test-limit N      use the first N test images\n"                                  \
     "  --layout nchw|nhwc  NumPy images channels first (default) or channels last\n"          \
@@ -211,7 +212,7 @@ int cli_distill_config(const char *cmd, cli_distill_opts *k, nns_distill_config 
 nns_status cli_teacher_fits(const char *file, const nns_graph *teacher, const nns_dataset *d);
 /* Check that the teacher was trained on data normalised like the student's
  * (metadata nnslim.mean / nnslim.std), naming the file when not. */
-nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, float mean, float std);
+nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, const nns_graph *g);
 
 /* Model measurements for before/after reports. */
 typedef struct cli_measure {

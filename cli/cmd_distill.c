@@ -166,11 +166,10 @@ static nns_status distill_prepare(distill_cmd *c, distill_state *s) {
         if (!(st = nns_graph_load_onnx(c->student_model, &s->student))) st = cli_keep_zeros("distill", &c->t, s->student);
     } else st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);
     if (st || (st = nns_check_data(s->student, &s->train))) return st;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.9g", s->mean);
-    if ((st = nns_graph_set_meta(s->student, "nnslim.mean", buf))) return st;
-    snprintf(buf, sizeof buf, "%.9g", s->std);
-    if ((st = nns_graph_set_meta(s->student, "nnslim.std", buf))) return st;
+    /* the student records the normalisation the teacher's data had */
+    if ((st = nns_graph_set_meta(s->student, "nnslim.mean", nns_graph_get_meta(s->teacher, "nnslim.mean"))) ||
+        (st = nns_graph_set_meta(s->student, "nnslim.std", nns_graph_get_meta(s->teacher, "nnslim.std"))))
+        return st;
     c->cfg.epochs = distill_epochs(c, s);
     if (c->student_arch && (st = nns_graph_set_meta(s->student, "nnslim.arch", c->student_arch))) return st;
     if ((st = nns_graph_set_meta(s->student, "nnslim.teacher", c->k.teacher))) return st;

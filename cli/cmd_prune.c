@@ -244,7 +244,7 @@ static nns_status prune_load_teacher(prune_args *a, prune_run *p) {
     nns_status st;
     if ((st = nns_graph_load_onnx(a->k.teacher, &p->teacher)) || (st = cli_teacher_fits(a->k.teacher, p->teacher, &p->train)))
         return st;
-    if ((st = cli_teacher_check_norm(a->k.teacher, p->teacher, p->mean, p->std))) return st;
+    if ((st = cli_teacher_check_norm(a->k.teacher, p->teacher, p->g))) return st;
     nns_distiller *probe = NULL;
     if ((st = nns_distiller_create(p->teacher, p->g, &a->dc, 0, a->cfg.batch_size, &probe))) return st;
     st = nns_distiller_finish(probe, p->g);

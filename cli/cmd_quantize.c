@@ -327,7 +327,7 @@ static nns_status quant_load(const quant_args *a, quant_run *p) {
     if (!st && !strcmp(a->mode, "qat")) st = cli_val_split(&a->t, &p->train, &p->val);
     if (!st && a->k.teacher && !(st = nns_graph_load_onnx(a->k.teacher, &p->teacher)) &&
         !(st = cli_teacher_fits(a->k.teacher, p->teacher, &p->train)))
-        st = cli_teacher_check_norm(a->k.teacher, p->teacher, p->mean, p->std);
+        st = cli_teacher_check_norm(a->k.teacher, p->teacher, p->g);
     for (int i = 0; !st && i < a->cfg.n_keep; i++)
         if (nns_graph_find_node(p->g, a->cfg.keep[i]) < 0)
             st = nns_error(NNS_STATUS_INVALID_ARG, "--keep: model '%s' has no node '%s'", a->model, a->cfg.keep[i]);

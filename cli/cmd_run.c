@@ -4,21 +4,26 @@
 #include "cli.h"
 
 static const char *help =
-    "usage: nnslim run MODEL.onnx --input X.npy -o Y.npy [--batch-size N] [--threads N]\n"
+    "usage: nnslim run MODEL.onnx --input X.npy -o Y.npy [--normalize] [--batch-size N]\n"
+    "                  [--threads N]\n"
     "\n"
     "Run a model in inference mode on a float32 .npy array whose first dimension is\n"
-    "the batch, and save the first output as a float32 .npy array. No normalisation\n"
-    "is applied: the input is fed as it is.\n"
+    "the batch, and save the first output as a float32 .npy array. The input is fed\n"
+    "as it is unless --normalize is given.\n"
     "\n"
     "  --input X.npy    the input array [N, ...]\n"
+    "  --normalize      first normalise it as the model records (nnslim.mean and\n"
+    "                   nnslim.std, one value or one per channel, which nnslim's\n"
+    "                   commands write): x = (x - mean[c]) / std[c]; images in [0, 1]\n"
     "  -o, --output F   where to write the output array\n"
     "  --batch-size N   samples per run (default 64)\n"
     "  --threads N      default: all cores\n";
 
 int cmd_run(int argc, char **argv) {
     const char *input = NULL, *output = NULL;
-    int batch = 64, threads = 0;
+    int batch = 64, threads = 0, normalize = 0;
     cli_opt opts[] = {{"input", OPT_STR, &input, 0}, {"output", OPT_STR, &output, 0},
+                      {"normalize", OPT_FLAG, &normalize, 0},
                       {"batch-size", OPT_INT, &batch, 0}, {"threads", OPT_INT, &threads, 0},
                       {NULL, 0, NULL, 0}};
     const char *pos[1];
@@ -48,6 +53,7 @@ int cmd_run(int argc, char **argv) {
     if (!st) st = nns_npy_load_f32(input, &ndim, dims, &x);
     if (!st && ndim < 1) st = nns_error(NNS_STATUS_SHAPE, "input '%s' has rank 0; the first dimension is the batch", input);
     if (!st) st = nns_session_create(g, batch, &s);
+    if (!st && normalize) st = nns_graph_normalize_input(g, x, dims[0]);
     if (!st) {
         int64_t per = 1;
         for (int i = 1; i < ndim; i++) per *= dims[i];

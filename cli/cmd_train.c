@@ -162,7 +162,7 @@ static nns_status train_prepare(train_cmd *c, train_state *s) {
     if ((st = train_state_prepare(c, s))) return st;
     if (!c->k.teacher) return NNS_OK;
     if ((st = cli_teacher_fits(c->k.teacher, s->teacher, &s->train))) return st;
-    if ((st = cli_teacher_check_norm(c->k.teacher, s->teacher, s->mean, s->std))) return st;
+    if ((st = cli_teacher_check_norm(c->k.teacher, s->teacher, s->g))) return st;
     if ((st = nns_graph_pack_params(s->g))) return st;
     if ((st = nns_distiller_create(s->teacher, s->g, &c->dc, s->train.n, c->cfg.batch_size, &s->dist))) return st;
     nns_distiller_attach(s->dist, &c->cfg);

@@ -79,9 +79,20 @@ static int check_shared(const char *cmd, const cli_opt *opts) {
         fprintf(stderr, "nnslim %s: --layout must be nchw or nhwc, not '%s'\n", cmd, *(const char *const *)o->dest);
         return CLI_USAGE;
     }
-    if ((o = find_opt(opts, "std")) && !(*(const float *)o->dest > 0)) {
-        fprintf(stderr, "nnslim %s: --std must be > 0, not %g\n", cmd, (double)*(const float *)o->dest);
-        return CLI_USAGE;
+    static const char *const norms[] = {"mean", "std"};
+    for (int i = 0; i < 2; i++) {
+        if (!(o = find_opt(opts, norms[i]))) continue;
+        float v[NNS_NORM_MAX];
+        int n = 0;
+        char what[16];
+        snprintf(what, sizeof what, "--%s", norms[i]);
+        int bad = nns_norm_parse(what, *(const char *const *)o->dest, v, NNS_NORM_MAX, &n) != NNS_OK;
+        for (int k = 0; !bad && i == 1 && k < n; k++) bad = !(v[k] > 0);
+        if (bad) {
+            fprintf(stderr, "nnslim %s: --%s takes a number%s or one per channel, comma-separated, not '%s'\n", cmd,
+                    norms[i], i ? " > 0" : "", *(const char *const *)o->dest);
+            return CLI_USAGE;
+        }
     }
     if ((o = find_opt(opts, "threads")) && *(const int *)o->dest < 0) {
         fprintf(stderr, "nnslim %s: --threads must be >= 0, not %d\n", cmd, *(const int *)o->dest);
@@ -148,8 +159,8 @@ int cli_opt_seen(const cli_opt *opts, const char *name) {
 
 void cli_data_init(cli_data_opts *d) {
     memset(d, 0, sizeof *d);
-    d->mean = 0;
-    d->std = 1;
+    d->mean = NULL;
+    d->std = NULL;
 }
 
 nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset *test) {
@@ -199,32 +210,57 @@ nns_status cli_data_load(const cli_data_opts *d, nns_dataset *train, nns_dataset
     return NNS_OK;
 }
 
+/* n values as "a,b,c" into buf. */
+static void norm_text(const float *v, int n, char *buf, size_t len) {
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < len; i++) at += (size_t)snprintf(buf + at, len - at, i ? ",%.9g" : "%.9g", v[i]);
+}
+
+/* The normalisation to use: the options, else g's recorded one, else the
+ * data's statistics (one value). */
+static nns_status norm_choose(const cli_data_opts *d, const cli_opt *opts, const nns_graph *g, const nns_dataset *ds,
+                              float *m, float *s, int *n) {
+    nns_status st = NNS_OK;
+    if (cli_opt_seen(opts, "mean") || cli_opt_seen(opts, "std")) {
+        int nm = 1, ns = 1;
+        m[0] = 0.0f, s[0] = 1.0f;
+        if (d->mean) st = nns_norm_parse("--mean", d->mean, m, NNS_NORM_MAX, &nm);
+        if (!st && d->std) st = nns_norm_parse("--std", d->std, s, NNS_NORM_MAX, &ns);
+        if (st) return st;
+        if (nm != ns && nm != 1 && ns != 1)
+            return nns_error(NNS_STATUS_INVALID_ARG, "--mean has %d values and --std %d", nm, ns);
+        *n = nm > ns ? nm : ns;
+        for (int i = 1; i < *n; i++) { /* one value stands for every channel */
+            if (nm == 1) m[i] = m[0];
+            if (ns == 1) s[i] = s[0];
+        }
+        return NNS_OK;
+    }
+    if ((st = nns_graph_get_norm(g, m, s, NNS_NORM_MAX, n)) || *n) return st;
+    nns_dataset_stats(ds, &m[0], &s[0]);
+    *n = 1;
+    return NNS_OK;
+}
+
 nns_status cli_data_normalize(const cli_data_opts *d, const cli_opt *opts, nns_graph *g,
                               nns_dataset *train, nns_dataset *test, float *mean, float *std) {
-    float m, s;
-    const char *gm = nns_graph_get_meta(g, "nnslim.mean");
-    const char *gs = nns_graph_get_meta(g, "nnslim.std");
-    if (cli_opt_seen(opts, "mean") || cli_opt_seen(opts, "std")) {
-        m = d->mean;
-        s = d->std;
-    } else if (gm && gs) {
-        m = strtof(gm, NULL);
-        s = strtof(gs, NULL);
-    } else {
-        nns_dataset_stats(train ? train : test, &m, &s);
-    }
-    if (!(s > 0) || !isfinite(s) || !isfinite(m))
-        return nns_error(NNS_STATUS_INVALID_ARG, "normalisation std must be > 0 (mean %g, std %g)", m, s);
-    nns_status st;
-    if (train && (st = nns_dataset_normalize(train, m, s))) return st;
-    if (test && (st = nns_dataset_normalize(test, m, s))) return st;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.9g", m);
+    float m[NNS_NORM_MAX], s[NNS_NORM_MAX];
+    int n = 0;
+    nns_status st = norm_choose(d, opts, g, train ? train : test, m, s, &n);
+    if (st) return st;
+    for (int i = 0; i < n; i++)
+        if (!(s[i] > 0) || !isfinite(s[i]) || !isfinite(m[i]))
+            return nns_error(NNS_STATUS_INVALID_ARG, "normalisation std must be > 0 (mean %g, std %g)", m[i], s[i]);
+    if (train && (st = nns_dataset_normalize_channels(train, m, s, n))) return st;
+    if (test && (st = nns_dataset_normalize_channels(test, m, s, n))) return st;
+    char buf[NNS_NORM_MAX * 20];
+    norm_text(m, n, buf, sizeof buf);
     if ((st = nns_graph_set_meta(g, "nnslim.mean", buf))) return st;
-    snprintf(buf, sizeof buf, "%.9g", s);
+    norm_text(s, n, buf, sizeof buf);
     if ((st = nns_graph_set_meta(g, "nnslim.std", buf))) return st;
-    *mean = m;
-    *std = s;
+    *mean = m[0];
+    *std = s[0];
     return NNS_OK;
 }
 
@@ -519,16 +555,20 @@ nns_status cli_teacher_fits(const char *file, const nns_graph *teacher, const nn
     return nns_error(st, "teacher '%s': %s", file, msg);
 }
 
-nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, float mean, float std) {
-    const char *gm = nns_graph_get_meta(teacher, "nnslim.mean"), *gs = nns_graph_get_meta(teacher, "nnslim.std");
-    if (!gm || !gs) return NNS_OK;
-    float m = strtof(gm, NULL), s = strtof(gs, NULL);
-    if (fabsf(m - mean) > 1e-4f * (1 + fabsf(mean)) || fabsf(s - std) > 1e-4f * (1 + fabsf(std)))
-        return nns_error(NNS_STATUS_INVALID_ARG,
-                         "teacher '%s' expects inputs normalised with mean %g, std %g but the data use mean %g, std %g "
-                         "(give --mean/--std)",
-                         file, m, s, mean, std);
-    return NNS_OK;
+nns_status cli_teacher_check_norm(const char *file, const nns_graph *teacher, const nns_graph *g) {
+    float tm[NNS_NORM_MAX], ts[NNS_NORM_MAX], m[NNS_NORM_MAX], s[NNS_NORM_MAX];
+    int tn = 0, n = 0;
+    nns_status st = nns_graph_get_norm(teacher, tm, ts, NNS_NORM_MAX, &tn);
+    if (!st) st = nns_graph_get_norm(g, m, s, NNS_NORM_MAX, &n);
+    if (st || !tn || !n) return st;
+    int same = tn == n;
+    for (int i = 0; same && i < n; i++)
+        same = fabsf(tm[i] - m[i]) <= 1e-4f * (1 + fabsf(m[i])) && fabsf(ts[i] - s[i]) <= 1e-4f * (1 + fabsf(s[i]));
+    if (same) return NNS_OK;
+    return nns_error(NNS_STATUS_INVALID_ARG, "teacher '%s' expects inputs normalised with mean %s, std %s but the data use "
+                     "mean %s, std %s (give --mean/--std)", file, nns_graph_get_meta(teacher, "nnslim.mean"),
+                     nns_graph_get_meta(teacher, "nnslim.std"), nns_graph_get_meta(g, "nnslim.mean"),
+                     nns_graph_get_meta(g, "nnslim.std"));
 }
 
 nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *file, cli_measure *m) {

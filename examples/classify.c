@@ -1,9 +1,10 @@
 /*
  * classify.c — nnslim's C API in one program: load an ONNX classifier, read
  * images from a float32 .npy array [N, ...] (pixels in [0, 1], as nnslim
- * reads image files), normalise them as the model records (the
- * nnslim.mean / nnslim.std metadata that nnslim train, prune, distill and
- * quantize write; left as they are when absent), run them in an inference
+ * reads image files), normalise them as the model records
+ * (nns_graph_normalize_input: the nnslim.mean / nnslim.std metadata that
+ * nnslim train, prune, distill and quantize write, one value or one per
+ * channel; left as they are when absent), run them in an inference
  * session, and print each image's top-K classes with their softmax
  * probabilities.
  *
@@ -22,14 +23,6 @@
 #include <stdlib.h>
 
 #include <nnslim/nnslim.h>
-
-/* The model's recorded normalisation, or mean 0 and std 1. */
-static void recorded_norm(const nns_graph *g, float *mean, float *std) {
-    const char *m = nns_graph_get_meta(g, "nnslim.mean"), *s = nns_graph_get_meta(g, "nnslim.std");
-    *mean = m ? strtof(m, NULL) : 0.0f;
-    *std = s ? strtof(s, NULL) : 1.0f;
-    if (!(*std > 0)) *std = 1.0f;
-}
 
 /* Print the k most probable classes of one row of logits. */
 static void print_top(int64_t image, const float *logits, int64_t classes, int k) {
@@ -76,9 +69,7 @@ int main(int argc, char **argv) {
                 (long long)per);
         goto done;
     }
-    float mean, std;
-    recorded_norm(g, &mean, &std);
-    for (int64_t i = 0; i < n * per; i++) x[i] = (x[i] - mean) / std;
+    if ((st = nns_graph_normalize_input(g, x, n))) goto done; /* as the model records */
     y = malloc((size_t)(n * classes) * sizeof *y);
     if (!y) {
         fprintf(stderr, "classify: out of memory\n");

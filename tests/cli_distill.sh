@@ -111,7 +111,8 @@ S=(--student lenet5 --epochs 1 "${D[@]}" -o "$T/bad.onnx")
 expect 1 "teacher '$T/flat196.onnx'" distill --teacher "$T/flat196.onnx" "${S[@]}"
 expect 1 "teacher '$T/flat196.onnx'" train --arch lenet5 --teacher "$T/flat196.onnx" --epochs 1 "${D[@]}" -o "$T/bad.onnx"
 expect 1 "teacher '$T/flat196.onnx'" prune "$T/t.onnx" --method magnitude --sparsity 0.5 --teacher "$T/flat196.onnx" "${D[@]}" -o "$T/bad.onnx"
-expect 1 "784 classes but the student's output 'logits' has 10" distill --teacher "$T/flat784.onnx" "${S[@]}"
+expect 1 "784 classes but the student's output 'logits' has 10" distill --teacher "$T/flat784.onnx" --student-model "$T/t.onnx" \
+  --epochs 1 "${D[@]}" -o "$T/bad.onnx"
 expect 1 "the teacher has no layer 'nosuch'" distill --teacher "$T/t.onnx" --hint nosuch:conv1 "${S[@]}"
 expect 1 "the student has no layer 'nosuch'" distill --teacher "$T/t.onnx" --hint conv1:nosuch "${S[@]}"
 expect 1 "spatial sizes differ" distill --teacher "$T/t.onnx" --hint conv1:conv2 "${S[@]}"

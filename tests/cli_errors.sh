@@ -64,13 +64,13 @@ idx "$T/d1/train-images-idx3-ubyte" 3 5 28 28
 gzip -c "$T/d1/train-images-idx3-ubyte" | head -c 60 >"$T/d1/train-images-idx3-ubyte.gz"
 expect 1 "train-images-idx3-ubyte.gz" -- "$NNS" train --arch lenet300 --data "$T/d1" -o "$T/x.onnx"
 rm "$T/d1/train-images-idx3-ubyte.gz"
-# images of the wrong size for the model
+# images of the wrong size for the model (an architecture is built for the data's images unless told)
 mkdir -p "$T/d2"
 idx "$T/d2/train-images-idx3-ubyte" 3 5 32 32
 idx "$T/d2/train-labels-idx1-ubyte" 1 5
 idx "$T/d2/t10k-images-idx3-ubyte" 3 5 32 32
 idx "$T/d2/t10k-labels-idx1-ubyte" 1 5
-expect 1 "input 'input'" -- "$NNS" train --arch lenet5 --data "$T/d2" --mean 0 --std 1 -o "$T/x.onnx"
+expect 1 "input 'input'" -- "$NNS" train --arch lenet5 --input-shape 1,28,28 --data "$T/d2" --mean 0 --std 1 -o "$T/x.onnx"
 [[ ! -e "$T/x.onnx" ]] && ok || bad "output written after a failure"
 
 # a real model to break

@@ -75,6 +75,14 @@ done
 "$NNS" train --arch resnet8 --input-shape 3,16 "${D[@]}" -o "$T/x.onnx" >/dev/null 2>"$T/err"
 [[ $? == 2 ]] && grep -q -- "--input-shape takes C,H,W" "$T/err" && ok || bad "--input-shape 3,16: $(cat "$T/err")"
 
+# per-channel normalisation, recorded in the model and used again by eval
+out=$("$NNS" train --arch resnet8 --epochs 1 --batch-size 16 --mean 0.3,0.3,0.3 --std 0.2,0.25,0.3 "${D[@]}" \
+      -o "$T/pc.onnx" --json 2>"$T/err") || bad "train with per-channel --mean/--std: $(cat "$T/err")"
+a1=$(acc "$out"); a2=$(acc "$("$NNS" eval "$T/pc.onnx" "${TEST[@]}" --json 2>/dev/null)")
+[[ -n "$a1" && "$a1" == "$a2" ]] && ok || bad "per-channel normalisation not reused by eval: train $a1, eval $a2"
+"$NNS" train --arch resnet8 --mean 0.3,0.3 --std 1 "${D[@]}" -o "$T/x.onnx" >/dev/null 2>"$T/err"
+[[ $? == 1 ]] && grep -q "2 mean/std values for images of 3 channels" "$T/err" && ok || bad "2 means for 3 channels: $(cat "$T/err")"
+
 # channels-last images: an error that says so, and --layout nhwc
 "$NNS" eval "$U/small_b1.onnx" --test-x "$U/x_nhwc.npy" --test-y "$U/y.npy" >/dev/null 2>"$T/err"
 rc=$?

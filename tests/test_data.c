@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "nnslim/data.h"
+#include "nnslim/graph.h"
 #include "testutil.h"
 
 static char g_dir[64];
@@ -700,6 +701,39 @@ static void test_to_nchw(void) {
     CHECK(wrong == 0);
 }
 
+/* The normalisation a model records, one value per channel: applied to
+ * its input and to a data set, and refused when the counts disagree. */
+static void test_norm_channels(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    nns_shape s = nns_shape_make(4, (int64_t[]){-1, 2, 1, 2});
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &s, NULL));
+    CHECK_OK(nns_graph_add_node(g, "Relu", "r", 1, (const char *[]){"x"}, 1, (const char *[]){"y"}, NULL));
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK_OK(nns_graph_finalize(g));
+    float x[8] = {3, 5, 6, 10, 1, 1, 2, 2};
+    CHECK_OK(nns_graph_normalize_input(g, x, 2)); /* nothing recorded: unchanged */
+    CHECK(x[0] == 3 && x[3] == 10);
+    CHECK_OK(nns_graph_set_meta(g, "nnslim.mean", "1,2"));
+    CHECK_OK(nns_graph_set_meta(g, "nnslim.std", "2,4"));
+    CHECK_OK(nns_graph_normalize_input(g, x, 2));
+    CHECK(x[0] == 1 && x[1] == 2 && x[2] == 1 && x[3] == 2 && x[4] == 0 && x[6] == 0);
+    CHECK_OK(nns_graph_set_meta(g, "nnslim.mean", "1,2,3"));
+    CHECK_OK(nns_graph_set_meta(g, "nnslim.std", "1,1,1"));
+    CHECK(nns_graph_normalize_input(g, x, 2) != NNS_OK && strstr(nns_last_error(), "3 normalisation values"));
+    CHECK_OK(nns_graph_set_meta(g, "nnslim.std", "1,0,1"));
+    CHECK(nns_graph_normalize_input(g, x, 2) == NNS_STATUS_FORMAT);
+    nns_graph_free(g);
+    nns_dataset d;
+    memset(&d, 0, sizeof d);
+    float px[8] = {3, 5, 6, 10, 3, 5, 6, 10};
+    d.n = 2, d.c = 2, d.h = 1, d.w = 2, d.x = px;
+    const float m[2] = {1, 2}, sd[2] = {2, 4};
+    CHECK_OK(nns_dataset_normalize_channels(&d, m, sd, 2));
+    CHECK(px[0] == 1 && px[1] == 2 && px[2] == 1 && px[3] == 2 && px[7] == 2);
+    CHECK(nns_dataset_normalize_channels(&d, m, sd, 3) == NNS_STATUS_INVALID_ARG);
+}
+
 int main(void) {
     strcpy(g_dir, "/tmp/nns_test_data_XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 2; }
@@ -707,6 +741,7 @@ int main(void) {
     test_npy();
     test_stats_normalize();
     test_to_nchw();
+    test_norm_channels();
     test_split();
     test_batcher();
     test_augment();

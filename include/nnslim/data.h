@@ -53,6 +53,8 @@ nns_status nns_dataset_to_nchw(nns_dataset *d);
 void nns_dataset_stats(const nns_dataset *d, float *mean, float *std);
 /* x = (x - mean) / std in place. std must be > 0. */
 nns_status nns_dataset_normalize(nns_dataset *d, float mean, float std);
+/* The same per channel: n values (1: all channels; else d->c). */
+nns_status nns_dataset_normalize_channels(nns_dataset *d, const float *mean, const float *std, int n);
 /* Move the last `count` samples of d into val (a new data set); d shrinks.
  * Samples are chosen after a seeded shuffle so classes mix. */
 nns_status nns_dataset_split(nns_dataset *d, int64_t count, uint64_t seed,

@@ -134,6 +134,18 @@ int64_t nns_graph_n_params(const nns_graph *g);
 /* The graph's outputs and the shape of output i (dim 0 -1: the batch; an
  * empty shape for i out of range). */
 int nns_graph_n_outputs(const nns_graph *g);
+
+/* Input normalisation recorded in a model (metadata nnslim.mean and
+ * nnslim.std, which nnslim's commands write: one value, or one per input
+ * channel, comma-separated). nns_norm_parse reads such a list (at most cap
+ * numbers; `what` names it in errors). nns_graph_get_norm gives g's (*n 0:
+ * none recorded). nns_graph_normalize_input applies it in place to n
+ * samples of g's input (x - mean[c]) / std[c], c the channel (dim 1);
+ * nothing when none is recorded. */
+#define NNS_NORM_MAX 64
+nns_status nns_norm_parse(const char *what, const char *text, float *v, int cap, int *n);
+nns_status nns_graph_get_norm(const nns_graph *g, float *mean, float *std, int cap, int *n);
+nns_status nns_graph_normalize_input(const nns_graph *g, float *x, int64_t n);
 nns_shape nns_graph_output_shape(const nns_graph *g, int i);
 /* Keep the zeros of g's prunable weights (Conv, Gemm, MatMul) as pruning
  * masks, so that training leaves them zero: what a model pruned by another

@@ -69,6 +69,24 @@ nns_status nns_dataset_to_nchw(nns_dataset *d) {
     return NNS_OK;
 }
 
+nns_status nns_dataset_normalize_channels(nns_dataset *d, const float *mean, const float *std, int n) {
+    if (n == 1) return nns_dataset_normalize(d, mean[0], std[0]);
+    if (n != d->c)
+        return nns_error(NNS_STATUS_INVALID_ARG, "normalisation: %d mean/std values for images of %d channels", n, d->c);
+    for (int c = 0; c < n; c++)
+        if (!(std[c] > 0.0f) || !isfinite(std[c]) || !isfinite(mean[c]))
+            return nns_error(NNS_STATUS_INVALID_ARG, "normalisation: channel %d: mean %g and std %g must be finite and std > 0",
+                             c, (double)mean[c], (double)std[c]);
+    const int64_t plane = (int64_t)d->h * d->w;
+#pragma omp parallel for schedule(static) if (d->n * n * plane > (1 << 16))
+    for (int64_t i = 0; i < d->n; i++)
+        for (int c = 0; c < n; c++) {
+            float *p = d->x + (i * n + c) * plane;
+            for (int64_t j = 0; j < plane; j++) p[j] = (p[j] - mean[c]) / std[c];
+        }
+    return NNS_OK;
+}
+
 void nns_dataset_free(nns_dataset *d) {
     if (!d) return;
     free(d->x);
