@@ -787,6 +787,31 @@ static void expect_fail(nns_graph *g, const nns_structured_config *cfg, nns_stat
     CHECK_MSG(same_as_snap(g, &s), "graph changed after a failure (%s)", needle);
 }
 
+/* A Reshape to [0, -1] (PyTorch's x.view(x.size(0), -1)) flattens as
+ * Flatten does: the conv before it loses channels and the Gemm after it the
+ * matching input columns. */
+static void test_reshape_flatten(void) {
+    tb b = tb_begin(2, 4, 4);
+    tb_conv(&b, "conv", "x", 2, 6, 3, 1, 1);
+    tb_unary(&b, "Relu", "relu", "conv.y");
+    int64_t shp[2] = {0, -1};
+    nns_shape s1 = nns_shape_make(1, (int64_t[]){2});
+    nns_graph_add_param(b.g, "shape", NNS_DTYPE_S64, &s1, shp, 0, NULL);
+    const char *rin[2] = {"relu.y", "shape"};
+    tb_node(&b, "Reshape", "reshape", 2, rin, "reshape.y");
+    tb_gemm(&b, "fc1", "reshape.y", 96, 3, 1);
+    nns_graph *g = tb_end(&b, "fc1.y");
+    nns_structured_config c = cfg_ratio(0.5f, NNS_PRUNE_CRITERION_L1);
+    c.neurons = 2;
+    nns_structured_report rep;
+    CHECK_OK(nns_prune_structured(g, &c, &rep));
+    CHECK_MSG(wshape(g, "conv.w")->dims[0] == 3 && wshape(g, "fc1.w")->dims[1] == 48,
+              "conv %lld channels, fc1 %lld inputs", (long long)wshape(g, "conv.w")->dims[0],
+              (long long)wshape(g, "fc1.w")->dims[1]);
+    CHECK(rep.conv_before == 6 && rep.conv_after == 3);
+    nns_graph_free(g);
+}
+
 static void test_errors(void) {
     nns_graph *g = NULL;
     CHECK_OK(nns_arch_build("resnet8", 1, &g));
@@ -837,11 +862,12 @@ static void test_errors(void) {
         nns_graph_free(g);
     }
 
-    /* Reshape of a pruned dim: that conv's group is not prunable */
+    /* Reshape of a pruned dim to a fixed shape: that conv's group is not
+     * prunable (a Reshape to [0, -1] flattens: test_reshape_flatten) */
     tb b = tb_begin(2, 4, 4);
     tb_conv(&b, "conv", "x", 2, 6, 3, 1, 1);
     tb_unary(&b, "Relu", "relu", "conv.y");
-    int64_t shp[2] = {0, -1};
+    int64_t shp[2] = {-1, 96};
     nns_shape s1 = nns_shape_make(1, (int64_t[]){2});
     nns_graph_add_param(b.g, "shape", NNS_DTYPE_S64, &s1, shp, 0, NULL);
     const char *rin[2] = {"relu.y", "shape"};
@@ -976,6 +1002,7 @@ int main(void) {
     test_finetune();
     test_onnx_roundtrip();
     test_errors();
+    test_reshape_flatten();
     test_torchvision_tiny();
     TEST_MAIN_END();
 }

@@ -550,16 +550,25 @@ static void test_onnx_roundtrip(void) {
         nns_graph_free(h);
         nns_graph_free(g);
     }
-    /* a model with zeros but no "nnslim.pruned" gets no masks */
+    /* a model with zeros but no "nnslim.pruned" gets no masks when stored
+     * dense, and masks for its zeros when stored sparse (as another tool's
+     * pruned model would be) */
     nns_graph *g;
     CHECK_OK(nns_arch_build("lenet300", 3, &g));
     float *w = g->values[nns_graph_find_value(g, "fc2.weight")].data;
     for (int i = 0; i < 25000; i++) w[i] = 0.0f;
-    CHECK_OK(nns_graph_save_onnx(g, ps));
+    const nns_onnx_save_options dense = {NNS_ONNX_SPARSE_NEVER};
+    CHECK_OK(nns_graph_save_onnx_opts(g, ps, &dense));
     nns_graph *h;
     CHECK_OK(nns_graph_load_onnx(ps, &h));
     CHECK(h->masks == NULL);
     CHECK(memcmp(h->values[nns_graph_find_value(h, "fc2.weight")].data, w, 30000 * sizeof(float)) == 0);
+    nns_graph_free(h);
+    CHECK_OK(nns_graph_save_onnx(g, ps));
+    CHECK_OK(nns_graph_load_onnx(ps, &h));
+    int64_t masked = 0;
+    for (int64_t i = 0; h->masks && i < h->n_params; i++) masked += h->masks[i] == 0.0f;
+    CHECK_MSG(masked >= 25000, "stored sparse: %lld weights masked", (long long)masked);
     nns_graph_free(h);
     nns_graph_free(g);
     remove(pd);
