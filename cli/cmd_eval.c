@@ -45,6 +45,8 @@ int cmd_eval(int argc, char **argv) {
     nns_status st = nns_graph_load_onnx(pos[0], &g);
     if (!st) st = cli_data_load(&d, NULL, &test);
     if (!st) st = cli_data_normalize(&d, opts, g, NULL, &test, &mean, &std);
+    if (!st) st = nns_check_data(g, &test); /* before any progress line: an error is one line */
+    if (!st) fprintf(stderr, "evaluating %s on %lld images\n", pos[0], (long long)test.n);
     if (!st) st = nns_evaluate(g, &test, batch, &er);
     if (st) {
         rc = cli_fail("eval", st);

@@ -304,6 +304,7 @@ static nns_status train_run(train_cmd *c, train_state *s) {
     if (st || (st = nns_distiller_finish(s->dist, s->g))) return st;
     if (c->k.teacher && (st = nns_graph_set_meta(s->g, "nnslim.teacher", c->k.teacher))) return st;
     nns_eval_result er;
+    fprintf(stderr, "evaluating on %lld test images\n", (long long)s->test.n);
     if ((st = nns_evaluate(s->g, &s->test, 256, &er))) return st;
     nns_eval_result_free(&er);
     if (c->arch && (st = nns_graph_set_meta(s->g, "nnslim.arch", c->arch))) return st;

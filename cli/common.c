@@ -577,6 +577,8 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
     m->accuracy = -1;
     m->has_speedup = 0;
     if (test) {
+        if ((st = nns_check_data(g, test))) return st; /* before any progress line */
+        fprintf(stderr, "  accuracy on %lld test images\n", (long long)test->n);
         if ((st = nns_evaluate(g, test, 256, &er))) return st;
         m->accuracy = er.accuracy;
         nns_eval_result_free(&er);
@@ -592,6 +594,7 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
     }
     free(L);
     m->file_bytes = file ? cli_file_size(file) : -1;
+    fprintf(stderr, "  latency at batch 1 and throughput at batch 64\n");
     if ((st = nns_benchmark(g, 1, 200, &m->lat_b1, NULL))) return st;
     double ms64;
     if ((st = nns_benchmark(g, 64, 20, &ms64, &m->ips_b64))) return st;
