@@ -92,8 +92,7 @@ static nns_status add_bias(nns_graph *g, int p, int64_t ch) {
     return NNS_OK;
 }
 
-/* Scale W's output channels (axis ax->out_axis) by a. */
-static void scale_channels(nns_value *w, const nns_weight_axes *ax, const double *a) {
+void nns_weight_scale_channels(nns_value *w, const nns_weight_axes *ax, const double *a) {
     int64_t outer = 1, inner = 1;
     const int64_t ch = w->shape.dims[ax->out_axis];
     for (int i = 0; i < ax->out_axis; i++) outer *= w->shape.dims[i];
@@ -123,7 +122,7 @@ static nns_status fold_one(nns_graph *g, int i, int p, const nns_weight_axes *ax
         a[k] = gamma[k] / sqrt((double)var[k] + eps);
         bias[k] = (float)((bscale * bias[k] - mean[k]) * a[k] + beta[k]);
     }
-    scale_channels(&g->values[c->in[nns_op_weight_in(c)]], ax, a);
+    nns_weight_scale_channels(&g->values[c->in[nns_op_weight_in(c)]], ax, a);
     free(a);
     if (c->op == NNS_OP_GEMM && bscale != 1.0 && (st = nns_graph_set_attr_float(g, p, "beta", 1.0f))) return st;
     /* the producer writes the BatchNormalization's output; the

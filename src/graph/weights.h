@@ -58,6 +58,10 @@ int nns_graph_weight_source(const nns_graph *g, int node, int slot);
  * else "W8A8"; "" for a node without a weight. */
 void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t len);
 
+/* Scale float weight w's output channels (axis ax->out_axis) by a[c]
+ * (BatchNormalization folding: fold.c; QAT's freeze: quant/qat_bn.c). */
+void nns_weight_scale_channels(nns_value *w, const nns_weight_axes *ax, const double *a);
+
 /* The constant weight (input 1) of a ConvInteger or MatMulInteger node, or
  * -1 (another op, or a computed input 1). */
 int nns_graph_integer_weight(const nns_graph *g, int node);

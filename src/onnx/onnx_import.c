@@ -502,6 +502,26 @@ static nns_status fold_shape(nns_onnx_loader *L, const Onnx__NodeProto *np, cons
     return NNS_OK;
 }
 
+/* A new s64 constant "<node>_<suffix>" of shape s holding v (taken, freed
+ * on failure), its index in *ki: a Reshape's rewritten target. */
+static nns_status push_shape(nns_onnx_loader *L, const char *nn, const char *suffix, const nns_shape *s, int64_t *v,
+                             int *ki) {
+    nns_onnx_const r;
+    memset(&r, 0, sizeof r);
+    r.gidx = -1;
+    r.origin = NNS_ONNX_ORIGIN_FOLDED;
+    r.dtype = NNS_DTYPE_S64;
+    r.shape = *s;
+    r.data = v;
+    char name[256], base[240];
+    snprintf(base, sizeof base, "%.200s_%.30s", nn, suffix);
+    unique_value_name(L, base, name, sizeof name);
+    const int k = nns_onnx_const_push(L, &r, name);
+    if (k < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
+    *ki = k;
+    return NNS_OK;
+}
+
 /* Replace the partly symbolic shape constant *ki feeding Reshape node nn (data
  * input x) by a plain constant: a symbolic element at position j becomes 0
  * ("copy dim j of the input") when it is dim j of the input itself, or when
@@ -542,20 +562,7 @@ static nns_status resolve_reshape(nns_onnx_loader *L, const char *nn, const ref 
                     "node '%s' (Reshape): target shape depends on dynamic dimensions that cannot be "
                     "resolved at load time", nn);
     }
-    nns_onnx_const r;
-    memset(&r, 0, sizeof r);
-    r.gidx = -1;
-    r.origin = NNS_ONNX_ORIGIN_FOLDED;
-    r.dtype = NNS_DTYPE_S64;
-    r.shape = c->shape;
-    r.data = v;
-    char name[256], base[240];
-    snprintf(base, sizeof base, "%.200s_shape", nn);
-    unique_value_name(L, base, name, sizeof name);
-    int k = nns_onnx_const_push(L, &r, name);
-    if (k < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", nn);
-    *ki = k;
-    return NNS_OK;
+    return push_shape(L, nn, "shape", &c->shape, v, ki);
 }
 
 /* A float scalar constant named after the node (for Clip/Dropout attributes
@@ -760,20 +767,7 @@ static nns_status batch_reshape(node_ctx *c) {
     if (!v) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
     memcpy(v, k->data, (size_t)n * sizeof *v);
     v[0] = 0;
-    nns_onnx_const r;
-    memset(&r, 0, sizeof r);
-    r.gidx = -1;
-    r.origin = NNS_ONNX_ORIGIN_FOLDED;
-    r.dtype = NNS_DTYPE_S64;
-    r.shape = k->shape;
-    r.data = v;
-    char name[256], base[240];
-    snprintf(base, sizeof base, "%.200s_batch_shape", c->nn);
-    unique_value_name(L, base, name, sizeof name);
-    const int ki = nns_onnx_const_push(L, &r, name);
-    if (ki < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
-    c->kin[1] = ki;
-    return NNS_OK;
+    return push_shape(L, c->nn, "batch_shape", &k->shape, v, &c->kin[1]);
 }
 
 /* Reshape, any opset: a shape computed from the batch is resolved;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/weights.h"
 #include "ops/op.h"
 #include "quant/ptq_internal.h"
 
@@ -166,15 +167,9 @@ static int weight_param(const nns_graph *g, const nns_node *l, int slot, int *fq
 
 /* W's output channels (axis ax) times a; the FakeQuant scale s by |a|. */
 static void scale_weight(nns_value *w, const nns_weight_axes *ax, const double *a, nns_value *s) {
-    int64_t outer = 1, inner = 1;
-    const int64_t ch = w->shape.dims[ax->out_axis];
-    for (int i = 0; i < ax->out_axis; i++) outer *= w->shape.dims[i];
-    for (int i = ax->out_axis + 1; i < w->shape.ndim; i++) inner *= w->shape.dims[i];
-    float *d = w->data;
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t c = 0; c < ch; c++)
-            for (int64_t i = 0; i < inner; i++) d[(o * ch + c) * inner + i] = (float)(d[(o * ch + c) * inner + i] * a[c]);
+    nns_weight_scale_channels(w, ax, a);
     if (!s) return;
+    const int64_t ch = w->shape.dims[ax->out_axis];
     float *sc = s->data;
     double amax = 0;
     for (int64_t c = 0; c < ch; c++) amax = fabs(a[c]) > amax ? fabs(a[c]) : amax;
