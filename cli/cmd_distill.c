@@ -5,8 +5,8 @@
 #include "cli.h"
 
 static const char *help =
-    "usage: nnslim distill --teacher T.onnx (--student ARCH | --student-model S.onnx |\n"
-    "                      --student-width W) [OPTIONS] [DATA] -o OUT.onnx\n"
+    "usage: nnslim distill --teacher T.onnx [--student ARCH | --student-model S.onnx |\n"
+    "                      --student-width W] [OPTIONS] [DATA] -o OUT.onnx\n"
     "\n"
     "Train a small student on a trained teacher's softened outputs (Hinton's knowledge\n"
     "distillation), optionally on its feature maps too (FitNets hints); save the\n"
@@ -23,7 +23,8 @@ static const char *help =
     "                         resnet8 | mobilenet (fresh weights from --seed)\n"
     "  --student-model S.onnx start from this model\n"
     "  --student-width W      the teacher's architecture with every layer's channels\n"
-    "                         and hidden neurons scaled by W in (0, 1], fresh weights\n"
+    "                         and hidden neurons scaled by W in (0, 1], fresh weights;\n"
+    "                         without any --student option: --student-width 0.5\n"
     CLI_DISTILL_HELP
     "  --baseline             also train the same student without the teacher (same\n"
     "                         recipe, seed and epochs) and report it\n"
@@ -64,8 +65,8 @@ typedef struct distill_cmd {
 static const char *distill_usage_error(const distill_cmd *c, char *buf, size_t cap) {
     const int by_width = cli_opt_seen(c->opts, "student-width");
     if (!c->k.teacher) return "--teacher T.onnx is required";
-    if (!!c->student_arch + !!c->student_model + by_width != 1)
-        return "give exactly one of --student ARCH, --student-model S.onnx, --student-width W";
+    if (!!c->student_arch + !!c->student_model + by_width > 1)
+        return "give at most one of --student ARCH, --student-model S.onnx, --student-width W";
     if (by_width && !(c->width > 0 && c->width <= 1)) {
         snprintf(buf, cap, "--student-width must be in (0, 1], not %g", c->width);
         return buf;
@@ -78,6 +79,7 @@ static const char *distill_usage_error(const distill_cmd *c, char *buf, size_t c
 /* Parse and check the options: CLI_OK, a usage code, or -1 (help shown). */
 static int distill_parse(int argc, char **argv, distill_cmd *c) {
     memset(c, 0, sizeof *c);
+    c->width = 0.5f; /* the student when none is named: the teacher at half width */
     cli_train_init(&c->t, 0.05f);
     cli_data_init(&c->d);
     cli_distill_init(&c->k);
@@ -164,7 +166,12 @@ static nns_status distill_prepare(distill_cmd *c, distill_state *s) {
     }
     else if (c->student_model) {
         if (!(st = nns_graph_load_onnx(c->student_model, &s->student))) st = cli_keep_zeros("distill", &c->t, s->student);
-    } else st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);
+    } else {
+        if (!cli_opt_seen(c->opts, "student-width"))
+            fprintf(stderr, "student: the teacher with half its channels (the default; --student, --student-model "
+                            "or --student-width choose another)\n");
+        st = nns_graph_scale_width(s->teacher, c->width, (uint64_t)c->t.seed, &s->student);
+    }
     if (st || (st = nns_check_data(s->student, &s->train))) return st;
     /* the student records the normalisation the teacher's data had */
     if ((st = nns_graph_set_meta(s->student, "nnslim.mean", nns_graph_get_meta(s->teacher, "nnslim.mean"))) ||

@@ -23,6 +23,8 @@ D=(--train-x "$U/x.npy" --train-y "$U/y.npy" "${TEST[@]}" --threads 2)
 
 "$NNS" info "$U/small_b1.onnx" >/dev/null 2>"$T/err" && ok || bad "info: $(cat "$T/err")"
 "$NNS" eval "$U/small_b1.onnx" "${TEST[@]}" >/dev/null 2>"$T/err" && ok || bad "eval at the default batch: $(cat "$T/err")"
+"$NNS" run "$U/small_b1.onnx" --input "$U/x3_f32.npy" -o "$T/y.npy" 2>"$T/err" && [[ -s "$T/y.npy" ]] && ok ||
+  bad "run at the default batch: $(cat "$T/err")"
 if "$NNS" train --model "$U/small_b1.onnx" --epochs 20 --batch-size 16 "${D[@]}" -o "$T/t.onnx" >/dev/null 2>"$T/err"; then
   out=$("$NNS" eval "$T/t.onnx" "${TEST[@]}" --json 2>"$T/err") && ok || bad "eval of the trained model: $(cat "$T/err")"
   a=$(acc "$out")
@@ -35,8 +37,9 @@ if "$NNS" prune "$T/t.onnx" --method channel --sparsity 0.5 --finetune-epochs 1 
 else
   bad "prune --method channel: $(cat "$T/err")"
 fi
-"$NNS" distill --teacher "$T/t.onnx" --student-width 0.5 --epochs 1 "${D[@]}" -o "$T/d.onnx" >/dev/null 2>"$T/err" && ok ||
-  bad "distill: $(cat "$T/err")"
+"$NNS" distill --teacher "$T/t.onnx" --epochs 1 "${D[@]}" -o "$T/d.onnx" >/dev/null 2>"$T/err" &&
+  grep -q "student: the teacher with half its channels (the default" "$T/err" && ok || bad "distill: $(cat "$T/err")"
+grep -q ', 1 epoch, ' "$T/err" && ok || bad "distill: not '1 epoch': $(cat "$T/err")"
 if out=$("$NNS" compare "$U/small_b1.onnx" "$T/t.onnx" "${TEST[@]}" --json 2>"$T/err"); then
   # the second model's speed against the first: a median and the rounds' range around it
   sp=$(grep -o '"speedup": {"b1": {"ratio": [0-9.]*, "low": [0-9.]*, "high": [0-9.]*, "no_change": [a-z]*}, "b64": {[^}]*}}' <<<"$out")

@@ -6,7 +6,8 @@ a fixed batch of 1, BatchNormalization folded (eval mode), and the flatten
 written as x.view(x.size(0), -1), which becomes a Reshape to the constant
 [1, -1]. x.npy / y.npy are 96 images of 3x16x16 (uint8) with labels of 4
 classes, a pattern a network learns (the class sets which colour channel is
-bright in which half); x_nhwc.npy the same images channels-last.
+bright in which half); x_nhwc.npy the same images channels-last;
+x3_f32.npy the first three as float32 in [0, 1] (for nnslim run).
 small_pruned.onnx is the same network pruned by PyTorch (60% of each
 layer's weights by magnitude, torch.nn.utils.prune, then made permanent),
 saved dense; small_sparse.onnx the same with its weights stored as ONNX
@@ -83,6 +84,7 @@ def main(out):
     np.save(os.path.join(out, "x.npy"), x)
     np.save(os.path.join(out, "y.npy"), y)
     np.save(os.path.join(out, "x_nhwc.npy"), np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+    np.save(os.path.join(out, "x3_f32.npy"), (x[:3] / np.float32(255)).astype(np.float32))
 
 
 if __name__ == "__main__":
