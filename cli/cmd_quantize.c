@@ -15,7 +15,9 @@ static const char *help =
     "training images. With --weights int4 or --group-size, weight-only instead: s4 or\n"
     "s8 weights with one scale per group of input channels, float activations, opset\n"
     "21. With --weights fp16 or bf16, each weight stored in that 16-bit float type\n"
-    "and read through a Cast to float (half the size, float arithmetic). Prints\n"
+    "and read through a Cast to float (half the size, float arithmetic), and with\n"
+    "--activations of that type too, each activation the layers read or write\n"
+    "rounded to it (a Cast to 16 bits and back). Prints\n"
     "before/after: accuracy, parameters, file size, measured latency, and each\n"
     "layer's precision (W8A8, W8A32, W4A32g32: groups of 32, f16, bf16, f32).\n"
     "\n"
@@ -44,8 +46,9 @@ static const char *help =
     "                         float is implied, and uint8/int8 are refused) in groups\n"
     "                         of --group-size, saved as opset 21's INT4 read by a\n"
     "                         blocked DequantizeLinear. fp16, bf16: weights rounded to\n"
-    "                         16-bit floats (to nearest even), activations float,\n"
-    "                         no calibration; not with --group-size, --per-tensor,\n"
+    "                         16-bit floats (to nearest even), activations float\n"
+    "                         (or that type: --activations), no calibration; not\n"
+    "                         with --group-size, --per-tensor,\n"
     "                         --mode qat, --max-loss or --max-bytes\n"
     "  --group-size N         weight-only: one weight scale per N consecutive input\n"
     "                         channels of each output channel (32, 64, 128, ...; int4\n"
@@ -53,9 +56,12 @@ static const char *help =
     "                         channels or be at least that many (then they are one\n"
     "                         group; a layer with one input channel keeps one scale\n"
     "                         per output channel); with int8 it makes grouped W8A32\n"
-    "  --activations uint8|int8|float   uint8 asymmetric (default; float with int4),\n"
-    "                         int8 symmetric, or float: weight-only (W8A32), no\n"
-    "                         calibration\n"
+    "  --activations uint8|int8|float|fp16|bf16   uint8 asymmetric (default; float\n"
+    "                         with int4, fp16 and bf16 weights), int8 symmetric, or\n"
+    "                         float: weight-only (W8A32), no calibration. fp16, bf16:\n"
+    "                         with --weights of that type, each activation the layers\n"
+    "                         read or write rounded to it (precision Wf16Af16 or\n"
+    "                         Wbf16Abf16; no calibration)\n"
     "  --keep L,...           node names to leave in float (e.g. the first or last layer)\n"
     "  --keep-as f32|fp16|bf16   the weights of the layers left in float (--keep,\n"
     "                         and those --max-loss / --max-bytes keep): float32\n"
@@ -170,12 +176,12 @@ static int quant_check_half(quant_args *a, int qat) {
         fprintf(stderr, "nnslim quantize: --weights %s cannot be combined with %s\n", a->weights, bad);
         return CLI_USAGE;
     }
-    if (cli_opt_seen(a->opts, "activations") && strcmp(a->acts, "float")) {
-        fprintf(stderr, "nnslim quantize: --weights %s is weight-only: --activations must be float, not '%s'\n",
-                a->weights, a->acts);
+    if (!cli_opt_seen(a->opts, "activations")) a->acts = "float";
+    if (strcmp(a->acts, "float") && strcmp(a->acts, a->weights)) {
+        fprintf(stderr, "nnslim quantize: with --weights %s, --activations must be float or %s, not '%s'\n",
+                a->weights, a->weights, a->acts);
         return CLI_USAGE;
     }
-    a->acts = "float";
     return 0;
 }
 
@@ -189,7 +195,9 @@ static int quant_check_weights(quant_args *a, int qat) {
         return CLI_USAGE;
     }
     if (strcmp(a->acts, "uint8") && strcmp(a->acts, "int8") && strcmp(a->acts, "float")) {
-        fprintf(stderr, "nnslim quantize: --activations must be uint8, int8 or float, not '%s'\n", a->acts);
+        fprintf(stderr, "nnslim quantize: --activations must be uint8, int8 or float%s, not '%s'\n",
+                strcmp(a->acts, "fp16") && strcmp(a->acts, "bf16") ? "" : " (fp16 and bf16 go with --weights of that type)",
+                a->acts);
         return CLI_USAGE;
     }
     if (grouped && a->group_size < 1) {
@@ -290,7 +298,8 @@ static int quant_check(quant_args *a) {
     a->cfg.calib_samples = a->calib_samples;
     a->cfg.per_channel = !a->per_tensor;
     a->cfg.act_signed = !strcmp(a->acts, "int8");
-    a->cfg.weight_only = !strcmp(a->acts, "float");
+    a->cfg.weight_only = !strcmp(a->acts, "float") || !strcmp(a->acts, "fp16") || !strcmp(a->acts, "bf16");
+    a->cfg.act_float16 = !strcmp(a->acts, "fp16") ? NNS_DTYPE_F16 : !strcmp(a->acts, "bf16") ? NNS_DTYPE_BF16 : 0;
     a->cfg.weight_bits = !strcmp(a->weights, "int4") ? 4 : 8;
     a->cfg.weight_float16 = !strcmp(a->weights, "fp16") ? NNS_DTYPE_F16 : !strcmp(a->weights, "bf16") ? NNS_DTYPE_BF16 : 0;
     a->cfg.keep_float16 = !strcmp(a->keep_as, "fp16") ? NNS_DTYPE_F16 : !strcmp(a->keep_as, "bf16") ? NNS_DTYPE_BF16 : 0;
@@ -514,7 +523,10 @@ static void quant_report(const quant_args *a, const quant_run *p, const cli_meas
     printf("%-22s %14lld %14lld %8.3fx\n", "file bytes", before->file_bytes, after->file_bytes,
            after->file_bytes > 0 ? (double)before->file_bytes / (double)after->file_bytes : 0.0);
     cli_speed_rows(before, after);
-    printf("saved %s (%s)\n", a->out, a->cfg.weight_float16 ? "16-bit float weights read through Cast" : "QDQ form");
+    printf("saved %s (%s)\n", a->out,
+           a->cfg.act_float16     ? "16-bit float weights read through Cast, activations rounded by Cast pairs"
+           : a->cfg.weight_float16 ? "16-bit float weights read through Cast"
+                                   : "QDQ form");
 }
 
 int cmd_quantize(int argc, char **argv) {

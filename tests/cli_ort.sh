@@ -2,7 +2,8 @@
 # cli_ort.sh NNSLIM — every model nnslim saves runs in ONNX Runtime with the
 # same outputs (max abs difference <= 1e-4), the weight-only grouped ones
 # too (4-bit INT4 and grouped int8 weights, opset 21's blocked
-# DequantizeLinear). Skips (exit 77) when
+# DequantizeLinear), and 16-bit float weights with 16-bit activations.
+# Skips (exit 77) when
 # onnxruntime-node is not installed (tools/setup_ort.sh installs it).
 set -u
 NNS="$1"
@@ -53,6 +54,26 @@ for q in "resnet8 int4 32" "mobilenet int4 32" "resnet8 int8 16" "vggsmall int4 
     echo "$a $w g$gs: $out"; pass=$((pass+1))
   else
     echo "FAIL: $a $w g$gs: $out"; fail=$((fail+1))
+  fi
+done
+# 16-bit float weights and activations (Casts to FLOAT16 / BFLOAT16 and back):
+# both runtimes round the same activations, but a value computed a few float
+# ulps apart can round to the neighbouring 16-bit number, so the outputs are
+# compared within a few 16-bit steps (f16: 2^-11, bf16: 2^-8, relative)
+for q in "resnet8 bf16 0.01" "mobilenet fp16 0.002" "lenet5 bf16 0.01" "vggsmall fp16 0.002"; do
+  read -r a w tol <<<"$q"
+  [[ -f "$T/$a.onnx" ]] || continue
+  m="$T/${a}_${w}_a16"
+  "$NNS" quantize "$T/$a.onnx" --weights "$w" --activations "$w" "${DATA[@]}" -o "$m.onnx" >/dev/null 2>"$T/err" || {
+    echo "FAIL: $a $w activations: quantize: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  "$NNS" run "$m.onnx" --input "$T/x.npy" -o "${m}_nns.npy" 2>"$T/err" || {
+    echo "FAIL: $a $w activations: nnslim run: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  node "$SRC/tools/ort_run.js" "$m.onnx" "$T/x.npy" "${m}_ort.npy" >/dev/null 2>"$T/err" || {
+    echo "FAIL: $a $w activations: onnxruntime: $(cat "$T/err")"; fail=$((fail+1)); continue; }
+  if out=$(node "$SRC/tools/npy_compare.js" "${m}_nns.npy" "${m}_ort.npy" --tol "$tol" 2>&1); then
+    echo "$a $w activations: $out"; pass=$((pass+1))
+  else
+    echo "FAIL: $a $w activations: $out"; fail=$((fail+1))
   fi
 done
 echo "$pass passed, $fail failed"

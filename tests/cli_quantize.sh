@@ -95,6 +95,23 @@ for w in fp16 bf16; do
     bad "$w: $(cat "$T/err")"
   fi
 done
+# 16-bit activations too: every layer W<t>A<t>, "activations" in the JSON,
+# the accuracy within 0.5 points, eval of the file gives what quantize printed
+for w in fp16 bf16; do
+  p=${w/fp/f}
+  if out=$("$NNS" quantize "$T/r8.onnx" --weights $w --activations $w "${D[@]}" -o "$T/a16.onnx" --json 2>"$T/err"); then
+    layers=${out#*\"layers\": \[}
+    [[ $(grep -o "\"precision\": \"W${p}A${p}\"" <<<"$layers" | wc -l) -ge 8 ]] && ok || bad "$w activations: layers: $layers"
+    grep -q "\"activations\": \"$w\"" <<<"$out" && ok || bad "$w activations: JSON: $out"
+    ab=$(json_get "$out" before accuracy); aa=$(json_get "$out" after accuracy)
+    awk -v a="$aa" -v b="$ab" 'BEGIN{exit !(a >= b - 0.005)}' && ok || bad "$w activations: accuracy $ab -> $aa"
+    "$NNS" info "$T/a16.onnx" | grep -q " W${p}A${p}\$" && ok || bad "$w activations: info shows no W${p}A${p} layer"
+    ev=$("$NNS" eval "$T/a16.onnx" --test-limit 500 --threads 2 --json 2>"$T/err") && ok || bad "$w activations: eval: $(cat "$T/err")"
+    grep -q "\"accuracy\": $aa" <<<"$ev" && ok || bad "$w activations: eval of the file gives $ev, quantize said $aa"
+  else
+    bad "$w activations: $(cat "$T/err")"
+  fi
+done
 # --weights int4 alone: groups of 32; --group-size with int8: grouped W8A32
 "$NNS" quantize "$T/r8.onnx" --weights int4 "${D[@]}" -o "$T/w4d.onnx" --json 2>"$T/err" | grep -q '"group_size": 32' && ok || bad "int4 default group: $(cat "$T/err")"
 "$NNS" quantize "$T/r8.onnx" --group-size 32 "${D[@]}" -o "$T/w8g.onnx" --json 2>"$T/err" | grep -q '"precision": "W8A32g32"' && ok || bad "int8 --group-size 32: $(cat "$T/err")"
@@ -223,7 +240,9 @@ expect 2 "--calib must be" -- "$NNS" sensitivity "$T/l5.onnx" --method quant --c
 expect 2 "--keep-as must be f32, fp16 or bf16, not 'f8'" -- "$NNS" quantize "$T/l5.onnx" --keep-as f8 -o "$T/bad.onnx"
 expect 2 "--keep-as is for --mode ptq with integer weights" -- "$NNS" quantize "$T/l5.onnx" --keep-as fp16 --mode qat -o "$T/bad.onnx"
 expect 2 "--weights fp16 cannot be combined with --group-size" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --group-size 32 -o "$T/bad.onnx"
-expect 2 "--weights bf16 is weight-only: --activations must be float, not 'uint8'" -- "$NNS" quantize "$T/l5.onnx" --weights bf16 --activations uint8 -o "$T/bad.onnx"
+expect 2 "with --weights bf16, --activations must be float or bf16, not 'uint8'" -- "$NNS" quantize "$T/l5.onnx" --weights bf16 --activations uint8 -o "$T/bad.onnx"
+expect 2 "with --weights fp16, --activations must be float or fp16, not 'bf16'" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --activations bf16 -o "$T/bad.onnx"
+expect 2 "--activations must be uint8, int8 or float (fp16 and bf16 go with --weights of that type), not 'bf16'" -- "$NNS" quantize "$T/l5.onnx" --activations bf16 -o "$T/bad.onnx"
 expect 2 "--weights fp16 cannot be combined with --mode qat" -- "$NNS" quantize "$T/l5.onnx" --weights fp16 --mode qat -o "$T/bad.onnx"
 expect 2 "--weights must be int8, int4, fp16 or bf16, not 'int3'" -- "$NNS" quantize "$T/l5.onnx" --weights int3 -o "$T/bad.onnx"
 expect 2 "--group-size must be a positive number of input channels, not 0" -- "$NNS" quantize "$T/r8.onnx" --weights int4 --group-size 0 -o "$T/bad.onnx"

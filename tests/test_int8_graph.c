@@ -248,7 +248,7 @@ static void refusals(void) {
         if (!st) st = nns_graph_add_output(g, "y");
         CHECK_OK(st);
         const nns_status want[3] = {NNS_STATUS_UNSUPPORTED, NNS_STATUS_FORMAT, NNS_STATUS_SHAPE};
-        const char *what[3] = {"only a cast to float", "must be a constant of 256", "shapes differ"};
+        const char *what[3] = {"only casts to float, float16 or bfloat16", "must be a constant of 256", "shapes differ"};
         const nns_status fs = st ? st : nns_graph_finalize(g);
         CHECK_MSG(fs == want[c] && strstr(nns_last_error(), "'bad'") && strstr(nns_last_error(), what[c]),
                   "refusal %d: %d: %s", c, (int)fs, nns_last_error());

@@ -335,6 +335,92 @@ static void half_model(const char *name, nns_dtype dt) {
     nns_dataset_free(&d);
 }
 
+/* Layer i of q reads its input through a Cast to dt and a Cast back. */
+static int reads_rounded(const nns_graph *q, int i, nns_dtype dt) {
+    const int back = q->values[q->nodes[i].in[0]].producer;
+    if (back < 0 || q->nodes[back].op != NNS_OP_CAST) return 0;
+    const nns_value *h = &q->values[q->nodes[back].in[0]];
+    return h->dtype == dt && h->producer >= 0 && q->nodes[h->producer].op == NNS_OP_CAST;
+}
+
+/* Layers of q labelled W<dt>A<dt> that read a rounded input. */
+static int half_act_layers(const nns_graph *q, nns_dtype dt) {
+    const char *t = nns_dtype_name(dt);
+    char want[32], prec[32];
+    snprintf(want, sizeof want, "W%sA%s", t, t);
+    int n = 0;
+    for (int i = 0; q && i < q->n_nodes; i++) {
+        if (q->nodes[i].op != NNS_OP_CONV && q->nodes[i].op != NNS_OP_GEMM) continue;
+        nns_graph_layer_precision(q, i, prec, sizeof prec);
+        CHECK_MSG(strcmp(prec, want) == 0 && reads_rounded(q, i, dt), "layer '%s': precision '%s', want %s",
+                  q->nodes[i].name, prec, want);
+        n += strcmp(prec, want) == 0 && reads_rounded(q, i, dt);
+    }
+    return n;
+}
+
+/* 16-bit activations with 16-bit weights: every layer reads its input
+ * rounded (a Cast to dt and back), nothing is calibrated, the precision is
+ * W<dt>A<dt>; the outputs differ from the weight-only model's (the
+ * activations really are rounded) and stay close to float; the saved file
+ * reloads with the same outputs and labels. Activations of another type
+ * than the weights are refused. */
+static void half_acts_model(const char *name, nns_dtype dt, double tol) {
+    nns_dataset d;
+    make_data(&d, 64, 19);
+    nns_graph *g = load(name), *q = NULL, *w = NULL, *x = NULL;
+    if (!g) return;
+    int64_t k = 0;
+    float *yf = outputs(g, &d, &k);
+    CHECK_OK(nns_graph_clone(g, &q));
+    CHECK_OK(nns_graph_clone(g, &w));
+    CHECK_OK(nns_graph_clone(g, &x));
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.weight_only = 1;
+    cfg.weight_float16 = dt;
+    nns_ptq_result r;
+    CHECK_OK(nns_quantize_ptq(w, &d, &cfg, &r)); /* weights only */
+    cfg.act_float16 = dt;
+    CHECK_OK(nns_quantize_ptq(q, &d, &cfg, &r));
+    CHECK_MSG(r.calib_images == 0 && r.activations > 0, "%s: %lld images, %d activations", name,
+              (long long)r.calib_images, r.activations);
+    CHECK_MSG(half_act_layers(q, dt) == r.layers, "%s: not every layer reads a rounded input", name);
+    float *yw = outputs(w, &d, &k), *yq = outputs(q, &d, &k);
+    double worst = 0, moved = 0;
+    for (int64_t i = 0; yf && yw && yq && i < NIMG * k; i++) {
+        const double e = fabs((double)yq[i] - yf[i]) / (fabs((double)yf[i]) + 1.0);
+        worst = e > worst ? e : worst;
+        moved += fabs((double)yq[i] - yw[i]);
+    }
+    CHECK_MSG(yf && yw && yq && worst < tol && moved > 0, "%s: off float by %g, moved %g from weight-only", name, worst,
+              moved);
+    char path[] = "/tmp/nns_ptqa16_XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    CHECK_OK(nns_graph_save_onnx(q, path));
+    nns_graph *back = reload_same(path, &d, yq, k);
+    CHECK_MSG(half_act_layers(back, dt) == r.layers, "%s reloaded: labels lost", name);
+    cfg.weight_float16 = dt == NNS_DTYPE_F16 ? NNS_DTYPE_BF16 : NNS_DTYPE_F16; /* types differ */
+    nns_status st = nns_quantize_ptq(x, &d, &cfg, &r);
+    CHECK_MSG(st == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "activations go with"), "%d: %s", (int)st,
+              nns_last_error());
+    cfg.weight_float16 = 0, cfg.weight_only = 0; /* with s8 weights */
+    st = nns_quantize_ptq(x, &d, &cfg, &r);
+    CHECK_MSG(st == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "not integer ones"), "%d: %s", (int)st,
+              nns_last_error());
+    unlink(path);
+    free(yf);
+    free(yw);
+    free(yq);
+    nns_graph_free(back);
+    nns_graph_free(x);
+    nns_graph_free(w);
+    nns_graph_free(q);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
 /* Grouped settings refused by name, the graph's weights not rewritten. */
 static void grouped_refusals(void) {
     nns_dataset d;
@@ -631,6 +717,8 @@ int main(void) {
     grouped_refusals();
     half_model("resnet8_bn", NNS_DTYPE_F16);
     half_model("lenet5", NNS_DTYPE_BF16);
+    half_acts_model("resnet8_bn", NNS_DTYPE_BF16, 0.1);
+    half_acts_model("lenet5", NNS_DTYPE_F16, 0.01);
     qat_untrained_is_ptq();
     qat_bn_freeze();
     sensitivity();

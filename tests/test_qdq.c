@@ -175,13 +175,16 @@ static void integer_conv(int64_t wz_n, nns_dtype wt, int64_t to, const char *wan
 }
 
 /* ConvInteger: s32 sums, one weight zero point per output channel; wrong
- * zero-point shapes or dtypes and a Cast to anything but float refused by
+ * zero-point shapes or dtypes, a Cast to another type than float, float16 or
+ * bfloat16, and a cast of s32 to bfloat16 refused by
  * name. */
 static void integer_refusals(void) {
     integer_conv(4, NNS_DTYPE_S8, 1, NULL);
     integer_conv(3, NNS_DTYPE_S8, 1, "node 'ci' (ConvInteger): zero point 'wz' has shape [3]; one value or 4");
     integer_conv(4, NNS_DTYPE_U8, 1, "zero point 'wz' is u8, input 'w' is s8");
-    integer_conv(4, NNS_DTYPE_S8, 6, "node 'cast' (Cast): only a cast to float (to=1) is supported, not to=6");
+    integer_conv(4, NNS_DTYPE_S8, 6,
+                 "node 'cast' (Cast): only casts to float, float16 or bfloat16 (to=1, 10, 16) are supported, not to=6");
+    integer_conv(4, NNS_DTYPE_S8, 16, "node 'cast' (Cast): a cast to bf16 reads f32 or bf16, not s32 ('acc')");
 }
 
 /* x [2, 5] (batch 2) + DequantizeLinear(w [2, 5] of qt, scale [2, 2], zero

@@ -174,6 +174,12 @@ typedef struct nns_ptq_config {
      * weight-only: activations and biases stay float, nothing calibrated;
      * weight_bits and group_size do not apply). */
     int weight_float16;
+    /* 0 (default), or the type of weight_float16: each activation that the
+     * layers read or write (as for int8) is rounded to that 16-bit type by a
+     * Cast to it and a Cast back to float (ONNX's form of a 16-bit
+     * activation, as QuantizeLinear -> DequantizeLinear is of an 8-bit one);
+     * nothing is calibrated. Any other value is NNS_STATUS_UNSUPPORTED. */
+    int act_float16;
     /* 0 (default): the layers kept out of the integer form (keep, and those
      * nns_quantize_max_loss / nns_quantize_max_bytes keep) stay float32;
      * NNS_DTYPE_F16 / NNS_DTYPE_BF16: their weights are stored in that

@@ -55,6 +55,17 @@ int nns_graph_integer_weight(const nns_graph *g, int node) {
     return g->values[n->in[1]].data ? n->in[1] : -1;
 }
 
+/* The 16-bit type that activation v was rounded to by a Cast to it and a
+ * Cast back to float, else NNS_DTYPE_UNDEFINED. */
+static int half_rounded(const nns_graph *g, int v) {
+    const int back = v >= 0 ? g->values[v].producer : -1;
+    if (back < 0 || g->nodes[back].op != NNS_OP_CAST || g->nodes[back].in[0] < 0) return NNS_DTYPE_UNDEFINED;
+    const nns_dtype t = g->values[g->nodes[back].in[0]].dtype;
+    const int to = g->values[g->nodes[back].in[0]].producer;
+    const int rounded = to >= 0 && g->nodes[to].op == NNS_OP_CAST && (t == NNS_DTYPE_F16 || t == NNS_DTYPE_BF16);
+    return rounded ? (int)t : NNS_DTYPE_UNDEFINED;
+}
+
 void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t len) {
     const nns_node *n = &g->nodes[node];
     const int wi = nns_op_weight_in(n), w = wi >= 0 ? nns_graph_weight_source(g, node, wi) : -1;
@@ -68,8 +79,11 @@ void nns_graph_layer_precision(const nns_graph *g, int node, char *buf, size_t l
     }
     if (w < 0) return;
     const nns_dtype wt = g->values[w].dtype;
-    if (wt == NNS_DTYPE_F32 || wt == NNS_DTYPE_F16 || wt == NNS_DTYPE_BF16) { /* activations in float */
-        snprintf(buf, len, "%s", nns_dtype_name(wt));
+    if (wt == NNS_DTYPE_F32 || wt == NNS_DTYPE_F16 || wt == NNS_DTYPE_BF16) {
+        const int a16 = wt != NNS_DTYPE_F32 ? half_rounded(g, n->in[0]) : NNS_DTYPE_UNDEFINED;
+        if (a16 != NNS_DTYPE_UNDEFINED) /* activations rounded to 16 bits too */
+            snprintf(buf, len, "W%sA%s", nns_dtype_name(wt), nns_dtype_name((nns_dtype)a16));
+        else snprintf(buf, len, "%s", nns_dtype_name(wt)); /* activations in float */
         return;
     }
     const int p = dequant_producer(g, n->in[0]);

@@ -209,6 +209,9 @@ typedef struct nns_op_def {
      * entries), whatever out_dtype says: ops whose outputs have dtypes of
      * their own (DynamicQuantizeLinear's u8, f32, u8; ConvInteger's s32). */
     const nns_dtype *out_fixed;
+    /* Non-NULL: output j's dtype is out_dtype_of(n, j), read from the
+     * node's attributes (Cast's `to`); it overrides the two above. */
+    nns_dtype (*out_dtype_of)(const nns_node *n, int j);
     /* Slots (bit i = input i) that hold non-trainable initializers, e.g. BN
      * running mean/var, Reshape's shape. */
     unsigned nontrainable_inputs;

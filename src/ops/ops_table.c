@@ -111,7 +111,8 @@ nns_status nns_op_infer(const nns_graph *g, const nns_node *n, const void *param
     const int k = def->out_dtype - 1; /* NNS_OUT_SAME_AS(k) */
     const nns_dtype omitted = def->out_dtype_omitted != NNS_DTYPE_UNDEFINED ? def->out_dtype_omitted : NNS_DTYPE_F32;
     const nns_dtype dt = k < 0 ? NNS_DTYPE_F32 : k < n->n_in && in[k] ? in_dt[k] : omitted;
-    for (int j = 0; !st && j < n->n_out; j++) out_dt[j] = def->out_fixed ? def->out_fixed[j] : dt;
+    for (int j = 0; !st && j < n->n_out; j++)
+        out_dt[j] = def->out_dtype_of ? def->out_dtype_of(n, j) : def->out_fixed ? def->out_fixed[j] : dt;
     return st;
 }
 

@@ -149,6 +149,17 @@ nns_status nns_ptq_weight_qdq(nns_graph *g, int w, int out_axis, int per_channel
     return st;
 }
 
+/* Cast node `name` of `in` to ONNX type `to`, writing a value of that name;
+ * *out: its output. */
+static nns_status add_cast(nns_graph *g, const char *name, const char *in, int64_t to, int *out) {
+    const char *ins[1] = {in}, *outs[1] = {name};
+    int k = -1;
+    nns_status st = nns_graph_add_node(g, "Cast", name, 1, ins, 1, outs, &k);
+    if (!st) st = nns_graph_set_attr_int(g, k, "to", to);
+    if (!st) *out = g->nodes[k].out[0];
+    return st;
+}
+
 nns_status nns_ptq_weight_half(nns_graph *g, int w, nns_dtype dt, int *out) {
     const nns_shape shape = g->values[w].shape;
     const int64_t numel = nns_shape_numel(&shape);
@@ -163,11 +174,18 @@ nns_status nns_ptq_weight_half(nns_graph *g, int w, nns_dtype dt, int *out) {
     nns_status st = nns_graph_add_param(g, hname, dt, &shape, h, 0, NULL);
     free(h);
     nns_ptq_fresh_name(g, base, "_cast", cname, sizeof cname);
-    const char *in[1] = {hname}, *outs[1] = {cname};
-    int k = -1;
-    if (!st) st = nns_graph_add_node(g, "Cast", cname, 1, in, 1, outs, &k);
-    if (!st) st = nns_graph_set_attr_int(g, k, "to", 1); /* ONNX FLOAT */
-    if (!st) *out = g->nodes[k].out[0];
+    return st ? st : add_cast(g, cname, hname, 1, out); /* ONNX FLOAT */
+}
+
+nns_status nns_ptq_act_half(nns_graph *g, int v, nns_dtype dt, int *out) {
+    char base[256], hname[512], fname[512];
+    snprintf(base, sizeof base, "%s", g->values[v].name);
+    const int bf = dt == NNS_DTYPE_BF16;
+    nns_ptq_fresh_name(g, base, bf ? "_bf16" : "_f16", hname, sizeof hname);
+    int h = -1;
+    nns_status st = add_cast(g, hname, base, bf ? 16 : 10, &h); /* ONNX BFLOAT16, FLOAT16 */
+    if (!st) nns_ptq_fresh_name(g, base, bf ? "_bf16_float" : "_f16_float", fname, sizeof fname);
+    if (!st) st = add_cast(g, fname, hname, 1, out); /* ONNX FLOAT */
     return st;
 }
 
@@ -212,6 +230,10 @@ static nns_status check_config(const nns_ptq_config *cfg) {
     if (cfg->weight_float16 && (!cfg->weight_only || cfg->group_size || cfg->weight_bits == 4))
         return nns_error(NNS_STATUS_UNSUPPORTED, "%s weights are weight-only, without groups or 4 bits",
                          nns_dtype_name((nns_dtype)cfg->weight_float16));
+    if (cfg->act_float16 && cfg->act_float16 != cfg->weight_float16)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "%s activations go with %s weights (not %s)",
+                         nns_dtype_name((nns_dtype)cfg->act_float16), nns_dtype_name((nns_dtype)cfg->act_float16),
+                         cfg->weight_float16 ? nns_dtype_name((nns_dtype)cfg->weight_float16) : "integer ones");
     if (cfg->keep_float16 && cfg->keep_float16 != NNS_DTYPE_F16 && cfg->keep_float16 != NNS_DTYPE_BF16)
         return nns_error(NNS_STATUS_INVALID_ARG, "kept layers in 16 bits: f16 or bf16, not dtype %d", cfg->keep_float16);
     if ((cfg->weight_bits == 4 || cfg->group_size) && !cfg->weight_only)
@@ -299,8 +321,8 @@ nns_status nns_ptq_prepare(nns_graph *g, const nns_dataset *calib, const nns_ptq
     p->zero_point = malloc(2 * n * sizeof *p->zero_point);
     if (!p->is_layer || !p->acts || !p->scale || !p->zero_point) st = nns_error(NNS_STATUS_NOMEM, "out of memory quantizing");
     if (!st) st = find_layers(g, cfg, p, &res->layers);
-    if (!st && cfg->weight_only) p->n_acts = 0; /* nothing to calibrate */
-    if (!st && p->n_acts) st = calibrate(g, calib, cfg, p, &res->calib_images);
+    if (!st && cfg->weight_only && !cfg->act_float16) p->n_acts = 0; /* activations stay float */
+    if (!st && p->n_acts && !cfg->weight_only) st = calibrate(g, calib, cfg, p, &res->calib_images);
     res->activations = p->n_acts;
     if (st) nns_ptq_plan_free(p);
     return st;
@@ -369,7 +391,8 @@ nns_status nns_quantize_ptq(nns_graph *g, const nns_dataset *calib, const nns_pt
     }
     for (int k = 0; !st && k < p.n_acts; k++) {
         int dq;
-        st = nns_ptq_act_qdq(g, p.acts[k], p.scale[k], p.zero_point[k], cfg->act_signed, &dq);
+        if (cfg->act_float16) st = nns_ptq_act_half(g, p.acts[k], (nns_dtype)cfg->act_float16, &dq);
+        else st = nns_ptq_act_qdq(g, p.acts[k], p.scale[k], p.zero_point[k], cfg->act_signed, &dq);
         if (!st) nns_ptq_redirect(g, p.acts[k], dq);
     }
     nns_ptq_plan_free(&p);

@@ -51,6 +51,10 @@ nns_status nns_ptq_weight_grouped(nns_graph *g, int i, int slot, int bits, int g
 /* Activation v through a new QuantizeLinear -> DequantizeLinear (*dq: its
  * output) with this scale and zero point (u8, or s8 when act_signed). */
 nns_status nns_ptq_act_qdq(nns_graph *g, int v, float s, int32_t zp, int act_signed, int *dq);
+/* Activation v rounded to dt (f16 or bf16): a new Cast to dt, then a Cast
+ * back to float (*out: its output; the caller redirects the readers with
+ * nns_ptq_redirect, as for a QuantizeLinear -> DequantizeLinear pair). */
+nns_status nns_ptq_act_half(nns_graph *g, int v, nns_dtype dt, int *out);
 /* The bias value b as an s32 initializer (q, m values) read through a new
  * DequantizeLinear along axis 0 with these m scales (*dq: its output). */
 nns_status nns_ptq_bias_qdq(nns_graph *g, int b, int64_t m, const int32_t *q, const float *scale, int *dq);
