@@ -574,6 +574,47 @@ static void test_q8_maxpool2d_2x2s2(const nns_kernels *k) { q8_maxpool_check(k->
 
 /* The quantized sum against its definition (kernels.h), every dtype mix,
  * zero points at the ends, multipliers that saturate, odd n. */
+/* 16-bit rounding against the dtype table's conversions, bit for bit (a
+ * NaN only needs to stay a NaN): random values over the whole float range,
+ * ties between two 16-bit numbers, subnormals of both types, the float16
+ * overflow edge (65504, 65519.99, 65520), infinities and NaNs; lengths
+ * across the vector widths; in place too. */
+static void test_f32_round16(const nns_kernels *k) {
+    static const uint32_t special[] = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00001u,
+                                       0x7f800001u, 0x00000001u, 0x80000001u, 0x33800000u, 0x33000000u, 0x38800000u,
+                                       0x387fffffu, 0x477fe000u, 0x477fefffu, 0x477ff000u, 0x3f808000u, 0x3f818000u,
+                                       0x3f800fffu, 0x3f801000u, 0x3f803000u, 0x7f7fffffu, 0x00800000u, 0x3effffffu};
+    const int ns = (int)(sizeof special / sizeof *special);
+    for (int it = 0; it < 120; it++) {
+        const int bf16 = it & 1, n = it < 4 ? ns : rnd(1, 70), inplace = it % 3 == 0;
+        float x[72], y[73], want[72];
+        for (int j = 0; j < n; j++) {
+            uint32_t u = it < 4 ? special[j] : (uint32_t)rnd(0, 0xffff) << 16 | (uint32_t)rnd(0, 0xffff);
+            if (it >= 4 && j % 5 == 0) u = (u & 0xc7ffffffu) | 0x38000000u; /* near float16's subnormals */
+            if (it >= 4 && j % 7 == 1) u = (u & ~0xffffu) | 0x8000u;        /* a bfloat16 tie */
+            if (it >= 4 && j % 7 == 2) u = (u & ~0x1fffu) | 0x1000u;        /* a float16 tie */
+            memcpy(&x[j], &u, 4);
+        }
+        const nns_dtype_info *di = nns_dtype_get_info(bf16 ? NNS_DTYPE_BF16 : NNS_DTYPE_F16);
+        for (int j = 0; j < n; j++) {
+            uint16_t h;
+            di->from_f32(x[j], &h);
+            want[j] = di->to_f32(&h);
+        }
+        float *out = inplace ? x : y;
+        y[n] = 1234.5f;
+        k->f32_round16(n, x, out, bf16);
+        int ok = inplace || y[n] == 1234.5f, bad = -1;
+        for (int j = 0; j < n; j++) {
+            const int same = (out[j] != out[j] && want[j] != want[j]) || memcmp(&out[j], &want[j], 4) == 0;
+            if (!same && bad < 0) bad = j;
+            ok &= same;
+        }
+        CHECK_MSG(ok, "%s f32_round16 %s n%d: value %d is %a, want %a", cur_variant, bf16 ? "bf16" : "f16", n, bad,
+                  bad >= 0 ? (double)out[bad] : 0.0, bad >= 0 ? (double)want[bad] : 0.0);
+    }
+}
+
 static void test_q8_add(const nns_kernels *k) {
     for (int it = 0; it < 300; it++) {
         const int n = rnd(1, 100), sgn = it % 8;

@@ -386,6 +386,14 @@ static void half_acts_model(const char *name, nns_dtype dt, double tol) {
     CHECK_MSG(r.calib_images == 0 && r.activations > 0, "%s: %lld images, %d activations", name,
               (long long)r.calib_images, r.activations);
     CHECK_MSG(half_act_layers(q, dt) == r.layers, "%s: not every layer reads a rounded input", name);
+    /* what sessions run: each pair one Round16, no Cast left (the weights' are folded) */
+    nns_graph *e = NULL;
+    CHECK_OK(nns_graph_exec_copy(q, &e));
+    int casts = 0, rounds = 0;
+    for (int i = 0; e && i < e->n_nodes; i++) casts += e->nodes[i].op == NNS_OP_CAST, rounds += e->nodes[i].op == NNS_OP_ROUND16;
+    CHECK_MSG(e && casts == 0 && rounds == r.activations, "%s: session graph has %d Casts, %d Round16 for %d activations",
+              name, casts, rounds, r.activations);
+    nns_graph_free(e);
     float *yw = outputs(w, &d, &k), *yq = outputs(q, &d, &k);
     double worst = 0, moved = 0;
     for (int64_t i = 0; yf && yw && yq && i < NIMG * k; i++) {

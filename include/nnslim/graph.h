@@ -110,12 +110,19 @@ nns_status nns_graph_fold_dequantize(nns_graph *g, int *folded);
  * as they are. Never save the result (nnslim's own ops are not ONNX).
  * *lowered (may be NULL): how many layers. */
 nns_status nns_graph_lower_int8(nns_graph *g, int *lowered);
+/* Replace each Cast of a float activation to float16 or bfloat16 read by
+ * a Cast back to float (a 16-bit activation's form) by one node of
+ * nnslim's own, Round16, which computes the same in one pass; the 16-bit
+ * value goes when nothing else reads it. Never save the result.
+ * *fused (may be NULL): how many. */
+nns_status nns_graph_fuse_round16(nns_graph *g, int *fused);
 /* The graph to execute g with: *out = NULL when g has no
- * DequantizeLinear (run g itself), else a finalized copy with its
- * quantized layers lowered to integer nodes (nns_graph_lower_int8; not
- * when the environment variable NNS_INT8 is 0, which keeps the float
- * simulation of the QDQ form) and the remaining constant DequantizeLinear
- * nodes folded (the caller frees it). */
+ * DequantizeLinear, constant Cast or 16-bit activation (run g itself),
+ * else a finalized copy with its quantized layers lowered to integer nodes
+ * (nns_graph_lower_int8; not when the environment variable NNS_INT8 is 0,
+ * which keeps the float simulation of the QDQ form), its 16-bit
+ * activations' Cast pairs fused (nns_graph_fuse_round16) and the remaining
+ * constant DequantizeLinear and Cast nodes folded (the caller frees it). */
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out);
 
 /* Pack trainable float parameters into one flat buffer (idempotent). */

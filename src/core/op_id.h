@@ -44,6 +44,7 @@ typedef enum nns_op {
     NNS_OP_DYNAMICQUANTIZELINEAR,
     NNS_OP_CONVINTEGER,
     NNS_OP_MATMULINTEGER,
+    NNS_OP_ROUND16, /* internal: 16-bit activations rounded in float */
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

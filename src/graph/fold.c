@@ -269,12 +269,13 @@ nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out) {
     *out = NULL;
     int any = 0; /* a constant to decode once, or activations to run in integers */
     for (int i = 0; i < g->n_nodes && !any; i++)
-        any = g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR || const_dequant(g, &g->nodes[i]);
+        any = g->nodes[i].op == NNS_OP_DEQUANTIZELINEAR || g->nodes[i].op == NNS_OP_CAST || const_dequant(g, &g->nodes[i]);
     if (!any) return NNS_OK;
     nns_graph *c = NULL;
     nns_status st = nns_graph_clone(g, &c);
     const char *env = getenv("NNS_INT8");
     if (!st && !(env && strcmp(env, "0") == 0)) st = nns_graph_lower_int8(c, NULL);
+    if (!st) st = nns_graph_fuse_round16(c, NULL);
     if (!st) st = nns_graph_fold_dequantize(c, NULL);
     if (!st) st = nns_graph_finalize(c);
     if (st) {

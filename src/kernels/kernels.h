@@ -282,6 +282,14 @@ void nns_u8_dw_pad(const nns_conv2d_geom *g, const uint8_t *x, uint8_t pad, uint
 typedef void nns_q8_requant_kernel(int n, const int32_t *acc, float mult, int32_t zp, int32_t qlo, int32_t qhi,
                                    int y_signed, void *y);
 typedef nns_q8_requant_kernel *nns_q8_requant_fn;
+/* 16-bit rounding of float activations: y[j] = x[j] rounded to bfloat16
+ * (bf16 != 0) or float16, to nearest even, and back to float, for j < n:
+ * what a Cast to that type and a Cast back to float give (nnslim's dtype
+ * conversions, src/core/tensor.c), bit for bit, but for a NaN's payload
+ * (a NaN stays a NaN). float16 overflows to infinity at 65520 and keeps
+ * its subnormals. y may be x. */
+typedef void nns_f32_round16_kernel(int64_t n, const float *x, float *y, int bf16);
+typedef nns_f32_round16_kernel *nns_f32_round16_fn;
 /* The sum of two quantized tensors, quantized: for j < n,
  * y[j] = clamp(round_half_even((a[j] - az) * ma + (b[j] - bz) * mb) + yz,
  * lo, hi), the products and the sum each rounded to float (no fused

@@ -129,7 +129,8 @@ def onnx_seeds():
 
 def plan_seeds():
     """Models whose session runs the int8 plan's rewrites and the 16-bit
-    weights: a Cast of f16 and bf16 initializers, and a QDQ graph with a
+    weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
+    pairs, fused into Round16), and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
     import onnx
@@ -149,6 +150,13 @@ def plan_seeds():
     wb = h.make_tensor('wb', T.BFLOAT16, [2, 1, 3, 3], bits.tobytes(), raw=True)
     model('cast_bf16_conv', [h.make_node('Cast', ['wb'], ['w'], to=1, name='cast'),
                              h.make_node('Conv', ['x', 'w'], ['y'], pads=[1, 1, 1, 1], name='conv')],
+          [wb], ['N', 1, 4, 4], ['N', 2, 4, 4])
+    model('cast16_acts', [h.make_node('Cast', ['x'], ['xb'], to=16, name='to_bf16'),
+                          h.make_node('Cast', ['xb'], ['xr'], to=1, name='back1'),
+                          h.make_node('Cast', ['wb'], ['w'], to=1, name='cast'),
+                          h.make_node('Conv', ['xr', 'w'], ['c'], pads=[1, 1, 1, 1], name='conv'),
+                          h.make_node('Cast', ['c'], ['ch'], to=10, name='to_f16'),
+                          h.make_node('Cast', ['ch'], ['y'], to=1, name='back2')],
           [wb], ['N', 1, 4, 4], ['N', 2, 4, 4])
     sc = lambda n, v: nh.from_array(np.array(v, np.float32), n)
     zp = lambda n, v: nh.from_array(np.array(v, np.uint8), n)
