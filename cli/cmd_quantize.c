@@ -42,10 +42,13 @@ static const char *help =
     "  --per-channel          one weight scale per output channel (default)\n"
     "  --per-tensor           one weight scale per layer\n"
     "  --weights int8|int4|fp16|bf16   weight type (default int8). int4: s4\n"
-    "                         weights, weight-only (activations float; --activations\n"
-    "                         float is implied, and uint8/int8 are refused) in groups\n"
-    "                         of --group-size, saved as opset 21's INT4 read by a\n"
-    "                         blocked DequantizeLinear. fp16, bf16: weights rounded to\n"
+    "                         weights (opset 21's INT4), by default weight-only\n"
+    "                         (activations float) in groups of --group-size read by a\n"
+    "                         blocked DequantizeLinear; with --activations uint8 or\n"
+    "                         int8, W4A8: one scale per output channel, the layers run\n"
+    "                         on nnslim's int8 kernels (not with --group-size,\n"
+    "                         --per-tensor, --mode qat, --max-loss or --max-bytes).\n"
+    "                         fp16, bf16: weights rounded to\n"
     "                         16-bit floats (to nearest even), activations float\n"
     "                         (or that type: --activations), no calibration; not\n"
     "                         with --group-size, --per-tensor,\n"
@@ -57,7 +60,8 @@ static const char *help =
     "                         group; a layer with one input channel keeps one scale\n"
     "                         per output channel); with int8 it makes grouped W8A32\n"
     "  --activations uint8|int8|float|fp16|bf16   uint8 asymmetric (default; float\n"
-    "                         with int4, fp16 and bf16 weights), int8 symmetric, or\n"
+    "                         with int4 weights unless given, and with fp16 and bf16\n"
+    "                         weights), int8 symmetric, or\n"
     "                         float: weight-only (W8A32), no calibration. fp16, bf16:\n"
     "                         with --weights of that type, each activation the layers\n"
     "                         read or write rounded to it (precision Wf16Af16 or\n"
@@ -185,8 +189,9 @@ static int quant_check_half(quant_args *a, int qat) {
     return 0;
 }
 
-/* --weights, --group-size and --activations: 0 or the exit code. int4 and
- * groups are weight-only; int4 implies --activations float and groups of 32. */
+/* --weights, --group-size and --activations: 0 or the exit code. Groups are
+ * weight-only; int4 alone implies --activations float and groups of 32,
+ * int4 with --activations uint8|int8 is W4A8 (per output channel). */
 static int quant_check_weights(quant_args *a, int qat) {
     const int int4 = !strcmp(a->weights, "int4"), grouped = cli_opt_seen(a->opts, "group-size");
     if (!strcmp(a->weights, "fp16") || !strcmp(a->weights, "bf16")) return quant_check_half(a, qat);
@@ -206,9 +211,19 @@ static int quant_check_weights(quant_args *a, int qat) {
         return CLI_USAGE;
     }
     if (!int4 && !grouped) return 0;
-    if (cli_opt_seen(a->opts, "activations") && strcmp(a->acts, "float")) {
-        fprintf(stderr, "nnslim quantize: %s weight-only: --activations must be float, not '%s'\n",
-                int4 ? "--weights int4 is" : "--group-size is", a->acts);
+    const int acts8 = cli_opt_seen(a->opts, "activations") && strcmp(a->acts, "float");
+    if (int4 && acts8) { /* W4A8: one weight scale per output channel */
+        const char *bad = grouped ? "--group-size" : qat ? "--mode qat" : a->per_tensor ? "--per-tensor"
+                          : a->max_loss >= 0 ? "--max-loss" : a->max_bytes_s ? "--max-bytes" : NULL;
+        if (bad) {
+            fprintf(stderr, "nnslim quantize: --weights int4 --activations %s (W4A8, one weight scale per output "
+                            "channel) cannot be combined with %s\n", a->acts, bad);
+            return CLI_USAGE;
+        }
+        return 0;
+    }
+    if (acts8) {
+        fprintf(stderr, "nnslim quantize: --group-size is weight-only: --activations must be float, not '%s'\n", a->acts);
         return CLI_USAGE;
     }
     if (qat || a->max_loss >= 0 || a->per_tensor) {

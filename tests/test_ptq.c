@@ -429,6 +429,90 @@ static void half_acts_model(const char *name, nns_dtype dt, double tol) {
     nns_dataset_free(&d);
 }
 
+/* W4A8: s4 weights, one scale per output channel (each within half a step
+ * of the BN-folded float weight), 8-bit activations; every layer W4A8; the
+ * session lowers every layer to an integer node and agrees with the float
+ * simulation of the QDQ graph (NNS_INT8=0); the file holds the 4-bit
+ * weights packed (at most 22% of the float file) and reloads with the
+ * same outputs; groups with activations and W4A8 per tensor refused. */
+static void w4a8_model(const char *name) {
+    nns_dataset d;
+    make_data(&d, 64, 23);
+    nns_graph *g = load(name), *q = NULL, *f = NULL, *x = NULL;
+    if (!g) return;
+    int64_t k = 0;
+    CHECK_OK(nns_graph_clone(g, &q));
+    CHECK_OK(nns_graph_clone(g, &f));
+    CHECK_OK(nns_graph_clone(g, &x));
+    CHECK_OK(nns_graph_fold_batchnorm(f, NULL));
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.weight_bits = 4;
+    nns_ptq_result r;
+    CHECK_OK(nns_quantize_ptq(q, &d, &cfg, &r));
+    CHECK(r.activations > 0 && r.calib_images > 0);
+    int layers = 0;
+    int64_t bad = 0;
+    for (int i = 0; q && f && i < q->n_nodes; i++) {
+        const nns_node *n = &q->nodes[i];
+        if (n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM) continue;
+        const int wp = q->values[n->in[1]].producer, fi = nns_graph_find_node(f, n->name);
+        char prec[16];
+        nns_graph_layer_precision(q, i, prec, sizeof prec);
+        const int ok = wp >= 0 && q->values[q->nodes[wp].in[0]].dtype == NNS_DTYPE_S4 && fi >= 0 && !strcmp(prec, "W4A8");
+        CHECK_MSG(ok, "layer '%s': precision %s", n->name, prec);
+        if (!ok) continue;
+        layers++;
+        CHECK(nns_node_attr_int(&q->nodes[wp], "block_size", 0) == 0);
+        bad += check_grouped_weight(q, &q->nodes[wp], f->values[f->nodes[fi].in[1]].data);
+    }
+    CHECK_MSG(layers == r.layers && bad == 0, "%s: %d of %d layers W4A8, %lld weights off", name, layers, r.layers,
+              (long long)bad);
+    nns_graph *e = NULL;
+    CHECK_OK(nns_graph_exec_copy(q, &e));
+    int lowered = 0;
+    for (int i = 0; e && i < e->n_nodes; i++) lowered += e->nodes[i].op == NNS_OP_INT8CONV || e->nodes[i].op == NNS_OP_INT8GEMM;
+    CHECK_MSG(lowered == r.layers, "%s: %d of %d layers lowered to integers", name, lowered, r.layers);
+    nns_graph_free(e);
+    float *yq = outputs(q, &d, &k);
+    setenv("NNS_INT8", "0", 1); /* the float simulation of the same QDQ graph */
+    float *ys = outputs(q, &d, &k);
+    unsetenv("NNS_INT8");
+    int agree = 0;
+    double worst = 0, top = 0;
+    for (int64_t i = 0; yq && ys && i < NIMG * k; i++) {
+        worst = fmax(worst, fabs((double)yq[i] - ys[i]));
+        top = fmax(top, fabs((double)ys[i]));
+    }
+    for (int i = 0; yq && ys && i < NIMG; i++) agree += argmax(yq + i * k, k) == argmax(ys + i * k, k);
+    CHECK_MSG(yq && ys && agree >= NIMG - 2 && worst <= 0.05 * top, "%s: int8 plan vs simulation: %d/%d same class, "
+              "max diff %g of %g", name, agree, NIMG, worst, top);
+    char src[4200], path[] = "/tmp/nns_w4a8_XXXXXX";
+    snprintf(src, sizeof src, "%s/%s.onnx", g_dir, name);
+    const int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    CHECK_OK(nns_graph_save_onnx(q, path));
+    CHECK_MSG(file_size(path) * 100 <= file_size(src) * 22, "%s W4A8: %lld bytes, float %lld", name,
+              (long long)file_size(path), (long long)file_size(src));
+    nns_graph_free(reload_same(path, &d, yq, k));
+    cfg.group_size = 32; /* groups need float activations */
+    nns_status st = nns_quantize_ptq(x, &d, &cfg, &r);
+    CHECK_MSG(st == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "grouped weight scales are weight-only"), "%d: %s",
+              (int)st, nns_last_error());
+    cfg.group_size = 0, cfg.per_channel = 0;
+    st = nns_quantize_ptq(x, &d, &cfg, &r);
+    CHECK_MSG(st == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "one scale per output channel"), "%d: %s", (int)st,
+              nns_last_error());
+    unlink(path);
+    free(yq);
+    free(ys);
+    nns_graph_free(x);
+    nns_graph_free(f);
+    nns_graph_free(q);
+    nns_graph_free(g);
+    nns_dataset_free(&d);
+}
+
 /* Grouped settings refused by name, the graph's weights not rewritten. */
 static void grouped_refusals(void) {
     nns_dataset d;
@@ -458,7 +542,7 @@ static void grouped_refusals(void) {
     CHECK(nns_quantize_ptq(g, &d, &cfg, &r) == NNS_STATUS_INVALID_ARG && strstr(nns_last_error(), "group size -32"));
     cfg.group_size = 32;
     cfg.weight_only = 0;
-    CHECK(nns_quantize_ptq(g, &d, &cfg, &r) == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "4-bit weights"));
+    CHECK(nns_quantize_ptq(g, &d, &cfg, &r) == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "grouped weight scales"));
     nns_graph_free(g);
     nns_dataset_free(&d);
 }
@@ -726,6 +810,8 @@ int main(void) {
     half_model("resnet8_bn", NNS_DTYPE_F16);
     half_model("lenet5", NNS_DTYPE_BF16);
     half_acts_model("resnet8_bn", NNS_DTYPE_BF16, 0.1);
+    w4a8_model("resnet8_bn");
+    w4a8_model("lenet5");
     half_acts_model("lenet5", NNS_DTYPE_F16, 0.01);
     qat_untrained_is_ptq();
     qat_bn_freeze();

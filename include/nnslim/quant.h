@@ -149,10 +149,12 @@ nns_status nns_calib_range(const nns_calib_hist *h, nns_calib_method m, double p
  * in place: each such activation passes through QuantizeLinear ->
  * DequantizeLinear (u8 asymmetric, or s8 symmetric), each weight becomes an
  * s8 initializer (symmetric, per output channel or per tensor) read through
- * DequantizeLinear; biases stay float. Weight-only (activations float), the
- * weight may also be s4 (weight_bits 4) and have one scale per group of
- * input channels (group_size, opset 21's blocked DequantizeLinear); 4-bit
- * weights and groups with quantized activations are NNS_STATUS_UNSUPPORTED. The graph computes what ONNX's
+ * DequantizeLinear; biases become s32 at the input scale times the weight
+ * scale. The weight may also be s4 (weight_bits 4; opset 21's INT4): with
+ * quantized activations (W4A8) one scale per output channel, weight-only
+ * (activations float) also one per group of input channels (group_size,
+ * opset 21's blocked DequantizeLinear); groups with quantized activations
+ * and W4A8 per tensor are NNS_STATUS_UNSUPPORTED. The graph computes what ONNX's
  * definitions of that QDQ model give, and saves as standard QDQ ONNX. On an
  * error g may be partly rewritten: quantize a copy (nns_graph_clone).
  * Options: cross-layer equalization before calibration (cfg->cle) and
@@ -168,7 +170,7 @@ typedef struct nns_ptq_config {
     int weight_only;         /* 1: activations stay float (no calibration; W8A32) */
     int n_keep;              /* nodes left in float, by name                  */
     const char *const *keep;
-    int weight_bits;         /* 8 (default: s8) or 4 (s4, weight-only)        */
+    int weight_bits;         /* 8 (default: s8) or 4 (s4; W4A8 per channel, or weight-only) */
     /* 0 (default), or NNS_DTYPE_F16 / NNS_DTYPE_BF16: each weight stored in
      * that 16-bit float type and read through a Cast to float (ONNX's way;
      * weight-only: activations and biases stay float, nothing calibrated;

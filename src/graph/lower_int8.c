@@ -478,7 +478,35 @@ static nns_status lower_dq(nns_graph *g, const lower_match *mt) {
     return st;
 }
 
+/* Value v is read by DequantizeLinear nodes only. */
+static int only_dequantized(const nns_graph *g, int v) {
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] == v && g->nodes[i].op != NNS_OP_DEQUANTIZELINEAR) return 0;
+    return 1;
+}
+
+/* 4-bit constants that only DequantizeLinear reads (a W4A8 layer's weight
+ * and zero point) are held one value per byte: tagged s8 / u8 instead, they
+ * dequantize to the same values and the layer lowers as an 8-bit one. */
+static void widen_4bit(nns_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_DEQUANTIZELINEAR) continue;
+        int ok = 1;
+        for (int s = 0; s < 3 && ok; s += 2)
+            if (present(n, s)) {
+                const nns_value *v = &g->values[n->in[s]];
+                ok = v->data && (v->dtype == NNS_DTYPE_S4 || v->dtype == NNS_DTYPE_U4) && only_dequantized(g, n->in[s]);
+            }
+        for (int s = 0; s < 3 && ok; s += 2)
+            if (present(n, s))
+                g->values[n->in[s]].dtype = g->values[n->in[s]].dtype == NNS_DTYPE_S4 ? NNS_DTYPE_S8 : NNS_DTYPE_U8;
+    }
+}
+
 nns_status nns_graph_lower_int8(nns_graph *g, int *lowered) {
+    widen_4bit(g);
     int n = 0, *readers = nns_graph_count_readers(g, 1 << 20); /* an output is never fused away */
     if (!readers) return nns_error(NNS_STATUS_NOMEM, "out of memory lowering to int8");
     nns_status st = NNS_OK;

@@ -236,9 +236,11 @@ static nns_status check_config(const nns_ptq_config *cfg) {
                          cfg->weight_float16 ? nns_dtype_name((nns_dtype)cfg->weight_float16) : "integer ones");
     if (cfg->keep_float16 && cfg->keep_float16 != NNS_DTYPE_F16 && cfg->keep_float16 != NNS_DTYPE_BF16)
         return nns_error(NNS_STATUS_INVALID_ARG, "kept layers in 16 bits: f16 or bf16, not dtype %d", cfg->keep_float16);
-    if ((cfg->weight_bits == 4 || cfg->group_size) && !cfg->weight_only)
-        return nns_error(NNS_STATUS_UNSUPPORTED, "%s are weight-only: the activations must stay float",
-                         cfg->weight_bits == 4 ? "4-bit weights" : "grouped weight scales");
+    if (cfg->group_size && !cfg->weight_only)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "grouped weight scales are weight-only: the activations must stay float");
+    if (cfg->weight_bits == 4 && !cfg->weight_only && !cfg->per_channel)
+        return nns_error(NNS_STATUS_UNSUPPORTED, "4-bit weights with 8-bit activations have one scale per output channel, "
+                                                 "not one per tensor");
     if (cfg->group_size && !cfg->per_channel)
         return nns_error(NNS_STATUS_INVALID_ARG, "group size %d with one weight scale per tensor: choose one", cfg->group_size);
     return NNS_OK;
