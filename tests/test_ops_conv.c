@@ -1042,6 +1042,47 @@ out:
     nns_graph_free(g);
 }
 
+/* With the BatchNormalization folded into the weights first (as PyTorch's
+ * export and quantization leave a model), a fused plan fuses each Relu /
+ * Clip that alone reads a Conv's output into the Conv and gives the unfused
+ * plan's outputs bit for bit. */
+static void test_infer_fold_act(const char *arch) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build(arch, 7, &g));
+    if (!g) return;
+    CHECK_OK(nns_graph_fold_batchnorm(g, NULL));
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    nns_plan *p0 = NULL, *p1 = NULL;
+    CHECK_OK(nns_plan_create(g, 3, 0, NULL, &p0));
+    CHECK_OK(nns_plan_create(g, 3, NNS_PLAN_INFER_FUSED, NULL, &p1));
+    double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
+    if (p0 && p1 && ms) {
+        nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
+        uint64_t r = 5;
+        for (int64_t i = 0; i < nns_shape_numel(&x0->shape); i++)
+            nns_tv_f32(x0)[i] = nns_tv_f32(x1)[i] = 4.0f * nns_rng_uniform(&r) - 2.0f;
+        nns_plan_forward(p0, 0);
+        nns_plan_forward_timed(p1, ms);
+        const nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
+        CHECK_MSG(memcmp(y0->data, y1->data, (size_t)nns_shape_numel(&y0->shape) * sizeof(float)) == 0,
+                  "%s (BN folded): fused and unfused outputs differ", arch);
+        int acts = 0, fused = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            const nns_node *n = &g->nodes[i];
+            const int src = n->n_in > 0 && n->in[0] >= 0 ? g->values[n->in[0]].producer : -1;
+            if ((n->op != NNS_OP_RELU && n->op != NNS_OP_CLIP) || src < 0 || g->nodes[src].op != NNS_OP_CONV) continue;
+            acts++;
+            fused += ms[i] == 0.0;
+        }
+        CHECK_MSG(acts > 0 && fused == acts, "%s (BN folded): %d of %d activations after a Conv fused", arch, fused, acts);
+    }
+    free(ms);
+    nns_plan_free(p0);
+    nns_plan_free(p1);
+    nns_graph_free(g);
+}
+
 /* A Conv whose output is also a graph output keeps its BN separate. */
 static void test_infer_fold_output(void) {
     nns_graph *g = NULL;
@@ -1071,6 +1112,10 @@ static void test_infer_fold_output(void) {
 }
 
 static void test_infer_fold(void) {
+    test_infer_fold_act("vggsmall");
+    test_infer_fold_act("resnet8");
+    test_infer_fold_act("mobilenet");
+    test_infer_fold_act("lenet5");
     test_infer_fold_arch("vggsmall");
     test_infer_fold_arch("resnet8");
     test_infer_fold_arch("mobilenet");

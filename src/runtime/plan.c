@@ -322,10 +322,23 @@ static int const_param(const nns_graph *g, const nns_node *n, int slot) {
     return v < 0 || (g->values[v].kind == NNS_VALUE_KIND_PARAM && g->values[v].data != NULL);
 }
 
+/* Activation node k (Relu / Clip) reads value z as its input 0: fuse it
+ * into node i's epilogue (its output shares z's buffer); 1 if it did. */
+static int fold_act_of(const nns_graph *g, plan_build *b, int i, int z, int k) {
+    const nns_node *a = &g->nodes[k];
+    if (a->in[0] != z || a->n_out != 1 || !nns_op_table[a->op]->clamp || g->values[a->out[0]].kind != NNS_VALUE_KIND_ACT)
+        return 0;
+    b->fold_act[i] = k;
+    b->alias[a->out[0]] = g->nodes[i].out[0];
+    return 1;
+}
+
 /* Inference fold (NNS_PLAN_INFER_FUSED): Conv with constant weights ->
- * BatchNormalization with constant statistics [-> Relu / Clip], each value used only by the next
- * node of the chain and not a graph output; the three values share the
- * Conv output's buffer, which lives until the chain's last value dies. */
+ * BatchNormalization with constant statistics [-> Relu / Clip], or Conv ->
+ * Relu / Clip (a model whose BatchNormalization was folded on export or by
+ * quantization), each value used only by the next node of the chain and not
+ * a graph output; the values share the Conv output's buffer, which lives
+ * until the chain's last value dies. */
 static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
     const nns_graph *g = p->g;
     for (int i = 0; b->fold && i < b->nn; i++) {
@@ -334,7 +347,7 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         const int z = n->out[0];
         if (b->n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
         int j = next_consumer(g, i, z);
-        if (j < 0) continue;
+        if (j < 0 || fold_act_of(g, b, i, z, j)) continue;
         const nns_node *bn = &g->nodes[j];
         if (!nns_op_table[bn->op]->affine || bn->in[0] != z || bn->n_out != 1 || bn->n_in != 5) continue;
         int const_stats = 1;
@@ -347,13 +360,7 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         b->alias[z2] = z;
         if (b->n_uses[z2] != 1 || g->values[z2].kind != NNS_VALUE_KIND_ACT) continue;
         const int k = next_consumer(g, j, z2);
-        if (k < 0) continue;
-        const nns_node *a = &g->nodes[k];
-        if (a->in[0] == z2 && a->n_out == 1 && nns_op_table[a->op]->clamp &&
-            g->values[a->out[0]].kind == NNS_VALUE_KIND_ACT) {
-            b->fold_act[i] = k;
-            b->alias[a->out[0]] = z;
-        }
+        if (k >= 0) fold_act_of(g, b, i, z2, k);
     }
     for (int v = 0; v < b->nv; v++)
         if (b->alias[v] >= 0 && b->last_use[v] > b->last_use[b->alias[v]]) b->last_use[b->alias[v]] = b->last_use[v];
@@ -512,10 +519,11 @@ static void plan_bind_fusions(nns_plan *p, const plan_build *b) {
     for (int v = 0; v < b->nv; v++)
         if (p->ow_node[v] >= 0) p->ex[p->ow_node[v]].grad_overwrite |= 1u << p->ow_slot[v];
     for (int i = 0; i < b->nn; i++) {
-        if (b->fold_bn[i] < 0) continue;
         nns_exec_node *e = &p->ex[i];
-        e->epi.affine = &p->ex[b->fold_bn[i]];
-        p->skip[b->fold_bn[i]] = 1;
+        if (b->fold_bn[i] >= 0) {
+            e->epi.affine = &p->ex[b->fold_bn[i]];
+            p->skip[b->fold_bn[i]] = 1;
+        }
         if (b->fold_act[i] >= 0) set_fused_act(p, e, b->fold_act[i]);
     }
 }
