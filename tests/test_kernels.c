@@ -865,6 +865,107 @@ static void test_qgemm_u8s8(const nns_kernels *k) {
         qgemm_case(k, shapes[s][0], shapes[s][1], shapes[s][2], QG_RANDOM, 1, 0, 0, 0);
 }
 
+/* A random bfloat16 value: normal (vdpbf16ps flushes subnormals), in
+ * roughly [-8, 8], or zero now and then. */
+static uint16_t bf16_rand(void) {
+    if (rnd(0, 15) == 0) return 0;
+    return (uint16_t)((rnd(0, 1) << 15) | (rnd(120, 130) << 7) | rnd(0, 127));
+}
+static float bf16_f(uint16_t h) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* One bf16 GEMM of m x n x kk (weight rows padded by wpad pairs, acc rows
+ * lpad columns past n, pair rows ppad elements past 2n) against the sum of
+ * the exact products in double: within (k + 2) * 2^-24 of the sum of
+ * |products| (the bound of k float additions), padding columns untouched. Returns 1 if right. */
+static int bf16_gemm_case(const nns_kernels *k, int m, int n, int kk, int with_bias, int wpad, int lpad, int ppad) {
+    const int kp = nns_bf16_pairs(kk);
+    const size_t ldw = 2 * (size_t)(kp + wpad), ldx = (size_t)n + rnd(0, 5), lda = (size_t)n + lpad;
+    const size_t ldp = 2 * (size_t)n + ppad;
+    uint16_t *w = calloc((size_t)m * ldw, 2), *xp = malloc((size_t)kp * ldp * 2);
+    float *x = malloc((size_t)kk * ldx * sizeof *x), *bias = malloc((size_t)m * sizeof *bias);
+    float *acc = malloc((size_t)m * lda * sizeof *acc);
+    for (int i = 0; i < m; i++)
+        for (int l = 0; l < kk; l++) w[(size_t)i * ldw + l] = bf16_rand();
+    for (size_t i = 0; i < (size_t)kk * ldx; i++) x[i] = bf16_f(bf16_rand());
+    for (int i = 0; i < m; i++) bias[i] = (float)rnd(-1000, 1000) / 64.0f;
+    for (size_t i = 0; i < (size_t)m * lda; i++) acc[i] = 1234.5f;
+    nns_bf16_pack_pairs__ref(kk, n, x, ldx, xp, ldp);
+    k->bf16_gemm(m, n, kk, w, ldw, xp, ldp, with_bias ? bias : NULL, acc, lda);
+    int ok = 1;
+    for (int i = 0; i < m && ok; i++) {
+        for (int j = 0; j < n; j++) {
+            double want = with_bias ? bias[i] : 0.0, mag = fabs(want);
+            for (int l = 0; l < kk; l++) {
+                const double pr = (double)bf16_f(w[(size_t)i * ldw + l]) * x[(size_t)l * ldx + j];
+                want += pr;
+                mag += fabs(pr);
+            }
+            if (fabs(acc[(size_t)i * lda + j] - want) > mag * (kk + 2) * 0x1p-24 + 1e-30) ok = 0;
+        }
+        for (size_t j = (size_t)n; j < lda; j++)
+            if (acc[(size_t)i * lda + j] != 1234.5f) ok = 0;
+    }
+    CHECK_MSG(ok, "%s bf16_gemm: m%d n%d k%d bias %d", cur_variant, m, n, kk, with_bias);
+    free(w);
+    free(xp);
+    free(x);
+    free(bias);
+    free(acc);
+    return ok;
+}
+
+static void test_bf16_gemm(const nns_kernels *k) {
+    for (int it = 0; it < 200; it++) {
+        const int m = rnd(1, 37), n = it % 11 == 0 ? rnd(100, 300) : rnd(1, 70), kk = it % 7 == 0 ? rnd(300, 900) : rnd(1, 90);
+        bf16_gemm_case(k, m, n, kk, it % 3 != 0, rnd(0, 2), rnd(0, 3), rnd(0, 9));
+    }
+    /* every column tail 1..100 around the 16-, 32- and 48-column tiles,
+     * rows around the 1/2/4/8-row tiles, k odd and even */
+    static const int ms[] = {1, 2, 3, 5, 7, 8, 9, 12, 13, 17};
+    static const int ks[] = {1, 2, 3, 4, 5, 9, 16, 31};
+    int bad = 0;
+    for (int n = 1; n <= 100 && bad < 5; n++) bad += !bf16_gemm_case(k, ms[n % 10], n, ks[n % 8], n % 2, n % 3, n % 4, 2 * (n % 5));
+    /* mobilenet's pointwise and vggsmall's im2col shapes */
+    static const int shapes[][3] = {{64, 784, 16}, {16, 784, 64}, {24, 196, 96}, {32, 784, 288}, {64, 196, 576}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        bf16_gemm_case(k, shapes[s][0], shapes[s][1], shapes[s][2], 1, 0, 0, 0);
+}
+
+/* Packing is exact: the dtype table's rounding, bit for bit (ties, NaN,
+ * infinities, subnormals), zeros for a missing odd row, nothing written
+ * past column n. */
+static void test_bf16_pack_pairs(const nns_kernels *k) {
+    for (int it = 0; it < 200; it++) {
+        const int kk = rnd(1, 9), n = rnd(1, 70);
+        const size_t ldx = (size_t)n + rnd(0, 5), ldp = 2 * (size_t)n + rnd(0, 7);
+        const int kp = nns_bf16_pairs(kk);
+        float *x = malloc((size_t)kk * ldx * sizeof *x);
+        uint16_t *want = malloc((size_t)kp * ldp * 2), *got = malloc((size_t)kp * ldp * 2);
+        for (size_t i = 0; i < (size_t)kk * ldx; i++) {
+            uint32_t u = (uint32_t)rnd(0, 0xffff) << 16 | (uint32_t)rnd(0, 0xffff);
+            if (i % 7 == 1) u = (u & ~0xffffu) | 0x8000u;              /* a tie */
+            if (i % 11 == 2) u = (u & 0x807fffffu) | 0x7f800000u;      /* NaN or infinity */
+            if (i % 13 == 3) u &= 0x807fffffu;                         /* subnormal */
+            if (i % 17 == 4) u = 0x7f7fffffu;                          /* rounds to infinity */
+            memcpy(&x[i], &u, 4);
+        }
+        memset(want, 0xa5, (size_t)kp * ldp * 2);
+        memset(got, 0xa5, (size_t)kp * ldp * 2);
+        nns_bf16_pack_pairs__ref(kk, n, x, ldx, want, ldp);
+        k->bf16_pack_pairs(kk, n, x, ldx, got, ldp);
+        int ok = memcmp(want, got, (size_t)kp * ldp * 2) == 0;
+        CHECK_MSG(ok, "%s bf16_pack_pairs: k%d n%d", cur_variant, kk, n);
+        free(x);
+        free(want);
+        free(got);
+    }
+}
+
 static void test_f32_dwconv2d(const nns_kernels *k) {
     test_dwconv(k, 300);
     test_dwconv_model_shapes(k);
@@ -1016,5 +1117,6 @@ int main(void) {
     test_q8_requant(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_u8_dwconv(nns_kernels_for_isa(NNS_ISA_SCALAR));
     test_qgemm_u8s8(nns_kernels_for_isa(NNS_ISA_SCALAR));
+    test_bf16_gemm(nns_kernels_for_isa(NNS_ISA_SCALAR));
     TEST_MAIN_END();
 }

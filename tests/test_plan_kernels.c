@@ -4,7 +4,9 @@
  * interleaved, and compares each with the scalar plan
  * within a tolerance: inference (fused) on the built-in convolutional models,
  * a training step's parameter gradients, and a pruned MLP whose Gemms take
- * the sparse path (f32_spmm_csr, thresholds from the plan's table). */
+ * the sparse path (f32_spmm_csr, thresholds from the plan's table), and
+ * models with bfloat16 weights and activations, whose layers take the bf16
+ * GEMM where the table has a SIMD one. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,9 @@
 #include "kernels/kernels.h"
 #include "nnslim/nnslim.h"
 #include "nnslim/prune.h"
+#include "ops/bf16_util.h"
 #include "runtime/plan.h"
+#include "synthdata.h"
 #include "testutil.h"
 
 static int same_table(const nns_kernels *a, const nns_kernels *b) {
@@ -124,6 +128,64 @@ out:
     }
 }
 
+/* A built-in quantized to bf16 weights and activations, as sessions run
+ * it (nns_graph_exec_copy: Round16 nodes). At the default level every Conv
+ * and Gemm that reads a Round16 (not a depthwise Conv, not the one-channel direct
+ * path) takes the bf16 GEMM when the table has a SIMD one; every level
+ * agrees with the scalar plan (whose float GEMMs multiply the same values). */
+static void bf16_model(const char *arch, int batch) {
+    nns_graph *g = NULL, *e = NULL;
+    CHECK_OK(nns_arch_build(arch, 5, &g));
+    nns_dataset d;
+    make_data(&d, 16, 3);
+    nns_ptq_config cfg;
+    nns_ptq_config_init(&cfg);
+    cfg.weight_only = 1;
+    cfg.weight_float16 = cfg.act_float16 = NNS_DTYPE_BF16;
+    nns_ptq_result r;
+    if (g) CHECK_OK(nns_quantize_ptq(g, &d, &cfg, &r));
+    if (g) CHECK_OK(nns_graph_exec_copy(g, &e));
+    nns_plan *p = NULL;
+    if (e) CHECK_OK(nns_plan_create(e, batch, NNS_PLAN_INFER_FUSED, NULL, &p));
+    int gemms = 0, on_bf16 = 0;
+    for (int i = 0; p && i < e->n_nodes; i++) {
+        const nns_node *n = &e->nodes[i];
+        const char *kn = nns_plan_node_kernel(p, i);
+        if ((n->op != NNS_OP_CONV && n->op != NNS_OP_GEMM) || !nns_bf16_input(e, n, 0) || !strcmp(kn, "depthwise") ||
+            !strcmp(kn, "1ch") || !strcmp(kn, "winograd"))
+            continue;
+        gemms++;
+        on_bf16 += !strcmp(kn, "bf16");
+    }
+    const int fast = nns_bf16_gemm_fast(nns_kernels_get());
+    CHECK_MSG(gemms > 0 && on_bf16 == (fast ? gemms : 0), "%s: %d of %d layers on the bf16 GEMM (SIMD bf16: %d)",
+              arch, on_bf16, gemms, fast);
+    if (p && batch > 1) { /* at batch 1, from the same plan (repacked): the bits of a batch-1 plan */
+        nns_plan *p1 = NULL;
+        CHECK_OK(nns_plan_create(e, 1, NNS_PLAN_INFER_FUSED, NULL, &p1));
+        CHECK_OK(nns_plan_set_batch(p, 1));
+        const int64_t nx = nns_shape_numel(&nns_plan_input(p1, 0)->shape);
+        const int64_t ny = nns_shape_numel(&nns_plan_output(p1, 0)->shape);
+        uint64_t rs = 5;
+        for (int64_t j = 0; p1 && j < nx; j++)
+            nns_tv_f32(nns_plan_input(p, 0))[j] = nns_tv_f32(nns_plan_input(p1, 0))[j] = nns_rng_uniform(&rs) - 0.5f;
+        if (p1) {
+            nns_plan_forward(p, 0);
+            nns_plan_forward(p1, 0);
+            CHECK_MSG(!memcmp(nns_tv_f32(nns_plan_output(p, 0)), nns_tv_f32(nns_plan_output(p1, 0)), (size_t)ny * 4),
+                      "%s: batch %d plan run at batch 1 differs from a batch-1 plan", arch, batch);
+        }
+        nns_plan_free(p1);
+    }
+    nns_plan_free(p);
+    char what[64];
+    snprintf(what, sizeof what, "%s bf16", arch);
+    if (e) compare_infer(e, what, batch, NNS_PLAN_INFER_FUSED);
+    nns_dataset_free(&d);
+    nns_graph_free(e);
+    nns_graph_free(g);
+}
+
 int main(void) {
     nns_isa lv[NNS_ISA_COUNT];
     const int nl = levels(lv);
@@ -171,6 +233,11 @@ int main(void) {
         compare_train(g, archs[a], 4);
         nns_graph_free(g);
     }
+    bf16_model("mobilenet", 1);
+    bf16_model("vggsmall", 8);
+    bf16_model("resnet8", 3);
+    bf16_model("lenet300", 1);
+    bf16_model("lenet300", 64);
     /* a pruned MLP: the sparse Gemm path at batch 1 and 64 */
     nns_graph *g = NULL;
     CHECK_OK(nns_arch_build("lenet300", 6, &g));

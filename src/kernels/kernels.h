@@ -290,6 +290,25 @@ typedef nns_q8_requant_kernel *nns_q8_requant_fn;
  * its subnormals. y may be x. */
 typedef void nns_f32_round16_kernel(int64_t n, const float *x, float *y, int bf16);
 typedef nns_f32_round16_kernel *nns_f32_round16_fn;
+/* ---- bfloat16 GEMM (layers whose weights and input are bf16 values) ----
+ * The x operand in pairs, the layout of vdpbf16ps's 2-wide dot products:
+ * rows l of a float [k][n] operand rounded to bfloat16 (to nearest even, a
+ * NaN kept a quiet NaN: the dtype table's rule) and grouped by two, pair p
+ * holding xp[p*ldp + 2*j + t] = bf16(x[2p + t][j]) (zero for rows >= k), so
+ * that the two values of column j one weight pair multiplies are adjacent. */
+typedef void nns_bf16_pack_pairs_kernel(int k, int n, const float *x, size_t ldx, uint16_t *xp, size_t ldp);
+typedef nns_bf16_pack_pairs_kernel *nns_bf16_pack_pairs_fn;
+static inline int nns_bf16_pairs(int k) { return (k + 1) / 2; }
+/* acc[i][j] = bias[i] + sum_l w[i*ldw + l] * x[l][j] for i < m, j < n,
+ * l < 2*nns_bf16_pairs(k): w bf16 rows (zero-padded to an even length,
+ * ldw >= 2*pairs), x in pairs (xp, pair rows ldp elements apart), each
+ * product exact in float (8-bit by 8-bit significands), the sums in float
+ * (rounded: the order, and on AVX-512 BF16 subnormals flushed to zero, may
+ * differ from the reference's). acc rows ldacc floats apart; bias may be
+ * NULL (0). */
+typedef void nns_bf16_gemm_kernel(int m, int n, int k, const uint16_t *w, size_t ldw, const uint16_t *xp, size_t ldp,
+                                  const float *bias, float *acc, size_t ldacc);
+typedef nns_bf16_gemm_kernel *nns_bf16_gemm_fn;
 /* The sum of two quantized tensors, quantized: for j < n,
  * y[j] = clamp(round_half_even((a[j] - az) * ma + (b[j] - bz) * mb) + yz,
  * lo, hi), the products and the sum each rounded to float (no fused

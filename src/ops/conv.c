@@ -34,6 +34,7 @@
  * algorithm has its own file: conv_dw.c, conv_wino.c, conv_im2col.c,
  * conv_pointwise.c (shared types in conv_impl.h).
  */
+#include "ops/bf16_util.h"
 #include "ops/conv_impl.h"
 
 /* Smallest channel counts for Winograd (below, im2col + GEMM is as fast). */
@@ -166,6 +167,7 @@ static nns_status conv_prepare(const nns_graph *g, const nns_node *n, void *para
     p->group = (int)group;
     p->nthreads = omp_get_max_threads();
     if (p->nthreads < 1) p->nthreads = 1;
+    p->bf16_in = nns_bf16_input(g, n, 0);
     return NNS_OK;
 }
 
@@ -191,6 +193,27 @@ static size_t ws_take(size_t *at, size_t n) {
  * convolves each image's plane with every filter directly
  * (nns_f32_conv2d_1ch) instead of im2col + a GEMM with K = kh*kw. */
 static int conv_is_1ch(const conv_dims *d) { return d->algo == CONV_ALGO_IM2COL && d->c == 1 && d->group == 1; }
+
+/* A layer that may run on the bf16 GEMM (bf16_util.h; its weights are
+ * checked when packed): a bf16 input, not depthwise, not the one-channel
+ * direct path; the same at every batch. A batch that takes Winograd runs it
+ * in float (conv_forward): its transforms save more than the bf16 GEMM's
+ * faster multiplies gain once im2col and packing are paid (vggsmall). */
+static int conv_bf16_candidate(const conv_params *p, const conv_dims *d) {
+    return p->bf16_in && d->algo != CONV_ALGO_DW && !conv_is_1ch(d);
+}
+
+/* d as made by nns_conv_bf16_dims: columns, output rows and bf16 pairs of
+ * a batch of images. */
+static void conv_ws_bf16(const conv_dims *d, int nthreads, conv_ws *w) {
+    size_t at = 0;
+    const size_t cols = (size_t)d->ib * d->ohw;
+    if (d->algo != CONV_ALGO_1X1) w->col = ws_take(&at, d->ckg * cols);
+    w->yb = ws_take(&at, (size_t)d->mg * cols);
+    w->xb = ws_take(&at, (size_t)nns_bf16_pairs((int)d->ckg) * cols);
+    w->per_thread = at;
+    w->wt = w->total = at * (size_t)nthreads;
+}
 
 static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws *w) {
     memset(w, 0, sizeof *w);
@@ -248,6 +271,13 @@ static size_t conv_work_bytes(const void *params, const nns_shape *const *in, co
         conv_ws_make(&d, p->nthreads, training, &w);
         total = zmax(total, w.total);
     }
+    conv_dims_make(NULL, p, in[0], in[1], &d);
+    if (!training && conv_bf16_candidate(p, &d)) {
+        nns_conv_bf16_dims(&d);
+        memset(&w, 0, sizeof w);
+        conv_ws_bf16(&d, p->nthreads, &w);
+        total = zmax(total, w.total);
+    }
     return total * sizeof(float);
 }
 
@@ -302,8 +332,10 @@ static void conv_act_all(const conv_params *p, const conv_dims *d, float *Y) {
  * Winograd-transformed filters [2][M][C][8] of the (folded) weights. */
 typedef struct conv_packed {
     int folded, wino;
+    int bf16;              /* the weights are bf16 values: wb holds them */
+    int spare;             /* (keeps the header 64 bytes) */
     size_t w, b, scale, u; /* float offsets after the header */
-    unsigned char pad[64 - 2 * sizeof(int) - 4 * sizeof(size_t)];
+    size_t wb, ldw;        /* bf16 weights: M rows ldw elements apart */
 } conv_packed;
 _Static_assert(sizeof(conv_packed) == 64, "the header keeps the floats 64-byte aligned");
 
@@ -313,6 +345,7 @@ static int conv_pack_layout(const nns_exec_node *e, conv_packed *h) {
     memset(h, 0, sizeof *h);
     h->folded = e->epi.affine != NULL;
     h->wino = d.algo == CONV_ALGO_WINO;
+    const int bf16 = conv_bf16_candidate(e->params, &d) && nns_bf16_gemm_fast(e->kern);
     size_t at = 0;
     if (h->folded) {
         h->w = at;
@@ -322,9 +355,14 @@ static int conv_pack_layout(const nns_exec_node *e, conv_packed *h) {
         h->scale = at;
         at += r16((size_t)d.m);
     }
+    if (bf16) {
+        h->ldw = 2 * (size_t)nns_bf16_pairs((int)d.ckg);
+        h->wb = at;
+        at += r16(((size_t)d.m * h->ldw + 1) / 2);
+    }
     h->u = at;
     if (h->wino) at += (size_t)d.m * d.c * 16;
-    return h->folded || h->wino;
+    return h->folded || h->wino || bf16;
 }
 
 /* Only a constant weight (and bias) can be packed; the plan folds a
@@ -369,6 +407,32 @@ static void conv_pack(nns_exec_node *e, void *out) {
         W = wf;
     }
     if (h->wino) nns_conv_wino_pack(&d, W, f + h->u);
+    h->bf16 = h->ldw && nns_bf16_exact(W, d.wsize);
+    if (h->bf16) nns_bf16_rows(d.m, (int)d.ckg, W, d.ckg, (uint16_t *)(f + h->wb), h->ldw);
+}
+
+/* Packed bf16 weights (conv_pack), or NULL: the layer runs in float. */
+static const uint16_t *conv_packed_bf16(const nns_exec_node *e, size_t *ldw) {
+    if (!e->packed || e->training) return NULL;
+    const conv_packed *h = e->packed;
+    *ldw = h->ldw;
+    return h->bf16 ? (const uint16_t *)((const float *)(h + 1) + h->wb) : NULL;
+}
+
+/* The forward on the bf16 GEMM: images split among threads as im2col's. */
+static void conv_forward_bf16(const conv_params *p, conv_dims *d, const nns_kernels *k, const float *X,
+                              const uint16_t *Wb, size_t ldw, const float *B, float *Y, float *work) {
+    nns_conv_bf16_dims(d);
+    conv_ws ws;
+    memset(&ws, 0, sizeof ws);
+    conv_ws_bf16(d, p->nthreads, &ws);
+    const int team = conv_team(p, d);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t i0 = d->n * t / nt, i1 = d->n * (t + 1) / nt;
+        nns_conv_bf16_forward(d, k, X, Wb, ldw, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
+    }
 }
 
 /* The packed weights, bias and transformed filters of a forward (each left
@@ -402,6 +466,12 @@ static void conv_forward(nns_exec_node *e) {
     d.hi = e->epi.hi;
     const float *U;
     conv_packed_get(e, &d, &W, &B, &U);
+    size_t ldw = 0;
+    const uint16_t *Wb = conv_packed_bf16(e, &ldw);
+    if (Wb && d.algo != CONV_ALGO_WINO) {
+        conv_forward_bf16(p, &d, k, X, Wb, ldw, B, Y, work);
+        return;
+    }
     if (d.algo == CONV_ALGO_DW) {
         nns_conv_dw_forward(p, &d, k, X, W, B, Y, work, &ws);
         return;
@@ -530,6 +600,16 @@ static void conv_backward(nns_exec_node *e) {
     }
 }
 
+static const char *conv_kernel_name(const nns_exec_node *e) {
+    conv_dims d;
+    conv_dims_rt(e, &d);
+    size_t ldw;
+    if (conv_packed_bf16(e, &ldw) && d.algo != CONV_ALGO_WINO) return "bf16";
+    if (conv_is_1ch(&d)) return "1ch";
+    static const char *const names[] = {"depthwise", "1x1", "im2col", "winograd"};
+    return names[d.algo];
+}
+
 /* ---- facts (op.h) ---- */
 
 /* W [M, C/group, kH, kW]: output channels on axis 0, the rest reduced. */
@@ -568,6 +648,7 @@ const nns_op_def nns_op_conv = {
     .backward = conv_backward,
     .packed_bytes = conv_packed_bytes,
     .pack = conv_pack,
+    .kernel_name = conv_kernel_name,
     .grad_overwrite_inputs = 1u << 0,
     .chan = NNS_OP_CHAN_CONV,
     .weight_in = 1, .bias_in = 2,

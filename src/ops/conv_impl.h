@@ -20,6 +20,7 @@ typedef struct conv_params {
     nns_window2d win;
     int group;
     int nthreads;   /* threads the workspace is sized for */
+    int bf16_in;    /* the input is a Round16 to bfloat16 (bf16_util.h) */
 } conv_params;
 
 enum { CONV_ALGO_DW = 0, CONV_ALGO_1X1, CONV_ALGO_IM2COL, CONV_ALGO_WINO };
@@ -49,6 +50,7 @@ typedef struct conv_ws {
     size_t per_thread;           /* floats per thread */
     size_t part;                 /* weight-gradient partial (threads > 1) */
     size_t col, yb;              /* IM2COL: columns, output / dY of a batch of images */
+    size_t xb;                   /* bf16 path: the columns in bf16 pairs */
     size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
     size_t wt;                   /* shared: WINO transformed weights (when not packed) */
     size_t total;
@@ -102,6 +104,11 @@ void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const flo
 void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
                                    const float *dY, float *dX, int dx_write, float *dw, int overwrite, float *base,
                                    const conv_ws *ws, int64_t i0, int64_t i1);
+/* conv_bf16.c: 1x1 or im2col convolution on the bf16 GEMM (images [i0, i1);
+ * d as made by nns_conv_bf16_dims; Wb: M bf16 rows ldw apart) */
+void nns_conv_bf16_dims(conv_dims *d);
+void nns_conv_bf16_forward(const conv_dims *d, const nns_kernels *k, const float *X, const uint16_t *Wb, size_t ldw,
+                           const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1);
 /* conv_pointwise.c: 1x1, stride 1, no padding: GEMMs on one image */
 void nns_conv_pw_forward(const conv_dims *d, const float *x, const float *w, const float *b, float *y);
 void nns_conv_pw_backward(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,

@@ -9,11 +9,18 @@
  * deterministic for a fixed thread count, since OpenBLAS splits M and N,
  * never K). Backward accumulates dA, dB and dC (dC sums dY over the
  * broadcast dimensions).
+ *
+ * Inference on a layer whose A is a Round16 to bfloat16 and whose constant
+ * B holds bf16 values only (bf16_util.h; alpha 1, A not transposed, B not
+ * on the sparse path) runs on the bf16 GEMM instead: B packed once into
+ * pairs, A's rows converted at each forward, rows split among threads, then
+ * beta * C added.
  */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
+#include "ops/bf16_util.h"
 #include "ops/sparse_dispatch.h"
 #include "ops/window2d.h"
 
@@ -21,6 +28,7 @@ typedef struct gemm_params {
     float alpha, beta;
     int trans_a, trans_b;
     nns_sparse_gemm sparse; /* inference with a pruned B (sparse_dispatch.h) */
+    int bf16_in;            /* A is a Round16 to bfloat16 (and not transposed) */
 } gemm_params;
 
 static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *params) {
@@ -35,6 +43,7 @@ static nns_status gemm_prepare(const nns_graph *g, const nns_node *n, void *para
     if (n->n_in < 2 || n->in[0] < 0 || n->in[1] < 0)
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (Gemm): inputs A and B are required", n->name);
     nns_sparse_gemm_prepare(g, n, p->trans_b, &p->sparse);
+    p->bf16_in = !p->trans_a && p->alpha == 1.0f && !p->sparse.enabled && nns_bf16_input(g, n, 0);
     return NNS_OK;
 }
 
@@ -97,18 +106,102 @@ static void gemm_dims_rt(const nns_exec_node *e, gemm_dims *d) {
     if (e->n_in > 2 && e->in[2]) gemm_c_view(&e->in[2]->shape, d->m, d->n, &d->crows, &d->ccols);
 }
 
-/* Pack once: the CSR of a sparse B (sparse_dispatch.h). */
+/* The bf16 pack: a header, then B in pairs (pairs(K) rows of 2N). */
+typedef struct gemm_bf16 {
+    int on;        /* B's values are all bf16 values */
+    int spare;
+    size_t ldp;    /* elements per pair row */
+    unsigned char pad[64 - 2 * sizeof(int) - sizeof(size_t)];
+} gemm_bf16;
+
+static int gemm_bf16_candidate(const nns_exec_node *e) {
+    const gemm_params *p = e->params;
+    const nns_value *b = &e->g->values[e->node->in[1]];
+    return p->bf16_in && b->kind == NNS_VALUE_KIND_PARAM && b->data && nns_bf16_gemm_fast(e->kern);
+}
+
+/* B [K,N] (or [N,K] with transB) into pairs: xp[p][2n + t] = B[2p + t][n]. */
+static void gemm_bf16_pack(const gemm_dims *d, int trans_b, const float *B, gemm_bf16 *h) {
+    uint16_t *xp = (uint16_t *)(h + 1);
+    h->ldp = 2 * (size_t)d->n;
+    h->on = nns_bf16_exact(B, (size_t)d->k * d->n);
+    if (!h->on) return;
+    if (!trans_b) {
+        nns_bf16_pack_pairs__ref(d->k, d->n, B, (size_t)d->n, xp, h->ldp);
+        return;
+    }
+    for (int p = 0; p < nns_bf16_pairs(d->k); p++)
+        for (int j = 0; j < d->n; j++)
+            for (int t = 0; t < 2; t++) {
+                const int l = 2 * p + t;
+                uint32_t u = 0;
+                if (l < d->k) memcpy(&u, &B[(size_t)j * d->k + l], 4);
+                xp[(size_t)p * h->ldp + 2 * (size_t)j + t] = (uint16_t)(u >> 16);
+            }
+}
+
+/* Pack once: the CSR of a sparse B (sparse_dispatch.h), or B in bf16 pairs. */
 static size_t gemm_packed_bytes(const nns_exec_node *e) {
+    if (gemm_bf16_candidate(e)) {
+        gemm_dims d;
+        gemm_dims_rt(e, &d);
+        return sizeof(gemm_bf16) + (size_t)nns_bf16_pairs(d.k) * 4 * (size_t)d.n;
+    }
     return nns_sparse_gemm_packed_bytes(&((const gemm_params *)e->params)->sparse);
 }
 
 static void gemm_pack(nns_exec_node *e, void *packed) {
-    nns_sparse_gemm_pack(&((const gemm_params *)e->params)->sparse, nns_tv_cf32(e->in[1]), packed);
+    const gemm_params *p = e->params;
+    if (gemm_bf16_candidate(e)) {
+        gemm_dims d;
+        gemm_dims_rt(e, &d);
+        gemm_bf16_pack(&d, p->trans_b, nns_tv_cf32(e->in[1]), packed);
+        return;
+    }
+    nns_sparse_gemm_pack(&p->sparse, nns_tv_cf32(e->in[1]), packed);
 }
 
 static size_t gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
     const gemm_params *p = params;
-    return nns_sparse_gemm_work_bytes(&p->sparse, in[0], p->trans_a, training);
+    size_t w = nns_sparse_gemm_work_bytes(&p->sparse, in[0], p->trans_a, training);
+    if (p->bf16_in && !training && in[0]->ndim == 2 && in[0]->dims[0] > 0) /* A's rows in bf16 */
+        w = (size_t)in[0]->dims[0] * 4 * (size_t)nns_bf16_pairs((int)in[0]->dims[1]);
+    return w;
+}
+
+/* The packed bf16 B, or NULL: the layer runs in float. */
+static const gemm_bf16 *gemm_packed_bf16(const nns_exec_node *e) {
+    const gemm_params *p = e->params;
+    if (!p->bf16_in || e->training || !e->packed) return NULL;
+    const gemm_bf16 *h = e->packed;
+    return h->on ? h : NULL;
+}
+
+/* Y = A B on the bf16 GEMM (A's rows to bf16 in the workspace), then
+ * beta * C added (Y's rows are the kernel's: one per image). */
+static void gemm_forward_bf16(const nns_exec_node *e, const gemm_bf16 *h, const gemm_dims *d, const float *A, float *Y) {
+    const gemm_params *p = e->params;
+    const nns_kernels *k = e->kern;
+    uint16_t *ab = e->work;
+    const size_t lda = 2 * (size_t)nns_bf16_pairs(d->k);
+    const uint16_t *xp = (const uint16_t *)(h + 1);
+    const double work = 2.0 * d->m * (double)d->n * d->k;
+    const float *C = d->crows && p->beta != 0.0f ? nns_tv_cf32(e->in[2]) : NULL;
+#pragma omp parallel if (work > (double)(1 << 21) && d->m > 1)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int i0 = (int)((int64_t)d->m * t / nt), i1 = (int)((int64_t)d->m * (t + 1) / nt);
+        if (i1 > i0) {
+            nns_bf16_rows(i1 - i0, d->k, A + (size_t)i0 * d->k, (size_t)d->k, ab + (size_t)i0 * lda, lda);
+            k->bf16_gemm(i1 - i0, d->n, d->k, ab + (size_t)i0 * lda, lda, xp, h->ldp, NULL, Y + (size_t)i0 * d->n,
+                         (size_t)d->n);
+            for (int i = i0; C && i < i1; i++) {
+                const float *cr = C + (d->crows == 1 ? 0 : (size_t)i * d->ccols);
+                float *yr = Y + (size_t)i * d->n;
+                for (int j = 0; j < d->n; j++) yr[j] += p->beta * cr[d->ccols == 1 ? 0 : j];
+            }
+        }
+    }
 }
 
 static void gemm_forward(nns_exec_node *e) {
@@ -117,6 +210,11 @@ static void gemm_forward(nns_exec_node *e) {
     gemm_dims_rt(e, &d);
     const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
     float *Y = nns_tv_f32(e->out[0]);
+    const gemm_bf16 *hb = gemm_packed_bf16(e);
+    if (hb) {
+        gemm_forward_bf16(e, hb, &d, A, Y);
+        return;
+    }
     float beta = 0.0f;
     if (d.crows && p->beta != 0.0f) {
         const float *C = nns_tv_cf32(e->in[2]);
@@ -222,6 +320,10 @@ static void gemm_backward(nns_exec_node *e) {
     }
 }
 
+static const char *gemm_kernel_name(const nns_exec_node *e) {
+    return gemm_packed_bf16(e) ? "bf16" : "float";
+}
+
 /* ---- facts (op.h) ---- */
 
 /* B [K, N], or [N, K] with transB: output features on axis 1 (0). */
@@ -249,6 +351,7 @@ const nns_op_def nns_op_gemm = {
     .infer = gemm_infer,
     .packed_bytes = gemm_packed_bytes,
     .pack = gemm_pack,
+    .kernel_name = gemm_kernel_name,
     .work_bytes = gemm_work_bytes,
     .forward = gemm_forward,
     .backward = gemm_backward,

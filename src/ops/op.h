@@ -179,6 +179,9 @@ typedef struct nns_op_def {
      * plan never runs with stale packs. NULL: nothing to pack. */
     size_t (*packed_bytes)(const nns_exec_node *e);
     void (*pack)(nns_exec_node *e, void *packed);
+    /* The algorithm a forward of e takes at its current batch ("1x1",
+     * "bf16", ...; static strings), for tests and reports. NULL: one only. */
+    const char *(*kernel_name)(const nns_exec_node *e);
     /* An activation that can run as another node's epilogue clamp (Relu,
      * Clip): sets epi->act, lo, hi from its params. NULL: cannot. */
     void (*clamp)(const void *params, nns_epilogue *epi);

@@ -722,6 +722,12 @@ void nns_plan_backward(nns_plan *p) { nns_plan_backward_observed(p, NULL, NULL);
 
 int nns_plan_node_runs(const nns_plan *p, int i) { return !p->skip[i]; }
 
+const char *nns_plan_node_kernel(const nns_plan *p, int i) {
+    if (i < 0 || i >= p->g->n_nodes) return NULL;
+    const nns_op_def *d = nns_op_table[p->g->nodes[i].op];
+    return d->kernel_name ? d->kernel_name(&p->ex[i]) : NULL;
+}
+
 /* The timing observer: node_ms[i] = wall time of node i (0 if it did not run). */
 static void time_node(void *user, nns_plan *p, int i, int after) {
     double *node_ms = user;

@@ -66,6 +66,9 @@ void nns_plan_forward_observed(nns_plan *p, int training_mode, nns_plan_observer
 void nns_plan_backward_observed(nns_plan *p, nns_plan_observer_fn fn, void *user);
 /* 1 if node i runs (is not fused into another node). */
 int nns_plan_node_runs(const nns_plan *p, int i);
+/* The algorithm node i's forward takes at the plan's batch (its op's
+ * kernel_name: "bf16", "winograd", ...), or NULL if its op has one only. */
+const char *nns_plan_node_kernel(const nns_plan *p, int i);
 /* Forward (training mode in a training plan, else inference) that stores
  * each node's wall time in node_ms (n_nodes entries, graph node order; 0 for
  * a node fused into another, whose time the fusing node's includes). */
