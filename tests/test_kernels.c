@@ -865,6 +865,62 @@ static void test_qgemm_u8s8(const nns_kernels *k) {
         qgemm_case(k, shapes[s][0], shapes[s][1], shapes[s][2], QG_RANDOM, 1, 0, 0, 0);
 }
 
+/* One 4-bit GEMM of m x n x kk with groups of bs against the exact sum in
+ * double (within (k + groups + 2) * 2^-24 of the sum of |terms|), the
+ * packing checked code by code, padding columns of y untouched. */
+static int s4_gemm_case(const nns_kernels *k, int m, int n, int kk, int bs, int with_bias, int ypad) {
+    const int ng = (kk + bs - 1) / bs;
+    const size_t ldc = (size_t)kk + rnd(0, 3), ldw = nns_s4_row_bytes(kk) + 16 * (size_t)rnd(0, 1);
+    const size_t ldx = (size_t)kk + rnd(0, 5), ldy = (size_t)n + ypad;
+    int8_t *codes = malloc((size_t)n * ldc);
+    uint8_t *w = malloc((size_t)n * ldw);
+    float *x = malloc((size_t)m * ldx * sizeof *x), *sc = malloc((size_t)n * ng * sizeof *sc);
+    float *bias = malloc((size_t)n * sizeof *bias), *y = malloc((size_t)m * ldy * sizeof *y);
+    for (size_t i = 0; i < (size_t)n * ldc; i++) codes[i] = (int8_t)(i % 9 == 0 ? -8 : i % 9 == 1 ? 7 : rnd(-8, 7));
+    for (size_t i = 0; i < (size_t)m * ldx; i++) x[i] = (float)rnd(-1000, 1000) / 256.0f;
+    for (int i = 0; i < n * ng; i++) sc[i] = (float)rnd(1, 1000) / 4096.0f;
+    for (int j = 0; j < n; j++) bias[j] = (float)rnd(-100, 100) / 8.0f;
+    for (size_t i = 0; i < (size_t)m * ldy; i++) y[i] = 1234.5f;
+    nns_s4_pack_rows(n, kk, codes, ldc, w, ldw);
+    int ok = 1;
+    for (int j = 0; j < n; j++)
+        for (int l = 0; l < kk; l++) ok &= nns_s4_code(w + (size_t)j * ldw, l) == codes[(size_t)j * ldc + l];
+    CHECK_MSG(ok, "s4 packing: n%d k%d", n, kk);
+    k->s4_gemm(m, n, kk, x, ldx, w, ldw, sc, bs, with_bias ? bias : NULL, y, ldy);
+    for (int i = 0; i < m && ok; i++) {
+        for (int j = 0; j < n; j++) {
+            double want = with_bias ? bias[j] : 0.0, mag = fabs(want);
+            for (int l = 0; l < kk; l++) {
+                const double t = (double)x[(size_t)i * ldx + l] * codes[(size_t)j * ldc + l] * sc[(size_t)j * ng + l / bs];
+                want += t;
+                mag += fabs(t);
+            }
+            if (fabs(y[(size_t)i * ldy + j] - want) > mag * (kk + ng + 2) * 0x1p-24 + 1e-30) ok = 0;
+        }
+        for (size_t j = (size_t)n; j < ldy; j++) ok &= y[(size_t)i * ldy + j] == 1234.5f;
+    }
+    CHECK_MSG(ok, "%s s4_gemm: m%d n%d k%d bs%d bias %d", cur_variant, m, n, kk, bs, with_bias);
+    free(codes);
+    free(w);
+    free(x);
+    free(sc);
+    free(bias);
+    free(y);
+    return ok;
+}
+
+static void test_s4_gemm(const nns_kernels *k) {
+    static const int bss[] = {32, 64, 128, 16, 48};
+    int bad = 0;
+    for (int it = 0; it < 200 && bad < 5; it++) {
+        const int bs = bss[it % 5], kk = it % 4 == 0 ? rnd(1, 40) : rnd(1, 700);
+        bad += !s4_gemm_case(k, rnd(1, 9), rnd(1, 20), kk, bs, it % 3 != 0, rnd(0, 3));
+    }
+    /* vggsmall's fc1 at batch 1 and 5 */
+    s4_gemm_case(k, 1, 256, 3136, 64, 1, 0);
+    s4_gemm_case(k, 5, 64, 3136, 64, 1, 1);
+}
+
 /* A random bfloat16 value: normal (vdpbf16ps flushes subnormals), in
  * roughly [-8, 8], or zero now and then. */
 static uint16_t bf16_rand(void) {

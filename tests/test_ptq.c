@@ -187,6 +187,30 @@ static nns_graph *reload_same(const char *path, const nns_dataset *d, const floa
     return back;
 }
 
+/* Sessions run each Gemm on grouped 4-bit weights as GemmW4 (the codes
+ * unpacked in registers): yq, the session's outputs, within float rounding
+ * of those of the weights decoded to float once (the DequantizeLinear nodes
+ * folded, no GemmW4). */
+static void w4_gemms(const nns_graph *q, const nns_dataset *d, const float *yq, int64_t k) {
+    nns_graph *e = NULL, *c = NULL;
+    CHECK_OK(nns_graph_exec_copy(q, &e));
+    int gemms = 0, w4 = 0;
+    for (int i = 0; i < q->n_nodes; i++) gemms += q->nodes[i].op == NNS_OP_GEMM;
+    for (int i = 0; e && i < e->n_nodes; i++) w4 += e->nodes[i].op == NNS_OP_GEMMW4;
+    CHECK_MSG(gemms > 0 && w4 == gemms, "%d of %d Gemms run as GemmW4", w4, gemms);
+    CHECK_OK(nns_graph_clone(q, &c));
+    if (c) CHECK_OK(nns_graph_fold_dequantize(c, NULL));
+    if (c) CHECK_OK(nns_graph_finalize(c));
+    int64_t kc = 0;
+    float *yc = c ? outputs(c, d, &kc) : NULL;
+    double worst = 0;
+    for (int64_t i = 0; yc && yq && i < NIMG * k; i++) worst = fmax(worst, fabs((double)yq[i] - yc[i]) / (fabs((double)yc[i]) + 1.0));
+    CHECK_MSG(yc && yq && kc == k && worst < 1e-5, "GemmW4 off the decoded weights by %g", worst);
+    free(yc);
+    nns_graph_free(c);
+    nns_graph_free(e);
+}
+
 static void grouped_model(const char *name, int bits, int group, int min_agree, int max_pct) {
     nns_dataset d;
     make_data(&d, 64, 13);
@@ -227,6 +251,7 @@ static void grouped_model(const char *name, int bits, int group, int min_agree, 
     CHECK_MSG(layers == r.layers && blocked > 0 && bad == 0, "%s: %d layers, %d blocked, %lld weights off", name,
               layers, blocked, (long long)bad);
     float *yq = outputs(q, &d, &k);
+    if (bits == 4) w4_gemms(q, &d, yq, k);
     int agree = 0;
     for (int i = 0; yf && yq && i < NIMG; i++) agree += argmax(yf + i * k, k) == argmax(yq + i * k, k);
     char src[4200], path[] = "/tmp/nns_ptq4_XXXXXX";

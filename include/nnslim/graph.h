@@ -116,12 +116,19 @@ nns_status nns_graph_lower_int8(nns_graph *g, int *lowered);
  * value goes when nothing else reads it. Never save the result.
  * *fused (may be NULL): how many. */
 nns_status nns_graph_fuse_round16(nns_graph *g, int *fused);
+/* Replace each Gemm (transB) whose weight is a blocked DequantizeLinear of
+ * constant 4-bit codes (no zero point, constant scales, read by that Gemm
+ * alone) by one node of nnslim's own, GemmW4, which keeps the weight 4-bit
+ * and unpacks it in registers. Never save the result. *lowered (may be
+ * NULL): how many. */
+nns_status nns_graph_lower_w4(nns_graph *g, int *lowered);
 /* The graph to execute g with: *out = NULL when g has no
  * DequantizeLinear, constant Cast or 16-bit activation (run g itself),
  * else a finalized copy with its quantized layers lowered to integer nodes
  * (nns_graph_lower_int8; not when the environment variable NNS_INT8 is 0,
  * which keeps the float simulation of the QDQ form), its 16-bit
- * activations' Cast pairs fused (nns_graph_fuse_round16) and the remaining
+ * activations' Cast pairs fused (nns_graph_fuse_round16), its Gemms on
+ * 4-bit weights made GemmW4 (nns_graph_lower_w4) and the remaining
  * constant DequantizeLinear and Cast nodes folded (the caller frees it). */
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out);
 

@@ -290,6 +290,31 @@ typedef nns_q8_requant_kernel *nns_q8_requant_fn;
  * its subnormals. y may be x. */
 typedef void nns_f32_round16_kernel(int64_t n, const float *x, float *y, int bf16);
 typedef nns_f32_round16_kernel *nns_f32_round16_fn;
+/* ---- 4-bit weight-only GEMM (float activations) ----------------------
+ * Weights held as 4-bit two's complement codes in chunks of 32: row j of
+ * the weight, k codes, takes nns_s4_row_bytes(k) bytes; byte b of chunk c
+ * holds code 32c + b in its low nibble and code 32c + 16 + b in its high one
+ * (zeros past k), so that one 16-byte load gives two runs of 16 consecutive
+ * codes. Scales per group of bs consecutive codes of a row (the last group
+ * may be shorter), scale[j*ng + g] with ng = ceil(k / bs).
+ * y[i*ldy + j] = bias[j] + sum_g scale[j*ng + g] * sum_{l in group g}
+ * x[i*ldx + l] * code_j(l) for i < m, j < n (bias may be NULL: 0); each
+ * group's sum in float, then scaled and added (the order may differ from
+ * the reference's: float rounding only). */
+static inline size_t nns_s4_row_bytes(int k) { return (size_t)(k + 31) / 32 * 16; }
+typedef void nns_s4_gemm_kernel(int m, int n, int k, const float *x, size_t ldx, const uint8_t *w, size_t ldw,
+                                const float *scale, int bs, const float *bias, float *y, size_t ldy);
+typedef nns_s4_gemm_kernel *nns_s4_gemm_fn;
+/* codes [n][k] (one per byte, -8..7, rows ldc apart) into that layout,
+ * rows ldw >= nns_s4_row_bytes(k) bytes apart (zero past k). */
+void nns_s4_pack_rows(int n, int k, const int8_t *codes, size_t ldc, uint8_t *w, size_t ldw);
+/* Code l of a row in that layout. */
+static inline int nns_s4_code(const uint8_t *row, int l) {
+    const uint8_t b = row[(size_t)(l / 32) * 16 + (size_t)(l % 16)];
+    const int v = (l % 32) < 16 ? (b & 15) : (b >> 4);
+    return v >= 8 ? v - 16 : v;
+}
+
 /* ---- bfloat16 GEMM (layers whose weights and input are bf16 values) ----
  * The x operand in pairs, the layout of vdpbf16ps's 2-wide dot products:
  * rows l of a float [k][n] operand rounded to bfloat16 (to nearest even, a

@@ -130,7 +130,8 @@ def onnx_seeds():
 def plan_seeds():
     """Models whose session runs the int8 plan's rewrites and the 16-bit
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
-    pairs, fused into Round16), and a QDQ graph with a
+    pairs, fused into Round16), a Gemm on grouped 4-bit weights (GemmW4),
+    and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
     import onnx
@@ -158,6 +159,15 @@ def plan_seeds():
                           h.make_node('Cast', ['c'], ['ch'], to=10, name='to_f16'),
                           h.make_node('Cast', ['ch'], ['y'], to=1, name='back2')],
           [wb], ['N', 1, 4, 4], ['N', 2, 4, 4])
+    codes = rng.integers(-8, 8, (3, 40)).astype(np.int64)
+    q4 = onnx.TensorProto(name='q4', data_type=22, dims=[3, 40])  # INT4 (opset 21), two codes per byte, low first
+    nib = (codes.flatten() & 15).astype(np.uint8)
+    q4.raw_data = (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).tobytes()
+    s4 = nh.from_array(rng.uniform(0.01, 0.1, (3, 2)).astype(np.float32), 's4')
+    b4 = nh.from_array(rng.standard_normal(3).astype(np.float32), 'b4')
+    model('w4_gemm', [h.make_node('DequantizeLinear', ['q4', 's4'], ['w'], axis=1, block_size=32, name='dq'),
+                      h.make_node('Gemm', ['x', 'w', 'b4'], ['y'], transB=1, name='fc')],
+          [q4, s4, b4], ['N', 40], ['N', 3], opset=21)
     sc = lambda n, v: nh.from_array(np.array(v, np.float32), n)
     zp = lambda n, v: nh.from_array(np.array(v, np.uint8), n)
     model('qdq_pool_add', [
