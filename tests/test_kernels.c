@@ -865,6 +865,65 @@ static void test_qgemm_u8s8(const nns_kernels *k) {
         qgemm_case(k, shapes[s][0], shapes[s][1], shapes[s][2], QG_RANDOM, 1, 0, 0, 0);
 }
 
+/* One float GEMM of m x n x kk with activation act against the products
+ * summed in double (within (k + 2) * 2^-24 of the sum of |terms| before the
+ * activation, applied to the double sum), padding columns of y untouched;
+ * NaN inputs give the ternaries' results. */
+static int f32_gemm_case(const nns_kernels *k, int m, int n, int kk, int with_bias, int act, int ypad) {
+    const size_t ldw = (size_t)kk + rnd(0, 3), ldx = (size_t)n + rnd(0, 5), ldy = (size_t)n + ypad;
+    float *w = malloc((size_t)m * ldw * sizeof *w), *x = malloc((size_t)kk * ldx * sizeof *x);
+    float *bias = malloc((size_t)m * sizeof *bias), *y = malloc((size_t)m * ldy * sizeof *y);
+    for (size_t i = 0; i < (size_t)m * ldw; i++) w[i] = (float)rnd(-1000, 1000) / 512.0f;
+    for (size_t i = 0; i < (size_t)kk * ldx; i++) x[i] = (float)rnd(-1000, 1000) / 256.0f;
+    for (int i = 0; i < m; i++) bias[i] = (float)rnd(-200, 200) / 16.0f;
+    for (size_t i = 0; i < (size_t)m * ldy; i++) y[i] = 1234.5f;
+    const float lo = -1.5f, hi = 2.25f;
+    k->f32_gemm(m, n, kk, w, ldw, x, ldx, with_bias ? bias : NULL, y, ldy, act, lo, hi);
+    int ok = 1;
+    for (int i = 0; i < m && ok; i++) {
+        for (int j = 0; j < n; j++) {
+            double want = with_bias ? bias[i] : 0.0, mag = fabs(want);
+            for (int l = 0; l < kk; l++) {
+                const double t = (double)w[(size_t)i * ldw + l] * x[(size_t)l * ldx + j];
+                want += t;
+                mag += fabs(t);
+            }
+            if (act == 1) want = want > 0 ? want : 0;
+            if (act == 2) want = want < lo ? lo : want > hi ? hi : want;
+            if (fabs(y[(size_t)i * ldy + j] - want) > mag * (kk + 2) * 0x1p-24 + 1e-30) ok = 0;
+        }
+        for (size_t j = (size_t)n; j < ldy; j++) ok &= y[(size_t)i * ldy + j] == 1234.5f;
+    }
+    CHECK_MSG(ok, "%s f32_gemm: m%d n%d k%d bias %d act %d", cur_variant, m, n, kk, with_bias, act);
+    free(w);
+    free(x);
+    free(bias);
+    free(y);
+    return ok;
+}
+
+static void test_f32_gemm(const nns_kernels *k) {
+    int bad = 0;
+    for (int it = 0; it < 200 && bad < 5; it++) {
+        const int m = rnd(1, 37), n = it % 11 == 0 ? rnd(100, 300) : rnd(1, 70), kk = it % 7 == 0 ? rnd(300, 700) : rnd(1, 60);
+        bad += !f32_gemm_case(k, m, n, kk, it % 3 != 0, it % 3, rnd(0, 3));
+    }
+    static const int ms[] = {1, 2, 3, 5, 7, 8, 9, 12, 13, 17};
+    for (int n = 1; n <= 100 && bad < 5; n++) bad += !f32_gemm_case(k, ms[n % 10], n, n % 9 + 1, n % 2, n % 3, n % 4);
+    /* k = 0: the bias alone, activated */
+    f32_gemm_case(k, 3, 20, 0, 1, 1, 0);
+    /* NaN and -0 through Relu and Clip: the ternaries' results */
+    const float nan = NAN, w1[1] = {1.0f}, xs[4] = {nan, -0.0f, 0.0f, -3.0f};
+    float y[4];
+    k->f32_gemm(1, 4, 1, w1, 1, xs, 4, NULL, y, 4, 1, 0, 0);
+    uint32_t u[4];
+    memcpy(u, y, sizeof u);
+    CHECK_MSG(u[0] == 0 && u[1] == 0 && u[2] == 0 && u[3] == 0, "%s f32_gemm Relu: %a %a %a %a", cur_variant, y[0], y[1],
+              y[2], y[3]);
+    k->f32_gemm(1, 4, 1, w1, 1, xs, 4, NULL, y, 4, 2, -1.0f, 1.0f);
+    CHECK_MSG(y[0] != y[0] && y[3] == -1.0f, "%s f32_gemm Clip: %a %a", cur_variant, y[0], y[3]);
+}
+
 /* One 4-bit GEMM of m x n x kk with groups of bs against the exact sum in
  * double (within (k + groups + 2) * 2^-24 of the sum of |terms|), the
  * packing checked code by code, padding columns of y untouched. */

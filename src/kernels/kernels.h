@@ -290,6 +290,17 @@ typedef nns_q8_requant_kernel *nns_q8_requant_fn;
  * its subnormals. y may be x. */
 typedef void nns_f32_round16_kernel(int64_t n, const float *x, float *y, int bf16);
 typedef nns_f32_round16_kernel *nns_f32_round16_fn;
+/* ---- float GEMM with the epilogue --------------------------------------
+ * y[i*ldy + j] = act(bias[i] + sum_l w[i*ldw + l] * x[l*ldx + j]) for
+ * i < m, j < n, l < k (bias may be NULL: 0), act one of nns_fuse_act
+ * (op.h: 0 none, 1 Relu, 2 Clip to [lo, hi]) with Relu's and Clip's
+ * results for NaN and -0. The products are summed in l order into the
+ * bias, each rounded (variants fuse the multiply-add: float rounding only
+ * differs). Nothing past column n is read or written. */
+typedef void nns_f32_gemm_kernel(int m, int n, int k, const float *w, size_t ldw, const float *x, size_t ldx,
+                                 const float *bias, float *y, size_t ldy, int act, float lo, float hi);
+typedef nns_f32_gemm_kernel *nns_f32_gemm_fn;
+
 /* ---- 4-bit weight-only GEMM (float activations) ----------------------
  * Weights held as 4-bit two's complement codes in chunks of 32: row j of
  * the weight, k codes, takes nns_s4_row_bytes(k) bytes; byte b of chunk c

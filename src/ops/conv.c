@@ -450,6 +450,18 @@ static void conv_packed_get(const nns_exec_node *e, const conv_dims *d, const fl
     if (h->wino && d->algo == CONV_ALGO_WINO) *U = f + h->u;
 }
 
+/* One image of a 1x1 layer, activated: the table's f32_gemm, or OpenBLAS
+ * then the activation. */
+static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float *x, const float *W, const float *B,
+                          float *y) {
+    if (conv_own_gemm(k, (size_t)d->cg)) {
+        nns_conv_pw_forward_own(d, k, x, W, B, y);
+        return;
+    }
+    nns_conv_pw_forward(d, x, W, B, y);
+    conv_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
+}
+
 static void conv_forward(nns_exec_node *e) {
     const conv_params *p = e->params;
     conv_dims d;
@@ -499,10 +511,7 @@ static void conv_forward(nns_exec_node *e) {
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) nns_conv_im2col_forward(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else
-            for (int64_t i = 0; i < d.n; i++) {
-                nns_conv_pw_forward(&d, X + i * xs, W, B, Y + i * ys);
-                conv_act_rows(Y + i * ys, ys, d.act, d.lo, d.hi);
-            }
+            for (int64_t i = 0; i < d.n; i++) conv_pw_image(&d, k, X + i * xs, W, B, Y + i * ys);
         return;
     }
 #pragma omp parallel num_threads(team)
@@ -512,10 +521,7 @@ static void conv_forward(nns_exec_node *e) {
         if (d.algo == CONV_ALGO_IM2COL)
             nns_conv_im2col_forward(&d, k, X, W, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
         else
-            for (int64_t i = i0; i < i1; i++) {
-                nns_conv_pw_forward(&d, X + i * xs, W, B, Y + i * ys);
-                conv_act_rows(Y + i * ys, ys, d.act, d.lo, d.hi);
-            }
+            for (int64_t i = i0; i < i1; i++) conv_pw_image(&d, k, X + i * xs, W, B, Y + i * ys);
     }
 }
 

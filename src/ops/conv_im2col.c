@@ -14,8 +14,34 @@ static void im2col_images(const conv_dims *d, const nns_kernels *k, const float 
                       ldc);
 }
 
+/* The forward on the table's f32_gemm: bias and activation in the GEMM,
+ * several images' rows copied out of yb. */
+static void im2col_forward_own(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
+                               const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
+    float *col = base + ws->col, *yb = base + ws->yb;
+    const size_t ys = (size_t)d->m * d->ohw;
+    for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
+        const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
+        const size_t ldc = (size_t)nb * d->ohw;
+        for (int g = 0; g < d->group; g++) {
+            im2col_images(d, k, X, n0, nb, g, col);
+            float *out = nb == 1 ? Y + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw : yb;
+            k->f32_gemm(d->mg, (int)ldc, (int)d->ckg, W + (size_t)g * d->mg * d->ckg, d->ckg, col, ldc,
+                        B ? B + (size_t)g * d->mg : NULL, out, ldc, d->act, d->lo, d->hi);
+            for (int j = 0; nb > 1 && j < nb; j++)
+                for (int m = 0; m < d->mg; m++)
+                    memcpy(Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw,
+                           yb + (size_t)m * ldc + (size_t)j * d->ohw, d->ohw * sizeof(float));
+        }
+    }
+}
+
 void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
                                   const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
+    if (conv_own_gemm(k, d->ckg)) {
+        im2col_forward_own(d, k, X, W, B, Y, base, ws, i0, i1);
+        return;
+    }
     float *col = base + ws->col, *yb = base + ws->yb;
     const size_t ys = (size_t)d->m * d->ohw;
     for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {

@@ -109,8 +109,19 @@ void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const fl
 void nns_conv_bf16_dims(conv_dims *d);
 void nns_conv_bf16_forward(const conv_dims *d, const nns_kernels *k, const float *X, const uint16_t *Wb, size_t ldw,
                            const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1);
+/* 1 if the forward's GEMMs of depth k run on the table's f32_gemm (bias
+ * and activation fused) rather than OpenBLAS: the AVX-512 kernel always
+ * (2-2.7x OpenBLAS's sgemm on these shapes, one core), the AVX2 one for k up
+ * to 128 (1.0-1.3x; behind it on deeper sums), never the reference. */
+static inline int conv_own_gemm(const nns_kernels *k, size_t depth) {
+    if (k->f32_gemm == nns_f32_gemm_8x48__avx512) return 1;
+    return k->f32_gemm == nns_f32_gemm_4x24__avx2 && depth <= 128;
+}
 /* conv_pointwise.c: 1x1, stride 1, no padding: GEMMs on one image */
 void nns_conv_pw_forward(const conv_dims *d, const float *x, const float *w, const float *b, float *y);
+/* The same on the kernel table's f32_gemm, d->act applied. */
+void nns_conv_pw_forward_own(const conv_dims *d, const nns_kernels *k, const float *x, const float *w, const float *b,
+                             float *y);
 void nns_conv_pw_backward(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,
                               int dx_write, float *dw, int overwrite);
 /* conv_dw.c: depthwise (group == C == M), all images */

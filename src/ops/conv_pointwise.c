@@ -25,6 +25,14 @@ void nns_conv_pw_forward(const conv_dims *d, const float *x, const float *w, con
     }
 }
 
+void nns_conv_pw_forward_own(const conv_dims *d, const nns_kernels *k, const float *x, const float *w, const float *b,
+                             float *y) {
+    for (int g = 0; g < d->group; g++)
+        k->f32_gemm(d->mg, (int)d->ohw, d->cg, w + (size_t)g * d->mg * d->cg, (size_t)d->cg,
+                    x + (size_t)g * d->cg * d->ihw, d->ihw, b ? b + (size_t)g * d->mg : NULL,
+                    y + (size_t)g * d->mg * d->ohw, d->ohw, d->act, d->lo, d->hi);
+}
+
 void nns_conv_pw_backward(const conv_dims *d, const float *x, const float *w, const float *dy, float *dx,
                               int dx_write, float *dw, int overwrite) {
     for (int g = 0; g < d->group; g++) {
