@@ -14,7 +14,9 @@
  * B holds bf16 values only (bf16_util.h; alpha 1, A not transposed, B not
  * on the sparse path) runs on the bf16 GEMM instead: B packed once into
  * pairs, A's rows converted at each forward, rows split among threads, then
- * beta * C added.
+ * beta * C added. Other inference with a constant B, at more than one
+ * row, runs on the table's f32_gemm where it is the AVX-512 kernel (B
+ * packed once as [K][N]; 2.3x OpenBLAS on lenet300 at batch 64).
  */
 #include <cblas.h>
 #include <omp.h>
@@ -106,13 +108,24 @@ static void gemm_dims_rt(const nns_exec_node *e, gemm_dims *d) {
     if (e->n_in > 2 && e->in[2]) gemm_c_view(&e->in[2]->shape, d->m, d->n, &d->crows, &d->ccols);
 }
 
-/* The bf16 pack: a header, then B in pairs (pairs(K) rows of 2N). */
+/* The dense packs: a header, then B in bf16 pairs (pairs(K) rows of 2N),
+ * or B as float [K][N] for the table's f32_gemm. */
 typedef struct gemm_bf16 {
-    int on;        /* B's values are all bf16 values */
-    int spare;
+    int on;        /* bf16: B's values are all bf16 values; f32: 1 */
+    int f32;       /* the float [K][N] pack, not bf16 */
     size_t ldp;    /* elements per pair row */
     unsigned char pad[64 - 2 * sizeof(int) - sizeof(size_t)];
 } gemm_bf16;
+
+/* Inference with a constant B on the table's f32_gemm (AVX-512 only: the
+ * AVX2 kernel is behind OpenBLAS on deep sums), where neither the sparse
+ * nor the bf16 path applies. */
+static int gemm_f32_candidate(const nns_exec_node *e) {
+    const gemm_params *p = e->params;
+    const nns_value *b = &e->g->values[e->node->in[1]];
+    return !p->trans_a && p->alpha == 1.0f && !p->sparse.enabled && !p->bf16_in && b->kind == NNS_VALUE_KIND_PARAM &&
+           b->data && e->kern && e->kern->f32_gemm == nns_f32_gemm_8x48__avx512;
+}
 
 static int gemm_bf16_candidate(const nns_exec_node *e) {
     const gemm_params *p = e->params;
@@ -140,8 +153,14 @@ static void gemm_bf16_pack(const gemm_dims *d, int trans_b, const float *B, gemm
             }
 }
 
-/* Pack once: the CSR of a sparse B (sparse_dispatch.h), or B in bf16 pairs. */
+/* Pack once: the CSR of a sparse B (sparse_dispatch.h), or B in bf16 pairs,
+ * or B as float [K][N]. */
 static size_t gemm_packed_bytes(const nns_exec_node *e) {
+    if (gemm_f32_candidate(e)) {
+        gemm_dims d;
+        gemm_dims_rt(e, &d);
+        return sizeof(gemm_bf16) + (size_t)d.k * d.n * sizeof(float);
+    }
     if (gemm_bf16_candidate(e)) {
         gemm_dims d;
         gemm_dims_rt(e, &d);
@@ -152,6 +171,17 @@ static size_t gemm_packed_bytes(const nns_exec_node *e) {
 
 static void gemm_pack(nns_exec_node *e, void *packed) {
     const gemm_params *p = e->params;
+    if (gemm_f32_candidate(e)) {
+        gemm_dims d;
+        gemm_dims_rt(e, &d);
+        gemm_bf16 *h = packed;
+        h->on = h->f32 = 1;
+        float *bt = (float *)(h + 1);
+        const float *B = nns_tv_cf32(e->in[1]);
+        for (int l = 0; l < d.k; l++)
+            for (int j = 0; j < d.n; j++) bt[(size_t)l * d.n + j] = p->trans_b ? B[(size_t)j * d.k + l] : B[(size_t)l * d.n + j];
+        return;
+    }
     if (gemm_bf16_candidate(e)) {
         gemm_dims d;
         gemm_dims_rt(e, &d);
@@ -174,7 +204,36 @@ static const gemm_bf16 *gemm_packed_bf16(const nns_exec_node *e) {
     const gemm_params *p = e->params;
     if (!p->bf16_in || e->training || !e->packed) return NULL;
     const gemm_bf16 *h = e->packed;
-    return h->on ? h : NULL;
+    return h->on && !h->f32 ? h : NULL;
+}
+
+/* The packed float [K][N] B, or NULL. */
+static const gemm_bf16 *gemm_packed_f32(const nns_exec_node *e) {
+    if (e->training || !e->packed || !gemm_f32_candidate(e)) return NULL;
+    const gemm_bf16 *h = e->packed;
+    return h->f32 ? h : NULL;
+}
+
+/* Y = A B on the table's f32_gemm (B packed [K][N]), then beta * C added;
+ * rows split among threads. */
+static void gemm_forward_f32(const nns_exec_node *e, const gemm_bf16 *h, const gemm_dims *d, const float *A, float *Y) {
+    const gemm_params *p = e->params;
+    const float *bt = (const float *)(h + 1);
+    const double work = 2.0 * d->m * (double)d->n * d->k;
+    const float *C = d->crows && p->beta != 0.0f ? nns_tv_cf32(e->in[2]) : NULL;
+#pragma omp parallel if (work > (double)(1 << 21) && d->m > 1)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int i0 = (int)((int64_t)d->m * t / nt), i1 = (int)((int64_t)d->m * (t + 1) / nt);
+        if (i1 > i0)
+            e->kern->f32_gemm(i1 - i0, d->n, d->k, A + (size_t)i0 * d->k, (size_t)d->k, bt, (size_t)d->n, NULL,
+                              Y + (size_t)i0 * d->n, (size_t)d->n, 0, 0.0f, 0.0f);
+        for (int i = i0; C && i < i1; i++) {
+            const float *cr = C + (d->crows == 1 ? 0 : (size_t)i * d->ccols);
+            float *yr = Y + (size_t)i * d->n;
+            for (int j = 0; j < d->n; j++) yr[j] += p->beta * cr[d->ccols == 1 ? 0 : j];
+        }
+    }
 }
 
 /* Y = A B on the bf16 GEMM (A's rows to bf16 in the workspace), then
@@ -210,9 +269,13 @@ static void gemm_forward(nns_exec_node *e) {
     gemm_dims_rt(e, &d);
     const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
     float *Y = nns_tv_f32(e->out[0]);
-    const gemm_bf16 *hb = gemm_packed_bf16(e);
+    const gemm_bf16 *hb = gemm_packed_bf16(e), *hf = gemm_packed_f32(e);
     if (hb) {
         gemm_forward_bf16(e, hb, &d, A, Y);
+        return;
+    }
+    if (hf && d.m > 1) { /* one row: OpenBLAS's GEMV below streams B as fast */
+        gemm_forward_f32(e, hf, &d, A, Y);
         return;
     }
     float beta = 0.0f;
@@ -321,7 +384,8 @@ static void gemm_backward(nns_exec_node *e) {
 }
 
 static const char *gemm_kernel_name(const nns_exec_node *e) {
-    return gemm_packed_bf16(e) ? "bf16" : "float";
+    const int rows = e->in[0]->shape.ndim == 2 ? (int)e->in[0]->shape.dims[0] : 0;
+    return gemm_packed_bf16(e) ? "bf16" : gemm_packed_f32(e) && rows > 1 ? "f32_gemm" : "float";
 }
 
 /* ---- facts (op.h) ---- */
