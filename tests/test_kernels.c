@@ -924,6 +924,49 @@ static void test_f32_gemm(const nns_kernels *k) {
     CHECK_MSG(y[0] != y[0] && y[3] == -1.0f, "%s f32_gemm Clip: %a %a", cur_variant, y[0], y[3]);
 }
 
+/* One float16-weight GEMM against the exact sum in double (within (k + 2)
+ * * 2^-24 of the sum of |terms|), the weights' float values from the dtype
+ * table, padding columns of y untouched. */
+static int f16_gemm_case(const nns_kernels *k, int m, int n, int kk, int with_bias, int ypad) {
+    const nns_dtype_info *di = nns_dtype_get_info(NNS_DTYPE_F16);
+    const size_t ldw = (size_t)kk + rnd(0, 3), ldx = (size_t)kk + rnd(0, 5), ldy = (size_t)n + ypad;
+    uint16_t *w = malloc((size_t)n * ldw * 2);
+    float *x = malloc((size_t)m * ldx * sizeof *x), *bias = malloc((size_t)n * sizeof *bias);
+    float *y = malloc((size_t)m * ldy * sizeof *y);
+    for (size_t i = 0; i < (size_t)n * ldw; i++) di->from_f32((float)rnd(-30000, 30000) / 4096.0f, &w[i]);
+    for (size_t i = 0; i < (size_t)m * ldx; i++) x[i] = (float)rnd(-1000, 1000) / 256.0f;
+    for (int j = 0; j < n; j++) bias[j] = (float)rnd(-100, 100) / 8.0f;
+    for (size_t i = 0; i < (size_t)m * ldy; i++) y[i] = 1234.5f;
+    k->f16_gemm(m, n, kk, x, ldx, w, ldw, with_bias ? bias : NULL, y, ldy);
+    int ok = 1;
+    for (int i = 0; i < m && ok; i++) {
+        for (int j = 0; j < n; j++) {
+            double want = with_bias ? bias[j] : 0.0, mag = fabs(want);
+            for (int l = 0; l < kk; l++) {
+                const double t = (double)x[(size_t)i * ldx + l] * di->to_f32(&w[(size_t)j * ldw + l]);
+                want += t;
+                mag += fabs(t);
+            }
+            if (fabs(y[(size_t)i * ldy + j] - want) > mag * (kk + 2) * 0x1p-24 + 1e-30) ok = 0;
+        }
+        for (size_t j = (size_t)n; j < ldy; j++) ok &= y[(size_t)i * ldy + j] == 1234.5f;
+    }
+    CHECK_MSG(ok, "%s f16_gemm: m%d n%d k%d bias %d", cur_variant, m, n, kk, with_bias);
+    free(w);
+    free(x);
+    free(bias);
+    free(y);
+    return ok;
+}
+
+static void test_f16_gemm(const nns_kernels *k) {
+    int bad = 0;
+    for (int it = 0; it < 200 && bad < 5; it++)
+        bad += !f16_gemm_case(k, rnd(1, 9), rnd(1, 20), it % 4 == 0 ? rnd(1, 40) : rnd(1, 700), it % 3 != 0, rnd(0, 3));
+    f16_gemm_case(k, 1, 256, 3136, 1, 0);
+    f16_gemm_case(k, 6, 64, 3136, 1, 1);
+}
+
 /* One 4-bit GEMM of m x n x kk with groups of bs against the exact sum in
  * double (within (k + groups + 2) * 2^-24 of the sum of |terms|), the
  * packing checked code by code, padding columns of y untouched. */

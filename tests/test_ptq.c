@@ -188,16 +188,17 @@ static nns_graph *reload_same(const char *path, const nns_dataset *d, const floa
 }
 
 /* Sessions run each Gemm on grouped 4-bit weights as GemmW4 (the codes
- * unpacked in registers): yq, the session's outputs, within float rounding
- * of those of the weights decoded to float once (the DequantizeLinear nodes
- * folded, no GemmW4). */
-static void w4_gemms(const nns_graph *q, const nns_dataset *d, const float *yq, int64_t k) {
+ * unpacked in registers), or on float16 weights as GemmF16 (op): yq, the
+ * session's outputs, within float rounding of those of the weights decoded
+ * to float once (the DequantizeLinear and Cast nodes folded, no GemmW4 or
+ * GemmF16). */
+static void low_gemms(const nns_graph *q, const nns_dataset *d, const float *yq, int64_t k, int op) {
     nns_graph *e = NULL, *c = NULL;
     CHECK_OK(nns_graph_exec_copy(q, &e));
     int gemms = 0, w4 = 0;
     for (int i = 0; i < q->n_nodes; i++) gemms += q->nodes[i].op == NNS_OP_GEMM;
-    for (int i = 0; e && i < e->n_nodes; i++) w4 += e->nodes[i].op == NNS_OP_GEMMW4;
-    CHECK_MSG(gemms > 0 && w4 == gemms, "%d of %d Gemms run as GemmW4", w4, gemms);
+    for (int i = 0; e && i < e->n_nodes; i++) w4 += e->nodes[i].op == op;
+    CHECK_MSG(gemms > 0 && w4 == gemms, "%d of %d Gemms run as %s", w4, gemms, op == NNS_OP_GEMMW4 ? "GemmW4" : "GemmF16");
     CHECK_OK(nns_graph_clone(q, &c));
     if (c) CHECK_OK(nns_graph_fold_dequantize(c, NULL));
     if (c) CHECK_OK(nns_graph_finalize(c));
@@ -205,7 +206,7 @@ static void w4_gemms(const nns_graph *q, const nns_dataset *d, const float *yq, 
     float *yc = c ? outputs(c, d, &kc) : NULL;
     double worst = 0;
     for (int64_t i = 0; yc && yq && i < NIMG * k; i++) worst = fmax(worst, fabs((double)yq[i] - yc[i]) / (fabs((double)yc[i]) + 1.0));
-    CHECK_MSG(yc && yq && kc == k && worst < 1e-5, "GemmW4 off the decoded weights by %g", worst);
+    CHECK_MSG(yc && yq && kc == k && worst < 1e-5, "op %d off the decoded weights by %g", op, worst);
     free(yc);
     nns_graph_free(c);
     nns_graph_free(e);
@@ -251,7 +252,7 @@ static void grouped_model(const char *name, int bits, int group, int min_agree, 
     CHECK_MSG(layers == r.layers && blocked > 0 && bad == 0, "%s: %d layers, %d blocked, %lld weights off", name,
               layers, blocked, (long long)bad);
     float *yq = outputs(q, &d, &k);
-    if (bits == 4) w4_gemms(q, &d, yq, k);
+    if (bits == 4) low_gemms(q, &d, yq, k, NNS_OP_GEMMW4);
     int agree = 0;
     for (int i = 0; yf && yq && i < NIMG; i++) agree += argmax(yf + i * k, k) == argmax(yq + i * k, k);
     char src[4200], path[] = "/tmp/nns_ptq4_XXXXXX";
@@ -329,6 +330,7 @@ static void half_model(const char *name, nns_dtype dt) {
     CHECK_MSG(ts == NNS_STATUS_UNSUPPORTED && strstr(nns_last_error(), "would not train"), "%s %s: training gave %d: %s",
               name, di->name, (int)ts, nns_last_error());
     float *yq = outputs(q, &d, &k);
+    if (dt == NNS_DTYPE_F16) low_gemms(q, &d, yq, k, NNS_OP_GEMMF16);
     double worst = 0;
     for (int64_t i = 0; yf && yq && i < NIMG * k; i++) {
         const double e = fabs((double)yq[i] - yf[i]) / (fabs((double)yf[i]) + 1.0);

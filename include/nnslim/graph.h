@@ -122,13 +122,18 @@ nns_status nns_graph_fuse_round16(nns_graph *g, int *fused);
  * and unpacks it in registers. Never save the result. *lowered (may be
  * NULL): how many. */
 nns_status nns_graph_lower_w4(nns_graph *g, int *lowered);
+/* The same for a Gemm whose weight is a Cast to float of a constant
+ * float16 tensor: GemmF16 keeps the weight float16 and converts it as it
+ * multiplies (F16C). */
+nns_status nns_graph_lower_f16w(nns_graph *g, int *lowered);
 /* The graph to execute g with: *out = NULL when g has no
  * DequantizeLinear, constant Cast or 16-bit activation (run g itself),
  * else a finalized copy with its quantized layers lowered to integer nodes
  * (nns_graph_lower_int8; not when the environment variable NNS_INT8 is 0,
  * which keeps the float simulation of the QDQ form), its 16-bit
  * activations' Cast pairs fused (nns_graph_fuse_round16), its Gemms on
- * 4-bit weights made GemmW4 (nns_graph_lower_w4) and the remaining
+ * 4-bit and float16 weights made GemmW4 and GemmF16 (nns_graph_lower_w4,
+ * nns_graph_lower_f16w) and the remaining
  * constant DequantizeLinear and Cast nodes folded (the caller frees it). */
 nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out);
 

@@ -29,6 +29,7 @@ static const char *const op_names[] = {
     [NNS_OP_MATMULINTEGER] = "MatMulInteger",
     [NNS_OP_ROUND16] = "Round16",
     [NNS_OP_GEMMW4] = "GemmW4",
+    [NNS_OP_GEMMF16] = "GemmF16",
     [NNS_OP_ADD] = "Add",
     [NNS_OP_SUB] = "Sub",
     [NNS_OP_MUL] = "Mul",

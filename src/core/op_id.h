@@ -46,6 +46,7 @@ typedef enum nns_op {
     NNS_OP_MATMULINTEGER,
     NNS_OP_ROUND16, /* internal: 16-bit activations rounded in float */
     NNS_OP_GEMMW4,  /* internal: Gemm on 4-bit weights kept packed */
+    NNS_OP_GEMMF16, /* internal: Gemm on float16 weights kept so */
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

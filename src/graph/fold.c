@@ -277,6 +277,7 @@ nns_status nns_graph_exec_copy(const nns_graph *g, nns_graph **out) {
     if (!st && !(env && strcmp(env, "0") == 0)) st = nns_graph_lower_int8(c, NULL);
     if (!st) st = nns_graph_fuse_round16(c, NULL);
     if (!st) st = nns_graph_lower_w4(c, NULL);
+    if (!st) st = nns_graph_lower_f16w(c, NULL);
     if (!st) st = nns_graph_fold_dequantize(c, NULL);
     if (!st) st = nns_graph_finalize(c);
     if (st) {

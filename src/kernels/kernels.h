@@ -301,6 +301,15 @@ typedef void nns_f32_gemm_kernel(int m, int n, int k, const float *w, size_t ldw
                                  const float *bias, float *y, size_t ldy, int act, float lo, float hi);
 typedef nns_f32_gemm_kernel *nns_f32_gemm_fn;
 
+/* ---- float16 weight-only GEMM -----------------------------------------
+ * y[i*ldy + j] = bias[j] + sum_l x[i*ldx + l] * f16(w[j*ldw + l]) for
+ * i < m, j < n, l < k (bias may be NULL: 0): the weight held as IEEE
+ * float16 and converted as it is read (F16C), the products summed in float
+ * (the order may differ from the reference's: float rounding only). */
+typedef void nns_f16_gemm_kernel(int m, int n, int k, const float *x, size_t ldx, const uint16_t *w, size_t ldw,
+                                 const float *bias, float *y, size_t ldy);
+typedef nns_f16_gemm_kernel *nns_f16_gemm_fn;
+
 /* ---- 4-bit weight-only GEMM (float activations) ----------------------
  * Weights held as 4-bit two's complement codes in chunks of 32: row j of
  * the weight, k codes, takes nns_s4_row_bytes(k) bytes; byte b of chunk c

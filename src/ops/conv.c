@@ -11,11 +11,15 @@
  *    F(2x2,3x3) for forward, data gradient (a convolution of dY with the
  *    flipped, transposed filters) and weight gradient (in the transformed
  *    domain), with our own batched-GEMM kernel (wgemm8);
- *  - 1X1, 1x1 stride 1 without padding: one OpenBLAS GEMM per image and
- *    group on X itself;
- *  - IM2COL, everything else: im2col + OpenBLAS GEMM, several images side by
- *    side in one GEMM (small planes make short GEMMs); the data gradient is
- *    W^T dY followed by col2im. With one input channel (group 1) the forward
+ *  - 1X1, 1x1 stride 1 without padding: one GEMM per image and group on X
+ *    itself;
+ *  - IM2COL, everything else: im2col + GEMM, several images side by side in
+ *    one GEMM (small planes make short GEMMs); the data gradient is W^T dY
+ *    followed by col2im.
+ *  The forward's GEMMs run on the table's f32_gemm (bias and activation
+ *  fused) where conv_own_gemm says it beats OpenBLAS, else on OpenBLAS; a
+ *  layer with a bf16 input and bf16 weights runs them on bf16_gemm
+ *  (conv_bf16.c). With one input channel (group 1) the forward
  *    runs the direct nns_f32_conv2d_1ch kernel instead (K = kh*kw is too
  *    short for a GEMM).
  * Images are split among threads in static contiguous ranges (OpenBLAS runs

@@ -312,6 +312,7 @@ NNS_DECLARE_OP(nns_op_convinteger);
 NNS_DECLARE_OP(nns_op_matmulinteger);
 NNS_DECLARE_OP(nns_op_round16);
 NNS_DECLARE_OP(nns_op_gemmw4);
+NNS_DECLARE_OP(nns_op_gemmf16);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -46,6 +46,7 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_MATMULINTEGER] = &nns_op_matmulinteger,
     [NNS_OP_ROUND16] = &nns_op_round16,
     [NNS_OP_GEMMW4] = &nns_op_gemmw4,
+    [NNS_OP_GEMMF16] = &nns_op_gemmf16,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -130,7 +130,8 @@ def onnx_seeds():
 def plan_seeds():
     """Models whose session runs the int8 plan's rewrites and the 16-bit
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
-    pairs, fused into Round16), a Gemm on grouped 4-bit weights (GemmW4),
+    pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
+    (GemmF16, GemmW4),
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -147,6 +148,9 @@ def plan_seeds():
     w16 = nh.from_array(rng.standard_normal((4, 3)).astype(np.float16), 'w16')
     model('cast_f16_matmul', [h.make_node('Cast', ['w16'], ['w'], to=1, name='cast'),
                               h.make_node('MatMul', ['x', 'w'], ['y'], name='mm')], [w16], ['N', 4], ['N', 3])
+    g16 = nh.from_array(np.random.default_rng(5).standard_normal((3, 4)).astype(np.float16), 'g16')
+    model('cast_f16_gemm', [h.make_node('Cast', ['g16'], ['w'], to=1, name='cast'),
+                            h.make_node('Gemm', ['x', 'w'], ['y'], transB=1, name='fc')], [g16], ['N', 4], ['N', 3])
     bits = (rng.standard_normal((2, 1, 3, 3)).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
     wb = h.make_tensor('wb', T.BFLOAT16, [2, 1, 3, 3], bits.tobytes(), raw=True)
     model('cast_bf16_conv', [h.make_node('Cast', ['wb'], ['w'], to=1, name='cast'),
