@@ -220,6 +220,8 @@ typedef struct cli_measure {
     int64_t params, nonzero, macs;
     long long file_bytes;
     double lat_b1, ips_b64;
+    double lat_b1_p90;            /* 90th percentile of the batch-1 runs */
+    size_t mem_b1, mem_b64;       /* session memory (nns_bench_stats) */
     char precision[16]; /* the layers' (nnslim info): one shared by all, or "mixed" */
     /* Speed against another model, measured alternately (cli_measure_speedup);
      * has_speedup 0: not measured. */

@@ -10,7 +10,9 @@ static const char *help =
     "Measure several models on the same test set and machine, side by side: test\n"
     "accuracy, precision (f32, W8A8, W8A32 or mixed: nnslim info), parameters,\n"
     "nonzero parameters, MACs per image, file size, batch-1\n"
-    "latency (median of 200 runs) and batch-64 throughput (median of 20), with each\n"
+    "latency (median of 200 runs, and their 90th percentile: b1 p90), batch-64\n"
+    "throughput (median of 20) and the memory a batch-64 session holds (b64 MB:\n"
+    "activations, workspace, packed and stored weights), with each\n"
     "model's ratios to the first one. Each model is evaluated with its own recorded\n"
     "normalisation (nnslim.mean / nnslim.std), else --mean/--std, else the test set's.\n"
     "\n"
@@ -19,7 +21,9 @@ static const char *help =
     "  --threads N      default: all cores\n"
     "  --json           one JSON object: {\"models\": [{\"model\", \"accuracy\", \"params\",\n"
     "                   \"nonzero_params\", \"macs\", \"file_bytes\", \"latency_ms_b1\",\n"
-    "                   \"images_per_second_b64\", \"precision\"}, ...]}\n"
+    "                   \"latency_p90_ms_b1\", \"images_per_second_b64\", \"memory_bytes_b1\",\n"
+    "                   \"memory_bytes_b64\", \"precision\"}, ...]} (with \"speedup\"\n"
+    "                   for the second model on)\n"
     "\n" CLI_DATA_HELP;
 
 #define MAX_MODELS 16
@@ -87,9 +91,11 @@ int cmd_compare(int argc, char **argv) {
             if (m[i].accuracy < 0) printf("\"accuracy\": null, ");
             else printf("\"accuracy\": %.6f, ", m[i].accuracy);
             printf("\"params\": %lld, \"nonzero_params\": %lld, \"macs\": %lld, "
-                   "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"images_per_second_b64\": %.1f, \"precision\": ",
+                   "\"file_bytes\": %lld, \"latency_ms_b1\": %.4f, \"latency_p90_ms_b1\": %.4f, "
+                   "\"images_per_second_b64\": %.1f, \"memory_bytes_b1\": %zu, \"memory_bytes_b64\": %zu, "
+                   "\"precision\": ",
                    (long long)m[i].params, (long long)m[i].nonzero, (long long)m[i].macs,
-                   m[i].file_bytes, m[i].lat_b1, m[i].ips_b64);
+                   m[i].file_bytes, m[i].lat_b1, m[i].lat_b1_p90, m[i].ips_b64, m[i].mem_b1, m[i].mem_b64);
             if (m[i].precision[0]) cli_json_str(stdout, m[i].precision);
             else printf("null");
             cli_speed_json(&m[i]);
@@ -103,8 +109,9 @@ int cmd_compare(int argc, char **argv) {
             if (l > w) w = l;
         }
         if (w > 48) w = 48;
-        printf("%-*s %8s %9s %10s %10s %11s %11s %9s %12s  %-24s %s\n", w, "model", "accuracy", "precision", "params",
-               "nonzero", "MACs/image", "file bytes", "b1 ms", "b64 images/s", "b1 speed", "b64 speed");
+        printf("%-*s %8s %9s %10s %10s %11s %11s %9s %9s %12s %10s  %-24s %s\n", w, "model", "accuracy", "precision",
+               "params", "nonzero", "MACs/image", "file bytes", "b1 ms", "b1 p90", "b64 images/s", "b64 MB", "b1 speed",
+               "b64 speed");
         for (int i = 0; i < npos; i++) {
             const char *name = pos[i];
             int l = (int)strlen(name);
@@ -116,9 +123,10 @@ int cmd_compare(int argc, char **argv) {
                 cli_speed_cell(&m[i].sp_b1, c1, sizeof c1);
                 cli_speed_cell(&m[i].sp_b64, c64, sizeof c64);
             }
-            printf("%-*s %8s %9s %10lld %10lld %11lld %11lld %9.4f %12.0f  %-24s %s\n", w, name, acc,
+            printf("%-*s %8s %9s %10lld %10lld %11lld %11lld %9.4f %9.4f %12.0f %10.1f  %-24s %s\n", w, name, acc,
                    m[i].precision[0] ? m[i].precision : "-", (long long)m[i].params, (long long)m[i].nonzero,
-                   (long long)m[i].macs, m[i].file_bytes, m[i].lat_b1, m[i].ips_b64, c1, c64);
+                   (long long)m[i].macs, m[i].file_bytes, m[i].lat_b1, m[i].lat_b1_p90, m[i].ips_b64,
+                   (double)m[i].mem_b64 / 1e6, c1, c64);
         }
         if (npos > 1)
             printf("(speed: each model against the first, median of 5 alternated rounds, their range in parentheses)\n");

@@ -17,8 +17,9 @@ static const char *help =
     "the plan runs it: each quantized Conv, Gemm or MatMul as one integer node\n"
     "(op Int8Conv or Int8Gemm, the layer's name, its MACs and rate in integers),\n"
     "its weights' DequantizeLinear nodes gone; residual Adds of quantized values as\n"
-    "Int8Add, changes of scale as Int8Lut; a Gemm on grouped 4-bit weights as\n"
-    "GemmW4, a 16-bit activation's two Casts as Round16 (see docs/quantization.md).\n"
+    "Int8Add, changes of scale as Int8Lut; a Gemm on grouped 4-bit or float16\n"
+    "weights as GemmW4 or GemmF16, a 16-bit activation's two Casts as Round16\n"
+    "(see docs/quantization.md).\n"
     "\n"
     "  --train       time a training step instead: each node's forward (training\n"
     "                mode) and backward, from random output gradients, on a copy of\n"
@@ -27,7 +28,9 @@ static const char *help =
     "  --repeats N   timed runs after one warm-up (default 50; 10 with --train)\n"
     "  --threads N   default: all cores\n"
     "  --json        one JSON object: model, batch, threads, repeats, mode\n"
-    "                (\"inference\" or \"train\"), total_ms, images_per_second, nodes:\n"
+    "                (\"inference\" or \"train\"), total_ms, images_per_second, and for\n"
+    "                inference total_p90_ms (90th percentile of the runs) and\n"
+    "                memory_bytes (the session: activations, workspace, weights), nodes:\n"
     "                [{name, op, output_shape, macs, ms, share, fused}] (with --train\n"
     "                also fwd_ms and bwd_ms; ms is their sum)\n";
 
@@ -81,7 +84,8 @@ int cmd_profile(int argc, char **argv) {
     nns_set_threads(threads);
     nns_graph *g = NULL;
     nns_layer_info *L = NULL;
-    double *ms = NULL, *fwd = NULL, *bwd = NULL, total = 0;
+    double *ms = NULL, *fwd = NULL, *bwd = NULL, total = 0, p90 = 0;
+    size_t mem = 0;
     int n = 0;
     nns_status st = load(pos[0], train, &g);
     if (!st) st = nns_graph_summarize(g, &L, &n, NULL, NULL, NULL);
@@ -92,7 +96,7 @@ int cmd_profile(int argc, char **argv) {
         st = nns_profile_train(g, batch, repeats, fwd, bwd, &total);
         for (int i = 0; !st && i < n; i++) ms[i] = fwd[i] + bwd[i];
     } else if (!st) {
-        st = nns_profile(g, batch, repeats, ms, &total);
+        st = nns_profile_stats(g, batch, repeats, ms, &total, &p90, &mem);
     }
     if (st) {
         free(L);
@@ -108,8 +112,10 @@ int cmd_profile(int argc, char **argv) {
         printf("{\"model\": ");
         cli_json_str(stdout, pos[0]);
         printf(", \"batch\": %d, \"threads\": %d, \"repeats\": %d, \"mode\": \"%s\", \"total_ms\": %.5f, "
-               "\"images_per_second\": %.1f, \"nodes\": [",
+               "\"images_per_second\": %.1f, ",
                batch, nns_get_threads(), repeats, train ? "train" : "inference", total, ips);
+        if (!train) printf("\"total_p90_ms\": %.5f, \"memory_bytes\": %zu, ", p90, mem);
+        printf("\"nodes\": [");
         for (int i = 0; i < n; i++) {
             printf(i ? ", {\"name\": " : "{\"name\": ");
             cli_json_str(stdout, L[i].name);
@@ -151,7 +157,9 @@ int cmd_profile(int argc, char **argv) {
                        nns_shape_str(&L[i].out_shape, sb, sizeof sb), (long long)L[i].macs, ms[i],
                        total > 0 ? 100.0 * ms[i] / total : 0.0, rate);
         }
-        printf("total: %.4f ms per run of %d (%.1f images/s)\n", total, batch, ips);
+        printf("total: %.4f ms per run of %d (%.1f images/s)", total, batch, ips);
+        if (!train) printf("; 90th percentile %.4f ms; session memory %.2f MB", p90, (double)mem / 1e6);
+        printf("\n");
     }
     free(L);
     free(ms);

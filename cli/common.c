@@ -595,9 +595,14 @@ nns_status cli_measure_take(nns_graph *g, const nns_dataset *test, const char *f
     free(L);
     m->file_bytes = file ? cli_file_size(file) : -1;
     fprintf(stderr, "  latency at batch 1 and throughput at batch 64\n");
-    if ((st = nns_benchmark(g, 1, 200, &m->lat_b1, NULL))) return st;
-    double ms64;
-    if ((st = nns_benchmark(g, 64, 20, &ms64, &m->ips_b64))) return st;
+    nns_bench_stats b1, b64;
+    if ((st = nns_benchmark_stats(g, 1, 200, &b1))) return st;
+    if ((st = nns_benchmark_stats(g, 64, 20, &b64))) return st;
+    m->lat_b1 = b1.median_ms;
+    m->lat_b1_p90 = b1.p90_ms;
+    m->mem_b1 = b1.memory_bytes;
+    m->ips_b64 = b64.images_per_second;
+    m->mem_b64 = b64.memory_bytes;
     return NNS_OK;
 }
 

@@ -86,6 +86,9 @@ fi
 if out=$("$NNS" compare "$T/t.onnx" "$T/s.onnx" --test-limit 300 --threads 2 --json 2>"$T/err"); then
   [[ $(grep -o '"model":' <<<"$out" | wc -l) == 2 && $(grep -o '"latency_ms_b1":' <<<"$out" | wc -l) == 2 ]] && ok || bad "compare json: $out"
   grep -q '"params": 61706' <<<"$out" && grep -q '"params": 266610' <<<"$out" && ok || bad "compare params: $out"
+  # each model's batch-1 90th percentile is at least its median; a batch-64 session holds more than a batch-1 one
+  grep -oE '"latency_ms_b1": [0-9.]+, "latency_p90_ms_b1": [0-9.]+, "images_per_second_b64": [0-9.]+, "memory_bytes_b1": [0-9]+, "memory_bytes_b64": [0-9]+' <<<"$out" |
+    awk '{ n++; if ($4 + 0 < $2 + 0 || $10 + 0 <= $8 + 0) bad = 1 } END { exit bad || n != 2 }' && ok || bad "compare p90/memory: $out"
 else
   bad "compare: $(cat "$T/err")"
 fi

@@ -25,13 +25,20 @@ for b in 1 3; do
     if grep -oE '"ms": [0-9.e+-]+, "share": [0-9.e+-]+' <<<"$out" |
        awk -v t="$total" '{ ms = $2 + 0; sh = $4 + 0; if (ms < 0 || (sh - ms / t) > 1e-3 || (ms / t - sh) > 1e-3) bad = 1 }
                           END { exit bad }'; then ok; else bad "b$b: node ms/share: $out"; fi
+    # the 90th percentile is at least the median; the session's memory grows with the batch
+    p90=$(sed -E 's/.*"total_p90_ms": ([0-9.e+-]+).*/\1/' <<<"$out")
+    mem=$(sed -E 's/.*"memory_bytes": ([0-9]+).*/\1/' <<<"$out")
+    awk -v t="$total" -v p="$p90" 'BEGIN { exit !(p >= t && p > 0) }' && ok || bad "b$b: total_p90_ms '$p90' vs total_ms '$total'"
+    [[ $mem =~ ^[0-9]+$ ]] && (( mem > 300000 )) && ok || bad "b$b: memory_bytes '$mem' (the weights alone are 300 KB)"
+    eval "mem_b$b=$mem"
     # the convolutions did the work: a Conv node has a nonzero time
     grep -qE '"op": "Conv", "output_shape": [^}]*"ms": ([1-9][0-9]*\.|0\.0*[1-9])' <<<"$out" && ok || bad "b$b: no Conv time: $out"
   else
     bad "profile --batch $b: $(cat "$T/err")"
   fi
 done
-txt=$("$NNS" profile "$T/r.onnx" --repeats 2 --threads 1 2>&1) && grep -q "^total: " <<<"$txt" && ok || bad "text: $txt"
+(( ${mem_b3:-0} > ${mem_b1:-0} )) && ok || bad "memory at batch 3 (${mem_b3:-}) not above batch 1's (${mem_b1:-})"
+txt=$("$NNS" profile "$T/r.onnx" --repeats 2 --threads 1 2>&1) && grep -q "^total: .*90th percentile .* session memory " <<<"$txt" && ok || bad "text: $txt"
 # a training step: forward and backward per node, the same node list
 if out=$("$NNS" profile "$T/r.onnx" --train --batch 4 --repeats 2 --threads 2 --json 2>"$T/err"); then
   grep -q '"mode": "train"' <<<"$out" && ok || bad "train: mode: $out"

@@ -42,6 +42,20 @@ nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y);
 nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
                          double *images_per_second);
 
+/* The same with the spread and the memory: the median and the 90th
+ * percentile (nearest rank) of the runs' milliseconds, the images per
+ * second the median implies, and the bytes of the session's memory: its
+ * plan (activations, workspace, packed weights) and the constant data of
+ * the graph it runs (weights as held: float, or 4-bit and 16-bit where
+ * kept so). */
+typedef struct nns_bench_stats {
+    double median_ms, p90_ms, images_per_second;
+    size_t memory_bytes;
+} nns_bench_stats;
+nns_status nns_benchmark_stats(nns_graph *g, int batch, int repeats, nns_bench_stats *out);
+/* Bytes of a session's memory, as nns_bench_stats.memory_bytes. */
+size_t nns_session_memory_bytes(const nns_session *s);
+
 /* Speed of graph b against graph a, measured alternately so that both see
  * the same machine load: `rounds` rounds, each timing a then b
  * (nns_benchmark at `batch` with `repeats`). ratio is the median over the
@@ -63,6 +77,10 @@ nns_status nns_benchmark_ratio(nns_graph *a, nns_graph *b, int batch, int rounds
  * (BatchNormalization or an activation fused into the op before it) gets 0.
  * *total_ms gets the median of the runs' sums. */
 nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms);
+/* The same, also giving the 90th percentile of the runs' sums and the
+ * session's memory bytes (nns_bench_stats.memory_bytes); either may be NULL. */
+nns_status nns_profile_stats(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms,
+                             double *total_p90_ms, size_t *memory_bytes);
 /* Profile a training step (forward in training mode, then backward from
  * random output gradients; no optimizer update) on a copy of g: fwd_ms and
  * bwd_ms (nns_graph_n_nodes(g) entries each) get each node's median

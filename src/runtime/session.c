@@ -9,6 +9,7 @@
  * (src/runtime/plan.h), as tests/test_conformance.c does. A model whose
  * input has a fixed dim 0 gets at most that as max_batch. */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,8 +215,36 @@ static void column_medians(const double *t, int rows, int width, double *col, do
     }
 }
 
+/* The 90th percentile, nearest rank, of v[0..n) (sorts v). */
+static double p90_of(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    int k = (int)ceil(0.9 * n) - 1;
+    return v[k < 0 ? 0 : k];
+}
+
+size_t nns_session_memory_bytes(const nns_session *s) {
+    size_t bytes = nns_plan_bytes(s->plan);
+    for (int v = 0; v < s->g->n_values; v++) {
+        const nns_value *val = &s->g->values[v];
+        if (!val->data) continue;
+        const size_t es = nns_dtype_size(val->dtype);
+        bytes += (size_t)nns_shape_numel(&val->shape) * (es ? es : sizeof(float));
+    }
+    return bytes;
+}
+
 nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms,
                          double *images_per_second) {
+    nns_bench_stats b;
+    nns_status st = nns_benchmark_stats(g, batch, repeats, &b);
+    if (st) return st;
+    *median_ms = b.median_ms;
+    if (images_per_second) *images_per_second = b.images_per_second;
+    return NNS_OK;
+}
+
+nns_status nns_benchmark_stats(nns_graph *g, int batch, int repeats, nns_bench_stats *out) {
+    memset(out, 0, sizeof *out);
     if (batch < 1 || repeats < 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "benchmark: batch %d and repeats %d must be >= 1", batch, repeats);
     nns_session *s = NULL;
@@ -236,8 +265,10 @@ nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms
         if ((st = nns_session_run(s, x, batch, y))) goto done;
         t[k] = nns_now_ms() - t0;
     }
-    *median_ms = median_of(t, repeats);
-    if (images_per_second) *images_per_second = *median_ms > 0 ? batch * 1e3 / *median_ms : 0;
+    out->median_ms = median_of(t, repeats);
+    out->p90_ms = p90_of(t, repeats);
+    out->images_per_second = out->median_ms > 0 ? batch * 1e3 / out->median_ms : 0;
+    out->memory_bytes = nns_session_memory_bytes(s);
 done:
     free(x);
     free(y);
@@ -270,6 +301,11 @@ nns_status nns_benchmark_ratio(nns_graph *a, nns_graph *b, int batch, int rounds
 }
 
 nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms) {
+    return nns_profile_stats(g, batch, repeats, node_ms, total_ms, NULL, NULL);
+}
+
+nns_status nns_profile_stats(nns_graph *g, int batch, int repeats, double *node_ms, double *total_ms,
+                             double *total_p90_ms, size_t *memory_bytes) {
     if (batch < 1 || repeats < 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "profile: batch %d and repeats %d must be >= 1", batch, repeats);
     nns_session *s = NULL;
@@ -299,6 +335,11 @@ nns_status nns_profile(nns_graph *g, int batch, int repeats, double *node_ms, do
         node_ms[i] = k >= 0 ? med[k] : 0;
     }
     *total_ms = med[nn];
+    if (total_p90_ms) {
+        for (int k = 0; k < repeats; k++) col[k] = t[(size_t)k * (size_t)w + (size_t)nn];
+        *total_p90_ms = p90_of(col, repeats);
+    }
+    if (memory_bytes) *memory_bytes = nns_session_memory_bytes(s);
 done:
     free(t);
     free(col);
