@@ -47,6 +47,23 @@ static nns_status load(const char *path, int train, nns_graph **g) {
     return st;
 }
 
+/* The options' ranges: CLI_OK, or CLI_USAGE with a message. */
+static int check_ranges(int batch, int repeats, int threads) {
+    if (batch < 1 || batch > 65536) {
+        fprintf(stderr, "nnslim profile: --batch must be in [1, 65536], got %d\n", batch);
+        return CLI_USAGE;
+    }
+    if (repeats < 1 || repeats > 100000) {
+        fprintf(stderr, "nnslim profile: --repeats must be in [1, 100000], got %d\n", repeats);
+        return CLI_USAGE;
+    }
+    if (threads < 0) {
+        fprintf(stderr, "nnslim profile: --threads must be >= 0\n");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 int cmd_profile(int argc, char **argv) {
     int json = 0, batch = 1, repeats = 50, threads = 0, train = 0;
     cli_opt opts[] = {{"json", OPT_FLAG, &json, 0},
@@ -69,18 +86,7 @@ int cmd_profile(int argc, char **argv) {
     }
     if (train && !cli_opt_seen(opts, "batch")) batch = 128;
     if (train && !cli_opt_seen(opts, "repeats")) repeats = 10;
-    if (batch < 1 || batch > 65536) {
-        fprintf(stderr, "nnslim profile: --batch must be in [1, 65536], got %d\n", batch);
-        return CLI_USAGE;
-    }
-    if (repeats < 1 || repeats > 100000) {
-        fprintf(stderr, "nnslim profile: --repeats must be in [1, 100000], got %d\n", repeats);
-        return CLI_USAGE;
-    }
-    if (threads < 0) {
-        fprintf(stderr, "nnslim profile: --threads must be >= 0\n");
-        return CLI_USAGE;
-    }
+    if ((r = check_ranges(batch, repeats, threads))) return r;
     nns_set_threads(threads);
     nns_graph *g = NULL;
     nns_layer_info *L = NULL;
