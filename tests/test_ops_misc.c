@@ -884,6 +884,70 @@ static void test_errors(void) {
     }
 }
 
+/* ---- elementwise ops of one input, and Pow / Min / Max ----
+ * Gradients against finite differences (inputs kept off kinks and poles),
+ * forward values against the formulas in double. */
+static void unary_values(const char *op, oc_attr_fn attrs, double (*ref)(double), float lo, float hi, uint64_t seed) {
+    oc_input in = IN(3, 17);
+    float *v = fill_away(in_numel(&in), lo, hi, (const float[]){0.0f}, 1, seed);
+    in.f32 = v;
+    nns_shape sh;
+    float *y = opcheck_forward(op, &in, 1, 1, attrs, 0, seed, &sh);
+    double worst = 0;
+    for (int64_t i = 0; y && i < in_numel(&in); i++) {
+        const double want = ref(v[i]);
+        worst = fmax(worst, fabs(y[i] - want) / (fabs(want) + 1e-6));
+    }
+    CHECK_MSG(y && worst < 1e-5, "%s: forward off by %g", op, worst);
+    free(y);
+    free(v);
+}
+static double ref_elu(double x) { return x > 0 ? x : 0.5 * expm1(x); } /* alpha 0.5 */
+static double ref_selu(double x) {
+    const double a = 1.67326319217681884765625, c = 1.05070102214813232421875;
+    return x > 0 ? c * x : c * a * expm1(x);
+}
+static double ref_softplus(double x) { return log1p(exp(x)); }
+static double ref_erf(double x) { return erf(x); }
+static double ref_tanh(double x) { return tanh(x); }
+
+static void test_unary_ops(void) {
+    const float k0[] = {0.0f};
+    static const char *const any[] = {"Abs", "Neg", "Exp", "Tanh", "Erf", "Softplus", "Elu", "Selu"};
+    static const char *const positive[] = {"Sqrt", "Log", "Reciprocal"};
+    oc_input in = IN(2, 3, 5);
+    const int64_t n = in_numel(&in);
+    for (size_t i = 0; i < NELEM(any); i++) {
+        float *v = fill_away(n, -2.0f, 2.0f, k0, 1, 300 + i);
+        in.f32 = v;
+        opcheck_grad(any[i], &in, 1, 1, NULL, 1, 1e-2, 310 + i);
+        free(v);
+    }
+    for (size_t i = 0; i < NELEM(positive); i++) {
+        float *v = fill_away(n, 0.5f, 2.0f, NULL, 0, 320 + i);
+        in.f32 = v;
+        opcheck_grad(positive[i], &in, 1, 1, NULL, 1, 1e-2, 330 + i);
+        free(v);
+    }
+    /* Pow on a positive base, Min and Max off ties, with broadcasting */
+    oc_input ins[2] = {IN(2, 3, 4), IN(3, 1)};
+    float *a = fill_away(24, 0.5f, 2.0f, NULL, 0, 340), *b = fill_away(3, -1.5f, 1.5f, NULL, 0, 341);
+    ins[0].f32 = a, ins[1].f32 = b;
+    opcheck_grad("Pow", ins, 2, 1, NULL, 1, 1e-2, 342);
+    for (int i = 0; i < 24; i++) a[i] = (i % 2 ? 1.0f : -1.0f) * (0.25f + 0.1f * (float)(i % 7));
+    b[0] = 0.07f, b[1] = -0.13f, b[2] = 0.51f;
+    opcheck_grad("Min", ins, 2, 1, NULL, 1, 1e-2, 343);
+    opcheck_grad("Max", ins, 2, 1, NULL, 1, 1e-2, 344);
+    free(a);
+    free(b);
+    g_f1 = 0.5f;
+    unary_values("Elu", attr_alpha, ref_elu, -3.0f, 3.0f, 350);
+    unary_values("Selu", NULL, ref_selu, -3.0f, 3.0f, 351);
+    unary_values("Softplus", NULL, ref_softplus, -20.0f, 20.0f, 352);
+    unary_values("Erf", NULL, ref_erf, -3.0f, 3.0f, 353);
+    unary_values("Tanh", NULL, ref_tanh, -3.0f, 3.0f, 354);
+}
+
 /* Each op is in the table under its ONNX name, with forward and backward. */
 static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
     {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
@@ -1056,6 +1120,7 @@ static void test_registry(void) {
 int main(void) {
     test_registry();
     test_activations();
+    test_unary_ops();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -47,6 +47,22 @@ typedef enum nns_op {
     NNS_OP_ROUND16, /* internal: 16-bit activations rounded in float */
     NNS_OP_GEMMW4,  /* internal: Gemm on 4-bit weights kept packed */
     NNS_OP_GEMMF16, /* internal: Gemm on float16 weights kept so */
+    NNS_OP_ABS,
+    NNS_OP_NEG,
+    NNS_OP_SQRT,
+    NNS_OP_EXP,
+    NNS_OP_LOG,
+    NNS_OP_TANH,
+    NNS_OP_ERF,
+    NNS_OP_RECIPROCAL,
+    NNS_OP_FLOOR,
+    NNS_OP_CEIL,
+    NNS_OP_SOFTPLUS,
+    NNS_OP_ELU,
+    NNS_OP_SELU,
+    NNS_OP_POW,
+    NNS_OP_MIN,
+    NNS_OP_MAX,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

@@ -1,4 +1,5 @@
-/* binary.c — Add, Sub, Mul, Div with multidirectional broadcasting.
+/* binary.c — Add, Sub, Mul, Div, Pow, and two-input Min and Max, with
+ * multidirectional broadcasting.
  *
  * The broadcast engine first collapses the output's index space: dims of
  * size 1 are dropped and adjacent dims merge when both operands step through
@@ -14,9 +15,11 @@
  * result does not depend on the thread count). A one-element operand sums
  * over a fixed number of chunks, combined in order.
  */
+#include <math.h>
+
 #include "ops/op_util.h"
 
-enum { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV };
+enum { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MIN, BIN_MAX, BIN_COUNT };
 
 typedef struct { int op; } binary_params;
 
@@ -236,6 +239,11 @@ BC_DEF_OP(add, x + y, g, g)
 BC_DEF_OP(sub, x - y, g, -g)
 BC_DEF_OP(mul, x * y, g * y, g * x)
 BC_DEF_OP(div, x / y, g / y, -g * x / (y * y))
+BC_DEF_OP(pow, powf(x, y), g * y * powf(x, y - 1.0f), g * logf(x) * powf(x, y))
+/* numpy's minimum and maximum: a NaN in either gives NaN; the gradient goes
+ * to a on ties */
+BC_DEF_OP(min, x != x || y != y ? x + y : x <= y ? x : y, x <= y ? g : 0.0f, x <= y ? 0.0f : g)
+BC_DEF_OP(max, x != x || y != y ? x + y : x >= y ? x : y, x >= y ? g : 0.0f, x >= y ? 0.0f : g)
 
 typedef void (*bc_fwd_fn)(const bc_iter *, const float *, const float *, float *);
 typedef void (*bc_full_fn)(const bc_iter *, const float *, const float *, const float *, float *);
@@ -246,11 +254,14 @@ static const struct {
     bc_fwd_fn fwd;
     bc_full_fn full[2];
     bc_red_fn red[2];
-} bc_kernels[4] = {
+} bc_kernels[BIN_COUNT] = {
     [BIN_ADD] = {add_fwd, {add_bwd_full_a, add_bwd_full_b}, {add_bwd_red_a, add_bwd_red_b}},
     [BIN_SUB] = {sub_fwd, {sub_bwd_full_a, sub_bwd_full_b}, {sub_bwd_red_a, sub_bwd_red_b}},
     [BIN_MUL] = {mul_fwd, {mul_bwd_full_a, mul_bwd_full_b}, {mul_bwd_red_a, mul_bwd_red_b}},
     [BIN_DIV] = {div_fwd, {div_bwd_full_a, div_bwd_full_b}, {div_bwd_red_a, div_bwd_red_b}},
+    [BIN_POW] = {pow_fwd, {pow_bwd_full_a, pow_bwd_full_b}, {pow_bwd_red_a, pow_bwd_red_b}},
+    [BIN_MIN] = {min_fwd, {min_bwd_full_a, min_bwd_full_b}, {min_bwd_red_a, min_bwd_red_b}},
+    [BIN_MAX] = {max_fwd, {max_bwd_full_a, max_bwd_full_b}, {max_bwd_red_a, max_bwd_red_b}},
 };
 
 static nns_status binary_prepare_op(const nns_graph *g, const nns_node *n, void *params, int op) {
@@ -263,6 +274,9 @@ static nns_status add_prepare(const nns_graph *g, const nns_node *n, void *p) { 
 static nns_status sub_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_SUB); }
 static nns_status mul_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_MUL); }
 static nns_status div_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_DIV); }
+static nns_status pow_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_POW); }
+static nns_status min_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_MIN); }
+static nns_status max_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_MAX); }
 
 static nns_status binary_infer(const nns_graph *g, const nns_node *n, const void *params,
                                const nns_shape *const *in, nns_shape *out) {
@@ -313,3 +327,6 @@ BINARY_DEF(nns_op_add, "Add", add_prepare)
 BINARY_DEF(nns_op_sub, "Sub", sub_prepare)
 BINARY_DEF(nns_op_mul, "Mul", mul_prepare)
 BINARY_DEF(nns_op_div, "Div", div_prepare)
+BINARY_DEF(nns_op_pow, "Pow", pow_prepare)
+BINARY_DEF(nns_op_min, "Min", min_prepare)
+BINARY_DEF(nns_op_max, "Max", max_prepare)

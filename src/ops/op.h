@@ -313,6 +313,22 @@ NNS_DECLARE_OP(nns_op_matmulinteger);
 NNS_DECLARE_OP(nns_op_round16);
 NNS_DECLARE_OP(nns_op_gemmw4);
 NNS_DECLARE_OP(nns_op_gemmf16);
+NNS_DECLARE_OP(nns_op_abs);
+NNS_DECLARE_OP(nns_op_neg);
+NNS_DECLARE_OP(nns_op_sqrt);
+NNS_DECLARE_OP(nns_op_exp);
+NNS_DECLARE_OP(nns_op_log);
+NNS_DECLARE_OP(nns_op_tanh);
+NNS_DECLARE_OP(nns_op_erf);
+NNS_DECLARE_OP(nns_op_reciprocal);
+NNS_DECLARE_OP(nns_op_floor);
+NNS_DECLARE_OP(nns_op_ceil);
+NNS_DECLARE_OP(nns_op_softplus);
+NNS_DECLARE_OP(nns_op_elu);
+NNS_DECLARE_OP(nns_op_selu);
+NNS_DECLARE_OP(nns_op_pow);
+NNS_DECLARE_OP(nns_op_min);
+NNS_DECLARE_OP(nns_op_max);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -131,7 +131,8 @@ def plan_seeds():
     """Models whose session runs the int8 plan's rewrites and the 16-bit
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
     pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
-    (GemmF16, GemmW4),
+    (GemmF16, GemmW4), a chain of the elementwise ops (Abs ... Selu, Pow, Min,
+    Max),
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -172,6 +173,15 @@ def plan_seeds():
     model('w4_gemm', [h.make_node('DequantizeLinear', ['q4', 's4'], ['w'], axis=1, block_size=32, name='dq'),
                       h.make_node('Gemm', ['x', 'w', 'b4'], ['y'], transB=1, name='fc')],
           [q4, s4, b4], ['N', 40], ['N', 3], opset=21)
+    chain, prev = [], 'x'
+    for i, op in enumerate(['Abs', 'Sqrt', 'Neg', 'Exp', 'Log', 'Tanh', 'Erf', 'Reciprocal', 'Floor', 'Ceil',
+                            'Softplus', 'Elu', 'Selu']):
+        chain.append(h.make_node(op, [prev], ['u%d' % i], name=op.lower()))
+        prev = 'u%d' % i
+    pw = nh.from_array(np.array([2.0, 0.5, 1.0], np.float32), 'pw')
+    chain += [h.make_node('Pow', [prev, 'pw'], ['p'], name='pow'), h.make_node('Min', ['p', 'x'], ['m'], name='min'),
+              h.make_node('Max', ['m', 'pw'], ['y'], name='max')]
+    model('elementwise', chain, [pw], ['N', 3], ['N', 3])
     sc = lambda n, v: nh.from_array(np.array(v, np.float32), n)
     zp = lambda n, v: nh.from_array(np.array(v, np.uint8), n)
     model('qdq_pool_add', [
