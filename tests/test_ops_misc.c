@@ -910,6 +910,23 @@ static double ref_selu(double x) {
 static double ref_softplus(double x) { return log1p(exp(x)); }
 static double ref_erf(double x) { return erf(x); }
 static double ref_tanh(double x) { return tanh(x); }
+static double ref_mish(double x) { return x * tanh(log1p(exp(x))); }
+static double ref_celu(double x) { return x > 0 ? x : 0.5 * expm1(x / 0.5); } /* alpha 0.5 */
+static double ref_thr(double x) { return x > 0.5 ? x : 0.0; }                 /* alpha 0.5 */
+static double ref_round(double x) { return nearbyint(x); }
+static double ref_sign(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
+static double ref_softsign(double x) { return x / (1 + fabs(x)); }
+
+/* Gradients of ops[i] on inputs in [lo, hi] away from kinks. */
+static void unary_grads(const char *const *ops, size_t n_ops, float lo, float hi, uint64_t seed) {
+    oc_input in = IN(2, 3, 5);
+    for (size_t i = 0; i < n_ops; i++) {
+        float *v = fill_away(in_numel(&in), lo, hi, (const float[]){0.0f, 0.5f}, 2, seed + i);
+        in.f32 = v;
+        opcheck_grad(ops[i], &in, 1, 1, NULL, 1, 1e-2, seed + 100 + i);
+        free(v);
+    }
+}
 
 static void test_unary_ops(void) {
     const float k0[] = {0.0f};
@@ -940,7 +957,27 @@ static void test_unary_ops(void) {
     opcheck_grad("Max", ins, 2, 1, NULL, 1, 1e-2, 344);
     free(a);
     free(b);
+    static const char *const wide[] = {"Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh", "Softsign", "Mish", "Celu"};
+    static const char *const unit[] = {"Asin", "Acos", "Atanh", "Tan"};
+    static const char *const above1[] = {"Acosh"};
+    unary_grads(wide, NELEM(wide), -2.0f, 2.0f, 360);
+    unary_grads(unit, NELEM(unit), -0.8f, 0.8f, 380);
+    unary_grads(above1, NELEM(above1), 1.2f, 3.0f, 390);
+    /* PRelu: a slope per channel, and one for all */
+    oc_input pr[2] = {IN(2, 3, 4, 4), IN(3, 1, 1)};
+    float *px = fill_away(96, -2.0f, 2.0f, k0, 1, 395);
+    pr[0].f32 = px;
+    opcheck_grad("PRelu", pr, 2, 1, NULL, 1, 1e-2, 396);
+    pr[1] = IN(1);
+    opcheck_grad("PRelu", pr, 2, 1, NULL, 1, 1e-2, 397);
+    free(px);
     g_f1 = 0.5f;
+    unary_values("Mish", NULL, ref_mish, -4.0f, 4.0f, 355);
+    unary_values("Celu", attr_alpha, ref_celu, -3.0f, 3.0f, 356);
+    unary_values("ThresholdedRelu", attr_alpha, ref_thr, -3.0f, 3.0f, 357);
+    unary_values("Round", NULL, ref_round, -3.0f, 3.0f, 358);
+    unary_values("Sign", NULL, ref_sign, -3.0f, 3.0f, 359);
+    unary_values("Softsign", NULL, ref_softsign, -3.0f, 3.0f, 361);
     unary_values("Elu", attr_alpha, ref_elu, -3.0f, 3.0f, 350);
     unary_values("Selu", NULL, ref_selu, -3.0f, 3.0f, 351);
     unary_values("Softplus", NULL, ref_softplus, -20.0f, 20.0f, 352);

@@ -1,5 +1,5 @@
-/* binary.c — Add, Sub, Mul, Div, Pow, and two-input Min and Max, with
- * multidirectional broadcasting.
+/* binary.c — Add, Sub, Mul, Div, Pow, two-input Min and Max, and PRelu
+ * (the slope broadcast to the input), with multidirectional broadcasting.
  *
  * The broadcast engine first collapses the output's index space: dims of
  * size 1 are dropped and adjacent dims merge when both operands step through
@@ -19,7 +19,7 @@
 
 #include "ops/op_util.h"
 
-enum { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MIN, BIN_MAX, BIN_COUNT };
+enum { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MIN, BIN_MAX, BIN_PRELU, BIN_COUNT };
 
 typedef struct { int op; } binary_params;
 
@@ -244,6 +244,8 @@ BC_DEF_OP(pow, powf(x, y), g * y * powf(x, y - 1.0f), g * logf(x) * powf(x, y))
  * to a on ties */
 BC_DEF_OP(min, x != x || y != y ? x + y : x <= y ? x : y, x <= y ? g : 0.0f, x <= y ? 0.0f : g)
 BC_DEF_OP(max, x != x || y != y ? x + y : x >= y ? x : y, x >= y ? g : 0.0f, x >= y ? 0.0f : g)
+/* PRelu: x the input, y the slope (broadcast to x, unidirectionally) */
+BC_DEF_OP(prelu, x > 0.0f ? x : y * x, x > 0.0f ? g : g * y, x > 0.0f ? 0.0f : g * x)
 
 typedef void (*bc_fwd_fn)(const bc_iter *, const float *, const float *, float *);
 typedef void (*bc_full_fn)(const bc_iter *, const float *, const float *, const float *, float *);
@@ -262,6 +264,7 @@ static const struct {
     [BIN_POW] = {pow_fwd, {pow_bwd_full_a, pow_bwd_full_b}, {pow_bwd_red_a, pow_bwd_red_b}},
     [BIN_MIN] = {min_fwd, {min_bwd_full_a, min_bwd_full_b}, {min_bwd_red_a, min_bwd_red_b}},
     [BIN_MAX] = {max_fwd, {max_bwd_full_a, max_bwd_full_b}, {max_bwd_red_a, max_bwd_red_b}},
+    [BIN_PRELU] = {prelu_fwd, {prelu_bwd_full_a, prelu_bwd_full_b}, {prelu_bwd_red_a, prelu_bwd_red_b}},
 };
 
 static nns_status binary_prepare_op(const nns_graph *g, const nns_node *n, void *params, int op) {
@@ -277,12 +280,19 @@ static nns_status div_prepare(const nns_graph *g, const nns_node *n, void *p) { 
 static nns_status pow_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_POW); }
 static nns_status min_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_MIN); }
 static nns_status max_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_MAX); }
+static nns_status prelu_prepare(const nns_graph *g, const nns_node *n, void *p) { return binary_prepare_op(g, n, p, BIN_PRELU); }
 
 static nns_status binary_infer(const nns_graph *g, const nns_node *n, const void *params,
                                const nns_shape *const *in, nns_shape *out) {
     if (!in[0] || !in[1])
         return nns_error(NNS_STATUS_FORMAT, "node '%s' (%s): needs two inputs", n->name, n->op_type);
-    return nns_broadcast_shape(n, in[0], in[1], &out[0]);
+    nns_status st = nns_broadcast_shape(n, in[0], in[1], &out[0]);
+    if (!st && ((const binary_params *)params)->op == BIN_PRELU && !nns_shape_eq(&out[0], in[0])) {
+        char sx[64], ss[64];
+        return nns_error(NNS_STATUS_SHAPE, "node '%s' (PRelu): slope '%s' %s does not broadcast to input %s", n->name,
+                         g->values[n->in[1]].name, nns_shape_str(in[1], ss, sizeof ss), nns_shape_str(in[0], sx, sizeof sx));
+    }
+    return st;
 }
 
 static void binary_forward(nns_exec_node *e) {
@@ -330,3 +340,4 @@ BINARY_DEF(nns_op_div, "Div", div_prepare)
 BINARY_DEF(nns_op_pow, "Pow", pow_prepare)
 BINARY_DEF(nns_op_min, "Min", min_prepare)
 BINARY_DEF(nns_op_max, "Max", max_prepare)
+BINARY_DEF(nns_op_prelu, "PRelu", prelu_prepare)

@@ -329,6 +329,24 @@ NNS_DECLARE_OP(nns_op_selu);
 NNS_DECLARE_OP(nns_op_pow);
 NNS_DECLARE_OP(nns_op_min);
 NNS_DECLARE_OP(nns_op_max);
+NNS_DECLARE_OP(nns_op_round);
+NNS_DECLARE_OP(nns_op_sign);
+NNS_DECLARE_OP(nns_op_sin);
+NNS_DECLARE_OP(nns_op_cos);
+NNS_DECLARE_OP(nns_op_tan);
+NNS_DECLARE_OP(nns_op_asin);
+NNS_DECLARE_OP(nns_op_acos);
+NNS_DECLARE_OP(nns_op_atan);
+NNS_DECLARE_OP(nns_op_sinh);
+NNS_DECLARE_OP(nns_op_cosh);
+NNS_DECLARE_OP(nns_op_asinh);
+NNS_DECLARE_OP(nns_op_acosh);
+NNS_DECLARE_OP(nns_op_atanh);
+NNS_DECLARE_OP(nns_op_softsign);
+NNS_DECLARE_OP(nns_op_mish);
+NNS_DECLARE_OP(nns_op_celu);
+NNS_DECLARE_OP(nns_op_thresholdedrelu);
+NNS_DECLARE_OP(nns_op_prelu);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -1,9 +1,13 @@
 /* unary.c — elementwise float ops of one input: Abs, Neg, Sqrt, Exp, Log,
- * Tanh, Erf, Reciprocal, Floor, Ceil, Softplus, Elu (alpha, default 1) and
- * Selu (alpha, gamma: ONNX's defaults). Forward is the C library's function
+ * Tanh, Erf, Reciprocal, Floor, Ceil, Round (half to even), Sign, the
+ * trigonometric and hyperbolic functions and their inverses, Softplus,
+ * Softsign, Mish, Elu (alpha, default 1), Celu (alpha, default 1),
+ * ThresholdedRelu (alpha, default 1) and Selu (alpha, gamma: ONNX's
+ * defaults). Forward is the C library's function
  * per element (IEEE results for NaN, infinities and zeros: Log(0) = -inf,
  * Sqrt(-1) = NaN); Softplus is computed without overflow. Backward adds the
- * derivative times the output gradient (Floor and Ceil: zero, as PyTorch). */
+ * derivative times the output gradient (Floor, Ceil, Round and Sign have
+ * none: those ops are inference-only). */
 #include <math.h>
 
 #include "ops/op_util.h"
@@ -19,6 +23,12 @@ static nns_status elu_prepare(const nns_graph *g, const nns_node *n, void *param
     return NNS_OK;
 }
 
+static nns_status alpha1_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    (void)g;
+    ((unary_params *)params)->alpha = nns_node_attr_float(n, "alpha", 1.0f);
+    return NNS_OK;
+}
+
 static nns_status selu_prepare(const nns_graph *g, const nns_node *n, void *params) {
     (void)g;
     unary_params *p = params;
@@ -29,6 +39,12 @@ static nns_status selu_prepare(const nns_graph *g, const nns_node *n, void *para
 
 static inline float softplus(float x) { return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
 static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float sign(float x) { return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x; }
+/* Mish: x tanh(softplus(x)); its derivative tanh(sp) + x sigm(x) (1 - tanh(sp)^2). */
+static inline float mish_grad(float x) {
+    const float t = tanhf(softplus(x));
+    return t + x * sigm(x) * (1.0f - t * t);
+}
 
 /* sym: the op def; FEXPR: y from x (and a, c: alpha, gamma); GEXPR: dx from
  * g, x, y (0 for none: no backward). */
@@ -86,3 +102,20 @@ UNARY_OP(nns_op_ceil, "Ceil", NULL, ceilf(x), 0.0f, 0)
 UNARY_OP(nns_op_softplus, "Softplus", NULL, softplus(x), g * sigm(x), 1)
 UNARY_OP(nns_op_elu, "Elu", elu_prepare, x > 0.0f ? x : a * expm1f(x), x > 0.0f ? g : g * (y + a), 1)
 UNARY_OP(nns_op_selu, "Selu", selu_prepare, x > 0.0f ? c * x : c * a * expm1f(x), x > 0.0f ? g * c : g * (y + c * a), 1)
+UNARY_OP(nns_op_round, "Round", NULL, rintf(x), 0.0f, 0)
+UNARY_OP(nns_op_sign, "Sign", NULL, sign(x), 0.0f, 0)
+UNARY_OP(nns_op_sin, "Sin", NULL, sinf(x), g * cosf(x), 1)
+UNARY_OP(nns_op_cos, "Cos", NULL, cosf(x), -g * sinf(x), 1)
+UNARY_OP(nns_op_tan, "Tan", NULL, tanf(x), g * (1.0f + y * y), 1)
+UNARY_OP(nns_op_asin, "Asin", NULL, asinf(x), g / sqrtf(1.0f - x * x), 1)
+UNARY_OP(nns_op_acos, "Acos", NULL, acosf(x), -g / sqrtf(1.0f - x * x), 1)
+UNARY_OP(nns_op_atan, "Atan", NULL, atanf(x), g / (1.0f + x * x), 1)
+UNARY_OP(nns_op_sinh, "Sinh", NULL, sinhf(x), g * coshf(x), 1)
+UNARY_OP(nns_op_cosh, "Cosh", NULL, coshf(x), g * sinhf(x), 1)
+UNARY_OP(nns_op_asinh, "Asinh", NULL, asinhf(x), g / sqrtf(x * x + 1.0f), 1)
+UNARY_OP(nns_op_acosh, "Acosh", NULL, acoshf(x), g / sqrtf(x * x - 1.0f), 1)
+UNARY_OP(nns_op_atanh, "Atanh", NULL, atanhf(x), g / (1.0f - x * x), 1)
+UNARY_OP(nns_op_softsign, "Softsign", NULL, x / (1.0f + fabsf(x)), g / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))), 1)
+UNARY_OP(nns_op_mish, "Mish", NULL, x * tanhf(softplus(x)), g * mish_grad(x), 1)
+UNARY_OP(nns_op_celu, "Celu", alpha1_prepare, x > 0.0f ? x : a * expm1f(x / a), x > 0.0f ? g : g * (y / a + 1.0f), 1)
+UNARY_OP(nns_op_thresholdedrelu, "ThresholdedRelu", alpha1_prepare, x > a ? x : 0.0f, x > a ? g : 0.0f, 1)

@@ -131,8 +131,8 @@ def plan_seeds():
     """Models whose session runs the int8 plan's rewrites and the 16-bit
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
     pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
-    (GemmF16, GemmW4), a chain of the elementwise ops (Abs ... Selu, Pow, Min,
-    Max),
+    (GemmF16, GemmW4), chains of the elementwise ops (Abs ... Selu, Pow, Min,
+    Max; Round ... ThresholdedRelu, PRelu),
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -182,6 +182,13 @@ def plan_seeds():
     chain += [h.make_node('Pow', [prev, 'pw'], ['p'], name='pow'), h.make_node('Min', ['p', 'x'], ['m'], name='min'),
               h.make_node('Max', ['m', 'pw'], ['y'], name='max')]
     model('elementwise', chain, [pw], ['N', 3], ['N', 3])
+    chain, prev = [], 'x'
+    for i, op in enumerate(['Round', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh',
+                            'Acosh', 'Atanh', 'Softsign', 'Mish', 'Celu', 'ThresholdedRelu']):
+        chain.append(h.make_node(op, [prev], ['v%d' % i], name=op.lower()))
+        prev = 'v%d' % i
+    chain.append(h.make_node('PRelu', [prev, 'pw'], ['y'], name='prelu'))
+    model('elementwise2', chain, [pw], ['N', 3], ['N', 3], opset=18)
     sc = lambda n, v: nh.from_array(np.array(v, np.float32), n)
     zp = lambda n, v: nh.from_array(np.array(v, np.uint8), n)
     model('qdq_pool_add', [
