@@ -531,6 +531,19 @@ static void test_unsupported_op(void) {
     CHECK(g == NULL);
     T_free();
 
+    /* several op types nnslim lacks: one message names them all */
+    model_init(&M, 13);
+    add_in(&M, "x", 2, xd);
+    add_nodep(&M, "FooBar", "f1", "x", "a");
+    add_nodep(&M, "Relu", "r1", "a", "b");
+    add_nodep(&M, "Baz", "z1", "b", "c");
+    add_nodep(&M, "FooBar", "f2", "c", "y");
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "several.onnx", &g), NNS_STATUS_UNSUPPORTED, "2 op types nnslim does not have",
+                "FooBar (2 nodes, first 'f1'), Baz (node 'z1')");
+    CHECK(g == NULL);
+    T_free();
+
     /* an op of nnslim's own (quantization-aware training's FakeQuant) is not ONNX */
     model_init(&M, 13);
     add_in(&M, "x", 2, xd);

@@ -1116,6 +1116,52 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
 
 /* ---- model ----------------------------------------------------------------- */
 
+/* 1 if nnslim reads op type `op` of the default domain in some form. */
+static int known_op(const char *op) {
+    static const char *const special[] = {"Constant", "QLinearConv", "QLinearMatMul", "Shape"};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+        if (strcmp(op, special[i]) == 0) return 1;
+    const int id = nns_op_lookup(op);
+    return (id >= 0 && !nns_op_table[id]->internal) || nns_onnx_foldable(op) || nns_onnx_fold_only(op);
+}
+
+/* Before anything is built: when the graph uses two or more op types that
+ * nnslim does not have, one error names them all (each with its node
+ * count and first node); a single one is reported where it is met. */
+#define UNKNOWN_MAX 24
+static nns_status unknown_ops(nns_onnx_loader *L, const Onnx__GraphProto *gp) {
+    const char *op[UNKNOWN_MAX], *first[UNKNOWN_MAX];
+    size_t count[UNKNOWN_MAX], first_i[UNKNOWN_MAX];
+    int n = 0, more = 0;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        if (!np->op_type || !*np->op_type || ms_quantized_op(np)) continue;
+        if ((!np->domain || !*np->domain || strcmp(np->domain, "ai.onnx") == 0) && known_op(np->op_type)) continue;
+        int k = 0;
+        while (k < n && strcmp(op[k], np->op_type) != 0) k++;
+        if (k == n && n == UNKNOWN_MAX) {
+            more = 1;
+            continue;
+        }
+        if (k == n) op[n] = np->op_type, first[n] = np->name, first_i[n] = i, count[n++] = 0;
+        count[k]++;
+    }
+    if (n < 2) return NNS_OK;
+    char msg[2048];
+    size_t at = 0;
+    for (int k = 0; k < n && at < sizeof msg; k++) {
+        char nm[160];
+        if (first[k] && *first[k]) snprintf(nm, sizeof nm, "'%.120s'", first[k]);
+        else snprintf(nm, sizeof nm, "%.100s_%zu", op[k], first_i[k]);
+        if (count[k] > 1)
+            at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%.60s (%zu nodes, first %s)", k ? ", " : "", op[k],
+                                   count[k], nm);
+        else
+            at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%.60s (node %s)", k ? ", " : "", op[k], nm);
+    }
+    return LERR(NNS_STATUS_UNSUPPORTED, "%d op types nnslim does not have: %s%s", n, msg, more ? ", and more" : "");
+}
+
 /* Order node indices topologically (stable). Names nobody produces count as
  * available, so that the walk reports them as undefined with context. */
 static nns_status sort_nodes(const nns_onnx_loader *L, const Onnx__GraphProto *gp, size_t *order) {
@@ -1306,6 +1352,7 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
         if ((st = nns_graph_add_input(g, vi->name, dt, &s, NULL))) return wrap(L, st);
     }
 
+    if ((st = unknown_ops(L, gp))) return st;
     size_t *order = malloc((gp->n_node ? gp->n_node : 1) * sizeof *order);
     if (!order) return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
     st = sort_nodes(L, gp, order);
