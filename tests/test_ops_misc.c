@@ -985,6 +985,46 @@ static void test_unary_ops(void) {
     unary_values("Tanh", NULL, ref_tanh, -3.0f, 3.0f, 354);
 }
 
+/* ---- Squeeze / Unsqueeze on activations ----
+ * Shapes for positive, negative and unsorted axes; gradients are the copy's;
+ * squeezing a dim that is not 1, and repeated or out-of-range axes, fail
+ * naming the node. */
+static int64_t g_axes[4];
+static int g_naxes;
+static void attr_axes(nns_graph *g, int node) { nns_graph_set_attr_ints(g, node, "axes", g_naxes, g_axes); }
+
+static void sq_case(const char *op, oc_input x, const int64_t *axes, int na, int as_input, int want_nd,
+                    const int64_t *want, const char *err) {
+    oc_input ins[2] = {x, {0}};
+    ins[1].ndim = 1, ins[1].dims[0] = na, ins[1].s64 = axes;
+    memcpy(g_axes, axes, (size_t)na * sizeof *axes);
+    g_naxes = na;
+    nns_shape sh;
+    float *y = opcheck_forward(op, ins, as_input ? 2 : 1, 1, as_input ? NULL : attr_axes, 0, 7, &sh);
+    if (err) {
+        CHECK_MSG(!y && strstr(nns_last_error(), err) && strstr(nns_last_error(), "'node'"), "%s: %s", op,
+                  nns_last_error());
+        free(y);
+        return;
+    }
+    int ok = y && sh.ndim == want_nd;
+    for (int d = 0; ok && d < want_nd; d++) ok = sh.dims[d] == want[d];
+    CHECK_MSG(ok, "%s: output rank %d", op, y ? sh.ndim : -1);
+    free(y);
+    opcheck_grad(op, ins, as_input ? 2 : 1, 1, as_input ? NULL : attr_axes, 1, 1e-2, 11);
+}
+
+static void test_squeeze(void) {
+    sq_case("Squeeze", IN(2, 1, 3, 1), (const int64_t[]){1}, 1, 1, 3, (const int64_t[]){2, 3, 1}, NULL);
+    sq_case("Squeeze", IN(2, 1, 3, 1), (const int64_t[]){-1, 1}, 2, 0, 2, (const int64_t[]){2, 3}, NULL);
+    sq_case("Unsqueeze", IN(2, 3), (const int64_t[]){0}, 1, 1, 3, (const int64_t[]){1, 2, 3}, NULL);
+    sq_case("Unsqueeze", IN(2, 3), (const int64_t[]){3, -5, 1}, 3, 1, 5, (const int64_t[]){1, 1, 2, 1, 3}, NULL);
+    sq_case("Unsqueeze", IN(2, 3), (const int64_t[]){1}, 1, 0, 3, (const int64_t[]){2, 1, 3}, NULL);
+    sq_case("Squeeze", IN(2, 1, 3), (const int64_t[]){0}, 1, 1, 0, NULL, "is 2, not 1");
+    sq_case("Squeeze", IN(2, 1, 3), (const int64_t[]){1, -2}, 2, 1, 0, NULL, "repeated");
+    sq_case("Unsqueeze", IN(2, 3), (const int64_t[]){3}, 1, 1, 0, NULL, "out of range");
+}
+
 /* Each op is in the table under its ONNX name, with forward and backward. */
 static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
     {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
@@ -1158,6 +1198,7 @@ int main(void) {
     test_registry();
     test_activations();
     test_unary_ops();
+    test_squeeze();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -81,6 +81,8 @@ typedef enum nns_op {
     NNS_OP_CELU,
     NNS_OP_THRESHOLDEDRELU,
     NNS_OP_PRELU,
+    NNS_OP_SQUEEZE,
+    NNS_OP_UNSQUEEZE,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

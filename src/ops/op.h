@@ -347,6 +347,8 @@ NNS_DECLARE_OP(nns_op_mish);
 NNS_DECLARE_OP(nns_op_celu);
 NNS_DECLARE_OP(nns_op_thresholdedrelu);
 NNS_DECLARE_OP(nns_op_prelu);
+NNS_DECLARE_OP(nns_op_squeeze);
+NNS_DECLARE_OP(nns_op_unsqueeze);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -81,6 +81,8 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_CELU] = &nns_op_celu,
     [NNS_OP_THRESHOLDEDRELU] = &nns_op_thresholdedrelu,
     [NNS_OP_PRELU] = &nns_op_prelu,
+    [NNS_OP_SQUEEZE] = &nns_op_squeeze,
+    [NNS_OP_UNSQUEEZE] = &nns_op_unsqueeze,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -132,7 +132,8 @@ def plan_seeds():
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
     pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
     (GemmF16, GemmW4), chains of the elementwise ops (Abs ... Selu, Pow, Min,
-    Max; Round ... ThresholdedRelu, PRelu),
+    Max; Round ... ThresholdedRelu, PRelu), Unsqueeze and Squeeze of an
+    activation,
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -189,6 +190,10 @@ def plan_seeds():
         prev = 'v%d' % i
     chain.append(h.make_node('PRelu', [prev, 'pw'], ['y'], name='prelu'))
     model('elementwise2', chain, [pw], ['N', 3], ['N', 3], opset=18)
+    ax = nh.from_array(np.array([1, -1], np.int64), 'ax')
+    model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
+                           h.make_node('Relu', ['u'], ['r'], name='relu'),
+                           h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
     sc = lambda n, v: nh.from_array(np.array(v, np.float32), n)
     zp = lambda n, v: nh.from_array(np.array(v, np.uint8), n)
     model('qdq_pool_add', [
