@@ -1025,6 +1025,61 @@ static void test_squeeze(void) {
     sq_case("Unsqueeze", IN(2, 3), (const int64_t[]){3}, 1, 1, 0, NULL, "out of range");
 }
 
+/* ---- reductions ----
+ * ReduceSum / ReduceMean gradients over several axis sets (attribute and
+ * constant input, keepdims 0 and 1); the forward of every kind on [2,3,4]
+ * over axes {0, 2} against a direct computation in double. */
+static int g_keep;
+static void attr_axes_keep(nns_graph *g, int node) {
+    nns_graph_set_attr_ints(g, node, "axes", g_naxes, g_axes);
+    nns_graph_set_attr_int(g, node, "keepdims", g_keep);
+}
+static void attr_keep(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "keepdims", g_keep); }
+
+static void test_reduce(void) {
+    static const int64_t sets[][3] = {{1, 0, 0}, {0, 2, 0}, {-1, 0, 0}};
+    static const int nset[] = {1, 2, 1};
+    for (int k = 0; k < 2; k++)
+        for (int c = 0; c < 3; c++) {
+            oc_input in = IN(2, 3, 4);
+            memcpy(g_axes, sets[c], sizeof sets[c]);
+            g_naxes = nset[c];
+            g_keep = (c + k) % 2;
+            opcheck_grad(k ? "ReduceMean" : "ReduceSum", &in, 1, 1, attr_axes_keep, 1, 1e-2, 400 + 3 * k + c);
+            oc_input ins[2] = {IN(2, 3, 4), {0}};
+            ins[1].ndim = 1, ins[1].dims[0] = nset[c], ins[1].s64 = sets[c];
+            opcheck_grad(k ? "ReduceMean" : "ReduceSum", ins, 2, 1, attr_keep, 1, 1e-2, 410 + 3 * k + c);
+        }
+    static const char *const kinds[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+                                        "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"};
+    const int64_t ax[2] = {0, 2};
+    for (size_t q = 0; q < NELEM(kinds); q++) {
+        oc_input ins[2] = {IN(2, 3, 4), {0}};
+        float xv[24];
+        for (int i = 0; i < 24; i++) xv[i] = 0.25f + 0.05f * (float)((i * 7) % 24); /* positive: LogSum */
+        ins[0].f32 = xv;
+        ins[1].ndim = 1, ins[1].dims[0] = 2, ins[1].s64 = ax;
+        g_keep = 0;
+        nns_shape sh;
+        float *y = opcheck_forward(kinds[q], ins, 2, 1, attr_keep, 0, 5, &sh);
+        int ok = y && sh.ndim == 1 && sh.dims[0] == 3;
+        for (int j = 0; ok && j < 3; j++) {
+            double sum = 0, sq = 0, prod = 1, mx = -1e30, mn = 1e30, se = 0;
+            for (int a = 0; a < 2; a++)
+                for (int c = 0; c < 4; c++) {
+                    const double v = xv[a * 12 + j * 4 + c];
+                    sum += v, sq += v * v, prod *= v, mx = fmax(mx, v), mn = fmin(mn, v);
+                }
+            for (int a = 0; a < 2; a++)
+                for (int c = 0; c < 4; c++) se += exp(xv[a * 12 + j * 4 + c] - mx);
+            const double want[] = {sum, sum / 8, mx, mn, prod, sum, sqrt(sq), sq, log(sum), mx + log(se)};
+            ok = fabs(y[j] - want[q]) <= 1e-5 * fabs(want[q]) + 1e-6;
+        }
+        CHECK_MSG(ok, "%s over axes {0, 2}", kinds[q]);
+        free(y);
+    }
+}
+
 /* Each op is in the table under its ONNX name, with forward and backward. */
 static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
     {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
@@ -1199,6 +1254,7 @@ int main(void) {
     test_activations();
     test_unary_ops();
     test_squeeze();
+    test_reduce();
     test_binary();
     test_determinism();
     test_batchnorm();

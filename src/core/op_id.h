@@ -83,6 +83,16 @@ typedef enum nns_op {
     NNS_OP_PRELU,
     NNS_OP_SQUEEZE,
     NNS_OP_UNSQUEEZE,
+    NNS_OP_REDUCESUM,
+    NNS_OP_REDUCEMEAN,
+    NNS_OP_REDUCEMAX,
+    NNS_OP_REDUCEMIN,
+    NNS_OP_REDUCEPROD,
+    NNS_OP_REDUCEL1,
+    NNS_OP_REDUCEL2,
+    NNS_OP_REDUCESUMSQUARE,
+    NNS_OP_REDUCELOGSUM,
+    NNS_OP_REDUCELOGSUMEXP,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

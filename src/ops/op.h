@@ -349,6 +349,16 @@ NNS_DECLARE_OP(nns_op_thresholdedrelu);
 NNS_DECLARE_OP(nns_op_prelu);
 NNS_DECLARE_OP(nns_op_squeeze);
 NNS_DECLARE_OP(nns_op_unsqueeze);
+NNS_DECLARE_OP(nns_op_reducesum);
+NNS_DECLARE_OP(nns_op_reducemean);
+NNS_DECLARE_OP(nns_op_reducemax);
+NNS_DECLARE_OP(nns_op_reducemin);
+NNS_DECLARE_OP(nns_op_reduceprod);
+NNS_DECLARE_OP(nns_op_reducel1);
+NNS_DECLARE_OP(nns_op_reducel2);
+NNS_DECLARE_OP(nns_op_reducesumsquare);
+NNS_DECLARE_OP(nns_op_reducelogsum);
+NNS_DECLARE_OP(nns_op_reducelogsumexp);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -83,6 +83,16 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_PRELU] = &nns_op_prelu,
     [NNS_OP_SQUEEZE] = &nns_op_squeeze,
     [NNS_OP_UNSQUEEZE] = &nns_op_unsqueeze,
+    [NNS_OP_REDUCESUM] = &nns_op_reducesum,
+    [NNS_OP_REDUCEMEAN] = &nns_op_reducemean,
+    [NNS_OP_REDUCEMAX] = &nns_op_reducemax,
+    [NNS_OP_REDUCEMIN] = &nns_op_reducemin,
+    [NNS_OP_REDUCEPROD] = &nns_op_reduceprod,
+    [NNS_OP_REDUCEL1] = &nns_op_reducel1,
+    [NNS_OP_REDUCEL2] = &nns_op_reducel2,
+    [NNS_OP_REDUCESUMSQUARE] = &nns_op_reducesumsquare,
+    [NNS_OP_REDUCELOGSUM] = &nns_op_reducelogsum,
+    [NNS_OP_REDUCELOGSUMEXP] = &nns_op_reducelogsumexp,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -132,8 +132,8 @@ def plan_seeds():
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
     pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
     (GemmF16, GemmW4), chains of the elementwise ops (Abs ... Selu, Pow, Min,
-    Max; Round ... ThresholdedRelu, PRelu), Unsqueeze and Squeeze of an
-    activation,
+    Max; Round ... ThresholdedRelu, PRelu), the ten reductions, Unsqueeze and
+    Squeeze of an activation,
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -191,6 +191,14 @@ def plan_seeds():
     chain.append(h.make_node('PRelu', [prev, 'pw'], ['y'], name='prelu'))
     model('elementwise2', chain, [pw], ['N', 3], ['N', 3], opset=18)
     ax = nh.from_array(np.array([1, -1], np.int64), 'ax')
+    ra = nh.from_array(np.array([1], np.int64), 'ra')
+    chain, prev = [], 'x'
+    for i, op in enumerate(['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1',
+                            'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp']):
+        chain.append(h.make_node(op, [prev, 'ra'], ['r%d' % i], keepdims=1, name=op.lower()))
+        prev = 'r%d' % i
+    chain.append(h.make_node('Add', ['x', prev], ['y'], name='add'))
+    model('reduce_ops', chain, [ra], ['N', 3], ['N', 3], opset=18)
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
