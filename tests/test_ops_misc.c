@@ -1080,6 +1080,50 @@ static void test_reduce(void) {
     }
 }
 
+/* ---- Slice on an activation ----
+ * [3, 5, 4] sliced along axis 1 in every way ONNX allows (negative starts
+ * and ends, out-of-range ends, negative steps, INT64_MIN), values against a
+ * direct walk, gradients against finite differences; a step of 0 fails. */
+static void slice_case(int64_t s0, int64_t e0, int64_t st, int64_t want_len) {
+    const int64_t starts[1] = {s0}, ends[1] = {e0}, axes[1] = {-2}, steps[1] = {st};
+    oc_input ins[5] = {IN(3, 5, 4), {0}, {0}, {0}, {0}};
+    const int64_t *lists[4] = {starts, ends, axes, steps};
+    for (int i = 1; i < 5; i++) ins[i].ndim = 1, ins[i].dims[0] = 1, ins[i].s64 = lists[i - 1];
+    float xv[60];
+    for (int i = 0; i < 60; i++) xv[i] = (float)i;
+    ins[0].f32 = xv;
+    nns_shape sh;
+    float *y = opcheck_forward("Slice", ins, 5, 1, NULL, 0, 1, &sh);
+    if (st == 0) {
+        CHECK_MSG(!y && strstr(nns_last_error(), "step 0"), "Slice step 0: %s", nns_last_error());
+        free(y);
+        return;
+    }
+    int ok = y && sh.ndim == 3 && sh.dims[0] == 3 && sh.dims[1] == want_len && sh.dims[2] == 4;
+    int64_t s = s0 < 0 ? s0 + 5 : s0;
+    s = st > 0 ? (s < 0 ? 0 : s > 5 ? 5 : s) : (s < 0 ? 0 : s > 4 ? 4 : s);
+    for (int a = 0; ok && a < 3; a++)
+        for (int64_t k = 0; ok && k < want_len; k++)
+            for (int c = 0; ok && c < 4; c++) ok = y[(a * want_len + k) * 4 + c] == xv[a * 20 + (s + k * st) * 4 + c];
+    CHECK_MSG(ok, "Slice %lld:%lld:%lld", (long long)s0, (long long)e0, (long long)st);
+    free(y);
+    if (want_len > 0) {
+        ins[0].f32 = NULL;
+        opcheck_grad("Slice", ins, 5, 1, NULL, 1, 1e-2, 500 + s0 + 7 * st);
+    }
+}
+
+static void test_slice(void) {
+    slice_case(1, 4, 1, 3);
+    slice_case(-4, -1, 2, 2);
+    slice_case(0, 100, 1, 5);
+    slice_case(4, -100, -1, 5);
+    slice_case(-1, INT64_MIN, -2, 3);
+    slice_case(3, 1, 1, 0);
+    slice_case(7, 9, 1, 0);
+    slice_case(0, 5, 0, 0);
+}
+
 /* Each op is in the table under its ONNX name, with forward and backward. */
 static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
     {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
@@ -1255,6 +1299,7 @@ int main(void) {
     test_unary_ops();
     test_squeeze();
     test_reduce();
+    test_slice();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -132,8 +132,8 @@ def plan_seeds():
     weights: a Cast of f16 and bf16 initializers, 16-bit activations (Cast
     pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
     (GemmF16, GemmW4), chains of the elementwise ops (Abs ... Selu, Pow, Min,
-    Max; Round ... ThresholdedRelu, PRelu), the ten reductions, Unsqueeze and
-    Squeeze of an activation,
+    Max; Round ... ThresholdedRelu, PRelu), the ten reductions, Unsqueeze,
+    Squeeze and Slice of an activation,
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -199,6 +199,12 @@ def plan_seeds():
         prev = 'r%d' % i
     chain.append(h.make_node('Add', ['x', prev], ['y'], name='add'))
     model('reduce_ops', chain, [ra], ['N', 3], ['N', 3], opset=18)
+    i64 = lambda n, v: nh.from_array(np.array(v, np.int64), n)
+    model('slice_acts', [h.make_node('Relu', ['x'], ['r'], name='relu'),
+                         h.make_node('Slice', ['r', 'st', 'en', 'sa', 'ss'], ['s'], name='slice'),
+                         h.make_node('Slice', ['s', 'st2', 'en2', 'sa'], ['y'], name='slice2')],
+          [i64('st', [-1]), i64('en', [-100]), i64('sa', [1]), i64('ss', [-1]), i64('st2', [0]), i64('en2', [2])],
+          ['N', 3], ['N', 2])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
