@@ -55,6 +55,7 @@ static int g_nperm;
 
 static void attr_axis(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "axis", g_axis); }
 static void attr_alpha(nns_graph *g, int node) { nns_graph_set_attr_float(g, node, "alpha", g_f1); }
+static void attr_axis1(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "axis", 1); }
 static void attr_alpha_beta(nns_graph *g, int node) {
     nns_graph_set_attr_float(g, node, "alpha", g_f1);
     nns_graph_set_attr_float(g, node, "beta", g_f2);
@@ -1124,6 +1125,47 @@ static void test_slice(void) {
     slice_case(0, 5, 0, 0);
 }
 
+/* ---- Split ----
+ * [2, 7, 3] split along axis 1 by sizes {2, 4, 1} (input) and into three
+ * equal-or-smaller parts {3, 3, 1} (no sizes): every output's values against
+ * the input; the first output's gradient; sizes that do not add up fail. */
+static void split_case(const int64_t *sizes, const int64_t *want) {
+    oc_input ins[2] = {IN(2, 7, 3), {0}};
+    ins[1].ndim = 1, ins[1].dims[0] = 3, ins[1].s64 = sizes;
+    float xv[42];
+    for (int i = 0; i < 42; i++) xv[i] = (float)i;
+    ins[0].f32 = xv;
+    nns_graph *g = oc_build("Split", ins, sizes ? 2 : 1, 3, attr_axis1, 3);
+    nns_plan *p = NULL;
+    if (!want) {
+        CHECK_MSG(!g && strstr(nns_last_error(), "add up to"), "Split: %s", nns_last_error());
+        nns_graph_free(g);
+        return;
+    }
+    if (g) CHECK_OK(nns_plan_create(g, 1, 0, NULL, &p));
+    if (p) nns_plan_forward(p, 0);
+    int ok = p != NULL, at = 0;
+    for (int o = 0; ok && o < 3; o++) {
+        const nns_tv *t = nns_plan_output(p, o);
+        ok = t->shape.dims[1] == want[o];
+        for (int a = 0; ok && a < 2; a++)
+            for (int k = 0; ok && k < want[o]; k++)
+                for (int c = 0; ok && c < 3; c++) ok = nns_tv_f32(t)[(a * want[o] + k) * 3 + c] == xv[a * 21 + (at + k) * 3 + c];
+        at += (int)want[o];
+    }
+    CHECK_MSG(ok, "Split into %lld/%lld/%lld", (long long)want[0], (long long)want[1], (long long)want[2]);
+    nns_plan_free(p);
+    nns_graph_free(g);
+    ins[0].f32 = NULL;
+    opcheck_grad("Split", ins, sizes ? 2 : 1, 3, attr_axis1, 1, 1e-2, 601);
+}
+
+static void test_split(void) {
+    split_case((const int64_t[]){2, 4, 1}, (const int64_t[]){2, 4, 1});
+    split_case(NULL, (const int64_t[]){3, 3, 1});
+    split_case((const int64_t[]){2, 4, 2}, NULL);
+}
+
 /* Each op is in the table under its ONNX name, with forward and backward. */
 static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
     {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
@@ -1300,6 +1342,7 @@ int main(void) {
     test_squeeze();
     test_reduce();
     test_slice();
+    test_split();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -77,6 +77,7 @@ static const char *const op_names[] = {
     [NNS_OP_REDUCELOGSUM] = "ReduceLogSum",
     [NNS_OP_REDUCELOGSUMEXP] = "ReduceLogSumExp",
     [NNS_OP_SLICE] = "Slice",
+    [NNS_OP_SPLIT] = "Split",
     [NNS_OP_ADD] = "Add",
     [NNS_OP_SUB] = "Sub",
     [NNS_OP_MUL] = "Mul",

@@ -360,6 +360,7 @@ NNS_DECLARE_OP(nns_op_reducesumsquare);
 NNS_DECLARE_OP(nns_op_reducelogsum);
 NNS_DECLARE_OP(nns_op_reducelogsumexp);
 NNS_DECLARE_OP(nns_op_slice);
+NNS_DECLARE_OP(nns_op_split);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

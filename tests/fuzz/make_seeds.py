@@ -133,7 +133,7 @@ def plan_seeds():
     pairs, fused into Round16), Gemms on float16 and grouped 4-bit weights
     (GemmF16, GemmW4), chains of the elementwise ops (Abs ... Selu, Pow, Min,
     Max; Round ... ThresholdedRelu, PRelu), the ten reductions, Unsqueeze,
-    Squeeze and Slice of an activation,
+    Squeeze, Slice and Split of an activation,
     and a QDQ graph with a
     pool between a DequantizeLinear and a QuantizeLinear of another scale
     (Int8Lut) and an Add of two dequantized activations (Int8Add)."""
@@ -205,6 +205,8 @@ def plan_seeds():
                          h.make_node('Slice', ['s', 'st2', 'en2', 'sa'], ['y'], name='slice2')],
           [i64('st', [-1]), i64('en', [-100]), i64('sa', [1]), i64('ss', [-1]), i64('st2', [0]), i64('en2', [2])],
           ['N', 3], ['N', 2])
+    model('split_acts', [h.make_node('Split', ['x', 'sp'], ['s1', 's2'], axis=1, name='split'),
+                         h.make_node('Add', ['s1', 's2'], ['y'], name='add')], [i64('sp', [2, 2])], ['N', 4], ['N', 2])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
