@@ -33,6 +33,7 @@ static int host_is_le(void) {
 }
 
 void nns_onnx_copy_le(void *dst, const void *src, size_t n, size_t es) {
+    if (!n) return; /* an empty tensor: src may be NULL */
     if (host_is_le() || es == 1) {
         memcpy(dst, src, n * es);
         return;
