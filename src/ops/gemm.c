@@ -214,6 +214,15 @@ static const gemm_bf16 *gemm_packed_f32(const nns_exec_node *e) {
     return h->f32 ? h : NULL;
 }
 
+/* Rows [i0, i1) of Y += beta * C (C broadcast; NULL: nothing). */
+static void add_c_rows(const gemm_dims *d, float beta, const float *C, float *Y, int i0, int i1) {
+    for (int i = i0; C && i < i1; i++) {
+        const float *cr = C + (d->crows == 1 ? 0 : (size_t)i * d->ccols);
+        float *yr = Y + (size_t)i * d->n;
+        for (int j = 0; j < d->n; j++) yr[j] += beta * cr[d->ccols == 1 ? 0 : j];
+    }
+}
+
 /* Y = A B on the table's f32_gemm (B packed [K][N]), then beta * C added;
  * rows split among threads. */
 static void gemm_forward_f32(const nns_exec_node *e, const gemm_bf16 *h, const gemm_dims *d, const float *A, float *Y) {
@@ -228,11 +237,7 @@ static void gemm_forward_f32(const nns_exec_node *e, const gemm_bf16 *h, const g
         if (i1 > i0)
             e->kern->f32_gemm(i1 - i0, d->n, d->k, A + (size_t)i0 * d->k, (size_t)d->k, bt, (size_t)d->n, NULL,
                               Y + (size_t)i0 * d->n, (size_t)d->n, 0, 0.0f, 0.0f);
-        for (int i = i0; C && i < i1; i++) {
-            const float *cr = C + (d->crows == 1 ? 0 : (size_t)i * d->ccols);
-            float *yr = Y + (size_t)i * d->n;
-            for (int j = 0; j < d->n; j++) yr[j] += p->beta * cr[d->ccols == 1 ? 0 : j];
-        }
+        add_c_rows(d, p->beta, C, Y, i0, i1);
     }
 }
 
@@ -254,11 +259,7 @@ static void gemm_forward_bf16(const nns_exec_node *e, const gemm_bf16 *h, const 
             nns_bf16_rows(i1 - i0, d->k, A + (size_t)i0 * d->k, (size_t)d->k, ab + (size_t)i0 * lda, lda);
             k->bf16_gemm(i1 - i0, d->n, d->k, ab + (size_t)i0 * lda, lda, xp, h->ldp, NULL, Y + (size_t)i0 * d->n,
                          (size_t)d->n);
-            for (int i = i0; C && i < i1; i++) {
-                const float *cr = C + (d->crows == 1 ? 0 : (size_t)i * d->ccols);
-                float *yr = Y + (size_t)i * d->n;
-                for (int j = 0; j < d->n; j++) yr[j] += p->beta * cr[d->ccols == 1 ? 0 : j];
-            }
+            add_c_rows(d, p->beta, C, Y, i0, i1);
         }
     }
 }
