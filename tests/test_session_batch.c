@@ -55,6 +55,30 @@ static void test_refused(void) {
     expect_refused(one_op("LogSoftmax", 2, dyn2, "axis", 1, &axm2), 1, "axis");
 }
 
+/* An output with no elements per sample (an empty Slice: [N, 0]) is
+ * refused by name, not run (found by the ONNX fuzz target). */
+static void test_empty_output(void) {
+    const int64_t dyn2[] = {-1, 3}, two = 2, one = 1;
+    nns_graph *g = NULL;
+    nns_shape xs = nns_shape_make(2, dyn2);
+    const char *in[] = {"x"}, *out[] = {"y"};
+    int node = -1;
+    CHECK_OK(nns_graph_create(&g));
+    CHECK_OK(nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL));
+    CHECK_OK(nns_graph_add_node(g, "Slice", "n0", 1, in, 1, out, &node));
+    CHECK_OK(nns_graph_set_attr_ints(g, node, "starts", 1, &two));
+    CHECK_OK(nns_graph_set_attr_ints(g, node, "ends", 1, &two));
+    CHECK_OK(nns_graph_set_attr_ints(g, node, "axes", 1, &one));
+    CHECK_OK(nns_graph_add_output(g, "y"));
+    CHECK_OK(nns_graph_finalize(g));
+    nns_session *s = NULL;
+    nns_status st = nns_session_create(g, 4, &s);
+    CHECK_MSG(st == NNS_STATUS_SHAPE && !s && strstr(nns_last_error(), "output 'y' has no elements"), "%s: %s",
+              nns_status_str(st), nns_last_error());
+    nns_session_free(s);
+    nns_graph_free(g);
+}
+
 /* Transpose keeping dim 0, and Flatten axis 1, run in chunks of 2 with a
  * partial last chunk and give the right values and shapes. */
 static void test_accepted(void) {
@@ -91,6 +115,7 @@ static void test_accepted(void) {
 }
 
 int main(void) {
+    test_empty_output();
     test_refused();
     test_accepted();
     TEST_MAIN_END();

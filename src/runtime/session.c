@@ -155,6 +155,15 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
     s->in_size = nns_shape_numel(&in->shape) / max_batch;
     s->out_size = nns_shape_numel(&o->shape) / max_batch;
     s->out_shape = o->shape;
+    if (s->in_size <= 0 || s->out_size <= 0) { /* an empty slice or split: nothing to read or write per sample */
+        const int empty_in = s->in_size <= 0;
+        char sb[96];
+        st = nns_error(NNS_STATUS_SHAPE, "graph %s '%s' has no elements per sample (shape %s)", empty_in ? "input" : "output",
+                       g->values[empty_in ? g->inputs[0] : g->outputs[0]].name,
+                       nns_shape_str(empty_in ? &in->shape : &o->shape, sb, sizeof sb));
+        nns_session_free(s);
+        return st;
+    }
     *out = s;
     return NNS_OK;
 }
