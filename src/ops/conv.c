@@ -107,8 +107,8 @@ static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const
 }
 
 /* Sizes and algorithm for validated shapes; node NULL: no messages. */
-/* IM2COL: images per GEMM (d->ib). */
-static void conv_im2col_batch(conv_dims *d) {
+/* IM2COL: images per GEMM (d->ib); conv_impl.h. */
+void nns_conv_im2col_batch(conv_dims *d) {
     size_t per = (d->ckg + 4 * (size_t)d->mg) * d->ohw;
     int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
     if (ib < 1) ib = 1;
@@ -154,7 +154,7 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
         if (d->n > 0 && d->wf.tc > d->n * d->wf.t) d->wf.tc = (int)((d->n * d->wf.t + 3) & ~3);
         if (d->n > 0 && d->wb.tc > d->n * d->wb.t) d->wb.tc = (int)((d->n * d->wb.t + 3) & ~3);
     }
-    if (d->algo == CONV_ALGO_IM2COL) conv_im2col_batch(d);
+    if (d->algo == CONV_ALGO_IM2COL) nns_conv_im2col_batch(d);
     return NNS_OK;
 }
 
@@ -271,7 +271,7 @@ static size_t conv_work_bytes(const void *params, const nns_shape *const *in, co
     size_t total = w.total;
     if (d.algo == CONV_ALGO_WINO) { /* a smaller batch at run time may take IM2COL */
         d.algo = CONV_ALGO_IM2COL;
-        conv_im2col_batch(&d);
+        nns_conv_im2col_batch(&d);
         conv_ws_make(&d, p->nthreads, training, &w);
         total = zmax(total, w.total);
     }

@@ -10,11 +10,7 @@
  * im2col. */
 void nns_conv_bf16_dims(conv_dims *d) {
     if (d->algo == CONV_ALGO_WINO) d->algo = CONV_ALGO_IM2COL;
-    size_t per = (d->ckg + 4 * (size_t)d->mg) * d->ohw;
-    int64_t ib = per ? (int64_t)(65536 / per) : 1;
-    if (ib < 1) ib = 1;
-    if (d->n > 0 && ib > d->n) ib = d->n;
-    d->ib = (int)ib;
+    nns_conv_im2col_batch(d);
 }
 
 /* Group g of images [n0, n0 + nb) into bf16 pairs at xb (pair rows 2*ldc

@@ -107,6 +107,9 @@ void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const fl
 /* conv_bf16.c: 1x1 or im2col convolution on the bf16 GEMM (images [i0, i1);
  * d as made by nns_conv_bf16_dims; Wb: M bf16 rows ldw apart) */
 void nns_conv_bf16_dims(conv_dims *d);
+/* Images per im2col GEMM (d->ib) so that the columns and the output of one
+ * batch stay within conv.c's CONV_IM2COL_COL_FLOATS. */
+void nns_conv_im2col_batch(conv_dims *d);
 void nns_conv_bf16_forward(const conv_dims *d, const nns_kernels *k, const float *X, const uint16_t *Wb, size_t ldw,
                            const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1);
 /* 1 if the forward's GEMMs of depth k run on the table's f32_gemm (bias
