@@ -1166,6 +1166,78 @@ static void test_split(void) {
     split_case((const int64_t[]){2, 4, 2}, NULL);
 }
 
+/* ---- Pad ----
+ * [2, 3, 4] padded on axes 1 and 2 (pads 2, -1 before and 3, 1 after:
+ * a crop on one side) in each mode: values against a direct reference
+ * (numpy's pad rules), gradients against finite differences; pads of the
+ * wrong count, an unknown mode and reflect on a dim of 1 fail by name. */
+static const char *g_pad_mode;
+static void attr_pad_mode(nns_graph *g, int node) {
+    nns_graph_set_attr_string(g, node, "mode", g_pad_mode);
+    nns_graph_set_attr_float(g, node, "value", 1.5f);
+}
+
+static int64_t pad_ref_src(const char *mode, int64_t i, int64_t dim) {
+    if (i >= 0 && i < dim) return i;
+    if (!strcmp(mode, "constant")) return -1;
+    if (!strcmp(mode, "edge")) return i < 0 ? 0 : dim - 1;
+    if (!strcmp(mode, "wrap")) return ((i % dim) + dim) % dim;
+    while (i < 0 || i >= dim) i = i < 0 ? -i : 2 * (dim - 1) - i; /* reflect, by repeated mirroring */
+    return i;
+}
+
+static void pad_case(const char *mode) {
+    static const int64_t pads[6] = {0, 2, -1, 0, 3, 1};
+    oc_input ins[2] = {IN(2, 3, 4), {0}};
+    ins[1].ndim = 1, ins[1].dims[0] = 6, ins[1].s64 = pads;
+    float xv[24];
+    for (int i = 0; i < 24; i++) xv[i] = (float)i;
+    ins[0].f32 = xv;
+    g_pad_mode = mode;
+    nns_shape sh;
+    float *y = opcheck_forward("Pad", ins, 2, 1, attr_pad_mode, 0, 1, &sh);
+    int ok = y && sh.ndim == 3 && sh.dims[0] == 2 && sh.dims[1] == 8 && sh.dims[2] == 4;
+    for (int a = 0; ok && a < 2; a++)
+        for (int r = 0; ok && r < 8; r++)
+            for (int c = 0; ok && c < 4; c++) {
+                const int64_t sr = pad_ref_src(mode, r - 2, 3), sc = pad_ref_src(mode, c + 1, 4);
+                const float want = sr < 0 || sc < 0 ? 1.5f : xv[a * 12 + sr * 4 + sc];
+                ok = y[(a * 8 + r) * 4 + c] == want;
+            }
+    CHECK_MSG(ok, "Pad mode %s", mode);
+    free(y);
+    ins[0].f32 = NULL;
+    opcheck_grad("Pad", ins, 2, 1, attr_pad_mode, 1, 1e-2, 700 + (uint64_t)strlen(mode));
+}
+
+static void test_pad(void) {
+    pad_case("constant");
+    pad_case("edge");
+    pad_case("reflect");
+    pad_case("wrap");
+    oc_input ins[2] = {IN(2, 3, 4), {0}};
+    static const int64_t four[4] = {0, 1, 0, 1}, big[6] = {0, 0, 0, 0, 0, 9};
+    ins[1].ndim = 1, ins[1].dims[0] = 4, ins[1].s64 = four;
+    g_pad_mode = "constant";
+    nns_shape sh;
+    float *y = opcheck_forward("Pad", ins, 2, 1, attr_pad_mode, 0, 1, &sh);
+    CHECK_MSG(!y && strstr(nns_last_error(), "2 pads per side for an input of rank 3"), "Pad count: %s",
+              nns_last_error());
+    free(y);
+    g_pad_mode = "mirror";
+    ins[1].dims[0] = 6, ins[1].s64 = big;
+    y = opcheck_forward("Pad", ins, 2, 1, attr_pad_mode, 0, 1, &sh);
+    CHECK_MSG(!y && strstr(nns_last_error(), "mode 'mirror'"), "Pad mode: %s", nns_last_error());
+    free(y);
+    oc_input one[2] = {IN(2, 3, 1), {0}};
+    one[1] = ins[1];
+    g_pad_mode = "reflect";
+    y = opcheck_forward("Pad", one, 2, 1, attr_pad_mode, 0, 1, &sh);
+    CHECK_MSG(!y && strstr(nns_last_error(), "do not fit dim 2 of size 1"), "Pad reflect on 1: %s",
+              nns_last_error());
+    free(y);
+}
+
 /* Each op is in the table under its ONNX name, with forward and backward. */
 static const struct { const nns_op_def *def; int op; const char *name; } g_ops[] = {
     {&nns_op_batchnorm, NNS_OP_BATCHNORM, "BatchNormalization"},
@@ -1343,6 +1415,7 @@ int main(void) {
     test_reduce();
     test_slice();
     test_split();
+    test_pad();
     test_binary();
     test_determinism();
     test_batchnorm();

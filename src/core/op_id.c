@@ -78,6 +78,7 @@ static const char *const op_names[] = {
     [NNS_OP_REDUCELOGSUMEXP] = "ReduceLogSumExp",
     [NNS_OP_SLICE] = "Slice",
     [NNS_OP_SPLIT] = "Split",
+    [NNS_OP_PAD] = "Pad",
     [NNS_OP_ADD] = "Add",
     [NNS_OP_SUB] = "Sub",
     [NNS_OP_MUL] = "Mul",

@@ -95,6 +95,7 @@ typedef enum nns_op {
     NNS_OP_REDUCELOGSUMEXP,
     NNS_OP_SLICE,
     NNS_OP_SPLIT,
+    NNS_OP_PAD,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

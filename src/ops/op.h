@@ -361,6 +361,7 @@ NNS_DECLARE_OP(nns_op_reducelogsum);
 NNS_DECLARE_OP(nns_op_reducelogsumexp);
 NNS_DECLARE_OP(nns_op_slice);
 NNS_DECLARE_OP(nns_op_split);
+NNS_DECLARE_OP(nns_op_pad);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

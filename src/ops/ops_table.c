@@ -95,6 +95,7 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_REDUCELOGSUMEXP] = &nns_op_reducelogsumexp,
     [NNS_OP_SLICE] = &nns_op_slice,
     [NNS_OP_SPLIT] = &nns_op_split,
+    [NNS_OP_PAD] = &nns_op_pad,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

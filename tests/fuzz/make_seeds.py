@@ -200,6 +200,7 @@ def plan_seeds():
     chain.append(h.make_node('Add', ['x', prev], ['y'], name='add'))
     model('reduce_ops', chain, [ra], ['N', 3], ['N', 3], opset=18)
     i64 = lambda n, v: nh.from_array(np.array(v, np.int64), n)
+    sc_ = lambda n, v: nh.from_array(np.array(v, np.float32), n)
     model('slice_acts', [h.make_node('Relu', ['x'], ['r'], name='relu'),
                          h.make_node('Slice', ['r', 'st', 'en', 'sa', 'ss'], ['s'], name='slice'),
                          h.make_node('Slice', ['s', 'st2', 'en2', 'sa'], ['y'], name='slice2')],
@@ -207,6 +208,11 @@ def plan_seeds():
           ['N', 3], ['N', 2])
     model('split_acts', [h.make_node('Split', ['x', 'sp'], ['s1', 's2'], axis=1, name='split'),
                          h.make_node('Add', ['s1', 's2'], ['y'], name='add')], [i64('sp', [2, 2])], ['N', 4], ['N', 2])
+    model('pad_modes', [h.make_node('Pad', ['x', 'pp', 'pv'], ['p1'], mode='constant', name='pad'),
+                        h.make_node('Pad', ['p1', 'pr'], ['p2'], mode='reflect', name='pad_reflect'),
+                        h.make_node('Pad', ['p2', 'pe'], ['y'], mode='edge', name='pad_edge')],
+          [i64('pp', [0, 1, 0, 2]), sc_('pv', 0.5), i64('pr', [0, 2, 0, -1]), i64('pe', [0, 0, 0, -2])],
+          ['N', 3], ['N', 5])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
