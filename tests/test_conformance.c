@@ -21,7 +21,15 @@
  * A table by op type follows (a test counts under every op type its model
  * uses; the totals count each test once). --verbose lists every test and its
  * reason. Exit status: 0 when nothing failed, 1 otherwise, 77 (skip) when the
- * data is absent. docs/onnx.md has the counts. */
+ * data is absent. docs/onnx.md has the counts.
+ *
+ *   test_conformance --models DIR [--verbose] [--filter SUBSTRING]
+ *
+ * runs every test directory directly under DIR (same layout: whole networks
+ * from tools/export_zoo.py, such as tests/models/) with threads at 1; a
+ * float output passes when its largest error is at most 1e-4 of its largest
+ * expected magnitude. Here a refused model fails too: exit 1 unless every
+ * model passed. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -235,6 +243,32 @@ static int bind_input_shapes(nns_graph *g, const conf_tensors *in, int64_t *batc
     return CONF_PASS;
 }
 
+/* --models: whole networks, compared by the largest error relative to the
+ * largest expected magnitude (an element near zero says nothing alone). */
+#define CONF_MODELS_RTOL 1e-4
+static int conf_models_mode;
+
+static int compare_normwise(const char *name, const float *got, const float *want, int64_t n, char *why, size_t wl) {
+    double top = 0, err = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double d = fabs((double)got[i] - want[i]);
+        if (fabs(want[i]) > top) top = fabs(want[i]);
+        if (!(d <= err)) { /* NaN counts as the worst */
+            err = isnan(d) ? INFINITY : d;
+            at = i;
+        }
+    }
+    const double rel = top > 0 ? err / top : err;
+    if (!(rel <= CONF_MODELS_RTOL)) {
+        snprintf(why, wl, "output '%s' element %lld is %.9g, expected %.9g: error %.3g of the largest |value| %.6g "
+                 "(limit %g)", name, (long long)at, got[at], want[at], rel, top, CONF_MODELS_RTOL);
+        return CONF_FAIL;
+    }
+    snprintf(why, wl, "relative error %.3g", rel);
+    return CONF_PASS;
+}
+
 /* Compare one output with its expected tensor. */
 static int compare_output(const char *name, const nns_tv *got, nns_dtype got_dt, const nns_onnx_const *want,
                           char *why, size_t wl) {
@@ -262,6 +296,7 @@ static int compare_output(const char *name, const nns_tv *got, nns_dtype got_dt,
         }
     if (want->dtype != NNS_DTYPE_F32) return CONF_PASS;
     const float *w = want->data;
+    if (conf_models_mode) return compare_normwise(name, nns_tv_cf32(got), w, n, why, wl);
     for (int64_t i = 0; i < n; i++) {
         const double x = nns_tv_cf32(got)[i], y = w[i];
         if (isnan(x) && isnan(y)) continue;
@@ -552,16 +587,28 @@ static void run_suite(conf_stats *s, const char *root, const char *sub, const ch
 
 int main(int argc, char **argv) {
     static const char *const suites[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
-    const char *root = getenv("NNS_ONNX_TESTDATA"), *filter = NULL;
+    const char *root = getenv("NNS_ONNX_TESTDATA"), *filter = NULL, *models = NULL;
     conf_stats s;
     memset(&s, 0, sizeof s);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) s.verbose = 1;
         else if (!strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+        else if (!strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
         else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: %s [DATA_DIR] [--verbose] [--filter SUBSTRING]\n", argv[0]);
+            fprintf(stderr, "usage: %s [DATA_DIR | --models DIR] [--verbose] [--filter SUBSTRING]\n", argv[0]);
             return 2;
         } else root = argv[i];
+    }
+    if (models) {
+        conf_models_mode = 1;
+        s.verbose = 1;
+        nns_set_threads(1);
+        run_suite(&s, models, ".", filter);
+        print_table(&s);
+        free(s.ops);
+        if (s.total[CONF_FAIL] + s.total[CONF_UNSUP])
+            printf("%d models failed or were refused\n", s.total[CONF_FAIL] + s.total[CONF_UNSUP]);
+        return s.total[CONF_FAIL] + s.total[CONF_UNSUP] ? 1 : 0;
     }
     if (!root) root = "/usr/share/libonnx-testdata/data";
     char probe[4096];
