@@ -572,7 +572,7 @@ static void test_unsupported_op(void) {
     EXPECT_FAIL(load_model(&M, "g.onnx", &g), NNS_STATUS_UNSUPPORTED, "'Gather'", "'gath'");
     T_free();
 
-    /* opsets outside 7..21 */
+    /* opsets outside 1..21 (test_legacy_opsets: 1..6) */
     model_init(&M, 22);
     add_in(&M, "x", 2, xd);
     add_nodep(&M, "Relu", "r0", "x", "y");
@@ -582,8 +582,8 @@ static void test_unsupported_op(void) {
     CHECK_OK(load_model(&M, "o21.onnx", &g));
     nns_graph_free(g);
     g = NULL;
-    M.os.version = 6;
-    EXPECT_FAIL(load_model(&M, "o6.onnx", &g), NNS_STATUS_UNSUPPORTED, "opset 6", "o6.onnx");
+    M.os.version = 0;
+    EXPECT_FAIL(load_model(&M, "o0.onnx", &g), NNS_STATUS_UNSUPPORTED, "opset 0", "o0.onnx");
     T_free();
 
     /* an initializer of an unsupported type (double), named */
@@ -1061,6 +1061,57 @@ static int runs_at_batch3(nns_graph *g, const float *x, float *y) {
     return st == NNS_OK;
 }
 
+/* Opsets 1..6: Add with broadcast=1 and axis=1 adds a constant [3] to
+ * dim 1 of a [N, 3, 2] input (numpy would align it with dim 2); Reshape's
+ * shape attribute (opset 4) and consumed_inputs are read; an op whose
+ * meaning changed by opset 7 (Upsample, Cast, ...) and a broadcast of a
+ * computed operand at an axis are refused by name. */
+static void test_legacy_opsets(void) {
+    model M;
+    nns_graph *g = NULL;
+    int64_t xd[] = {1, 3, 2}, c3 = 3, shp[] = {0, 6};
+    const float b[3] = {10, 20, 30};
+    model_init(&M, 6);
+    add_in(&M, "x", 3, xd);
+    add_init_f32(&M, "b", 1, &c3, b);
+    Onnx__NodeProto *n = add_nodep(&M, "Add", "add", "x,b", "a");
+    attr_i(n, "broadcast", 1);
+    attr_i(n, "axis", 1);
+    attr_is(add_nodep(&M, "Relu", "relu", "a", "r"), "consumed_inputs", 1, &c3);
+    M.os.version = 4;
+    attr_is(add_nodep(&M, "Reshape", "flat", "r", "y"), "shape", 2, shp);
+    add_out(&M, "y");
+    CHECK_OK(load_model(&M, "legacy4.onnx", &g));
+    float x[18], y[18] = {0};
+    for (int i = 0; i < 18; i++) x[i] = (float)i - 20.0f;
+    if (g) {
+        CHECK(g->values[g->outputs[0]].shape.ndim == 2 && g->values[g->outputs[0]].shape.dims[1] == 6);
+        int ok = runs_at_batch3(g, x, y);
+        for (int i = 0; ok && i < 18; i++) ok = y[i] == fmaxf(x[i] + b[(i / 2) % 3], 0.0f);
+        CHECK_MSG(ok, "opset 4 Add broadcast along axis 1");
+    }
+    nns_graph_free(g);
+    g = NULL;
+    T_free();
+
+    model_init(&M, 6);
+    add_in(&M, "x", 3, xd);
+    add_in(&M, "c", 1, &c3);
+    n = add_nodep(&M, "Mul", "mul", "x,c", "y");
+    attr_i(n, "broadcast", 1);
+    attr_i(n, "axis", 1);
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "legacy_bc.onnx", &g), NNS_STATUS_UNSUPPORTED, "'mul'", "axis 1 of a computed input");
+    T_free();
+
+    model_init(&M, 6);
+    add_in(&M, "x", 3, xd);
+    attr_i(add_nodep(&M, "Cast", "cast", "x", "y"), "to", 1);
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "legacy_cast.onnx", &g), NNS_STATUS_UNSUPPORTED, "'cast'", "Cast is not one");
+    T_free();
+}
+
 /* An inference plan of g at batch 3 (what evaluation and training build). */
 static nns_status plan_at_batch3(nns_graph *g) {
     nns_plan *p = NULL;
@@ -1129,6 +1180,7 @@ int main(void) {
     }
     test_round_trip();
     test_unsupported_op();
+    test_legacy_opsets();
     test_bool_import();
     test_free_batch();
     test_folding();

@@ -824,6 +824,130 @@ static nns_status normalise(node_ctx *c) {
     return NNS_OK;
 }
 
+/* ---- opsets 1..6 ------------------------------------------------------------ */
+
+/* The ops read at opsets 1..6: those whose meaning opset 7 kept, apart
+ * from what legacy_node converts (the binary ops' broadcast attribute,
+ * Reshape's shape attribute, Concat's default axis, PRelu's slope per
+ * channel, BatchNormalization's is_test; consumed_inputs is dropped). */
+static const char *const legacy_ops[] = {
+    "Abs", "Add", "AveragePool", "BatchNormalization", "Ceil", "Clip", "Concat", "Conv", "Div", "Dropout", "Elu",
+    "Exp", "Flatten", "Floor", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity",
+    "LeakyRelu", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Pad", "Pow",
+    "PRelu", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
+    "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Selu", "Sigmoid", "Slice",
+    "Softmax", "Softplus", "Softsign", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
+    NULL};
+static const char *const legacy_bcast_ops[] = {"Add", "Sub", "Mul", "Div", "Pow", NULL};
+
+static int str_in(const char *const *l, const char *s) {
+    for (; *l; l++)
+        if (strcmp(*l, s) == 0) return 1;
+    return 0;
+}
+
+/* Input `slot`, a constant, replaced by a copy of shape s (same elements). */
+static nns_status legacy_reshape_const(node_ctx *c, int slot, const nns_shape *s) {
+    nns_onnx_loader *L = c->L;
+    nns_status st = const_get(L, c->kin[slot]);
+    if (st) return st;
+    const nns_onnx_const *k = &L->k[c->kin[slot]];
+    const size_t bytes = (size_t)nns_onnx_numel(&k->shape) * nns_onnx_store_size(k->dtype);
+    if (k->sym || !bytes)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): input %d '%s' cannot be reshaped for opset %lld",
+                    c->nn, c->op, slot, k->name, (long long)L->opset);
+    nns_onnx_const r;
+    memset(&r, 0, sizeof r);
+    r.gidx = -1;
+    r.origin = NNS_ONNX_ORIGIN_FOLDED;
+    r.dtype = k->dtype;
+    r.shape = *s;
+    if (!(r.data = malloc(bytes))) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    memcpy(r.data, k->data, bytes);
+    char name[256], base[240];
+    snprintf(base, sizeof base, "%.200s_legacy%d", c->nn, slot);
+    unique_value_name(L, base, name, sizeof name);
+    const int ki = nns_onnx_const_push(L, &r, name);
+    if (ki < 0) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    c->kin[slot] = c->refs[slot].idx = ki;
+    return NNS_OK;
+}
+
+/* Binary ops < 7: broadcast=1 aligns B at `axis` of A (default: its last
+ * dims, numpy's rule); a constant B aligned earlier gets trailing unit dims.
+ * broadcast=0 wants equal shapes, where numpy's rule agrees. */
+static nns_status legacy_broadcast(node_ctx *c) {
+    const nns_onnx_loader *L = c->L;
+    c->skip[c->n_skip++] = "broadcast";
+    c->skip[c->n_skip++] = "axis";
+    if (!nns_onnx_attr_int(c->np, "broadcast", 0) || c->n_in < 2) return NNS_OK;
+    const nns_shape *a = ref_shape(c->L, &c->refs[0]), *b = ref_shape(c->L, &c->refs[1]);
+    if (!a || !b) return NNS_OK;
+    int64_t axis = nns_onnx_attr_int(c->np, "axis", a->ndim - b->ndim);
+    if (axis < 0) axis += a->ndim;
+    if (axis < 0 || axis + b->ndim > a->ndim)
+        return LERR(NNS_STATUS_SHAPE, "node '%s' (%s, opset %lld): axis %lld does not fit B of rank %d in A of rank %d",
+                    c->nn, c->op, (long long)c->L->opset, (long long)axis, b->ndim, a->ndim);
+    const int trail = a->ndim - (int)axis - b->ndim;
+    if (!trail) return NNS_OK;
+    if (c->kin[1] < 0)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s, opset %lld): broadcast at axis %lld of a computed input "
+                    "is not supported", c->nn, c->op, (long long)c->L->opset, (long long)axis);
+    nns_shape s = *b;
+    for (int i = 0; i < trail; i++) s.dims[s.ndim++] = 1;
+    return legacy_reshape_const(c, 1, &s);
+}
+
+/* PRelu < 7: a 1-D slope of C values is per channel (axis 1). */
+static nns_status legacy_prelu(node_ctx *c) {
+    const nns_shape *x = ref_shape(c->L, &c->refs[0]), *w = c->n_in > 1 ? ref_shape(c->L, &c->refs[1]) : NULL;
+    if (!x || !w || w->ndim != 1 || w->dims[0] == 1 || x->ndim < 3 || c->kin[1] < 0) return NNS_OK;
+    nns_shape s = *w;
+    while (s.ndim < x->ndim - 1) s.dims[s.ndim++] = 1;
+    return legacy_reshape_const(c, 1, &s);
+}
+
+/* Reshape < 5: the shape attribute becomes a constant input. */
+static nns_status legacy_reshape(node_ctx *c) {
+    const nns_onnx_loader *L = c->L;
+    const Onnx__AttributeProto *a = nns_onnx_attr(c->np, "shape");
+    c->skip[c->n_skip++] = "shape";
+    if (!a || c->n_in != 1) return NNS_OK;
+    if (a->n_ints > NNS_MAX_DIMS)
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (Reshape): shape has %zu values", c->nn, a->n_ints);
+    int64_t *v = malloc((a->n_ints ? a->n_ints : 1) * sizeof *v);
+    if (!v) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    for (size_t i = 0; i < a->n_ints; i++) v[i] = a->ints[i];
+    const int64_t n = (int64_t)a->n_ints;
+    const nns_shape s = nns_shape_make(1, &n);
+    nns_status st = push_shape(c->L, c->nn, "shape", &s, v, &c->kin[1]);
+    if (st) return st;
+    c->refs[1].kind = REF_CONST;
+    c->refs[1].idx = c->kin[1];
+    c->n_in = 2;
+    return NNS_OK;
+}
+
+/* Before folding: a node of an opset below 7 in today's terms, or refused. */
+static nns_status legacy_node(node_ctx *c) {
+    const nns_onnx_loader *L = c->L;
+    const int64_t v = c->L->opset;
+    if (v >= 7) return NNS_OK;
+    if (!str_in(legacy_ops, c->op))
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): opset %lld is read only for ops whose meaning opset 7 "
+                    "kept; %s is not one", c->nn, c->op, (long long)v, c->op);
+    c->skip[c->n_skip++] = "consumed_inputs";
+    if (str_in(legacy_bcast_ops, c->op)) return legacy_broadcast(c);
+    if (!strcmp(c->op, "Gemm")) c->skip[c->n_skip++] = "broadcast";
+    if (!strcmp(c->op, "BatchNormalization") && !nns_onnx_attr_int(c->np, "is_test", 0))
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (BatchNormalization, opset %lld): is_test=0 (training "
+                    "statistics) is not supported", c->nn, (long long)v);
+    if (!strcmp(c->op, "Concat") && !nns_onnx_attr(c->np, "axis")) c->axis_set = 1, c->axis = 1;
+    if (!strcmp(c->op, "Reshape") && v < 5) return legacy_reshape(c);
+    if (!strcmp(c->op, "PRelu")) return legacy_prelu(c);
+    return NNS_OK;
+}
+
 /* ---- the node's name, inputs and outputs ------------------------------------ */
 
 /* com.microsoft's QLinearAdd and QLinearGlobalAveragePool (ONNX Runtime's
@@ -1094,7 +1218,7 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
     if (strcmp(c.op, "QLinearConv") == 0 || strcmp(c.op, "QLinearMatMul") == 0) return expand_qlinear(L, gp, index, np, c.nn);
     if (ms_quantized_op(np)) return expand_ms_quantized(L, gp, index, np, c.nn);
     int all_const;
-    if ((st = node_inputs(&c, &all_const))) return st;
+    if ((st = node_inputs(&c, &all_const)) || (st = legacy_node(&c))) return st;
     if (strcmp(c.op, "Shape") == 0) return fold_shape(L, np, c.nn, &c.refs[0]);
     const int half = half_cast(&c) || runtime_cast(&c); /* a weight stored in 16 bits stays so: a node */
     if (all_const && nns_onnx_foldable(c.op) && !half) return fold_node(&c);
@@ -1288,8 +1412,8 @@ static nns_status load_model(nns_onnx_loader *L, const Onnx__ModelProto *m) {
     }
     if (!found)
         return LERR(NNS_STATUS_FORMAT, "%s", "no opset_import for the default ONNX domain");
-    if (L->opset < 7 || L->opset > 21)
-        return LERR(NNS_STATUS_UNSUPPORTED, "opset %lld of the default domain is not supported (7..21)",
+    if (L->opset < 1 || L->opset > 21)
+        return LERR(NNS_STATUS_UNSUPPORTED, "opset %lld of the default domain is not supported (1..21)",
                     (long long)L->opset);
     if (gp->name && *gp->name && !(g->name = nns_strdup(gp->name)))
         return LERR(NNS_STATUS_NOMEM, "%s", "out of memory");
