@@ -65,14 +65,17 @@ typedef struct {
 
 /* ---- files ---------------------------------------------------------------- */
 
-/* Read a regular file of at most CONF_MAX_FILE bytes. */
+/* Read a regular file of at most CONF_MAX_FILE bytes, or the model size
+ * limit when that is larger (VGG-11 is 531 MB). */
 static nns_status read_file(const char *path, unsigned char **buf, size_t *len) {
     *buf = NULL;
     *len = 0;
     struct stat sb;
     if (stat(path, &sb) != 0) return nns_error(NNS_STATUS_IO, "file '%s': %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > CONF_MAX_FILE)
-        return nns_error(NNS_STATUS_IO, "file '%s': not a regular file of at most %zu bytes", path, CONF_MAX_FILE);
+    const uint64_t most = nns_limit_model_bytes() > CONF_MAX_FILE ? nns_limit_model_bytes() : CONF_MAX_FILE;
+    if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > most)
+        return nns_error(NNS_STATUS_IO, "file '%s': not a regular file of at most %llu bytes", path,
+                         (unsigned long long)most);
     FILE *f = fopen(path, "rb");
     if (!f) return nns_error(NNS_STATUS_IO, "file '%s': %s", path, strerror(errno));
     *buf = malloc((size_t)sb.st_size + 1);

@@ -12,8 +12,8 @@
 
 #include "nnslim/graph.h"
 
-/* Most inputs, and most outputs, of one node. */
-#define NNS_MAX_NODE_IO 16
+/* Most inputs, and most outputs, of one node (DenseNet-121 concatenates 25). */
+#define NNS_MAX_NODE_IO 64
 
 typedef struct nns_attr {
     char *name;
