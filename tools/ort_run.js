@@ -5,11 +5,12 @@
 //   node tools/ort_run.js MODEL.onnx X.npy OUT.npy [--threads N]
 //       Feeds the float32 C-order array X.npy to the model's first input and
 //       writes its first output to OUT.npy (float32, .npy v1).
-//   node tools/ort_run.js MODEL.onnx --bench B --iters K [--threads N] [--warmup W]
+//   node tools/ort_run.js MODEL.onnx --bench B --iters K [--iters1 K1] [--threads N] [--warmup W]
 //       Times random float32 inputs (shape from the model's first input; a
 //       symbolic batch dimension is set to 1, then to B) and prints one JSON
 //       line: {"latency_ms_b1": median ms of a batch-1 run,
-//              "images_per_second": B / median seconds of a batch-B run, ...}.
+//              "images_per_second": B / median seconds of a batch-B run, ...};
+//       K runs of each (the batch-1 runs: K1 when given).
 //
 // --threads N sets ORT's intra-op thread count (default 1; inter-op is 1,
 // sequential execution, all graph optimizations on).
@@ -28,7 +29,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`ort_run: ${msg}\n`);
   process.stderr.write(
     'usage: node tools/ort_run.js MODEL.onnx X.npy OUT.npy [--threads N]\n' +
-    '       node tools/ort_run.js MODEL.onnx --bench B --iters K [--threads N] [--warmup W]\n');
+    '       node tools/ort_run.js MODEL.onnx --bench B --iters K [--iters1 K1] [--threads N] [--warmup W]\n');
   process.exit(2);
 }
 
@@ -49,7 +50,7 @@ function loadOrt() {
 }
 
 function parseArgs(argv) {
-  const opt = { pos: [], threads: 1, bench: 0, iters: 20, warmup: 3 };
+  const opt = { pos: [], threads: 1, bench: 0, iters: 20, iters1: 0, warmup: 3 };
   const intOpt = (name, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) usage(`${name} needs an integer >= ${min}`);
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     if (a === '--threads') opt.threads = intOpt(a, argv[++i], 1);
     else if (a === '--bench') opt.bench = intOpt(a, argv[++i], 1);
     else if (a === '--iters') opt.iters = intOpt(a, argv[++i], 1);
+    else if (a === '--iters1') opt.iters1 = intOpt(a, argv[++i], 1);
     else if (a === '--warmup') opt.warmup = intOpt(a, argv[++i], 0);
     else if (a === '-h' || a === '--help') usage();
     else if (a.startsWith('--')) usage(`unknown option '${a}'`);
@@ -129,8 +131,8 @@ async function main() {
 
   if (opt.bench) {
     const ms1 = await timeRuns(session, { [inName]: randomInput(ort, inputShape(session, model, 1)) },
-      opt.warmup, opt.iters);
-    const msB = opt.bench === 1 ? ms1
+      opt.warmup, opt.iters1 || opt.iters);
+    const msB = opt.bench === 1 && !opt.iters1 ? ms1
       : await timeRuns(session, { [inName]: randomInput(ort, inputShape(session, model, opt.bench)) },
         opt.warmup, opt.iters);
     const res = {
