@@ -239,6 +239,25 @@ static void test_maxpool(const nns_kernels *k, int iters) {
                   g.sw);
         free(x); free(y1); free(y2); free(i1); free(i2);
     }
+    /* Without indices (inference), planes wide enough for whole vector
+     * blocks, NaNs and ties included. */
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = random_geom(60);
+        if (g.pt >= (g.kh - 1) * g.dh + 1 || g.pl >= (g.kw - 1) * g.dw + 1) continue;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        float *x = malloc(ihw * sizeof(float)), *y1 = malloc(ohw * sizeof(float)), *y2 = malloc(ohw * sizeof(float));
+        fill(x, ihw);
+        for (size_t i = 0; i < ihw; i++) {
+            int r = rnd(0, 40);
+            if (r == 0) x[i] = NAN;
+            else if (r < 4) x[i] = 0.5f;
+        }
+        nns_f32_maxpool2d__ref(&g, x, y1, NULL);
+        k->f32_maxpool2d(&g, x, y2, NULL);
+        CHECK_MSG(memcmp(y1, y2, ohw * sizeof(float)) == 0, "%s maxpool2d without indices: ih%d iw%d k%dx%d s%d,%d "
+                  "d%d,%d p%d,%d", cur_variant, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl);
+        free(x); free(y1); free(y2);
+    }
     /* 2x2 stride 2: random plane sizes, NaNs and ties included. */
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g = {rnd(2, 40), rnd(2, 40), 0, 0, 2, 2, 2, 2, 1, 1, 0, 0};

@@ -34,6 +34,7 @@ NNS_VARIANT(f32_dwconv2d_bwd, avx2, nns_f32_dwconv2d_bwd__avx2)
 NNS_KERNEL(f32_conv2d_1ch, nns_f32_conv2d_1ch_kernel, nns_f32_conv2d_1ch__ref)
 NNS_VARIANT(f32_conv2d_1ch, avx2, nns_f32_conv2d_1ch__avx2)
 NNS_KERNEL(f32_maxpool2d, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
+NNS_VARIANT(f32_maxpool2d, avx2, nns_f32_maxpool2d__avx2)
 /* only where nns_f32_maxpool2d_2x2s2_fits */
 NNS_KERNEL(f32_maxpool2d_2x2s2, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
 NNS_VARIANT(f32_maxpool2d_2x2s2, avx2, nns_f32_maxpool2d_2x2s2__avx2)
