@@ -512,6 +512,11 @@ static void conv_forward(nns_exec_node *e) {
         }
         return;
     }
+    if (team == 1 && d.n == 1 && p->nthreads > 1 && conv_own_gemm_1image(k) &&
+        2.0 * d.m * (double)d.ckg * (double)d.ohw >= (double)(1 << 20)) {
+        nns_conv_own_forward_rows(&d, k, X, W, B, Y, work, &ws, p->nthreads);
+        return;
+    }
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) nns_conv_im2col_forward(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else

@@ -36,6 +36,38 @@ static void im2col_forward_own(const conv_dims *d, const nns_kernels *k, const f
     }
 }
 
+/* One image on nt threads that split each group's output rows (in blocks
+ * of 8, the widest kernel's tile): the columns (IM2COL) made once by one
+ * thread in base's column area; then every thread runs f32_gemm on its rows,
+ * bias and activation included. What a batch of one needs, where images
+ * cannot be split among threads. */
+void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const float *x, const float *W,
+                               const float *B, float *y, float *base, const conv_ws *ws, int nt) {
+    float *col = base + ws->col;
+    const int im2col = d->algo == CONV_ALGO_IM2COL;
+    const size_t kd = im2col ? d->ckg : (size_t)d->cg, ldx = im2col ? d->ohw : d->ihw;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), n = omp_get_num_threads();
+        for (int g = 0; g < d->group; g++) {
+            if (im2col) {
+#pragma omp single
+                k->f32_im2col(&d->g, d->cg, x + (size_t)g * d->cg * d->ihw, col, d->ohw);
+            }
+            const float *xg = im2col ? col : x + (size_t)g * d->cg * d->ihw;
+            const int per = (d->mg + 8 * n - 1) / (8 * n) * 8, m0 = t * per < d->mg ? t * per : d->mg;
+            const int m1 = m0 + per < d->mg ? m0 + per : d->mg;
+            const size_t r0 = (size_t)g * d->mg + (size_t)m0;
+            if (m1 > m0)
+                k->f32_gemm(m1 - m0, (int)d->ohw, (int)kd, W + r0 * kd, kd, xg, ldx, B ? B + r0 : NULL,
+                            y + r0 * d->ohw, d->ohw, d->act, d->lo, d->hi);
+            if (im2col && g + 1 < d->group) {
+#pragma omp barrier
+            }
+        }
+    }
+}
+
 void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
                                   const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
     if (conv_own_gemm(k, d->ckg)) {

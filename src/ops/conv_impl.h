@@ -116,10 +116,21 @@ void nns_conv_bf16_forward(const conv_dims *d, const nns_kernels *k, const float
  * and activation fused) rather than OpenBLAS: the AVX-512 kernel always
  * (2-2.7x OpenBLAS's sgemm on these shapes, one core), the AVX2 one for k up
  * to 128 (1.0-1.3x; behind it on deeper sums), never the reference. */
+/* The same for one image on several threads splitting the rows
+ * (nns_conv_own_forward_rows): there OpenBLAS's packing is not shared by
+ * images, and the AVX2 kernel wins at any depth too (ResNet-18 and
+ * GoogLeNet at 64x64, batch 1, bench/zoo_speed.sh). */
+static inline int conv_own_gemm_1image(const nns_kernels *k) {
+    return k->f32_gemm == nns_f32_gemm_8x48__avx512 || k->f32_gemm == nns_f32_gemm_4x24__avx2;
+}
 static inline int conv_own_gemm(const nns_kernels *k, size_t depth) {
     if (k->f32_gemm == nns_f32_gemm_8x48__avx512) return 1;
     return k->f32_gemm == nns_f32_gemm_4x24__avx2 && depth <= 128;
 }
+/* One image (IM2COL or 1X1) on the table's f32_gemm, nt threads splitting
+ * the output rows (conv_im2col.c). */
+void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const float *x, const float *W,
+                               const float *B, float *y, float *base, const conv_ws *ws, int nt);
 /* conv_pointwise.c: 1x1, stride 1, no padding: GEMMs on one image */
 void nns_conv_pw_forward(const conv_dims *d, const float *x, const float *w, const float *b, float *y);
 /* The same on the kernel table's f32_gemm, d->act applied. */

@@ -6,6 +6,7 @@
 #define NNS_OP_UTIL_H
 
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -43,6 +44,40 @@ static inline float nns_fuse_act_apply(float z, int act, float lo, float hi) {
         return v > hi ? hi : v;
     }
     return z;
+}
+
+/* e^x for x in [-87.336, 88] (callers clamp; e^x is a normal float there),
+ * within 2 ulp of expf: x = n ln2 + r with |r| <= ln2/2 (n rounded by the
+ * 1.5 * 2^23 trick), e^r by its Taylor polynomial to degree 6, times 2^n
+ * built in the exponent bits. Straight-line code that loops vectorise
+ * (glibc's expf is a call per element, and slow where results are
+ * subnormal). */
+static inline float nns_expf_fast(float x) {
+    const float magic = 12582912.0f;
+    const float t = x * 1.44269504f + magic, fn = t - magic;
+    int32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    const int32_t sb = (int32_t)((uint32_t)(bits - 0x4B400000 + 127) << 23);
+    const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return p * scale;
+}
+
+/* 1 / (1 + e^-x): from t = e^-|x| (0 past |x| = 87.336, where e^-|x|
+ * leaves the normal floats), no overflow, no subnormal on the way; NaN
+ * stays NaN. */
+static inline float nns_sigmoidf(float x) {
+    const float a = fabsf(x), c = a < 87.336f ? a : 87.336f;
+    const float t = nns_selectf(a < 87.336f, nns_expf_fast(-c), 0.0f), s = 1.0f / (1.0f + t);
+    return nns_selectf(x != x, x, nns_selectf(x >= 0.0f, s, t * s));
 }
 
 /* Elements of a runtime view (a rank-0 view holds one element). */
