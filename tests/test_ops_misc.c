@@ -1167,6 +1167,115 @@ static void test_split(void) {
     split_case((const int64_t[]){2, 4, 2}, NULL);
 }
 
+/* ---- ArgMax, ArgMin ----
+ * [2, 4, 3] along axis 1 (keepdims and not), ties taken first or last,
+ * a NaN winning for both; against a direct scan. */
+static int g_arg_keep, g_arg_last;
+static void attr_arg(nns_graph *g, int node) {
+    nns_graph_set_attr_int(g, node, "axis", -2);
+    nns_graph_set_attr_int(g, node, "keepdims", g_arg_keep);
+    nns_graph_set_attr_int(g, node, "select_last_index", g_arg_last);
+}
+
+static void test_argmax(void) {
+    float xv[24];
+    for (int i = 0; i < 24; i++) xv[i] = (float)((i * 7) % 5);
+    xv[13] = NAN; /* [1][0][1] */
+    oc_input ins[1] = {IN(2, 4, 3)};
+    ins[0].f32 = xv;
+    for (int q = 0; q < 8; q++) {
+        const int min = q & 1;
+        g_arg_keep = (q >> 1) & 1, g_arg_last = (q >> 2) & 1;
+        nns_graph *g = oc_build(min ? "ArgMin" : "ArgMax", ins, 1, 1, attr_arg, 1);
+        nns_plan *p = NULL;
+        int ok = g && !nns_plan_create(g, 1, 0, NULL, &p);
+        if (ok) nns_plan_forward(p, 0);
+        const nns_tv *o = ok ? nns_plan_output(p, 0) : NULL;
+        ok = o && o->dtype == NNS_DTYPE_S64 && o->shape.ndim == (g_arg_keep ? 3 : 2);
+        for (int a = 0; ok && a < 2; a++)
+            for (int c = 0; ok && c < 3; c++) {
+                int best = 0;
+                for (int k = 1; k < 4; k++) {
+                    const float v = xv[a * 12 + k * 3 + c], b = xv[a * 12 + best * 3 + c];
+                    if (b != b) break;
+                    if (v != v || (min ? v < b : v > b) || (g_arg_last && v == b)) best = k;
+                }
+                ok = ((const int64_t *)o->data)[a * 3 + c] == best;
+            }
+        CHECK_MSG(ok, "%s keepdims %d select_last_index %d", min ? "ArgMin" : "ArgMax", g_arg_keep, g_arg_last);
+        nns_plan_free(p);
+        nns_graph_free(g);
+    }
+}
+
+/* ---- LayerNormalization ----
+ * [3, 2, 5] normalised over its last two dims with Scale and B, the Mean
+ * and InvStdDev outputs; against a direct computation in double. A Scale
+ * of the wrong size fails by name. */
+static void attr_ln(nns_graph *g, int node) {
+    nns_graph_set_attr_int(g, node, "axis", 1);
+    nns_graph_set_attr_float(g, node, "epsilon", 1e-3f);
+}
+
+static void test_layernorm(void) {
+    oc_input ins[3] = {IN(3, 2, 5), IN(2, 5), IN(10)};
+    nns_graph *g = oc_build("LayerNormalization", ins, 3, 3, attr_ln, 9);
+    float *x = opcheck_input_values(ins, 3, 0, 9), *sc = opcheck_input_values(ins, 3, 1, 9);
+    float *b = opcheck_input_values(ins, 3, 2, 9);
+    nns_plan *p = NULL;
+    int ok = g && !nns_plan_create(g, 1, 0, NULL, &p);
+    if (ok) nns_plan_forward(p, 0);
+    for (int o = 0; ok && o < 3; o++) {
+        double m = 0, v = 0;
+        for (int i = 0; i < 10; i++) m += x[o * 10 + i] / 10.0;
+        for (int i = 0; i < 10; i++) v += (x[o * 10 + i] - m) * (x[o * 10 + i] - m) / 10.0;
+        const double r = 1.0 / sqrt(v + 1e-3);
+        for (int i = 0; ok && i < 10; i++)
+            ok = fabs(nns_tv_f32(nns_plan_output(p, 0))[o * 10 + i] - ((x[o * 10 + i] - m) * r * sc[i] + b[i])) < 1e-5;
+        ok = ok && fabs(nns_tv_f32(nns_plan_output(p, 1))[o] - m) < 1e-6 &&
+             fabs(nns_tv_f32(nns_plan_output(p, 2))[o] - r) < 1e-4 * r;
+    }
+    CHECK_MSG(ok, "LayerNormalization values, mean and inverse deviation");
+    nns_plan_free(p);
+    nns_graph_free(g);
+    free(x), free(sc), free(b);
+    oc_input bad[2] = {IN(3, 2, 5), IN(4)};
+    g = oc_build("LayerNormalization", bad, 2, 1, attr_ln, 9);
+    CHECK_MSG(!g && strstr(nns_last_error(), "input 1 has 4 elements"), "LayerNormalization scale: %s",
+              nns_last_error());
+    nns_graph_free(g);
+}
+
+/* ---- Trilu ----
+ * [2, 3, 4] upper and lower triangles from diagonals -1, 0, 2; values and
+ * gradients. */
+static int g_upper;
+static void attr_upper(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "upper", g_upper); }
+
+static void test_trilu(void) {
+    static const int64_t ks[3] = {-1, 0, 2};
+    float xv[24];
+    for (int i = 0; i < 24; i++) xv[i] = (float)i + 1.0f;
+    for (int q = 0; q < 6; q++) {
+        g_upper = q & 1;
+        oc_input ins[2] = {IN(2, 3, 4), {0}};
+        ins[0].f32 = xv;
+        ins[1].ndim = 0, ins[1].s64 = &ks[q / 2];
+        nns_shape sh;
+        float *y = opcheck_forward("Trilu", ins, 2, 1, attr_upper, 0, 1, &sh);
+        int ok = y != NULL;
+        for (int i = 0; ok && i < 24; i++) {
+            const int r = (i / 4) % 3, c = i % 4;
+            const int keep = g_upper ? c - r >= ks[q / 2] : c - r <= ks[q / 2];
+            ok = y[i] == (keep ? xv[i] : 0.0f);
+        }
+        CHECK_MSG(ok, "Trilu upper %d k %lld", g_upper, (long long)ks[q / 2]);
+        free(y);
+        ins[0].f32 = NULL;
+        opcheck_grad("Trilu", ins, 2, 1, attr_upper, 1, 1e-2, 800 + (uint64_t)q);
+    }
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1437,6 +1546,9 @@ int main(void) {
     test_split();
     test_pad();
     test_fast_exp();
+    test_argmax();
+    test_layernorm();
+    test_trilu();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -96,6 +96,10 @@ typedef enum nns_op {
     NNS_OP_SLICE,
     NNS_OP_SPLIT,
     NNS_OP_PAD,
+    NNS_OP_ARGMAX,
+    NNS_OP_ARGMIN,
+    NNS_OP_LAYERNORM,
+    NNS_OP_TRILU,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

@@ -362,6 +362,10 @@ NNS_DECLARE_OP(nns_op_reducelogsumexp);
 NNS_DECLARE_OP(nns_op_slice);
 NNS_DECLARE_OP(nns_op_split);
 NNS_DECLARE_OP(nns_op_pad);
+NNS_DECLARE_OP(nns_op_argmax);
+NNS_DECLARE_OP(nns_op_argmin);
+NNS_DECLARE_OP(nns_op_layernorm);
+NNS_DECLARE_OP(nns_op_trilu);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

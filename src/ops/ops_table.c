@@ -96,6 +96,10 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_SLICE] = &nns_op_slice,
     [NNS_OP_SPLIT] = &nns_op_split,
     [NNS_OP_PAD] = &nns_op_pad,
+    [NNS_OP_ARGMAX] = &nns_op_argmax,
+    [NNS_OP_ARGMIN] = &nns_op_argmin,
+    [NNS_OP_LAYERNORM] = &nns_op_layernorm,
+    [NNS_OP_TRILU] = &nns_op_trilu,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -213,6 +213,13 @@ def plan_seeds():
                         h.make_node('Pad', ['p2', 'pe'], ['y'], mode='edge', name='pad_edge')],
           [i64('pp', [0, 1, 0, 2]), sc_('pv', 0.5), i64('pr', [0, 2, 0, -1]), i64('pe', [0, 0, 0, -2])],
           ['N', 3], ['N', 5])
+    model('layernorm_trilu', [h.make_node('LayerNormalization', ['x', 'lns', 'lnb'], ['l'], axis=-1, epsilon=1e-3,
+                                          name='ln'),
+                              h.make_node('Unsqueeze', ['l', 'ax'], ['u'], name='unsq'),
+                              h.make_node('Trilu', ['u', 'tk'], ['y2'], upper=0, name='tril'),
+                              h.make_node('Squeeze', ['y2', 'ax'], ['y'], name='sq')],
+          [sc_('lns', [1.0, 0.5, 2.0]), sc_('lnb', [0.0, 0.1, -0.1]), ax, i64('tk', 1)], ['N', 3], ['N', 3],
+          opset=17)
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
