@@ -182,14 +182,16 @@ static const nns_onnx_const *match_tensor(const conf_tensors *ts, const char *vn
 /* The dtypes the runner feeds and compares: f32, and the integers (held
  * as s64 by the loader's constants, stored natively by the runtime). */
 static int conf_dtype_ok(nns_dtype t) {
-    return t == NNS_DTYPE_F32 || t == NNS_DTYPE_U8 || t == NNS_DTYPE_S8 || t == NNS_DTYPE_S32 || t == NNS_DTYPE_S64;
+    return t == NNS_DTYPE_F32 || t == NNS_DTYPE_U8 || t == NNS_DTYPE_S8 || t == NNS_DTYPE_S32 || t == NNS_DTYPE_S64 ||
+           t == NNS_DTYPE_BOOL;
 }
 
 /* Element i of integer data of dtype t, widened: the runtime stores each
  * dtype natively, the loader's constants hold S32 widened to s64. */
 static int64_t conf_int_at(nns_dtype t, const void *p, int64_t i, int loader) {
     switch (t) {
-    case NNS_DTYPE_U8: return ((const uint8_t *)p)[i];
+    case NNS_DTYPE_U8:
+    case NNS_DTYPE_BOOL: return ((const uint8_t *)p)[i];
     case NNS_DTYPE_S8: return ((const int8_t *)p)[i];
     case NNS_DTYPE_S32: return loader ? ((const int64_t *)p)[i] : ((const int32_t *)p)[i];
     default: return ((const int64_t *)p)[i];

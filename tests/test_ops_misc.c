@@ -1276,6 +1276,60 @@ static void test_trilu(void) {
     }
 }
 
+/* ---- comparisons, logic, Where, Sum, Mean ----
+ * x [2, 3] against y [3] (broadcast), NaN included: Less, Greater, Equal,
+ * LessOrEqual, GreaterOrEqual, then Or, And, Xor, Not of those bools, then
+ * Where(Or, x, y), Sum(x, y, x) and Mean(x, y); every output against a
+ * direct computation. A float input to And fails by name. */
+static void test_logic(void) {
+    static const float xv[6] = {1, 2, NAN, -1, 5, 0}, yv[3] = {1, 3, 0};
+    static const int64_t d23[2] = {2, 3}, d3[1] = {3};
+    static const char *const ops[][4] = {
+        {"Less", "x", "y", "lt"}, {"Greater", "x", "y", "gt"}, {"Equal", "x", "y", "eq"},
+        {"LessOrEqual", "x", "y", "le"}, {"GreaterOrEqual", "x", "y", "ge"}, {"Or", "lt", "gt", "or"},
+        {"And", "le", "ge", "and"}, {"Xor", "le", "eq", "xor"}, {"Not", "or", NULL, "not"},
+        {"Where", "or", "x", "wh"}, {"Mean", "x", "y", "mean"}};
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    nns_shape s23 = nns_shape_make(2, d23), s3 = nns_shape_make(1, d3);
+    CHECK_OK(nns_graph_add_param(g, "x", NNS_DTYPE_F32, &s23, xv, 0, NULL));
+    CHECK_OK(nns_graph_add_param(g, "y", NNS_DTYPE_F32, &s3, yv, 0, NULL));
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        const char *in[3] = {ops[i][1], ops[i][2], "y"}, *out[1] = {ops[i][3]};
+        const int n_in = !strcmp(ops[i][0], "Where") ? 3 : ops[i][2] ? 2 : 1;
+        int node;
+        CHECK_OK(nns_graph_add_node(g, ops[i][0], ops[i][3], n_in, in, 1, out, &node));
+        CHECK_OK(nns_graph_add_output(g, ops[i][3]));
+    }
+    const char *sin[3] = {"x", "y", "x"}, *sout[1] = {"sum"};
+    int node;
+    CHECK_OK(nns_graph_add_node(g, "Sum", "sum", 3, sin, 1, sout, &node));
+    CHECK_OK(nns_graph_add_output(g, "sum"));
+    nns_plan *p = NULL;
+    int ok = !nns_graph_finalize(g) && !nns_graph_pack_params(g) && !nns_plan_create(g, 1, 0, NULL, &p);
+    if (ok) nns_plan_forward(p, 0);
+    for (int j = 0; ok && j < 6; j++) {
+        const float a = xv[j], b = yv[j % 3];
+        const int lt = a < b, gt = a > b, eq = a == b, le = a <= b, ge = a >= b, o = lt || gt;
+        const int want[9] = {lt, gt, eq, le, ge, o, le && ge, le != eq, !o};
+        for (int k = 0; ok && k < 9; k++) {
+            const nns_tv *t = nns_plan_output(p, k);
+            ok = t->dtype == NNS_DTYPE_BOOL && ((const uint8_t *)t->data)[j] == want[k];
+        }
+        const float wh = nns_tv_f32(nns_plan_output(p, 9))[j], mean = nns_tv_f32(nns_plan_output(p, 10))[j];
+        const float sum = nns_tv_f32(nns_plan_output(p, 11))[j];
+        ok = ok && (o ? wh == a : wh == b) && (a == a ? mean == (a + b) * 0.5f && sum == a + b + a : mean != mean);
+    }
+    CHECK_MSG(ok, "comparisons, logic, Where, Sum and Mean");
+    nns_plan_free(p);
+    nns_graph_free(g);
+    oc_input ins[2] = {IN(2, 3), IN(3)};
+    g = oc_build("And", ins, 2, 1, NULL, 1);
+    CHECK_MSG(!g && strstr(nns_last_error(), "input 0 'in0' is f32 (bool expected)"), "And on floats: %s",
+              nns_last_error());
+    nns_graph_free(g);
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1549,6 +1603,7 @@ int main(void) {
     test_argmax();
     test_layernorm();
     test_trilu();
+    test_logic();
     test_binary();
     test_determinism();
     test_batchnorm();

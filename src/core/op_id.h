@@ -100,6 +100,18 @@ typedef enum nns_op {
     NNS_OP_ARGMIN,
     NNS_OP_LAYERNORM,
     NNS_OP_TRILU,
+    NNS_OP_EQUAL,
+    NNS_OP_LESS,
+    NNS_OP_GREATER,
+    NNS_OP_LESSOREQUAL,
+    NNS_OP_GREATEROREQUAL,
+    NNS_OP_AND,
+    NNS_OP_OR,
+    NNS_OP_XOR,
+    NNS_OP_NOT,
+    NNS_OP_WHERE,
+    NNS_OP_SUM,
+    NNS_OP_MEAN,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

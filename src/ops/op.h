@@ -366,6 +366,18 @@ NNS_DECLARE_OP(nns_op_argmax);
 NNS_DECLARE_OP(nns_op_argmin);
 NNS_DECLARE_OP(nns_op_layernorm);
 NNS_DECLARE_OP(nns_op_trilu);
+NNS_DECLARE_OP(nns_op_equal);
+NNS_DECLARE_OP(nns_op_less);
+NNS_DECLARE_OP(nns_op_greater);
+NNS_DECLARE_OP(nns_op_lessorequal);
+NNS_DECLARE_OP(nns_op_greaterorequal);
+NNS_DECLARE_OP(nns_op_and);
+NNS_DECLARE_OP(nns_op_or);
+NNS_DECLARE_OP(nns_op_xor);
+NNS_DECLARE_OP(nns_op_not);
+NNS_DECLARE_OP(nns_op_where);
+NNS_DECLARE_OP(nns_op_sum);
+NNS_DECLARE_OP(nns_op_mean);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

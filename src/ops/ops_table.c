@@ -100,6 +100,18 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_ARGMIN] = &nns_op_argmin,
     [NNS_OP_LAYERNORM] = &nns_op_layernorm,
     [NNS_OP_TRILU] = &nns_op_trilu,
+    [NNS_OP_EQUAL] = &nns_op_equal,
+    [NNS_OP_LESS] = &nns_op_less,
+    [NNS_OP_GREATER] = &nns_op_greater,
+    [NNS_OP_LESSOREQUAL] = &nns_op_lessorequal,
+    [NNS_OP_GREATEROREQUAL] = &nns_op_greaterorequal,
+    [NNS_OP_AND] = &nns_op_and,
+    [NNS_OP_OR] = &nns_op_or,
+    [NNS_OP_XOR] = &nns_op_xor,
+    [NNS_OP_NOT] = &nns_op_not,
+    [NNS_OP_WHERE] = &nns_op_where,
+    [NNS_OP_SUM] = &nns_op_sum,
+    [NNS_OP_MEAN] = &nns_op_mean,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -220,6 +220,13 @@ def plan_seeds():
                               h.make_node('Squeeze', ['y2', 'ax'], ['y'], name='sq')],
           [sc_('lns', [1.0, 0.5, 2.0]), sc_('lnb', [0.0, 0.1, -0.1]), ax, i64('tk', 1)], ['N', 3], ['N', 3],
           opset=17)
+    model('logic_where', [h.make_node('Less', ['x', 'lc'], ['lt'], name='less'),
+                          h.make_node('Equal', ['x', 'lc'], ['eq'], name='eq'),
+                          h.make_node('Or', ['lt', 'eq'], ['le'], name='or'),
+                          h.make_node('Not', ['le'], ['gt'], name='not'),
+                          h.make_node('Where', ['gt', 'x', 'lc'], ['w'], name='where'),
+                          h.make_node('Mean', ['w', 'x', 'lc'], ['y'], name='mean')],
+          [sc_('lc', [0.0, 0.5, -0.5])], ['N', 3], ['N', 3])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
