@@ -1330,6 +1330,53 @@ static void test_logic(void) {
     nns_graph_free(g);
 }
 
+/* ---- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss ----
+ * Scores [2, 3, 2], labels [2, 2] (one of them ignore_index 1, one out of
+ * range for the NaN case), weights [3]; each reduction of both ops against
+ * a direct computation, and SoftmaxCrossEntropyLoss's log_prob output. */
+static const char *g_reduction;
+static void attr_nll(nns_graph *g, int node) {
+    nns_graph_set_attr_string(g, node, "reduction", g_reduction);
+    nns_graph_set_attr_int(g, node, "ignore_index", 1);
+}
+
+static void test_nllloss(void) {
+    static const char *const reds[3] = {"none", "sum", "mean"};
+    static const int64_t labels[4] = {0, 2, 1, 2}, bad[4] = {0, 3, 1, 2};
+    for (int q = 0; q < 7; q++) {
+        const int sce = q & 1, red = (q >> 1) % 3, oob = q == 6;
+        g_reduction = reds[red];
+        oc_input ins[3] = {IN(2, 3, 2), {0}, IN(3)};
+        ins[1].ndim = 2, ins[1].dims[0] = 2, ins[1].dims[1] = 2, ins[1].s64 = oob ? bad : labels;
+        const char *op = sce ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss";
+        nns_graph *g = oc_build(op, ins, 3, sce ? 2 : 1, attr_nll, 40 + (uint64_t)q);
+        float *x = opcheck_input_values(ins, 3, 0, 40 + (uint64_t)q), *w = opcheck_input_values(ins, 3, 2, 40 + (uint64_t)q);
+        nns_plan *p = NULL;
+        int ok = g && !nns_plan_create(g, 1, 0, NULL, &p);
+        if (ok) nns_plan_forward(p, 0);
+        double lp[12], loss[4], sum = 0, wsum = 0;
+        for (int i = 0; i < 2; i++)
+            for (int d = 0; d < 2; d++) {
+                double se = 0;
+                for (int c = 0; c < 3; c++) se += exp(x[i * 6 + c * 2 + d]);
+                for (int c = 0; c < 3; c++) lp[i * 6 + c * 2 + d] = sce ? x[i * 6 + c * 2 + d] - log(se) : x[i * 6 + c * 2 + d];
+                const int64_t t = (oob ? bad : labels)[i * 2 + d];
+                loss[i * 2 + d] = t == 1 ? 0 : t > 2 ? NAN : -lp[i * 6 + t * 2 + d] * w[t];
+                sum += loss[i * 2 + d];
+                wsum += t == 1 || t > 2 ? 0 : w[t];
+            }
+        const float *y = ok ? nns_tv_f32(nns_plan_output(p, 0)) : NULL;
+        if (red == 0)
+            for (int j = 0; ok && j < 4; j++) ok = oob && j == 1 ? y[j] != y[j] : fabs(y[j] - loss[j]) < 1e-5;
+        else ok = ok && fabs(y[0] - (red == 1 ? sum : sum / wsum)) < 1e-5;
+        for (int j = 0; ok && sce && j < 12; j++) ok = fabs(nns_tv_f32(nns_plan_output(p, 1))[j] - lp[j]) < 1e-5;
+        CHECK_MSG(ok, "%s reduction %s%s", op, reds[red], oob ? " (a label out of range)" : "");
+        nns_plan_free(p);
+        nns_graph_free(g);
+        free(x), free(w);
+    }
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1604,6 +1651,7 @@ int main(void) {
     test_layernorm();
     test_trilu();
     test_logic();
+    test_nllloss();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -112,6 +112,8 @@ typedef enum nns_op {
     NNS_OP_WHERE,
     NNS_OP_SUM,
     NNS_OP_MEAN,
+    NNS_OP_NLLLOSS,
+    NNS_OP_SCELOSS,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

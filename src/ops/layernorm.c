@@ -43,7 +43,7 @@ static nns_status ln_infer(const nns_graph *g, const nns_node *n, const void *pa
                          n->name);
     int64_t outer, size;
     ln_split(in[0], a, &outer, &size);
-    for (int i = 1; i < 3; i++) {
+    for (int i = 1; i < n->n_in; i++) {
         if (!in[i]) continue;
         const int64_t k = nns_shape_numel(in[i]);
         if (k != size && k != 1)

@@ -112,6 +112,8 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_WHERE] = &nns_op_where,
     [NNS_OP_SUM] = &nns_op_sum,
     [NNS_OP_MEAN] = &nns_op_mean,
+    [NNS_OP_NLLLOSS] = &nns_op_nllloss,
+    [NNS_OP_SCELOSS] = &nns_op_sceloss,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

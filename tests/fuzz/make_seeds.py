@@ -227,6 +227,13 @@ def plan_seeds():
                           h.make_node('Where', ['gt', 'x', 'lc'], ['w'], name='where'),
                           h.make_node('Mean', ['w', 'x', 'lc'], ['y'], name='mean')],
           [sc_('lc', [0.0, 0.5, -0.5])], ['N', 3], ['N', 3])
+    model('argmax_losses', [h.make_node('ArgMin', ['x'], ['am'], axis=1, keepdims=0, name='argmin'),
+                            h.make_node('SoftmaxCrossEntropyLoss', ['x', 'am'], ['l1', 'lp'], reduction='none',
+                                        name='sce'),
+                            h.make_node('NegativeLogLikelihoodLoss', ['lp', 'am', 'lw'], ['l2'], reduction='none',
+                                        ignore_index=2, name='nll'),
+                            h.make_node('Add', ['l1', 'l2'], ['y'], name='add')],
+          [sc_('lw', [1.0, 0.5, 2.0])], ['N', 3], ['N'])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
