@@ -159,6 +159,19 @@ static void test_conv_case(const conv_case *k, int grad) {
     char what[96];
     snprintf(what, sizeof what, "conv %s forward", k->name);
     compare(what, y, want, ny, 1e-4);
+    if (k->n == 1) { /* a packed inference plan of one image: the rows and the transposed paths */
+        nns_graph *g = oc_build("Conv", ins, nin, 1, apply_attrs, seed);
+        nns_plan *p = NULL;
+        if (g && !nns_plan_create(g, 1, NNS_PLAN_INFER_FUSED, NULL, &p)) {
+            nns_plan_forward(p, 0);
+            snprintf(what, sizeof what, "conv %s packed inference plan", k->name);
+            compare(what, nns_tv_f32(nns_plan_output(p, 0)), want, ny, 1e-4);
+        } else {
+            CHECK_MSG(0, "conv %s: inference plan: %s", k->name, nns_last_error());
+        }
+        nns_plan_free(p);
+        nns_graph_free(g);
+    }
     free(y); free(x); free(w); free(b); free(want);
     if (grad) {
         int f = opcheck_grad("Conv", ins, nin, 1, apply_attrs, 1, 1e-2, seed);
@@ -217,6 +230,11 @@ static void test_conv(void) {
         {"wino-like", 3, 16, 14, 14, 24, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 14, 14},
         {"wino-like n1", 1, 32, 28, 28, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 28, 28},
         {"stem-like 1ch", 5, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 28, 28},
+        /* one image of few pixels: transposed on packed W^T panels (M past a panel's end) */
+        {"t 3x3 s2 to 2x2", 1, 40, 4, 4, 70, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 2, 2},
+        {"t 1x1 3x3", 1, 33, 3, 3, 50, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 3, 3},
+        {"t 3x3 4x4 m130", 1, 20, 4, 4, 130, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 4, 4},
+        {"rows 3x3 8x8", 1, 24, 8, 8, 40, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 8, 8},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }

@@ -247,12 +247,20 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
         const size_t cols = (size_t)d->ib * d->ohw;
         w->col = ws_take(&at, d->ckg * cols);
         w->yb = ws_take(&at, (size_t)d->mg * cols);
+        if (!training && d->ohw <= 48) {
+            w->ct = ws_take(&at, d->ckg * d->ohw);
+            w->yt = ws_take(&at, (size_t)d->m * d->ohw);
+        }
         if (training && nthreads > 1) w->part = ws_take(&at, d->wsize);
         if (conv_is_1ch(d)) at = zmax(at, r16(nns_f32_dwconv2d_scratch_floats(&d->g))); /* forward scratch */
         break;
     }
     default: /* 1X1 */
         if (training && nthreads > 1) w->part = ws_take(&at, d->wsize);
+        if (!training && d->ohw <= 48) {
+            w->ct = ws_take(&at, (size_t)d->cg * d->ohw);
+            w->yt = ws_take(&at, (size_t)d->m * d->ohw);
+        }
         break;
     }
     w->per_thread = at;
@@ -337,7 +345,7 @@ static void conv_act_all(const conv_params *p, const conv_dims *d, float *Y) {
 typedef struct conv_packed {
     int folded, wino;
     int bf16;              /* the weights are bf16 values: wb holds them */
-    int spare;             /* (keeps the header 64 bytes) */
+    int wt;                /* W^T [K][M] (conv_wt_cols) at u + the Winograd filters */
     size_t w, b, scale, u; /* float offsets after the header */
     size_t wb, ldw;        /* bf16 weights: M rows ldw elements apart */
 } conv_packed;
@@ -366,7 +374,9 @@ static int conv_pack_layout(const nns_exec_node *e, conv_packed *h) {
     }
     h->u = at;
     if (h->wino) at += (size_t)d.m * d.c * 16;
-    return h->folded || h->wino || bf16;
+    h->wt = !bf16 && d.group == 1 && d.n == 1 && (d.algo == CONV_ALGO_IM2COL || d.algo == CONV_ALGO_1X1) &&
+            d.ohw <= conv_wt_cols(e->kern) && !conv_is_1ch(&d);
+    return h->folded || h->wino || bf16 || h->wt;
 }
 
 /* Only a constant weight (and bias) can be packed; the plan folds a
@@ -383,7 +393,8 @@ static size_t conv_packed_bytes(const nns_exec_node *e) {
     if (!conv_constant_weights(e) || !conv_pack_layout(e, &h)) return 0;
     conv_dims d;
     conv_dims_rt(e, &d);
-    return sizeof h + (h.u + (h.wino ? (size_t)d.m * d.c * 16 : 0)) * sizeof(float);
+    const size_t P = conv_wt_cols(e->kern), wt = h.wt ? ((size_t)d.m + P - 1) / P * P * d.ckg : 0;
+    return sizeof h + (h.u + (h.wino ? (size_t)d.m * d.c * 16 : 0) + wt) * sizeof(float);
 }
 
 /* W' = W * scale[m], b' = b * scale[m] + shift[m] (the folded BN's affine),
@@ -411,6 +422,13 @@ static void conv_pack(nns_exec_node *e, void *out) {
         W = wf;
     }
     if (h->wino) nns_conv_wino_pack(&d, W, f + h->u);
+    if (h->wt) { /* W [M][K] -> panels of P output channels, each W^T [K][P] (zeros past M) */
+        float *wt = f + h->u + (h->wino ? (size_t)d.m * d.c * 16 : 0);
+        const size_t P = conv_wt_cols(e->kern);
+        for (int m = 0; m < d.m; m++)
+            for (size_t l = 0; l < d.ckg; l++)
+                wt[(size_t)m / P * P * d.ckg + l * P + (size_t)m % P] = W[(size_t)m * d.ckg + l];
+    }
     h->bf16 = h->ldw && nns_bf16_exact(W, d.wsize);
     if (h->bf16) nns_bf16_rows(d.m, (int)d.ckg, W, d.ckg, (uint16_t *)(f + h->wb), h->ldw);
 }
@@ -452,6 +470,14 @@ static void conv_packed_get(const nns_exec_node *e, const conv_dims *d, const fl
         *B = f + h->b;
     }
     if (h->wino && d->algo == CONV_ALGO_WINO) *U = f + h->u;
+}
+
+/* The packed W^T of a layer of few pixels (conv_wt_cols), or NULL. */
+static const float *conv_packed_wt(const nns_exec_node *e, const conv_dims *d) {
+    if (!e->packed || e->training) return NULL;
+    const conv_packed *h = e->packed;
+    if (!h->wt || d->n != 1 || d->ohw > conv_wt_cols(e->kern)) return NULL;
+    return (const float *)(h + 1) + h->u + (h->wino ? (size_t)d->m * d->c * 16 : 0);
 }
 
 /* One image of a 1x1 layer, activated: the table's f32_gemm, or OpenBLAS
@@ -510,6 +536,11 @@ static void conv_forward(nns_exec_node *e) {
                 conv_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
             }
         }
+        return;
+    }
+    const float *WT = conv_packed_wt(e, &d);
+    if (WT && (d.algo == CONV_ALGO_IM2COL || d.algo == CONV_ALGO_1X1)) {
+        nns_conv_own_forward_t(&d, k, X, WT, B, Y, work, &ws, p->nthreads);
         return;
     }
     if (team == 1 && d.n == 1 && p->nthreads > 1 && conv_own_gemm_1image(k) &&

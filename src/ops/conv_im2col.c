@@ -68,6 +68,37 @@ void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const f
     }
 }
 
+void nns_conv_own_forward_t(const conv_dims *d, const nns_kernels *k, const float *x, const float *WT,
+                            const float *B, float *y, float *base, const conv_ws *ws, int nt) {
+    float *col = base + ws->col, *ct = base + ws->ct, *yt = base + ws->yt;
+    const int im2col = d->algo == CONV_ALGO_IM2COL, q = (int)d->ohw, m = d->m;
+    const size_t kd = im2col ? d->ckg : (size_t)d->cg;
+    const float *src = x;
+    if (im2col) {
+        k->f32_im2col(&d->g, d->cg, x, col, d->ohw);
+        src = col;
+    }
+    for (size_t l = 0; l < kd; l++) /* [K][q] -> [q][K] */
+        for (int j = 0; j < q; j++) ct[(size_t)j * kd + l] = src[l * d->ohw + (size_t)j];
+    const int P = (int)conv_wt_cols(k), panels = (m + P - 1) / P;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), n = omp_get_num_threads();
+        const int p0 = panels * t / n, p1 = panels * (t + 1) / n;
+        for (int pi = p0; pi < p1; pi++) /* panel pi: W^T [K][P], contiguous */
+            k->f32_gemm(q, m - pi * P < P ? m - pi * P : P, (int)kd, ct, kd, WT + (size_t)pi * P * kd, (size_t)P,
+                        NULL, yt + (size_t)pi * P, (size_t)m, NNS_FUSE_ACT_NONE, 0.0f, 0.0f);
+        const int j0 = p0 * P < m ? p0 * P : m, j1 = p1 * P < m ? p1 * P : m;
+        {
+            for (int c = j0; c < j1; c++) {
+                const float b = B ? B[c] : 0.0f;
+                for (int j = 0; j < q; j++)
+                    y[(size_t)c * q + j] = nns_fuse_act_apply(yt[(size_t)j * m + c] + b, d->act, d->lo, d->hi);
+            }
+        }
+    }
+}
+
 void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
                                   const float *B, float *Y, float *base, const conv_ws *ws, int64_t i0, int64_t i1) {
     if (conv_own_gemm(k, d->ckg)) {

@@ -53,6 +53,7 @@ typedef struct conv_ws {
     size_t xb;                   /* bf16 path: the columns in bf16 pairs */
     size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
     size_t wt;                   /* shared: WINO transformed weights (when not packed) */
+    size_t ct, yt;               /* one image of few pixels, transposed (conv_wt_cols) */
     size_t total;
 } conv_ws;
 
@@ -127,6 +128,18 @@ static inline int conv_own_gemm(const nns_kernels *k, size_t depth) {
     if (k->f32_gemm == nns_f32_gemm_8x48__avx512) return 1;
     return k->f32_gemm == nns_f32_gemm_4x24__avx2 && depth <= 128;
 }
+/* Output pixels per image up to which one image's GEMM runs transposed
+ * (pixels as the kernel's rows, output channels as its wide columns: a
+ * 2x2 plane fills 4 of the AVX2 kernel's 24 columns otherwise), on packed
+ * weights W^T [K][M]; 0: never (no own kernel in the table). */
+static inline size_t conv_wt_cols(const nns_kernels *k) {
+    return k->f32_gemm == nns_f32_gemm_8x48__avx512 ? 48 : k->f32_gemm == nns_f32_gemm_4x24__avx2 ? 24 : 0;
+}
+/* One image, group 1, transposed on WT (conv_im2col.c): the columns
+ * transposed into ws->ct, f32_gemm with the threads splitting the output
+ * channels into ws->yt, then bias and activation on the way back to Y. */
+void nns_conv_own_forward_t(const conv_dims *d, const nns_kernels *k, const float *x, const float *WT,
+                            const float *B, float *y, float *base, const conv_ws *ws, int nt);
 /* One image (IM2COL or 1X1) on the table's f32_gemm, nt threads splitting
  * the output rows (conv_im2col.c). */
 void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const float *x, const float *W,
