@@ -1079,6 +1079,25 @@ static void test_reduce(void) {
         }
         CHECK_MSG(ok, "%s over axes {0, 2}", kinds[q]);
         free(y);
+        /* the trailing axes {1, 2} (the contiguous path), NaN included for Max and Min */
+        static const int64_t tail[2] = {-1, 1};
+        ins[1].s64 = tail;
+        xv[13] = q == 2 || q == 3 ? NAN : xv[13];
+        y = opcheck_forward(kinds[q], ins, 2, 1, attr_keep, 0, 5, &sh);
+        ok = y && sh.ndim == 1 && sh.dims[0] == 2;
+        for (int a = 0; ok && a < 2; a++) {
+            double sum = 0, sq = 0, prod = 1, mx = -1e30, mn = 1e30, se = 0;
+            for (int c = 0; c < 12; c++) {
+                const double v = xv[a * 12 + c];
+                sum += v, sq += v * v, prod *= v, mx = v != v || mx != mx ? NAN : fmax(mx, v);
+                mn = v != v || mn != mn ? NAN : fmin(mn, v);
+            }
+            for (int c = 0; c < 12; c++) se += exp(xv[a * 12 + c] - mx);
+            const double want[] = {sum, sum / 12, mx, mn, prod, sum, sqrt(sq), sq, log(sum), mx + log(se)};
+            ok = want[q] != want[q] ? y[a] != y[a] : fabs(y[a] - want[q]) <= 1e-5 * fabs(want[q]) + 1e-6;
+        }
+        CHECK_MSG(ok, "%s over the trailing axes {1, 2}", kinds[q]);
+        free(y);
     }
 }
 

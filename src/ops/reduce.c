@@ -105,6 +105,29 @@ static void out_strides(const nns_shape *x, const int *red, int64_t *os, int64_t
         }                                                                                          \
     } while (0)
 
+/* The reduced dims are the trailing ones: output j reduces the cnt
+ * consecutive inputs from x + j * cnt, in index order as FOR_EACH would
+ * (the same results), outputs split among threads. */
+static void reduce_trailing(int k, const float *x, float *y, int64_t ny, int64_t cnt) {
+#pragma omp parallel for schedule(static) if (ny > 1 && ny * cnt > NNS_OMP_MIN_ELEMS)
+    for (int64_t j = 0; j < ny; j++) {
+        const float *v = x + j * cnt;
+        if (k == R_MAX || k == R_MIN) {
+            float c = k == R_MIN ? INFINITY : -INFINITY;
+            for (int64_t i = 0; i < cnt; i++)
+                if (v[i] != v[i] || (k == R_MIN ? v[i] < c : v[i] > c)) c = c != c ? c : v[i];
+            y[j] = c;
+            continue;
+        }
+        double a = k == R_PROD ? 1.0 : 0.0;
+        for (int64_t i = 0; i < cnt; i++) {
+            const double t = v[i];
+            a = k == R_PROD ? a * t : k == R_L1 ? a + fabs(t) : k == R_L2 || k == R_SUMSQ ? a + t * t : a + t;
+        }
+        y[j] = (float)(k == R_MEAN ? a / (double)cnt : k == R_L2 ? sqrt(a) : k == R_LOGSUM ? log(a) : a);
+    }
+}
+
 static void reduce_forward(nns_exec_node *e) {
     const reduce_params *p = e->params;
     const nns_shape *xs = &e->in[0]->shape;
@@ -117,6 +140,13 @@ static void reduce_forward(nns_exec_node *e) {
     out_strides(xs, red, os, &cnt);
     double *acc = e->work;
     const int k = p->kind;
+    int t = xs->ndim, trailing = 1;
+    while (t > 0 && red[t - 1]) t--;
+    for (int d = 0; d < t; d++) trailing &= !red[d];
+    if (trailing && t < xs->ndim && k != R_LOGSUMEXP) {
+        reduce_trailing(k, x, y, ny, cnt);
+        return;
+    }
     if (k == R_MAX || k == R_MIN || k == R_LOGSUMEXP) { /* the extreme (for LogSumExp, its shift) */
         for (int64_t j = 0; j < ny; j++) y[j] = k == R_MIN ? INFINITY : -INFINITY;
         FOR_EACH(xs, os, {

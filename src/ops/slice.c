@@ -9,6 +9,8 @@
  * 1); the plan re-infers with the concrete batch. All-constant inputs are
  * folded at import instead (src/onnx/onnx_fold.c). Backward adds each
  * output's gradient to its source element. */
+#include <string.h>
+
 #include "core/checked.h"
 #include "ops/op_util.h"
 
@@ -124,7 +126,42 @@ static nns_status slice_infer(const nns_graph *g, const nns_node *n, const void 
         }                                                                                                 \
     } while (0)
 
+/* Runs of contiguous elements: dims from `inner` on are copied whole (the
+ * first of them from its start index); the dims before walk as usual. */
+static void slice_forward_runs(nns_exec_node *e, const int64_t *first, const int64_t *step, int inner) {
+    const nns_shape *xs = &e->in[0]->shape, *ys = &e->out[0]->shape;
+    const float *x = nns_tv_cf32(e->in[0]);
+    float *y = nns_tv_f32(e->out[0]);
+    int64_t is[NNS_MAX_DIMS], run = 1, s = 1, idx[NNS_MAX_DIMS] = {0};
+    for (int d = xs->ndim - 1; d >= 0; d--) is[d] = s, s *= xs->dims[d];
+    for (int d = inner; d < ys->ndim; d++) run *= ys->dims[d];
+    int64_t rows = 1, base = 0;
+    for (int d = 0; d < inner; d++) rows *= ys->dims[d];
+    for (int d = 0; d < ys->ndim; d++) base += first[d] * is[d];
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t src = base;
+        for (int d = 0; d < inner; d++) src += idx[d] * step[d] * is[d];
+        memcpy(y + r * run, x + src, (size_t)run * sizeof(float));
+        for (int d = inner - 1; d >= 0; d--) {
+            if (++idx[d] < ys->dims[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
 static void slice_forward(nns_exec_node *e) {
+    const nns_shape *xs = &e->in[0]->shape, *ys = &e->out[0]->shape;
+    int64_t first[NNS_MAX_DIMS], step[NNS_MAX_DIMS];
+    nns_shape o;
+    slice_geom(e->node, e->params, xs, first, step, &o);
+    int inner = ys->ndim; /* whole trailing dims, then one more taken with step 1 */
+    while (inner > 0 && step[inner - 1] == 1 && first[inner - 1] == 0 && ys->dims[inner - 1] == xs->dims[inner - 1])
+        inner--;
+    if (inner > 0 && step[inner - 1] == 1) inner--;
+    if (inner < ys->ndim && nns_shape_numel(ys) > 0) {
+        slice_forward_runs(e, first, step, inner);
+        return;
+    }
     const float *x = nns_tv_cf32(e->in[0]);
     float *y = nns_tv_f32(e->out[0]);
     SLICE_WALK(e, y[j] = x[src]);

@@ -29,9 +29,17 @@ static inline __m256 load_strided(const float *p, int sw, __m256i step) {
     return _mm256_i32gather_ps(p, step, 4);
 }
 
+/* Lanes l of an 8-float run starting at column c0 that fall in [0, iw). */
+static inline __m256i cols_in(int c0, int iw) {
+    const __m256i c = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(c0));
+    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(iw), c), _mm256_cmpgt_epi32(c, _mm256_set1_epi32(-1)));
+}
+
 /* Output columns ox..ox+n-1 (n <= 8) of row oy, any of whose taps may fall
  * outside the row: those read as -inf, which the rule never takes over a
- * value, and a window with no tap inside gives 0 as in the reference. */
+ * value, and a window with no tap inside gives 0 as in the reference.
+ * Strides 1 and 2 read under masks (no lane outside the row is touched),
+ * others gather. */
 static void block_masked(const nns_conv2d_geom *g, const float *x, int oy, int ox, int n, float *yr) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i col = _mm256_sub_epi32(_mm256_mullo_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(ox)),
@@ -49,7 +57,19 @@ static void block_masked(const nns_conv2d_geom *g, const float *x, int oy, int o
             const __m256i in = _mm256_and_si256(_mm256_and_si256(live, _mm256_cmpgt_epi32(iw, c)),
                                                 _mm256_cmpgt_epi32(c, _mm256_set1_epi32(-1)));
             const __m256 m = _mm256_castsi256_ps(in);
-            best = take(_mm256_mask_i32gather_ps(ninf, r, _mm256_and_si256(c, in), m, 4), best);
+            const int c0 = ox * g->sw - g->pl + j * g->dw;
+            __m256 v;
+            if (g->sw == 1) {
+                v = _mm256_maskload_ps(r + c0, _mm256_and_si256(in, cols_in(c0, g->iw)));
+            } else if (g->sw == 2) {
+                const __m256 v0 = _mm256_maskload_ps(r + c0, cols_in(c0, g->iw));
+                const __m256 v1 = _mm256_maskload_ps(r + c0 + 8, cols_in(c0 + 8, g->iw));
+                const __m256 e = _mm256_shuffle_ps(v0, v1, 0x88);
+                v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+            } else {
+                v = _mm256_mask_i32gather_ps(ninf, r, _mm256_and_si256(c, in), m, 4);
+            }
+            best = take(_mm256_blendv_ps(ninf, v, m), best);
             any = _mm256_or_ps(any, m);
         }
     }
