@@ -68,6 +68,10 @@ static int nns_conv_wino_min_tiles_get(void) {
 /* IM2COL: images are batched into one GEMM while their im2col columns take
  * at most this many floats (and their output rows at most a quarter). */
 #define CONV_IM2COL_COL_FLOATS 65536
+/* ... but at least this many columns per GEMM where the batch has the
+ * images: ResNet-18's layer4.0.conv1 (2x2 planes, 2304 deep) got GEMMs 12
+ * columns wide, 15.6 ms at batch 64; 9.8 ms with 384 (AVX2, 2 threads). */
+#define CONV_IM2COL_MIN_COLS 384
 
 static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const conv_params *p,
                                 const nns_shape *x, const nns_shape *w, const nns_shape *b) {
@@ -116,6 +120,8 @@ static nns_status conv_validate(const nns_graph *gr, const nns_node *node, const
 void nns_conv_im2col_batch(conv_dims *d) {
     size_t per = (d->ckg + 4 * (size_t)d->mg) * d->ohw;
     int64_t ib = per ? (int64_t)(CONV_IM2COL_COL_FLOATS / per) : 1;
+    const int64_t wide = ((int64_t)CONV_IM2COL_MIN_COLS + (int64_t)d->ohw - 1) / (int64_t)(d->ohw ? d->ohw : 1);
+    if (ib < wide) ib = wide;
     if (ib < 1) ib = 1;
     if (d->n > 0 && ib > d->n) ib = d->n;
     d->ib = (int)ib;
