@@ -1143,8 +1143,36 @@ static void test_bf16_pack_pairs(const nns_kernels *k) {
     }
 }
 
+/* Planes of at most 16 outputs with 8 to 21 channels (the AVX2 kernel's
+ * blocks of 8 and the rest), against the reference. */
+static void test_dwconv_small(const nns_kernels *k, int iters) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = random_geom(6);
+        if ((size_t)g.oh * g.ow > 16) continue;
+        const int n = rnd(1, 2), nc = rnd(8, 21);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
+        const size_t xs = nc * ihw + 3, ys = nc * ohw + 2, scr_n = nns_f32_dwconv2d_scratch_floats(&g);
+        float *scr = aligned_alloc(64, ((scr_n * sizeof(float)) + 63) / 64 * 64);
+        float *x = malloc(xs * n * sizeof(float)), *w = malloc(nc * taps * sizeof(float)), bias[21];
+        float *y1 = calloc(ys * n, sizeof(float)), *y2 = calloc(ys * n, sizeof(float));
+        fill(x, xs * n), fill(w, nc * taps), fill(bias, 21);
+        ref->f32_dwconv2d(&g, n, nc, x, xs, w, it % 2 ? bias : NULL, y1, ys, scr);
+        k->f32_dwconv2d(&g, n, nc, x, xs, w, it % 2 ? bias : NULL, y2, ys, scr);
+        double e = 0;
+        for (int b = 0; b < n; b++) {
+            const double eb = max_rel_err(y2 + b * ys, y1 + b * ys, ys);
+            if (eb > e) e = eb;
+        }
+        CHECK_MSG(e < 1e-5, "%s dwconv2d small planes (n %d, nc %d): ih%d iw%d k%dx%d s%d,%d -> %dx%d: err %g",
+                  cur_variant, n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.oh, g.ow, e);
+        free(scr), free(x), free(w), free(y1), free(y2);
+    }
+}
+
 static void test_f32_dwconv2d(const nns_kernels *k) {
     test_dwconv(k, 300);
+    test_dwconv_small(k, 300);
     test_dwconv_model_shapes(k);
     test_dwconv_3x3s2(k, 400);
 }

@@ -3,7 +3,8 @@
  * channel by m filters (nns_f32_conv2d_1ch), AVX2+FMA. Any kernel size (up to NNS_DWCONV2D_MAX_TAPS taps),
  * stride, dilation and padding, through the phase-plane layout of
  * dwconv2d_layout.h: a plane becomes a 1-D convolution over flattened
- * outputs, 32 per step. */
+ * outputs, 32 per step; planes of at most 16 outputs go 8 channels at a
+ * time instead (dw_small). */
 #include "kernels/dwconv2d_layout.h"
 #include "kernels/x86/avx2_util.h"
 #include "kernels/x86/dw3x3s2.h"
@@ -93,9 +94,71 @@ static void dw3x3s2_plane(const nns_conv2d_geom *g, const dw_s2_chunk *ck, int n
     }
 }
 
+/* ---- small planes: 8 channels at a time ----
+ * With at most DW_SMALL_PIXELS outputs a plane, per-plane work (packing,
+ * partial vectors) costs more than the arithmetic; instead each output pixel
+ * of 8 channels is one vector: the taps inside the plane (a list made once
+ * per call), the inputs gathered across the 8 planes, the filters across
+ * their rows. Sums start from the bias and add the taps in the reference's
+ * order (rows, then columns). */
+#define DW_SMALL_PIXELS 16
+#define DW_SMALL_TAPS 25
+
+static int dw_small_fits(const nns_conv2d_geom *g, int nc) {
+    return nc >= 8 && (size_t)g->oh * g->ow <= DW_SMALL_PIXELS && g->kh * g->kw <= DW_SMALL_TAPS &&
+           (size_t)g->ih * g->iw * 8 <= (size_t)INT32_MAX / 8;
+}
+
+static void dw_small_block(const nns_conv2d_geom *g, const int *tap_n, const int (*tap)[DW_SMALL_TAPS][2],
+                           const float *x, const float *w, const float *bias, float *y) {
+    const int taps = g->kh * g->kw, ihw = g->ih * g->iw, ohw = g->oh * g->ow;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i xi = _mm256_mullo_epi32(lane, _mm256_set1_epi32(ihw)), wi = _mm256_mullo_epi32(lane, _mm256_set1_epi32(taps));
+    __m256 wv[DW_SMALL_TAPS];
+    for (int t = 0; t < taps; t++) wv[t] = _mm256_i32gather_ps(w + t, wi, 4);
+    const __m256 b = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    float out[8];
+    for (int q = 0; q < ohw; q++) {
+        __m256 acc = b;
+        for (int k = 0; k < tap_n[q]; k++)
+            acc = _mm256_fmadd_ps(wv[tap[q][k][0]], _mm256_i32gather_ps(x + tap[q][k][1], xi, 4), acc);
+        _mm256_storeu_ps(out, acc);
+        for (int l = 0; l < 8; l++) y[(size_t)l * ohw + q] = out[l];
+    }
+}
+
+static void dw_small(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride, const float *w,
+                     const float *bias, float *y, size_t y_stride) {
+    int tap_n[DW_SMALL_PIXELS], tap[DW_SMALL_PIXELS][DW_SMALL_TAPS][2];
+    for (int oy = 0, q = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++, q++) {
+            tap_n[q] = 0;
+            for (int i = 0; i < g->kh; i++)
+                for (int j = 0; j < g->kw; j++) {
+                    const int iy = oy * g->sh - g->pt + i * g->dh, ix = ox * g->sw - g->pl + j * g->dw;
+                    if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) continue;
+                    tap[q][tap_n[q]][0] = i * g->kw + j;
+                    tap[q][tap_n[q]++][1] = iy * g->iw + ix;
+                }
+        }
+    const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow, taps = (size_t)g->kh * g->kw;
+    for (int b = 0; b < n; b++)
+        for (int c = 0; c + 8 <= nc; c += 8)
+            dw_small_block(g, tap_n, (const int(*)[DW_SMALL_TAPS][2])tap, x + (size_t)b * x_stride + c * ihw,
+                           w + (size_t)c * taps, bias ? bias + c : NULL, y + (size_t)b * y_stride + c * ohw);
+}
+
 void nns_f32_dwconv2d__avx2(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride,
                             const float *w, const float *bias, float *y, size_t y_stride, float *scratch) {
     const int taps = g->kh * g->kw;
+    if (dw_small_fits(g, nc)) { /* blocks of 8 channels; the rest below */
+        const int done = nc / 8 * 8;
+        dw_small(g, n, done, x, x_stride, w, bias, y, y_stride);
+        if (done == nc) return;
+        const size_t ihw = (size_t)g->ih * g->iw, oplane = (size_t)g->oh * g->ow;
+        x += done * ihw, y += done * oplane, w += (size_t)done * taps, bias = bias ? bias + done : NULL;
+        nc -= done;
+    }
     if (nns_dw_is_3x3s2(g)) {
         dw_s2_chunk ck[NNS_DW3X3S2_MAX_CHUNKS];
         const int nch = (g->ow + 7) / 8;
