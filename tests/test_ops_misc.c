@@ -1396,6 +1396,67 @@ static void test_nllloss(void) {
     }
 }
 
+/* ---- Resize ----
+ * [1, 2, 3, 4] to [1, 2, 6, 8] by scales: nearest with asymmetric
+ * coordinates and floor (what F.interpolate's nearest exports) against
+ * y = x[i / 2][j / 2], and linear with half_pixel against PyTorch's
+ * bilinear rule (source clamped at 0, the next index at the edge); cubic is
+ * refused by name. */
+static int g_resize_linear;
+static void attr_resize(nns_graph *g, int node) {
+    nns_graph_set_attr_string(g, node, "mode", g_resize_linear ? "linear" : "nearest");
+    nns_graph_set_attr_string(g, node, "coordinate_transformation_mode", g_resize_linear ? "half_pixel" : "asymmetric");
+    nns_graph_set_attr_string(g, node, "nearest_mode", "floor");
+}
+static void attr_cubic(nns_graph *g, int node) { nns_graph_set_attr_string(g, node, "mode", "cubic"); }
+
+static double bilinear_src(int o, int in, int64_t *i0, int64_t *i1) {
+    double s = (o + 0.5) / 2.0 - 0.5;
+    if (s < 0) s = 0;
+    *i0 = (int64_t)s;
+    *i1 = *i0 + 1 < in ? *i0 + 1 : in - 1;
+    return s - (double)*i0;
+}
+
+static void test_resize(void) {
+    static const float scales[4] = {1, 1, 2, 2};
+    float xv[24];
+    for (int i = 0; i < 24; i++) xv[i] = (float)((i * 5) % 11) - 3.0f;
+    for (int lin = 0; lin < 2; lin++) {
+        g_resize_linear = lin;
+        oc_input ins[3] = {IN(1, 2, 3, 4), {0}, IN(4)};
+        ins[0].f32 = xv;
+        ins[1].omitted = 1;
+        ins[2].f32 = scales;
+        nns_shape sh;
+        float *y = opcheck_forward("Resize", ins, 3, 1, attr_resize, 0, 1, &sh);
+        int ok = y && sh.ndim == 4 && sh.dims[2] == 6 && sh.dims[3] == 8;
+        for (int c = 0; ok && c < 2; c++)
+            for (int i = 0; ok && i < 6; i++)
+                for (int j = 0; ok && j < 8; j++) {
+                    const float *xc = xv + c * 12;
+                    double want;
+                    if (!lin) {
+                        want = xc[(i / 2) * 4 + j / 2];
+                    } else {
+                        int64_t a0, a1, b0, b1;
+                        const double fy = bilinear_src(i, 3, &a0, &a1), fx = bilinear_src(j, 4, &b0, &b1);
+                        want = (1 - fy) * ((1 - fx) * xc[a0 * 4 + b0] + fx * xc[a0 * 4 + b1]) +
+                               fy * ((1 - fx) * xc[a1 * 4 + b0] + fx * xc[a1 * 4 + b1]);
+                    }
+                    ok = fabs(y[(c * 6 + i) * 8 + j] - want) < 1e-5;
+                }
+        CHECK_MSG(ok, "Resize %s 2x", lin ? "linear half_pixel" : "nearest asymmetric floor");
+        free(y);
+    }
+    oc_input ins[3] = {IN(1, 2, 3, 4), {0}, IN(4)};
+    ins[1].omitted = 1;
+    ins[2].f32 = scales;
+    nns_graph *g = oc_build("Resize", ins, 3, 1, attr_cubic, 1);
+    CHECK_MSG(!g && strstr(nns_last_error(), "mode 'cubic'"), "Resize cubic: %s", nns_last_error());
+    nns_graph_free(g);
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1671,6 +1732,7 @@ int main(void) {
     test_trilu();
     test_logic();
     test_nllloss();
+    test_resize();
     test_binary();
     test_determinism();
     test_batchnorm();

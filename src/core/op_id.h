@@ -114,6 +114,8 @@ typedef enum nns_op {
     NNS_OP_MEAN,
     NNS_OP_NLLLOSS,
     NNS_OP_SCELOSS,
+    NNS_OP_RESIZE,
+    NNS_OP_UPSAMPLE,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

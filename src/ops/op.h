@@ -380,6 +380,8 @@ NNS_DECLARE_OP(nns_op_sum);
 NNS_DECLARE_OP(nns_op_mean);
 NNS_DECLARE_OP(nns_op_nllloss);
 NNS_DECLARE_OP(nns_op_sceloss);
+NNS_DECLARE_OP(nns_op_resize);
+NNS_DECLARE_OP(nns_op_upsample);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

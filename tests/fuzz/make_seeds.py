@@ -234,6 +234,13 @@ def plan_seeds():
                                         ignore_index=2, name='nll'),
                             h.make_node('Add', ['l1', 'l2'], ['y'], name='add')],
           [sc_('lw', [1.0, 0.5, 2.0])], ['N', 3], ['N'])
+    model('resize_modes', [h.make_node('Unsqueeze', ['x', 'ax2'], ['u'], name='unsq'),
+                           h.make_node('Resize', ['u', '', 'rs'], ['r1'], mode='linear', name='resize_lin'),
+                           h.make_node('Resize', ['r1', '', 'rs2'], ['r2'], mode='nearest',
+                                       coordinate_transformation_mode='asymmetric', nearest_mode='floor',
+                                       name='resize_near'),
+                           h.make_node('ReduceMean', ['r2'], ['y'], axes=[2, 3], keepdims=0, name='mean')],
+          [i64('ax2', [2, 3]), sc_('rs', [1.0, 1.0, 2.0, 2.0]), sc_('rs2', [1.0, 1.0, 0.5, 0.5])], ['N', 3], ['N', 3])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
