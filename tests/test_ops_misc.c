@@ -1457,6 +1457,55 @@ static void test_resize(void) {
     nns_graph_free(g);
 }
 
+/* ---- ConvTranspose ----
+ * X [2, 4, 3, 3], W [4, 3, 3, 2] (group 2: 6 output channels), stride 2x1,
+ * dilation 1x2, pads, output_padding 1 on the rows, bias; then the same
+ * with output_shape instead of pads. Against the scatter form
+ * y[m][iy * s - pt + i * d][...] += x[c][iy][ix] * w[c][m][i][j]. */
+static int g_ct_shape;
+static void attr_ct(nns_graph *g, int node) {
+    nns_graph_set_attr_ints(g, node, "strides", 2, (const int64_t[]){2, 1});
+    nns_graph_set_attr_ints(g, node, "dilations", 2, (const int64_t[]){1, 2});
+    nns_graph_set_attr_int(g, node, "group", 2);
+    if (g_ct_shape) {
+        nns_graph_set_attr_ints(g, node, "output_shape", 2, (const int64_t[]){7, 5});
+    } else {
+        nns_graph_set_attr_ints(g, node, "pads", 4, (const int64_t[]){1, 0, 0, 1});
+        nns_graph_set_attr_ints(g, node, "output_padding", 2, (const int64_t[]){1, 0});
+    }
+}
+
+static void test_convtranspose(void) {
+    for (int q = 0; q < 2; q++) {
+        g_ct_shape = q;
+        oc_input ins[3] = {IN(2, 4, 3, 3), IN(4, 3, 3, 2), IN(6)};
+        nns_shape sh;
+        float *y = opcheck_forward("ConvTranspose", ins, 3, 1, attr_ct, 0, 60 + (uint64_t)q, &sh);
+        float *x = opcheck_input_values(ins, 3, 0, 60 + (uint64_t)q), *w = opcheck_input_values(ins, 3, 1, 60 + (uint64_t)q);
+        float *b = opcheck_input_values(ins, 3, 2, 60 + (uint64_t)q);
+        /* full size: 2 * (3 - 1) + 3 = 7 rows, (3 - 1) + 3 = 5 columns; output_shape [7, 5] has no
+         * padding, pads [1, 0, 0, 1] with output_padding 1 give 7 x 4 from row 1 */
+        const int oh = 7, ow = q ? 5 : 4, pt = q ? 0 : 1, pl = 0;
+        int ok = y && sh.ndim == 4 && sh.dims[1] == 6 && sh.dims[2] == oh && sh.dims[3] == ow;
+        double want[2 * 6 * 8 * 6] = {0};
+        for (int n = 0; n < 2; n++)
+            for (int c = 0; c < 4; c++)
+                for (int m = 0; m < 3; m++)
+                    for (int iy = 0; iy < 3; iy++)
+                        for (int ix = 0; ix < 3; ix++)
+                            for (int i = 0; i < 3; i++)
+                                for (int j = 0; j < 2; j++) {
+                                    const int oy = iy * 2 - pt + i, ox = ix - pl + j * 2, mo = (c / 2) * 3 + m;
+                                    if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
+                                    want[((n * 6 + mo) * oh + oy) * ow + ox] +=
+                                        (double)x[((n * 4 + c) * 3 + iy) * 3 + ix] * w[((c * 3 + m) * 3 + i) * 2 + j];
+                                }
+        for (int i = 0; ok && i < 2 * 6 * oh * ow; i++) ok = fabs(y[i] - (want[i] + b[(i / (oh * ow)) % 6])) < 1e-4;
+        CHECK_MSG(ok, "ConvTranspose %s", q ? "output_shape" : "pads and output_padding");
+        free(y), free(x), free(w), free(b);
+    }
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1733,6 +1782,7 @@ int main(void) {
     test_logic();
     test_nllloss();
     test_resize();
+    test_convtranspose();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -99,6 +99,7 @@ static const char *const op_names[] = {
     [NNS_OP_SCELOSS] = "SoftmaxCrossEntropyLoss",
     [NNS_OP_RESIZE] = "Resize",
     [NNS_OP_UPSAMPLE] = "Upsample",
+    [NNS_OP_CONVTRANSPOSE] = "ConvTranspose",
     [NNS_OP_ADD] = "Add",
     [NNS_OP_SUB] = "Sub",
     [NNS_OP_MUL] = "Mul",

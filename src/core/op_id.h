@@ -116,6 +116,7 @@ typedef enum nns_op {
     NNS_OP_SCELOSS,
     NNS_OP_RESIZE,
     NNS_OP_UPSAMPLE,
+    NNS_OP_CONVTRANSPOSE,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

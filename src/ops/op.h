@@ -382,6 +382,7 @@ NNS_DECLARE_OP(nns_op_nllloss);
 NNS_DECLARE_OP(nns_op_sceloss);
 NNS_DECLARE_OP(nns_op_resize);
 NNS_DECLARE_OP(nns_op_upsample);
+NNS_DECLARE_OP(nns_op_convtranspose);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

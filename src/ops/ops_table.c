@@ -116,6 +116,7 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_SCELOSS] = &nns_op_sceloss,
     [NNS_OP_RESIZE] = &nns_op_resize,
     [NNS_OP_UPSAMPLE] = &nns_op_upsample,
+    [NNS_OP_CONVTRANSPOSE] = &nns_op_convtranspose,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -241,6 +241,12 @@ def plan_seeds():
                                        name='resize_near'),
                            h.make_node('ReduceMean', ['r2'], ['y'], axes=[2, 3], keepdims=0, name='mean')],
           [i64('ax2', [2, 3]), sc_('rs', [1.0, 1.0, 2.0, 2.0]), sc_('rs2', [1.0, 1.0, 0.5, 0.5])], ['N', 3], ['N', 3])
+    model('convtranspose', [h.make_node('Unsqueeze', ['x', 'ax2'], ['u'], name='unsq'),
+                            h.make_node('ConvTranspose', ['u', 'ctw', 'ctb'], ['c'], strides=[2, 2], pads=[0, 1, 1, 0],
+                                        output_padding=[1, 0], name='convt'),
+                            h.make_node('ReduceMean', ['c'], ['y'], axes=[2, 3], keepdims=0, name='mean')],
+          [i64('ax2', [2, 3]), sc_('ctw', np.linspace(-1, 1, 3 * 2 * 3 * 3).reshape(3, 2, 3, 3)),
+           sc_('ctb', [0.5, -0.25])], ['N', 3], ['N', 2])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
