@@ -1112,6 +1112,71 @@ static void test_legacy_opsets(void) {
     T_free();
 }
 
+/* 1-D windows run as 2-D ones: Conv [N, 2, 7] with a constant weight
+ * [3, 2, 3] (stride 2, dilation 2, pads 2 and 1), then MaxPool of 2 (stride
+ * 1) and AveragePool of 3 (pad 1 each side, pads counted out), against a
+ * direct computation; a Conv whose weight is a graph input is refused. */
+static void test_1d_windows(void) {
+    model M;
+    nns_graph *g = NULL;
+    int64_t xd[] = {1, 2, 7}, wd[] = {3, 2, 3}, k3 = 3;
+    float w[18], b[3] = {0.5f, -1.0f, 0.25f};
+    for (int i = 0; i < 18; i++) w[i] = (float)((i * 7) % 5) * 0.25f - 0.5f;
+    model_init(&M, 13);
+    add_in(&M, "x", 3, xd);
+    add_init_f32(&M, "w", 3, wd, w);
+    add_init_f32(&M, "b", 1, &k3, b);
+    Onnx__NodeProto *n = add_nodep(&M, "Conv", "conv1d", "x,w,b", "c");
+    attr_is(n, "strides", 1, (const int64_t[]){2});
+    attr_is(n, "dilations", 1, (const int64_t[]){2});
+    attr_is(n, "pads", 2, (const int64_t[]){2, 1});
+    n = add_nodep(&M, "MaxPool", "max1d", "c", "m");
+    attr_is(n, "kernel_shape", 1, (const int64_t[]){2});
+    n = add_nodep(&M, "AveragePool", "avg1d", "m", "y");
+    attr_is(n, "kernel_shape", 1, (const int64_t[]){3});
+    attr_is(n, "pads", 2, (const int64_t[]){1, 1});
+    add_out(&M, "y");
+    CHECK_OK(load_model(&M, "conv1d.onnx", &g));
+    float x[3 * 14], y[3 * 6] = {0};
+    for (int i = 0; i < 42; i++) x[i] = (float)((i * 5) % 9) - 4.0f;
+    if (g) {
+        /* conv: (7 + 3 - 5) / 2 + 1 = 3 outputs; MaxPool of 2: 2; AveragePool of 3, pads 1: 2 */
+        CHECK(g->values[g->outputs[0]].shape.ndim == 3 && g->values[g->outputs[0]].shape.dims[2] == 2);
+        int ok = runs_at_batch3(g, x, y);
+        for (int s = 0; ok && s < 3; s++)
+            for (int m = 0; ok && m < 3; m++) {
+                double c[3], mx[2];
+                for (int o = 0; o < 3; o++) {
+                    c[o] = b[m];
+                    for (int ch = 0; ch < 2; ch++)
+                        for (int k = 0; k < 3; k++) {
+                            const int i = o * 2 - 2 + k * 2;
+                            if (i >= 0 && i < 7) c[o] += (double)x[s * 14 + ch * 7 + i] * w[(m * 2 + ch) * 3 + k];
+                        }
+                }
+                for (int o = 0; o < 2; o++) mx[o] = fmax(c[o], c[o + 1]);
+                for (int o = 0; ok && o < 2; o++) {
+                    double sum = 0;
+                    int cnt = 0;
+                    for (int k = -1; k <= 1; k++)
+                        if (o + k >= 0 && o + k < 2) sum += mx[o + k], cnt++;
+                    ok = fabs(y[(s * 3 + m) * 2 + o] - sum / cnt) < 1e-5;
+                }
+            }
+        CHECK_MSG(ok, "1-D Conv, MaxPool, AveragePool");
+    }
+    nns_graph_free(g);
+    g = NULL;
+    T_free();
+    model_init(&M, 13);
+    add_in(&M, "x", 3, xd);
+    add_in(&M, "w", 3, wd);
+    add_nodep(&M, "Conv", "conv1d", "x,w", "y");
+    add_out(&M, "y");
+    EXPECT_FAIL(load_model(&M, "conv1d_w.onnx", &g), NNS_STATUS_UNSUPPORTED, "'conv1d'", "constant weight of rank 3");
+    T_free();
+}
+
 /* An inference plan of g at batch 3 (what evaluation and training build). */
 static nns_status plan_at_batch3(nns_graph *g) {
     nns_plan *p = NULL;
@@ -1181,6 +1246,7 @@ int main(void) {
     test_round_trip();
     test_unsupported_op();
     test_legacy_opsets();
+    test_1d_windows();
     test_bool_import();
     test_free_batch();
     test_folding();

@@ -639,7 +639,7 @@ static nns_status copy_attr(nns_onnx_loader *L, int ni, const char *nn, const ch
 
 /* ---- nodes ----------------------------------------------------------------- */
 
-#define MAX_SKIP 8
+#define MAX_SKIP 12
 
 /* One ONNX node on its way into the graph. */
 typedef struct node_ctx {
@@ -1077,6 +1077,96 @@ static nns_status copy_attrs(node_ctx *c, int ni) {
     return NNS_OK;
 }
 
+/* ---- 1-D windows as 2-D ones ----------------------------------------------- */
+
+/* A 1-D Conv, MaxPool or AveragePool (input [N, C, L]). */
+static int is_1d_window(const node_ctx *c) {
+    if (strcmp(c->op, "Conv") && strcmp(c->op, "MaxPool") && strcmp(c->op, "AveragePool")) return 0;
+    const nns_shape *x = ref_shape(c->L, &c->refs[0]);
+    return x && x->ndim == 3;
+}
+
+/* Node name base, made unique among the graph's nodes. */
+static void unique_node_name(const nns_onnx_loader *L, const char *base, char *buf, size_t len) {
+    snprintf(buf, len, "%s", base);
+    for (int k = 1; nns_graph_find_node(L->g, buf) >= 0; k++) snprintf(buf, len, "%s_%d", base, k);
+}
+
+/* Unsqueeze or Squeeze of `in` at axis 2 into `out` (a node of its own). */
+static nns_status axis2_node(node_ctx *c, const char *op, const char *suffix, const char *in, const char *out) {
+    nns_onnx_loader *L = c->L;
+    int64_t *two = malloc(sizeof *two);
+    if (!two) return LERR(NNS_STATUS_NOMEM, "node '%s': out of memory", c->nn);
+    *two = 2;
+    const int64_t one = 1;
+    const nns_shape s = nns_shape_make(1, &one);
+    int ki, ni;
+    nns_status st = push_shape(L, c->nn, "axis2", &s, two, &ki);
+    if (!st) st = const_to_graph(L, ki, 0);
+    if (st) return st;
+    char name[256], base[240];
+    snprintf(base, sizeof base, "%.200s_%s", c->nn, suffix);
+    unique_node_name(L, base, name, sizeof name);
+    const char *ins[2] = {in, L->k[ki].name};
+    if ((st = nns_graph_add_node(L->g, op, name, 2, ins, 1, &out, &ni)) || (st = nns_graph_infer_node(L->g, ni)))
+        return wrap(L, st);
+    return NNS_OK;
+}
+
+/* One window attribute of a 1-D op as its 2-D form: [v...] -> [lead, v0] per
+ * axis (pads: [b, e] -> [0, b, 0, e]). */
+static nns_status lift_attr(node_ctx *c, int ni, const char *name, int64_t lead) {
+    const nns_onnx_loader *L = c->L;
+    const Onnx__AttributeProto *a = nns_onnx_attr(c->np, name);
+    const int pads = !strcmp(name, "pads");
+    if (!a) return NNS_OK;
+    if ((int)a->n_ints != (pads ? 2 : 1))
+        return LERR(NNS_STATUS_FORMAT, "node '%s' (%s): attribute '%s' has %zu values for a 1-D window", c->nn, c->op,
+                    name, a->n_ints);
+    const int64_t v[4] = {lead, a->ints[0], lead, pads ? a->ints[1] : 0};
+    nns_status st = nns_graph_set_attr_ints(L->g, ni, name, pads ? 4 : 2, v);
+    return st ? wrap(L, st) : NNS_OK;
+}
+
+/* A 1-D window op as Unsqueeze (axis 2), the 2-D op with its attributes
+ * lifted ([k] -> [1, k]; pads [b, e] -> [0, b, 0, e]) and a constant
+ * weight [M, C, k] as [M, C, 1, k], then Squeeze (axis 2) into the
+ * node's output: the data of [N, C, L] and [N, C, 1, L] are the same. */
+static nns_status lift_1d(node_ctx *c) {
+    nns_onnx_loader *L = c->L;
+    static const char *const lifted[] = {"kernel_shape", "strides", "dilations", "pads"};
+    if (c->n_out != 1)
+        return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (%s): a 1-D window with %d outputs", c->nn, c->op, c->n_out);
+    nns_status st;
+    if (!strcmp(c->op, "Conv")) {
+        const nns_shape *w = ref_shape(L, &c->refs[1]);
+        if (c->kin[1] < 0 || !w || w->ndim != 3)
+            return LERR(NNS_STATUS_UNSUPPORTED, "node '%s' (Conv): a 1-D convolution needs a constant weight of rank 3",
+                        c->nn);
+        nns_shape s = *w;
+        s.ndim = 4, s.dims[3] = w->dims[2], s.dims[2] = 1;
+        if ((st = legacy_reshape_const(c, 1, &s))) return st;
+    }
+    for (int i = 0; i < 4; i++) c->skip[c->n_skip++] = lifted[i];
+    const char *ins[NNS_MAX_NODE_IO], *outs[NNS_MAX_NODE_IO];
+    char onames[NNS_MAX_NODE_IO][64], x2[256], y2[256], b2[240];
+    if ((st = bind_inputs(c, ins)) || (st = name_outputs(c, outs, onames))) return st;
+    snprintf(b2, sizeof b2, "%.200s_2d_in", c->nn);
+    unique_value_name(L, b2, x2, sizeof x2);
+    if ((st = axis2_node(c, "Unsqueeze", "to2d", ins[0], x2))) return st;
+    snprintf(b2, sizeof b2, "%.200s_2d_out", c->nn);
+    unique_value_name(L, b2, y2, sizeof y2);
+    ins[0] = x2;
+    const char *o2 = y2;
+    int ni;
+    if ((st = nns_graph_add_node(L->g, c->op, c->nn, c->n_in, ins, 1, &o2, &ni))) return wrap(L, st);
+    if ((st = copy_attrs(c, ni))) return st;
+    for (int i = 0; i < 4; i++)
+        if ((st = lift_attr(c, ni, lifted[i], i == 3 ? 0 : 1))) return st;
+    if ((st = nns_graph_infer_node(L->g, ni))) return wrap(L, st);
+    return axis2_node(c, "Squeeze", "to1d", y2, outs[0]);
+}
+
 /* ---- operator-form quantized ops, read as QDQ ------------------------------- */
 
 /* A Cast of an f16 or bf16 constant (a weight stored in 16 bits): kept as
@@ -1230,6 +1320,7 @@ static nns_status process_node(nns_onnx_loader *L, const Onnx__GraphProto *gp, s
                     : op >= 0           ? " (an op internal to nnslim)"
                                         : "");
     if ((st = normalise(&c))) return st;
+    if (is_1d_window(&c)) return lift_1d(&c);
     const char *ins[NNS_MAX_NODE_IO], *outs[NNS_MAX_NODE_IO];
     char onames[NNS_MAX_NODE_IO][64];
     if ((st = bind_inputs(&c, ins)) || (st = name_outputs(&c, outs, onames))) return st;

@@ -247,6 +247,13 @@ def plan_seeds():
                             h.make_node('ReduceMean', ['c'], ['y'], axes=[2, 3], keepdims=0, name='mean')],
           [i64('ax2', [2, 3]), sc_('ctw', np.linspace(-1, 1, 3 * 2 * 3 * 3).reshape(3, 2, 3, 3)),
            sc_('ctb', [0.5, -0.25])], ['N', 3], ['N', 2])
+    model('conv1d', [h.make_node('Unsqueeze', ['x', 'ax1'], ['u'], name='unsq'),
+                     h.make_node('Conv', ['u', 'c1w', 'c1b'], ['c'], pads=[1, 0], strides=[1], name='conv1d'),
+                     h.make_node('MaxPool', ['c'], ['m'], kernel_shape=[2], pads=[0, 1], name='max1d'),
+                     h.make_node('AveragePool', ['m'], ['a'], kernel_shape=[3], strides=[3], name='avg1d'),
+                     h.make_node('Squeeze', ['a', 'ax2b'], ['y'], name='sq')],
+          [i64('ax1', [1]), i64('ax2b', [2]), sc_('c1w', [[[0.5, -1.0]], [[1.5, 0.25]]]), sc_('c1b', [0.1, -0.2])],
+          ['N', 3], ['N', 2])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
