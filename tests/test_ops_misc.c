@@ -1506,6 +1506,83 @@ static void test_convtranspose(void) {
     }
 }
 
+/* ---- InstanceNormalization, LRN, DepthToSpace, SpaceToDepth ----
+ * Against direct computations: each plane's normalisation; LRN of size 3
+ * over 5 channels; DepthToSpace DCR and CRD of [1, 8, 2, 3] with blocksize
+ * 2 by ONNX's reshape-transpose-reshape indices, SpaceToDepth as its
+ * inverse, and DepthToSpace's gradients. */
+static const char *g_d2s_mode;
+static void attr_d2s(nns_graph *g, int node) {
+    nns_graph_set_attr_int(g, node, "blocksize", 2);
+    if (g_d2s_mode) nns_graph_set_attr_string(g, node, "mode", g_d2s_mode);
+}
+static void attr_lrn(nns_graph *g, int node) {
+    nns_graph_set_attr_int(g, node, "size", 3);
+    nns_graph_set_attr_float(g, node, "alpha", 0.3f);
+    nns_graph_set_attr_float(g, node, "beta", 0.6f);
+    nns_graph_set_attr_float(g, node, "bias", 2.0f);
+}
+
+static void test_norms_and_moves(void) {
+    oc_input in3[3] = {IN(2, 3, 2, 2), IN(3), IN(3)};
+    nns_shape sh;
+    float *y = opcheck_forward("InstanceNormalization", in3, 3, 1, NULL, 0, 70, &sh);
+    float *x = opcheck_input_values(in3, 3, 0, 70), *sc = opcheck_input_values(in3, 3, 1, 70);
+    float *b = opcheck_input_values(in3, 3, 2, 70);
+    int ok = y != NULL;
+    for (int q = 0; ok && q < 6; q++) {
+        double m = 0, v = 0;
+        for (int i = 0; i < 4; i++) m += x[q * 4 + i] / 4.0;
+        for (int i = 0; i < 4; i++) v += (x[q * 4 + i] - m) * (x[q * 4 + i] - m) / 4.0;
+        for (int i = 0; ok && i < 4; i++)
+            ok = fabs(y[q * 4 + i] - ((x[q * 4 + i] - m) / sqrt(v + 1e-5) * sc[q % 3] + b[q % 3])) < 1e-4;
+    }
+    CHECK_MSG(ok, "InstanceNormalization");
+    free(y), free(x), free(sc), free(b);
+    oc_input in1[1] = {IN(1, 5, 2, 1)};
+    y = opcheck_forward("LRN", in1, 1, 1, attr_lrn, 0, 71, &sh);
+    x = opcheck_input_values(in1, 1, 0, 71);
+    ok = y != NULL;
+    for (int c = 0; ok && c < 5; c++)
+        for (int q = 0; ok && q < 2; q++) {
+            double s2 = 0;
+            for (int k = c - 1; k <= c + 1; k++)
+                if (k >= 0 && k < 5) s2 += (double)x[k * 2 + q] * x[k * 2 + q];
+            ok = fabs(y[c * 2 + q] - x[c * 2 + q] / pow(2.0 + 0.3 / 3 * s2, 0.6)) < 1e-5;
+        }
+    CHECK_MSG(ok, "LRN");
+    free(y), free(x);
+    float xv[48];
+    for (int i = 0; i < 48; i++) xv[i] = (float)i;
+    for (int crd = 0; crd < 2; crd++) {
+        g_d2s_mode = crd ? "CRD" : "DCR";
+        oc_input in[1] = {IN(1, 8, 2, 3)};
+        in[0].f32 = xv;
+        y = opcheck_forward("DepthToSpace", in, 1, 1, attr_d2s, 0, 1, &sh);
+        ok = y && sh.dims[1] == 2 && sh.dims[2] == 4 && sh.dims[3] == 6;
+        for (int c = 0; ok && c < 2; c++)
+            for (int h = 0; ok && h < 4; h++)
+                for (int w = 0; ok && w < 6; w++) {
+                    const int by = h % 2, bx = w % 2;
+                    const int ch = crd ? c * 4 + by * 2 + bx : (by * 2 + bx) * 2 + c;
+                    ok = y[(c * 4 + h) * 6 + w] == xv[(ch * 2 + h / 2) * 3 + w / 2];
+                }
+        CHECK_MSG(ok, "DepthToSpace %s", g_d2s_mode);
+        if (!crd && y) { /* SpaceToDepth undoes DCR */
+            oc_input back[1] = {IN(1, 2, 4, 6)};
+            back[0].f32 = y;
+            g_d2s_mode = NULL;
+            float *z = opcheck_forward("SpaceToDepth", back, 1, 1, attr_d2s, 0, 1, &sh);
+            CHECK_MSG(z && !memcmp(z, xv, sizeof xv), "SpaceToDepth inverts DepthToSpace");
+            free(z);
+            g_d2s_mode = "DCR";
+        }
+        free(y);
+        in[0].f32 = NULL;
+        opcheck_grad("DepthToSpace", in, 1, 1, attr_d2s, 1, 1e-2, 72 + (uint64_t)crd);
+    }
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1783,6 +1860,7 @@ int main(void) {
     test_nllloss();
     test_resize();
     test_convtranspose();
+    test_norms_and_moves();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -117,6 +117,10 @@ typedef enum nns_op {
     NNS_OP_RESIZE,
     NNS_OP_UPSAMPLE,
     NNS_OP_CONVTRANSPOSE,
+    NNS_OP_INSTNORM,
+    NNS_OP_LRN,
+    NNS_OP_DEPTHTOSPACE,
+    NNS_OP_SPACETODEPTH,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

@@ -383,6 +383,10 @@ NNS_DECLARE_OP(nns_op_sceloss);
 NNS_DECLARE_OP(nns_op_resize);
 NNS_DECLARE_OP(nns_op_upsample);
 NNS_DECLARE_OP(nns_op_convtranspose);
+NNS_DECLARE_OP(nns_op_instnorm);
+NNS_DECLARE_OP(nns_op_lrn);
+NNS_DECLARE_OP(nns_op_depthtospace);
+NNS_DECLARE_OP(nns_op_spacetodepth);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

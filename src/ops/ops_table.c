@@ -117,6 +117,10 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_RESIZE] = &nns_op_resize,
     [NNS_OP_UPSAMPLE] = &nns_op_upsample,
     [NNS_OP_CONVTRANSPOSE] = &nns_op_convtranspose,
+    [NNS_OP_INSTNORM] = &nns_op_instnorm,
+    [NNS_OP_LRN] = &nns_op_lrn,
+    [NNS_OP_DEPTHTOSPACE] = &nns_op_depthtospace,
+    [NNS_OP_SPACETODEPTH] = &nns_op_spacetodepth,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

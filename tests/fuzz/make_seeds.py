@@ -254,6 +254,16 @@ def plan_seeds():
                      h.make_node('Squeeze', ['a', 'ax2b'], ['y'], name='sq')],
           [i64('ax1', [1]), i64('ax2b', [2]), sc_('c1w', [[[0.5, -1.0]], [[1.5, 0.25]]]), sc_('c1b', [0.1, -0.2])],
           ['N', 3], ['N', 2])
+    model('norms_d2s', [h.make_node('Reshape', ['x', 'rs4'], ['r'], name='reshape'),
+                        h.make_node('Concat', ['r', 'r', 'r', 'r'], ['cc'], axis=1, name='concat'),
+                        h.make_node('InstanceNormalization', ['cc', 'ins', 'inb'], ['i'], epsilon=1e-3, name='inorm'),
+                        h.make_node('LRN', ['i'], ['l'], size=3, name='lrn'),
+                        h.make_node('DepthToSpace', ['l', ], ['d'], blocksize=2, mode='CRD', name='d2s'),
+                        h.make_node('SpaceToDepth', ['d'], ['s2'], blocksize=2, name='s2d'),
+                        h.make_node('ReduceMean', ['s2'], ['m'], axes=[1, 2], keepdims=0, name='mean'),
+                        h.make_node('Flatten', ['m'], ['y'], axis=1, name='flat')],
+          [i64('rs4', [0, 1, 1, 3]), sc_('ins', [1.0, 0.5, 2.0, -1.0]), sc_('inb', [0.0, 0.1, -0.1, 0.2])],
+          ['N', 3], ['N', 3])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
