@@ -1583,6 +1583,52 @@ static void test_norms_and_moves(void) {
     }
 }
 
+/* ---- Gather, GatherElements, Expand, Tile on activations ----
+ * x [2, 3, 4]: Gather along axis 1 with indices [[2, -3], [1, 1]] (a
+ * negative one); GatherElements along axis 2; Expand to [3, 2, 1, 4]; Tile
+ * by [1, 2, 2]; against direct index arithmetic. */
+static void attr_axis2(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "axis", 2); }
+
+static void test_moves(void) {
+    float xv[24];
+    for (int i = 0; i < 24; i++) xv[i] = (float)i;
+    static const int64_t gi[4] = {2, -3, 1, 1}, ei[12] = {3, 0, 1, -1, 2, 2, 0, 1, 3, 3, 2, 1};
+    static const int64_t shape4[4] = {3, 2, 1, 4}, reps[3] = {1, 2, 2};
+    oc_input ins[2] = {IN(2, 3, 4), {0}};
+    ins[0].f32 = xv;
+    ins[1].ndim = 2, ins[1].dims[0] = 2, ins[1].dims[1] = 2, ins[1].s64 = gi;
+    nns_shape sh;
+    float *y = opcheck_forward("Gather", ins, 2, 1, attr_axis1, 0, 1, &sh);
+    int ok = y && sh.ndim == 4 && sh.dims[1] == 2 && sh.dims[2] == 2;
+    for (int a = 0; ok && a < 2; a++)
+        for (int q = 0; ok && q < 4; q++)
+            for (int c = 0; ok && c < 4; c++) ok = y[(a * 4 + q) * 4 + c] == xv[a * 12 + ((gi[q] + 3) % 3) * 4 + c];
+    CHECK_MSG(ok, "Gather along axis 1");
+    free(y);
+    ins[1].ndim = 3, ins[1].dims[0] = 2, ins[1].dims[1] = 3, ins[1].dims[2] = 2, ins[1].s64 = ei;
+    y = opcheck_forward("GatherElements", ins, 2, 1, attr_axis2, 0, 1, &sh);
+    ok = y && sh.ndim == 3 && sh.dims[2] == 2;
+    for (int j = 0; ok && j < 12; j++) ok = y[j] == xv[(j / 2) * 4 + (ei[j] + 4) % 4];
+    CHECK_MSG(ok, "GatherElements along axis 2");
+    free(y);
+    oc_input ex[2] = {IN(2, 1, 4), {0}};
+    ex[0].f32 = xv;
+    ex[1].ndim = 1, ex[1].dims[0] = 4, ex[1].s64 = shape4;
+    y = opcheck_forward("Expand", ex, 2, 1, NULL, 0, 1, &sh);
+    ok = y && sh.ndim == 4 && sh.dims[0] == 3 && sh.dims[1] == 2 && sh.dims[3] == 4;
+    for (int j = 0; ok && j < 24; j++) ok = y[j] == xv[((j / 4) % 2) * 4 + j % 4];
+    CHECK_MSG(ok, "Expand [2, 1, 4] to [3, 2, 1, 4]");
+    free(y);
+    ins[1].ndim = 1, ins[1].dims[0] = 3, ins[1].s64 = reps;
+    y = opcheck_forward("Tile", ins, 2, 1, NULL, 0, 1, &sh);
+    ok = y && sh.ndim == 3 && sh.dims[1] == 6 && sh.dims[2] == 8;
+    for (int a = 0; ok && a < 2; a++)
+        for (int r = 0; ok && r < 6; r++)
+            for (int c = 0; ok && c < 8; c++) ok = y[(a * 6 + r) * 8 + c] == xv[a * 12 + (r % 3) * 4 + c % 4];
+    CHECK_MSG(ok, "Tile by [1, 2, 2]");
+    free(y);
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1861,6 +1907,7 @@ int main(void) {
     test_resize();
     test_convtranspose();
     test_norms_and_moves();
+    test_moves();
     test_binary();
     test_determinism();
     test_batchnorm();

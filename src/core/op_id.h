@@ -121,6 +121,10 @@ typedef enum nns_op {
     NNS_OP_LRN,
     NNS_OP_DEPTHTOSPACE,
     NNS_OP_SPACETODEPTH,
+    NNS_OP_GATHER,
+    NNS_OP_GATHERELEMENTS,
+    NNS_OP_EXPAND,
+    NNS_OP_TILE,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

@@ -56,7 +56,7 @@ static const char *const foldable_ops[] = {
     "Identity", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice",
     "Cast", "Add", "Sub", "Mul", "Div", NULL};
 static const char *const fold_only_ops[] = {
-    "Gather", "Cast", "Shape", "Constant", NULL};
+    "Cast", "Shape", "Constant", NULL};
 
 static int in_list(const char *const *l, const char *s) {
     for (; *l; l++)

@@ -387,6 +387,10 @@ NNS_DECLARE_OP(nns_op_instnorm);
 NNS_DECLARE_OP(nns_op_lrn);
 NNS_DECLARE_OP(nns_op_depthtospace);
 NNS_DECLARE_OP(nns_op_spacetodepth);
+NNS_DECLARE_OP(nns_op_gather);
+NNS_DECLARE_OP(nns_op_gatherelements);
+NNS_DECLARE_OP(nns_op_expand);
+NNS_DECLARE_OP(nns_op_tile);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -121,6 +121,10 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_LRN] = &nns_op_lrn,
     [NNS_OP_DEPTHTOSPACE] = &nns_op_depthtospace,
     [NNS_OP_SPACETODEPTH] = &nns_op_spacetodepth,
+    [NNS_OP_GATHER] = &nns_op_gather,
+    [NNS_OP_GATHERELEMENTS] = &nns_op_gatherelements,
+    [NNS_OP_EXPAND] = &nns_op_expand,
+    [NNS_OP_TILE] = &nns_op_tile,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

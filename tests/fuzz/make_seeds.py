@@ -264,6 +264,13 @@ def plan_seeds():
                         h.make_node('Flatten', ['m'], ['y'], axis=1, name='flat')],
           [i64('rs4', [0, 1, 1, 3]), sc_('ins', [1.0, 0.5, 2.0, -1.0]), sc_('inb', [0.0, 0.1, -0.1, 0.2])],
           ['N', 3], ['N', 3])
+    model('gather_expand_tile', [h.make_node('Gather', ['x', 'gix'], ['g'], axis=1, name='gather'),
+                                 h.make_node('Unsqueeze', ['g', 'ax1'], ['u'], name='unsq'),
+                                 h.make_node('Expand', ['u', 'exs'], ['e'], name='expand'),
+                                 h.make_node('Tile', ['e', 'trep'], ['t'], name='tile'),
+                                 h.make_node('ReduceSum', ['t', 'ax1'], ['y'], keepdims=0, name='sum')],
+          [i64('gix', [2, 0, -1]), i64('ax1', [1]), i64('exs', [1, 2, 1]), i64('trep', [1, 1, 2])],
+          ['N', 3], ['N', 6])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
