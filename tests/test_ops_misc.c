@@ -1629,6 +1629,49 @@ static void test_moves(void) {
     free(y);
 }
 
+/* ---- Shrink, Hardmax, IsNaN, IsInf ----
+ * Against direct rules on values with NaN and both infinities; Shrink's
+ * gradients. */
+static void attr_shrink(nns_graph *g, int node) {
+    nns_graph_set_attr_float(g, node, "lambd", 0.75f);
+    nns_graph_set_attr_float(g, node, "bias", 0.25f);
+}
+static void attr_isinf(nns_graph *g, int node) { nns_graph_set_attr_int(g, node, "detect_negative", 0); }
+
+static void test_shrink_hardmax_isx(void) {
+    static const float xv[8] = {-2.0f, -0.5f, 0.7f, 1.5f, NAN, INFINITY, -INFINITY, 0.0f};
+    oc_input ins[1] = {IN(2, 4)};
+    ins[0].f32 = xv;
+    nns_shape sh;
+    float *y = opcheck_forward("Shrink", ins, 1, 1, attr_shrink, 0, 1, &sh);
+    int ok = y != NULL;
+    for (int i = 0; ok && i < 8; i++) {
+        const float x = xv[i], w = x < -0.75f ? x + 0.25f : x > 0.75f ? x - 0.25f : 0.0f;
+        ok = x != x ? y[i] == 0.0f || y[i] != y[i] : y[i] == w;
+    }
+    CHECK_MSG(ok, "Shrink");
+    free(y);
+    y = opcheck_forward("Hardmax", ins, 1, 1, NULL, 0, 1, &sh);
+    static const float hm[8] = {0, 0, 0, 1, 1, 0, 0, 0}; /* row 0: 1.5 at 3; row 1: the NaN first */
+    CHECK_MSG(y && !memcmp(y, hm, sizeof hm), "Hardmax along the last axis");
+    free(y);
+    for (int q = 0; q < 2; q++) {
+        nns_graph *g = oc_build(q ? "IsInf" : "IsNaN", ins, 1, 1, q ? attr_isinf : NULL, 1);
+        nns_plan *p = NULL;
+        ok = g && !nns_plan_create(g, 1, 0, NULL, &p);
+        if (ok) nns_plan_forward(p, 0);
+        for (int i = 0; ok && i < 8; i++) {
+            const int want = q ? xv[i] == INFINITY : xv[i] != xv[i];
+            ok = nns_plan_output(p, 0)->dtype == NNS_DTYPE_BOOL && ((const uint8_t *)nns_plan_output(p, 0)->data)[i] == want;
+        }
+        CHECK_MSG(ok, "%s", q ? "IsInf (positive only)" : "IsNaN");
+        nns_plan_free(p);
+        nns_graph_free(g);
+    }
+    oc_input gi[1] = {IN(3, 5)};
+    opcheck_grad("Shrink", gi, 1, 1, attr_shrink, 1, 1e-2, 90);
+}
+
 /* ---- the vectorisable exp and sigmoid (op_util.h) ----
  * Against double precision on a sweep of [-100, 100]: e^x within 2 ulp on
  * [-87, 88]; sigmoid within 3 ulp where its value is a normal float, 0 or
@@ -1908,6 +1951,7 @@ int main(void) {
     test_convtranspose();
     test_norms_and_moves();
     test_moves();
+    test_shrink_hardmax_isx();
     test_binary();
     test_determinism();
     test_batchnorm();

@@ -125,6 +125,10 @@ typedef enum nns_op {
     NNS_OP_GATHERELEMENTS,
     NNS_OP_EXPAND,
     NNS_OP_TILE,
+    NNS_OP_SHRINK,
+    NNS_OP_HARDMAX,
+    NNS_OP_ISNAN,
+    NNS_OP_ISINF,
     NNS_OP_COUNT /* enums only grow at the end, before this */
 } nns_op;
 

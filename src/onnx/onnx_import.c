@@ -810,6 +810,7 @@ static const struct {
     {"Dropout", 12, INT64_MAX, norm_dropout_mode},
     {"Softmax", 0, 13, norm_softmax_axis},
     {"LogSoftmax", 0, 13, norm_softmax_axis},
+    {"Hardmax", 0, 13, norm_softmax_axis},
     {"BatchNormalization", 0, INT64_MAX, norm_batchnorm},
     {"Reshape", 0, INT64_MAX, norm_reshape},
 };

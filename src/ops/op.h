@@ -391,6 +391,10 @@ NNS_DECLARE_OP(nns_op_gather);
 NNS_DECLARE_OP(nns_op_gatherelements);
 NNS_DECLARE_OP(nns_op_expand);
 NNS_DECLARE_OP(nns_op_tile);
+NNS_DECLARE_OP(nns_op_shrink);
+NNS_DECLARE_OP(nns_op_hardmax);
+NNS_DECLARE_OP(nns_op_isnan);
+NNS_DECLARE_OP(nns_op_isinf);
 
 /* Fusion support (see nns_exec_node.epi.out). Fill output 0 of a fused
  * BatchNormalization node from the last forward (and, when with_grad, write

@@ -125,6 +125,10 @@ const nns_op_def *const nns_op_table[] = {
     [NNS_OP_GATHERELEMENTS] = &nns_op_gatherelements,
     [NNS_OP_EXPAND] = &nns_op_expand,
     [NNS_OP_TILE] = &nns_op_tile,
+    [NNS_OP_SHRINK] = &nns_op_shrink,
+    [NNS_OP_HARDMAX] = &nns_op_hardmax,
+    [NNS_OP_ISNAN] = &nns_op_isnan,
+    [NNS_OP_ISINF] = &nns_op_isinf,
 };
 _Static_assert(sizeof nns_op_table / sizeof nns_op_table[0] == NNS_OP_COUNT,
                "op table must have one entry per nns_op");

@@ -2,8 +2,8 @@
  * Tanh, Erf, Reciprocal, Floor, Ceil, Round (half to even), Sign, the
  * trigonometric and hyperbolic functions and their inverses, Softplus,
  * Softsign, Mish, Elu (alpha, default 1), Celu (alpha, default 1),
- * ThresholdedRelu (alpha, default 1) and Selu (alpha, gamma: ONNX's
- * defaults). Forward is the C library's function
+ * ThresholdedRelu (alpha, default 1), Shrink (lambd 0.5, bias 0) and Selu
+ * (alpha, gamma: ONNX's defaults). Forward is the C library's function
  * per element (IEEE results for NaN, infinities and zeros: Log(0) = -inf,
  * Sqrt(-1) = NaN); Softplus is computed without overflow. Backward adds the
  * derivative times the output gradient (Floor, Ceil, Round and Sign have
@@ -34,6 +34,14 @@ static nns_status selu_prepare(const nns_graph *g, const nns_node *n, void *para
     unary_params *p = params;
     p->alpha = nns_node_attr_float(n, "alpha", 1.67326319217681884765625f);
     p->gamma = nns_node_attr_float(n, "gamma", 1.05070102214813232421875f);
+    return NNS_OK;
+}
+
+static nns_status shrink_prepare(const nns_graph *g, const nns_node *n, void *params) {
+    (void)g;
+    unary_params *p = params;
+    p->alpha = nns_node_attr_float(n, "lambd", 0.5f);
+    p->gamma = nns_node_attr_float(n, "bias", 0.0f);
     return NNS_OK;
 }
 
@@ -119,3 +127,4 @@ UNARY_OP(nns_op_softsign, "Softsign", NULL, x / (1.0f + fabsf(x)), g / ((1.0f + 
 UNARY_OP(nns_op_mish, "Mish", NULL, x * tanhf(softplus(x)), g * mish_grad(x), 1)
 UNARY_OP(nns_op_celu, "Celu", alpha1_prepare, x > 0.0f ? x : a * expm1f(x / a), x > 0.0f ? g : g * (y / a + 1.0f), 1)
 UNARY_OP(nns_op_thresholdedrelu, "ThresholdedRelu", alpha1_prepare, x > a ? x : 0.0f, x > a ? g : 0.0f, 1)
+UNARY_OP(nns_op_shrink, "Shrink", shrink_prepare, x < -a ? x + c : x > a ? x - c : 0.0f, x < -a || x > a ? g : 0.0f, 1)

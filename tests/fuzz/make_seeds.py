@@ -271,6 +271,12 @@ def plan_seeds():
                                  h.make_node('ReduceSum', ['t', 'ax1'], ['y'], keepdims=0, name='sum')],
           [i64('gix', [2, 0, -1]), i64('ax1', [1]), i64('exs', [1, 2, 1]), i64('trep', [1, 1, 2])],
           ['N', 3], ['N', 6])
+    model('shrink_hardmax', [h.make_node('Shrink', ['x'], ['s'], lambd=0.3, bias=0.1, name='shrink'),
+                             h.make_node('Hardmax', ['s'], ['hm'], axis=1, name='hardmax'),
+                             h.make_node('IsNaN', ['x'], ['nan'], name='isnan'),
+                             h.make_node('IsInf', ['x'], ['inf'], name='isinf'),
+                             h.make_node('Or', ['nan', 'inf'], ['bad'], name='or'),
+                             h.make_node('Where', ['bad', 'hm', 's'], ['y'], name='where')], [], ['N', 3], ['N', 3])
     model('squeeze_acts', [h.make_node('Unsqueeze', ['x', 'ax'], ['u'], name='unsq'),
                            h.make_node('Relu', ['u'], ['r'], name='relu'),
                            h.make_node('Squeeze', ['r', 'ax'], ['y'], name='sq')], [ax], ['N', 3], ['N', 3])
