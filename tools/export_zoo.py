@@ -54,6 +54,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_models  # noqa: E402
+from export_torchvision import randomize_bn  # noqa: E402  (BatchNorm statistics, as there)
 
 TV = ("resnet18", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_1",
       "shufflenet_v2_x0_5", "googlenet", "efficientnet_b0", "densenet121",
@@ -61,17 +62,6 @@ TV = ("resnet18", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_1",
 BUILTIN = tuple(torch_models.ARCHS)
 TINY = ("shufflenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet",
         "squeezenet", "googlenet")
-
-
-def randomize_bn(model, gen):
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            with torch.no_grad():
-                m.weight.copy_(torch.rand(c, generator=gen) * 1.5 + 0.25)
-                m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
-                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.2)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
 
 
 def build_tv(name):

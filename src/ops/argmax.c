@@ -59,10 +59,8 @@ static void arg_forward(nns_exec_node *e) {
     const nns_shape *x = &e->in[0]->shape;
     int a;
     nns_op_norm_axis(e->node, "axis", p->axis, x->ndim, 0, &a);
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < a; d++) outer *= x->dims[d];
-    for (int d = a + 1; d < x->ndim; d++) inner *= x->dims[d];
-    const int64_t len = x->dims[a];
+    int64_t outer, len, inner;
+    nns_axis_split(x, a, &outer, &len, &inner);
     const float *X = nns_tv_cf32(e->in[0]);
     int64_t *Y = e->out[0]->data;
 #pragma omp parallel for schedule(static) if (outer * inner * len > NNS_OMP_MIN_ELEMS)
@@ -78,24 +76,16 @@ static void arg_forward(nns_exec_node *e) {
 
 static const nns_dtype arg_out_dtypes[1] = {NNS_DTYPE_S64};
 
-const nns_op_def nns_op_argmax = {
-    .name = "ArgMax",
-    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .params_size = sizeof(arg_params),
-    .prepare = argmax_prepare,
-    .f32_inputs = 1u,
-    .out_fixed = arg_out_dtypes,
-    .infer = arg_infer,
-    .forward = arg_forward,
-};
-
-const nns_op_def nns_op_argmin = {
-    .name = "ArgMin",
-    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .params_size = sizeof(arg_params),
-    .prepare = argmin_prepare,
-    .f32_inputs = 1u,
-    .out_fixed = arg_out_dtypes,
-    .infer = arg_infer,
-    .forward = arg_forward,
-};
+#define ARG_DEF(sym, onnx, prep)                                \
+    const nns_op_def sym = {                                    \
+        .name = onnx,                                           \
+        .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,   \
+        .params_size = sizeof(arg_params),                      \
+        .prepare = prep,                                        \
+        .f32_inputs = 1u,                                       \
+        .out_fixed = arg_out_dtypes,                            \
+        .infer = arg_infer,                                     \
+        .forward = arg_forward,                                 \
+    };
+ARG_DEF(nns_op_argmax, "ArgMax", argmax_prepare)
+ARG_DEF(nns_op_argmin, "ArgMin", argmin_prepare)

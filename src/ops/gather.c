@@ -153,10 +153,9 @@ static void mv_forward(nns_exec_node *e) {
     const nns_shape *xs = &e->in[0]->shape, *ys = &e->out[0]->shape;
     int a;
     nns_op_norm_axis(e->node, "axis", p->axis, xs->ndim, 0, &a);
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < a; d++) outer *= xs->dims[d];
-    for (int d = a + 1; d < xs->ndim; d++) inner *= xs->dims[d];
-    const int64_t len = xs->dims[a], nk = nns_tv_numel(e->in[1]), ny = nns_shape_numel(ys);
+    int64_t outer, len, inner;
+    nns_axis_split(xs, a, &outer, &len, &inner);
+    const int64_t nk = nns_tv_numel(e->in[1]), ny = nns_shape_numel(ys);
     const unsigned char *x = e->in[0]->data;
     unsigned char *y = e->out[0]->data;
     for (int64_t j = 0; j < ny; j++) {

@@ -40,10 +40,8 @@ static void hardmax_forward(nns_exec_node *e) {
     const nns_shape *xs = &e->in[0]->shape;
     int a;
     nns_op_norm_axis(e->node, "axis", p->axis, xs->ndim, 0, &a);
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < a; d++) outer *= xs->dims[d];
-    for (int d = a + 1; d < xs->ndim; d++) inner *= xs->dims[d];
-    const int64_t len = xs->dims[a];
+    int64_t outer, len, inner;
+    nns_axis_split(xs, a, &outer, &len, &inner);
     const float *X = nns_tv_cf32(e->in[0]);
     float *Y = nns_tv_f32(e->out[0]);
     for (int64_t o = 0; o < outer; o++)
@@ -75,32 +73,17 @@ static void isinf_forward(nns_exec_node *e) {
 
 static const nns_dtype hm_bool_out[1] = {NNS_DTYPE_BOOL};
 
-const nns_op_def nns_op_hardmax = {
-    .name = "Hardmax",
-    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .params_size = sizeof(hm_params),
-    .prepare = hm_prepare,
-    .f32_inputs = 1u,
-    .infer = hm_infer,
-    .forward = hardmax_forward,
-};
-const nns_op_def nns_op_isnan = {
-    .name = "IsNaN",
-    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .params_size = sizeof(hm_params),
-    .prepare = hm_prepare,
-    .f32_inputs = 1u,
-    .out_fixed = hm_bool_out,
-    .infer = hm_infer,
-    .forward = isnan_forward,
-};
-const nns_op_def nns_op_isinf = {
-    .name = "IsInf",
-    .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .params_size = sizeof(hm_params),
-    .prepare = hm_prepare,
-    .f32_inputs = 1u,
-    .out_fixed = hm_bool_out,
-    .infer = hm_infer,
-    .forward = isinf_forward,
-};
+#define HM_DEF(sym, onnx, fwd, outs)                            \
+    const nns_op_def sym = {                                    \
+        .name = onnx,                                           \
+        .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,   \
+        .params_size = sizeof(hm_params),                       \
+        .prepare = hm_prepare,                                  \
+        .f32_inputs = 1u,                                       \
+        .out_fixed = outs,                                      \
+        .infer = hm_infer,                                      \
+        .forward = fwd,                                         \
+    };
+HM_DEF(nns_op_hardmax, "Hardmax", hardmax_forward, NULL)
+HM_DEF(nns_op_isnan, "IsNaN", isnan_forward, hm_bool_out)
+HM_DEF(nns_op_isinf, "IsInf", isinf_forward, hm_bool_out)

@@ -80,6 +80,14 @@ static inline float nns_sigmoidf(float x) {
     return nns_selectf(x != x, x, nns_selectf(x >= 0.0f, s, t * s));
 }
 
+/* Elements before (outer), along (len) and after (inner) axis a of s: the
+ * element (o, k, i) is at (o * len + k) * inner + i. */
+static inline void nns_axis_split(const nns_shape *s, int a, int64_t *outer, int64_t *len, int64_t *inner) {
+    *outer = 1, *inner = 1, *len = s->dims[a];
+    for (int d = 0; d < a; d++) *outer *= s->dims[d];
+    for (int d = a + 1; d < s->ndim; d++) *inner *= s->dims[d];
+}
+
 /* Elements of a runtime view (a rank-0 view holds one element). */
 static inline int64_t nns_tv_numel(const nns_tv *t) {
     return nns_shape_numel(&t->shape);
