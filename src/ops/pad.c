@@ -7,7 +7,7 @@
  * negative pad crops. Reflect needs a dim of at least 2 where it pads, wrap
  * and edge at least 1. The dynamic batch dim may not be padded. The data
  * may be f32, u8, s8, s32, s64 or bool (elements are moved, not computed;
- * the constant converts to the dtype). Backward
+ * the constant converts to the dtype, saturating). Backward
  * adds each output's gradient to the input element it was read from. */
 #include "core/checked.h"
 #include "ops/op_util.h"
@@ -183,17 +183,33 @@ static void pad_maps(const nns_exec_node *e, int64_t **map, int64_t *stride) {
         }                                                                                        \
     } while (0)
 
-/* The constant as one element of dtype dt. */
+/* v rounded toward zero and clamped to [lo, hi] (NaN: 0): a float outside
+ * an integer type's range may not be cast to it. */
+static int64_t pad_sat(float v, double lo, double hi) {
+    double d = v;
+    if (d != d) return 0;
+    d = d < lo ? lo : d > hi ? hi : d;
+    return (int64_t)d;
+}
+
+/* The constant as one element of dtype dt (an integer dtype saturates). */
 static void pad_value_bytes(float v, nns_dtype dt, unsigned char *b) {
-    float f = v;
-    int32_t i32 = (int32_t)v;
-    int64_t i64 = (int64_t)v;
-    unsigned char c = dt == NNS_DTYPE_BOOL ? (v != 0.0f) : dt == NNS_DTYPE_S8 ? (unsigned char)(int8_t)v
-                                                                             : (unsigned char)v;
-    if (dt == NNS_DTYPE_F32) memcpy(b, &f, 4);
-    else if (dt == NNS_DTYPE_S32) memcpy(b, &i32, 4);
-    else if (dt == NNS_DTYPE_S64) memcpy(b, &i64, 8);
-    else b[0] = c;
+    if (dt == NNS_DTYPE_F32) {
+        memcpy(b, &v, 4);
+    } else if (dt == NNS_DTYPE_S32) {
+        const int32_t i = (int32_t)pad_sat(v, INT32_MIN, INT32_MAX);
+        memcpy(b, &i, 4);
+    } else if (dt == NNS_DTYPE_S64) {
+        const int64_t i = pad_sat(v, -9.2e18, 9.2e18);
+        memcpy(b, &i, 8);
+    } else if (dt == NNS_DTYPE_BOOL) {
+        b[0] = v != 0.0f;
+    } else if (dt == NNS_DTYPE_S8) {
+        const int8_t i = (int8_t)pad_sat(v, INT8_MIN, INT8_MAX);
+        memcpy(b, &i, 1);
+    } else {
+        b[0] = (unsigned char)pad_sat(v, 0, UINT8_MAX);
+    }
 }
 
 static void pad_forward(nns_exec_node *e) {
