@@ -1148,7 +1148,8 @@ static void test_slice(void) {
 /* ---- Split ----
  * [2, 7, 3] split along axis 1 by sizes {2, 4, 1} (input) and into three
  * equal-or-smaller parts {3, 3, 1} (no sizes): every output's values against
- * the input; the first output's gradient; sizes that do not add up fail. */
+ * the input; the first output's gradient; sizes that do not add up fail,
+ * also when their sum would overflow. */
 static void split_case(const int64_t *sizes, const int64_t *want) {
     oc_input ins[2] = {IN(2, 7, 3), {0}};
     ins[1].ndim = 1, ins[1].dims[0] = 3, ins[1].s64 = sizes;
@@ -1184,6 +1185,7 @@ static void test_split(void) {
     split_case((const int64_t[]){2, 4, 1}, (const int64_t[]){2, 4, 1});
     split_case(NULL, (const int64_t[]){3, 3, 1});
     split_case((const int64_t[]){2, 4, 2}, NULL);
+    split_case((const int64_t[]){INT64_MAX, INT64_MAX, 1}, NULL); /* a sum past int64 (UBSan, fuzz) */
 }
 
 /* ---- ArgMax, ArgMin ----

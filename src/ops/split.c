@@ -50,6 +50,9 @@ static nns_status split_sizes(const nns_node *n, const split_params *p, const nn
         const int64_t part = (dim + n->n_out - 1) / n->n_out;
         sz[i] = p->n ? p->sizes[i] : (i < n->n_out - 1 ? part : dim - part * (n->n_out - 1));
         if (sz[i] < 0) sz[i] = 0;
+        if (sz[i] > dim - sum) /* checked before adding: the sum cannot overflow */
+            return nns_error(NNS_STATUS_SHAPE, "node '%s' (Split): sizes add up to more than the axis's %lld",
+                             n->name, (long long)dim);
         sum += sz[i];
     }
     if (sum != dim)
