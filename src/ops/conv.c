@@ -256,7 +256,8 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
     }
     case CONV_ALGO_IM2COL: {
         const size_t cols = (size_t)d->ib * d->ohw;
-        w->col = ws_take(&at, d->ckg * cols);
+        /* col: also x transposed for the transposed path (nns_conv_own_forward_t) */
+        w->col = ws_take(&at, zmax(d->ckg * cols, !training && d->ohw <= 48 ? (size_t)d->cg * d->ihw : 0));
         w->yb = ws_take(&at, (size_t)d->mg * cols);
         if (!training && d->ohw <= 48) {
             w->ct = ws_take(&at, d->ckg * d->ohw);
@@ -435,10 +436,11 @@ static void conv_pack(nns_exec_node *e, void *out) {
     if (h->wino) nns_conv_wino_pack(&d, W, f + h->u);
     if (h->wt) { /* W [M][K] -> panels of P output channels, each W^T [K][P] (zeros past M) */
         float *wt = f + h->u + (h->wino ? (size_t)d.m * d.c * 16 : 0);
-        const size_t P = conv_wt_cols(e->kern);
+        const size_t P = conv_wt_cols(e->kern), khw = d.ckg / (size_t)d.cg;
         for (int m = 0; m < d.m; m++)
-            for (size_t l = 0; l < d.ckg; l++)
-                wt[(size_t)m / P * P * d.ckg + l * P + (size_t)m % P] = W[(size_t)m * d.ckg + l];
+            for (size_t l = 0; l < d.ckg; l++) /* K in (tap, channel) order, as ct_row makes the columns */
+                wt[(size_t)m / P * P * d.ckg + (l % khw * (size_t)d.cg + l / khw) * P + (size_t)m % P] =
+                    W[(size_t)m * d.ckg + l];
     }
     h->bf16 = h->ldw && nns_bf16_exact(W, d.wsize);
     if (h->bf16) nns_bf16_rows(d.m, (int)d.ckg, W, d.ckg, (uint16_t *)(f + h->wb), h->ldw);

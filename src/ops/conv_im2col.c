@@ -36,6 +36,14 @@ static void im2col_forward_own(const conv_dims *d, const nns_kernels *k, const f
     }
 }
 
+/* Thread t of n's share of one image's columns: a range of the group's
+ * input channels, so that the others do not wait on one thread's im2col. */
+static void im2col_share(const conv_dims *d, const nns_kernels *k, const float *x, float *col, int t, int n) {
+    const int c0 = d->cg * t / n, c1 = d->cg * (t + 1) / n;
+    const size_t khw = (size_t)d->g.kh * (size_t)d->g.kw;
+    if (c1 > c0) k->f32_im2col(&d->g, c1 - c0, x + (size_t)c0 * d->ihw, col + (size_t)c0 * khw * d->ohw, d->ohw);
+}
+
 /* One image on nt threads that split each group's output rows (in blocks
  * of 8, the widest kernel's tile): the columns (IM2COL) made once by one
  * thread in base's column area; then every thread runs f32_gemm on its rows,
@@ -51,8 +59,8 @@ void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const f
         const int t = omp_get_thread_num(), n = omp_get_num_threads();
         for (int g = 0; g < d->group; g++) {
             if (im2col) {
-#pragma omp single
-                k->f32_im2col(&d->g, d->cg, x + (size_t)g * d->cg * d->ihw, col, d->ohw);
+                im2col_share(d, k, x + (size_t)g * d->cg * d->ihw, col, t, n);
+#pragma omp barrier
             }
             const float *xg = im2col ? col : x + (size_t)g * d->cg * d->ihw;
             const int per = (d->mg + 8 * n - 1) / (8 * n) * 8, m0 = t * per < d->mg ? t * per : d->mg;
@@ -68,22 +76,47 @@ void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const f
     }
 }
 
+/* Rows [p0, p1) of x [c][hw] transposed: xt [hw][c]. */
+static void transpose_rows(const float *x, size_t c, size_t hw, size_t p0, size_t p1, float *xt) {
+    for (size_t p = p0; p < p1; p++)
+        for (size_t i = 0; i < c; i++) xt[p * c + i] = x[i * hw + p];
+}
+
+/* Row j of the transposed columns, taps outermost (K order (tap, c), as
+ * conv_pack orders W^T): for each tap, the c channels of the input pixel it
+ * reads (a row of xt), zeros in the padding. */
+static void ct_row(const conv_dims *d, const float *xt, int j, float *row) {
+    const nns_conv2d_geom *g = &d->g;
+    const size_t c = (size_t)d->cg;
+    const int oy = j / g->ow, ox = j % g->ow;
+    for (int i = 0; i < g->kh; i++) {
+        const int iy = oy * g->sh - g->pt + i * g->dh;
+        for (int jj = 0; jj < g->kw; jj++, row += c) {
+            const int ix = ox * g->sw - g->pl + jj * g->dw;
+            if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw)
+                memset(row, 0, c * sizeof(float));
+            else
+                memcpy(row, xt + ((size_t)iy * (size_t)g->iw + (size_t)ix) * c, c * sizeof(float));
+        }
+    }
+}
+
 void nns_conv_own_forward_t(const conv_dims *d, const nns_kernels *k, const float *x, const float *WT,
                             const float *B, float *y, float *base, const conv_ws *ws, int nt) {
-    float *col = base + ws->col, *ct = base + ws->ct, *yt = base + ws->yt;
+    float *ct = base + ws->ct, *yt = base + ws->yt;
     const int im2col = d->algo == CONV_ALGO_IM2COL, q = (int)d->ohw, m = d->m;
-    const size_t kd = im2col ? d->ckg : (size_t)d->cg;
-    const float *src = x;
-    if (im2col) {
-        k->f32_im2col(&d->g, d->cg, x, col, d->ohw);
-        src = col;
-    }
-    for (size_t l = 0; l < kd; l++) /* [K][q] -> [q][K] */
-        for (int j = 0; j < q; j++) ct[(size_t)j * kd + l] = src[l * d->ohw + (size_t)j];
+    const size_t kd = im2col ? d->ckg : (size_t)d->cg, hw = (size_t)d->ihw;
+    float *xt = im2col ? base + ws->col : ct; /* 1x1: x transposed is the columns */
     const int P = (int)conv_wt_cols(k), panels = (m + P - 1) / P;
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num(), n = omp_get_num_threads();
+        transpose_rows(x, (size_t)d->cg, hw, hw * (size_t)t / (size_t)n, hw * (size_t)(t + 1) / (size_t)n, xt);
+        if (im2col) {
+#pragma omp barrier
+            for (int j = q * t / n; j < q * (t + 1) / n; j++) ct_row(d, xt, j, ct + (size_t)j * kd);
+        }
+#pragma omp barrier
         const int p0 = panels * t / n, p1 = panels * (t + 1) / n;
         for (int pi = p0; pi < p1; pi++) /* panel pi: W^T [K][P], contiguous */
             k->f32_gemm(q, m - pi * P < P ? m - pi * P : P, (int)kd, ct, kd, WT + (size_t)pi * P * kd, (size_t)P,
