@@ -634,6 +634,45 @@ static void test_f32_round16(const nns_kernels *k) {
     }
 }
 
+/* Sigmoid and SiLU against the reference, bit for bit (a NaN only needs to
+ * stay a NaN): random values from 1e-6 to 1e3 in magnitude and random bit
+ * patterns, the edges of the exponential's range (87.336 and around it),
+ * zeros, infinities, NaNs, subnormals; lengths across the vector widths;
+ * in place too. */
+static void test_f32_sigmoid(const nns_kernels *k) {
+    static const uint32_t special[] = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00001u,
+                                       0x00000001u, 0x80000001u, 0x42aeac08u, 0xc2aeac08u, 0x42aeac09u, 0xc2aeac07u,
+                                       0x42b00000u, 0xc2b00000u, 0x7f7fffffu, 0xff7fffffu, 0x3f800000u, 0xbf800000u,
+                                       0x41200000u, 0xc1200000u, 0x33800000u, 0xb3800000u};
+    const int ns = (int)(sizeof special / sizeof *special);
+    for (int it = 0; it < 160; it++) {
+        const int silu = it & 1, n = it < 4 ? ns : rnd(1, 70), inplace = it % 3 == 0;
+        float x[72], y[73], want[72];
+        for (int j = 0; j < n; j++) {
+            if (it < 4) {
+                memcpy(&x[j], &special[j], 4);
+            } else if (j % 4 == 3) {
+                const uint32_t u = (uint32_t)rnd(0, 0xffff) << 16 | (uint32_t)rnd(0, 0xffff);
+                memcpy(&x[j], &u, 4);
+            } else {
+                x[j] = (rnd(0, 1) ? 1.0f : -1.0f) * powf(10.0f, (float)rnd(-6000, 3000) / 1000.0f);
+            }
+        }
+        nns_f32_sigmoid__ref(n, x, want, silu);
+        float *out = inplace ? x : y;
+        y[n] = 1234.5f;
+        k->f32_sigmoid(n, x, out, silu);
+        int ok = inplace || y[n] == 1234.5f, bad = -1;
+        for (int j = 0; j < n; j++) {
+            const int same = (out[j] != out[j] && want[j] != want[j]) || memcmp(&out[j], &want[j], 4) == 0;
+            if (!same && bad < 0) bad = j;
+            ok &= same;
+        }
+        CHECK_MSG(ok, "%s f32_sigmoid silu %d n%d: value %d is %a, want %a", cur_variant, silu, n, bad,
+                  bad >= 0 ? (double)out[bad] : 0.0, bad >= 0 ? (double)want[bad] : 0.0);
+    }
+}
+
 static void test_q8_add(const nns_kernels *k) {
     for (int it = 0; it < 300; it++) {
         const int n = rnd(1, 100), sgn = it % 8;

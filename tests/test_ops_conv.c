@@ -1130,6 +1130,73 @@ static void test_infer_fold_output(void) {
     nns_graph_free(g);
 }
 
+/* Conv -> x * Sigmoid(x) (either operand order) and Conv -> HardSwish, as
+ * PyTorch exports SiLU and HardSwish: a fused plan skips the Sigmoid, Mul
+ * and HardSwish nodes and gives the unfused plan's outputs bit for bit, on
+ * a depthwise, a 1x1 and an im2col Conv (shape [B,4,7,5], wide values so
+ * that the Sigmoid saturates at both ends). A Sigmoid whose output is read
+ * by another node too stays unfused. */
+static void test_infer_fold_silu(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    if (!g) return;
+    const int64_t xd[4] = {-1, 4, 7, 5}, wd[4][4] = {{4, 1, 3, 3}, {4, 4, 1, 1}, {4, 4, 3, 3}, {4, 4, 3, 3}};
+    nns_shape xs = nns_shape_make(4, xd);
+    nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    uint64_t r = 17;
+    const char *wn[4] = {"w0", "w1", "w2", "w3"}, *zn[4] = {"z0", "z1", "z2", "z3"};
+    const char *in[4][3] = {{"x", "w0", ""}, {"z0s", "w1", ""}, {"z1h", "w2", ""}, {"z2s", "w3", ""}};
+    for (int c = 0; c < 4; c++) {
+        float w[144];
+        nns_shape ws = nns_shape_make(4, wd[c]);
+        for (int64_t i = 0; i < nns_shape_numel(&ws); i++) w[i] = 4.0f * nns_rng_uniform(&r) - 2.0f;
+        nns_graph_add_param(g, wn[c], NNS_DTYPE_F32, &ws, w, 0, NULL);
+        int node;
+        nns_graph_add_node(g, "Conv", zn[c], 2, in[c], 1, &zn[c], &node);
+        if (wd[c][2] == 3) nns_graph_set_attr_ints(g, node, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+        if (c == 0) nns_graph_set_attr_int(g, node, "group", 4);
+    }
+    const char *s0 = "s0", *s2 = "s2", *s3 = "s3", *o0 = "z0s", *o1 = "z1h", *o2 = "z2s", *o3 = "m3", *y = "y";
+    nns_graph_add_node(g, "Sigmoid", "sig0", 1, &zn[0], 1, &s0, NULL);
+    nns_graph_add_node(g, "Mul", "mul0", 2, (const char *[]){"z0", "s0"}, 1, &o0, NULL);
+    nns_graph_add_node(g, "HardSwish", "hs1", 1, &zn[1], 1, &o1, NULL);
+    nns_graph_add_node(g, "Sigmoid", "sig2", 1, &zn[2], 1, &s2, NULL);
+    nns_graph_add_node(g, "Mul", "mul2", 2, (const char *[]){"s2", "z2"}, 1, &o2, NULL);
+    nns_graph_add_node(g, "Sigmoid", "sig3", 1, &zn[3], 1, &s3, NULL);
+    nns_graph_add_node(g, "Mul", "mul3", 2, (const char *[]){"z3", "s3"}, 1, &o3, NULL);
+    nns_graph_add_node(g, "Add", "add3", 2, (const char *[]){"m3", "s3"}, 1, &y, NULL);
+    nns_graph_add_output(g, "y");
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    nns_plan *p0 = NULL, *p1 = NULL;
+    CHECK_OK(nns_plan_create(g, 3, 0, NULL, &p0));
+    CHECK_OK(nns_plan_create(g, 3, NNS_PLAN_INFER_FUSED, NULL, &p1));
+    double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
+    if (p0 && p1 && ms) {
+        nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
+        for (int64_t i = 0; i < nns_shape_numel(&x0->shape); i++)
+            nns_tv_f32(x0)[i] = nns_tv_f32(x1)[i] = 60.0f * nns_rng_uniform(&r) - 30.0f;
+        nns_plan_forward(p0, 0);
+        nns_plan_forward_timed(p1, ms);
+        const nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
+        CHECK_MSG(memcmp(y0->data, y1->data, (size_t)nns_shape_numel(&y0->shape) * sizeof(float)) == 0,
+                  "SiLU / HardSwish: fused and unfused outputs differ");
+        static const char *const fused[] = {"sig0", "mul0", "hs1", "sig2", "mul2"}, *const kept[] = {"sig3", "mul3"};
+        for (int i = 0; i < 5; i++) {
+            const int n = nns_graph_find_node(g, fused[i]);
+            CHECK_MSG(n >= 0 && ms[n] == 0.0, "%s was not fused into its Conv", fused[i]);
+        }
+        for (int i = 0; i < 2; i++) {
+            const int n = nns_graph_find_node(g, kept[i]);
+            CHECK_MSG(n >= 0 && ms[n] > 0.0, "%s was fused though its Sigmoid has two readers", kept[i]);
+        }
+    }
+    free(ms);
+    nns_plan_free(p0);
+    nns_plan_free(p1);
+    nns_graph_free(g);
+}
+
 static void test_infer_fold(void) {
     test_infer_fold_act("vggsmall");
     test_infer_fold_act("resnet8");
@@ -1139,6 +1206,7 @@ static void test_infer_fold(void) {
     test_infer_fold_arch("resnet8");
     test_infer_fold_arch("mobilenet");
     test_infer_fold_output();
+    test_infer_fold_silu();
 }
 
 int main(void) {

@@ -290,6 +290,12 @@ typedef nns_q8_requant_kernel *nns_q8_requant_fn;
  * its subnormals. y may be x. */
 typedef void nns_f32_round16_kernel(int64_t n, const float *x, float *y, int bf16);
 typedef nns_f32_round16_kernel *nns_f32_round16_fn;
+
+/* y = sigmoid(x), or x * sigmoid(x) (SiLU) when silu: nns_sigmoidf
+ * (fast_math.h) element by element, the same operations in the same order,
+ * so every variant gives the reference's bits. y may be x. */
+typedef void nns_f32_sigmoid_kernel(int64_t n, const float *x, float *y, int silu);
+typedef nns_f32_sigmoid_kernel *nns_f32_sigmoid_fn;
 /* ---- float GEMM with the epilogue --------------------------------------
  * y[i*ldy + j] = act(bias[i] + sum_l w[i*ldw + l] * x[l*ldx + j]) for
  * i < m, j < n, l < k (bias may be NULL: 0), act one of nns_fuse_act

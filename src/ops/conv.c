@@ -505,10 +505,38 @@ static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float 
     conv_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
 }
 
+static void conv_forward_paths(nns_exec_node *e, conv_dims *dp);
+
+/* The forward; an activation the kernels do not apply (SiLU, HardSwish)
+ * over the output after them, on all threads. */
 static void conv_forward(nns_exec_node *e) {
-    const conv_params *p = e->params;
     conv_dims d;
     conv_dims_rt(e, &d);
+    d.act = e->training ? NNS_FUSE_ACT_NONE : e->epi.act;
+    d.lo = e->epi.lo;
+    d.hi = e->epi.hi;
+    const int post = d.act == NNS_FUSE_ACT_SILU || d.act == NNS_FUSE_ACT_HARDSWISH ? d.act : NNS_FUSE_ACT_NONE;
+    if (post) d.act = NNS_FUSE_ACT_NONE;
+    conv_forward_paths(e, &d);
+    if (post == NNS_FUSE_ACT_SILU) {
+        float *Y = nns_tv_f32(e->out[0]);
+        const int64_t n = d.n * d.m * (int64_t)d.ohw, chunk = 16384, nch = (n + chunk - 1) / chunk;
+        const conv_params *p = e->params;
+#pragma omp parallel for schedule(static) num_threads(p->nthreads) if (n > NNS_OMP_MIN_ELEMS / 2)
+        for (int64_t c = 0; c < nch; c++) {
+            const int64_t a = c * chunk;
+            e->kern->f32_sigmoid(n - a < chunk ? n - a : chunk, Y + a, Y + a, 1);
+        }
+    } else if (post) {
+        d.act = post;
+        conv_act_all(e->params, &d, nns_tv_f32(e->out[0]));
+    }
+}
+
+/* The forward with d's activation (none, Relu or Clip) in the kernels. */
+static void conv_forward_paths(nns_exec_node *e, conv_dims *dp) {
+    const conv_params *p = e->params;
+    conv_dims d = *dp;
     const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
     const float *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;
     float *Y = nns_tv_f32(e->out[0]);
@@ -516,9 +544,6 @@ static void conv_forward(nns_exec_node *e) {
     conv_ws_make(&d, p->nthreads, 0, &ws);
     float *work = e->work;
     const nns_kernels *k = e->kern;
-    d.act = e->training ? NNS_FUSE_ACT_NONE : e->epi.act;
-    d.lo = e->epi.lo;
-    d.hi = e->epi.hi;
     const float *U;
     conv_packed_get(e, &d, &W, &B, &U);
     size_t ldw = 0;

@@ -66,6 +66,9 @@ static inline void conv_act_rows(float *y, size_t n, int act, float lo, float hi
     } else if (act == NNS_FUSE_ACT_CLIP) {
 #pragma omp simd
         for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
+    } else if (act == NNS_FUSE_ACT_HARDSWISH) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = nns_hardswishf(y[i]);
     }
 }
 

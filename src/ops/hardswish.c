@@ -7,13 +7,7 @@ static void hardswish_forward(nns_exec_node *e) {
     float *y = nns_tv_f32(e->out[0]);
     int64_t n = nns_tv_numel(e->out[0]);
 #pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        float t = v * (1.0f / 6.0f) + 0.5f;
-        t = nns_selectf(t < 0.0f, 0.0f, t);
-        t = nns_selectf(t > 1.0f, 1.0f, t);
-        y[i] = v * t;
-    }
+    for (int64_t i = 0; i < n; i++) y[i] = nns_hardswishf(x[i]);
 }
 
 static void hardswish_backward(nns_exec_node *e) {

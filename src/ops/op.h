@@ -110,7 +110,11 @@ typedef struct nns_epilogue nns_epilogue;
 typedef enum nns_fuse_act {
     NNS_FUSE_ACT_NONE = 0,
     NNS_FUSE_ACT_RELU,   /* y = x > 0 ? x : 0; dx = x > 0 ? dy : 0            */
-    NNS_FUSE_ACT_CLIP    /* y = min(max(x, lo), hi); dx = lo <= x <= hi ? dy : 0 */
+    NNS_FUSE_ACT_CLIP,   /* y = min(max(x, lo), hi); dx = lo <= x <= hi ? dy : 0 */
+    /* Inference only, and only a Conv applies these (after its kernels, on
+     * the rows they wrote; nns_fuse_post_apply): */
+    NNS_FUSE_ACT_SILU,     /* y = x * sigmoid(x): a Sigmoid and a Mul           */
+    NNS_FUSE_ACT_HARDSWISH /* y = x * clamp(x / 6 + 1/2, 0, 1)                   */
 } nns_fuse_act;
 
 /* How an op maps its input channels (dim 1 of an NCHW or [N, F] tensor) to

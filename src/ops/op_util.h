@@ -9,24 +9,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/fast_math.h"
 #include "ops/op.h"
 
 /* Loops over fewer elements than this run on one thread: below it the
  * OpenMP fork/join costs more than the loop. */
 #define NNS_OMP_MIN_ELEMS 32768
-
-/* c ? a : b without a branch: GCC (-O2, default -ftrapping-math) keeps a
- * float ?: as a jump, which mispredicts on sign-mixed data and blocks
- * vectorisation; this bitwise select vectorises under `omp simd`. */
-static inline float nns_selectf(int c, float a, float b) {
-    uint32_t ua, ub, m = (uint32_t)0 - (uint32_t)(c != 0);
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    uint32_t r = (ua & m) | (ub & ~m);
-    float f;
-    memcpy(&f, &r, sizeof f);
-    return f;
-}
 
 /* A fused Relu / Clip (nns_fuse_act): the same results as the selects of
  * relu.c and clip.c, bit for bit (NaN and -0 included), so that fused and
@@ -46,38 +34,12 @@ static inline float nns_fuse_act_apply(float z, int act, float lo, float hi) {
     return z;
 }
 
-/* e^x for x in [-87.336, 88] (callers clamp; e^x is a normal float there),
- * within 2 ulp of expf: x = n ln2 + r with |r| <= ln2/2 (n rounded by the
- * 1.5 * 2^23 trick), e^r by its Taylor polynomial to degree 6, times 2^n
- * built in the exponent bits. Straight-line code that loops vectorise
- * (glibc's expf is a call per element, and slow where results are
- * subnormal). */
-static inline float nns_expf_fast(float x) {
-    const float magic = 12582912.0f;
-    const float t = x * 1.44269504f + magic, fn = t - magic;
-    int32_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    const int32_t sb = (int32_t)((uint32_t)(bits - 0x4B400000 + 127) << 23);
-    const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
-    float p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    float scale;
-    memcpy(&scale, &sb, sizeof scale);
-    return p * scale;
-}
-
-/* 1 / (1 + e^-x): from t = e^-|x| (0 past |x| = 87.336, where e^-|x|
- * leaves the normal floats), no overflow, no subnormal on the way; NaN
- * stays NaN. */
-static inline float nns_sigmoidf(float x) {
-    const float a = fabsf(x), c = a < 87.336f ? a : 87.336f;
-    const float t = nns_selectf(a < 87.336f, nns_expf_fast(-c), 0.0f), s = 1.0f / (1.0f + t);
-    return nns_selectf(x != x, x, nns_selectf(x >= 0.0f, s, t * s));
+/* x * clamp(x / 6 + 1/2, 0, 1): HardSwish (hardswish.c, a fused one). */
+static inline float nns_hardswishf(float v) {
+    float t = v * (1.0f / 6.0f) + 0.5f;
+    t = nns_selectf(t < 0.0f, 0.0f, t);
+    t = nns_selectf(t > 1.0f, 1.0f, t);
+    return v * t;
 }
 
 /* Elements before (outer), along (len) and after (inner) axis a of s: the

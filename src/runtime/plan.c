@@ -172,6 +172,7 @@ typedef struct plan_build {
     unsigned char *needs_grad; /* per value: depends on a trainable parameter */
     int *alias;                /* per value: shares this value's buffer (inference fold) */
     int *fold_bn, *fold_act;   /* per node: Conv -> folded BN / fused activation node, or -1 */
+    int *fold_sig;             /* per node: a SiLU's Sigmoid (fold_act is its Mul), or -1 */
     size_t *val_off, *grad_off;
     size_t act_bytes, grad_bytes, grad_zero_bytes;
 } plan_build;
@@ -184,6 +185,7 @@ static void plan_build_free(plan_build *b) {
     free(b->alias);
     free(b->fold_bn);
     free(b->fold_act);
+    free(b->fold_sig);
     free(b->val_off);
     free(b->grad_off);
 }
@@ -209,12 +211,13 @@ static nns_status plan_alloc(nns_plan *p, plan_build *b) {
     b->alias = malloc(nv * sizeof(int));
     b->fold_bn = malloc(nn * sizeof(int));
     b->fold_act = malloc(nn * sizeof(int));
+    b->fold_sig = malloc(nn * sizeof(int));
     if (!p->tv || !p->ex || !p->node_params || !p->ow_node || !p->ow_slot || !p->skip || !p->fused_by ||
         !p->fused_act || !p->unfused || !b->state_sz || !b->val_off || !b->grad_off || !b->last_use || !b->n_uses ||
-        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act)
+        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act || !b->fold_sig)
         return nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
     for (int v = 0; v < b->nv; v++) b->alias[v] = p->fused_by[v] = p->fused_act[v] = p->ow_node[v] = p->ow_slot[v] = -1;
-    for (int i = 0; i < b->nn; i++) b->fold_bn[i] = b->fold_act[i] = -1;
+    for (int i = 0; i < b->nn; i++) b->fold_bn[i] = b->fold_act[i] = b->fold_sig[i] = -1;
     return NNS_OK;
 }
 
@@ -322,14 +325,36 @@ static int const_param(const nns_graph *g, const nns_node *n, int slot) {
     return v < 0 || (g->values[v].kind == NNS_VALUE_KIND_PARAM && g->values[v].data != NULL);
 }
 
-/* Activation node k (Relu / Clip) reads value z as its input 0: fuse it
- * into node i's epilogue (its output shares z's buffer); 1 if it did. */
+/* Activation node k (Relu / Clip, HardSwish) reads value z as its input 0:
+ * fuse it into node i's epilogue (its output shares z's buffer); 1 if it
+ * did. */
 static int fold_act_of(const nns_graph *g, plan_build *b, int i, int z, int k) {
     const nns_node *a = &g->nodes[k];
-    if (a->in[0] != z || a->n_out != 1 || !nns_op_table[a->op]->clamp || g->values[a->out[0]].kind != NNS_VALUE_KIND_ACT)
+    if (a->in[0] != z || a->n_out != 1 || g->values[a->out[0]].kind != NNS_VALUE_KIND_ACT ||
+        (!nns_op_table[a->op]->clamp && a->op != NNS_OP_HARDSWISH))
         return 0;
     b->fold_act[i] = k;
     b->alias[a->out[0]] = g->nodes[i].out[0];
+    return 1;
+}
+
+/* z * Sigmoid(z) (SiLU / Swish, as PyTorch exports it), z read by nothing
+ * else and the Sigmoid's output only by the Mul: fuse both into node i's
+ * epilogue; 1 if it did. */
+static int fold_silu_of(const nns_graph *g, plan_build *b, int i, int z) {
+    const int k = next_consumer(g, i, z), m = k >= 0 ? next_consumer(g, k, z) : -1;
+    if (m < 0 || b->n_uses[z] != 2) return 0;
+    const nns_node *sg = &g->nodes[k], *mul = &g->nodes[m];
+    if (sg->op != NNS_OP_SIGMOID || sg->n_out != 1 || mul->op != NNS_OP_MUL || mul->n_in != 2 || mul->n_out != 1)
+        return 0;
+    const int s = sg->out[0];
+    if (b->n_uses[s] != 1 || g->values[s].kind != NNS_VALUE_KIND_ACT ||
+        g->values[mul->out[0]].kind != NNS_VALUE_KIND_ACT ||
+        !((mul->in[0] == z && mul->in[1] == s) || (mul->in[0] == s && mul->in[1] == z)))
+        return 0;
+    b->fold_act[i] = m;
+    b->fold_sig[i] = k;
+    b->alias[s] = b->alias[mul->out[0]] = g->nodes[i].out[0]; /* s is never written */
     return 1;
 }
 
@@ -345,7 +370,7 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         const nns_node *n = &g->nodes[i];
         if (n->op != NNS_OP_CONV || n->n_out != 1 || !const_param(g, n, 1) || !const_param(g, n, 2)) continue;
         const int z = n->out[0];
-        if (b->n_uses[z] != 1 || g->values[z].kind != NNS_VALUE_KIND_ACT) continue;
+        if (g->values[z].kind != NNS_VALUE_KIND_ACT || fold_silu_of(g, b, i, z) || b->n_uses[z] != 1) continue;
         int j = next_consumer(g, i, z);
         if (j < 0 || fold_act_of(g, b, i, z, j)) continue;
         const nns_node *bn = &g->nodes[j];
@@ -358,7 +383,7 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         b->fold_bn[i] = j;
         const int z2 = bn->out[0];
         b->alias[z2] = z;
-        if (b->n_uses[z2] != 1 || g->values[z2].kind != NNS_VALUE_KIND_ACT) continue;
+        if (g->values[z2].kind != NNS_VALUE_KIND_ACT || fold_silu_of(g, b, i, z2) || b->n_uses[z2] != 1) continue;
         const int k = next_consumer(g, j, z2);
         if (k >= 0) fold_act_of(g, b, i, z2, k);
     }
@@ -501,9 +526,14 @@ static nns_status plan_bind_memory(nns_plan *p, const plan_build *b) {
     return NNS_OK;
 }
 
-/* An exec node's epilogue clamp: the activation node a (Relu, Clip), skipped. */
+/* An exec node's epilogue clamp: the activation node a (Relu, Clip; or a
+ * HardSwish, or a SiLU's Mul), skipped. */
 static void set_fused_act(nns_plan *p, nns_exec_node *e, int a) {
-    nns_op_table[p->g->nodes[a].op]->clamp(p->node_params[a], &e->epi);
+    const int op = p->g->nodes[a].op;
+    if (op == NNS_OP_HARDSWISH || op == NNS_OP_MUL)
+        e->epi.act = op == NNS_OP_MUL ? NNS_FUSE_ACT_SILU : NNS_FUSE_ACT_HARDSWISH;
+    else
+        nns_op_table[op]->clamp(p->node_params[a], &e->epi);
     p->skip[a] = 1;
 }
 
@@ -525,6 +555,7 @@ static void plan_bind_fusions(nns_plan *p, const plan_build *b) {
             p->skip[b->fold_bn[i]] = 1;
         }
         if (b->fold_act[i] >= 0) set_fused_act(p, e, b->fold_act[i]);
+        if (b->fold_sig[i] >= 0) p->skip[b->fold_sig[i]] = 1;
     }
 }
 
