@@ -28,6 +28,7 @@
 #endif
 
 NNS_KERNEL(f32_dwconv2d, nns_f32_dwconv2d_kernel, nns_f32_dwconv2d__ref)
+NNS_VARIANT(f32_dwconv2d, avx512, nns_f32_dwconv2d__avx512)
 NNS_VARIANT(f32_dwconv2d, avx2, nns_f32_dwconv2d__avx2)
 NNS_KERNEL(f32_dwconv2d_bwd, nns_f32_dwconv2d_bwd_kernel, nns_f32_dwconv2d_bwd__ref)
 NNS_VARIANT(f32_dwconv2d_bwd, avx2, nns_f32_dwconv2d_bwd__avx2)
