@@ -258,6 +258,28 @@ static void test_maxpool(const nns_kernels *k, int iters) {
                   "d%d,%d p%d,%d", cur_variant, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl);
         free(x); free(y1); free(y2);
     }
+    /* Windows of stride 1 or 2 over rows of 16 or more outputs, padded or
+     * not (the AVX2 kernel's padded-plane path; ResNet's stem pool is the
+     * first), NaNs, ties and -inf included. */
+    for (int it = 0; it < iters; it++) {
+        const int kw = it == 0 ? 3 : rnd(1, 5), s = it == 0 ? 2 : rnd(1, 2), p = it == 0 ? 1 : rnd(0, kw - 1);
+        nns_conv2d_geom g = {it == 0 ? 32 : rnd(1, 40), it == 0 ? 32 : rnd(16 * s, 70), 0, 0, kw, kw, s, s, 1, 1, p, p};
+        g.oh = (g.ih + 2 * p - kw) / s + 1;
+        g.ow = (g.iw + 2 * p - kw) / s + 1;
+        if (g.oh < 1) continue;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        float *x = malloc(ihw * sizeof(float)), *y1 = malloc(ohw * sizeof(float)), *y2 = malloc(ohw * sizeof(float));
+        fill(x, ihw);
+        for (size_t i = 0; i < ihw; i++) {
+            const int r = rnd(0, 40);
+            x[i] = r == 0 ? NAN : r == 1 ? -INFINITY : r < 4 ? 0.5f : x[i];
+        }
+        nns_f32_maxpool2d__ref(&g, x, y1, NULL);
+        k->f32_maxpool2d(&g, x, y2, NULL);
+        CHECK_MSG(memcmp(y1, y2, ohw * sizeof(float)) == 0, "%s maxpool2d wide rows: ih%d iw%d k%d s%d p%d",
+                  cur_variant, g.ih, g.iw, kw, s, p);
+        free(x); free(y1); free(y2);
+    }
     /* 2x2 stride 2: random plane sizes, NaNs and ties included. */
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g = {rnd(2, 40), rnd(2, 40), 0, 0, 2, 2, 2, 2, 1, 1, 0, 0};

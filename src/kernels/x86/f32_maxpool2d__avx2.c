@@ -8,6 +8,7 @@
  * With argmax (training) it is the reference. */
 #include "kernels/x86/avx2_util.h"
 #include <math.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 
@@ -76,9 +77,101 @@ static void block_masked(const nns_conv2d_geom *g, const float *x, int oy, int o
     _mm256_maskstore_ps(yr + ox, live, _mm256_and_ps(best, any));
 }
 
+/* The padded plane: rows of at least 16 outputs (below, padding costs more
+ * than the masked blocks save: GoogLeNet's 8x8 and 4x4 pools), strides 1 and 2,
+ * column dilation 1 with every window overlapping the row (so each has a
+ * tap inside it), a plane whose padded rows fit PAD_FLOATS. */
+#define PAD_FLOATS 8192
+
+/* Floats per padded row: what the blocks of 8 outputs load, rounded to a
+ * 64-byte line plus one (no 4 KiB aliasing between rows). */
+static int pad_stride(const nns_conv2d_geom *g) {
+    const int w = (g->ow + 8) * g->sw + (g->kw - 1) + 8;
+    return (w + 15) / 16 * 16 + 16;
+}
+
+static int padded_fits(const nns_conv2d_geom *g) {
+    const int span = (g->kw - 1) * g->dw, right = (g->ow - 1) * g->sw + span - g->pl - (g->iw - 1);
+    return g->ow >= 16 && (g->sw == 1 || g->sw == 2) && g->dw == 1 && g->pl <= span && g->pl <= 16 && right <= span &&
+           g->pl + g->iw <= pad_stride(g) && (size_t)g->ih * (size_t)pad_stride(g) <= PAD_FLOATS;
+}
+
+/* x's rows between -inf borders, stride ld (the reference never takes -inf
+ * over a value, and every window has a value in the row): then every block
+ * of 8 outputs loads its taps directly, where the borders sent most blocks
+ * of a small plane (ResNet's stem, 32 -> 16 columns) to block_masked. */
+static void pad_plane(const nns_conv2d_geom *g, const float *x, int ld, float *buf) {
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (int iy = 0; iy < g->ih; iy++) {
+        float *b = buf + (size_t)iy * ld;
+        const float *r = x + (size_t)iy * g->iw;
+        _mm256_storeu_ps(b, ninf); /* pl <= kw - 1: left border within the first 8 (or 16) */
+        _mm256_storeu_ps(b + 8, ninf);
+        int c = 0;
+        for (; c + 8 <= g->iw; c += 8) _mm256_storeu_ps(b + g->pl + c, _mm256_loadu_ps(r + c));
+        for (; c < g->iw; c++) b[g->pl + c] = r[c];
+        for (c = (g->pl + g->iw) / 8 * 8; c < ld; c += 8) /* the right border, from the last line written */
+            _mm256_storeu_ps(b + c, _mm256_blendv_ps(ninf, _mm256_loadu_ps(b + c),
+                                                     _mm256_castsi256_ps(cols_in(c - g->pl, g->iw))));
+    }
+}
+
+/* Output columns [ox, ox + 8 * NB) of output row oy at stride SW: NB blocks
+ * side by side, so that the taps' compare-and-blend chains overlap; the
+ * last block keeps its first `last` lanes. */
+static inline __attribute__((always_inline)) void padded_blocks(const int NB, const int SW, const nns_conv2d_geom *g,
+                                                                const float *buf, int ld, int oy, int ox, int last,
+                                                                float *yr) {
+    const __m256i step = _mm256_setzero_si256(), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 b0 = _mm256_set1_ps(-INFINITY), b1 = b0;
+    int rows = 0;
+    for (int i = 0; i < g->kh; i++) {
+        const int iy = oy * g->sh - g->pt + i * g->dh;
+        if (iy < 0 || iy >= g->ih) continue;
+        rows++;
+        const float *p = buf + (size_t)iy * ld + ox * SW;
+        for (int j = 0; j < g->kw; j++) {
+            b0 = take(load_strided(p + j, SW, step), b0);
+            if (NB == 2) b1 = take(load_strided(p + 8 * SW + j, SW, step), b1);
+        }
+    }
+    if (!rows) b0 = b1 = _mm256_setzero_ps(); /* no window row inside: 0, as the reference */
+    if (NB == 2) _mm256_storeu_ps(yr + ox + 8, b1);
+    if (NB == 2 || last == 8)
+        _mm256_storeu_ps(yr + ox, b0);
+    else
+        _mm256_maskstore_ps(yr + ox, _mm256_cmpgt_epi32(_mm256_set1_epi32(last), lane), b0);
+}
+
+/* The plane at stride SW: per row, pairs of blocks, then the last one or two. */
+static inline __attribute__((always_inline)) void padded_plane(const int SW, const nns_conv2d_geom *g,
+                                                               const float *buf, int ld, float *y) {
+    for (int oy = 0; oy < g->oh; oy++) {
+        float *yr = y + (size_t)oy * g->ow;
+        int ox = 0;
+        for (; ox + 16 <= g->ow; ox += 16) padded_blocks(2, SW, g, buf, ld, oy, ox, 8, yr);
+        if (ox < g->ow) padded_blocks(1, SW, g, buf, ld, oy, ox, g->ow - ox < 8 ? g->ow - ox : 8, yr);
+        if (ox + 8 < g->ow) padded_blocks(1, SW, g, buf, ld, oy, ox + 8, g->ow - ox - 8, yr);
+    }
+}
+
+static void maxpool_padded(const nns_conv2d_geom *g, const float *x, float *y) {
+    _Alignas(32) float buf[PAD_FLOATS];
+    const int ld = pad_stride(g);
+    pad_plane(g, x, ld, buf);
+    if (g->sw == 2)
+        padded_plane(2, g, buf, ld, y);
+    else
+        padded_plane(1, g, buf, ld, y);
+}
+
 void nns_f32_maxpool2d__avx2(const nns_conv2d_geom *g, const float *x, float *y, int32_t *idx) {
     if (idx) {
         nns_f32_maxpool2d__ref(g, x, y, idx);
+        return;
+    }
+    if (padded_fits(g)) {
+        maxpool_padded(g, x, y);
         return;
     }
     const int sw = g->sw, span = (g->kw - 1) * g->dw;
