@@ -77,8 +77,9 @@ static void block_masked(const nns_conv2d_geom *g, const float *x, int oy, int o
     _mm256_maskstore_ps(yr + ox, live, _mm256_and_ps(best, any));
 }
 
-/* The padded plane: rows of at least 16 outputs (below, padding costs more
- * than the masked blocks save: GoogLeNet's 8x8 and 4x4 pools), strides 1 and 2,
+/* The padded plane: rows of at least 16 outputs, or 8 at stride 2 (below,
+ * padding costs more than the masked blocks save: GoogLeNet's 8x8 and 4x4
+ * stride-1 pools), strides 1 and 2,
  * column dilation 1 with every window overlapping the row (so each has a
  * tap inside it), a plane whose padded rows fit PAD_FLOATS. */
 #define PAD_FLOATS 8192
@@ -92,7 +93,7 @@ static int pad_stride(const nns_conv2d_geom *g) {
 
 static int padded_fits(const nns_conv2d_geom *g) {
     const int span = (g->kw - 1) * g->dw, right = (g->ow - 1) * g->sw + span - g->pl - (g->iw - 1);
-    return g->ow >= 16 && (g->sw == 1 || g->sw == 2) && g->dw == 1 && g->pl <= span && g->pl <= 16 && right <= span &&
+    return (g->ow >= 16 || (g->ow >= 8 && g->sw == 2)) && (g->sw == 1 || g->sw == 2) && g->dw == 1 && g->pl <= span && g->pl <= 16 && right <= span &&
            g->pl + g->iw <= pad_stride(g) && (size_t)g->ih * (size_t)pad_stride(g) <= PAD_FLOATS;
 }
 
