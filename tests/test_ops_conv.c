@@ -1063,8 +1063,9 @@ out:
 
 /* With the BatchNormalization folded into the weights first (as PyTorch's
  * export and quantization leave a model), a fused plan fuses each Relu /
- * Clip that alone reads a Conv's output into the Conv and gives the unfused
- * plan's outputs bit for bit. */
+ * Clip that alone reads a Conv's output into the Conv, and each that alone
+ * reads a residual Add's into the Add, and gives the unfused plan's
+ * outputs bit for bit. */
 static void test_infer_fold_act(const char *arch) {
     nns_graph *g = NULL;
     CHECK_OK(nns_arch_build(arch, 7, &g));
@@ -1086,15 +1087,22 @@ static void test_infer_fold_act(const char *arch) {
         const nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
         CHECK_MSG(memcmp(y0->data, y1->data, (size_t)nns_shape_numel(&y0->shape) * sizeof(float)) == 0,
                   "%s (BN folded): fused and unfused outputs differ", arch);
-        int acts = 0, fused = 0;
+        int acts = 0, fused = 0, res = 0, res_fused = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             const nns_node *n = &g->nodes[i];
             const int src = n->n_in > 0 && n->in[0] >= 0 ? g->values[n->in[0]].producer : -1;
-            if ((n->op != NNS_OP_RELU && n->op != NNS_OP_CLIP) || src < 0 || g->nodes[src].op != NNS_OP_CONV) continue;
+            if ((n->op != NNS_OP_RELU && n->op != NNS_OP_CLIP) || src < 0) continue;
+            if (g->nodes[src].op == NNS_OP_ADD) { /* a residual Add's activation */
+                res++;
+                res_fused += ms[i] == 0.0;
+            }
+            if (g->nodes[src].op != NNS_OP_CONV) continue;
             acts++;
             fused += ms[i] == 0.0;
         }
         CHECK_MSG(acts > 0 && fused == acts, "%s (BN folded): %d of %d activations after a Conv fused", arch, fused, acts);
+        CHECK_MSG(res_fused == res, "%s (BN folded): %d of %d activations after an Add fused", arch, res_fused, res);
+        if (!strcmp(arch, "resnet8")) CHECK_MSG(res > 0, "resnet8 has no Add -> Relu");
     }
     free(ms);
     nns_plan_free(p0);

@@ -299,7 +299,19 @@ static void binary_forward(nns_exec_node *e) {
     const binary_params *p = e->params;
     bc_iter it;
     bc_build(&e->in[0]->shape, &e->in[1]->shape, &e->out[0]->shape, &it);
-    bc_kernels[p->op].fwd(&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), nns_tv_f32(e->out[0]));
+    float *y = nns_tv_f32(e->out[0]);
+    bc_kernels[p->op].fwd(&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), y);
+    const int act = e->training ? NNS_FUSE_ACT_NONE : e->epi.act; /* an inference plan's Add -> Relu / Clip */
+    if (act != NNS_FUSE_ACT_RELU && act != NNS_FUSE_ACT_CLIP) return;
+    const int64_t n = nns_tv_numel(e->out[0]);
+    const float lo = e->epi.lo, hi = e->epi.hi;
+    if (act == NNS_FUSE_ACT_RELU) {
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
+        for (int64_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
+    } else {
+#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
+        for (int64_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
+    }
 }
 
 static void binary_backward(nns_exec_node *e) {

@@ -368,6 +368,12 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
     const nns_graph *g = p->g;
     for (int i = 0; b->fold && i < b->nn; i++) {
         const nns_node *n = &g->nodes[i];
+        if (n->op == NNS_OP_ADD && n->n_out == 1 && b->n_uses[n->out[0]] == 1 &&
+            g->values[n->out[0]].kind == NNS_VALUE_KIND_ACT) { /* a residual Add -> Relu / Clip */
+            const int k = next_consumer(g, i, n->out[0]);
+            if (k >= 0 && nns_op_table[g->nodes[k].op]->clamp) fold_act_of(g, b, i, n->out[0], k);
+            continue;
+        }
         if (n->op != NNS_OP_CONV || n->n_out != 1 || !const_param(g, n, 1) || !const_param(g, n, 2)) continue;
         const int z = n->out[0];
         if (g->values[z].kind != NNS_VALUE_KIND_ACT || fold_silu_of(g, b, i, z) || b->n_uses[z] != 1) continue;
