@@ -2,6 +2,10 @@
 #ifndef NNS_KERNELS_WINDOW_UTIL_H
 #define NNS_KERNELS_WINDOW_UTIL_H
 
+#include <stddef.h>
+
+#include "kernels/kernels.h"
+
 /* ceil(a / b) for b > 0 and any a. */
 static inline int nns_cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -29,6 +33,25 @@ static inline void nns_window_count(int start, int k, int d, int n, int pad_begi
     }
     *in_pad = a;
     *in_n = b;
+}
+
+/* For each output pixel q of g's plane, its window taps inside the input:
+ * tap[(q * max_taps + k) * 2] the tap's index (i * kw + j) and [.. + 1] the
+ * input pixel (iy * iw + ix), k < tap_n[q] (the depthwise kernels' small
+ * planes; g->kh * g->kw <= max_taps). */
+static inline void nns_window_taps(const nns_conv2d_geom *g, int max_taps, int *tap_n, int *tap) {
+    for (int oy = 0, q = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++, q++) {
+            int *t = tap + (size_t)q * max_taps * 2;
+            tap_n[q] = 0;
+            for (int i = 0; i < g->kh; i++)
+                for (int j = 0; j < g->kw; j++) {
+                    const int iy = oy * g->sh - g->pt + i * g->dh, ix = ox * g->sw - g->pl + j * g->dw;
+                    if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) continue;
+                    t[tap_n[q] * 2] = i * g->kw + j;
+                    t[tap_n[q]++ * 2 + 1] = iy * g->iw + ix;
+                }
+        }
 }
 
 #endif

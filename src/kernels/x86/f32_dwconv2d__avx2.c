@@ -7,6 +7,7 @@
  * time instead (dw_small). */
 #include "kernels/dwconv2d_layout.h"
 #include "kernels/x86/avx2_util.h"
+#include "kernels/window_util.h"
 #include "kernels/x86/dw3x3s2.h"
 
 /* Store the 8 flattened outputs at (oy, ox) (those past ow dropped) and
@@ -130,17 +131,7 @@ static void dw_small_block(const nns_conv2d_geom *g, const int *tap_n, const int
 static void dw_small(const nns_conv2d_geom *g, int n, int nc, const float *x, size_t x_stride, const float *w,
                      const float *bias, float *y, size_t y_stride) {
     int tap_n[DW_SMALL_PIXELS], tap[DW_SMALL_PIXELS][DW_SMALL_TAPS][2];
-    for (int oy = 0, q = 0; oy < g->oh; oy++)
-        for (int ox = 0; ox < g->ow; ox++, q++) {
-            tap_n[q] = 0;
-            for (int i = 0; i < g->kh; i++)
-                for (int j = 0; j < g->kw; j++) {
-                    const int iy = oy * g->sh - g->pt + i * g->dh, ix = ox * g->sw - g->pl + j * g->dw;
-                    if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) continue;
-                    tap[q][tap_n[q]][0] = i * g->kw + j;
-                    tap[q][tap_n[q]++][1] = iy * g->iw + ix;
-                }
-        }
+    nns_window_taps(g, DW_SMALL_TAPS, tap_n, &tap[0][0][0]);
     const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow, taps = (size_t)g->kh * g->kw;
     for (int b = 0; b < n; b++)
         for (int c = 0; c + 8 <= nc; c += 8)

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/window_util.h"
 
 #define SMALL_OUT 64  /* output pixels a plane */
 #define SMALL_IN 256  /* input pixels a plane (the transposed block lives on the stack: 16 KiB) */
@@ -24,21 +25,6 @@ static int small_fits(const nns_conv2d_geom *g, int nc) {
     const int ohw = g->oh * g->ow, ihw = g->ih * g->iw;
     return nc >= 16 && ohw <= SMALL_OUT && ihw <= SMALL_IN && g->kh * g->kw <= SMALL_TAPS &&
            (ohw <= 16 || ihw <= 2 * ohw);
-}
-
-/* For each output pixel q, its taps inside the input: (tap, input pixel). */
-static void small_taps(const nns_conv2d_geom *g, int *tap_n, int (*tap)[SMALL_TAPS][2]) {
-    for (int oy = 0, q = 0; oy < g->oh; oy++)
-        for (int ox = 0; ox < g->ow; ox++, q++) {
-            tap_n[q] = 0;
-            for (int i = 0; i < g->kh; i++)
-                for (int j = 0; j < g->kw; j++) {
-                    const int iy = oy * g->sh - g->pt + i * g->dh, ix = ox * g->sw - g->pl + j * g->dw;
-                    if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) continue;
-                    tap[q][tap_n[q]][0] = i * g->kw + j;
-                    tap[q][tap_n[q]++][1] = iy * g->iw + ix;
-                }
-        }
 }
 
 /* 16 channels of one image: x, w, bias and y at the block's first channel. */
@@ -72,7 +58,7 @@ void nns_f32_dwconv2d__avx512(const nns_conv2d_geom *g, int n, int nc, const flo
                               const float *w, const float *bias, float *y, size_t y_stride, float *scratch) {
     if (small_fits(g, nc)) {
         int tap_n[SMALL_OUT], tap[SMALL_OUT][SMALL_TAPS][2];
-        small_taps(g, tap_n, tap);
+        nns_window_taps(g, SMALL_TAPS, tap_n, &tap[0][0][0]);
         const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow, taps = (size_t)g->kh * g->kw;
         const int done = nc / 16 * 16;
         for (int b = 0; b < n; b++)
