@@ -303,15 +303,11 @@ static void binary_forward(nns_exec_node *e) {
     bc_kernels[p->op].fwd(&it, nns_tv_cf32(e->in[0]), nns_tv_cf32(e->in[1]), y);
     const int act = e->training ? NNS_FUSE_ACT_NONE : e->epi.act; /* an inference plan's Add -> Relu / Clip */
     if (act != NNS_FUSE_ACT_RELU && act != NNS_FUSE_ACT_CLIP) return;
-    const int64_t n = nns_tv_numel(e->out[0]);
-    const float lo = e->epi.lo, hi = e->epi.hi;
-    if (act == NNS_FUSE_ACT_RELU) {
-#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
-        for (int64_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
-    } else {
-#pragma omp parallel for simd schedule(static) if (parallel: n > NNS_OMP_MIN_ELEMS)
-        for (int64_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
-    }
+    const int64_t n = nns_tv_numel(e->out[0]), chunk = 16384, nch = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > NNS_OMP_MIN_ELEMS)
+    for (int64_t c = 0; c < nch; c++)
+        nns_fuse_act_rows(y + c * chunk, (size_t)(n - c * chunk < chunk ? n - c * chunk : chunk), act, e->epi.lo,
+                          e->epi.hi);
 }
 
 static void binary_backward(nns_exec_node *e) {

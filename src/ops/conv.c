@@ -345,7 +345,7 @@ static void conv_act_all(const conv_params *p, const conv_dims *d, float *Y) {
 #pragma omp parallel for schedule(static) num_threads(p->nthreads) if (n > NNS_OMP_MIN_ELEMS)
     for (int64_t c = 0; c < nch; c++) {
         const int64_t a = c * chunk, b = a + chunk < n ? a + chunk : n;
-        conv_act_rows(Y + a, (size_t)(b - a), d->act, d->lo, d->hi);
+        nns_fuse_act_rows(Y + a, (size_t)(b - a), d->act, d->lo, d->hi);
     }
 }
 
@@ -502,7 +502,7 @@ static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float 
         return;
     }
     nns_conv_pw_forward(d, x, W, B, y);
-    conv_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
+    nns_fuse_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
 }
 
 static void conv_forward_paths(nns_exec_node *e, conv_dims *dp);
@@ -571,7 +571,7 @@ static void conv_forward_paths(nns_exec_node *e, conv_dims *dp) {
             for (int64_t i = i0; i < i1; i++) { /* the activation while the image is in cache */
                 k->f32_conv2d_1ch(&d.g, 1, d.m, X + (size_t)i * xs, xs, W, B, Y + (size_t)i * ys, ys,
                                   work + (size_t)t * ws.per_thread);
-                conv_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
+                nns_fuse_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
             }
         }
         return;

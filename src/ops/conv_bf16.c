@@ -36,7 +36,7 @@ static void scatter(const conv_dims *d, const float *yb, int64_t n0, int nb, int
         for (int m = 0; m < d->mg; m++) {
             float *dst = Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw;
             memcpy(dst, yb + (size_t)m * ldc + (size_t)j * d->ohw, d->ohw * sizeof(float));
-            conv_act_rows(dst, d->ohw, d->act, d->lo, d->hi);
+            nns_fuse_act_rows(dst, d->ohw, d->act, d->lo, d->hi);
         }
 }
 
@@ -54,7 +54,7 @@ void nns_conv_bf16_forward(const conv_dims *d, const nns_kernels *k, const float
             if (nb == 1) { /* straight into Y */
                 float *out = Y + (size_t)n0 * ys + (size_t)g * d->mg * d->ohw;
                 k->bf16_gemm(d->mg, (int)ldc, (int)d->ckg, Wb + (size_t)g * d->mg * ldw, ldw, xb, 2 * ldc, bg, out, ldc);
-                conv_act_rows(out, (size_t)d->mg * ldc, d->act, d->lo, d->hi);
+                nns_fuse_act_rows(out, (size_t)d->mg * ldc, d->act, d->lo, d->hi);
             } else {
                 k->bf16_gemm(d->mg, (int)ldc, (int)d->ckg, Wb + (size_t)g * d->mg * ldw, ldw, xb, 2 * ldc, bg, yb, ldc);
                 scatter(d, yb, n0, nb, g, Y);

@@ -22,7 +22,7 @@ void nns_conv_dw_forward(const conv_params *p, const conv_dims *d, const nns_ker
             } else
                 for (int64_t i = i0; i < i1; i++) { /* the activation while the image is in cache */
                     k->f32_dwconv2d(&d->g, 1, d->c, X + (size_t)i * cs, cs, W, B, Y + (size_t)i * ys, ys, scr);
-                    conv_act_rows(Y + (size_t)i * ys, ys, d->act, d->lo, d->hi);
+                    nns_fuse_act_rows(Y + (size_t)i * ys, ys, d->act, d->lo, d->hi);
                 }
         } else {
             const int c0 = (int)((int64_t)d->c * t / nt), c1 = (int)((int64_t)d->c * (t + 1) / nt);
@@ -30,7 +30,7 @@ void nns_conv_dw_forward(const conv_params *p, const conv_dims *d, const nns_ker
                 k->f32_dwconv2d(&d->g, (int)d->n, c1 - c0, X + (size_t)c0 * d->ihw, cs, W + (size_t)c0 * d->kk,
                                 B ? B + c0 : NULL, Y + (size_t)c0 * d->ohw, ys, scr);
                 for (int64_t i = 0; i < d->n; i++)
-                    conv_act_rows(Y + (size_t)i * ys + (size_t)c0 * d->ohw, (size_t)(c1 - c0) * d->ohw, d->act, d->lo,
+                    nns_fuse_act_rows(Y + (size_t)i * ys + (size_t)c0 * d->ohw, (size_t)(c1 - c0) * d->ohw, d->act, d->lo,
                                   d->hi);
             }
         }

@@ -59,20 +59,6 @@ typedef struct conv_ws {
 
 static inline size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-static inline void conv_act_rows(float *y, size_t n, int act, float lo, float hi) {
-    if (act == NNS_FUSE_ACT_RELU) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
-    } else if (act == NNS_FUSE_ACT_CLIP) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
-    } else if (act == NNS_FUSE_ACT_HARDSWISH) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++) y[i] = nns_hardswishf(y[i]);
-    }
-}
-
-
 static inline size_t zmax(size_t a, size_t b) { return a > b ? a : b; }
 
 /* Threads for the per-image paths: one below ~1 MFLOP (the fork/join costs

@@ -42,6 +42,21 @@ static inline float nns_hardswishf(float v) {
     return v * t;
 }
 
+/* A fused activation (Relu, Clip, HardSwish; nns_fuse_act) over n
+ * values in place, as the unfused nodes compute it. */
+static inline void nns_fuse_act_rows(float *y, size_t n, int act, float lo, float hi) {
+    if (act == NNS_FUSE_ACT_RELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_RELU, lo, hi);
+    } else if (act == NNS_FUSE_ACT_CLIP) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = nns_fuse_act_apply(y[i], NNS_FUSE_ACT_CLIP, lo, hi);
+    } else if (act == NNS_FUSE_ACT_HARDSWISH) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) y[i] = nns_hardswishf(y[i]);
+    }
+}
+
 /* Elements before (outer), along (len) and after (inner) axis a of s: the
  * element (o, k, i) is at (o * len + k) * inner + i. */
 static inline void nns_axis_split(const nns_shape *s, int a, int64_t *outer, int64_t *len, int64_t *inner) {
