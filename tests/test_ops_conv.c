@@ -1220,6 +1220,8 @@ static void test_infer_fold(void) {
 int main(void) {
     /* Winograd on every eligible shape, however few tiles (the cases are small) */
     nns_conv_wino_min_tiles = 0;
+    /* and every layer on all threads, however small */
+    nns_conv_par_min_flops = 0;
     test_registry();
     test_conv();
     test_gemm();
@@ -1234,6 +1236,7 @@ int main(void) {
     /* and the default choice (im2col below 40 tiles), including a plan made for
      * a batch big enough for Winograd and run at a batch that is not */
     nns_conv_wino_min_tiles = -1;
+    nns_conv_par_min_flops = -1;
     test_conv();
     test_dynamic();
     test_infer_fold();

@@ -505,7 +505,27 @@ static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float 
     nns_fuse_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
 }
 
-static void conv_forward_paths(nns_exec_node *e, conv_dims *dp);
+static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims *dp);
+
+/* A convolution of fewer operations than this (2 per multiply-accumulate)
+ * runs on one thread. On the 2-core test machines a second busy core slows
+ * the first by about a third (shared core resources) and a fork/join costs
+ * about 3 us, so splitting a 25 us layer made it slower: resnet8's batch-1
+ * layers (1 to 3.6 MFLOP) each took 20-50% longer on 2 threads than on 1,
+ * and the whole net ran 0.227 ms on 2 threads, 0.177 ms on 1; with this
+ * limit 0.176 ms on 2 threads (AVX-512). */
+#define CONV_PAR_MIN_FLOPS (4.0 * 1024 * 1024)
+double nns_conv_par_min_flops = -1;
+static double conv_par_min_flops(void) {
+    double v = nns_conv_par_min_flops;
+    if (v < 0) {
+        const char *s = getenv("NNS_CONV_PAR_MIN_FLOPS");
+        v = s ? atof(s) : CONV_PAR_MIN_FLOPS;
+        if (!(v >= 0)) v = 0;
+        nns_conv_par_min_flops = v;
+    }
+    return v;
+}
 
 /* The forward; an activation the kernels do not apply (SiLU, HardSwish)
  * over the output after them, on all threads. */
@@ -517,25 +537,25 @@ static void conv_forward(nns_exec_node *e) {
     d.hi = e->epi.hi;
     const int post = d.act == NNS_FUSE_ACT_SILU || d.act == NNS_FUSE_ACT_HARDSWISH ? d.act : NNS_FUSE_ACT_NONE;
     if (post) d.act = NNS_FUSE_ACT_NONE;
-    conv_forward_paths(e, &d);
+    conv_params p = *(const conv_params *)e->params;
+    if (2.0 * (double)d.n * d.m * (double)d.ckg * (double)d.ohw < conv_par_min_flops()) p.nthreads = 1;
+    conv_forward_paths(e, &p, &d);
     if (post == NNS_FUSE_ACT_SILU) {
         float *Y = nns_tv_f32(e->out[0]);
         const int64_t n = d.n * d.m * (int64_t)d.ohw, chunk = 16384, nch = (n + chunk - 1) / chunk;
-        const conv_params *p = e->params;
-#pragma omp parallel for schedule(static) num_threads(p->nthreads) if (n > NNS_OMP_MIN_ELEMS / 2)
+#pragma omp parallel for schedule(static) num_threads(p.nthreads) if (n > NNS_OMP_MIN_ELEMS / 2)
         for (int64_t c = 0; c < nch; c++) {
             const int64_t a = c * chunk;
             e->kern->f32_sigmoid(n - a < chunk ? n - a : chunk, Y + a, Y + a, 1);
         }
     } else if (post) {
         d.act = post;
-        conv_act_all(e->params, &d, nns_tv_f32(e->out[0]));
+        conv_act_all(&p, &d, nns_tv_f32(e->out[0]));
     }
 }
 
 /* The forward with d's activation (none, Relu or Clip) in the kernels. */
-static void conv_forward_paths(nns_exec_node *e, conv_dims *dp) {
-    const conv_params *p = e->params;
+static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims *dp) {
     conv_dims d = *dp;
     const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
     const float *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;

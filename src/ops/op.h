@@ -409,6 +409,10 @@ void nns_batchnorm_materialize(nns_exec_node *e, int with_grad);
  * (default): NNS_WINO_MIN_TILES, else 40. Tests set 0 to reach Winograd on
  * small shapes. Read when shapes are set, not thread-safe to change then. */
 extern int nns_conv_wino_min_tiles;
+/* Conv: fewest operations (2 per multiply-accumulate, whole batch) for which
+ * a forward uses more than one thread; -1 (default): NNS_CONV_PAR_MIN_FLOPS,
+ * else 4 Mi. Tests set 0 to reach the threaded paths on small shapes. */
+extern double nns_conv_par_min_flops;
 
 /* The table's facts for node n (an unknown op: none). nns_op_weight_axes
  * and nns_op_channelwise return 0 where the op has no such function; the
