@@ -508,12 +508,11 @@ static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float 
 static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims *dp);
 
 /* A convolution of fewer operations than this (2 per multiply-accumulate)
- * runs on one thread. On the 2-core test machines a second busy core slows
- * the first by about a third (shared core resources) and a fork/join costs
- * about 3 us, so splitting a 25 us layer made it slower: resnet8's batch-1
- * layers (1 to 3.6 MFLOP) each took 20-50% longer on 2 threads than on 1,
- * and the whole net ran 0.227 ms on 2 threads, 0.177 ms on 1; with this
- * limit 0.176 ms on 2 threads (AVX-512). */
+ * runs on one thread. A fork/join costs about 3 us on the 2-core test
+ * machines and the second thread first pulls its inputs from the other
+ * core's cache: resnet8's batch-1 layers (1 to 3.6 MFLOP) each took 20-50%
+ * longer on 2 threads than on 1, and the whole net ran 0.227 ms on 2
+ * threads, 0.177 ms on 1; with this limit 0.176 ms on 2 threads (AVX-512). */
 #define CONV_PAR_MIN_FLOPS (4.0 * 1024 * 1024)
 double nns_conv_par_min_flops = -1;
 static double conv_par_min_flops(void) {
