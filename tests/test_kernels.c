@@ -308,6 +308,51 @@ static void test_maxpool(const nns_kernels *k, int iters) {
     }
 }
 
+/* Stacked small planes at stride 1 (GoogLeNet's 3x3 branch pools on 8x8,
+ * 4x4, 2x2 planes first), random windows, paddings, plane counts past one
+ * group, ceil-mode rows and columns past the input, inputs wider than the
+ * windows read; ties, +-0, -inf, and NaNs in some planes only. */
+static void test_maxpool_stack(const nns_kernels *k, int iters) {
+    int tried = 0;
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {0};
+        if (it < 4) {
+            const int side = it < 3 ? 8 >> it : 1;
+            g = (nns_conv2d_geom){side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
+        } else {
+            g.kh = rnd(1, 5);
+            g.kw = rnd(1, 5);
+            g.sh = g.sw = g.dh = g.dw = 1;
+            g.ih = rnd(1, 20);
+            g.iw = rnd(1, 20);
+            g.pt = rnd(0, g.kh - 1);
+            g.pl = rnd(0, g.kw - 1);
+            g.oh = g.ih + 2 * g.pt - g.kh + 1 + rnd(0, 1); /* + 1: a ceil-mode row past the input */
+            g.ow = g.iw + 2 * g.pl - g.kw + 1 + rnd(0, 1) - rnd(0, 2);
+        }
+        if (!nns_f32_maxpool2d_stack_fits(&g)) continue;
+        tried++;
+        const int64_t planes = it % 3 ? rnd(1, 9) : rnd(100, 700);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, nx = (size_t)planes * ihw;
+        const size_t ny = (size_t)planes * ohw;
+        float *x = malloc(nx * sizeof(float)), *y1 = malloc(ny * sizeof(float)), *y2 = malloc(ny * sizeof(float));
+        fill(x, nx);
+        const int nan_plane = it % 4 == 1 ? (int)rnd(0, (int)planes - 1) : -1;
+        for (size_t i = 0; i < nx; i++) {
+            const int r = rnd(0, 40);
+            x[i] = r == 1 ? -INFINITY : r == 2 ? 0.0f : r == 3 ? -0.0f : r < 7 ? 0.5f : x[i];
+            if ((int)(i / ihw) == nan_plane && r == 0) x[i] = NAN;
+        }
+        nns_f32_maxpool2d_stack__ref(&g, planes, x, y1);
+        k->f32_maxpool2d_stack(&g, planes, x, y2);
+        CHECK_MSG(memcmp(y1, y2, ny * sizeof(float)) == 0,
+                  "%s maxpool2d_stack: %lld planes ih%d iw%d oh%d ow%d k%dx%d p%d,%d", cur_variant, (long long)planes,
+                  g.ih, g.iw, g.oh, g.ow, g.kh, g.kw, g.pt, g.pl);
+        free(x); free(y1); free(y2);
+    }
+    CHECK(tried > iters / 4);
+}
+
 /* wgemm8 against the reference on random sizes and strides, both operand
  * orders the Winograd code uses, overwrite and accumulate. */
 static void test_wgemm8(const nns_kernels *k, int iters) {
@@ -1241,6 +1286,7 @@ static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); 
 static void test_f32_conv2d_1ch(const nns_kernels *k) { test_conv1ch(k, 200); }
 static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
+static void test_f32_maxpool2d_stack(const nns_kernels *k) { test_maxpool_stack(k, 300); }
 static void test_f32_im2col(const nns_kernels *k) { test_im2col(k, 200); }
 static void test_f32_col2im(const nns_kernels *k) { test_im2col(k, 200); }
 static void test_f32_pad2d(const nns_kernels *k) { test_pad2d(k, 200); }

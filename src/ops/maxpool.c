@@ -67,6 +67,15 @@ static void maxpool_forward(nns_exec_node *e) {
     const float *X = nns_tv_cf32(e->in[0]);
     float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
+    if (!idx && nns_f32_maxpool2d_stack_fits(&geo)) { /* small planes, stacked: an equal share per thread */
+#pragma omp parallel if (planes > 1 && planes * ihw > 16384)
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            const int64_t p0 = planes * t / nt, p1 = planes * (t + 1) / nt;
+            if (p1 > p0) ks->f32_maxpool2d_stack(&geo, p1 - p0, X + (size_t)p0 * ihw, Y + (size_t)p0 * ohw);
+        }
+        return;
+    }
     nns_f32_maxpool2d_fn k = nns_f32_maxpool2d_2x2s2_fits(&geo) ? ks->f32_maxpool2d_2x2s2 : ks->f32_maxpool2d;
 #pragma omp parallel for schedule(static) if (planes > 1 && planes * ihw > 16384)
     for (int64_t pl = 0; pl < planes; pl++)
