@@ -308,8 +308,8 @@ static void test_maxpool(const nns_kernels *k, int iters) {
     }
 }
 
-/* Stacked small planes at stride 1 (GoogLeNet's 3x3 branch pools on 8x8,
- * 4x4, 2x2 planes first), random windows, paddings, plane counts past one
+/* Stacked small planes at strides 1 and 2 (GoogLeNet's 3x3 pools first),
+ * random windows, paddings, plane counts past one
  * group, ceil-mode rows and columns past the input, inputs wider than the
  * windows read; ties, +-0, -inf, and NaNs in some planes only. */
 static void test_maxpool_stack(const nns_kernels *k, int iters) {
@@ -319,16 +319,22 @@ static void test_maxpool_stack(const nns_kernels *k, int iters) {
         if (it < 4) {
             const int side = it < 3 ? 8 >> it : 1;
             g = (nns_conv2d_geom){side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
+        } else if (it < 6) { /* GoogLeNet's 16 -> 8 and 8 -> 4 (3x3 stride 2, ceil mode) */
+            const int side = it == 4 ? 16 : 8;
+            g = (nns_conv2d_geom){side, side, side / 2, side / 2, 3, 3, 2, 2, 1, 1, 0, 0};
         } else {
-            g.kh = rnd(1, 5);
-            g.kw = rnd(1, 5);
-            g.sh = g.sw = g.dh = g.dw = 1;
-            g.ih = rnd(1, 20);
-            g.iw = rnd(1, 20);
+            const int s = rnd(1, 2);
+            g.kh = rnd(s, 5);
+            g.kw = rnd(s, 5);
+            g.sh = g.sw = s;
+            g.dh = g.dw = 1;
+            g.ih = rnd(1, 30);
+            g.iw = rnd(1, 30);
             g.pt = rnd(0, g.kh - 1);
             g.pl = rnd(0, g.kw - 1);
-            g.oh = g.ih + 2 * g.pt - g.kh + 1 + rnd(0, 1); /* + 1: a ceil-mode row past the input */
-            g.ow = g.iw + 2 * g.pl - g.kw + 1 + rnd(0, 1) - rnd(0, 2);
+            /* + 1: a ceil-mode row past the input; - 1, - 2: input columns no window reads */
+            g.oh = (g.ih + 2 * g.pt - g.kh) / s + 1 + rnd(0, 1);
+            g.ow = (g.iw + 2 * g.pl - g.kw) / s + 1 + rnd(0, 1) - rnd(0, 2);
         }
         if (!nns_f32_maxpool2d_stack_fits(&g)) continue;
         tried++;
@@ -346,8 +352,8 @@ static void test_maxpool_stack(const nns_kernels *k, int iters) {
         nns_f32_maxpool2d_stack__ref(&g, planes, x, y1);
         k->f32_maxpool2d_stack(&g, planes, x, y2);
         CHECK_MSG(memcmp(y1, y2, ny * sizeof(float)) == 0,
-                  "%s maxpool2d_stack: %lld planes ih%d iw%d oh%d ow%d k%dx%d p%d,%d", cur_variant, (long long)planes,
-                  g.ih, g.iw, g.oh, g.ow, g.kh, g.kw, g.pt, g.pl);
+                  "%s maxpool2d_stack: %lld planes ih%d iw%d oh%d ow%d k%dx%d s%d p%d,%d", cur_variant,
+                  (long long)planes, g.ih, g.iw, g.oh, g.ow, g.kh, g.kw, g.sh, g.pt, g.pl);
         free(x); free(y1); free(y2);
     }
     CHECK(tried > iters / 4);

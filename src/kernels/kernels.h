@@ -395,19 +395,29 @@ static inline int nns_f32_maxpool2d_2x2s2_fits(const nns_conv2d_geom *g) {
 /* Table entry f32_maxpool2d_stack: max pooling without indices of `planes`
  * planes at once (x: planes ih*iw floats apart, y: oh*ow apart), bit for bit
  * nns_f32_maxpool2d__ref's, only where nns_f32_maxpool2d_stack_fits: stride
- * 1, no dilation, rows of fewer than 16 outputs, every window holding an
- * input, and a plane padded to (oh + kh - 1) x (ow + kw - 1) floats of at
- * most NNS_MAXPOOL_STACK_PLANE (the small planes of GoogLeNet's branch
- * pools, where one plane at a time left most of a vector empty). */
+ * 1 or 2 (the same both ways, and no more than the window), no dilation,
+ * rows of fewer than 16 outputs, every window holding an input, and a plane
+ * padded to nns_maxpool_stack_rows x nns_maxpool_stack_ld floats of at most
+ * NNS_MAXPOOL_STACK_PLANE (the small planes of GoogLeNet's pools, where one
+ * plane at a time left most of a vector empty). */
 #define NNS_MAXPOOL_STACK_PLANE 2048
 typedef void nns_f32_maxpool2d_stack_kernel(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y);
 typedef nns_f32_maxpool2d_stack_kernel *nns_f32_maxpool2d_stack_fn;
+static inline int64_t nns_maxpool_stack_rows(const nns_conv2d_geom *g) {
+    return (int64_t)g->sh * (g->oh - 1) + g->kh;
+}
+/* The padded row: the windows' columns, rounded up to a multiple of the
+ * stride (so that a plane is too). */
+static inline int64_t nns_maxpool_stack_ld(const nns_conv2d_geom *g) {
+    const int64_t w = (int64_t)g->sw * (g->ow - 1) + g->kw;
+    return (w + g->sw - 1) / g->sw * g->sw;
+}
 static inline int nns_f32_maxpool2d_stack_fits(const nns_conv2d_geom *g) {
-    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->oh >= 1 && g->ow >= 1 && g->ow < 16 &&
-           g->kh >= 1 && g->kw >= 1 && g->kh <= 64 && g->kw <= 64 && g->pt >= 0 && g->pl >= 0 &&
-           g->pt <= g->kh - 1 && g->pl <= g->kw - 1 && g->oh - 1 - g->pt <= g->ih - 1 &&
-           g->ow - 1 - g->pl <= g->iw - 1 &&
-           (int64_t)(g->oh + g->kh - 1) * (int64_t)(g->ow + g->kw - 1) <= NNS_MAXPOOL_STACK_PLANE;
+    return (g->sw == 1 || g->sw == 2) && g->sh == g->sw && g->dh == 1 && g->dw == 1 && g->oh >= 1 && g->ow >= 1 &&
+           g->ow < 16 && g->kh >= g->sh && g->kw >= g->sw && g->kh <= 64 && g->kw <= 64 && g->pt >= 0 &&
+           g->pl >= 0 && g->pt <= g->kh - 1 && g->pl <= g->kw - 1 && g->oh <= 4096 &&
+           (int64_t)g->sh * (g->oh - 1) - g->pt <= g->ih - 1 && (int64_t)g->sw * (g->ow - 1) - g->pl <= g->iw - 1 &&
+           nns_maxpool_stack_rows(g) * nns_maxpool_stack_ld(g) <= NNS_MAXPOOL_STACK_PLANE;
 }
 /* Max pooling of a quantized plane: x and y are u8, or s8 when sgn (all of
  * a window's values share one scale and zero point, so the maximum is taken

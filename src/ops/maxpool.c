@@ -67,7 +67,8 @@ static void maxpool_forward(nns_exec_node *e) {
     const float *X = nns_tv_cf32(e->in[0]);
     float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
-    if (!idx && nns_f32_maxpool2d_stack_fits(&geo)) { /* small planes, stacked: an equal share per thread */
+    if (!idx && !nns_f32_maxpool2d_2x2s2_fits(&geo) && nns_f32_maxpool2d_stack_fits(&geo)) {
+        /* small planes, stacked: an equal share per thread */
 #pragma omp parallel if (planes > 1 && planes * ihw > 16384)
         {
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();

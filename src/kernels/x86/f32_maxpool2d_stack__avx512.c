@@ -5,6 +5,10 @@
 #define MS_VW 16
 #define MS_VEC __m512
 #define MS_LOAD(p) _mm512_loadu_ps(p)
+#define MS_LOAD2(p)                                                                                       \
+    _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                           \
+                           _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), \
+                           _mm512_loadu_ps((p) + 16))
 #define MS_STORE(p, v) _mm512_storeu_ps(p, v)
 #define MS_SET1(f) _mm512_set1_ps(f)
 #define MS_MAX(v, best) _mm512_max_ps(v, best)
