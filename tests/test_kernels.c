@@ -196,7 +196,7 @@ static void test_dwconv_3x3s2(const nns_kernels *k, int iters) {
 /* The model shapes, exactly (3x3, stride 1 and 2, pad 1). */
 static void test_dwconv_model_shapes(const nns_kernels *k) {
     const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
-    static const int sizes[][2] = {{28, 1}, {28, 2}, {14, 1}, {14, 2}, {7, 1}, {7, 2}};
+    static const int sizes[][2] = {{28, 1}, {28, 2}, {16, 1}, {14, 1}, {14, 2}, {9, 1}, {7, 1}, {7, 2}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         nns_conv2d_geom g = {sizes[s][0], sizes[s][0], 0, 0, 3, 3, sizes[s][1], sizes[s][1], 1, 1, 1, 1};
         g.oh = (g.ih + 2 - 3) / g.sh + 1;
@@ -221,6 +221,32 @@ static void test_dwconv_model_shapes(const nns_kernels *k) {
                       fabs(db2 - db1) < 1e-4 * fmax(1, fabs(db1)),
                   "%s dwconv2d bwd %dx%d s%d", cur_variant, g.ih, g.iw, g.sh);
         free(scr);
+    }
+}
+
+/* Stride 1 on planes of up to 20 columns (AVX-512: one vector per row, under
+ * masks at the row's ends), any window and padding, several channels. */
+static void test_dwconv_rows(const nns_kernels *k, int iters) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {rnd(1, 20), rnd(1, 20), 0, 0, rnd(1, 5), rnd(1, 5), 1, 1, 1, 1, 0, 0};
+        g.pt = rnd(0, g.kh - 1);
+        g.pl = rnd(0, g.kw - 1);
+        g.oh = g.ih + 2 * g.pt - g.kh + 1;
+        g.ow = g.iw + 2 * g.pl - g.kw + 1;
+        if (g.oh < 1 || g.ow < 1) continue;
+        const int nc = rnd(1, 3), taps = g.kh * g.kw;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        float *x = malloc(nc * ihw * sizeof(float)), *y1 = malloc(nc * ohw * sizeof(float));
+        float *y2 = malloc(nc * ohw * sizeof(float)), w[3 * 25], bias[3];
+        float *scr = aligned_alloc(64, (nns_f32_dwconv2d_scratch_floats(&g) * sizeof(float) + 63) / 64 * 64);
+        fill(x, nc * ihw);
+        fill(w, (size_t)nc * taps);
+        fill(bias, 3);
+        ref->f32_dwconv2d(&g, 1, nc, x, nc * ihw, w, bias, y1, nc * ohw, scr);
+        k->f32_dwconv2d(&g, 1, nc, x, nc * ihw, w, bias, y2, nc * ohw, scr);
+        CHECK_MSG(max_rel_err(y2, y1, nc * ohw) < 1e-5, "%s dwconv2d stride 1: %dx%d k%dx%d p%d,%d", cur_variant, g.ih, g.iw, g.kh, g.kw, g.pt, g.pl);
+        free(x); free(y1); free(y2); free(scr);
     }
 }
 
@@ -1286,6 +1312,7 @@ static void test_f32_dwconv2d(const nns_kernels *k) {
     test_dwconv(k, 300);
     test_dwconv_small(k, 300);
     test_dwconv_model_shapes(k);
+    test_dwconv_rows(k, 300);
     test_dwconv_3x3s2(k, 400);
 }
 static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); }

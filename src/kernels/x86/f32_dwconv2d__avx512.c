@@ -7,11 +7,105 @@
  * channels' planes by one gather per channel. Per-plane work (the AVX2
  * kernel gathers 8 channels for every output and tap) falls from
  * outputs x taps gathers to inputs + outputs. Other shapes, and the last
- * nc % 16 channels, take the AVX2 kernel. */
+ * nc % 16 channels, take the rows below at stride 1 (16 columns per
+ * vector), else the AVX2 kernel. */
 #include <immintrin.h>
 
+#include "kernels/dwconv2d_layout.h"
 #include "kernels/kernels.h"
 #include "kernels/window_util.h"
+
+/* ---- stride 1, straight from the planes -------------------------------
+ * A row of an output plane is cut into vectors of 16 columns. For each, the
+ * kw input vectors of an input row, shifted by the window's columns, are
+ * loaded once (under a mask where they cross the row's ends: padding reads
+ * as nothing and adds nothing) and serve the 4 output rows that read that
+ * input row, each with its own accumulator: 4 independent FMA chains, and
+ * each output adds its taps in the reference's order (window rows, then
+ * columns, skipping padding), from the bias. The AVX2 kernel copies each
+ * plane into a padded buffer first (MobileNetV2's 16x16 layers at batch 64
+ * spent most of their time there); on AVX2 this way was slower (8 columns,
+ * and a blend for every masked FMA). */
+
+/* The lanes [lo, hi). */
+static inline __mmask16 lanes(int lo, int hi) { return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)); }
+
+/* Stride 1, no dilation, a window of at most NNS_DWCONV2D_MAX_TAPS columns,
+ * rows of at most 16 outputs (one vector). Wider rows stay on the AVX2
+ * kernel: mobilenet's 28x28 layer at batch 64 ran 1.15x slower this way
+ * (two vectors per row, both under masks). */
+static inline int dr_fits(const nns_conv2d_geom *g) {
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->kw <= NNS_DWCONV2D_MAX_TAPS && g->ow <= 16;
+}
+
+/* Output rows [oy0, oy0 + nr) (nr <= 4), columns [ox0, ox0 + n) of one plane
+ * for a KH x KW window (constants where the caller passes them, so the
+ * loops unroll and the choice of accumulators is fixed); MASKED: window
+ * column j reads the lanes m[j] of its vector (those inside the row; none
+ * may be), else all. Four rows are summed whatever nr (a row past the plane
+ * reads no input rows past it: its sum is dropped). */
+static inline __attribute__((always_inline)) void dr_block(const int KH, const int KW, const int MASKED,
+                                                           const nns_conv2d_geom *g, const float *x, const float *w,
+                                                           float b, float *y, int oy0, int nr, int ox0, int n,
+                                                           const __mmask16 *m) {
+    __m512 a0 = _mm512_set1_ps(b), a1 = a0, a2 = a0, a3 = a0; /* named: an array went through memory */
+    for (int u = 0; u < 4 + KH - 1; u++) {                    /* input row oy0 - pt + u */
+        const int iy = oy0 - g->pt + u;
+        if (iy < 0 || iy >= g->ih) continue;
+        const float *row = x + (size_t)iy * g->iw + ox0 - g->pl;
+        for (int j = 0; j < KW; j++) {
+            const __m512 v = MASKED ? _mm512_maskz_loadu_ps(m[j], row + j) : _mm512_loadu_ps(row + j);
+#define ROW_TAP(a, r)                                                                          \
+    if (u - (r) >= 0 && u - (r) < KH) {                                                        \
+        const __m512 wv = _mm512_set1_ps(w[(u - (r)) * KW + j]);                               \
+        a = MASKED ? _mm512_mask3_fmadd_ps(wv, v, a, m[j]) : _mm512_fmadd_ps(wv, v, a);        \
+    }
+            ROW_TAP(a0, 0)
+            ROW_TAP(a1, 1)
+            ROW_TAP(a2, 2)
+            ROW_TAP(a3, 3)
+#undef ROW_TAP
+        }
+    }
+    const __mmask16 out = lanes(0, n);
+    float *yr = y + (size_t)oy0 * g->ow + ox0;
+    _mm512_mask_storeu_ps(yr, out, a0);
+    if (nr > 1) _mm512_mask_storeu_ps(yr + g->ow, out, a1);
+    if (nr > 2) _mm512_mask_storeu_ps(yr + 2 * (size_t)g->ow, out, a2);
+    if (nr > 3) _mm512_mask_storeu_ps(yr + 3 * (size_t)g->ow, out, a3);
+}
+
+/* One plane, the window KH x KW. */
+static inline __attribute__((always_inline)) void dr_plane(const int KH, const int KW, const nns_conv2d_geom *g,
+                                                           const float *x, const float *w, float b, float *y) {
+    __mmask16 m[NNS_DWCONV2D_MAX_TAPS];
+    for (int ox0 = 0; ox0 < g->ow; ox0 += 16) {
+        const int n = g->ow - ox0 < 16 ? g->ow - ox0 : 16;
+        int full = n == 16;
+        for (int j = 0; j < KW; j++) { /* lanes l < n with 0 <= ox0 - pl + j + l < iw */
+            const int c0 = ox0 - g->pl + j, lo = c0 < 0 ? -c0 : 0, hi = g->iw - c0 < n ? g->iw - c0 : n;
+            m[j] = lanes(lo, hi > lo ? hi : lo);
+            full &= lo == 0 && hi == 16;
+        }
+        for (int oy0 = 0; oy0 < g->oh; oy0 += 4) {
+            const int nr = g->oh - oy0 < 4 ? g->oh - oy0 : 4;
+            if (full)
+                dr_block(KH, KW, 0, g, x, w, b, y, oy0, nr, ox0, n, m);
+            else
+                dr_block(KH, KW, 1, g, x, w, b, y, oy0, nr, ox0, n, m);
+        }
+    }
+}
+
+/* One plane: 3x3 and 5x5 windows unrolled, others as they come. */
+static void dw_rows_plane(const nns_conv2d_geom *g, const float *x, const float *w, float b, float *y) {
+    if (g->kh == 3 && g->kw == 3)
+        dr_plane(3, 3, g, x, w, b, y);
+    else if (g->kh == 5 && g->kw == 5)
+        dr_plane(5, 5, g, x, w, b, y);
+    else
+        dr_plane(g->kh, g->kw, g, x, w, b, y);
+}
 
 #define SMALL_OUT 64  /* output pixels a plane */
 #define SMALL_IN 256  /* input pixels a plane (the transposed block lives on the stack: 16 KiB) */
@@ -68,6 +162,14 @@ void nns_f32_dwconv2d__avx512(const nns_conv2d_geom *g, int n, int nc, const flo
         if (done == nc) return;
         x += done * ihw, y += done * ohw, w += (size_t)done * taps, bias = bias ? bias + done : NULL;
         nc -= done;
+    }
+    if (dr_fits(g)) { /* stride 1: 16 columns of a row per vector, straight from the plane */
+        const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow, taps = (size_t)g->kh * g->kw;
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < nc; c++)
+                dw_rows_plane(g, x + (size_t)b * x_stride + c * ihw, w + (size_t)c * taps, bias ? bias[c] : 0.0f,
+                              y + (size_t)b * y_stride + c * ohw);
+        return;
     }
     nns_f32_dwconv2d__avx2(g, n, nc, x, x_stride, w, bias, y, y_stride, scratch);
 }
