@@ -1176,32 +1176,37 @@ static void test_infer_fold_silu(void) {
     nns_graph_add_output(g, "y");
     CHECK_OK(nns_graph_finalize(g));
     CHECK_OK(nns_graph_pack_params(g));
-    nns_plan *p0 = NULL, *p1 = NULL;
-    CHECK_OK(nns_plan_create(g, 3, 0, NULL, &p0));
-    CHECK_OK(nns_plan_create(g, 3, NNS_PLAN_INFER_FUSED, NULL, &p1));
-    double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
-    if (p0 && p1 && ms) {
-        nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
-        for (int64_t i = 0; i < nns_shape_numel(&x0->shape); i++)
-            nns_tv_f32(x0)[i] = nns_tv_f32(x1)[i] = 60.0f * nns_rng_uniform(&r) - 30.0f;
-        nns_plan_forward(p0, 0);
-        nns_plan_forward_timed(p1, ms);
-        const nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
-        CHECK_MSG(memcmp(y0->data, y1->data, (size_t)nns_shape_numel(&y0->shape) * sizeof(float)) == 0,
-                  "SiLU / HardSwish: fused and unfused outputs differ");
-        static const char *const fused[] = {"sig0", "mul0", "hs1", "sig2", "mul2"}, *const kept[] = {"sig3", "mul3"};
-        for (int i = 0; i < 5; i++) {
-            const int n = nns_graph_find_node(g, fused[i]);
-            CHECK_MSG(n >= 0 && ms[n] == 0.0, "%s was not fused into its Conv", fused[i]);
+    /* batch 3 (1x1 as im2col, the activation after the path) and 1 (1x1
+     * image by image, the activation while the image is in cache) */
+    for (int batch = 3; batch >= 1; batch -= 2) {
+        nns_plan *p0 = NULL, *p1 = NULL;
+        CHECK_OK(nns_plan_create(g, batch, 0, NULL, &p0));
+        CHECK_OK(nns_plan_create(g, batch, NNS_PLAN_INFER_FUSED, NULL, &p1));
+        double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
+        if (p0 && p1 && ms) {
+            nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
+            for (int64_t i = 0; i < nns_shape_numel(&x0->shape); i++)
+                nns_tv_f32(x0)[i] = nns_tv_f32(x1)[i] = 60.0f * nns_rng_uniform(&r) - 30.0f;
+            nns_plan_forward(p0, 0);
+            nns_plan_forward_timed(p1, ms);
+            const nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
+            CHECK_MSG(memcmp(y0->data, y1->data, (size_t)nns_shape_numel(&y0->shape) * sizeof(float)) == 0,
+                      "SiLU / HardSwish at batch %d: fused and unfused outputs differ", batch);
+            static const char *const fused[] = {"sig0", "mul0", "hs1", "sig2", "mul2"};
+            static const char *const kept[] = {"sig3", "mul3"};
+            for (int i = 0; i < 5; i++) {
+                const int n = nns_graph_find_node(g, fused[i]);
+                CHECK_MSG(n >= 0 && ms[n] == 0.0, "%s was not fused into its Conv", fused[i]);
+            }
+            for (int i = 0; i < 2; i++) {
+                const int n = nns_graph_find_node(g, kept[i]);
+                CHECK_MSG(n >= 0 && ms[n] > 0.0, "%s was fused though its Sigmoid has two readers", kept[i]);
+            }
         }
-        for (int i = 0; i < 2; i++) {
-            const int n = nns_graph_find_node(g, kept[i]);
-            CHECK_MSG(n >= 0 && ms[n] > 0.0, "%s was fused though its Sigmoid has two readers", kept[i]);
-        }
+        free(ms);
+        nns_plan_free(p0);
+        nns_plan_free(p1);
     }
-    free(ms);
-    nns_plan_free(p0);
-    nns_plan_free(p1);
     nns_graph_free(g);
 }
 

@@ -130,7 +130,7 @@ void nns_conv_im2col_batch(conv_dims *d) {
 static nns_status conv_dims_make(const nns_node *node, const conv_params *p, const nns_shape *x,
                                  const nns_shape *w, conv_dims *d) {
     int64_t C = x->dims[1], M = w->dims[0], G = p->group;
-    d->act = NNS_FUSE_ACT_NONE;
+    d->act = d->post = NNS_FUSE_ACT_NONE;
     d->lo = d->hi = 0.0f;
     nns_status st = nns_window2d_geom(node, &p->win, x->dims[2], x->dims[3], (int)w->dims[2],
                                       (int)w->dims[3], &d->g, NULL, NULL);
@@ -494,15 +494,16 @@ static const float *conv_packed_wt(const nns_exec_node *e, const conv_dims *d) {
 }
 
 /* One image of a 1x1 layer, activated: the table's f32_gemm, or OpenBLAS
- * then the activation. */
+ * then the activation; then d->post, while the image is in cache. */
 static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float *x, const float *W, const float *B,
                           float *y) {
-    if (conv_own_gemm(k, (size_t)d->cg)) {
+    if (conv_own_gemm(k, (size_t)d->cg))
         nns_conv_pw_forward_own(d, k, x, W, B, y);
-        return;
+    else {
+        nns_conv_pw_forward(d, x, W, B, y);
+        nns_fuse_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
     }
-    nns_conv_pw_forward(d, x, W, B, y);
-    nns_fuse_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
+    conv_post_rows(k, d->post, y, (size_t)d->m * d->ohw);
 }
 
 static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims *dp);
@@ -526,36 +527,35 @@ static double conv_par_min_flops(void) {
     return v;
 }
 
-/* The forward; an activation the kernels do not apply (SiLU, HardSwish)
- * over the output after them, on all threads. */
+/* The forward; an activation the kernels do not apply (SiLU, HardSwish,
+ * d.post) image by image where the path can, else over the whole output
+ * after it, on all threads. */
 static void conv_forward(nns_exec_node *e) {
     conv_dims d;
     conv_dims_rt(e, &d);
     d.act = e->training ? NNS_FUSE_ACT_NONE : e->epi.act;
     d.lo = e->epi.lo;
     d.hi = e->epi.hi;
-    const int post = d.act == NNS_FUSE_ACT_SILU || d.act == NNS_FUSE_ACT_HARDSWISH ? d.act : NNS_FUSE_ACT_NONE;
-    if (post) d.act = NNS_FUSE_ACT_NONE;
+    d.post = d.act == NNS_FUSE_ACT_SILU || d.act == NNS_FUSE_ACT_HARDSWISH ? d.act : NNS_FUSE_ACT_NONE;
+    if (d.post) d.act = NNS_FUSE_ACT_NONE;
     conv_params p = *(const conv_params *)e->params;
     if (2.0 * (double)d.n * d.m * (double)d.ckg * (double)d.ohw < conv_par_min_flops()) p.nthreads = 1;
     conv_forward_paths(e, &p, &d);
-    if (post == NNS_FUSE_ACT_SILU) {
-        float *Y = nns_tv_f32(e->out[0]);
-        const int64_t n = d.n * d.m * (int64_t)d.ohw, chunk = 16384, nch = (n + chunk - 1) / chunk;
+    if (!d.post) return; /* none, or applied image by image */
+    float *Y = nns_tv_f32(e->out[0]);
+    const int64_t n = d.n * d.m * (int64_t)d.ohw, chunk = 16384, nch = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) num_threads(p.nthreads) if (n > NNS_OMP_MIN_ELEMS / 2)
-        for (int64_t c = 0; c < nch; c++) {
-            const int64_t a = c * chunk;
-            e->kern->f32_sigmoid(n - a < chunk ? n - a : chunk, Y + a, Y + a, 1);
-        }
-    } else if (post) {
-        d.act = post;
-        conv_act_all(&p, &d, nns_tv_f32(e->out[0]));
+    for (int64_t c = 0; c < nch; c++) {
+        const int64_t a = c * chunk;
+        conv_post_rows(e->kern, d.post, Y + a, (size_t)(n - a < chunk ? n - a : chunk));
     }
 }
 
-/* The forward with d's activation (none, Relu or Clip) in the kernels. */
+/* The forward with d's activation (none, Relu or Clip) in the kernels;
+ * the depthwise and per-image 1x1 paths also apply dp->post and clear it. */
 static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims *dp) {
     conv_dims d = *dp;
+    dp->post = NNS_FUSE_ACT_NONE; /* set back below where a path leaves it to the caller */
     const float *X = nns_tv_cf32(e->in[0]), *W = nns_tv_cf32(e->in[1]);
     const float *B = e->n_in > 2 && e->in[2] ? nns_tv_cf32(e->in[2]) : NULL;
     float *Y = nns_tv_f32(e->out[0]);
@@ -569,6 +569,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     const uint16_t *Wb = conv_packed_bf16(e, &ldw);
     if (Wb && d.algo != CONV_ALGO_WINO) {
         conv_forward_bf16(p, &d, k, X, Wb, ldw, B, Y, work);
+        dp->post = d.post;
         return;
     }
     if (d.algo == CONV_ALGO_DW) {
@@ -578,6 +579,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     if (d.algo == CONV_ALGO_WINO) {
         nns_conv_wino_forward(k, p, &d, X, W, U, B, Y, work, &ws);
         if (d.act) conv_act_all(p, &d, Y);
+        dp->post = d.post;
         return;
     }
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
@@ -591,6 +593,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
                 k->f32_conv2d_1ch(&d.g, 1, d.m, X + (size_t)i * xs, xs, W, B, Y + (size_t)i * ys, ys,
                                   work + (size_t)t * ws.per_thread);
                 nns_fuse_act_rows(Y + (size_t)i * ys, ys, d.act, d.lo, d.hi);
+                conv_post_rows(k, d.post, Y + (size_t)i * ys, ys);
             }
         }
         return;
@@ -598,13 +601,16 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     const float *WT = conv_packed_wt(e, &d);
     if (WT && (d.algo == CONV_ALGO_IM2COL || d.algo == CONV_ALGO_1X1)) {
         nns_conv_own_forward_t(&d, k, X, WT, B, Y, work, &ws, p->nthreads);
+        dp->post = d.post;
         return;
     }
     if (team == 1 && d.n == 1 && p->nthreads > 1 && conv_own_gemm_1image(k) &&
         2.0 * d.m * (double)d.ckg * (double)d.ohw >= (double)(1 << 20)) {
         nns_conv_own_forward_rows(&d, k, X, W, B, Y, work, &ws, p->nthreads);
+        dp->post = d.post;
         return;
     }
+    if (d.algo == CONV_ALGO_IM2COL) dp->post = d.post; /* its images go through the GEMM in batches */
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) nns_conv_im2col_forward(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else

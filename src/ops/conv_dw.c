@@ -1,7 +1,8 @@
 /* conv_dw.c — depthwise Conv (group == C == M) with the dwconv2d kernels:
  * forward parallel over images (or channels when there are fewer images
- * than threads), backward likewise with per-thread weight and bias
- * gradient partials summed in thread order. */
+ * than threads), the activations (act, then post) per image in cache;
+ * backward likewise with per-thread weight and bias gradient partials
+ * summed in thread order. */
 #include "ops/conv_impl.h"
 
 void nns_conv_dw_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
@@ -15,7 +16,7 @@ void nns_conv_dw_forward(const conv_params *p, const conv_dims *d, const nns_ker
         float *scr = work + (size_t)t * ws->per_thread;
         if (d->n >= nt) {
             const int64_t i0 = d->n * t / nt, i1 = d->n * (t + 1) / nt;
-            if (!d->act) {
+            if (!d->act && !d->post) {
                 if (i1 > i0)
                     k->f32_dwconv2d(&d->g, (int)(i1 - i0), d->c, X + (size_t)i0 * cs, cs, W, B, Y + (size_t)i0 * ys,
                                     ys, scr);
@@ -23,15 +24,18 @@ void nns_conv_dw_forward(const conv_params *p, const conv_dims *d, const nns_ker
                 for (int64_t i = i0; i < i1; i++) { /* the activation while the image is in cache */
                     k->f32_dwconv2d(&d->g, 1, d->c, X + (size_t)i * cs, cs, W, B, Y + (size_t)i * ys, ys, scr);
                     nns_fuse_act_rows(Y + (size_t)i * ys, ys, d->act, d->lo, d->hi);
+                    conv_post_rows(k, d->post, Y + (size_t)i * ys, ys);
                 }
         } else {
             const int c0 = (int)((int64_t)d->c * t / nt), c1 = (int)((int64_t)d->c * (t + 1) / nt);
             if (c1 > c0) {
                 k->f32_dwconv2d(&d->g, (int)d->n, c1 - c0, X + (size_t)c0 * d->ihw, cs, W + (size_t)c0 * d->kk,
                                 B ? B + c0 : NULL, Y + (size_t)c0 * d->ohw, ys, scr);
-                for (int64_t i = 0; i < d->n; i++)
-                    nns_fuse_act_rows(Y + (size_t)i * ys + (size_t)c0 * d->ohw, (size_t)(c1 - c0) * d->ohw, d->act, d->lo,
-                                  d->hi);
+                for (int64_t i = 0; i < d->n; i++) {
+                    float *yc = Y + (size_t)i * ys + (size_t)c0 * d->ohw;
+                    nns_fuse_act_rows(yc, (size_t)(c1 - c0) * d->ohw, d->act, d->lo, d->hi);
+                    conv_post_rows(k, d->post, yc, (size_t)(c1 - c0) * d->ohw);
+                }
             }
         }
     }

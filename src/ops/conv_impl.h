@@ -42,6 +42,11 @@ typedef struct conv_dims {
     int ib;              /* IM2COL: images per GEMM */
     int act;             /* forward: activation applied to the output (nns_fuse_act) */
     float lo, hi;        /* its Clip bounds */
+    /* forward: SiLU or HardSwish (nns_fuse_act) after act, or NONE. A
+     * path that applies it image by image while the image is in cache
+     * clears it in conv_forward's copy (conv_forward_paths); else
+     * conv_forward applies it to the whole output after the path. */
+    int post;
 } conv_dims;
 
 /* Workspace layout, in floats (every part 16-float aligned): per-thread
@@ -67,6 +72,15 @@ static inline int conv_team(const conv_params *p, const conv_dims *d) {
     double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
     if (p->nthreads <= 1 || d->n <= 1 || flops < (double)(1 << 20)) return 1;
     return (int)(d->n < p->nthreads ? d->n : p->nthreads);
+}
+
+/* d->post over n floats of y: SiLU by the table's f32_sigmoid (as the
+ * unfused Sigmoid and Mul compute it), HardSwish as nns_fuse_act_rows. */
+static inline void conv_post_rows(const nns_kernels *k, int post, float *y, size_t n) {
+    if (post == NNS_FUSE_ACT_SILU)
+        k->f32_sigmoid((int64_t)n, y, y, 1);
+    else if (post)
+        nns_fuse_act_rows(y, n, post, 0.0f, 0.0f);
 }
 
 /* Threads for the depthwise kernels, over `items` planes or channels. */
