@@ -410,8 +410,9 @@ void nns_batchnorm_materialize(nns_exec_node *e, int with_grad);
  * small shapes. Read when shapes are set, not thread-safe to change then. */
 extern int nns_conv_wino_min_tiles;
 /* Conv: fewest operations (2 per multiply-accumulate, whole batch) for which
- * a forward uses more than one thread; -1 (default): NNS_CONV_PAR_MIN_FLOPS,
- * else 4 Mi. Tests set 0 to reach the threaded paths on small shapes. */
+ * a forward of fewer images than threads uses more than one thread; -1
+ * (default): NNS_CONV_PAR_MIN_FLOPS, else 4 Mi. Tests set 0 to reach the
+ * threaded paths on small shapes. */
 extern double nns_conv_par_min_flops;
 
 /* The table's facts for node n (an unknown op: none). nns_op_weight_axes
