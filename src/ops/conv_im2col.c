@@ -185,6 +185,14 @@ void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const fl
                                    const conv_ws *ws, int64_t i0, int64_t i1) {
     float *col = base + ws->col, *yb = base + ws->yb;
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
+    /* The data gradient's GEMM on the table's f32_gemm where it has one:
+     * W^T [ckg][mg] per group, made once per call (OpenBLAS's sgemm packed
+     * W again for every batch of images). */
+    float *wt = dX && conv_own_gemm(k, (size_t)d->mg) ? base + ws->wtg : NULL;
+    if (wt && d->group != 1) wt = NULL; /* the area holds one group */
+    if (wt)
+        for (int m = 0; m < d->mg; m++)
+            for (size_t l = 0; l < d->ckg; l++) wt[l * (size_t)d->mg + m] = W[(size_t)m * d->ckg + l];
     for (int64_t n0 = i0; n0 < i1; n0 += d->ib) {
         const int nb = (int)(i1 - n0 < d->ib ? i1 - n0 : d->ib);
         const int ldc = (int)((size_t)nb * d->ohw);
@@ -205,8 +213,12 @@ void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const fl
                             ldc, overwrite && n0 == i0 ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg, (int)d->ckg);
             }
             if (dX) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, ldc, d->mg, 1.0f, wg, (int)d->ckg,
-                            dyb, ldc, 0.0f, col, ldc);
+                if (wt)
+                    k->f32_gemm((int)d->ckg, ldc, d->mg, wt, (size_t)d->mg, dyb,
+                                (size_t)ldc, NULL, col, (size_t)ldc, NNS_FUSE_ACT_NONE, 0.0f, 0.0f);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->ckg, ldc, d->mg, 1.0f, wg,
+                                (int)d->ckg, dyb, ldc, 0.0f, col, ldc);
                 for (int j = 0; j < nb; j++) {
                     float *dxg = dX + (size_t)(n0 + j) * xs + (size_t)g * d->cg * d->ihw;
                     if (dx_write) memset(dxg, 0, (size_t)d->cg * d->ihw * sizeof(float));

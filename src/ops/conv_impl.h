@@ -59,6 +59,7 @@ typedef struct conv_ws {
     size_t xpad, ypad, v, m, dm; /* WINO: padded input / dY, transforms */
     size_t wt;                   /* shared: WINO transformed weights (when not packed) */
     size_t ct, yt;               /* one image of few pixels, transposed (conv_wt_cols) */
+    size_t wtg;                  /* IM2COL training: a group's W^T for the data gradient's own GEMM */
     size_t total;
 } conv_ws;
 
