@@ -49,16 +49,19 @@
  * filters at every forward costs more than Winograd saves, and im2col + GEMM
  * is faster (resnet8 at batch 1, 7x7 planes of 16 tiles: 0.56 -> 0.45 ms). */
 #define CONV_WINO_MIN_TILES 40
+/* A tuning limit: environment variable `name` if set (a negative or
+ * unreadable value: 0), else dflt. */
+static double conv_env_limit(const char *name, double dflt) {
+    const char *e = getenv(name);
+    const double v = e ? atof(e) : dflt;
+    return v >= 0 ? v : 0;
+}
+
 int nns_conv_wino_min_tiles = -1;
 static int nns_conv_wino_min_tiles_get(void) {
-    int v = nns_conv_wino_min_tiles;
-    if (v < 0) {
-        const char *e = getenv("NNS_WINO_MIN_TILES");
-        v = e ? atoi(e) : CONV_WINO_MIN_TILES;
-        if (v < 0) v = 0;
-        nns_conv_wino_min_tiles = v;
-    }
-    return v;
+    if (nns_conv_wino_min_tiles < 0)
+        nns_conv_wino_min_tiles = (int)conv_env_limit("NNS_WINO_MIN_TILES", CONV_WINO_MIN_TILES);
+    return nns_conv_wino_min_tiles;
 }
 /* 1X1 runs a GEMM per image; with fewer output pixels than this, several
  * images go side by side in one GEMM through IM2COL's batching instead (a
@@ -521,14 +524,9 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
 #define CONV_PAR_MIN_FLOPS (4.0 * 1024 * 1024)
 double nns_conv_par_min_flops = -1;
 static double conv_par_min_flops(void) {
-    double v = nns_conv_par_min_flops;
-    if (v < 0) {
-        const char *s = getenv("NNS_CONV_PAR_MIN_FLOPS");
-        v = s ? atof(s) : CONV_PAR_MIN_FLOPS;
-        if (!(v >= 0)) v = 0;
-        nns_conv_par_min_flops = v;
-    }
-    return v;
+    if (nns_conv_par_min_flops < 0)
+        nns_conv_par_min_flops = conv_env_limit("NNS_CONV_PAR_MIN_FLOPS", CONV_PAR_MIN_FLOPS);
+    return nns_conv_par_min_flops;
 }
 
 /* The forward; an activation the kernels do not apply (SiLU, HardSwish,
