@@ -1,6 +1,7 @@
-/* f32_im2col__avx512.c — unfold image patches into GEMM columns, AVX-512:
- * each output row is cut into vectors of 16 columns, written by one masked
- * store (nothing past the row). At strides 1 and 2 the 32-float span of the
+/* f32_im2col__avx512.c — unfold image patches into GEMM columns, AVX-512,
+ * for rows of at most 16 outputs (wider ones go to the AVX2 kernel, whose
+ * row copies were faster there): each output row is one vector, written by
+ * one masked store (nothing past the row). At strides 1 and 2 the 32-float span of the
  * input row that all window columns read is loaded once (padding reads as
  * 0, unread) and each column's vector is a permute of it; otherwise each is
  * a masked load, two and a permute of the even lanes (stride 2), or a
@@ -98,7 +99,11 @@ static void rows_shared(const nns_conv2d_geom *g, const float *xp, int i, float 
 }
 
 void nns_f32_im2col__avx512(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc) {
-    const int shared = row_shared_fits(g, g->ow < 16 ? g->ow : 16);
+    if (g->ow > 16) { /* wide rows: the AVX2 kernel's row copies were faster (ResNet-18's stem at 224x224) */
+        nns_f32_im2col__avx2(g, c, x, col, ldc);
+        return;
+    }
+    const int shared = row_shared_fits(g, g->ow);
     for (int ci = 0; ci < c; ci++) {
         const float *xp = x + (size_t)ci * g->ih * g->iw;
         for (int i = 0; i < g->kh; i++) {
