@@ -733,6 +733,41 @@ static void test_f32_round16(const nns_kernels *k) {
     }
 }
 
+/* Transposes against the definition, bit for bit: shapes across the tile
+ * sizes (whole tiles, edges, one row or column), leading dimensions wider
+ * than the rows, NaN payloads and -0 kept, and nothing written past the
+ * transposed elements (a guard value in the gaps of t). */
+static void test_f32_transpose(const nns_kernels *k) {
+    enum { MAXD = 53 };
+    static float s[MAXD * (MAXD + 3)], t[MAXD * (MAXD + 5)];
+    const int dims[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 53};
+    const int nd = (int)(sizeof dims / sizeof *dims);
+    for (int it = 0; it < 200; it++) {
+        const int rows = it < nd * nd ? dims[it / nd] : rnd(1, MAXD), cols = it < nd * nd ? dims[it % nd] : rnd(1, MAXD);
+        const size_t lds = (size_t)cols + (size_t)(it % 4), ldt = (size_t)rows + (size_t)(it % 6);
+        for (size_t i = 0; i < (size_t)rows * lds; i++) {
+            uint32_t u = (uint32_t)rnd(0, 0xffff) << 16 | (uint32_t)rnd(0, 0xffff);
+            if (i % 11 == 3) u = 0x7fc12345u; /* a NaN with a payload */
+            if (i % 13 == 4) u = 0x80000000u;
+            memcpy(&s[i], &u, 4);
+        }
+        for (size_t i = 0; i < (size_t)cols * ldt; i++) t[i] = 1234.5f;
+        k->f32_transpose(rows, cols, s, lds, t, ldt);
+        int ok = 1, br = -1, bc = -1;
+        for (int c = 0; c < cols; c++)
+            for (size_t r = 0; r < ldt; r++) {
+                const float want = (int)r < rows ? s[r * lds + c] : 1234.5f;
+                if (memcmp(&t[c * ldt + r], &want, 4) && ok) {
+                    ok = 0;
+                    br = (int)r;
+                    bc = c;
+                }
+            }
+        CHECK_MSG(ok, "%s f32_transpose %dx%d (lds %zu, ldt %zu): t[%d][%d] wrong", cur_variant, rows, cols, lds, ldt,
+                  bc, br);
+    }
+}
+
 /* Sigmoid and SiLU against the reference, bit for bit (a NaN only needs to
  * stay a NaN): random values from 1e-6 to 1e3 in magnitude and random bit
  * patterns, the edges of the exponential's range (87.336 and around it),

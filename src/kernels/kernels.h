@@ -296,6 +296,12 @@ typedef nns_f32_round16_kernel *nns_f32_round16_fn;
  * so every variant gives the reference's bits. y may be x. */
 typedef void nns_f32_sigmoid_kernel(int64_t n, const float *x, float *y, int silu);
 typedef nns_f32_sigmoid_kernel *nns_f32_sigmoid_fn;
+
+/* t[c*ldt + r] = s[r*lds + c] for r < rows, c < cols: s [rows][cols]
+ * transposed (pure data movement: every variant gives the same bits).
+ * Nothing outside those elements of t is written; s and t do not overlap. */
+typedef void nns_f32_transpose_kernel(int rows, int cols, const float *s, size_t lds, float *t, size_t ldt);
+typedef nns_f32_transpose_kernel *nns_f32_transpose_fn;
 /* ---- float GEMM with the epilogue --------------------------------------
  * y[i*ldy + j] = act(bias[i] + sum_l w[i*ldw + l] * x[l*ldx + j]) for
  * i < m, j < n, l < k (bias may be NULL: 0), act one of nns_fuse_act
