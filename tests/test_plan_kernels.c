@@ -3,7 +3,7 @@
  * at once; levels whose table is a lower level's are left out), runs them
  * interleaved, and compares each with the scalar plan
  * within a tolerance: inference (fused) on the built-in convolutional models,
- * a training step's parameter gradients, and a pruned MLP whose Gemms take
+ * a training step's parameter gradients (also of a chain of Gemms), and a pruned MLP whose Gemms take
  * the sparse path (f32_spmm_csr, thresholds from the plan's table), and
  * models with bfloat16 weights and activations, whose layers take the bf16
  * GEMM where the table has a SIMD one. */
@@ -128,6 +128,45 @@ out:
     }
 }
 
+/* Gemms in training at every level, whose products take the table's
+ * f32_gemm where it is the AVX-512 kernel: transB 1 and 0, a bias of [N]
+ * and of [1, N] and none, an input gradient written (h's first reader) and
+ * one added to (h also feeds the Add), sizes off the kernel's tiles. */
+static nns_graph *gemm_train_graph(int k, int h, int o) {
+    nns_graph *g = NULL;
+    uint64_t r = 5;
+    if (nns_graph_create(&g)) return NULL;
+    int64_t xd[2] = {-1, k}, w1d[2] = {h, k}, b1d[1] = {h}, w2d[2] = {h, h}, w3d[2] = {h, o}, b3d[2] = {1, o};
+    nns_shape xs = nns_shape_make(2, xd), w1s = nns_shape_make(2, w1d), b1s = nns_shape_make(1, b1d);
+    nns_shape w2s = nns_shape_make(2, w2d), w3s = nns_shape_make(2, w3d), b3s = nns_shape_make(2, b3d);
+    float *buf = malloc((size_t)(h > o ? h : o) * (size_t)(h > k ? h : k) * sizeof(float));
+    nns_status st = buf ? nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL) : NNS_STATUS_NOMEM;
+    const char *names[5] = {"w1", "b1", "w2", "w3", "b3"};
+    const nns_shape *shp[5] = {&w1s, &b1s, &w2s, &w3s, &b3s};
+    for (int i = 0; i < 5 && !st; i++) {
+        const int64_t n = nns_shape_numel(shp[i]);
+        for (int64_t j = 0; j < n; j++) buf[j] = 0.2f * (nns_rng_uniform(&r) * 2.0f - 1.0f);
+        st = nns_graph_add_param(g, names[i], NNS_DTYPE_F32, shp[i], buf, 1, NULL);
+    }
+    free(buf);
+    int node = -1;
+    const char *g1in[3] = {"x", "w1", "b1"}, *g1out[1] = {"h"}, *g2in[2] = {"h", "w2"}, *g2out[1] = {"u"};
+    const char *ain[2] = {"u", "h"}, *aout[1] = {"s"}, *g3in[3] = {"s", "w3", "b3"}, *g3out[1] = {"y"};
+    if (!st) st = nns_graph_add_node(g, "Gemm", "g1", 3, g1in, 1, g1out, &node);
+    if (!st) st = nns_graph_set_attr_int(g, node, "transB", 1);
+    if (!st) st = nns_graph_add_node(g, "Gemm", "g2", 2, g2in, 1, g2out, NULL);
+    if (!st) st = nns_graph_add_node(g, "Add", "add", 2, ain, 1, aout, NULL);
+    if (!st) st = nns_graph_add_node(g, "Gemm", "g3", 3, g3in, 1, g3out, NULL);
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_finalize(g);
+    if (!st) st = nns_graph_pack_params(g);
+    if (st) {
+        nns_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* A built-in quantized to bf16 weights and activations, as sessions run
  * it (nns_graph_exec_copy: Round16 nodes). At the default level every Conv
  * and Gemm that reads a Round16 (not a depthwise Conv, not the one-channel direct
@@ -231,6 +270,19 @@ int main(void) {
         if (nl > 1 && (!strcmp(archs[a], "vggsmall") || !strcmp(archs[a], "mobilenet")))
             CHECK_MSG(d > 0, "%s: every level gave the scalar plan's bits", archs[a]);
         compare_train(g, archs[a], 4);
+        nns_graph_free(g);
+    }
+    {
+        nns_graph *g = gemm_train_graph(301, 203, 37); /* big enough to split among threads at batch 64 */
+        CHECK(g != NULL);
+        if (g) {
+            compare_train(g, "gemm chain", 5);
+            compare_train(g, "gemm chain", 64);
+        }
+        nns_graph_free(g);
+        g = gemm_train_graph(13, 9, 3);
+        CHECK(g != NULL);
+        if (g) compare_train(g, "small gemm chain", 7);
         nns_graph_free(g);
     }
     bf16_model("mobilenet", 1);

@@ -7,8 +7,10 @@
  *
  * Forward and backward are OpenBLAS sgemm calls (threaded by OpenBLAS;
  * deterministic for a fixed thread count, since OpenBLAS splits M and N,
- * never K). Backward accumulates dA, dB and dC (dC sums dY over the
- * broadcast dimensions).
+ * never K), except in training where the table's f32_gemm is the AVX-512
+ * kernel (see gemm_train_own below). Backward accumulates dA (or writes it,
+ * when the plan says so), dB and dC (dC sums dY over the broadcast
+ * dimensions).
  *
  * Inference on a layer whose A is a Round16 to bfloat16 and whose constant
  * B holds bf16 values only (bf16_util.h; alpha 1, A not transposed, B not
@@ -191,12 +193,16 @@ static void gemm_pack(nns_exec_node *e, void *packed) {
     nns_sparse_gemm_pack(&p->sparse, nns_tv_cf32(e->in[1]), packed);
 }
 
+static size_t gemm_train_floats(const gemm_params *p, const nns_shape *a, const nns_shape *b, size_t *second);
+
 static size_t gemm_work_bytes(const void *params, const nns_shape *const *in, const nns_shape *out, int training) {
     const gemm_params *p = params;
     size_t w = nns_sparse_gemm_work_bytes(&p->sparse, in[0], p->trans_a, training);
     if (p->bf16_in && !training && in[0]->ndim == 2 && in[0]->dims[0] > 0) /* A's rows in bf16 */
         w = (size_t)in[0]->dims[0] * 4 * (size_t)nns_bf16_pairs((int)in[0]->dims[1]);
-    return w;
+    size_t second;
+    const size_t own = training ? gemm_train_floats(p, in[0], in[1], &second) * sizeof(float) : 0;
+    return own > w ? own : w;
 }
 
 /* The packed bf16 B, or NULL: the layer runs in float. */
@@ -219,7 +225,14 @@ static void add_c_rows(const gemm_dims *d, float beta, const float *C, float *Y,
     for (int i = i0; C && i < i1; i++) {
         const float *cr = C + (d->crows == 1 ? 0 : (size_t)i * d->ccols);
         float *yr = Y + (size_t)i * d->n;
-        for (int j = 0; j < d->n; j++) yr[j] += beta * cr[d->ccols == 1 ? 0 : j];
+        if (d->ccols == 1) {
+            const float c = beta * cr[0];
+#pragma omp simd
+            for (int j = 0; j < d->n; j++) yr[j] += c;
+        } else {
+#pragma omp simd
+            for (int j = 0; j < d->n; j++) yr[j] += beta * cr[j];
+        }
     }
 }
 
@@ -264,6 +277,104 @@ static void gemm_forward_bf16(const nns_exec_node *e, const gemm_bf16 *h, const 
     }
 }
 
+/* ---- training on the table's f32_gemm ----
+ * Where the table's f32_gemm is the AVX-512 kernel, a training Gemm with A
+ * not transposed and alpha 1 runs its three products on it rather than on
+ * OpenBLAS (whose runtime dispatch in Debian 12 picks its AVX2 kernels on
+ * AMD's AVX-512 CPUs): Y = A op(B), dA = dY op(B)^T and dB += dY^T A
+ * (transB) or A^T dY. The kernel wants its right operand as [k][n]: an
+ * operand laid out the other way is transposed into the workspace first.
+ * Each product's rows are split among the threads, so the sums' order does
+ * not depend on the thread count. Workspace (training): K*N floats (op(B)
+ * transposed, then a product into dB) and max(N, K)*M (dY^T or A^T, or a
+ * product into dA). */
+static int gemm_train_own(const nns_exec_node *e, const gemm_dims *d) {
+    const gemm_params *p = e->params;
+    return e->training && !p->trans_a && p->alpha == 1.0f && d->m > 1 && e->kern &&
+           e->kern->f32_gemm == nns_f32_gemm_8x48__avx512;
+}
+
+static size_t gemm_train_floats(const gemm_params *p, const nns_shape *a, const nns_shape *b, size_t *second) {
+    if (p->trans_a || p->alpha != 1.0f || a->ndim != 2 || b->ndim != 2 || a->dims[0] <= 0) return 0;
+    const size_t m = (size_t)a->dims[0], k = (size_t)a->dims[1];
+    const size_t n = (size_t)(p->trans_b ? b->dims[0] : b->dims[1]);
+    *second = (k * n + 15) & ~(size_t)15; /* the second area starts on a cache line */
+    return *second + (n > k ? n : k) * m;
+}
+
+/* Rows [c0, c1) of t [cols][rows] = s [rows][cols] transposed. */
+static void gemm_transpose_part(const nns_kernels *k, const float *s, int rows, int cols, float *t, int c0, int c1) {
+    if (c1 > c0) k->f32_transpose(rows, c1 - c0, s + c0, (size_t)cols, t + (size_t)c0 * rows, (size_t)rows);
+}
+
+static int gemm_part(int n, int t, int nt) { return (int)((int64_t)n * t / nt); }
+
+static void gemm_train_forward(const nns_exec_node *e, const gemm_dims *d, const float *A, const float *B, float *Y) {
+    const gemm_params *p = e->params;
+    float *bt = p->trans_b ? e->work : NULL; /* op(B) [K][N] */
+    const float *C = d->crows && p->beta != 0.0f ? nns_tv_cf32(e->in[2]) : NULL;
+    const double work = 2.0 * d->m * (double)d->n * d->k;
+#pragma omp parallel if (work > (double)(1 << 21))
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (bt) {
+            gemm_transpose_part(e->kern, B, d->n, d->k, bt, gemm_part(d->k, t, nt), gemm_part(d->k, t + 1, nt));
+#pragma omp barrier
+        }
+        const int i0 = gemm_part(d->m, t, nt), i1 = gemm_part(d->m, t + 1, nt);
+        if (i1 > i0)
+            e->kern->f32_gemm(i1 - i0, d->n, d->k, A + (size_t)i0 * d->k, (size_t)d->k, bt ? bt : B, (size_t)d->n,
+                              NULL, Y + (size_t)i0 * d->n, (size_t)d->n, 0, 0.0f, 0.0f);
+        add_c_rows(d, p->beta, C, Y, i0, i1);
+    }
+}
+
+/* y [rows][ld] written, or added to (accumulate) from tmp. */
+static void gemm_rows_out(const nns_kernels *k, int rows, int n, int depth, const float *w, size_t ldw, const float *x,
+                          size_t ldx, float *y, float *tmp, int accumulate) {
+    if (rows <= 0) return;
+    k->f32_gemm(rows, n, depth, w, ldw, x, ldx, NULL, accumulate ? tmp : y, (size_t)n, 0, 0.0f, 0.0f);
+    if (!accumulate) return;
+    const size_t tot = (size_t)rows * n;
+#pragma omp simd
+    for (size_t i = 0; i < tot; i++) y[i] += tmp[i];
+}
+
+static void gemm_train_backward(const nns_exec_node *e, const gemm_dims *d, const float *A, const float *B,
+                                const float *dY, float *dA, float *dB) {
+    const gemm_params *p = e->params;
+    const int M = d->m, N = d->n, K = d->k, tb = p->trans_b, acc_a = !(e->grad_overwrite & 1u);
+    size_t second = 0;
+    gemm_train_floats(p, &e->in[0]->shape, &e->in[1]->shape, &second);
+    float *w1 = e->work, *w2 = (float *)e->work + second;
+    const double work = 2.0 * M * (double)N * K;
+#pragma omp parallel if (work > (double)(1 << 21))
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (dA) { /* dA [M][K] = dY [M][N] op(B)^T, op(B)^T = B [N][K] (transB) */
+            if (!tb) {
+                gemm_transpose_part(e->kern, B, K, N, w1, gemm_part(N, t, nt), gemm_part(N, t + 1, nt));
+#pragma omp barrier
+            }
+            const int i0 = gemm_part(M, t, nt), i1 = gemm_part(M, t + 1, nt);
+            gemm_rows_out(e->kern, i1 - i0, K, N, dY + (size_t)i0 * N, (size_t)N, tb ? B : w1, (size_t)K,
+                          dA + (size_t)i0 * K, w2 + (size_t)i0 * K, acc_a);
+#pragma omp barrier
+        }
+        if (dB) { /* dB [N][K] += dY^T A (transB), else dB [K][N] += A^T dY */
+            const int rows = tb ? N : K, cols = tb ? K : N;
+            if (tb)
+                gemm_transpose_part(e->kern, dY, M, N, w2, gemm_part(N, t, nt), gemm_part(N, t + 1, nt));
+            else
+                gemm_transpose_part(e->kern, A, M, K, w2, gemm_part(K, t, nt), gemm_part(K, t + 1, nt));
+#pragma omp barrier
+            const int r0 = gemm_part(rows, t, nt), r1 = gemm_part(rows, t + 1, nt);
+            gemm_rows_out(e->kern, r1 - r0, cols, M, w2 + (size_t)r0 * M, (size_t)M, tb ? A : dY, (size_t)cols,
+                          dB + (size_t)r0 * cols, w1 + (size_t)r0 * cols, 1);
+        }
+    }
+}
+
 static void gemm_forward(nns_exec_node *e) {
     const gemm_params *p = e->params;
     gemm_dims d;
@@ -277,6 +388,10 @@ static void gemm_forward(nns_exec_node *e) {
     }
     if (hf && d.m > 1) { /* one row: OpenBLAS's GEMV below streams B as fast */
         gemm_forward_f32(e, hf, &d, A, Y);
+        return;
+    }
+    if (gemm_train_own(e, &d)) {
+        gemm_train_forward(e, &d, A, B, Y);
         return;
     }
     float beta = 0.0f;
@@ -306,16 +421,12 @@ static void gemm_forward(nns_exec_node *e) {
                 d.m, d.n, d.k, p->alpha, A, p->trans_a ? d.m : d.k, B, p->trans_b ? d.k : d.n, beta, Y, d.n);
 }
 
-static void gemm_backward(nns_exec_node *e) {
+/* The gradients of A (written when the plan says so, else added to) and B
+ * (added to) on OpenBLAS's sgemm. */
+static void gemm_backward_blas(const nns_exec_node *e, const gemm_dims *d, const float *A, const float *B,
+                               const float *dY, float *dA, float *dB) {
     const gemm_params *p = e->params;
-    const float *dY = e->out[0]->grad;
-    if (!dY) return;
-    gemm_dims d;
-    gemm_dims_rt(e, &d);
-    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
-    float *dA = e->in[0]->grad, *dB = e->in[1]->grad;
-    float *dC = d.crows ? e->in[2]->grad : NULL;
-    const int M = d.m, N = d.n, K = d.k;
+    const int M = d->m, N = d->n, K = d->k;
     const float al = p->alpha;
     /* dA written (beta 0) when the plan says so: same bits as adding to zeros */
     const float ba = (e->grad_overwrite & 1u) ? 0.0f : 1.0f;
@@ -345,6 +456,22 @@ static void gemm_backward(nns_exec_node *e) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, N, K, M, al, dY, N, A, M, 1.0f, dB, K);
         }
     }
+}
+
+static void gemm_backward(nns_exec_node *e) {
+    const gemm_params *p = e->params;
+    const float *dY = e->out[0]->grad;
+    if (!dY) return;
+    gemm_dims d;
+    gemm_dims_rt(e, &d);
+    const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
+    float *dA = e->in[0]->grad, *dB = e->in[1]->grad;
+    float *dC = d.crows ? e->in[2]->grad : NULL;
+    const int M = d.m, N = d.n;
+    if (gemm_train_own(e, &d))
+        gemm_train_backward(e, &d, A, B, dY, dA, dB);
+    else
+        gemm_backward_blas(e, &d, A, B, dY, dA, dB);
     if (dC && p->beta != 0.0f) {
         const float bt = p->beta;
         if (d.crows == M && d.ccols == N && M > 1) {
