@@ -286,8 +286,8 @@ static void gemm_forward_bf16(const nns_exec_node *e, const gemm_bf16 *h, const 
  * operand laid out the other way is transposed into the workspace first.
  * Each product's rows are split among the threads, so the sums' order does
  * not depend on the thread count. Workspace (training): K*N floats (op(B)
- * transposed, then a product into dB) and max(N, K)*M (dY^T or A^T, or a
- * product into dA). */
+ * transposed, or Y^T, then a product into dB) and max(N, K)*M (dY^T or
+ * A^T, or a product into dA). */
 static int gemm_train_own(const nns_exec_node *e, const gemm_dims *d) {
     const gemm_params *p = e->params;
     return e->training && !p->trans_a && p->alpha == 1.0f && d->m > 1 && e->kern &&
@@ -309,8 +309,41 @@ static void gemm_transpose_part(const nns_kernels *k, const float *s, int rows, 
 
 static int gemm_part(int n, int t, int nt) { return (int)((int64_t)n * t / nt); }
 
+/* Y = A B^T (transB) computed as Y^T = B A^T: B is the kernel's left
+ * operand as it is, C ([N] or [1, N], beta 1) its row bias, and only A
+ * (the batch's rows, fewer than B's elements when K >= M) and Y^T are
+ * transposed. Needs K >= M (Y^T fits the first area). */
+static int gemm_train_fwd_t(const gemm_params *p, const gemm_dims *d) {
+    return p->trans_b && d->k >= d->m && (!d->crows || p->beta == 0.0f || (p->beta == 1.0f && d->crows == 1 && d->ccols == d->n));
+}
+
+static void gemm_train_forward_t(const nns_exec_node *e, const gemm_dims *d, const float *A, const float *B, float *Y) {
+    const gemm_params *p = e->params;
+    size_t second = 0;
+    gemm_train_floats(p, &e->in[0]->shape, &e->in[1]->shape, &second);
+    float *yt = e->work, *at = (float *)e->work + second; /* Y^T [N][M], A^T [K][M] */
+    const float *C = d->crows && p->beta != 0.0f ? nns_tv_cf32(e->in[2]) : NULL;
+    const double work = 2.0 * d->m * (double)d->n * d->k;
+#pragma omp parallel if (work > (double)(1 << 21))
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        gemm_transpose_part(e->kern, A, d->m, d->k, at, gemm_part(d->k, t, nt), gemm_part(d->k, t + 1, nt));
+#pragma omp barrier
+        const int j0 = gemm_part(d->n, t, nt), j1 = gemm_part(d->n, t + 1, nt);
+        if (j1 > j0)
+            e->kern->f32_gemm(j1 - j0, d->m, d->k, B + (size_t)j0 * d->k, (size_t)d->k, at, (size_t)d->m,
+                              C ? C + j0 : NULL, yt + (size_t)j0 * d->m, (size_t)d->m, 0, 0.0f, 0.0f);
+#pragma omp barrier
+        gemm_transpose_part(e->kern, yt, d->n, d->m, Y, gemm_part(d->m, t, nt), gemm_part(d->m, t + 1, nt));
+    }
+}
+
 static void gemm_train_forward(const nns_exec_node *e, const gemm_dims *d, const float *A, const float *B, float *Y) {
     const gemm_params *p = e->params;
+    if (gemm_train_fwd_t(p, d)) {
+        gemm_train_forward_t(e, d, A, B, Y);
+        return;
+    }
     float *bt = p->trans_b ? e->work : NULL; /* op(B) [K][N] */
     const float *C = d->crows && p->beta != 0.0f ? nns_tv_cf32(e->in[2]) : NULL;
     const double work = 2.0 * d->m * (double)d->n * d->k;
