@@ -621,6 +621,68 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
     }
 }
 
+/* The one-channel weight gradient against a direct sum in double: random
+ * geometries (strides, dilations: the fallback) and stride-1 ones the
+ * AVX-512 path takes (3, 5 and 7 taps a row, rows up to 64 outputs, pads
+ * on either side, filter counts off its blocks), several images with gaps;
+ * dw is added to. */
+static void test_f32_conv2d_1ch_wgrad(const nns_kernels *k) {
+    for (int it = 0; it < 160; it++) {
+        nns_conv2d_geom g = random_geom(it % 2 ? 12 : 40);
+        if (it % 4 < 3) { /* the fast path's shapes */
+            const int kw = 3 + 2 * rnd(0, 2);
+            g.kw = kw;
+            g.kh = rnd(1, 7);
+            g.sh = g.sw = g.dh = g.dw = 1;
+            g.pt = rnd(0, g.kh - 1);
+            g.pl = rnd(0, kw - 1);
+            g.ih = rnd(1, 20);
+            g.iw = rnd(1, 70);
+            g.oh = g.ih + g.pt + rnd(0, g.kh - 1) - g.kh + 1;
+            g.ow = g.iw + g.pl + rnd(0, kw - 1) - kw + 1;
+            if (g.oh < 1 || g.ow < 1 || g.ow > 64) continue;
+        }
+        const int n = rnd(1, 3), m = rnd(1, 13);
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
+        const size_t xs = ihw + (size_t)rnd(0, 5), ys = m * ohw + (size_t)rnd(0, 5);
+        const size_t scr_n = nns_f32_dwconv2d_scratch_floats(&g);
+        float *scr = aligned_alloc(64, ((scr_n * sizeof(float)) + 63) / 64 * 64);
+        float *x = malloc(xs * n * sizeof(float)), *dy = malloc(ys * n * sizeof(float));
+        float *w = malloc(m * taps * sizeof(float)), *dw = malloc(m * taps * sizeof(float));
+        fill(x, xs * n);
+        fill(dy, ys * n);
+        fill(w, m * taps);
+        for (size_t i = 0; i < m * taps; i++) dw[i] = 0.25f;
+        for (size_t i = 0; i < scr_n; i++) scr[i] = NAN;
+        k->f32_conv2d_1ch_wgrad(&g, n, m, x, xs, dy, ys, w, dw, scr);
+        double e = 0;
+        for (int c = 0; c < m; c++)
+            for (int i = 0; i < g.kh; i++)
+                for (int j = 0; j < g.kw; j++) {
+                    double want = 0.25, mag = 1.0;
+                    for (int b = 0; b < n; b++)
+                        for (int oy = 0; oy < g.oh; oy++)
+                            for (int ox = 0; ox < g.ow; ox++) {
+                                const int iy = oy * g.sh - g.pt + i * g.dh, ix = ox * g.sw - g.pl + j * g.dw;
+                                if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) continue;
+                                const double v = (double)dy[b * ys + c * ohw + (size_t)oy * g.ow + ox] *
+                                                 x[b * xs + (size_t)iy * g.iw + ix];
+                                want += v;
+                                mag += fabs(v);
+                            }
+                    const double er = fabs(dw[c * taps + (size_t)i * g.kw + j] - want) / mag;
+                    if (!(er <= e)) e = er;
+                }
+        CHECK_MSG(e < 1e-5, "%s conv2d_1ch_wgrad (n %d, m %d): ih%d iw%d k%dx%d s%d,%d d%d,%d p%d,%d -> %dx%d: err %g",
+                  cur_variant, n, m, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow, e);
+        free(scr);
+        free(x);
+        free(dy);
+        free(w);
+        free(dw);
+    }
+}
+
 /* f32_spmm_csr against a direct sum: random CSR (empty rows too), several
  * batch widths, overwrite and accumulate, a row range. */
 static void test_spmm(const nns_kernels *k, int iters) {

@@ -34,6 +34,9 @@ NNS_KERNEL(f32_dwconv2d_bwd, nns_f32_dwconv2d_bwd_kernel, nns_f32_dwconv2d_bwd__
 NNS_VARIANT(f32_dwconv2d_bwd, avx2, nns_f32_dwconv2d_bwd__avx2)
 NNS_KERNEL(f32_conv2d_1ch, nns_f32_conv2d_1ch_kernel, nns_f32_conv2d_1ch__ref)
 NNS_VARIANT(f32_conv2d_1ch, avx2, nns_f32_conv2d_1ch__avx2)
+NNS_KERNEL(f32_conv2d_1ch_wgrad, nns_f32_conv2d_1ch_wgrad_kernel, nns_f32_conv2d_1ch_wgrad__ref)
+NNS_VARIANT(f32_conv2d_1ch_wgrad, avx512, nns_f32_conv2d_1ch_wgrad__avx512)
+NNS_VARIANT(f32_conv2d_1ch_wgrad, avx2, nns_f32_conv2d_1ch_wgrad__avx2)
 NNS_KERNEL(f32_maxpool2d, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
 NNS_VARIANT(f32_maxpool2d, avx2, nns_f32_maxpool2d__avx2)
 /* only where nns_f32_maxpool2d_2x2s2_fits */

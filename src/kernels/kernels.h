@@ -175,6 +175,16 @@ typedef void nns_f32_conv2d_1ch_kernel(const nns_conv2d_geom *g, int n, int m, c
                                        const float *w, const float *bias, float *y, size_t y_stride,
                                        float *scratch);
 typedef nns_f32_conv2d_1ch_kernel *nns_f32_conv2d_1ch_fn;
+/* Its weight gradient: dw[c*kh*kw + t] += the sum over images b < n and
+ * output pixels p of dy[b*dy_stride + c*oh*ow + p] times the input under
+ * tap t at p (0 in the padding), for c < m. w (the filters) and scratch
+ * (as above) are used by variants that run the depthwise backward kernel
+ * per filter; the sums' order differs between variants (float rounding
+ * only). */
+typedef void nns_f32_conv2d_1ch_wgrad_kernel(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                                             const float *dy, size_t dy_stride, const float *w, float *dw,
+                                             float *scratch);
+typedef nns_f32_conv2d_1ch_wgrad_kernel *nns_f32_conv2d_1ch_wgrad_fn;
 
 
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------

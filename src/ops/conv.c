@@ -666,9 +666,9 @@ static void conv_backward(nns_exec_node *e) {
     }
     const int team = conv_team(p, &d);
     if (!dX && conv_is_1ch(&d) && nns_f32_dwconv2d_scratch_floats(&d.g) <= (ws.part ? ws.part : ws.per_thread)) {
-        /* One input channel and no data gradient (a first layer): dW[m] is
-         * the depthwise weight gradient of the image plane against dY's
-         * channel m; image ranges per thread, partials summed in order. */
+        /* One input channel and no data gradient (a first layer): the
+         * f32_conv2d_1ch_wgrad kernel; image ranges per thread, partials
+         * summed in order. */
 #pragma omp parallel num_threads(team)
         {
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -677,10 +677,8 @@ static void conv_backward(nns_exec_node *e) {
             float *dw = nt > 1 ? base + ws.part : dW;
             if (nt > 1) memset(dw, 0, d.wsize * sizeof(float));
             if (i1 > i0)
-                for (int m = 0; m < d.m; m++)
-                    k->f32_dwconv2d_bwd(&d.g, (int)(i1 - i0), 1, X + (size_t)i0 * xs, xs,
-                                        dY + (size_t)i0 * ys + (size_t)m * d.ohw, ys, W + (size_t)m * d.kk, NULL, 0,
-                                        dw + (size_t)m * d.kk, NULL, base);
+                k->f32_conv2d_1ch_wgrad(&d.g, (int)(i1 - i0), d.m, X + (size_t)i0 * xs, xs, dY + (size_t)i0 * ys, ys,
+                                        W, dw, base);
             if (nt > 1) {
 #pragma omp barrier
                 conv_reduce_partials(&d, &ws, work, dW, t, nt);
