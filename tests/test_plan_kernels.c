@@ -3,7 +3,8 @@
  * at once; levels whose table is a lower level's are left out), runs them
  * interleaved, and compares each with the scalar plan
  * within a tolerance: inference (fused) on the built-in convolutional models,
- * a training step's parameter gradients (also of a chain of Gemms), and a pruned MLP whose Gemms take
+ * a training step's parameter gradients (also of a chain of Gemms and a
+ * grouped convolution), and a pruned MLP whose Gemms take
  * the sparse path (f32_spmm_csr, thresholds from the plan's table), and
  * models with bfloat16 weights and activations, whose layers take the bf16
  * GEMM where the table has a SIMD one. */
@@ -168,6 +169,45 @@ static nns_graph *gemm_train_graph(int k, int h, int o) {
     return g;
 }
 
+/* A 3x3 convolution, then a grouped stride-2 one of 16 output channels a
+ * group (its weight gradient on the table's f32_gemm where that is the
+ * AVX-512 kernel): at batch 37 each thread's images take two of the im2col
+ * path's batches, so the second adds to the first's gradient. */
+static nns_graph *conv_train_graph(void) {
+    nns_graph *g = NULL;
+    uint64_t r = 17;
+    if (nns_graph_create(&g)) return NULL;
+    int64_t xd[4] = {-1, 3, 11, 11}, w1d[4] = {8, 3, 3, 3}, w2d[4] = {32, 4, 3, 3}, b2d[1] = {32};
+    nns_shape xs = nns_shape_make(4, xd), w1s = nns_shape_make(4, w1d), w2s = nns_shape_make(4, w2d);
+    nns_shape b2s = nns_shape_make(1, b2d);
+    float buf[32 * 4 * 9];
+    nns_status st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    const char *names[3] = {"w1", "w2", "b2"};
+    const nns_shape *shp[3] = {&w1s, &w2s, &b2s};
+    for (int i = 0; i < 3 && !st; i++) {
+        const int64_t n = nns_shape_numel(shp[i]);
+        for (int64_t j = 0; j < n; j++) buf[j] = 0.3f * (nns_rng_uniform(&r) * 2.0f - 1.0f);
+        st = nns_graph_add_param(g, names[i], NNS_DTYPE_F32, shp[i], buf, 1, NULL);
+    }
+    int node = -1;
+    const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {2, 2};
+    const char *c1in[2] = {"x", "w1"}, *c1out[1] = {"h"}, *c2in[3] = {"h", "w2", "b2"}, *c2out[1] = {"y"};
+    if (!st) st = nns_graph_add_node(g, "Conv", "c1", 2, c1in, 1, c1out, &node);
+    if (!st) st = nns_graph_set_attr_ints(g, node, "pads", 4, pads);
+    if (!st) st = nns_graph_add_node(g, "Conv", "c2", 3, c2in, 1, c2out, &node);
+    if (!st) st = nns_graph_set_attr_ints(g, node, "pads", 4, pads);
+    if (!st) st = nns_graph_set_attr_ints(g, node, "strides", 2, strides);
+    if (!st) st = nns_graph_set_attr_int(g, node, "group", 2);
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_finalize(g);
+    if (!st) st = nns_graph_pack_params(g);
+    if (st) {
+        nns_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* A built-in quantized to bf16 weights and activations, as sessions run
  * it (nns_graph_exec_copy: Round16 nodes). At the default level every Conv
  * and Gemm that reads a Round16 (not a depthwise Conv, not the one-channel direct
@@ -286,6 +326,15 @@ int main(void) {
         if (g) { /* K >= M: the forward as Y^T = B A^T; K < M: on B^T */
             compare_train(g, "small gemm chain", 7);
             compare_train(g, "small gemm chain", 20);
+        }
+        nns_graph_free(g);
+    }
+    {
+        nns_graph *g = conv_train_graph();
+        CHECK(g != NULL);
+        if (g) {
+            compare_train(g, "conv pair", 3);
+            compare_train(g, "conv pair", 37);
         }
         nns_graph_free(g);
     }

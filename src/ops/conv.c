@@ -268,6 +268,10 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
         }
         if (training && nthreads > 1) w->part = ws_take(&at, d->wsize);
         if (training) w->wtg = ws_take(&at, d->ckg * (size_t)d->mg);
+        if (training) {
+            w->dyt = ws_take(&at, (size_t)d->mg * cols);
+            w->dwt = ws_take(&at, d->ckg * (size_t)d->mg);
+        }
         if (conv_is_1ch(d)) at = zmax(at, r16(nns_f32_dwconv2d_scratch_floats(&d->g))); /* forward scratch */
         break;
     }

@@ -178,6 +178,25 @@ void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const flo
     }
 }
 
+/* A group's weight gradient over a batch of columns on the table's
+ * f32_gemm (conv_own_wgrad): dW^T [ckg][mg] = col [ckg][ldc] dY^T, dY^T
+ * made in dyt; then dw [mg][ckg] written (or added to) from it. */
+static void im2col_wgrad_own(const conv_dims *d, const nns_kernels *k, const float *dyb, int ldc, const float *col,
+                             float *dyt, float *dwt, float *dw, int accumulate) {
+    const int mg = d->mg;
+    const size_t ckg = d->ckg;
+    k->f32_transpose(mg, ldc, dyb, (size_t)ldc, dyt, (size_t)mg);
+    k->f32_gemm((int)ckg, mg, ldc, col, (size_t)ldc, dyt, (size_t)mg, NULL, dwt, (size_t)mg, NNS_FUSE_ACT_NONE, 0.0f,
+                0.0f);
+    for (int m = 0; m < mg; m++) {
+        float *row = dw + (size_t)m * ckg;
+        if (accumulate)
+            for (size_t l = 0; l < ckg; l++) row[l] += dwt[l * mg + m];
+        else
+            for (size_t l = 0; l < ckg; l++) row[l] = dwt[l * mg + m];
+    }
+}
+
 /* Backward of images [i0, i1): dw (beta 0 on the first GEMM of each group
  * when overwrite) and dX. */
 void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const float *X, const float *W,
@@ -209,8 +228,13 @@ void nns_conv_im2col_backward(const conv_dims *d, const nns_kernels *k, const fl
             const float *wg = W + (size_t)g * d->mg * d->ckg;
             if (dw) {
                 im2col_images(d, k, X, n0, nb, g, col);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, ldc, 1.0f, dyb, ldc, col,
-                            ldc, overwrite && n0 == i0 ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg, (int)d->ckg);
+                if (conv_own_wgrad(k, d->mg))
+                    im2col_wgrad_own(d, k, dyb, ldc, col, base + ws->dyt, base + ws->dwt,
+                                     dw + (size_t)g * d->mg * d->ckg, !(overwrite && n0 == i0));
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->mg, (int)d->ckg, ldc, 1.0f, dyb, ldc, col,
+                                ldc, overwrite && n0 == i0 ? 0.0f : 1.0f, dw + (size_t)g * d->mg * d->ckg,
+                                (int)d->ckg);
             }
             if (dX) {
                 if (wt)

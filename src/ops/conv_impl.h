@@ -60,6 +60,7 @@ typedef struct conv_ws {
     size_t wt;                   /* shared: WINO transformed weights (when not packed) */
     size_t ct, yt;               /* one image of few pixels, transposed (conv_wt_cols) */
     size_t wtg;                  /* IM2COL training: a group's W^T for the data gradient's own GEMM */
+    size_t dyt, dwt;             /* IM2COL training: dY^T of a batch, its dW^T (conv_own_wgrad) */
     size_t total;
 } conv_ws;
 
@@ -131,6 +132,12 @@ static inline int conv_own_gemm_1image(const nns_kernels *k) {
 static inline int conv_own_gemm(const nns_kernels *k, size_t depth) {
     if (k->f32_gemm == nns_f32_gemm_8x48__avx512) return 1;
     return k->f32_gemm == nns_f32_gemm_4x24__avx2 && depth <= 128;
+}
+/* The im2col path's weight gradient on the table's f32_gemm, as
+ * dW^T = col dY^T (the output channels as the kernel's columns): the
+ * AVX-512 kernel, and at least 16 channels a group (one whole vector). */
+static inline int conv_own_wgrad(const nns_kernels *k, int mg) {
+    return k->f32_gemm == nns_f32_gemm_8x48__avx512 && mg >= 16;
 }
 /* Output pixels per image up to which one image's GEMM runs transposed
  * (pixels as the kernel's rows, output channels as its wide columns: a
