@@ -573,10 +573,22 @@ static void test_im2col(const nns_kernels *k, int iters) {
 
 /* One input channel by m filters: against a direct loop (each output channel
  * is the plane convolved with its filter), images with gaps that stay
- * untouched, scratch poisoned. */
+ * untouched, scratch poisoned; a third of the shapes at stride 1. */
 static void test_conv1ch(const nns_kernels *k, int iters) {
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g = random_geom(it < iters / 2 ? 12 : 40);
+        if (it % 3 == 0) { /* stride 1, as the AVX-512 path takes it: up to 8 taps a row, rows up to 64 */
+            g.kw = rnd(1, 8);
+            g.kh = rnd(1, 7);
+            g.sh = g.sw = g.dh = g.dw = 1;
+            g.pt = rnd(0, g.kh - 1);
+            g.pl = rnd(0, g.kw - 1);
+            g.ih = rnd(1, 20);
+            g.iw = rnd(1, 70);
+            g.oh = g.ih + g.pt + rnd(0, g.kh - 1) - g.kh + 1;
+            g.ow = g.iw + g.pl + rnd(0, g.kw - 1) - g.kw + 1;
+            if (g.oh < 1 || g.ow < 1) continue;
+        }
         const int n = rnd(1, 3), m = rnd(1, 20);
         const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
         const size_t xs = ihw + (size_t)rnd(0, 5), ys = m * ohw + (size_t)rnd(0, 5);
