@@ -224,12 +224,13 @@ static void test_dwconv_model_shapes(const nns_kernels *k) {
     }
 }
 
-/* Stride 1 on planes of up to 20 columns (AVX-512: one vector per row, under
- * masks at the row's ends), any window and padding, several channels. */
+/* Stride 1 on planes of up to 36 columns (AVX-512: one or two vectors per
+ * row, under masks at the row's ends), any window and padding, several
+ * channels. */
 static void test_dwconv_rows(const nns_kernels *k, int iters) {
     const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
     for (int it = 0; it < iters; it++) {
-        nns_conv2d_geom g = {rnd(1, 20), rnd(1, 20), 0, 0, rnd(1, 5), rnd(1, 5), 1, 1, 1, 1, 0, 0};
+        nns_conv2d_geom g = {rnd(1, 20), rnd(1, it % 2 ? 20 : 36), 0, 0, rnd(1, 5), rnd(1, 5), 1, 1, 1, 1, 0, 0};
         g.pt = rnd(0, g.kh - 1);
         g.pl = rnd(0, g.kw - 1);
         g.oh = g.ih + 2 * g.pt - g.kh + 1;

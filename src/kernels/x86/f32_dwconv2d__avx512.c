@@ -31,69 +31,86 @@
 static inline __mmask16 lanes(int lo, int hi) { return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)); }
 
 /* Stride 1, no dilation, a window of at most NNS_DWCONV2D_MAX_TAPS columns,
- * rows of at most 16 outputs (one vector). Wider rows stay on the AVX2
- * kernel: mobilenet's 28x28 layer at batch 64 ran 1.15x slower this way
- * (two vectors per row, both under masks). */
+ * rows of at most 32 outputs (two vectors). */
 static inline int dr_fits(const nns_conv2d_geom *g) {
-    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->kw <= NNS_DWCONV2D_MAX_TAPS && g->ow <= 16;
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->kw <= NNS_DWCONV2D_MAX_TAPS && g->ow <= 32;
 }
 
-/* Output rows [oy0, oy0 + nr) (nr <= 4), columns [ox0, ox0 + n) of one plane
- * for a KH x KW window (constants where the caller passes them, so the
- * loops unroll and the choice of accumulators is fixed); MASKED: window
- * column j reads the lanes m[j] of its vector (those inside the row; none
- * may be), else all. Four rows are summed whatever nr (a row past the plane
- * reads no input rows past it: its sum is dropped). */
-static inline __attribute__((always_inline)) void dr_block(const int KH, const int KW, const int MASKED,
-                                                           const nns_conv2d_geom *g, const float *x, const float *w,
-                                                           float b, float *y, int oy0, int nr, int ox0, int n,
-                                                           const __mmask16 *m) {
-    __m512 a0 = _mm512_set1_ps(b), a1 = a0, a2 = a0, a3 = a0; /* named: an array went through memory */
-    for (int u = 0; u < 4 + KH - 1; u++) {                    /* input row oy0 - pt + u */
+/* Output rows [oy0, oy0 + nr) (nr <= NR) of one plane, NP vectors of 16
+ * columns from ox0 (the last one's n columns stored), for a KH x KW window
+ * (constants where the caller passes them, so the loops unroll and the
+ * accumulators stay in registers); MASKED: window column j of piece p reads
+ * the lanes m[p][j] of its vector (those inside the row; none may be), else
+ * all. NR x NP = 8 independent FMA chains (four had left the FMA latency
+ * exposed: a 16x16 plane of 64 channels took 7.5 us, now 5). NR rows are
+ * summed whatever nr (a row past the plane reads no input rows past it:
+ * its sum is dropped). */
+static inline __attribute__((always_inline)) void dr_block(const int KH, const int KW, const int NR, const int NP,
+                                                           const int MASKED, const nns_conv2d_geom *g,
+                                                           const float *x, const float *w, float b, float *y,
+                                                           int oy0, int nr, int ox0, int n,
+                                                           const __mmask16 (*m)[NNS_DWCONV2D_MAX_TAPS]) {
+    __m512 a[2][8];
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; p++)
+#pragma GCC unroll 8
+        for (int r = 0; r < NR; r++) a[p][r] = _mm512_set1_ps(b);
+#pragma GCC unroll 16
+    for (int u = 0; u < NR + KH - 1; u++) { /* input row oy0 - pt + u */
         const int iy = oy0 - g->pt + u;
         if (iy < 0 || iy >= g->ih) continue;
         const float *row = x + (size_t)iy * g->iw + ox0 - g->pl;
-        for (int j = 0; j < KW; j++) {
-            const __m512 v = MASKED ? _mm512_maskz_loadu_ps(m[j], row + j) : _mm512_loadu_ps(row + j);
-#define ROW_TAP(a, r)                                                                          \
-    if (u - (r) >= 0 && u - (r) < KH) {                                                        \
-        const __m512 wv = _mm512_set1_ps(w[(u - (r)) * KW + j]);                               \
-        a = MASKED ? _mm512_mask3_fmadd_ps(wv, v, a, m[j]) : _mm512_fmadd_ps(wv, v, a);        \
+#pragma GCC unroll 7
+        for (int j = 0; j < KW; j++)
+#pragma GCC unroll 2
+            for (int p = 0; p < NP; p++) {
+                const __m512 v =
+                    MASKED ? _mm512_maskz_loadu_ps(m[p][j], row + 16 * p + j) : _mm512_loadu_ps(row + 16 * p + j);
+#pragma GCC unroll 8
+                for (int r = 0; r < NR; r++)
+                    if (u - r >= 0 && u - r < KH) {
+                        const __m512 wv = _mm512_set1_ps(w[(u - r) * KW + j]);
+                        a[p][r] = MASKED ? _mm512_mask3_fmadd_ps(wv, v, a[p][r], m[p][j])
+                                         : _mm512_fmadd_ps(wv, v, a[p][r]);
+                    }
+            }
     }
-            ROW_TAP(a0, 0)
-            ROW_TAP(a1, 1)
-            ROW_TAP(a2, 2)
-            ROW_TAP(a3, 3)
-#undef ROW_TAP
-        }
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; p++) {
+        const __mmask16 out = lanes(0, p == NP - 1 ? n : 16);
+        float *yr = y + (size_t)oy0 * g->ow + ox0 + 16 * p;
+#pragma GCC unroll 8
+        for (int r = 0; r < NR; r++)
+            if (r < nr) _mm512_mask_storeu_ps(yr + (size_t)r * g->ow, out, a[p][r]);
     }
-    const __mmask16 out = lanes(0, n);
-    float *yr = y + (size_t)oy0 * g->ow + ox0;
-    _mm512_mask_storeu_ps(yr, out, a0);
-    if (nr > 1) _mm512_mask_storeu_ps(yr + g->ow, out, a1);
-    if (nr > 2) _mm512_mask_storeu_ps(yr + 2 * (size_t)g->ow, out, a2);
-    if (nr > 3) _mm512_mask_storeu_ps(yr + 3 * (size_t)g->ow, out, a3);
 }
 
-/* One plane, the window KH x KW. */
+/* One plane, the window KH x KW: rows of one vector 8 output rows at a
+ * time, rows of two vectors 4 at a time. */
 static inline __attribute__((always_inline)) void dr_plane(const int KH, const int KW, const nns_conv2d_geom *g,
                                                            const float *x, const float *w, float b, float *y) {
-    __mmask16 m[NNS_DWCONV2D_MAX_TAPS];
-    for (int ox0 = 0; ox0 < g->ow; ox0 += 16) {
-        const int n = g->ow - ox0 < 16 ? g->ow - ox0 : 16;
-        int full = n == 16;
-        for (int j = 0; j < KW; j++) { /* lanes l < n with 0 <= ox0 - pl + j + l < iw */
-            const int c0 = ox0 - g->pl + j, lo = c0 < 0 ? -c0 : 0, hi = g->iw - c0 < n ? g->iw - c0 : n;
-            m[j] = lanes(lo, hi > lo ? hi : lo);
+    __mmask16 m[2][NNS_DWCONV2D_MAX_TAPS];
+    const int np = g->ow > 16 ? 2 : 1, n = g->ow - 16 * (np - 1);
+    int full = n == 16;
+    for (int p = 0; p < np; p++) {
+        const int cols = p == np - 1 ? n : 16;
+        for (int j = 0; j < KW; j++) { /* lanes l < cols with 0 <= 16p - pl + j + l < iw */
+            const int c0 = 16 * p - g->pl + j, lo = c0 < 0 ? -c0 : 0, hi = g->iw - c0 < cols ? g->iw - c0 : cols;
+            m[p][j] = lanes(lo, hi > lo ? hi : lo);
             full &= lo == 0 && hi == 16;
         }
-        for (int oy0 = 0; oy0 < g->oh; oy0 += 4) {
-            const int nr = g->oh - oy0 < 4 ? g->oh - oy0 : 4;
-            if (full)
-                dr_block(KH, KW, 0, g, x, w, b, y, oy0, nr, ox0, n, m);
-            else
-                dr_block(KH, KW, 1, g, x, w, b, y, oy0, nr, ox0, n, m);
-        }
+    }
+    const int nrows = np == 1 ? 8 : 4;
+    for (int oy0 = 0; oy0 < g->oh; oy0 += nrows) {
+        const int nr = g->oh - oy0 < nrows ? g->oh - oy0 : nrows;
+        if (np == 1 && full)
+            dr_block(KH, KW, 8, 1, 0, g, x, w, b, y, oy0, nr, 0, n, m);
+        else if (np == 1)
+            dr_block(KH, KW, 8, 1, 1, g, x, w, b, y, oy0, nr, 0, n, m);
+        else if (full)
+            dr_block(KH, KW, 4, 2, 0, g, x, w, b, y, oy0, nr, 0, n, m);
+        else
+            dr_block(KH, KW, 4, 2, 1, g, x, w, b, y, oy0, nr, 0, n, m);
     }
 }
 
