@@ -129,6 +129,34 @@ out:
     }
 }
 
+/* Trainable parameters of the given names and shapes, uniform in
+ * [-scale, scale) from the generator r. */
+static nns_status add_random_params(nns_graph *g, int n, const char *const *names, const nns_shape *const *shp,
+                                    float scale, uint64_t *r) {
+    nns_status st = NNS_OK;
+    for (int i = 0; i < n && !st; i++) {
+        const int64_t k = nns_shape_numel(shp[i]);
+        float *buf = malloc((size_t)k * sizeof(float));
+        if (!buf) return NNS_STATUS_NOMEM;
+        for (int64_t j = 0; j < k; j++) buf[j] = scale * (nns_rng_uniform(r) * 2.0f - 1.0f);
+        st = nns_graph_add_param(g, names[i], NNS_DTYPE_F32, shp[i], buf, 1, NULL);
+        free(buf);
+    }
+    return st;
+}
+
+/* Output y, finalized and packed; NULL (the graph freed) after any error. */
+static nns_graph *finish_graph(nns_graph *g, nns_status st) {
+    if (!st) st = nns_graph_add_output(g, "y");
+    if (!st) st = nns_graph_finalize(g);
+    if (!st) st = nns_graph_pack_params(g);
+    if (st) {
+        nns_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* Gemms in training at every level, whose products take the table's
  * f32_gemm where it is the AVX-512 kernel: transB 1 and 0, a bias of [N]
  * and of [1, N] and none, an input gradient written (h's first reader) and
@@ -141,16 +169,10 @@ static nns_graph *gemm_train_graph(int k, int h, int o) {
     int64_t xd[2] = {-1, k}, w1d[2] = {h, k}, b1d[1] = {h}, w2d[2] = {h, h}, w3d[2] = {h, o}, b3d[2] = {1, o};
     nns_shape xs = nns_shape_make(2, xd), w1s = nns_shape_make(2, w1d), b1s = nns_shape_make(1, b1d);
     nns_shape w2s = nns_shape_make(2, w2d), w3s = nns_shape_make(2, w3d), b3s = nns_shape_make(2, b3d);
-    float *buf = malloc((size_t)(h > o ? h : o) * (size_t)(h > k ? h : k) * sizeof(float));
-    nns_status st = buf ? nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL) : NNS_STATUS_NOMEM;
     const char *names[5] = {"w1", "b1", "w2", "w3", "b3"};
     const nns_shape *shp[5] = {&w1s, &b1s, &w2s, &w3s, &b3s};
-    for (int i = 0; i < 5 && !st; i++) {
-        const int64_t n = nns_shape_numel(shp[i]);
-        for (int64_t j = 0; j < n; j++) buf[j] = 0.2f * (nns_rng_uniform(&r) * 2.0f - 1.0f);
-        st = nns_graph_add_param(g, names[i], NNS_DTYPE_F32, shp[i], buf, 1, NULL);
-    }
-    free(buf);
+    nns_status st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    if (!st) st = add_random_params(g, 5, names, shp, 0.2f, &r);
     int node = -1;
     const char *g1in[3] = {"x", "w1", "b1"}, *g1out[1] = {"h"}, *g2in[2] = {"h", "w2"}, *g2out[1] = {"u"};
     const char *ain[2] = {"u", "h"}, *aout[1] = {"s"}, *g3in[3] = {"s", "w3", "b3"}, *g3out[1] = {"y"};
@@ -159,14 +181,7 @@ static nns_graph *gemm_train_graph(int k, int h, int o) {
     if (!st) st = nns_graph_add_node(g, "Gemm", "g2", 2, g2in, 1, g2out, NULL);
     if (!st) st = nns_graph_add_node(g, "Add", "add", 2, ain, 1, aout, NULL);
     if (!st) st = nns_graph_add_node(g, "Gemm", "g3", 3, g3in, 1, g3out, NULL);
-    if (!st) st = nns_graph_add_output(g, "y");
-    if (!st) st = nns_graph_finalize(g);
-    if (!st) st = nns_graph_pack_params(g);
-    if (st) {
-        nns_graph_free(g);
-        return NULL;
-    }
-    return g;
+    return finish_graph(g, st);
 }
 
 /* A 3x3 convolution, then a grouped stride-2 one of 16 output channels a
@@ -180,15 +195,10 @@ static nns_graph *conv_train_graph(void) {
     int64_t xd[4] = {-1, 3, 11, 11}, w1d[4] = {8, 3, 3, 3}, w2d[4] = {32, 4, 3, 3}, b2d[1] = {32};
     nns_shape xs = nns_shape_make(4, xd), w1s = nns_shape_make(4, w1d), w2s = nns_shape_make(4, w2d);
     nns_shape b2s = nns_shape_make(1, b2d);
-    float buf[32 * 4 * 9];
-    nns_status st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
     const char *names[3] = {"w1", "w2", "b2"};
     const nns_shape *shp[3] = {&w1s, &w2s, &b2s};
-    for (int i = 0; i < 3 && !st; i++) {
-        const int64_t n = nns_shape_numel(shp[i]);
-        for (int64_t j = 0; j < n; j++) buf[j] = 0.3f * (nns_rng_uniform(&r) * 2.0f - 1.0f);
-        st = nns_graph_add_param(g, names[i], NNS_DTYPE_F32, shp[i], buf, 1, NULL);
-    }
+    nns_status st = nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    if (!st) st = add_random_params(g, 3, names, shp, 0.3f, &r);
     int node = -1;
     const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {2, 2};
     const char *c1in[2] = {"x", "w1"}, *c1out[1] = {"h"}, *c2in[3] = {"h", "w2", "b2"}, *c2out[1] = {"y"};
@@ -198,14 +208,7 @@ static nns_graph *conv_train_graph(void) {
     if (!st) st = nns_graph_set_attr_ints(g, node, "pads", 4, pads);
     if (!st) st = nns_graph_set_attr_ints(g, node, "strides", 2, strides);
     if (!st) st = nns_graph_set_attr_int(g, node, "group", 2);
-    if (!st) st = nns_graph_add_output(g, "y");
-    if (!st) st = nns_graph_finalize(g);
-    if (!st) st = nns_graph_pack_params(g);
-    if (st) {
-        nns_graph_free(g);
-        return NULL;
-    }
-    return g;
+    return finish_graph(g, st);
 }
 
 /* A built-in quantized to bf16 weights and activations, as sessions run

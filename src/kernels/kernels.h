@@ -185,6 +185,11 @@ typedef void nns_f32_conv2d_1ch_wgrad_kernel(const nns_conv2d_geom *g, int n, in
                                              const float *dy, size_t dy_stride, const float *w, float *dw,
                                              float *scratch);
 typedef nns_f32_conv2d_1ch_wgrad_kernel *nns_f32_conv2d_1ch_wgrad_fn;
+/* That gradient as the depthwise backward kernel bwd per filter (the
+ * reference's and the AVX2 variant's way). */
+void nns_f32_conv2d_1ch_wgrad_per_filter(const nns_conv2d_geom *g, int n, int m, const float *x, size_t x_stride,
+                                         const float *dy, size_t dy_stride, const float *w, float *dw, float *scratch,
+                                         nns_f32_dwconv2d_bwd_fn bwd);
 
 
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------

@@ -11,19 +11,11 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/row_tap_mask.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define MAXCH 4 /* 16-output pieces per row */
 #define MAXKW 8
-
-static __mmask16 tap_mask(const nns_conv2d_geom *g, int ch, int j) {
-    unsigned mk = 0;
-    for (int l = 0; l < 16; l++) {
-        const int ox = ch * 16 + l, ix = ox + j - g->pl;
-        if (ox < g->ow && ix >= 0 && ix < g->iw) mk |= 1u << l;
-    }
-    return (__mmask16)mk;
-}
 
 /* Filters [0, MB) of the block (w, bias and y at the block's first) on one
  * image's plane x. */
@@ -77,7 +69,7 @@ void nns_f32_conv2d_1ch__avx512(const nns_conv2d_geom *g, int n, int m, const fl
     for (int ch = 0; ch < nch; ch++) {
         const int left = g->ow - ch * 16;
         om[ch] = (__mmask16)(left >= 16 ? 0xffffu : (1u << left) - 1u);
-        for (int j = 0; j < g->kw; j++) xm[ch][j] = tap_mask(g, ch, j);
+        for (int j = 0; j < g->kw; j++) xm[ch][j] = nns_row_tap_mask(g, ch, j);
     }
     const size_t ohw = (size_t)g->oh * g->ow, kk = (size_t)g->kh * g->kw;
     for (int b = 0; b < n; b++)

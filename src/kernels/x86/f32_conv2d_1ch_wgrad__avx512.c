@@ -13,20 +13,10 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/row_tap_mask.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define MAXCH 4 /* 16-output pieces per row */
-
-/* Lanes l of piece ch whose output column ch*16 + l exists and whose input
- * column ch*16 + l + j - pl is inside the row. */
-static __mmask16 tap_mask(const nns_conv2d_geom *g, int ch, int j) {
-    unsigned mk = 0;
-    for (int l = 0; l < 16; l++) {
-        const int ox = ch * 16 + l, ix = ox + j - g->pl;
-        if (ox < g->ow && ix >= 0 && ix < g->iw) mk |= 1u << l;
-    }
-    return (__mmask16)mk;
-}
 
 ALWAYS_INLINE void block(const int KW, const int MB, const nns_conv2d_geom *g, int n, const float *x, size_t xs,
                          const float *dy, size_t ys, const __mmask16 xm[MAXCH][8], const __mmask16 *om, int nch,
@@ -103,7 +93,7 @@ void nns_f32_conv2d_1ch_wgrad__avx512(const nns_conv2d_geom *g, int n, int m, co
     for (int ch = 0; ch < nch; ch++) {
         const int left = g->ow - ch * 16;
         om[ch] = (__mmask16)(left >= 16 ? 0xffffu : (1u << left) - 1u);
-        for (int j = 0; j < kw; j++) xm[ch][j] = tap_mask(g, ch, j);
+        for (int j = 0; j < kw; j++) xm[ch][j] = nns_row_tap_mask(g, ch, j);
     }
     const int widest = kw == 3 ? 6 : kw == 5 ? 4 : 3;
     const size_t ohw = (size_t)g->oh * g->ow, kk = (size_t)g->kh * kw;
