@@ -335,14 +335,56 @@ static void test_maxpool(const nns_kernels *k, int iters) {
     }
 }
 
+/* One case of a several-plane max pooling kernel (stack or rows) against
+ * the reference, bit for bit: ties, +-0, -inf, and NaNs in one plane when
+ * nan_plane >= 0. */
+static void maxpool_planes_case(nns_f32_maxpool2d_stack_fn fn, const char *what, const nns_conv2d_geom *g,
+                                int64_t planes, int nan_plane) {
+    const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow, nx = (size_t)planes * ihw;
+    const size_t ny = (size_t)planes * ohw;
+    float *x = malloc(nx * sizeof(float)), *y1 = malloc(ny * sizeof(float)), *y2 = malloc(ny * sizeof(float));
+    fill(x, nx);
+    for (size_t i = 0; i < nx; i++) {
+        const int r = rnd(0, 40);
+        x[i] = r == 1 ? -INFINITY : r == 2 ? 0.0f : r == 3 ? -0.0f : r < 7 ? 0.5f : x[i];
+        if ((int)(i / ihw) == nan_plane && r == 0) { /* payloads differ: the first NaN must win */
+            const uint32_t bits = 0x7fc00000u | ((uint32_t)i & 0x3fffffu) | (i % 2 ? 0x80000000u : 0u);
+            memcpy(&x[i], &bits, sizeof bits);
+        }
+    }
+    nns_f32_maxpool2d_stack__ref(g, planes, x, y1);
+    fn(g, planes, x, y2);
+    CHECK_MSG(memcmp(y1, y2, ny * sizeof(float)) == 0, "%s %s: %lld planes ih%d iw%d oh%d ow%d k%dx%d s%d,%d p%d,%d",
+              cur_variant, what, (long long)planes, g->ih, g->iw, g->oh, g->ow, g->kh, g->kw, g->sh, g->sw, g->pt,
+              g->pl);
+    free(x); free(y1); free(y2);
+}
+
+/* A random window at strides sh, sw: sizes up to `side`, paddings, ceil-mode
+ * rows and columns past the input, input columns no window reads. */
+static nns_conv2d_geom maxpool_random_geom(int sh, int sw, int side) {
+    nns_conv2d_geom g = {0};
+    g.kh = rnd(sh, 5);
+    g.kw = rnd(sw, 5);
+    g.sh = sh;
+    g.sw = sw;
+    g.dh = g.dw = 1;
+    g.ih = rnd(1, side);
+    g.iw = rnd(1, side);
+    g.pt = rnd(0, g.kh - 1);
+    g.pl = rnd(0, g.kw - 1);
+    /* + 1: a ceil-mode row past the input; - 1, - 2: input columns no window reads */
+    g.oh = (g.ih + 2 * g.pt - g.kh) / sh + 1 + rnd(0, 1);
+    g.ow = (g.iw + 2 * g.pl - g.kw) / sw + 1 + rnd(0, 1) - rnd(0, 2);
+    return g;
+}
+
 /* Stacked small planes at strides 1 and 2 (GoogLeNet's 3x3 pools first),
- * random windows, paddings, plane counts past one
- * group, ceil-mode rows and columns past the input, inputs wider than the
- * windows read; ties, +-0, -inf, and NaNs in some planes only. */
+ * random windows, plane counts past one group. */
 static void test_maxpool_stack(const nns_kernels *k, int iters) {
     int tried = 0;
     for (int it = 0; it < iters; it++) {
-        nns_conv2d_geom g = {0};
+        nns_conv2d_geom g;
         if (it < 4) {
             const int side = it < 3 ? 8 >> it : 1;
             g = (nns_conv2d_geom){side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
@@ -351,39 +393,52 @@ static void test_maxpool_stack(const nns_kernels *k, int iters) {
             g = (nns_conv2d_geom){side, side, side / 2, side / 2, 3, 3, 2, 2, 1, 1, 0, 0};
         } else {
             const int s = rnd(1, 2);
-            g.kh = rnd(s, 5);
-            g.kw = rnd(s, 5);
-            g.sh = g.sw = s;
-            g.dh = g.dw = 1;
-            g.ih = rnd(1, 30);
-            g.iw = rnd(1, 30);
-            g.pt = rnd(0, g.kh - 1);
-            g.pl = rnd(0, g.kw - 1);
-            /* + 1: a ceil-mode row past the input; - 1, - 2: input columns no window reads */
-            g.oh = (g.ih + 2 * g.pt - g.kh) / s + 1 + rnd(0, 1);
-            g.ow = (g.iw + 2 * g.pl - g.kw) / s + 1 + rnd(0, 1) - rnd(0, 2);
+            g = maxpool_random_geom(s, s, 30);
         }
         if (!nns_f32_maxpool2d_stack_fits(&g)) continue;
         tried++;
         const int64_t planes = it % 3 ? rnd(1, 9) : rnd(100, 700);
-        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, nx = (size_t)planes * ihw;
-        const size_t ny = (size_t)planes * ohw;
-        float *x = malloc(nx * sizeof(float)), *y1 = malloc(ny * sizeof(float)), *y2 = malloc(ny * sizeof(float));
-        fill(x, nx);
-        const int nan_plane = it % 4 == 1 ? (int)rnd(0, (int)planes - 1) : -1;
-        for (size_t i = 0; i < nx; i++) {
-            const int r = rnd(0, 40);
-            x[i] = r == 1 ? -INFINITY : r == 2 ? 0.0f : r == 3 ? -0.0f : r < 7 ? 0.5f : x[i];
-            if ((int)(i / ihw) == nan_plane && r == 0) x[i] = NAN;
-        }
-        nns_f32_maxpool2d_stack__ref(&g, planes, x, y1);
-        k->f32_maxpool2d_stack(&g, planes, x, y2);
-        CHECK_MSG(memcmp(y1, y2, ny * sizeof(float)) == 0,
-                  "%s maxpool2d_stack: %lld planes ih%d iw%d oh%d ow%d k%dx%d s%d p%d,%d", cur_variant,
-                  (long long)planes, g.ih, g.iw, g.oh, g.ow, g.kh, g.kw, g.sh, g.pt, g.pl);
-        free(x); free(y1); free(y2);
+        maxpool_planes_case(k->f32_maxpool2d_stack, "maxpool2d_stack", &g, planes,
+                            it % 4 == 1 ? rnd(0, (int)planes - 1) : -1);
     }
     CHECK(tried > iters / 4);
+}
+
+/* The rows kernel: the networks' pools first (GoogLeNet's 3x3 stride 1 on
+ * 8x8 .. 1x1 and stride 2 in ceil mode, ResNet's and SqueezeNet's 3x3
+ * stride 2), then random windows with strides chosen each way, planes from
+ * 1 to 100 pixels a side (rows of more than one vector). */
+static void test_maxpool_rows(const nns_kernels *k, int iters) {
+    int tried = 0;
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g;
+        if (it < 4) {
+            const int side = it < 3 ? 8 >> it : 1;
+            g = (nns_conv2d_geom){side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
+        } else if (it == 4) {
+            g = (nns_conv2d_geom){16, 16, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0};
+        } else if (it == 5) {
+            g = (nns_conv2d_geom){32, 32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1};
+        } else if (it == 6) {
+            g = (nns_conv2d_geom){31, 31, 15, 15, 3, 3, 2, 2, 1, 1, 0, 0};
+        } else if (it == 7) {
+            g = (nns_conv2d_geom){112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1};
+        } else {
+            g = maxpool_random_geom(rnd(1, 2), rnd(1, 2), it % 2 ? 20 : 100);
+        }
+        if (!nns_f32_maxpool2d_rows_fits(&g)) continue;
+        tried++;
+        const int64_t planes = it % 3 ? rnd(1, 5) : rnd(20, 90);
+        maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, planes,
+                            it % 4 == 1 ? rnd(0, (int)planes - 1) : -1);
+    }
+    CHECK(tried > iters / 2);
+    /* tiny planes by the thousand (several groups of planes at once), one with a NaN */
+    for (int side = 1; side <= 3; side++) {
+        const nns_conv2d_geom g = {side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
+        maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 2500, -1);
+        maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 2500, 1700);
+    }
 }
 
 /* wgemm8 against the reference on random sizes and strides, both operand
@@ -1438,6 +1493,7 @@ static void test_f32_conv2d_1ch(const nns_kernels *k) { test_conv1ch(k, 200); }
 static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_stack(const nns_kernels *k) { test_maxpool_stack(k, 300); }
+static void test_f32_maxpool2d_rows(const nns_kernels *k) { test_maxpool_rows(k, 300); }
 static void test_f32_im2col(const nns_kernels *k) { test_im2col(k, 200); }
 static void test_f32_col2im(const nns_kernels *k) { test_im2col(k, 200); }
 static void test_f32_pad2d(const nns_kernels *k) { test_pad2d(k, 200); }

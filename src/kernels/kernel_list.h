@@ -47,6 +47,9 @@ NNS_VARIANT(f32_maxpool2d_2x2s2, avx2, nns_f32_maxpool2d_2x2s2__avx2)
 NNS_KERNEL(f32_maxpool2d_stack, nns_f32_maxpool2d_stack_kernel, nns_f32_maxpool2d_stack__ref)
 NNS_VARIANT(f32_maxpool2d_stack, avx512, nns_f32_maxpool2d_stack__avx512)
 NNS_VARIANT(f32_maxpool2d_stack, avx2, nns_f32_maxpool2d_stack__avx2)
+/* only where nns_f32_maxpool2d_rows_fits */
+NNS_KERNEL(f32_maxpool2d_rows, nns_f32_maxpool2d_stack_kernel, nns_f32_maxpool2d_stack__ref)
+NNS_VARIANT(f32_maxpool2d_rows, avx512, nns_f32_maxpool2d_rows__avx512)
 NNS_KERNEL(q8_maxpool2d, nns_q8_maxpool2d_kernel, nns_q8_maxpool2d__ref)
 /* only where nns_f32_maxpool2d_2x2s2_fits */
 NNS_KERNEL(q8_maxpool2d_2x2s2, nns_q8_maxpool2d_kernel, nns_q8_maxpool2d__ref)

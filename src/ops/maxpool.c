@@ -67,13 +67,22 @@ static void maxpool_forward(nns_exec_node *e) {
     const float *X = nns_tv_cf32(e->in[0]);
     float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
-    if (!idx && !nns_f32_maxpool2d_2x2s2_fits(&geo) && nns_f32_maxpool2d_stack_fits(&geo)) {
-        /* small planes, stacked: an equal share per thread */
+    /* A kernel of several planes where one fits, except for 2x2 windows at
+     * stride 2, which have their own (faster there): the rows kernel where
+     * the table has one that is not the reference, else stacked small planes. */
+    nns_f32_maxpool2d_stack_fn several = NULL;
+    if (!idx && !nns_f32_maxpool2d_2x2s2_fits(&geo)) {
+        if (ks->f32_maxpool2d_rows != nns_f32_maxpool2d_stack__ref && nns_f32_maxpool2d_rows_fits(&geo))
+            several = ks->f32_maxpool2d_rows;
+        else if (nns_f32_maxpool2d_stack_fits(&geo))
+            several = ks->f32_maxpool2d_stack;
+    }
+    if (several) { /* an equal share of the planes per thread */
 #pragma omp parallel if (planes > 1 && planes * ihw > 16384)
         {
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
             const int64_t p0 = planes * t / nt, p1 = planes * (t + 1) / nt;
-            if (p1 > p0) ks->f32_maxpool2d_stack(&geo, p1 - p0, X + (size_t)p0 * ihw, Y + (size_t)p0 * ohw);
+            if (p1 > p0) several(&geo, p1 - p0, X + (size_t)p0 * ihw, Y + (size_t)p0 * ohw);
         }
         return;
     }

@@ -1,0 +1,232 @@
+/* f32_maxpool2d_rows__avx512.c — max pooling without indices of stacked
+ * planes at stride 1 or 2, separably: each input row's maxima over the
+ * windows' columns (16 outputs a vector) go into a buffer, then each output
+ * row is the maximum of its window's rows there. An input row is reduced
+ * once for all the windows that read it (twice where a plane is too big for
+ * the buffer and goes in bands).
+ *
+ * Bit for bit the reference: a window's taps there are taken in row-major
+ * order under the rule "the first tap, then a greater value, then the first
+ * NaN". Over the columns then the rows, under the same rule, the winner is
+ * the first row that holds the window's winning value and, within it, the
+ * first column: the same tap (ties and +-0 keep the first seen). A plane
+ * that holds a NaN goes to the reference. Taps outside the plane are left
+ * out under lane masks, never read (masked loads). */
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+/* Lanes [lo, hi) set, 0 <= lo, hi <= 32. */
+static inline uint32_t lane_bits(int lo, int hi) {
+    if (hi <= lo) return 0;
+    const uint64_t h = ((uint64_t)1 << hi) - 1, l = ((uint64_t)1 << lo) - 1;
+    return (uint32_t)(h & ~l);
+}
+
+/* ceil(a / s) for s 1 or 2, a of either sign, clamped below at 0. */
+static inline int ceil_pos(int a, int s) { return a <= 0 ? 0 : (a + s - 1) / s; }
+
+/* Tap j of a 16-column piece of output: the column lane 0 reads, the
+ * lanes inside the row, and for stride 2 the contiguous floats its two
+ * loads take. The same for every row, so made once a call. */
+typedef struct mr_tap {
+    int c0;
+    __mmask16 in;
+    uint32_t span;
+} mr_tap;
+
+static void make_taps(const int S, const nns_conv2d_geom *g, mr_tap *taps) {
+    for (int ox0 = 0, t = 0; ox0 < g->ow; ox0 += 16) {
+        const int n = g->ow - ox0 < 16 ? g->ow - ox0 : 16;
+        for (int j = 0; j < g->kw; j++, t++) {
+            const int c0 = S * ox0 - g->pl + j;
+            const int l0 = ceil_pos(-c0, S), h1 = ceil_pos(g->iw - c0, S), l1 = h1 < n ? h1 : n;
+            const __mmask16 in = (__mmask16)lane_bits(l0, l1);
+            taps[t] = (mr_tap){c0, in, l1 > l0 ? lane_bits(S * l0, S * (l1 - 1) + 1) : 0};
+        }
+    }
+}
+
+/* x[c0 + S * l] for the lanes of the tap (others 0), reading only the
+ * floats of its span. */
+static inline __m512 load_tap(const int S, const float *r, const mr_tap *t) {
+    if (S == 1) return _mm512_maskz_loadu_ps(t->in, r + t->c0);
+    const __m512 a = _mm512_maskz_loadu_ps((__mmask16)t->span, r + t->c0);
+    const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(t->span >> 16), r + t->c0 + 16);
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+}
+
+/* v where v > best, else best: the reference's rule where neither is NaN
+ * (vmaxps returns its second operand on ties, so +-0 keep the first seen).
+ * Started from -inf it takes a window's first tap whatever it is (a first
+ * -inf leaves the same -inf), so no lane needs a first-tap case. */
+static inline __m512 take(__mmask16 k, __m512 v, __m512 best) { return _mm512_mask_max_ps(best, k, v, best); }
+
+/* Nonzero if the plane of n floats holds a NaN: the largest magnitude's
+ * bits above infinity's, kept in vectors (no mask moves in the chain). */
+static int plane_has_nan(const float *x, size_t n) {
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_max_epu32(a0, _mm512_and_si512(_mm512_loadu_si512(x + i), abs));
+        a1 = _mm512_max_epu32(a1, _mm512_and_si512(_mm512_loadu_si512(x + i + 16), abs));
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 k = (__mmask16)lane_bits(0, n - i < 16 ? (int)(n - i) : 16);
+        a0 = _mm512_max_epu32(a0, _mm512_and_si512(_mm512_maskz_loadu_epi32(k, x + i), abs));
+    }
+    return _mm512_cmpgt_epu32_mask(_mm512_max_epu32(a0, a1), _mm512_set1_epi32(0x7f800000)) != 0;
+}
+
+/* h[ox] = the maximum over the columns of window ox in input row r, for
+ * ox < ow, for R rows at once (r: iw floats apart, h: ld): independent
+ * chains of compares, which one row alone would leave waiting. */
+static inline __attribute__((always_inline)) void row_max(const int S, const int R, const nns_conv2d_geom *g,
+                                                          const mr_tap *taps, const float *r, float *h, int ld) {
+    for (int ox0 = 0; ox0 < g->ow; ox0 += 16, taps += g->kw) {
+        __m512 b0 = _mm512_set1_ps(-INFINITY), b1 = b0, b2 = b0, b3 = b0;
+        for (int j = 0; j < g->kw; j++) {
+            const mr_tap *t = &taps[j];
+            b0 = take(t->in, load_tap(S, r, t), b0);
+            if (R > 1) b1 = take(t->in, load_tap(S, r + g->iw, t), b1);
+            if (R > 2) b2 = take(t->in, load_tap(S, r + 2 * (size_t)g->iw, t), b2);
+            if (R > 3) b3 = take(t->in, load_tap(S, r + 3 * (size_t)g->iw, t), b3);
+        }
+        _mm512_store_ps(h + ox0, b0);
+        if (R > 1) _mm512_store_ps(h + (size_t)ld + ox0, b1);
+        if (R > 2) _mm512_store_ps(h + 2 * (size_t)ld + ox0, b2);
+        if (R > 3) _mm512_store_ps(h + 3 * (size_t)ld + ox0, b3);
+    }
+}
+
+/* One plane, in bands of output rows: the input rows a band's windows
+ * cover reduced into hb (rows shared by two bands are reduced twice), then
+ * each output row of the band as the maximum of its window's rows. */
+static inline __attribute__((always_inline)) void plane(const int S, const nns_conv2d_geom *g, const mr_tap *taps,
+                                                        const float *x, float *y, float *hb, int ld, int band) {
+    for (int oy0 = 0; oy0 < g->oh; oy0 += band) {
+        const int oy1 = oy0 + band < g->oh ? oy0 + band : g->oh;
+        const int t0 = oy0 * g->sh - g->pt, r0 = t0 < 0 ? 0 : t0;
+        const int t1 = (oy1 - 1) * g->sh - g->pt + g->kh - 1, r1 = t1 < g->ih - 1 ? t1 : g->ih - 1;
+        int iy = r0;
+        for (; iy + 4 <= r1 + 1; iy += 4) row_max(S, 4, g, taps, x + (size_t)iy * g->iw, hb + (size_t)(iy - r0) * ld, ld);
+        for (; iy <= r1; iy++) row_max(S, 1, g, taps, x + (size_t)iy * g->iw, hb + (size_t)(iy - r0) * ld, ld);
+        for (int oy = oy0; oy < oy1; oy++) {
+            const int top = oy * g->sh - g->pt, y0 = top < 0 ? 0 : top;
+            const int y1 = top + g->kh - 1 < g->ih - 1 ? top + g->kh - 1 : g->ih - 1;
+            const float *h0 = hb + (size_t)(y0 - r0) * ld;
+            float *yr = y + (size_t)oy * g->ow;
+            for (int ox0 = 0; ox0 < g->ow; ox0 += 16) {
+                __m512 best = _mm512_load_ps(h0 + ox0);
+                for (int i = 1; i <= y1 - y0; i++) best = take(0xFFFF, _mm512_load_ps(h0 + (size_t)i * ld + ox0), best);
+                const int n = g->ow - ox0 < 16 ? g->ow - ox0 : 16;
+                _mm512_mask_storeu_ps(yr + ox0, (__mmask16)lane_bits(0, n), best);
+            }
+        }
+    }
+}
+
+/* ---- stride 1, output the input's size, narrow planes: flat ----------
+ * Planes of fewer than 16 columns leave most of a row's vector empty, so
+ * there a group of whole planes is taken as one run of floats: output i
+ * (column c, row r of its plane) reads i + d for the column offsets d whose
+ * c + d stays in [0, iw), then the maxima of those at i + e * iw for the
+ * row offsets e whose r + e stays in [0, ih). Each vector carries its
+ * lanes' c and r, stepped by 16 positions at a time. */
+
+#define MR_FLAT 4096 /* floats of whole planes a group */
+
+typedef struct mr_pos {
+    __m512i c, r;       /* the lanes' column and row in their plane */
+    __m512i dc, dr;     /* added each step: 16 mod iw, (16 / iw) mod ih */
+    __m512i iw, ih;
+} mr_pos;
+
+static mr_pos pos_start(const nns_conv2d_geom *g) {
+    int c[16], r[16];
+    for (int l = 0; l < 16; l++) {
+        c[l] = l % g->iw;
+        r[l] = l / g->iw % g->ih;
+    }
+    return (mr_pos){_mm512_loadu_si512(c), _mm512_loadu_si512(r), _mm512_set1_epi32(16 % g->iw),
+                    _mm512_set1_epi32(16 / g->iw % g->ih), _mm512_set1_epi32(g->iw), _mm512_set1_epi32(g->ih)};
+}
+
+static inline void pos_step(mr_pos *p) {
+    __m512i c = _mm512_add_epi32(p->c, p->dc), r = _mm512_add_epi32(p->r, p->dr);
+    const __mmask16 wrap = _mm512_cmpge_epi32_mask(c, p->iw); /* a row more */
+    c = _mm512_mask_sub_epi32(c, wrap, c, p->iw);
+    r = _mm512_mask_add_epi32(r, wrap, r, _mm512_set1_epi32(1));
+    p->c = c;
+    p->r = _mm512_mask_sub_epi32(r, _mm512_cmpge_epi32_mask(r, p->ih), r, p->ih);
+}
+
+/* Lanes whose q + d lies in [0, n): unsigned q + d < n. */
+static inline __mmask16 inside(__m512i q, int d, __m512i n) {
+    return _mm512_cmplt_epu32_mask(_mm512_add_epi32(q, _mm512_set1_epi32(d)), n);
+}
+
+/* n floats of whole planes: h the column maxima, then y. */
+static void flat_group(const nns_conv2d_geom *g, const float *x, float *y, int n, float *h) {
+    mr_pos p = pos_start(g);
+    for (int i = 0; i < n; i += 16, pos_step(&p)) {
+        const __mmask16 live = (__mmask16)lane_bits(0, n - i < 16 ? n - i : 16);
+        __m512 best = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < g->kw; j++) {
+            const int d = j - g->pl;
+            const __mmask16 k = live & inside(p.c, d, p.iw);
+            best = take(k, _mm512_maskz_loadu_ps(k, x + i + d), best);
+        }
+        _mm512_store_ps(h + i, best);
+    }
+    p = pos_start(g);
+    for (int i = 0; i < n; i += 16, pos_step(&p)) {
+        const __mmask16 live = (__mmask16)lane_bits(0, n - i < 16 ? n - i : 16);
+        __m512 best = _mm512_set1_ps(-INFINITY);
+        for (int e = 0; e < g->kh; e++) {
+            const int d = e - g->pt;
+            const __mmask16 k = live & inside(p.r, d, p.ih);
+            best = take(k, _mm512_maskz_loadu_ps(k, h + i + d * g->iw), best);
+        }
+        _mm512_mask_storeu_ps(y + i, live, best);
+    }
+}
+
+static void flat_planes(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y) {
+    float h[MR_FLAT + 16] __attribute__((aligned(64)));
+    const int ihw = g->ih * g->iw, group = MR_FLAT / ihw;
+    for (int64_t p0 = 0; p0 < planes; p0 += group) {
+        const int np = planes - p0 < group ? (int)(planes - p0) : group;
+        const float *xs = x + (size_t)p0 * ihw;
+        float *ys = y + (size_t)p0 * ihw;
+        if (plane_has_nan(xs, (size_t)np * ihw)) /* the first NaN wins: the reference's rule */
+            nns_f32_maxpool2d_stack__ref(g, np, xs, ys);
+        else
+            flat_group(g, xs, ys, np * ihw, h);
+    }
+}
+
+void nns_f32_maxpool2d_rows__avx512(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y) {
+    float hb[NNS_MAXPOOL_ROWS_RING] __attribute__((aligned(64)));
+    mr_tap taps[NNS_MAXPOOL_ROWS_TAPS];
+    const int ld = (g->ow + 15) / 16 * 16;
+    /* output rows a band: as many as leave their input rows within hb (the fits rule leaves room for one) */
+    const int fit = (NNS_MAXPOOL_ROWS_RING / ld - g->kh) / g->sh + 1, band = fit < g->oh ? fit : g->oh;
+    const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
+    if (g->sh == 1 && g->sw == 1 && g->oh == g->ih && g->ow == g->iw && g->iw < 16 && ihw <= MR_FLAT) {
+        flat_planes(g, planes, x, y);
+        return;
+    }
+    make_taps(g->sw, g, taps);
+    for (int64_t p = 0; p < planes; p++) {
+        if (plane_has_nan(x + (size_t)p * ihw, ihw)) /* the first NaN wins: the reference's rule */
+            nns_f32_maxpool2d__ref(g, x + (size_t)p * ihw, y + (size_t)p * ohw, NULL);
+        else if (g->sw == 1)
+            plane(1, g, taps, x + (size_t)p * ihw, y + (size_t)p * ohw, hb, ld, band);
+        else
+            plane(2, g, taps, x + (size_t)p * ihw, y + (size_t)p * ohw, hb, ld, band);
+    }
+}
