@@ -1934,6 +1934,99 @@ static void test_registry(void) {
     }
 }
 
+/* Concat written in place (a fused inference plan of maximum batch 1):
+ *   a = Relu(x), s = Sigmoid(x), q = Tanh(x) (a graph output)
+ *   y1 = Concat(a, s)                 both inputs in place: y1 does not run
+ *   w = Add(a, s)                     a and s read after y1 (their slices live on)
+ *   y2 = Concat(y1, w, x, q, w)       y1 (a host), x (a graph input), q (a graph
+ *                                     output) and the second w copied; w in place
+ *   m3 = (a + s) * a                  a read after y1's last use: y1's buffer
+ *                                     must outlive it
+ * against a plan of maximum batch 2 run at batch 1 (nothing in place) and an
+ * unfused plan, bit for bit; and the inputs' buffers are the slices. */
+static nns_graph *concat_place_graph(void) {
+    nns_graph *g = NULL;
+    if (nns_graph_create(&g)) return NULL;
+    int64_t xd[4] = {-1, 16, 2, 2}; /* 64 floats an image: whole 64-byte blocks */
+    nns_shape xs = nns_shape_make(4, xd);
+    nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    const struct { const char *op, *name; int n; const char *in[5], *out; } nodes[] = {
+        {"Relu", "relu", 1, {"x"}, "a"},
+        {"Sigmoid", "sig", 1, {"x"}, "s"},
+        {"Tanh", "tanh", 1, {"x"}, "q"},
+        {"Concat", "cat1", 2, {"a", "s"}, "y1"},
+        {"Add", "add", 2, {"a", "s"}, "w"},
+        {"Concat", "cat2", 5, {"y1", "w", "x", "q", "w"}, "y2"},
+        {"Add", "add2", 2, {"a", "s"}, "m2"},
+        {"Mul", "mul", 2, {"m2", "a"}, "m3"},
+    };
+    for (size_t i = 0; i < NELEM(nodes); i++) {
+        int idx;
+        const char *outs[1] = {nodes[i].out};
+        nns_status st = nns_graph_add_node(g, nodes[i].op, nodes[i].name, nodes[i].n, nodes[i].in, 1, outs, &idx);
+        if (!st && !strcmp(nodes[i].op, "Concat")) st = nns_graph_set_attr_int(g, idx, "axis", 1);
+        if (st) {
+            nns_graph_free(g);
+            return NULL;
+        }
+    }
+    nns_graph_add_output(g, "y2");
+    nns_graph_add_output(g, "q");
+    nns_graph_add_output(g, "m3");
+    if (nns_graph_finalize(g) || nns_graph_pack_params(g)) {
+        nns_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void test_concat_in_place(void) {
+    nns_graph *g = concat_place_graph();
+    CHECK(g != NULL);
+    if (!g) return;
+    nns_plan *p[3] = {NULL, NULL, NULL}; /* in place; batch 2 run at 1; unfused */
+    CHECK_OK(nns_plan_create(g, 1, NNS_PLAN_INFER_FUSED, NULL, &p[0]));
+    CHECK_OK(nns_plan_create(g, 2, NNS_PLAN_INFER_FUSED, NULL, &p[1]));
+    CHECK_OK(nns_plan_create(g, 1, 0, NULL, &p[2]));
+    if (!p[0] || !p[1] || !p[2]) goto done;
+    CHECK_OK(nns_plan_set_batch(p[1], 1));
+    uint64_t r = 17;
+    float x[64];
+    for (int i = 0; i < 64; i++) x[i] = nns_rng_uniform(&r) * 4.0f - 2.0f;
+    for (int k = 0; k < 3; k++) {
+        memcpy(nns_tv_f32(nns_plan_input(p[k], 0)), x, sizeof x);
+        nns_plan_forward(p[k], 0);
+    }
+    for (int k = 1; k < 3; k++) {
+        CHECK_MSG(same_bits(nns_tv_f32(nns_plan_output(p[0], 0)), nns_tv_f32(nns_plan_output(p[k], 0)), 6 * 64),
+                  "concat in place: y2 differs from plan %d", k);
+        CHECK_MSG(same_bits(nns_tv_f32(nns_plan_output(p[0], 1)), nns_tv_f32(nns_plan_output(p[k], 1)), 64),
+                  "concat in place: q differs from plan %d", k);
+        CHECK_MSG(same_bits(nns_tv_f32(nns_plan_output(p[0], 2)), nns_tv_f32(nns_plan_output(p[k], 2)), 64),
+                  "concat in place: m3 differs from plan %d", k);
+    }
+    const int v[6] = {nns_graph_find_value(g, "a"), nns_graph_find_value(g, "s"), nns_graph_find_value(g, "y1"),
+                      nns_graph_find_value(g, "w"), nns_graph_find_value(g, "y2"), nns_graph_find_value(g, "q")};
+    float *d[6];
+    for (int i = 0; i < 6; i++) d[i] = nns_tv_f32(nns_plan_tv(p[0], v[i]));
+    CHECK(d[0] == d[2] && d[1] == d[2] + 64); /* a and s are y1's slices */
+    CHECK(d[3] == d[4] + 128);                /* w is y2's second slice */
+    CHECK(d[2] != d[4] && (d[5] < d[4] || d[5] >= d[4] + 6 * 64)); /* y1 and q are copied */
+    CHECK(!nns_plan_node_runs(p[0], 3) && nns_plan_node_runs(p[0], 5));
+    CHECK(nns_plan_node_runs(p[1], 3) && nns_plan_node_runs(p[2], 3));
+    /* the same values again: nothing left over from the first run */
+    for (int i = 0; i < 64; i++) x[i] = -x[i];
+    for (int k = 0; k < 2; k++) {
+        memcpy(nns_tv_f32(nns_plan_input(p[k], 0)), x, sizeof x);
+        nns_plan_forward(p[k], 0);
+    }
+    CHECK_MSG(same_bits(nns_tv_f32(nns_plan_output(p[0], 0)), nns_tv_f32(nns_plan_output(p[1], 0)), 6 * 64),
+              "concat in place: second run differs");
+done:
+    for (int k = 0; k < 3; k++) nns_plan_free(p[k]);
+    nns_graph_free(g);
+}
+
 int main(void) {
     test_registry();
     test_activations();
@@ -1963,5 +2056,6 @@ int main(void) {
     test_dynamic_batch();
     test_errors();
     test_fusion();
+    test_concat_in_place();
     TEST_MAIN_END();
 }

@@ -70,6 +70,10 @@ static void concat_forward(nns_exec_node *e) {
     for (int k = 0; k < e->n_in; k++) {
         const int64_t row = e->in[k]->shape.dims[axis] * inner;
         const float *x = nns_tv_cf32(e->in[k]);
+        if (outer == 1 && x == y + off) { /* written in place (a batch-1 inference plan) */
+            off += row;
+            continue;
+        }
 #pragma omp parallel for schedule(static) if (outer * row > NNS_OMP_MIN_ELEMS && outer > 1)
         for (int64_t o = 0; o < outer; o++)
             memcpy(y + o * orow + off, x + o * row, (size_t)row * sizeof(float));

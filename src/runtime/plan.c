@@ -173,6 +173,8 @@ typedef struct plan_build {
     int *alias;                /* per value: shares this value's buffer (inference fold) */
     int *fold_bn, *fold_act;   /* per node: Conv -> folded BN / fused activation node, or -1 */
     int *fold_sig;             /* per node: a SiLU's Sigmoid (fold_act is its Mul), or -1 */
+    int *sub_of;               /* per value: -1; a Concat output whose slice it is (-2: such a host) */
+    size_t *sub_off;           /* per value with sub_of >= 0: its byte offset in the host */
     size_t *val_off, *grad_off;
     size_t act_bytes, grad_bytes, grad_zero_bytes;
 } plan_build;
@@ -186,6 +188,8 @@ static void plan_build_free(plan_build *b) {
     free(b->fold_bn);
     free(b->fold_act);
     free(b->fold_sig);
+    free(b->sub_of);
+    free(b->sub_off);
     free(b->val_off);
     free(b->grad_off);
 }
@@ -212,11 +216,14 @@ static nns_status plan_alloc(nns_plan *p, plan_build *b) {
     b->fold_bn = malloc(nn * sizeof(int));
     b->fold_act = malloc(nn * sizeof(int));
     b->fold_sig = malloc(nn * sizeof(int));
+    b->sub_of = malloc(nv * sizeof(int));
+    b->sub_off = calloc(nv, sizeof(size_t));
     if (!p->tv || !p->ex || !p->node_params || !p->ow_node || !p->ow_slot || !p->skip || !p->fused_by ||
         !p->fused_act || !p->unfused || !b->state_sz || !b->val_off || !b->grad_off || !b->last_use || !b->n_uses ||
-        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act || !b->fold_sig)
+        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act || !b->fold_sig || !b->sub_of || !b->sub_off)
         return nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
-    for (int v = 0; v < b->nv; v++) b->alias[v] = p->fused_by[v] = p->fused_act[v] = p->ow_node[v] = p->ow_slot[v] = -1;
+    for (int v = 0; v < b->nv; v++)
+        b->alias[v] = b->sub_of[v] = p->fused_by[v] = p->fused_act[v] = p->ow_node[v] = p->ow_slot[v] = -1;
     for (int i = 0; i < b->nn; i++) b->fold_bn[i] = b->fold_act[i] = b->fold_sig[i] = -1;
     return NNS_OK;
 }
@@ -397,6 +404,64 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         if (b->alias[v] >= 0 && b->last_use[v] > b->last_use[b->alias[v]]) b->last_use[b->alias[v]] = b->last_use[v];
 }
 
+/* The value whose buffer v shares (the end of its alias chain). */
+static int alias_root(const plan_build *b, int v) {
+    while (b->alias[v] >= 0) v = b->alias[v];
+    return v;
+}
+
+/* Input k of Concat node n (its root r, its bytes at byte offset off of
+ * the output) can be written in place: a float activation with its own
+ * buffer, not a graph output, in no other Concat and no Concat's host, at
+ * an aligned offset and a whole number of aligned blocks long (but the
+ * last), so that what its producer writes is exactly its slice. */
+static int concat_slot_ok(const nns_plan *p, const plan_build *b, const nns_node *n, int k, int r, size_t off,
+                          size_t bytes) {
+    const nns_graph *g = p->g;
+    return g->values[n->in[k]].kind == NNS_VALUE_KIND_ACT && g->values[r].kind == NNS_VALUE_KIND_ACT &&
+           p->tv[r].dtype == NNS_DTYPE_F32 && b->sub_of[r] == -1 && b->last_use[r] < b->nn && off % NNS_ALIGN == 0 &&
+           (bytes % NNS_ALIGN == 0 || k == n->n_in - 1);
+}
+
+/* Inference fold at a maximum batch of 1 (shapes never change): a float
+ * Concat whose rows are whole (every dim before the axis 1) gets its inputs
+ * written in place where concat_slot_ok: each such input's buffer is its
+ * slice of the output, the Concat copies only the others (concat.c skips
+ * an input already in place) and does not run when none is left. The
+ * output's buffer then lives from its first such input's producer to the
+ * last use of it or of any of them. */
+static void plan_concat_in_place(nns_plan *p, plan_build *b) {
+    const nns_graph *g = p->g;
+    for (int i = 0; b->fold && p->max_batch == 1 && i < b->nn; i++) {
+        const nns_node *n = &g->nodes[i];
+        if (n->op != NNS_OP_CONCAT || n->n_out != 1) continue;
+        const int y = n->out[0];
+        const nns_shape *ys = &p->tv[y].shape;
+        int64_t outer = 1, axis = nns_node_attr_int(n, "axis", 0);
+        if (axis < 0) axis += ys->ndim;
+        for (int d = 0; d < axis && d < ys->ndim; d++) outer *= ys->dims[d];
+        if (outer != 1 || g->values[y].kind != NNS_VALUE_KIND_ACT || p->tv[y].dtype != NNS_DTYPE_F32 ||
+            b->alias[y] >= 0 || b->sub_of[y] != -1)
+            continue;
+        size_t off = 0;
+        int copied = 0;
+        for (int k = 0; k < n->n_in; k++) {
+            const int r = alias_root(b, n->in[k]);
+            const size_t bytes = (size_t)nns_shape_numel(&p->tv[n->in[k]].shape) * sizeof(float);
+            if (concat_slot_ok(p, b, n, k, r, off, bytes)) {
+                b->sub_of[r] = y;
+                b->sub_off[r] = off;
+                b->sub_of[y] = -2;
+                if (b->last_use[r] > b->last_use[y]) b->last_use[y] = b->last_use[r];
+            } else {
+                copied++;
+            }
+            off += bytes;
+        }
+        if (!copied) p->skip[i] = 1;
+    }
+}
+
 /* Gradients written, not accumulated: an activation used once, by an op
  * that can write that slot's gradient (and not hidden by a fusion). */
 static void plan_grad_overwrite(nns_plan *p, const plan_build *b) {
@@ -443,49 +508,67 @@ static void plan_memory_training(nns_plan *p, plan_build *b) {
         }
 }
 
+/* The inference arena's buffers so far: sizes, offsets, the last step
+ * that uses each. */
+typedef struct mem_bufs {
+    int n;
+    size_t *size, *off;
+    int *free_after;
+} mem_bufs;
+
+/* A buffer of `need` bytes free at `step` (the smallest that fits, or a new
+ * one), held until step lu; its offset. */
+static size_t take_buffer(mem_bufs *m, plan_build *b, size_t need, int step, int lu) {
+    int best = -1;
+    for (int k = 0; k < m->n; k++)
+        if (m->free_after[k] < step && m->size[k] >= need && (best < 0 || m->size[k] < m->size[best])) best = k;
+    if (best < 0) {
+        best = m->n++;
+        m->size[best] = need;
+        m->off[best] = b->act_bytes;
+        b->act_bytes += need;
+    }
+    m->free_after[best] = lu;
+    return m->off[best];
+}
+
+/* Value v, made at `step` (-1: a graph input), gets its offset: its alias
+ * root's, its slice of a Concat's host (placed now if it is not yet), or a
+ * buffer of its own. */
+static void place_value(nns_plan *p, plan_build *b, mem_bufs *m, unsigned char *placed, int v, int step) {
+    if (placed[v]) return;
+    placed[v] = 1;
+    if (b->alias[v] >= 0) {
+        b->val_off[v] = b->val_off[b->alias[v]];
+    } else if (b->sub_of[v] >= 0) {
+        place_value(p, b, m, placed, b->sub_of[v], step);
+        b->val_off[v] = b->val_off[b->sub_of[v]] + b->sub_off[v];
+    } else {
+        const int lu = step < 0 ? b->nn + 1 : (b->last_use[v] > step ? b->last_use[v] : step);
+        b->val_off[v] = take_buffer(m, b, value_bytes(p, v), step, lu);
+    }
+}
+
 /* Memory for inference: greedy best-fit reuse by lifetime; inputs first
  * (they live throughout), then node outputs in order. */
 static nns_status plan_memory_inference(nns_plan *p, plan_build *b) {
     const nns_graph *g = p->g;
-    const int nn = b->nn;
-    int nbuf = 0;
-    size_t *buf_size = calloc((size_t)(b->nv + 1), sizeof(size_t));
-    size_t *buf_off = calloc((size_t)(b->nv + 1), sizeof(size_t));
-    int *buf_free_after = calloc((size_t)(b->nv + 1), sizeof(int));
-    if (!buf_size || !buf_off || !buf_free_after) {
-        free(buf_size);
-        free(buf_off);
-        free(buf_free_after);
-        return nns_error(NNS_STATUS_NOMEM, "out of memory planning memory");
+    const size_t nb = (size_t)(b->nv + 1);
+    mem_bufs m = {0, calloc(nb, sizeof(size_t)), calloc(nb, sizeof(size_t)), calloc(nb, sizeof(int))};
+    unsigned char *placed = calloc(nb, 1);
+    nns_status st = NNS_OK;
+    if (!m.size || !m.off || !m.free_after || !placed)
+        st = nns_error(NNS_STATUS_NOMEM, "out of memory planning memory");
+    for (int step = -1; !st && step < b->nn; step++) {
+        const int outs_n = step < 0 ? g->n_inputs : g->nodes[step].n_out;
+        for (int j = 0; j < outs_n; j++)
+            place_value(p, b, &m, placed, step < 0 ? g->inputs[j] : g->nodes[step].out[j], step);
     }
-    for (int step = -1; step < nn; step++) {
-        int outs_n = step < 0 ? g->n_inputs : g->nodes[step].n_out;
-        for (int j = 0; j < outs_n; j++) {
-            int v = step < 0 ? g->inputs[j] : g->nodes[step].out[j];
-            if (b->alias[v] >= 0) {
-                b->val_off[v] = b->val_off[b->alias[v]];
-                continue;
-            }
-            const size_t need = value_bytes(p, v);
-            int lu = step < 0 ? nn + 1 : (b->last_use[v] > step ? b->last_use[v] : step);
-            int best = -1;
-            for (int k = 0; k < nbuf; k++)
-                if (buf_free_after[k] < step && buf_size[k] >= need && (best < 0 || buf_size[k] < buf_size[best]))
-                    best = k;
-            if (best < 0) {
-                best = nbuf++;
-                buf_size[best] = need;
-                buf_off[best] = b->act_bytes;
-                b->act_bytes += need;
-            }
-            buf_free_after[best] = lu;
-            b->val_off[v] = buf_off[best];
-        }
-    }
-    free(buf_size);
-    free(buf_off);
-    free(buf_free_after);
-    return NNS_OK;
+    free(m.size);
+    free(m.off);
+    free(m.free_after);
+    free(placed);
+    return st;
 }
 
 /* The arena, within NNS_MAX_MEMORY, and every activation, gradient, state
@@ -642,6 +725,7 @@ nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int tra
     if (!st) {
         plan_fuse_bn_act(p, &b);
         plan_fold_conv_bn(p, &b);
+        plan_concat_in_place(p, &b);
         plan_grad_overwrite(p, &b);
         if (training) plan_memory_training(p, &b);
         else st = plan_memory_inference(p, &b);
