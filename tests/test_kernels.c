@@ -697,6 +697,72 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
     }
 }
 
+/* The few-channel convolution against a direct sum in double: strides 1
+ * and 2 each way, up to 8 taps a row, rows of up to 128 outputs (pieces of
+ * 16 and their tails), 1 to 4 channels, filter counts that take every block
+ * size, a range of output rows (the others stay untouched), with and without
+ * bias and clamp. */
+static void test_conv_fewch(const nns_kernels *k, int iters) {
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {0};
+        g.sh = rnd(1, 2);
+        g.sw = rnd(1, 2);
+        g.dh = g.dw = 1;
+        g.kh = rnd(1, 7);
+        g.kw = rnd(1, 8);
+        g.pt = rnd(0, g.kh - 1);
+        g.pl = rnd(0, g.kw - 1);
+        g.ih = rnd(1, 20);
+        g.iw = rnd(1, it % 4 ? 40 : 260);
+        g.oh = (g.ih + 2 * g.pt - g.kh) / g.sh + 1;
+        g.ow = (g.iw + 2 * g.pl - g.kw) / g.sw + 1;
+        if (it == 0) g = (nns_conv2d_geom){64, 64, 31, 31, 3, 3, 2, 2, 1, 1, 0, 0};   /* SqueezeNet's stem */
+        if (it == 1) g = (nns_conv2d_geom){64, 64, 32, 32, 7, 7, 2, 2, 1, 1, 3, 3};   /* ResNet-18's */
+        if (!nns_f32_conv2d_fewch_fits(&g, 3)) continue;
+        const int c = it < 2 ? 3 : rnd(1, NNS_CONV_FEWCH_C), m = it < 2 ? 64 : rnd(1, 40);
+        const int oy0 = it % 2 ? 0 : rnd(0, g.oh - 1), oy1 = it % 2 ? g.oh : rnd(oy0 + 1, g.oh);
+        const int clamp = it % 3 == 1;
+        const float lo = clamp ? -0.25f : 0.0f, hi = clamp ? 0.5f : 0.0f;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow, taps = (size_t)g.kh * g.kw;
+        float *x = malloc(c * ihw * sizeof(float)), *w = malloc(m * c * taps * sizeof(float));
+        float *bias = malloc(m * sizeof(float)), *y = malloc(m * ohw * sizeof(float));
+        fill(x, c * ihw);
+        fill(w, m * c * taps);
+        fill(bias, (size_t)m);
+        const float *b = it % 4 == 3 ? NULL : bias;
+        for (size_t i = 0; i < m * ohw; i++) y[i] = 7.0f;
+        k->f32_conv2d_fewch(&g, c, m, oy0, oy1, x, w, b, clamp, lo, hi, y);
+        double e = 0;
+        for (int f = 0; f < m; f++)
+            for (int oy = 0; oy < g.oh; oy++)
+                for (int ox = 0; ox < g.ow; ox++) {
+                    const double got = y[f * ohw + (size_t)oy * g.ow + ox];
+                    if (oy < oy0 || oy >= oy1) {
+                        if (got != 7.0) e = 1;
+                        continue;
+                    }
+                    double want = b ? b[f] : 0.0;
+                    for (int cc = 0; cc < c; cc++)
+                        for (int i = 0; i < g.kh; i++)
+                            for (int j = 0; j < g.kw; j++) {
+                                const int iy = oy * g.sh - g.pt + i, ix = ox * g.sw - g.pl + j;
+                                if (iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw)
+                                    want += (double)w[(f * c + cc) * taps + i * g.kw + j] *
+                                            x[cc * ihw + (size_t)iy * g.iw + ix];
+                            }
+                    if (clamp) want = fmin(fmax(want, lo), hi);
+                    const double er = fabs(got - want) / fmax(1.0, fabs(want));
+                    if (!(er <= e)) e = er;
+                }
+        CHECK_MSG(e < 1e-5, "%s conv2d_fewch (c %d, m %d, rows %d..%d, clamp %d): ih%d iw%d k%dx%d s%d,%d p%d,%d -> %dx%d: err %g",
+                  cur_variant, c, m, oy0, oy1, clamp, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, e);
+        free(x);
+        free(w);
+        free(bias);
+        free(y);
+    }
+}
+
 /* The one-channel weight gradient against a direct sum in double: random
  * geometries (strides, dilations: the fallback) and stride-1 ones the
  * AVX-512 path takes (3, 5 and 7 taps a row, rows up to 64 outputs, pads
@@ -1490,6 +1556,7 @@ static void test_f32_dwconv2d(const nns_kernels *k) {
 }
 static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); }
 static void test_f32_conv2d_1ch(const nns_kernels *k) { test_conv1ch(k, 200); }
+static void test_f32_conv2d_fewch(const nns_kernels *k) { test_conv_fewch(k, 200); }
 static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_stack(const nns_kernels *k) { test_maxpool_stack(k, 300); }

@@ -192,6 +192,26 @@ void nns_f32_conv2d_1ch_wgrad_per_filter(const nns_conv2d_geom *g, int n, int m,
                                          nns_f32_dwconv2d_bwd_fn bwd);
 
 
+/* Table entry f32_conv2d_fewch: a dense convolution (one group) of c input
+ * planes x (ih*iw apart) by m filters w [m][c][kh][kw], output rows
+ * [oy0, oy1) of the m planes y (oh*ow apart): bias[f] (0 when bias is NULL)
+ * plus the sum over channels and taps, then clamped to [lo, hi] when clamp
+ * (a fused Relu or Clip). Only where nns_f32_conv2d_fewch_fits: strides 1 or
+ * 2 (each way on its own), no dilation, at most 8 taps a row and 8 rows,
+ * 128 output columns, NNS_CONV_FEWCH_C channels (a network's stem on colour
+ * images, straight from the planes instead of im2col and a GEMM of depth
+ * c*kh*kw). The sums' order differs between variants (float rounding
+ * only). */
+#define NNS_CONV_FEWCH_C 4
+typedef void nns_f32_conv2d_fewch_kernel(const nns_conv2d_geom *g, int c, int m, int oy0, int oy1, const float *x,
+                                         const float *w, const float *bias, int clamp, float lo, float hi, float *y);
+typedef nns_f32_conv2d_fewch_kernel *nns_f32_conv2d_fewch_fn;
+static inline int nns_f32_conv2d_fewch_fits(const nns_conv2d_geom *g, int c) {
+    return c >= 1 && c <= NNS_CONV_FEWCH_C && (g->sh == 1 || g->sh == 2) && (g->sw == 1 || g->sw == 2) &&
+           g->dh == 1 && g->dw == 1 && g->kw >= 1 && g->kw <= 8 && g->kh >= 1 && g->kh <= 8 && g->ow >= 1 &&
+           g->ow <= 128 && g->oh >= 1 && g->pl >= 0 && g->pt >= 0;
+}
+
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------
  * A 3x3 stride-1 convolution computed on 2x2 output tiles: with the input
  * zero-padded so that tile (ty, tx) reads the 4x4 window at rows 2ty.., cols

@@ -212,6 +212,14 @@ static size_t ws_take(size_t *at, size_t n) {
  * (nns_f32_conv2d_1ch) instead of im2col + a GEMM with K = kh*kw. */
 static int conv_is_1ch(const conv_dims *d) { return d->algo == CONV_ALGO_IM2COL && d->c == 1 && d->group == 1; }
 
+/* A few input channels, group 1 (a stem on colour images), where the
+ * table's f32_conv2d_fewch is a real variant and fits: the forward runs it
+ * straight from the planes instead of im2col + a GEMM of depth c*kh*kw. */
+static int conv_is_fewch(const nns_kernels *k, const conv_dims *d) {
+    return d->algo == CONV_ALGO_IM2COL && d->group == 1 && d->c >= 2 && nns_f32_conv2d_fewch_fits(&d->g, d->c) &&
+           k->f32_conv2d_fewch != nns_f32_conv2d_fewch__ref;
+}
+
 /* A layer that may run on the bf16 GEMM (bf16_util.h; its weights are
  * checked when packed): a bf16 input, not depthwise, not the one-channel
  * direct path; the same at every batch. A batch that takes Winograd runs it
@@ -395,7 +403,7 @@ static int conv_pack_layout(const nns_exec_node *e, conv_packed *h) {
     h->u = at;
     if (h->wino) at += (size_t)d.m * d.c * 16;
     h->wt = !bf16 && d.group == 1 && d.n == 1 && (d.algo == CONV_ALGO_IM2COL || d.algo == CONV_ALGO_1X1) &&
-            d.ohw <= conv_wt_cols(e->kern) && !conv_is_1ch(&d);
+            d.ohw <= conv_wt_cols(e->kern) && !conv_is_1ch(&d) && !conv_is_fewch(e->kern, &d);
     return h->folded || h->wino || bf16 || h->wt;
 }
 
@@ -558,6 +566,31 @@ static void conv_forward(nns_exec_node *e) {
     }
 }
 
+/* conv_is_fewch's forward: images split among threads, or each image's
+ * output rows where there are fewer images than threads; a Relu or Clip in
+ * the kernel, d->post after it on the rows it wrote. */
+static void conv_fewch_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X,
+                               const float *W, const float *B, float *Y) {
+    const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
+    const int clamp = d->act == NNS_FUSE_ACT_RELU || d->act == NNS_FUSE_ACT_CLIP;
+    const float lo = d->act == NNS_FUSE_ACT_CLIP ? d->lo : 0.0f, hi = d->act == NNS_FUSE_ACT_CLIP ? d->hi : INFINITY;
+    const double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
+    const int team = p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
+#pragma omp parallel num_threads(team)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads(), by_rows = d->n < nt;
+        const int64_t i0 = by_rows ? 0 : d->n * t / nt, i1 = by_rows ? d->n : d->n * (t + 1) / nt;
+        const int oy0 = by_rows ? d->g.oh * t / nt : 0, oy1 = by_rows ? d->g.oh * (t + 1) / nt : d->g.oh;
+        for (int64_t i = i0; i < i1 && oy1 > oy0; i++) {
+            float *y = Y + (size_t)i * ys;
+            k->f32_conv2d_fewch(&d->g, d->c, d->m, oy0, oy1, X + (size_t)i * xs, W, B, clamp, lo, hi, y);
+            for (int f = 0; d->post && f < d->m; f++)
+                conv_post_rows(k, d->post, y + (size_t)f * d->ohw + (size_t)oy0 * d->g.ow,
+                               (size_t)(oy1 - oy0) * d->g.ow);
+        }
+    }
+}
+
 /* The forward with d's activation (none, Relu or Clip) in the kernels;
  * the depthwise and per-image 1x1 paths also apply dp->post and clear it. */
 static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims *dp) {
@@ -603,6 +636,10 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
                 conv_post_rows(k, d.post, Y + (size_t)i * ys, ys);
             }
         }
+        return;
+    }
+    if (conv_is_fewch(k, &d)) {
+        conv_fewch_forward(p, &d, k, X, W, B, Y);
         return;
     }
     const float *WT = conv_packed_wt(e, &d);
