@@ -198,7 +198,7 @@ void nns_f32_conv2d_1ch_wgrad_per_filter(const nns_conv2d_geom *g, int n, int m,
  * plus the sum over channels and taps, then clamped to [lo, hi] when clamp
  * (a fused Relu or Clip). Only where nns_f32_conv2d_fewch_fits: strides 1 or
  * 2 (each way on its own), no dilation, at most 8 taps a row and 8 rows,
- * 128 output columns, NNS_CONV_FEWCH_C channels (a network's stem on colour
+ * 128 output columns, NNS_CONV_FEWCH_C channels (a network's stem on grey or colour
  * images, straight from the planes instead of im2col and a GEMM of depth
  * c*kh*kw). The sums' order differs between variants (float rounding
  * only). */

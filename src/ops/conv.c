@@ -212,11 +212,14 @@ static size_t ws_take(size_t *at, size_t n) {
  * (nns_f32_conv2d_1ch) instead of im2col + a GEMM with K = kh*kw. */
 static int conv_is_1ch(const conv_dims *d) { return d->algo == CONV_ALGO_IM2COL && d->c == 1 && d->group == 1; }
 
-/* A few input channels, group 1 (a stem on colour images), where the
- * table's f32_conv2d_fewch is a real variant and fits: the forward runs it
- * straight from the planes instead of im2col + a GEMM of depth c*kh*kw. */
+/* A few input channels, group 1 (a stem), where the table's
+ * f32_conv2d_fewch is a real variant and fits: the forward runs it straight
+ * from the planes instead of im2col + a GEMM of depth c*kh*kw, or (one
+ * channel) instead of f32_conv2d_1ch, whose blocks of 8 filters a piece
+ * were bound by their loads (vggsmall's first layer, 5.4 -> 3.8 us an
+ * image on one thread). */
 static int conv_is_fewch(const nns_kernels *k, const conv_dims *d) {
-    return d->algo == CONV_ALGO_IM2COL && d->group == 1 && d->c >= 2 && nns_f32_conv2d_fewch_fits(&d->g, d->c) &&
+    return d->algo == CONV_ALGO_IM2COL && d->group == 1 && nns_f32_conv2d_fewch_fits(&d->g, d->c) &&
            k->f32_conv2d_fewch != nns_f32_conv2d_fewch__ref;
 }
 
@@ -624,6 +627,10 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     }
     const size_t xs = (size_t)d.c * d.ihw, ys = (size_t)d.m * d.ohw;
     const int team = conv_team(p, &d);
+    if (conv_is_fewch(k, &d)) {
+        conv_fewch_forward(p, &d, k, X, W, B, Y);
+        return;
+    }
     if (conv_is_1ch(&d)) {
 #pragma omp parallel num_threads(team)
         {
@@ -636,10 +643,6 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
                 conv_post_rows(k, d.post, Y + (size_t)i * ys, ys);
             }
         }
-        return;
-    }
-    if (conv_is_fewch(k, &d)) {
-        conv_fewch_forward(p, &d, k, X, W, B, Y);
         return;
     }
     const float *WT = conv_packed_wt(e, &d);

@@ -1,5 +1,5 @@
 /* f32_conv2d_fewch__avx512.c — a dense convolution of a few input channels
- * (a network's stem on colour images) straight from the planes, strides 1
+ * (a network's stem on grey or colour images) straight from the planes, strides 1
  * and 2, AVX-512.
  *
  * Per output row and pair of its 16-column pieces, a block of up to 12
