@@ -45,6 +45,7 @@ NNS_KERNEL(f32_maxpool2d, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
 NNS_VARIANT(f32_maxpool2d, avx2, nns_f32_maxpool2d__avx2)
 /* only where nns_f32_maxpool2d_2x2s2_fits */
 NNS_KERNEL(f32_maxpool2d_2x2s2, nns_f32_maxpool2d_kernel, nns_f32_maxpool2d__ref)
+NNS_VARIANT(f32_maxpool2d_2x2s2, avx512, nns_f32_maxpool2d_2x2s2__avx512)
 NNS_VARIANT(f32_maxpool2d_2x2s2, avx2, nns_f32_maxpool2d_2x2s2__avx2)
 /* only where nns_f32_maxpool2d_stack_fits */
 NNS_KERNEL(f32_maxpool2d_stack, nns_f32_maxpool2d_stack_kernel, nns_f32_maxpool2d_stack__ref)
