@@ -379,19 +379,29 @@ static nns_conv2d_geom maxpool_random_geom(int sh, int sw, int side) {
     return g;
 }
 
-/* Stacked small planes at strides 1 and 2 (GoogLeNet's 3x3 pools first),
- * random windows, plane counts past one group. */
+/* The networks' 3x3 pools for iteration it < 9 of a pooling test (1, else
+ * 0): GoogLeNet's at stride 1 on 8x8 .. 1x1 and at stride 2 in ceil mode
+ * (16 -> 8, 8 -> 4), ResNet-18's stem pools at 64 and 224 pixels (32 -> 16,
+ * 112 -> 56, padding 1) and SqueezeNet's (31 -> 15). */
+static int maxpool_net_geom(int it, nns_conv2d_geom *g) {
+    static const nns_conv2d_geom nets[9] = {
+        {8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1},          {4, 4, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1},
+        {2, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1},          {1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},
+        {16, 16, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0},        {8, 8, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0},
+        {32, 32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1},      {31, 31, 15, 15, 3, 3, 2, 2, 1, 1, 0, 0},
+        {112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1}};
+    if (it >= 9) return 0;
+    *g = nets[it];
+    return 1;
+}
+
+/* Stacked small planes at strides 1 and 2 (the networks' pools that fit
+ * first), random windows, plane counts past one group. */
 static void test_maxpool_stack(const nns_kernels *k, int iters) {
     int tried = 0;
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g;
-        if (it < 4) {
-            const int side = it < 3 ? 8 >> it : 1;
-            g = (nns_conv2d_geom){side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
-        } else if (it < 6) { /* GoogLeNet's 16 -> 8 and 8 -> 4 (3x3 stride 2, ceil mode) */
-            const int side = it == 4 ? 16 : 8;
-            g = (nns_conv2d_geom){side, side, side / 2, side / 2, 3, 3, 2, 2, 1, 1, 0, 0};
-        } else {
+        if (!maxpool_net_geom(it, &g)) {
             const int s = rnd(1, 2);
             g = maxpool_random_geom(s, s, 30);
         }
@@ -404,28 +414,14 @@ static void test_maxpool_stack(const nns_kernels *k, int iters) {
     CHECK(tried > iters / 4);
 }
 
-/* The rows kernel: the networks' pools first (GoogLeNet's 3x3 stride 1 on
- * 8x8 .. 1x1 and stride 2 in ceil mode, ResNet's and SqueezeNet's 3x3
- * stride 2), then random windows with strides chosen each way, planes from
- * 1 to 100 pixels a side (rows of more than one vector). */
+/* The rows kernel: the networks' pools first, then random windows with
+ * strides chosen each way, planes from 1 to 100 pixels a side (rows of more
+ * than one vector). */
 static void test_maxpool_rows(const nns_kernels *k, int iters) {
     int tried = 0;
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g;
-        if (it < 4) {
-            const int side = it < 3 ? 8 >> it : 1;
-            g = (nns_conv2d_geom){side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
-        } else if (it == 4) {
-            g = (nns_conv2d_geom){16, 16, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0};
-        } else if (it == 5) {
-            g = (nns_conv2d_geom){32, 32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1};
-        } else if (it == 6) {
-            g = (nns_conv2d_geom){31, 31, 15, 15, 3, 3, 2, 2, 1, 1, 0, 0};
-        } else if (it == 7) {
-            g = (nns_conv2d_geom){112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1};
-        } else {
-            g = maxpool_random_geom(rnd(1, 2), rnd(1, 2), it % 2 ? 20 : 100);
-        }
+        if (!maxpool_net_geom(it, &g)) g = maxpool_random_geom(rnd(1, 2), rnd(1, 2), it % 2 ? 20 : 100);
         if (!nns_f32_maxpool2d_rows_fits(&g)) continue;
         tried++;
         const int64_t planes = it % 3 ? rnd(1, 5) : rnd(20, 90);

@@ -169,30 +169,28 @@ static inline __mmask16 inside(__m512i q, int d, __m512i n) {
     return _mm512_cmplt_epu32_mask(_mm512_add_epi32(q, _mm512_set1_epi32(d)), n);
 }
 
-/* n floats of whole planes: h the column maxima, then y. */
-static void flat_group(const nns_conv2d_geom *g, const float *x, float *y, int n, float *h) {
+/* One pass over n floats of whole planes, src to dst: each output the
+ * maximum over the window's columns (rows 0: offsets 1 apart, kept inside
+ * the lane's row) or rows (rows 1: iw apart, inside the lane's plane). */
+static void flat_pass(const nns_conv2d_geom *g, int rows, const float *src, float *dst, int n) {
+    const int taps = rows ? g->kh : g->kw, pad = rows ? g->pt : g->pl, dist = rows ? g->iw : 1;
     mr_pos p = pos_start(g);
     for (int i = 0; i < n; i += 16, pos_step(&p)) {
         const __mmask16 live = (__mmask16)lane_bits(0, n - i < 16 ? n - i : 16);
         __m512 best = _mm512_set1_ps(-INFINITY);
-        for (int j = 0; j < g->kw; j++) {
-            const int d = j - g->pl;
-            const __mmask16 k = live & inside(p.c, d, p.iw);
-            best = take(k, _mm512_maskz_loadu_ps(k, x + i + d), best);
+        for (int t = 0; t < taps; t++) {
+            const int d = t - pad;
+            const __mmask16 k = live & (rows ? inside(p.r, d, p.ih) : inside(p.c, d, p.iw));
+            best = take(k, _mm512_maskz_loadu_ps(k, src + i + d * dist), best);
         }
-        _mm512_store_ps(h + i, best);
+        _mm512_mask_storeu_ps(dst + i, live, best);
     }
-    p = pos_start(g);
-    for (int i = 0; i < n; i += 16, pos_step(&p)) {
-        const __mmask16 live = (__mmask16)lane_bits(0, n - i < 16 ? n - i : 16);
-        __m512 best = _mm512_set1_ps(-INFINITY);
-        for (int e = 0; e < g->kh; e++) {
-            const int d = e - g->pt;
-            const __mmask16 k = live & inside(p.r, d, p.ih);
-            best = take(k, _mm512_maskz_loadu_ps(k, h + i + d * g->iw), best);
-        }
-        _mm512_mask_storeu_ps(y + i, live, best);
-    }
+}
+
+/* n floats of whole planes: h the column maxima, then y. */
+static void flat_group(const nns_conv2d_geom *g, const float *x, float *y, int n, float *h) {
+    flat_pass(g, 0, x, h, n);
+    flat_pass(g, 1, h, y, n);
 }
 
 static void flat_planes(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y) {
