@@ -172,7 +172,8 @@ static inline __mmask16 inside(__m512i q, int d, __m512i n) {
 /* One pass over n floats of whole planes, src to dst: each output the
  * maximum over the window's columns (rows 0: offsets 1 apart, kept inside
  * the lane's row) or rows (rows 1: iw apart, inside the lane's plane). */
-static void flat_pass(const nns_conv2d_geom *g, int rows, const float *src, float *dst, int n) {
+static inline __attribute__((always_inline)) void flat_pass(const nns_conv2d_geom *g, const int rows,
+                                                            const float *src, float *dst, int n) {
     const int taps = rows ? g->kh : g->kw, pad = rows ? g->pt : g->pl, dist = rows ? g->iw : 1;
     mr_pos p = pos_start(g);
     for (int i = 0; i < n; i += 16, pos_step(&p)) {
