@@ -2027,6 +2027,69 @@ done:
     nns_graph_free(g);
 }
 
+/* A Gemm -> Relu in a fused inference plan: the Relu is skipped and the
+ * Gemm clamps its output; a Gemm whose output is also a graph output keeps
+ * its Relu. The same bits as an unfused plan, at batch 1 (a GEMV) and 5. */
+static void test_gemm_relu_fold(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    if (!g) return;
+    int64_t xd[2] = {-1, 20}, w1d[2] = {30, 20}, b1d[1] = {30}, w2d[2] = {30, 7};
+    nns_shape xs = nns_shape_make(2, xd), w1s = nns_shape_make(2, w1d), b1s = nns_shape_make(1, b1d);
+    nns_shape w2s = nns_shape_make(2, w2d);
+    uint64_t r = 23;
+    float w1[600], b1[30], w2[210], x[5 * 20];
+    for (int i = 0; i < 600; i++) w1[i] = nns_rng_uniform(&r) - 0.5f;
+    for (int i = 0; i < 30; i++) b1[i] = nns_rng_uniform(&r) - 0.5f;
+    for (int i = 0; i < 210; i++) w2[i] = nns_rng_uniform(&r) - 0.5f;
+    for (int i = 0; i < 100; i++) x[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+    nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    nns_graph_add_param(g, "w1", NNS_DTYPE_F32, &w1s, w1, 1, NULL);
+    nns_graph_add_param(g, "b1", NNS_DTYPE_F32, &b1s, b1, 1, NULL);
+    nns_graph_add_param(g, "w2", NNS_DTYPE_F32, &w2s, w2, 1, NULL);
+    const char *in1[3] = {"x", "w1", "b1"}, *in2[2] = {"r1", "w2"}, *o[1];
+    int idx;
+    o[0] = "h1";
+    CHECK_OK(nns_graph_add_node(g, "Gemm", "fc1", 3, in1, 1, o, &idx));
+    CHECK_OK(nns_graph_set_attr_int(g, idx, "transB", 1));
+    const char *ra[1] = {"h1"}, *rb[1] = {"h2"};
+    o[0] = "r1";
+    CHECK_OK(nns_graph_add_node(g, "Relu", "relu1", 1, ra, 1, o, NULL));
+    o[0] = "h2";
+    CHECK_OK(nns_graph_add_node(g, "Gemm", "fc2", 2, in2, 1, o, NULL));
+    o[0] = "r2";
+    CHECK_OK(nns_graph_add_node(g, "Relu", "relu2", 1, rb, 1, o, NULL));
+    nns_graph_add_output(g, "r2");
+    nns_graph_add_output(g, "h2"); /* fc2's output is read outside: relu2 stays a node */
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    for (int batch = 1; batch <= 5; batch += 4) {
+        nns_plan *p[2] = {NULL, NULL};
+        CHECK_OK(nns_plan_create(g, batch, NNS_PLAN_INFER_FUSED, NULL, &p[0]));
+        CHECK_OK(nns_plan_create(g, batch, 0, NULL, &p[1]));
+        if (p[0] && p[1]) {
+            for (int k = 0; k < 2; k++) {
+                memcpy(nns_tv_f32(nns_plan_input(p[k], 0)), x, (size_t)batch * 20 * sizeof(float));
+                nns_plan_forward(p[k], 0);
+            }
+            for (int out = 0; out < 2; out++)
+                CHECK_MSG(same_bits(nns_tv_f32(nns_plan_output(p[0], out)), nns_tv_f32(nns_plan_output(p[1], out)),
+                                    batch * 7),
+                          "gemm relu fold: batch %d output %d differs", batch, out);
+            const int relu1 = nns_graph_find_node(g, "relu1"), relu2 = nns_graph_find_node(g, "relu2");
+            CHECK(!nns_plan_node_runs(p[0], relu1) && nns_plan_node_runs(p[0], relu2));
+            CHECK(nns_plan_node_runs(p[1], relu1));
+            int neg = 0;
+            const float *h2 = nns_tv_f32(nns_plan_output(p[0], 1));
+            for (int i = 0; i < batch * 7; i++) neg += h2[i] < 0.0f;
+            CHECK(neg > 0); /* the Relu after fc1 matters: fc2's inputs were clamped, its outputs are not */
+        }
+        nns_plan_free(p[0]);
+        nns_plan_free(p[1]);
+    }
+    nns_graph_free(g);
+}
+
 int main(void) {
     test_registry();
     test_activations();
@@ -2057,5 +2120,6 @@ int main(void) {
     test_errors();
     test_fusion();
     test_concat_in_place();
+    test_gemm_relu_fold();
     TEST_MAIN_END();
 }

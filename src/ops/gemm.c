@@ -408,12 +408,10 @@ static void gemm_train_backward(const nns_exec_node *e, const gemm_dims *d, cons
     }
 }
 
-static void gemm_forward(nns_exec_node *e) {
+static void gemm_forward_paths(nns_exec_node *e, const gemm_dims *dp, float *Y) {
     const gemm_params *p = e->params;
-    gemm_dims d;
-    gemm_dims_rt(e, &d);
+    const gemm_dims d = *dp;
     const float *A = nns_tv_cf32(e->in[0]), *B = nns_tv_cf32(e->in[1]);
-    float *Y = nns_tv_f32(e->out[0]);
     const gemm_bf16 *hb = gemm_packed_bf16(e), *hf = gemm_packed_f32(e);
     if (hb) {
         gemm_forward_bf16(e, hb, &d, A, Y);
@@ -452,6 +450,17 @@ static void gemm_forward(nns_exec_node *e) {
     }
     cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans,
                 d.m, d.n, d.k, p->alpha, A, p->trans_a ? d.m : d.k, B, p->trans_b ? d.k : d.n, beta, Y, d.n);
+}
+
+/* The product on its path, then an inference plan's fused Relu / Clip (the
+ * activation node that was the only consumer, skipped) over the rows while
+ * they are in cache. */
+static void gemm_forward(nns_exec_node *e) {
+    gemm_dims d;
+    gemm_dims_rt(e, &d);
+    float *Y = nns_tv_f32(e->out[0]);
+    gemm_forward_paths(e, &d, Y);
+    if (!e->training && e->epi.act) nns_fuse_act_rows(Y, (size_t)d.m * (size_t)d.n, e->epi.act, e->epi.lo, e->epi.hi);
 }
 
 /* The gradients of A (written when the plan says so, else added to) and B

@@ -370,13 +370,14 @@ static int fold_silu_of(const nns_graph *g, plan_build *b, int i, int z) {
  * Relu / Clip (a model whose BatchNormalization was folded on export or by
  * quantization), each value used only by the next node of the chain and not
  * a graph output; the values share the Conv output's buffer, which lives
- * until the chain's last value dies. */
+ * until the chain's last value dies. Also an Add or a Gemm -> Relu / Clip
+ * (the op applies the clamp to its output). */
 static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
     const nns_graph *g = p->g;
     for (int i = 0; b->fold && i < b->nn; i++) {
         const nns_node *n = &g->nodes[i];
-        if (n->op == NNS_OP_ADD && n->n_out == 1 && b->n_uses[n->out[0]] == 1 &&
-            g->values[n->out[0]].kind == NNS_VALUE_KIND_ACT) { /* a residual Add -> Relu / Clip */
+        if ((n->op == NNS_OP_ADD || n->op == NNS_OP_GEMM) && n->n_out == 1 && b->n_uses[n->out[0]] == 1 &&
+            g->values[n->out[0]].kind == NNS_VALUE_KIND_ACT) { /* a residual Add or a Gemm -> Relu / Clip */
             const int k = next_consumer(g, i, n->out[0]);
             if (k >= 0 && nns_op_table[g->nodes[k].op]->clamp) fold_act_of(g, b, i, n->out[0], k);
             continue;
