@@ -49,7 +49,6 @@ NNS_VARIANT(f32_maxpool2d_2x2s2, avx512, nns_f32_maxpool2d_2x2s2__avx512)
 NNS_VARIANT(f32_maxpool2d_2x2s2, avx2, nns_f32_maxpool2d_2x2s2__avx2)
 /* only where nns_f32_maxpool2d_stack_fits */
 NNS_KERNEL(f32_maxpool2d_stack, nns_f32_maxpool2d_stack_kernel, nns_f32_maxpool2d_stack__ref)
-NNS_VARIANT(f32_maxpool2d_stack, avx512, nns_f32_maxpool2d_stack__avx512)
 NNS_VARIANT(f32_maxpool2d_stack, avx2, nns_f32_maxpool2d_stack__avx2)
 /* only where nns_f32_maxpool2d_rows_fits */
 NNS_KERNEL(f32_maxpool2d_rows, nns_f32_maxpool2d_stack_kernel, nns_f32_maxpool2d_stack__ref)

@@ -464,18 +464,18 @@ static inline int nns_f32_maxpool2d_stack_fits(const nns_conv2d_geom *g) {
  * (several planes, no indices, bit for bit the reference) where
  * nns_f32_maxpool2d_rows_fits: strides 1 or 2 (each way on its own), no
  * dilation, every window holding an input, kh rows of the output width
- * rounded up to 16 within NNS_MAXPOOL_ROWS_RING floats and the row's
+ * rounded up to 16 within NNS_MAXPOOL_ROWS_BUF floats and the row's
  * 16-column pieces times kw within NNS_MAXPOOL_ROWS_TAPS. Planes of any
  * height (the AVX-512 kernel reduces each input row once into a buffer of
- * NNS_MAXPOOL_ROWS_RING floats, taller planes in bands). */
-#define NNS_MAXPOOL_ROWS_RING 8192
+ * NNS_MAXPOOL_ROWS_BUF floats, taller planes in bands). */
+#define NNS_MAXPOOL_ROWS_BUF 8192
 #define NNS_MAXPOOL_ROWS_TAPS 1024 /* 16-column pieces of a row times kw */
 static inline int nns_f32_maxpool2d_rows_fits(const nns_conv2d_geom *g) {
     return (g->sw == 1 || g->sw == 2) && (g->sh == 1 || g->sh == 2) && g->dh == 1 && g->dw == 1 && g->ih >= 1 &&
            g->iw >= 1 && g->oh >= 1 && g->ow >= 1 && g->kh >= 1 && g->kw >= 1 && g->kh <= 64 && g->kw <= 64 &&
            g->pt >= 0 && g->pl >= 0 && g->pt <= g->kh - 1 && g->pl <= g->kw - 1 &&
            (int64_t)g->sh * (g->oh - 1) - g->pt <= g->ih - 1 && (int64_t)g->sw * (g->ow - 1) - g->pl <= g->iw - 1 &&
-           (int64_t)g->kh * (((int64_t)g->ow + 15) / 16 * 16) <= NNS_MAXPOOL_ROWS_RING &&
+           (int64_t)g->kh * (((int64_t)g->ow + 15) / 16 * 16) <= NNS_MAXPOOL_ROWS_BUF &&
            ((int64_t)g->ow + 15) / 16 * g->kw <= NNS_MAXPOOL_ROWS_TAPS;
 }
 /* Max pooling of a quantized plane: x and y are u8, or s8 when sgn (all of

@@ -209,11 +209,11 @@ static void flat_planes(const nns_conv2d_geom *g, int64_t planes, const float *x
 }
 
 void nns_f32_maxpool2d_rows__avx512(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y) {
-    float hb[NNS_MAXPOOL_ROWS_RING] __attribute__((aligned(64)));
+    float hb[NNS_MAXPOOL_ROWS_BUF] __attribute__((aligned(64)));
     mr_tap taps[NNS_MAXPOOL_ROWS_TAPS];
     const int ld = (g->ow + 15) / 16 * 16;
     /* output rows a band: as many as leave their input rows within hb (the fits rule leaves room for one) */
-    const int fit = (NNS_MAXPOOL_ROWS_RING / ld - g->kh) / g->sh + 1, band = fit < g->oh ? fit : g->oh;
+    const int fit = (NNS_MAXPOOL_ROWS_BUF / ld - g->kh) / g->sh + 1, band = fit < g->oh ? fit : g->oh;
     const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
     if (g->sh == 1 && g->sw == 1 && g->oh == g->ih && g->ow == g->iw && g->iw < 16 && ihw <= MR_FLAT) {
         flat_planes(g, planes, x, y);
