@@ -379,18 +379,19 @@ static nns_conv2d_geom maxpool_random_geom(int sh, int sw, int side) {
     return g;
 }
 
-/* The networks' 3x3 pools for iteration it < 9 of a pooling test (1, else
+/* The networks' 3x3 pools for iteration it < 11 of a pooling test (1, else
  * 0): GoogLeNet's at stride 1 on 8x8 .. 1x1 and at stride 2 in ceil mode
  * (16 -> 8, 8 -> 4), ResNet-18's stem pools at 64 and 224 pixels (32 -> 16,
- * 112 -> 56, padding 1) and SqueezeNet's (31 -> 15). */
+ * 112 -> 56, padding 1) and SqueezeNet's (31 -> 15, 15 -> 7, 7 -> 3). */
 static int maxpool_net_geom(int it, nns_conv2d_geom *g) {
-    static const nns_conv2d_geom nets[9] = {
+    static const nns_conv2d_geom nets[11] = {
         {8, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1},          {4, 4, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1},
         {2, 2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1},          {1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},
         {16, 16, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0},        {8, 8, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0},
         {32, 32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1},      {31, 31, 15, 15, 3, 3, 2, 2, 1, 1, 0, 0},
-        {112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1}};
-    if (it >= 9) return 0;
+        {112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1},    {15, 15, 7, 7, 3, 3, 2, 2, 1, 1, 0, 0},
+        {7, 7, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0}};
+    if (it >= 11) return 0;
     *g = nets[it];
     return 1;
 }
@@ -434,6 +435,13 @@ static void test_maxpool_rows(const nns_kernels *k, int iters) {
         const nns_conv2d_geom g = {side, side, side, side, 3, 3, 1, 1, 1, 1, 1, 1};
         maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 2500, -1);
         maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 2500, 1700);
+    }
+    /* small planes a lane each: 16 at a time and the planes past the last 16 */
+    for (int side = 5; side <= 24; side += 19) {
+        const nns_conv2d_geom g = {side, side, (side - 3) / 2 + 1, (side - 3) / 2 + 1, 3, 3, 2, 2, 1, 1, 0, 0};
+        maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 1000, -1);
+        maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 1003, 999);
+        maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 1003, 17);
     }
 }
 

@@ -68,15 +68,16 @@ static void maxpool_forward(nns_exec_node *e) {
     float *Y = nns_tv_f32(e->out[0]);
     int32_t *idx = e->state;
     /* A kernel of several planes where one fits, except for 2x2 windows at
-     * stride 2, which have their own (faster there): the rows kernel where
-     * the table has one that is not the reference, else stacked small planes. */
+     * stride 2 on planes of more than 256 pixels, which have their own (faster
+     * there): the rows kernel where the table has one that is not the
+     * reference, else stacked small planes. */
     nns_f32_maxpool2d_stack_fn several = NULL;
-    if (!idx && !nns_f32_maxpool2d_2x2s2_fits(&geo)) {
-        if (ks->f32_maxpool2d_rows != nns_f32_maxpool2d_stack__ref && nns_f32_maxpool2d_rows_fits(&geo))
-            several = ks->f32_maxpool2d_rows;
-        else if (nns_f32_maxpool2d_stack_fits(&geo))
-            several = ks->f32_maxpool2d_stack;
-    }
+    const int own_2x2 = nns_f32_maxpool2d_2x2s2_fits(&geo);
+    const int rows = ks->f32_maxpool2d_rows != nns_f32_maxpool2d_stack__ref && nns_f32_maxpool2d_rows_fits(&geo);
+    if (!idx && rows && (!own_2x2 || ihw <= 256))
+        several = ks->f32_maxpool2d_rows;
+    else if (!idx && !own_2x2 && nns_f32_maxpool2d_stack_fits(&geo))
+        several = ks->f32_maxpool2d_stack;
     if (several) { /* an equal share of the planes per thread */
 #pragma omp parallel if (planes > 1 && planes * ihw > 16384)
         {

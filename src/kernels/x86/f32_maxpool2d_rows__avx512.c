@@ -3,7 +3,8 @@
  * windows' columns (16 outputs a vector) go into a buffer, then each output
  * row is the maximum of its window's rows there. An input row is reduced
  * once for all the windows that read it (twice where a plane is too big for
- * the buffer and goes in bands).
+ * the buffer and goes in bands). Small planes go 16 at a time, a plane a
+ * lane (below), and narrow ones at stride 1 as one flat run of floats.
  *
  * Bit for bit the reference: a window's taps there are taken in row-major
  * order under the rule "the first tap, then a greater value, then the first
@@ -14,6 +15,7 @@
  * out under lane masks, never read (masked loads). */
 #include <immintrin.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/kernels.h"
@@ -208,6 +210,130 @@ static void flat_planes(const nns_conv2d_geom *g, int64_t planes, const float *x
     }
 }
 
+/* ---- small planes: a plane a lane -------------------------------------
+ * Planes of a few dozen pixels leave a row's vector mostly empty and pay a
+ * plane's setup for little work, so there 16 planes go at once, each in its
+ * own lane: transposed into a buffer of one vector per position, pooled
+ * (each lane taking its plane's taps in the reference's order), and the
+ * outputs transposed back 16 at a time. */
+
+/* Positions of a plane (in and out) at most: by 28x28 at stride 2 the
+ * transposes cost what the rows path saves (one thread, 3x3 windows:
+ * 7x7 -> 3x3 5.6 against 46 ns a plane, 15x15 -> 7x7 29 against 90,
+ * 24x24 -> 12x12 80 against 130, 28x28 -> 14x14 level). */
+#define MR_LANES 576
+
+/* r[i] lane j becomes r[j] lane i. */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; k += 4) { /* 128-bit lane L of u[k + m]: column 4L + m of rows k .. k+3 */
+        u[k] = _mm512_shuffle_ps(t[k], t[k + 2], 0x44);
+        u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], 0xEE);
+        u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
+        const __m512 w0 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
+        const __m512 w1 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+        r[m] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        r[4 + m] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[8 + m] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+        r[12 + m] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+}
+
+/* 16 planes of ihw floats (ihw apart) into t, a vector a position; nonzero
+ * if any holds a NaN. */
+static int lanes_in(const float *x, size_t ihw, float *t) {
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i a = _mm512_setzero_si512();
+    for (size_t q0 = 0; q0 < ihw; q0 += 16) {
+        const int n = ihw - q0 < 16 ? (int)(ihw - q0) : 16;
+        const __mmask16 k = (__mmask16)lane_bits(0, n);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; l++) {
+            r[l] = _mm512_maskz_loadu_ps(k, x + l * ihw + q0);
+            a = _mm512_max_epu32(a, _mm512_and_si512(_mm512_castps_si512(r[l]), abs));
+        }
+        transpose16(r);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) _mm512_store_ps(t + (q0 + i) * 16, r[i]); /* past ihw: room left, unread */
+    }
+    return _mm512_cmpgt_epu32_mask(a, _mm512_set1_epi32(0x7f800000)) != 0;
+}
+
+/* The maximum over rows [i0, i1) and columns [j0, j1) of a window whose
+ * top-left tap is at row (a vector a position, iw positions a row), taken
+ * in row-major order; KH, KW > 0 fix the whole window (unrolled). */
+static inline __attribute__((always_inline)) __m512 lanes_taps(const int KH, const int KW, const float *row, int iw,
+                                                               int i0, int i1, int j0, int j1) {
+    __m512 best = _mm512_set1_ps(-INFINITY);
+    if (KH) i0 = 0, i1 = KH, j0 = 0, j1 = KW;
+#pragma GCC unroll 4
+    for (int i = i0; i < i1; i++)
+#pragma GCC unroll 4
+        for (int j = j0; j < j1; j++) best = _mm512_max_ps(_mm512_load_ps(row + ((ptrdiff_t)i * iw + j) * 16), best);
+    return best;
+}
+
+/* Output (oy, ox) of the 16 lanes: its window's taps in row-major order. */
+static inline __m512 lanes_window(const nns_conv2d_geom *g, const float *t, int oy, int ox) {
+    const int top = oy * g->sh - g->pt, left = ox * g->sw - g->pl;
+    const int i0 = top < 0 ? -top : 0, i1 = top + g->kh > g->ih ? g->ih - top : g->kh;
+    const int j0 = left < 0 ? -left : 0, j1 = left + g->kw > g->iw ? g->iw - left : g->kw;
+    const float *row = t + ((ptrdiff_t)top * g->iw + left) * 16;
+    const int whole = i0 == 0 && j0 == 0 && i1 == g->kh && j1 == g->kw;
+    if (whole && g->kh == 3 && g->kw == 3) return lanes_taps(3, 3, row, g->iw, 0, 0, 0, 0);
+    if (whole && g->kh == 2 && g->kw == 2) return lanes_taps(2, 2, row, g->iw, 0, 0, 0, 0);
+    return lanes_taps(0, 0, row, g->iw, i0, i1, j0, j1);
+}
+
+/* The 16 planes' outputs from t, 16 positions at a time, transposed back
+ * into y (planes ohw apart). */
+static void lanes_out(const nns_conv2d_geom *g, const float *t, float *y, size_t ohw) {
+    float o[16 * 16] __attribute__((aligned(64)));
+    int oy = 0, ox = 0;
+    for (size_t p0 = 0; p0 < ohw; p0 += 16) {
+        const int n = ohw - p0 < 16 ? (int)(ohw - p0) : 16;
+        for (int i = 0; i < n; i++) {
+            _mm512_store_ps(o + i * 16, lanes_window(g, t, oy, ox));
+            if (++ox == g->ow) ox = 0, oy++;
+        }
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(o + i * 16); /* past n: lanes not stored */
+        transpose16(r);
+        const __mmask16 k = (__mmask16)lane_bits(0, n);
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; l++) _mm512_mask_storeu_ps(y + l * ohw + p0, k, r[l]);
+    }
+}
+
+/* Groups of 16 planes; returns the planes done (a multiple of 16). */
+static int64_t lanes_planes(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y) {
+    float t[(MR_LANES + 16) * 16] __attribute__((aligned(64)));
+    const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
+    int64_t p = 0;
+    for (; p + 16 <= planes; p += 16) {
+        const float *xs = x + (size_t)p * ihw;
+        float *ys = y + (size_t)p * ohw;
+        if (lanes_in(xs, ihw, t)) /* the first NaN wins: the reference's rule */
+            nns_f32_maxpool2d_stack__ref(g, 16, xs, ys);
+        else
+            lanes_out(g, t, ys, ohw);
+    }
+    return p;
+}
+
 void nns_f32_maxpool2d_rows__avx512(const nns_conv2d_geom *g, int64_t planes, const float *x, float *y) {
     float hb[NNS_MAXPOOL_ROWS_BUF] __attribute__((aligned(64)));
     mr_tap taps[NNS_MAXPOOL_ROWS_TAPS];
@@ -219,8 +345,10 @@ void nns_f32_maxpool2d_rows__avx512(const nns_conv2d_geom *g, int64_t planes, co
         flat_planes(g, planes, x, y);
         return;
     }
+    int64_t p = 0;
+    if (ihw <= MR_LANES && ohw <= MR_LANES) p = lanes_planes(g, planes, x, y);
     make_taps(g->sw, g, taps);
-    for (int64_t p = 0; p < planes; p++) {
+    for (; p < planes; p++) {
         if (plane_has_nan(x + (size_t)p * ihw, ihw)) /* the first NaN wins: the reference's rule */
             nns_f32_maxpool2d__ref(g, x + (size_t)p * ihw, y + (size_t)p * ohw, NULL);
         else if (g->sw == 1)
