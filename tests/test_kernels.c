@@ -584,6 +584,29 @@ static void test_pad2d(const nns_kernels *k, int iters) {
     }
 }
 
+/* A 1x1 window at stride 1, no padding (copied plane by plane): several
+ * images' columns side by side (a row stride past the plane), planes of 1
+ * to 40 pixels; the row and nothing between rows written. */
+static void test_im2col_copy(const nns_kernels *k) {
+    for (int hw = 1; hw <= 40; hw++) {
+        const nns_conv2d_geom g = {hw % 5 ? 1 : 5, hw % 5 ? hw : hw / 5, hw % 5 ? 1 : 5, hw % 5 ? hw : hw / 5,
+                                   1, 1, 1, 1, 1, 1, 0, 0};
+        const int c = rnd(1, 20);
+        const size_t ldc = (size_t)hw * rnd(1, 4) + (size_t)rnd(0, 3), n = (size_t)c * ldc;
+        float *x = malloc((size_t)c * hw * sizeof(float)), *col = malloc(n * sizeof(float));
+        fill(x, (size_t)c * hw);
+        for (size_t i = 0; i < n; i++) col[i] = -7.0f;
+        k->f32_im2col(&g, c, x, col, ldc);
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) {
+            const size_t ci = i / ldc, q = i % ldc;
+            if (col[i] != (q < (size_t)hw ? x[ci * hw + q] : -7.0f)) ok = 0;
+        }
+        CHECK_MSG(ok, "%s im2col 1x1 copy: %d pixels, %d channels, ldc %zu", cur_variant, hw, c, ldc);
+        free(x); free(col);
+    }
+}
+
 /* <col2im(c), x> == <c, im2col(x)> and im2col against the definition. */
 static void test_im2col(const nns_kernels *k, int iters) {
     for (int it = 0; it < iters; it++) {
@@ -1565,7 +1588,10 @@ static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_stack(const nns_kernels *k) { test_maxpool_stack(k, 300); }
 static void test_f32_maxpool2d_rows(const nns_kernels *k) { test_maxpool_rows(k, 300); }
-static void test_f32_im2col(const nns_kernels *k) { test_im2col(k, 200); }
+static void test_f32_im2col(const nns_kernels *k) {
+    test_im2col(k, 200);
+    test_im2col_copy(k);
+}
 static void test_f32_col2im(const nns_kernels *k) { test_im2col(k, 200); }
 static void test_f32_pad2d(const nns_kernels *k) { test_pad2d(k, 200); }
 static void test_f32_wgemm8(const nns_kernels *k) { test_wgemm8(k, 200); }

@@ -21,6 +21,13 @@ static inline void nns_window_valid_range(int off, int s, int n, int out, int *l
     *hi = h;
 }
 
+/* A 1x1 window at stride 1 without padding over the whole plane: each
+ * channel's plane is its row of im2col columns as it stands. */
+static inline int nns_im2col_is_copy(const nns_conv2d_geom *g) {
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->ih &&
+           g->ow == g->iw;
+}
+
 /* Of the k taps start + i*d of a window, *in_pad counts those inside the
  * padded extent [-pad_begin, n + pad_end) and *in_n those inside [0, n). */
 static inline void nns_window_count(int start, int k, int d, int n, int pad_begin, int pad_end,

@@ -26,7 +26,26 @@ static inline void im2col_row_s1(const float *src, float *dst, int ow, int lo, i
     }
 }
 
+/* nns_im2col_is_copy: each plane of hw floats whole into its row, 8 floats
+ * a step, the last under a mask (a plane of 3x3 is two moves, where its
+ * rows took three). */
+static void planes_copy(int c, size_t hw, const float *x, float *col, size_t ldc) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int ci = 0; ci < c; ci++, x += hw, col += ldc) {
+        size_t q = 0;
+        for (; q + 8 <= hw; q += 8) _mm256_storeu_ps(col + q, _mm256_loadu_ps(x + q));
+        if (q < hw) {
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hw - q)), lane);
+            _mm256_maskstore_ps(col + q, m, _mm256_maskload_ps(x + q, m));
+        }
+    }
+}
+
 void nns_f32_im2col__avx2(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc) {
+    if (nns_im2col_is_copy(g)) {
+        planes_copy(c, (size_t)g->ih * g->iw, x, col, ldc);
+        return;
+    }
     const int ih = g->ih, iw = g->iw, oh = g->oh, ow = g->ow, sw = g->sw;
     for (int ci = 0; ci < c; ci++) {
         const float *xp = x + (size_t)ci * ih * iw;

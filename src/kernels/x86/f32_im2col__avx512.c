@@ -98,7 +98,25 @@ static void rows_shared(const nns_conv2d_geom *g, const float *xp, int i, float 
     }
 }
 
+/* nns_im2col_is_copy: each plane of hw floats whole into its row, 16
+ * floats a step (batched 1x1 layers on small planes: a plane of 3x3 is
+ * one masked move, where the rows took three). */
+static void planes_copy(int c, size_t hw, const float *x, float *col, size_t ldc) {
+    for (int ci = 0; ci < c; ci++, x += hw, col += ldc) {
+        size_t q = 0;
+        for (; q + 16 <= hw; q += 16) _mm512_storeu_ps(col + q, _mm512_loadu_ps(x + q));
+        if (q < hw) {
+            const __mmask16 m = bits16(0, (int)(hw - q));
+            _mm512_mask_storeu_ps(col + q, m, _mm512_maskz_loadu_ps(m, x + q));
+        }
+    }
+}
+
 void nns_f32_im2col__avx512(const nns_conv2d_geom *g, int c, const float *x, float *col, size_t ldc) {
+    if (nns_im2col_is_copy(g)) {
+        planes_copy(c, (size_t)g->ih * g->iw, x, col, ldc);
+        return;
+    }
     if (g->ow > 16) { /* wide rows: the AVX2 kernel's row copies were faster (ResNet-18's stem at 224x224) */
         nns_f32_im2col__avx2(g, c, x, col, ldc);
         return;
