@@ -729,6 +729,78 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
  * 16 and their tails), 1 to 4 channels, filter counts that take every block
  * size, a range of output rows (the others stay untouched), with and without
  * bias and clamp. */
+/* The same-size stride-1 convolution against a double-precision sum: the
+ * networks' 3x3 layers on 15x15, 7x7, 3x3 and 1x1 planes first, then
+ * random windows up to 7x7 with the padding split any way, planes up to
+ * 40 wide, every filter block size, position ranges from a multiple of 16
+ * (and one that is not), the clamp; outside the range nothing written. */
+static void test_conv_same(const nns_kernels *k, int iters) {
+    static const int nets[4][3] = {{15, 16, 64}, {7, 32, 128}, {3, 48, 192}, {1, 64, 256}}; /* side, c, m */
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {0};
+        g.sh = g.sw = g.dh = g.dw = 1;
+        g.kh = it < 4 ? 3 : rnd(1, 7);
+        g.kw = it < 4 ? 3 : rnd(1, 7);
+        g.pt = it < 4 ? 1 : rnd(0, g.kh - 1);
+        g.pl = it < 4 ? 1 : rnd(0, g.kw - 1);
+        g.oh = g.ih = it < 4 ? nets[it][0] : rnd(1, 20);
+        g.ow = g.iw = it < 4 ? nets[it][0] : rnd(1, it % 5 ? 20 : 40);
+        if (!nns_f32_conv2d_same_fits(&g)) continue;
+        const int c = it < 4 ? nets[it][1] : rnd(1, 20), m = it < 4 ? nets[it][2] : rnd(1, 40);
+        const int ohw = g.oh * g.ow, v = (ohw + 15) / 16;
+        int p0 = it < 4 || it % 2 ? 0 : rnd(0, v - 1) * 16, p1 = it < 4 || it % 3 ? ohw : rnd(p0 + 1, ohw);
+        if (it % 7 == 5) p0 = rnd(0, ohw - 1), p1 = rnd(p0 + 1, ohw); /* not a multiple of 16 */
+        const int clamp = it % 3 == 1;
+        const float lo = clamp ? -0.25f : 0.0f, hi = clamp ? 0.5f : 0.0f;
+        const int n = it % 4 == 2 ? rnd(2, 5) : 1; /* images; a one-vector plane pairs them */
+        const size_t ihw = (size_t)g.ih * g.iw, taps = (size_t)g.kh * g.kw, xs = c * ihw + rnd(0, 5);
+        const size_t ys = (size_t)m * ohw + rnd(0, 5);
+        float *x = malloc(n * xs * sizeof(float)), *w = malloc(m * c * taps * sizeof(float));
+        float *wp = malloc(m * c * taps * sizeof(float));
+        float *bias = malloc(m * sizeof(float)), *y = malloc(n * ys * sizeof(float));
+        fill(x, n * xs);
+        fill(w, m * c * taps);
+        fill(bias, (size_t)m);
+        nns_conv2d_same_pack(m, c, (int)taps, w, wp);
+        const float *b = it % 4 == 3 ? NULL : bias;
+        for (size_t i = 0; i < n * ys; i++) y[i] = 7.0f;
+        k->f32_conv2d_same(&g, c, m, n, p0, p1, x, xs, wp, b, clamp, lo, hi, y, ys);
+        double e = 0;
+        for (size_t i = (size_t)m * ohw; i < ys; i++) /* between images */
+            if (y[i] != 7.0f) e = 1;
+        for (int im = 0; im < n; im++)
+        for (int f = 0; f < m; f++)
+            for (int p = 0; p < ohw; p++) {
+                const double got = y[im * ys + (size_t)f * ohw + p];
+                if (p < p0 || p >= p1) {
+                    if (got != 7.0) e = 1;
+                    continue;
+                }
+                const int oy = p / g.ow, ox = p % g.ow;
+                double want = b ? b[f] : 0.0, mag = fabs(want); /* mag: the terms' magnitudes */
+                for (int cc = 0; cc < c; cc++)
+                    for (int i = 0; i < g.kh; i++)
+                        for (int j = 0; j < g.kw; j++) {
+                            const int iy = oy - g.pt + i, ix = ox - g.pl + j;
+                            if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) continue;
+                            const double t = (double)w[(f * c + cc) * taps + i * g.kw + j] * x[im * xs + cc * ihw + (size_t)iy * g.iw + ix];
+                            want += t;
+                            mag += fabs(t);
+                        }
+                if (clamp) want = fmin(fmax(want, lo), hi);
+                const double er = fabs(got - want) / fmax(1.0, mag);
+                if (!(er <= e)) e = er;
+            }
+        CHECK_MSG(e < 2e-6, "%s conv2d_same (c %d, m %d, %d images, positions %d..%d, clamp %d): %dx%d k%dx%d p%d,%d: err %g",
+                  cur_variant, c, m, n, p0, p1, clamp, g.ih, g.iw, g.kh, g.kw, g.pt, g.pl, e);
+        free(x);
+        free(w);
+        free(wp);
+        free(bias);
+        free(y);
+    }
+}
+
 static void test_conv_fewch(const nns_kernels *k, int iters) {
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g = {0};
@@ -1584,6 +1656,7 @@ static void test_f32_dwconv2d(const nns_kernels *k) {
 static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); }
 static void test_f32_conv2d_1ch(const nns_kernels *k) { test_conv1ch(k, 200); }
 static void test_f32_conv2d_fewch(const nns_kernels *k) { test_conv_fewch(k, 200); }
+static void test_f32_conv2d_same(const nns_kernels *k) { test_conv_same(k, 200); }
 static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_stack(const nns_kernels *k) { test_maxpool_stack(k, 300); }

@@ -159,10 +159,10 @@ static void test_conv_case(const conv_case *k, int grad) {
     char what[96];
     snprintf(what, sizeof what, "conv %s forward", k->name);
     compare(what, y, want, ny, 1e-4);
-    if (k->n == 1) { /* a packed inference plan of one image: the rows and the transposed paths */
+    { /* a packed inference plan: one image's rows and transposed paths, f32_conv2d_same */
         nns_graph *g = oc_build("Conv", ins, nin, 1, apply_attrs, seed);
         nns_plan *p = NULL;
-        if (g && !nns_plan_create(g, 1, NNS_PLAN_INFER_FUSED, NULL, &p)) {
+        if (g && !nns_plan_create(g, k->n, NNS_PLAN_INFER_FUSED, NULL, &p)) {
             nns_plan_forward(p, 0);
             snprintf(what, sizeof what, "conv %s packed inference plan", k->name);
             compare(what, nns_tv_f32(nns_plan_output(p, 0)), want, ny, 1e-4);
@@ -236,6 +236,11 @@ static void test_conv(void) {
         {"t 3x3 4x4 m130", 1, 20, 4, 4, 130, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 0, NULL, 1, 1, 4, 4},
         {"t dil asym s2x1", 1, 6, 7, 6, 9, 3, 2, 2, 1, 2, 1, {1, 0, 2, 1}, 1, 1, NULL, 1, 0, 3, 6},
         {"rows 3x3 8x8", 1, 24, 8, 8, 40, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 8, 8},
+        /* same-size stride 1 (f32_conv2d_same): one-vector planes in image pairs, 5x5, 64+ channels */
+        {"same 3x3 on 3x3", 5, 12, 3, 3, 14, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 3, 3},
+        {"same 5x5 asym", 2, 7, 9, 6, 13, 5, 5, 1, 1, 1, 1, {1, 3, 3, 1}, 1, 0, NULL, 1, 3, 9, 6},
+        {"same c70", 2, 70, 6, 6, 9, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
+        {"same c70 n1", 1, 70, 6, 6, 9, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }

@@ -38,6 +38,9 @@ NNS_VARIANT(f32_conv2d_1ch, avx2, nns_f32_conv2d_1ch__avx2)
 /* only where nns_f32_conv2d_fewch_fits */
 NNS_KERNEL(f32_conv2d_fewch, nns_f32_conv2d_fewch_kernel, nns_f32_conv2d_fewch__ref)
 NNS_VARIANT(f32_conv2d_fewch, avx512, nns_f32_conv2d_fewch__avx512)
+/* only where nns_f32_conv2d_same_fits */
+NNS_KERNEL(f32_conv2d_same, nns_f32_conv2d_same_kernel, nns_f32_conv2d_same__ref)
+NNS_VARIANT(f32_conv2d_same, avx512, nns_f32_conv2d_same__avx512)
 NNS_KERNEL(f32_conv2d_1ch_wgrad, nns_f32_conv2d_1ch_wgrad_kernel, nns_f32_conv2d_1ch_wgrad__ref)
 NNS_VARIANT(f32_conv2d_1ch_wgrad, avx512, nns_f32_conv2d_1ch_wgrad__avx512)
 NNS_VARIANT(f32_conv2d_1ch_wgrad, avx2, nns_f32_conv2d_1ch_wgrad__avx2)

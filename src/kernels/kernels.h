@@ -212,6 +212,39 @@ static inline int nns_f32_conv2d_fewch_fits(const nns_conv2d_geom *g, int c) {
            g->ow <= 128 && g->oh >= 1 && g->pl >= 0 && g->pt >= 0;
 }
 
+/* ---- a dense convolution at stride 1 that keeps the plane's size -------
+ * Table entry f32_conv2d_same: for each of n images (x xs floats apart, y
+ * ys), output positions [p0, p1) (row-major across the plane) of the m
+ * planes y (oh*ow apart) of a dense convolution (one group) of c input
+ * planes x (ih*iw apart): bias[f] (0 when bias is NULL)
+ * plus the sum over taps and channels, clamped to [lo, hi] when clamp (a
+ * fused Relu or Clip). wp holds the filters as nns_conv2d_same_pack lays
+ * them out. Only where nns_f32_conv2d_same_fits: stride 1, no dilation,
+ * the output the input's size (kh - 1 rows and kw - 1 columns of padding
+ * in all, split any way), windows of at most 7x7, planes of at most
+ * NNS_CONV_SAME_PIXELS. Taken as one run of positions, a vector of 16
+ * outputs needs no row of its own (small planes fill it), and every tap is
+ * one offset from the output's position, under a mask for the padding. The
+ * sums' order differs between variants (float rounding only). */
+#define NNS_CONV_SAME_PIXELS 4096
+#define NNS_CONV_SAME_MB 12 /* filters a block, at most */
+/* Filters in the block that starts with `left` filters to go: 12, 8, 4, 2, 1. */
+static inline int nns_conv_same_block(int left) {
+    return left >= 12 ? 12 : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+/* w [m][c][kh*kw] into wp (m*c*kk floats): the block of filters from f0
+ * (nns_conv_same_block(m - f0) of them) at wp + f0*c*kk, [tap][c][filter]. */
+void nns_conv2d_same_pack(int m, int c, int kk, const float *w, float *wp);
+typedef void nns_f32_conv2d_same_kernel(const nns_conv2d_geom *g, int c, int m, int n, int p0, int p1,
+                                        const float *x, size_t xs, const float *wp, const float *bias, int clamp,
+                                        float lo, float hi, float *y, size_t ys);
+typedef nns_f32_conv2d_same_kernel *nns_f32_conv2d_same_fn;
+static inline int nns_f32_conv2d_same_fits(const nns_conv2d_geom *g) {
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->oh == g->ih && g->ow == g->iw && g->ih >= 1 &&
+           g->iw >= 1 && g->kh >= 1 && g->kw >= 1 && g->kh <= 7 && g->kw <= 7 && g->pt >= 0 && g->pl >= 0 &&
+           g->pt < g->kh && g->pl < g->kw && (int64_t)g->ih * g->iw <= NNS_CONV_SAME_PIXELS;
+}
+
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------
  * A 3x3 stride-1 convolution computed on 2x2 output tiles: with the input
  * zero-padded so that tile (ty, tx) reads the 4x4 window at rows 2ty.., cols
