@@ -13,6 +13,7 @@
 
 #include "kernels/dwconv2d_layout.h"
 #include "kernels/kernels.h"
+#include "kernels/x86/avx512_transpose.h"
 #include "kernels/window_util.h"
 
 /* ---- stride 1, straight from the planes -------------------------------
@@ -150,30 +151,73 @@ static int small_fits(const nns_conv2d_geom *g, int nc) {
            (ohw <= 16 || ihw <= 2 * ohw || !nns_dw_is_3x3s2(g));
 }
 
+/* The outputs of a KxK window without dilation from the transposed block
+ * xt into yt: the K*K weight vectors held in registers, each output's taps
+ * at fixed offsets (unrolled), the rows and columns outside the plane
+ * skipped by tests on constants' trip counts (no tap table). */
+static inline __attribute__((always_inline)) void small_square(const int K, const nns_conv2d_geom *g,
+                                                                const __m512 *wm, __m512 b, const float *xt,
+                                                                float *yt) {
+    __m512 wv[25];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++) wv[t] = wm[t];
+    for (int oy = 0, q = 0; oy < g->oh; oy++) {
+        const int top = oy * g->sh - g->pt;
+        for (int ox = 0; ox < g->ow; ox++, q++) {
+            const int left = ox * g->sw - g->pl;
+            const float *r = xt + ((ptrdiff_t)top * g->iw + left) * 16;
+            __m512 acc = b;
+            if (top >= 0 && left >= 0 && top + K <= g->ih && left + K <= g->iw) {
+#pragma GCC unroll 5
+                for (int i = 0; i < K; i++)
+#pragma GCC unroll 5
+                    for (int j = 0; j < K; j++)
+                        acc = _mm512_fmadd_ps(wv[i * K + j], _mm512_load_ps(r + ((ptrdiff_t)i * g->iw + j) * 16), acc);
+            } else {
+#pragma GCC unroll 5
+                for (int i = 0; i < K; i++) {
+                    if (top + i < 0 || top + i >= g->ih) continue;
+#pragma GCC unroll 5
+                    for (int j = 0; j < K; j++)
+                        if (left + j >= 0 && left + j < g->iw)
+                            acc = _mm512_fmadd_ps(wv[i * K + j], _mm512_load_ps(r + ((ptrdiff_t)i * g->iw + j) * 16),
+                                                  acc);
+                }
+            }
+            _mm512_store_ps(yt + q * 16, acc);
+        }
+    }
+}
+
 /* 16 channels of one image: x, w, bias and y at the block's first channel. */
 static void small_block(const nns_conv2d_geom *g, const int *tap_n, const int (*tap)[SMALL_TAPS][2], const float *x,
-                        const float *w, const float *bias, float *y) {
-    const int taps = g->kh * g->kw, ihw = g->ih * g->iw, ohw = g->oh * g->ow;
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i xi = _mm512_mullo_epi32(lane, _mm512_set1_epi32(ihw));
-    const __m512i wi = _mm512_mullo_epi32(lane, _mm512_set1_epi32(taps));
-    __m512 wv[SMALL_TAPS];
-    for (int t = 0; t < taps; t++) wv[t] = _mm512_i32gather_ps(wi, w + t, 4);
-    _Alignas(64) float xt[SMALL_IN * 16], yt[SMALL_OUT * 16];
-    for (int p = 0; p < ihw; p++) _mm512_store_ps(xt + p * 16, _mm512_i32gather_ps(xi, x + p, 4));
-    const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-    for (int q = 0; q < ohw; q++) {
-        __m512 acc = b;
-        for (int k = 0; k < tap_n[q]; k++)
-            acc = _mm512_fmadd_ps(wv[tap[q][k][0]], _mm512_load_ps(xt + tap[q][k][1] * 16), acc);
-        _mm512_store_ps(yt + q * 16, acc);
+                        const __m512 *wv, const float *bias, float *y) {
+    const int ihw = g->ih * g->iw, ohw = g->oh * g->ow;
+    _Alignas(64) float xt[(SMALL_IN + 16) * 16], yt[(SMALL_OUT + 16) * 16];
+    for (int p0 = 0; p0 < ihw; p0 += 16) { /* 16 positions of the 16 planes at a time (rows past ihw: room, unread) */
+        __m512 r[16];
+        nns_planes_in16(x, (size_t)ihw, (size_t)p0, ihw - p0 < 16 ? ihw - p0 : 16, r);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) _mm512_store_ps(xt + (p0 + i) * 16, r[i]);
     }
-    const __m512i qi = _mm512_slli_epi32(lane, 4);
-    for (int q0 = 0; q0 < ohw; q0 += 16) { /* 16 outputs of each channel's plane per gather */
-        const __mmask16 m = ohw - q0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ohw - q0)) - 1u);
-        for (int l = 0; l < 16; l++)
-            _mm512_mask_storeu_ps(y + (size_t)l * ohw + q0, m,
-                                  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, qi, yt + q0 * 16 + l, 4));
+    const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const int square = g->dh == 1 && g->dw == 1 && g->kh == g->kw;
+    if (square && g->kh == 3)
+        small_square(3, g, wv, b, xt, yt);
+    else if (square && g->kh == 5)
+        small_square(5, g, wv, b, xt, yt);
+    else
+        for (int q = 0; q < ohw; q++) {
+            __m512 acc = b;
+            for (int k = 0; k < tap_n[q]; k++)
+                acc = _mm512_fmadd_ps(wv[tap[q][k][0]], _mm512_load_ps(xt + tap[q][k][1] * 16), acc);
+            _mm512_store_ps(yt + q * 16, acc);
+        }
+    for (int q0 = 0; q0 < ohw; q0 += 16) { /* 16 outputs of each channel's plane per transpose */
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(yt + (q0 + i) * 16); /* past ohw: not stored */
+        nns_planes_out16(r, ohw - q0 < 16 ? ohw - q0 : 16, y, (size_t)ohw, (size_t)q0);
     }
 }
 
@@ -184,10 +228,15 @@ void nns_f32_dwconv2d__avx512(const nns_conv2d_geom *g, int n, int nc, const flo
         nns_window_taps(g, SMALL_TAPS, tap_n, &tap[0][0][0]);
         const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow, taps = (size_t)g->kh * g->kw;
         const int done = nc / 16 * 16;
-        for (int b = 0; b < n; b++)
-            for (int c = 0; c < done; c += 16)
-                small_block(g, tap_n, (const int(*)[SMALL_TAPS][2])tap, x + (size_t)b * x_stride + c * ihw,
-                            w + (size_t)c * taps, bias ? bias + c : NULL, y + (size_t)b * y_stride + c * ohw);
+        const __m512i wi = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)taps));
+        for (int c = 0; c < done; c += 16) { /* the block's weights a vector a tap, once for all the images */
+            __m512 wv[SMALL_TAPS];
+            for (size_t t = 0; t < taps; t++) wv[t] = _mm512_i32gather_ps(wi, w + (size_t)c * taps + t, 4);
+            for (int b = 0; b < n; b++)
+                small_block(g, tap_n, (const int(*)[SMALL_TAPS][2])tap, x + (size_t)b * x_stride + c * ihw, wv,
+                            bias ? bias + c : NULL, y + (size_t)b * y_stride + c * ohw);
+        }
         if (done == nc) return;
         x += done * ihw, y += done * ohw, w += (size_t)done * taps, bias = bias ? bias + done : NULL;
         nc -= done;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/avx512_transpose.h"
 
 /* Lanes [lo, hi) set, 0 <= lo, hi <= 32. */
 static inline uint32_t lane_bits(int lo, int hi) {
@@ -223,33 +224,6 @@ static void flat_planes(const nns_conv2d_geom *g, int64_t planes, const float *x
  * 24x24 -> 12x12 80 against 130, 28x28 -> 14x14 level). */
 #define MR_LANES 576
 
-/* r[i] lane j becomes r[j] lane i. */
-static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 16
-    for (int k = 0; k < 16; k += 4) { /* 128-bit lane L of u[k + m]: column 4L + m of rows k .. k+3 */
-        u[k] = _mm512_shuffle_ps(t[k], t[k + 2], 0x44);
-        u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], 0xEE);
-        u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0x44);
-        u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
-    }
-#pragma GCC unroll 4
-    for (int m = 0; m < 4; m++) {
-        const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
-        const __m512 w0 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
-        const __m512 w1 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
-        r[m] = _mm512_shuffle_f32x4(v0, w0, 0x88);
-        r[4 + m] = _mm512_shuffle_f32x4(v1, w1, 0x88);
-        r[8 + m] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
-        r[12 + m] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
-    }
-}
-
 /* 16 planes of ihw floats (ihw apart) into t, a vector a position; nonzero
  * if any holds a NaN. */
 static int lanes_in(const float *x, size_t ihw, float *t) {
@@ -260,11 +234,11 @@ static int lanes_in(const float *x, size_t ihw, float *t) {
         const __mmask16 k = (__mmask16)lane_bits(0, n);
         __m512 r[16];
 #pragma GCC unroll 16
-        for (int l = 0; l < 16; l++) {
+        for (int l = 0; l < 16; l++) { /* the NaN scan on the planes as loaded */
             r[l] = _mm512_maskz_loadu_ps(k, x + l * ihw + q0);
             a = _mm512_max_epu32(a, _mm512_and_si512(_mm512_castps_si512(r[l]), abs));
         }
-        transpose16(r);
+        nns_transpose16_ps(r);
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) _mm512_store_ps(t + (q0 + i) * 16, r[i]); /* past ihw: room left, unread */
     }
@@ -311,10 +285,7 @@ static void lanes_out(const nns_conv2d_geom *g, const float *t, float *y, size_t
         __m512 r[16];
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(o + i * 16); /* past n: lanes not stored */
-        transpose16(r);
-        const __mmask16 k = (__mmask16)lane_bits(0, n);
-#pragma GCC unroll 16
-        for (int l = 0; l < 16; l++) _mm512_mask_storeu_ps(y + l * ohw + p0, k, r[l]);
+        nns_planes_out16(r, n, y, ohw, p0);
     }
 }
 
