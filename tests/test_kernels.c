@@ -224,6 +224,42 @@ static void test_dwconv_model_shapes(const nns_kernels *k) {
     }
 }
 
+/* Small planes of many channels (AVX-512: 16 channels at a time, a
+ * channel a lane, past the last 16 the other paths): 3x3 and 5x5 windows
+ * (unrolled) and others (the tap table), strides 1 and 2, paddings on
+ * every side, planes of 1 to 8 pixels a side, several images. */
+static void test_dwconv_square(const nns_kernels *k, int iters) {
+    const nns_kernels *ref = nns_kernels_for_isa(NNS_ISA_SCALAR);
+    for (int it = 0; it < iters; it++) {
+        nns_conv2d_geom g = {rnd(1, 8), rnd(1, 8), 0, 0, 3, 3, rnd(1, 2), rnd(1, 2), 1, 1, 0, 0};
+        if (it % 3 == 1) g.kh = g.kw = 5;
+        if (it % 5 == 4) g.kh = rnd(1, 4), g.kw = rnd(1, 4), g.dh = rnd(1, 2);
+        if (it % 4 == 0) g.sw = g.sh;
+        g.pt = rnd(0, g.kh - 1);
+        g.pl = rnd(0, g.kw - 1);
+        const int pb = rnd(0, g.kh - 1), pr = rnd(0, g.kw - 1);
+        const int nh = g.ih + g.pt + pb - (g.kh - 1) * g.dh - 1, nw = g.iw + g.pl + pr - g.kw;
+        if (nh < 0 || nw < 0) continue;
+        g.oh = nh / g.sh + 1;
+        g.ow = nw / g.sw + 1;
+        const int n = rnd(1, 3), nc = it % 2 ? 16 : rnd(17, 40), taps = g.kh * g.kw;
+        const size_t ihw = (size_t)g.ih * g.iw, ohw = (size_t)g.oh * g.ow;
+        float *x = malloc(n * nc * ihw * sizeof(float)), *y1 = malloc(n * nc * ohw * sizeof(float));
+        float *y2 = malloc(n * nc * ohw * sizeof(float)), *w = malloc((size_t)nc * taps * sizeof(float));
+        float *bias = malloc(nc * sizeof(float));
+        float *scr = aligned_alloc(64, (nns_f32_dwconv2d_scratch_floats(&g) * sizeof(float) + 63) / 64 * 64);
+        fill(x, n * nc * ihw);
+        fill(w, (size_t)nc * taps);
+        fill(bias, (size_t)nc);
+        const float *b = it % 3 == 2 ? NULL : bias;
+        ref->f32_dwconv2d(&g, n, nc, x, nc * ihw, w, b, y1, nc * ohw, scr);
+        k->f32_dwconv2d(&g, n, nc, x, nc * ihw, w, b, y2, nc * ohw, scr);
+        CHECK_MSG(max_rel_err(y2, y1, n * nc * ohw) < 1e-5, "%s dwconv2d small (n %d, nc %d): %dx%d k%dx%d s%d,%d d%d p%d,%d",
+                  cur_variant, n, nc, g.ih, g.iw, g.kh, g.kw, g.sh, g.sw, g.dh, g.pt, g.pl);
+        free(x); free(y1); free(y2); free(w); free(bias); free(scr);
+    }
+}
+
 /* Stride 1 on planes of up to 36 columns (AVX-512: one or two vectors per
  * row, under masks at the row's ends), any window and padding, several
  * channels. */
@@ -1651,6 +1687,7 @@ static void test_f32_dwconv2d(const nns_kernels *k) {
     test_dwconv_small(k, 300);
     test_dwconv_model_shapes(k);
     test_dwconv_rows(k, 300);
+    test_dwconv_square(k, 300);
     test_dwconv_3x3s2(k, 400);
 }
 static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); }
