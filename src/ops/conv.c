@@ -405,7 +405,7 @@ typedef struct conv_packed {
     size_t w, b, scale, u; /* float offsets after the header */
     size_t wb, ldw;        /* bf16 weights: M rows ldw elements apart */
     size_t same;           /* nns_conv2d_same_pack's filters (conv_is_same), 0: none */
-    size_t reserved[7];
+    size_t reserved[7];    /* the header padded to 128 bytes */
 } conv_packed;
 _Static_assert(sizeof(conv_packed) % 64 == 0, "the header keeps the floats 64-byte aligned");
 
@@ -609,24 +609,35 @@ static void conv_forward(nns_exec_node *e) {
     }
 }
 
+/* The direct kernels' clamp for d's activation (Relu: [0, inf), Clip: its
+ * bounds; none: off), and their team: all threads from 1 Mi operations. */
+typedef struct conv_direct {
+    int clamp, team;
+    float lo, hi;
+} conv_direct;
+
+static conv_direct conv_direct_make(const conv_params *p, const conv_dims *d) {
+    const double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
+    return (conv_direct){d->act == NNS_FUSE_ACT_RELU || d->act == NNS_FUSE_ACT_CLIP,
+                         p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1,
+                         d->act == NNS_FUSE_ACT_CLIP ? d->lo : 0.0f, d->act == NNS_FUSE_ACT_CLIP ? d->hi : INFINITY};
+}
+
 /* conv_is_fewch's forward: images split among threads, or each image's
  * output rows where there are fewer images than threads; a Relu or Clip in
  * the kernel, d->post after it on the rows it wrote. */
 static void conv_fewch_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X,
                                const float *W, const float *B, float *Y) {
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
-    const int clamp = d->act == NNS_FUSE_ACT_RELU || d->act == NNS_FUSE_ACT_CLIP;
-    const float lo = d->act == NNS_FUSE_ACT_CLIP ? d->lo : 0.0f, hi = d->act == NNS_FUSE_ACT_CLIP ? d->hi : INFINITY;
-    const double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
-    const int team = p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1;
-#pragma omp parallel num_threads(team)
+    const conv_direct c = conv_direct_make(p, d);
+#pragma omp parallel num_threads(c.team)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads(), by_rows = d->n < nt;
         const int64_t i0 = by_rows ? 0 : d->n * t / nt, i1 = by_rows ? d->n : d->n * (t + 1) / nt;
         const int oy0 = by_rows ? d->g.oh * t / nt : 0, oy1 = by_rows ? d->g.oh * (t + 1) / nt : d->g.oh;
         for (int64_t i = i0; i < i1 && oy1 > oy0; i++) {
             float *y = Y + (size_t)i * ys;
-            k->f32_conv2d_fewch(&d->g, d->c, d->m, oy0, oy1, X + (size_t)i * xs, W, B, clamp, lo, hi, y);
+            k->f32_conv2d_fewch(&d->g, d->c, d->m, oy0, oy1, X + (size_t)i * xs, W, B, c.clamp, c.lo, c.hi, y);
             for (int f = 0; d->post && f < d->m; f++)
                 conv_post_rows(k, d->post, y + (size_t)f * d->ohw + (size_t)oy0 * d->g.ow,
                                (size_t)(oy1 - oy0) * d->g.ow);
@@ -641,18 +652,16 @@ static void conv_fewch_forward(const conv_params *p, const conv_dims *d, const n
 static void conv_same_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X,
                               const float *Wp, const float *B, float *Y) {
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
-    const int clamp = d->act == NNS_FUSE_ACT_RELU || d->act == NNS_FUSE_ACT_CLIP;
-    const float lo = d->act == NNS_FUSE_ACT_CLIP ? d->lo : 0.0f, hi = d->act == NNS_FUSE_ACT_CLIP ? d->hi : INFINITY;
-    const double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
-    const int team = p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1, vecs = (int)(d->ohw + 15) / 16;
-#pragma omp parallel num_threads(team)
+    const conv_direct c = conv_direct_make(p, d);
+    const int vecs = (int)(d->ohw + 15) / 16;
+#pragma omp parallel num_threads(c.team)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads(), by_pos = d->n < nt;
         const int64_t i0 = by_pos ? 0 : d->n * t / nt, i1 = by_pos ? d->n : d->n * (t + 1) / nt;
         const int p0 = by_pos ? vecs * t / nt * 16 : 0, e1 = by_pos ? vecs * (t + 1) / nt * 16 : (int)d->ohw;
         const int p1 = e1 < (int)d->ohw ? e1 : (int)d->ohw;
         if (i1 > i0 && p1 > p0)
-            k->f32_conv2d_same(&d->g, d->c, d->m, (int)(i1 - i0), p0, p1, X + (size_t)i0 * xs, xs, Wp, B, clamp, lo, hi,
+            k->f32_conv2d_same(&d->g, d->c, d->m, (int)(i1 - i0), p0, p1, X + (size_t)i0 * xs, xs, Wp, B, c.clamp, c.lo, c.hi,
                                Y + (size_t)i0 * ys, ys);
         for (int64_t i = i0; d->post && i < i1 && p1 > p0; i++)
             for (int f = 0; f < d->m; f++) conv_post_rows(k, d->post, Y + (size_t)i * ys + (size_t)f * d->ohw + p0, p1 - p0);
