@@ -241,6 +241,8 @@ static void test_conv(void) {
         {"same 5x5 asym", 2, 7, 9, 6, 13, 5, 5, 1, 1, 1, 1, {1, 3, 3, 1}, 1, 0, NULL, 1, 3, 9, 6},
         {"same c70", 2, 70, 6, 6, 9, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
         {"same c70 n1", 1, 70, 6, 6, 9, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
+        /* one image of one vector a plane: the threads split its filters (blocks of 12, 8, 4, 2) */
+        {"same 4x4 m30 n1", 1, 20, 4, 4, 30, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 4, 4},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }

@@ -610,7 +610,8 @@ static void conv_forward(nns_exec_node *e) {
 }
 
 /* The direct kernels' clamp for d's activation (Relu: [0, inf), Clip: its
- * bounds; none: off), and their team: all threads from 1 Mi operations. */
+ * bounds; none: off), and their team: all threads from 1 Mi operations
+ * (or nns_conv_par_min_flops where lower: tests take every split). */
 typedef struct conv_direct {
     int clamp, team;
     float lo, hi;
@@ -619,7 +620,7 @@ typedef struct conv_direct {
 static conv_direct conv_direct_make(const conv_params *p, const conv_dims *d) {
     const double flops = 2.0 * (double)d->n * d->m * (double)d->ckg * (double)d->ohw;
     return (conv_direct){d->act == NNS_FUSE_ACT_RELU || d->act == NNS_FUSE_ACT_CLIP,
-                         p->nthreads > 1 && flops >= (double)(1 << 20) ? p->nthreads : 1,
+                         p->nthreads > 1 && flops >= fmin((double)(1 << 20), conv_par_min_flops()) ? p->nthreads : 1,
                          d->act == NNS_FUSE_ACT_CLIP ? d->lo : 0.0f, d->act == NNS_FUSE_ACT_CLIP ? d->hi : INFINITY};
 }
 
@@ -645,26 +646,52 @@ static void conv_fewch_forward(const conv_params *p, const conv_dims *d, const n
     }
 }
 
-/* conv_is_same's forward: images split among threads, or each image's
- * output positions (in whole vectors of 16) where there are fewer images
- * than threads; a Relu or Clip in the kernel, d->post after it on the
- * positions it wrote. */
+/* How conv_same_forward splits a batch among nt threads: thread t's
+ * images [i0, i1), output positions [p0, p1) and filters [f0, f1). By
+ * images when there are as many as threads; else by whole vectors of 16
+ * positions when each image has a pair of vectors a thread (the kernel's
+ * step); else (small planes of few images: ResNet-18's 4x4 planes at
+ * batch 1 had left one of two threads idle) by blocks of NNS_CONV_SAME_MB
+ * filters, at which nns_conv2d_same_pack's layout starts a block. */
+typedef struct same_part {
+    int64_t i0, i1;
+    int p0, p1, f0, f1;
+} same_part;
+
+static same_part conv_same_part(const conv_dims *d, int t, int nt) {
+    const int vecs = (int)(d->ohw + 15) / 16, blocks = (d->m + NNS_CONV_SAME_MB - 1) / NNS_CONV_SAME_MB;
+    same_part s = {0, d->n, 0, (int)d->ohw, 0, d->m};
+    if (d->n >= nt) {
+        s.i0 = d->n * t / nt;
+        s.i1 = d->n * (t + 1) / nt;
+    } else if (vecs >= 2 * nt) {
+        const int e1 = vecs * (t + 1) / nt * 16;
+        s.p0 = vecs * t / nt * 16;
+        s.p1 = e1 < (int)d->ohw ? e1 : (int)d->ohw;
+    } else {
+        const int b1 = (int)((int64_t)blocks * (t + 1) / nt) * NNS_CONV_SAME_MB;
+        s.f0 = (int)((int64_t)blocks * t / nt) * NNS_CONV_SAME_MB;
+        s.f1 = b1 < d->m ? b1 : d->m;
+    }
+    return s;
+}
+
+/* conv_is_same's forward, split by conv_same_part; a Relu or Clip in the
+ * kernel, d->post after it on what the thread wrote. */
 static void conv_same_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X,
                               const float *Wp, const float *B, float *Y) {
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
     const conv_direct c = conv_direct_make(p, d);
-    const int vecs = (int)(d->ohw + 15) / 16;
 #pragma omp parallel num_threads(c.team)
     {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads(), by_pos = d->n < nt;
-        const int64_t i0 = by_pos ? 0 : d->n * t / nt, i1 = by_pos ? d->n : d->n * (t + 1) / nt;
-        const int p0 = by_pos ? vecs * t / nt * 16 : 0, e1 = by_pos ? vecs * (t + 1) / nt * 16 : (int)d->ohw;
-        const int p1 = e1 < (int)d->ohw ? e1 : (int)d->ohw;
-        if (i1 > i0 && p1 > p0)
-            k->f32_conv2d_same(&d->g, d->c, d->m, (int)(i1 - i0), p0, p1, X + (size_t)i0 * xs, xs, Wp, B, c.clamp, c.lo, c.hi,
-                               Y + (size_t)i0 * ys, ys);
-        for (int64_t i = i0; d->post && i < i1 && p1 > p0; i++)
-            for (int f = 0; f < d->m; f++) conv_post_rows(k, d->post, Y + (size_t)i * ys + (size_t)f * d->ohw + p0, p1 - p0);
+        const same_part s = conv_same_part(d, omp_get_thread_num(), omp_get_num_threads());
+        float *y = Y + (size_t)s.i0 * ys + (size_t)s.f0 * d->ohw;
+        if (s.i1 > s.i0 && s.p1 > s.p0 && s.f1 > s.f0)
+            k->f32_conv2d_same(&d->g, d->c, s.f1 - s.f0, (int)(s.i1 - s.i0), s.p0, s.p1, X + (size_t)s.i0 * xs, xs,
+                               Wp + (size_t)s.f0 * d->c * d->kk, B ? B + s.f0 : NULL, c.clamp, c.lo, c.hi, y, ys);
+        for (int64_t i = s.i0; d->post && i < s.i1 && s.p1 > s.p0; i++)
+            for (int f = s.f0; f < s.f1; f++)
+                conv_post_rows(k, d->post, Y + (size_t)i * ys + (size_t)f * d->ohw + s.p0, s.p1 - s.p0);
     }
 }
 
