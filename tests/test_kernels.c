@@ -765,24 +765,34 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
  * 16 and their tails), 1 to 4 channels, filter counts that take every block
  * size, a range of output rows (the others stay untouched), with and without
  * bias and clamp. */
-/* The same-size stride-1 convolution against a double-precision sum: the
- * networks' 3x3 layers on 15x15, 7x7, 3x3 and 1x1 planes first, then
- * random windows up to 7x7 with the padding split any way, planes up to
- * 40 wide, every filter block size, position ranges from a multiple of 16
- * (and one that is not), the clamp; outside the range nothing written. */
-static void test_conv_same(const nns_kernels *k, int iters) {
+/* The same-size stride-1 convolution (s2 0) against a double-precision
+ * sum: the networks' 3x3 layers on 15x15, 7x7, 3x3 and 1x1 planes first,
+ * then random windows up to 7x7 with the padding split any way, planes up
+ * to 40 wide, every filter block size, position ranges from a multiple of
+ * 16 (and one that is not), the clamp; outside the range nothing written.
+ * s2 1: the stride-2 kernel on the split layout (f32_conv2d_s2_split), the same way
+ * (resnet8's and ResNet-18's 3x3 stride-2 layers first; any padding at the
+ * bottom and right, odd and even planes). */
+static void test_conv_same(const nns_kernels *k, int iters, int s2) {
     static const int nets[4][3] = {{15, 16, 64}, {7, 32, 128}, {3, 48, 192}, {1, 64, 256}}; /* side, c, m */
+    static const int nets2[4][3] = {{28, 16, 32}, {14, 32, 64}, {16, 64, 128}, {4, 256, 512}};
     for (int it = 0; it < iters; it++) {
         nns_conv2d_geom g = {0};
-        g.sh = g.sw = g.dh = g.dw = 1;
+        g.dh = g.dw = 1;
+        g.sh = g.sw = s2 ? 2 : 1;
         g.kh = it < 4 ? 3 : rnd(1, 7);
         g.kw = it < 4 ? 3 : rnd(1, 7);
         g.pt = it < 4 ? 1 : rnd(0, g.kh - 1);
         g.pl = it < 4 ? 1 : rnd(0, g.kw - 1);
-        g.oh = g.ih = it < 4 ? nets[it][0] : rnd(1, 20);
-        g.ow = g.iw = it < 4 ? nets[it][0] : rnd(1, it % 5 ? 20 : 40);
-        if (!nns_f32_conv2d_same_fits(&g)) continue;
-        const int c = it < 4 ? nets[it][1] : rnd(1, 20), m = it < 4 ? nets[it][2] : rnd(1, 40);
+        g.ih = it < 4 ? (s2 ? nets2 : nets)[it][0] : rnd(1, s2 ? 40 : 20);
+        g.iw = it < 4 ? (s2 ? nets2 : nets)[it][0] : rnd(1, it % 5 ? 20 : 40);
+        const int pb = it < 4 ? 1 : rnd(0, g.kh - 1), pr = it < 4 ? 1 : rnd(0, g.kw - 1);
+        g.oh = s2 ? (g.ih + g.pt + pb - g.kh) / 2 + 1 : g.ih;
+        g.ow = s2 ? (g.iw + g.pl + pr - g.kw) / 2 + 1 : g.iw;
+        if (g.ih + g.pt + pb < g.kh || g.iw + g.pl + pr < g.kw) continue;
+        if (s2 ? !nns_f32_conv2d_s2_fits(&g) : !nns_f32_conv2d_same_fits(&g)) continue;
+        const int c = it < 4 ? (s2 ? nets2 : nets)[it][1] : rnd(1, 20);
+        const int m = it < 4 ? (s2 ? nets2 : nets)[it][2] : rnd(1, 40);
         const int ohw = g.oh * g.ow, v = (ohw + 15) / 16;
         int p0 = it < 4 || it % 2 ? 0 : rnd(0, v - 1) * 16, p1 = it < 4 || it % 3 ? ohw : rnd(p0 + 1, ohw);
         if (it % 7 == 5) p0 = rnd(0, ohw - 1), p1 = rnd(p0 + 1, ohw); /* not a multiple of 16 */
@@ -800,7 +810,15 @@ static void test_conv_same(const nns_kernels *k, int iters) {
         nns_conv2d_same_pack(m, c, (int)taps, w, wp);
         const float *b = it % 4 == 3 ? NULL : bias;
         for (size_t i = 0; i < n * ys; i++) y[i] = 7.0f;
-        k->f32_conv2d_same(&g, c, m, n, p0, p1, x, xs, wp, b, clamp, lo, hi, y, ys);
+        if (s2) { /* each image split, a few floats apart */
+            const size_t ss = nns_conv2d_s2_floats(&g, c) + (size_t)rnd(0, 5);
+            float *xp = malloc(n * ss * sizeof(float));
+            for (int im = 0; im < n; im++) nns_f32_conv2d_s2_split__ref(&g, c, x + im * xs, xp + im * ss);
+            k->f32_conv2d_s2(&g, c, m, n, p0, p1, xp, ss, wp, b, clamp, lo, hi, y, ys);
+            free(xp);
+        } else {
+            k->f32_conv2d_same(&g, c, m, n, p0, p1, x, xs, wp, b, clamp, lo, hi, y, ys);
+        }
         double e = 0;
         for (size_t i = (size_t)m * ohw; i < ys; i++) /* between images */
             if (y[i] != 7.0f) e = 1;
@@ -817,7 +835,7 @@ static void test_conv_same(const nns_kernels *k, int iters) {
                 for (int cc = 0; cc < c; cc++)
                     for (int i = 0; i < g.kh; i++)
                         for (int j = 0; j < g.kw; j++) {
-                            const int iy = oy - g.pt + i, ix = ox - g.pl + j;
+                            const int iy = oy * g.sh - g.pt + i, ix = ox * g.sw - g.pl + j;
                             if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) continue;
                             const double t = (double)w[(f * c + cc) * taps + i * g.kw + j] * x[im * xs + cc * ihw + (size_t)iy * g.iw + ix];
                             want += t;
@@ -827,8 +845,8 @@ static void test_conv_same(const nns_kernels *k, int iters) {
                 const double er = fabs(got - want) / fmax(1.0, mag);
                 if (!(er <= e)) e = er;
             }
-        CHECK_MSG(e < 2e-6, "%s conv2d_same (c %d, m %d, %d images, positions %d..%d, clamp %d): %dx%d k%dx%d p%d,%d: err %g",
-                  cur_variant, c, m, n, p0, p1, clamp, g.ih, g.iw, g.kh, g.kw, g.pt, g.pl, e);
+        CHECK_MSG(e < 2e-6, "%s conv2d_%s (c %d, m %d, %d images, positions %d..%d, clamp %d): %dx%d k%dx%d p%d,%d: err %g",
+                  cur_variant, s2 ? "s2" : "same", c, m, n, p0, p1, clamp, g.ih, g.iw, g.kh, g.kw, g.pt, g.pl, e);
         free(x);
         free(w);
         free(wp);
@@ -1693,7 +1711,43 @@ static void test_f32_dwconv2d(const nns_kernels *k) {
 static void test_f32_dwconv2d_bwd(const nns_kernels *k) { test_f32_dwconv2d(k); }
 static void test_f32_conv2d_1ch(const nns_kernels *k) { test_conv1ch(k, 200); }
 static void test_f32_conv2d_fewch(const nns_kernels *k) { test_conv_fewch(k, 200); }
-static void test_f32_conv2d_same(const nns_kernels *k) { test_conv_same(k, 200); }
+/* The stride-2 split against the reference's, float for float: windows up
+ * to 7x7, any padding, planes up to 40 wide (a row in one to three
+ * pieces of 16, odd and even), canaries past the end. */
+static void test_f32_conv2d_s2_split(const nns_kernels *k) {
+    for (int it = 0; it < 300; it++) {
+        nns_conv2d_geom g = {0};
+        g.sh = g.sw = 2;
+        g.dh = g.dw = 1;
+        g.kh = rnd(1, 7);
+        g.kw = rnd(1, 7);
+        g.pt = rnd(0, g.kh - 1);
+        g.pl = rnd(0, g.kw - 1);
+        g.ih = rnd(1, 40);
+        g.iw = rnd(1, 70);
+        const int pb = rnd(0, g.kh - 1), pr = rnd(0, g.kw - 1), c = rnd(1, 5);
+        if (g.ih + g.pt + pb < g.kh || g.iw + g.pl + pr < g.kw) continue;
+        g.oh = (g.ih + g.pt + pb - g.kh) / 2 + 1;
+        g.ow = (g.iw + g.pl + pr - g.kw) / 2 + 1;
+        if (!nns_f32_conv2d_s2_fits(&g)) continue;
+        const size_t n = (size_t)c * g.ih * g.iw, ss = nns_conv2d_s2_floats(&g, c);
+        float *x = malloc(n * sizeof(float)), *want = malloc((ss + 4) * sizeof(float));
+        float *got = malloc((ss + 4) * sizeof(float));
+        fill(x, n);
+        for (size_t i = 0; i < ss + 4; i++) want[i] = got[i] = 7.0f;
+        nns_f32_conv2d_s2_split__ref(&g, c, x, want);
+        k->f32_conv2d_s2_split(&g, c, x, got);
+        size_t bad = 0;
+        for (size_t i = 0; i < ss + 4; i++) bad += memcmp(&want[i], &got[i], sizeof(float)) != 0;
+        CHECK_MSG(bad == 0, "%s conv2d_s2_split: %zu floats differ (%dx%d k%dx%d p%d,%d c %d)", cur_variant, bad, g.ih,
+                  g.iw, g.kh, g.kw, g.pt, g.pl, c);
+        free(x);
+        free(want);
+        free(got);
+    }
+}
+static void test_f32_conv2d_same(const nns_kernels *k) { test_conv_same(k, 200, 0); }
+static void test_f32_conv2d_s2(const nns_kernels *k) { test_conv_same(k, 200, 1); }
 static void test_f32_maxpool2d(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_2x2s2(const nns_kernels *k) { test_maxpool(k, 100); }
 static void test_f32_maxpool2d_stack(const nns_kernels *k) { test_maxpool_stack(k, 300); }

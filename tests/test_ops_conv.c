@@ -243,6 +243,10 @@ static void test_conv(void) {
         {"same c70 n1", 1, 70, 6, 6, 9, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
         /* one image of one vector a plane: the threads split its filters (blocks of 12, 8, 4, 2) */
         {"same 4x4 m30 n1", 1, 20, 4, 4, 30, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 4, 4},
+        /* stride 2 on four phase planes (f32_conv2d_s2): odd sides, one image's filters split, 5x5 */
+        {"s2 c6 odd", 3, 6, 9, 7, 14, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 5, 4},
+        {"s2 c8 m30 n1", 1, 8, 8, 8, 30, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 4, 4},
+        {"s2 5x5 pad2", 2, 5, 11, 11, 7, 5, 5, 2, 2, 1, 1, {2, 2, 2, 2}, 1, 0, NULL, 2, 2, 6, 6},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }

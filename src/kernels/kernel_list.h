@@ -41,6 +41,11 @@ NNS_VARIANT(f32_conv2d_fewch, avx512, nns_f32_conv2d_fewch__avx512)
 /* only where nns_f32_conv2d_same_fits */
 NNS_KERNEL(f32_conv2d_same, nns_f32_conv2d_same_kernel, nns_f32_conv2d_same__ref)
 NNS_VARIANT(f32_conv2d_same, avx512, nns_f32_conv2d_same__avx512)
+/* only where nns_f32_conv2d_s2_fits; the kernel on the split's layout */
+NNS_KERNEL(f32_conv2d_s2_split, nns_f32_conv2d_s2_split_kernel, nns_f32_conv2d_s2_split__ref)
+NNS_VARIANT(f32_conv2d_s2_split, avx512, nns_f32_conv2d_s2_split__avx512)
+NNS_KERNEL(f32_conv2d_s2, nns_f32_conv2d_s2_kernel, nns_f32_conv2d_s2__ref)
+NNS_VARIANT(f32_conv2d_s2, avx512, nns_f32_conv2d_s2__avx512)
 NNS_KERNEL(f32_conv2d_1ch_wgrad, nns_f32_conv2d_1ch_wgrad_kernel, nns_f32_conv2d_1ch_wgrad__ref)
 NNS_VARIANT(f32_conv2d_1ch_wgrad, avx512, nns_f32_conv2d_1ch_wgrad__avx512)
 NNS_VARIANT(f32_conv2d_1ch_wgrad, avx2, nns_f32_conv2d_1ch_wgrad__avx2)

@@ -245,6 +245,46 @@ static inline int nns_f32_conv2d_same_fits(const nns_conv2d_geom *g) {
            g->pt < g->kh && g->pl < g->kw && (int64_t)g->ih * g->iw <= NNS_CONV_SAME_PIXELS;
 }
 
+/* ---- a dense convolution at stride 2, on the input split by phase ------
+ * Table entry f32_conv2d_s2: f32_conv2d_same's contract for a layer where
+ * nns_f32_conv2d_s2_fits, with the same packed filters, but x (xs floats
+ * an image) is each image as f32_conv2d_s2_split laid it out: for each row
+ * phase a and column phase b (0: even, 1: odd), a plane of
+ * ph = (ih + 1) / 2 rows of ow floats per channel, [a][b][channel][y][x],
+ * holding x[2y + a][2x + b] (0 past the input). Then every tap is one fixed
+ * offset from its output's position, as at stride 1: tap (i, j) of output
+ * (oy, ox) is phase plane ((i - pt) mod 2, (j - pl) mod 2) at row
+ * oy + nns_conv2d_s2_d(i, pt), column ox + nns_conv2d_s2_d(j, pl), when
+ * that row and column exist in the phase (else 0). nns_f32_conv2d_s2_fits:
+ * stride 2 both ways, no dilation, windows of at most 7x7, outputs of at
+ * most NNS_CONV_SAME_PIXELS, and no tap reading a column of the input that
+ * its phase plane, ow wide, does not hold (3x3 with padding 1 left, say). */
+static inline int nns_conv2d_s2_phase(int i, int pad) { return (i - pad) & 1; }
+static inline int nns_conv2d_s2_d(int i, int pad) { return (i - pad - nns_conv2d_s2_phase(i, pad)) / 2; }
+static inline int nns_f32_conv2d_s2_fits(const nns_conv2d_geom *g) {
+    if (!(g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 && g->ih >= 1 && g->iw >= 1 && g->oh >= 1 &&
+          g->ow >= 1 && g->kh >= 1 && g->kw >= 1 && g->kh <= 7 && g->kw <= 7 && g->pt >= 0 && g->pl >= 0 &&
+          g->pt < g->kh && g->pl < g->kw && g->ih <= NNS_CONV_SAME_PIXELS && g->iw <= NNS_CONV_SAME_PIXELS &&
+          (int64_t)g->oh * g->ow <= NNS_CONV_SAME_PIXELS))
+        return 0;
+    for (int j = 0; j < g->kw; j++) { /* the last output's column in phase b: inside the plane or the input */
+        const int b = nns_conv2d_s2_phase(j, g->pl), x = g->ow - 1 + nns_conv2d_s2_d(j, g->pl);
+        if (x >= g->ow && g->ow < (g->iw - b + 1) / 2) return 0;
+    }
+    return 1;
+}
+/* Floats of one image split (c channels). */
+static inline size_t nns_conv2d_s2_floats(const nns_conv2d_geom *g, int c) {
+    return (size_t)4 * c * ((g->ih + 1) / 2) * g->ow;
+}
+/* Table entry f32_conv2d_s2_split: one image's c planes x (ih*iw apart)
+ * into xs2 (nns_conv2d_s2_floats), where nns_f32_conv2d_s2_fits. Every
+ * variant writes the same floats. */
+typedef void nns_f32_conv2d_s2_split_kernel(const nns_conv2d_geom *g, int c, const float *x, float *xs2);
+typedef nns_f32_conv2d_s2_split_kernel *nns_f32_conv2d_s2_split_fn;
+typedef nns_f32_conv2d_same_kernel nns_f32_conv2d_s2_kernel;
+typedef nns_f32_conv2d_s2_kernel *nns_f32_conv2d_s2_fn;
+
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------
  * A 3x3 stride-1 convolution computed on 2x2 output tiles: with the input
  * zero-padded so that tile (ty, tx) reads the 4x4 window at rows 2ty.., cols

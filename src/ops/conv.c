@@ -228,24 +228,36 @@ static int conv_is_fewch(const nns_kernels *k, const conv_dims *d) {
  * where the table's f32_conv2d_same is a real variant: conv_pack lays its
  * filters out for that kernel. */
 static int conv_same_packable(const nns_kernels *k, const conv_dims *d) {
-    return (d->algo == CONV_ALGO_IM2COL || d->algo == CONV_ALGO_WINO) && d->group == 1 && d->kk > 1 &&
-           d->c > NNS_CONV_FEWCH_C && d->ohw >= 9 && nns_f32_conv2d_same_fits(&d->g) &&
-           k->f32_conv2d_same != nns_f32_conv2d_same__ref;
+    if (!((d->algo == CONV_ALGO_IM2COL || d->algo == CONV_ALGO_WINO) && d->group == 1 && d->kk > 1 &&
+          d->c > NNS_CONV_FEWCH_C && d->ohw >= 9))
+        return 0;
+    return (nns_f32_conv2d_same_fits(&d->g) && k->f32_conv2d_same != nns_f32_conv2d_same__ref) ||
+           (nns_f32_conv2d_s2_fits(&d->g) && k->f32_conv2d_s2 != nns_f32_conv2d_s2__ref &&
+            nns_conv2d_s2_floats(&d->g, d->c) <= d->ckg * d->ohw);
 }
 
 /* Such a layer runs f32_conv2d_same, straight from the planes, instead of
- * Winograd or im2col and a GEMM: at batch 1 (where either has one image's
- * tiles or columns) and, at larger batches, below CONV_SAME_WINO_C input
- * channels (Winograd's GEMMs too shallow to make up for their transforms;
- * im2col's GEMMs of many images' columns faster past it).
+ * Winograd or im2col and a GEMM (or, at stride 2, f32_conv2d_s2 on the
+ * planes split by phase, in the space im2col's columns would take): at
+ * batch 1 (where either has one image's tiles or columns) and, at larger
+ * batches, below CONV_SAME_WINO_C input channels (Winograd's GEMMs too
+ * shallow to make up for their transforms; im2col's GEMMs of many images'
+ * columns faster past it).
  * 2 threads, AVX-512, 3x3 layers at batch 64: SqueezeNet's 16 -> 64 on
  * 15x15 1.7x faster than Winograd, 32 -> 128 on 7x7 1.4x, 48 -> 192 on 3x3
  * 1.15x; but ResNet-18's 64 -> 64 on 16x16 0.82x, GoogLeNet's 64 -> 192 on
  * 16x16 0.72x, and its 96 -> 208 on 4x4 0.9x against im2col's GEMM of
  * 64 images' columns. */
 #define CONV_SAME_WINO_C 64
+/* At stride 2 at every batch. 2 threads, AVX-512, against im2col and a
+ * GEMM: batch 64, resnet8's 16 -> 32 from 28x28 to 14x14 1.34x, its
+ * 32 -> 64 to 7x7 1.10x, ResNet-18's 64 -> 128 to 8x8 1.15x and 128 -> 256
+ * to 4x4 1.17x; batch 1 1.62x and 1.25x on ResNet-18's, 0.86x and 0.97x on
+ * resnet8's (whole models level or faster). */
 static int conv_is_same(const nns_kernels *k, const conv_dims *d) {
-    return conv_same_packable(k, d) && (d->n == 1 || d->c < CONV_SAME_WINO_C);
+    if (!conv_same_packable(k, d)) return 0;
+    if (d->g.sh == 2) return 1;
+    return d->n == 1 || d->c < CONV_SAME_WINO_C;
 }
 
 /* A layer that may run on the bf16 GEMM (bf16_util.h; its weights are
@@ -677,21 +689,35 @@ static same_part conv_same_part(const conv_dims *d, int t, int nt) {
 }
 
 /* conv_is_same's forward, split by conv_same_part; a Relu or Clip in the
- * kernel, d->post after it on what the thread wrote. */
+ * kernel, d->post after it on what the thread wrote. At stride 2 each
+ * thread splits its images (f32_conv2d_s2_split) into its im2col columns'
+ * space, as many at a time as fit, then runs f32_conv2d_s2 on them. */
 static void conv_same_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X,
-                              const float *Wp, const float *B, float *Y) {
+                              const float *Wp, const float *B, float *Y, float *work, const conv_ws *ws) {
+    const int s2 = d->g.sh == 2;
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
+    const size_t ss = s2 ? nns_conv2d_s2_floats(&d->g, d->c) : xs;
+    const int64_t cap = s2 ? (int64_t)(d->ckg * d->ib * d->ohw / ss) : d->n;
     const conv_direct c = conv_direct_make(p, d);
 #pragma omp parallel num_threads(c.team)
     {
-        const same_part s = conv_same_part(d, omp_get_thread_num(), omp_get_num_threads());
-        float *y = Y + (size_t)s.i0 * ys + (size_t)s.f0 * d->ohw;
-        if (s.i1 > s.i0 && s.p1 > s.p0 && s.f1 > s.f0)
-            k->f32_conv2d_same(&d->g, d->c, s.f1 - s.f0, (int)(s.i1 - s.i0), s.p0, s.p1, X + (size_t)s.i0 * xs, xs,
-                               Wp + (size_t)s.f0 * d->c * d->kk, B ? B + s.f0 : NULL, c.clamp, c.lo, c.hi, y, ys);
-        for (int64_t i = s.i0; d->post && i < s.i1 && s.p1 > s.p0; i++)
-            for (int f = s.f0; f < s.f1; f++)
-                conv_post_rows(k, d->post, Y + (size_t)i * ys + (size_t)f * d->ohw + s.p0, s.p1 - s.p0);
+        const int t = omp_get_thread_num();
+        const same_part s = conv_same_part(d, t, omp_get_num_threads());
+        float *buf = work + (size_t)t * ws->per_thread + ws->col;
+        const float *wp = Wp + (size_t)s.f0 * d->c * d->kk, *b = B ? B + s.f0 : NULL;
+        for (int64_t i = s.i0; i < s.i1 && s.p1 > s.p0 && s.f1 > s.f0; i += cap) {
+            const int nb = (int)(s.i1 - i < cap ? s.i1 - i : cap);
+            float *y = Y + (size_t)i * ys + (size_t)s.f0 * d->ohw;
+            for (int j = 0; s2 && j < nb; j++) k->f32_conv2d_s2_split(&d->g, d->c, X + (size_t)(i + j) * xs, buf + j * ss);
+            if (s2)
+                k->f32_conv2d_s2(&d->g, d->c, s.f1 - s.f0, nb, s.p0, s.p1, buf, ss, wp, b, c.clamp, c.lo, c.hi, y, ys);
+            else
+                k->f32_conv2d_same(&d->g, d->c, s.f1 - s.f0, nb, s.p0, s.p1, X + (size_t)i * xs, xs, wp, b, c.clamp,
+                                   c.lo, c.hi, y, ys);
+            for (int j = 0; d->post && j < nb; j++)
+                for (int f = s.f0; f < s.f1; f++)
+                    conv_post_rows(k, d->post, Y + (size_t)(i + j) * ys + (size_t)f * d->ohw + s.p0, s.p1 - s.p0);
+        }
     }
 }
 
@@ -718,7 +744,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     }
     const float *Ws = conv_packed_same(e, &d);
     if (Ws) {
-        conv_same_forward(p, &d, k, X, Ws, B, Y);
+        conv_same_forward(p, &d, k, X, Ws, B, Y, work, &ws);
         return;
     }
     if (d.algo == CONV_ALGO_DW) {
