@@ -769,8 +769,8 @@ static void test_conv1ch(const nns_kernels *k, int iters) {
  * sum: the networks' 3x3 layers on 15x15, 7x7, 3x3 and 1x1 planes first,
  * then random windows up to 7x7 with the padding split any way, planes up
  * to 40 wide, every filter block size, position ranges from a multiple of
- * 16 (and one that is not), the clamp; outside the range nothing written.
- * s2 1: the stride-2 kernel on the split layout (f32_conv2d_s2_split), the same way
+ * 16 (and one that is not), the clamp, a residual; outside the range
+ * nothing written. s2 1: the stride-2 kernel on the split layout (f32_conv2d_s2_split), the same way
  * (resnet8's and ResNet-18's 3x3 stride-2 layers first; any padding at the
  * bottom and right, odd and even planes). */
 static void test_conv_same(const nns_kernels *k, int iters, int s2) {
@@ -799,6 +799,7 @@ static void test_conv_same(const nns_kernels *k, int iters, int s2) {
         const int clamp = it % 3 == 1;
         const float lo = clamp ? -0.25f : 0.0f, hi = clamp ? 0.5f : 0.0f;
         const int n = it % 4 == 2 ? rnd(2, 5) : 1; /* images; a one-vector plane pairs them */
+        const int res = it % 5 == 2 || it == 1; /* a residual of y's layout added before the clamp */
         const size_t ihw = (size_t)g.ih * g.iw, taps = (size_t)g.kh * g.kw, xs = c * ihw + rnd(0, 5);
         const size_t ys = (size_t)m * ohw + rnd(0, 5);
         float *x = malloc(n * xs * sizeof(float)), *w = malloc(m * c * taps * sizeof(float));
@@ -807,6 +808,8 @@ static void test_conv_same(const nns_kernels *k, int iters, int s2) {
         fill(x, n * xs);
         fill(w, m * c * taps);
         fill(bias, (size_t)m);
+        float *rr = res ? malloc(n * ys * sizeof(float)) : NULL;
+        if (rr) fill(rr, n * ys);
         nns_conv2d_same_pack(m, c, (int)taps, w, wp);
         const float *b = it % 4 == 3 ? NULL : bias;
         for (size_t i = 0; i < n * ys; i++) y[i] = 7.0f;
@@ -814,10 +817,10 @@ static void test_conv_same(const nns_kernels *k, int iters, int s2) {
             const size_t ss = nns_conv2d_s2_floats(&g, c) + (size_t)rnd(0, 5);
             float *xp = malloc(n * ss * sizeof(float));
             for (int im = 0; im < n; im++) nns_f32_conv2d_s2_split__ref(&g, c, x + im * xs, xp + im * ss);
-            k->f32_conv2d_s2(&g, c, m, n, p0, p1, xp, ss, wp, b, clamp, lo, hi, y, ys);
+            k->f32_conv2d_s2(&g, c, m, n, p0, p1, xp, ss, wp, b, clamp, lo, hi, y, ys, rr);
             free(xp);
         } else {
-            k->f32_conv2d_same(&g, c, m, n, p0, p1, x, xs, wp, b, clamp, lo, hi, y, ys);
+            k->f32_conv2d_same(&g, c, m, n, p0, p1, x, xs, wp, b, clamp, lo, hi, y, ys, rr);
         }
         double e = 0;
         for (size_t i = (size_t)m * ohw; i < ys; i++) /* between images */
@@ -841,12 +844,19 @@ static void test_conv_same(const nns_kernels *k, int iters, int s2) {
                             want += t;
                             mag += fabs(t);
                         }
+                if (rr) {
+                    want += rr[im * ys + (size_t)f * ohw + p];
+                    mag += fabs(rr[im * ys + (size_t)f * ohw + p]);
+                }
                 if (clamp) want = fmin(fmax(want, lo), hi);
                 const double er = fabs(got - want) / fmax(1.0, mag);
                 if (!(er <= e)) e = er;
             }
-        CHECK_MSG(e < 2e-6, "%s conv2d_%s (c %d, m %d, %d images, positions %d..%d, clamp %d): %dx%d k%dx%d p%d,%d: err %g",
-                  cur_variant, s2 ? "s2" : "same", c, m, n, p0, p1, clamp, g.ih, g.iw, g.kh, g.kw, g.pt, g.pl, e);
+        CHECK_MSG(e < 2e-6,
+                  "%s conv2d_%s (c %d, m %d, %d images, positions %d..%d, clamp %d, residual %d): %dx%d k%dx%d p%d,%d: "
+                  "err %g",
+                  cur_variant, s2 ? "s2" : "same", c, m, n, p0, p1, clamp, res, g.ih, g.iw, g.kh, g.kw, g.pt, g.pl, e);
+        free(rr);
         free(x);
         free(w);
         free(wp);

@@ -8,6 +8,7 @@
 #include "nnslim/arch.h"
 #include "nnslim/train.h"
 #include "opcheck.h"
+#include "kernels/kernels.h"
 
 /* ---- attributes for the one-node graphs ------------------------------- */
 
@@ -1065,6 +1066,13 @@ static void test_infer_fold_arch(const char *arch) {
     }
     CHECK_MSG(bn > 0 && folded == bn, "%s: %d of %d BatchNormalization nodes folded", arch, folded, bn);
     CHECK_MSG(acts > 0, "%s: no activation fused", arch);
+    int adds = 0, fused_adds = 0; /* resnet8: every block's Add fused into a Conv */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == NNS_OP_ADD) {
+            adds++;
+            fused_adds += ms[i] == 0.0;
+        }
+    if (strcmp(arch, "resnet8") == 0) CHECK_MSG(adds == 3 && fused_adds == 3, "resnet8: %d of %d Adds fused", fused_adds, adds);
     free(ms);
 out:
     nns_plan_free(p0);
@@ -1221,6 +1229,130 @@ static void test_infer_fold_silu(void) {
     nns_graph_free(g);
 }
 
+/* A Conv of c to c channels, k x k, padding k / 2, from x to y, its
+ * weight wn fresh random values. */
+static void res_conv(nns_graph *g, const char *wn, int c, int k, const char *x, const char *y, uint64_t *r) {
+    const int64_t wd[4] = {c, c, k, k};
+    nns_shape ws = nns_shape_make(4, wd);
+    float *w = malloc((size_t)nns_shape_numel(&ws) * sizeof(float));
+    if (!w) return;
+    for (int64_t i = 0; i < nns_shape_numel(&ws); i++) w[i] = 0.5f * nns_rng_uniform(r) - 0.25f;
+    nns_graph_add_param(g, wn, NNS_DTYPE_F32, &ws, w, 0, NULL);
+    free(w);
+    int node;
+    nns_graph_add_node(g, "Conv", y, 2, (const char *[]){x, wn}, 1, &y, &node);
+    if (k == 3) nns_graph_set_attr_ints(g, node, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+}
+
+/* Add(Conv3x3(x), x) -> Relu, then Add(Conv3x3(r), Conv1x1(r)) without
+ * activation (the later, 1x1 Conv takes it), then an Add of that Add,
+ * which stays unfused; c channels on side x side planes. */
+static nns_graph *res_graph(int c, int side, uint64_t *r) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    if (!g) return NULL;
+    const int64_t xd[4] = {-1, c, side, side};
+    nns_shape xs = nns_shape_make(4, xd);
+    nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    res_conv(g, "w1", c, 3, "x", "c1", r);
+    nns_graph_add_node(g, "Add", "add1", 2, (const char *[]){"c1", "x"}, 1, (const char *[]){"a1"}, NULL);
+    nns_graph_add_node(g, "Relu", "relu1", 1, (const char *[]){"a1"}, 1, (const char *[]){"r1"}, NULL);
+    res_conv(g, "w2", c, 3, "r1", "c2", r);
+    res_conv(g, "w3", c, 1, "r1", "c3", r);
+    nns_graph_add_node(g, "Add", "add2", 2, (const char *[]){"c2", "c3"}, 1, (const char *[]){"a2"}, NULL);
+    nns_graph_add_node(g, "Add", "add3", 2, (const char *[]){"a2", "r1"}, 1, (const char *[]){"y"}, NULL);
+    nns_graph_add_output(g, "y");
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    return g;
+}
+
+/* Residual Adds fused into a Conv (the plan's fold_residual_of) on every
+ * path that adds them: the same-size kernel (piece by piece), and for the
+ * 1x1 Conv im2col's GEMM of several images, a GEMM an image (6x6 and
+ * 10x10 planes), one image's GEMM split by rows (48 channels on 16x16),
+ * one image transposed; at batches 3 and 1, on every ISA level's kernel
+ * table (the scalar one: OpenBLAS, the sum after the whole output). The
+ * fused plan gives the unfused plan's outputs bit for bit, and skips the
+ * fused Adds and the Relu but not the Add of an Add. */
+static void test_infer_fold_residual(void) {
+    static const int cases[3][2] = {{8, 6}, {8, 10}, {48, 16}}; /* channels, side */
+    uint64_t r = 5;
+    for (int ci = 0; ci < 3; ci++) {
+        nns_graph *g = res_graph(cases[ci][0], cases[ci][1], &r);
+        for (int l = 0; g && l < NNS_ISA_COUNT; l++) {
+            if (!nns_isa_supported((nns_isa)l)) continue;
+            for (int batch = 3; batch >= 1; batch -= 2) {
+                nns_plan *p0 = NULL, *p1 = NULL;
+                const nns_kernels *k = nns_kernels_for_isa((nns_isa)l);
+                CHECK_OK(nns_plan_create_with_kernels(g, batch, 0, NULL, k, &p0));
+                CHECK_OK(nns_plan_create_with_kernels(g, batch, NNS_PLAN_INFER_FUSED, NULL, k, &p1));
+                double *ms = calloc((size_t)g->n_nodes, sizeof *ms);
+                if (p0 && p1 && ms) {
+                    nns_tv *x0 = nns_plan_input(p0, 0), *x1 = nns_plan_input(p1, 0);
+                    for (int64_t i = 0; i < nns_shape_numel(&x0->shape); i++)
+                        nns_tv_f32(x0)[i] = nns_tv_f32(x1)[i] = 2.0f * nns_rng_uniform(&r) - 1.0f;
+                    nns_plan_forward(p0, 0);
+                    nns_plan_forward_timed(p1, ms);
+                    const nns_tv *y0 = nns_plan_output(p0, 0), *y1 = nns_plan_output(p1, 0);
+                    CHECK_MSG(memcmp(y0->data, y1->data, (size_t)nns_shape_numel(&y0->shape) * sizeof(float)) == 0,
+                              "residual Adds, %d channels on %dx%d, %s, batch %d: fused and unfused outputs differ",
+                              cases[ci][0], cases[ci][1], cases[ci][1], nns_isa_name(k->isa), batch);
+                    static const char *const fused[] = {"add1", "relu1", "add2"};
+                    for (int i = 0; i < 3; i++) {
+                        const int n = nns_graph_find_node(g, fused[i]);
+                        CHECK_MSG(n >= 0 && ms[n] == 0.0, "%s batch %d: %s was not fused into a Conv", nns_isa_name(k->isa), batch,
+                                  fused[i]);
+                    }
+                    const int n3 = nns_graph_find_node(g, "add3");
+                    CHECK_MSG(n3 >= 0 && ms[n3] > 0.0, "an Add of an Add was fused");
+                }
+                free(ms);
+                nns_plan_free(p0);
+                nns_plan_free(p1);
+            }
+        }
+        nns_graph_free(g);
+    }
+}
+
+/* A residual whose shape follows the batch differently from its Conv's
+ * (the batch's mean, expanded to a fixed 2): fused in a plan made at
+ * batch 2, where the shapes agree; at batch 1 they do not, so
+ * nns_plan_set_batch refuses it, naming the Conv, and the plan still runs
+ * at batch 2. */
+static void test_infer_fold_residual_batch(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_graph_create(&g));
+    if (!g) return;
+    const int64_t xd[4] = {-1, 8, 6, 6}, sd[1] = {4}, sv[4] = {2, 8, 6, 6};
+    nns_shape xs = nns_shape_make(4, xd), ss = nns_shape_make(1, sd);
+    nns_graph_add_input(g, "x", NNS_DTYPE_F32, &xs, NULL);
+    nns_graph_add_param(g, "shape", NNS_DTYPE_S64, &ss, sv, 0, NULL);
+    uint64_t r = 9;
+    int node;
+    nns_graph_add_node(g, "ReduceMean", "mean", 1, (const char *[]){"x"}, 1, (const char *[]){"m"}, &node);
+    nns_graph_set_attr_ints(g, node, "axes", 1, (const int64_t[]){0});
+    nns_graph_add_node(g, "Expand", "expand", 2, (const char *[]){"m", "shape"}, 1, (const char *[]){"e"}, NULL);
+    res_conv(g, "w1", 8, 3, "x", "c1", &r); /* after e: e is ready when it runs */
+    nns_graph_add_node(g, "Add", "add", 2, (const char *[]){"c1", "e"}, 1, (const char *[]){"a"}, NULL);
+    nns_graph_add_node(g, "Relu", "relu", 1, (const char *[]){"a"}, 1, (const char *[]){"y"}, NULL);
+    nns_graph_add_output(g, "y");
+    CHECK_OK(nns_graph_finalize(g));
+    CHECK_OK(nns_graph_pack_params(g));
+    nns_plan *p = NULL;
+    CHECK_OK(nns_plan_create(g, 2, NNS_PLAN_INFER_FUSED, NULL, &p));
+    if (p) {
+        CHECK_MSG(!nns_plan_node_runs(p, nns_graph_find_node(g, "add")), "the Add was not fused at batch 2");
+        CHECK(nns_plan_set_batch(p, 1) != NNS_OK);
+        CHECK_MSG(strstr(nns_last_error(), "'c1'") != NULL, "message: %s", nns_last_error());
+        CHECK(nns_plan_batch(p) == 2);
+        nns_plan_forward(p, 0);
+    }
+    nns_plan_free(p);
+    nns_graph_free(g);
+}
+
 static void test_infer_fold(void) {
     test_infer_fold_act("vggsmall");
     test_infer_fold_act("resnet8");
@@ -1231,6 +1363,8 @@ static void test_infer_fold(void) {
     test_infer_fold_arch("mobilenet");
     test_infer_fold_output();
     test_infer_fold_silu();
+    test_infer_fold_residual();
+    test_infer_fold_residual_batch();
 }
 
 int main(void) {

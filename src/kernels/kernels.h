@@ -217,8 +217,9 @@ static inline int nns_f32_conv2d_fewch_fits(const nns_conv2d_geom *g, int c) {
  * ys), output positions [p0, p1) (row-major across the plane) of the m
  * planes y (oh*ow apart) of a dense convolution (one group) of c input
  * planes x (ih*iw apart): bias[f] (0 when bias is NULL)
- * plus the sum over taps and channels, clamped to [lo, hi] when clamp (a
- * fused Relu or Clip). wp holds the filters as nns_conv2d_same_pack lays
+ * plus the sum over taps and channels, plus r at y's place when r is not
+ * NULL (a fused residual Add: r has y's layout), clamped to [lo, hi] when
+ * clamp (a fused Relu or Clip). wp holds the filters as nns_conv2d_same_pack lays
  * them out. Only where nns_f32_conv2d_same_fits: stride 1, no dilation,
  * the output the input's size (kh - 1 rows and kw - 1 columns of padding
  * in all, split any way), windows of at most 7x7, planes of at most
@@ -237,7 +238,7 @@ static inline int nns_conv_same_block(int left) {
 void nns_conv2d_same_pack(int m, int c, int kk, const float *w, float *wp);
 typedef void nns_f32_conv2d_same_kernel(const nns_conv2d_geom *g, int c, int m, int n, int p0, int p1,
                                         const float *x, size_t xs, const float *wp, const float *bias, int clamp,
-                                        float lo, float hi, float *y, size_t ys);
+                                        float lo, float hi, float *y, size_t ys, const float *r);
 typedef nns_f32_conv2d_same_kernel *nns_f32_conv2d_same_fn;
 static inline int nns_f32_conv2d_same_fits(const nns_conv2d_geom *g) {
     return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->oh == g->ih && g->ow == g->iw && g->ih >= 1 &&

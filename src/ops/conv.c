@@ -565,15 +565,17 @@ static const float *conv_packed_wt(const nns_exec_node *e, const conv_dims *d) {
 }
 
 /* One image of a 1x1 layer, activated: the table's f32_gemm, or OpenBLAS
- * then the activation; then d->post, while the image is in cache. */
+ * then the activation; then the image's residual r (d->res, or NULL) and
+ * d->post, while the image is in cache. */
 static void conv_pw_image(const conv_dims *d, const nns_kernels *k, const float *x, const float *W, const float *B,
-                          float *y) {
+                          float *y, const float *r) {
     if (conv_own_gemm(k, (size_t)d->cg))
         nns_conv_pw_forward_own(d, k, x, W, B, y);
     else {
         nns_conv_pw_forward(d, x, W, B, y);
         nns_fuse_act_rows(y, (size_t)d->m * d->ohw, d->act, d->lo, d->hi);
     }
+    if (r) conv_res_rows(d, y, r, (size_t)d->m * d->ohw);
     conv_post_rows(k, d->post, y, (size_t)d->m * d->ohw);
 }
 
@@ -607,17 +609,22 @@ static void conv_forward(nns_exec_node *e) {
     d.hi = e->epi.hi;
     d.post = d.act == NNS_FUSE_ACT_SILU || d.act == NNS_FUSE_ACT_HARDSWISH ? d.act : NNS_FUSE_ACT_NONE;
     if (d.post) d.act = NNS_FUSE_ACT_NONE;
+    d.res = !e->training && e->epi.res ? nns_tv_cf32(e->epi.res) : NULL;
+    d.ract = d.res ? d.act : NNS_FUSE_ACT_NONE;
+    if (d.res) d.act = NNS_FUSE_ACT_NONE;
     conv_params p = *(const conv_params *)e->params;
     if (d.n < p.nthreads && 2.0 * (double)d.n * d.m * (double)d.ckg * (double)d.ohw < conv_par_min_flops())
         p.nthreads = 1;
     conv_forward_paths(e, &p, &d);
-    if (!d.post) return; /* none, or applied image by image */
+    if (!d.post && !d.res) return; /* none, or applied image by image */
     float *Y = nns_tv_f32(e->out[0]);
     const int64_t n = d.n * d.m * (int64_t)d.ohw, chunk = 16384, nch = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) num_threads(p.nthreads) if (n > NNS_OMP_MIN_ELEMS / 2)
     for (int64_t c = 0; c < nch; c++) {
         const int64_t a = c * chunk;
-        conv_post_rows(e->kern, d.post, Y + a, (size_t)(n - a < chunk ? n - a : chunk));
+        const size_t len = (size_t)(n - a < chunk ? n - a : chunk);
+        if (d.res) conv_res_rows(&d, Y + a, d.res + a, len);
+        conv_post_rows(e->kern, d.post, Y + a, len);
     }
 }
 
@@ -688,8 +695,8 @@ static same_part conv_same_part(const conv_dims *d, int t, int nt) {
     return s;
 }
 
-/* conv_is_same's forward, split by conv_same_part; a Relu or Clip in the
- * kernel, d->post after it on what the thread wrote. At stride 2 each
+/* conv_is_same's forward, split by conv_same_part; d->res and a Relu or
+ * Clip in the kernel, d->post after it on what the thread wrote. At stride 2 each
  * thread splits its images (f32_conv2d_s2_split) into its im2col columns'
  * space, as many at a time as fit, then runs f32_conv2d_s2 on them. */
 static void conv_same_forward(const conv_params *p, const conv_dims *d, const nns_kernels *k, const float *X,
@@ -698,7 +705,12 @@ static void conv_same_forward(const conv_params *p, const conv_dims *d, const nn
     const size_t xs = (size_t)d->c * d->ihw, ys = (size_t)d->m * d->ohw;
     const size_t ss = s2 ? nns_conv2d_s2_floats(&d->g, d->c) : xs;
     const int64_t cap = s2 ? (int64_t)(d->ckg * d->ib * d->ohw / ss) : d->n;
-    const conv_direct c = conv_direct_make(p, d);
+    conv_direct c = conv_direct_make(p, d);
+    if (d->res) { /* the residual's clamp, after the sum, in the kernel */
+        c.clamp = d->ract == NNS_FUSE_ACT_RELU || d->ract == NNS_FUSE_ACT_CLIP;
+        c.lo = d->ract == NNS_FUSE_ACT_CLIP ? d->lo : 0.0f;
+        c.hi = d->ract == NNS_FUSE_ACT_CLIP ? d->hi : INFINITY;
+    }
 #pragma omp parallel num_threads(c.team)
     {
         const int t = omp_get_thread_num();
@@ -708,12 +720,13 @@ static void conv_same_forward(const conv_params *p, const conv_dims *d, const nn
         for (int64_t i = s.i0; i < s.i1 && s.p1 > s.p0 && s.f1 > s.f0; i += cap) {
             const int nb = (int)(s.i1 - i < cap ? s.i1 - i : cap);
             float *y = Y + (size_t)i * ys + (size_t)s.f0 * d->ohw;
+            const float *r = conv_res_at(d, (size_t)i * ys + (size_t)s.f0 * d->ohw);
             for (int j = 0; s2 && j < nb; j++) k->f32_conv2d_s2_split(&d->g, d->c, X + (size_t)(i + j) * xs, buf + j * ss);
             if (s2)
-                k->f32_conv2d_s2(&d->g, d->c, s.f1 - s.f0, nb, s.p0, s.p1, buf, ss, wp, b, c.clamp, c.lo, c.hi, y, ys);
+                k->f32_conv2d_s2(&d->g, d->c, s.f1 - s.f0, nb, s.p0, s.p1, buf, ss, wp, b, c.clamp, c.lo, c.hi, y, ys, r);
             else
                 k->f32_conv2d_same(&d->g, d->c, s.f1 - s.f0, nb, s.p0, s.p1, X + (size_t)i * xs, xs, wp, b, c.clamp,
-                                   c.lo, c.hi, y, ys);
+                                   c.lo, c.hi, y, ys, r);
             for (int j = 0; d->post && j < nb; j++)
                 for (int f = s.f0; f < s.f1; f++)
                     conv_post_rows(k, d->post, Y + (size_t)(i + j) * ys + (size_t)f * d->ohw + s.p0, s.p1 - s.p0);
@@ -745,6 +758,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     const float *Ws = conv_packed_same(e, &d);
     if (Ws) {
         conv_same_forward(p, &d, k, X, Ws, B, Y, work, &ws);
+        dp->res = NULL; /* added by the kernel */
         return;
     }
     if (d.algo == CONV_ALGO_DW) {
@@ -777,6 +791,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
         }
         return;
     }
+    dp->res = NULL; /* the GEMM paths below add it as their outputs come out */
     const float *WT = conv_packed_wt(e, &d);
     if (WT && (d.algo == CONV_ALGO_IM2COL || d.algo == CONV_ALGO_1X1)) {
         nns_conv_own_forward_t(&d, k, X, WT, B, Y, work, &ws, p->nthreads);
@@ -793,7 +808,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     if (team == 1) {
         if (d.algo == CONV_ALGO_IM2COL) nns_conv_im2col_forward(&d, k, X, W, B, Y, work, &ws, 0, d.n);
         else
-            for (int64_t i = 0; i < d.n; i++) conv_pw_image(&d, k, X + i * xs, W, B, Y + i * ys);
+            for (int64_t i = 0; i < d.n; i++) conv_pw_image(&d, k, X + i * xs, W, B, Y + i * ys, conv_res_at(&d, i * ys));
         return;
     }
 #pragma omp parallel num_threads(team)
@@ -803,7 +818,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
         if (d.algo == CONV_ALGO_IM2COL)
             nns_conv_im2col_forward(&d, k, X, W, B, Y, work + (size_t)t * ws.per_thread, &ws, i0, i1);
         else
-            for (int64_t i = i0; i < i1; i++) conv_pw_image(&d, k, X + i * xs, W, B, Y + i * ys);
+            for (int64_t i = i0; i < i1; i++) conv_pw_image(&d, k, X + i * xs, W, B, Y + i * ys, conv_res_at(&d, i * ys));
     }
 }
 

@@ -33,6 +33,7 @@ static void im2col_forward_own(const conv_dims *d, const nns_kernels *k, const f
                     memcpy(Y + (size_t)(n0 + j) * ys + (size_t)(g * d->mg + m) * d->ohw,
                            yb + (size_t)m * ldc + (size_t)j * d->ohw, d->ohw * sizeof(float));
         }
+        if (d->res) conv_res_rows(d, Y + (size_t)n0 * ys, d->res + (size_t)n0 * ys, (size_t)nb * ys);
     }
 }
 
@@ -69,6 +70,8 @@ void nns_conv_own_forward_rows(const conv_dims *d, const nns_kernels *k, const f
             if (m1 > m0)
                 k->f32_gemm(m1 - m0, (int)d->ohw, (int)kd, W + r0 * kd, kd, xg, ldx, B ? B + r0 : NULL,
                             y + r0 * d->ohw, d->ohw, d->act, d->lo, d->hi);
+            if (m1 > m0 && d->res) /* one image: d->res is its own */
+                conv_res_rows(d, y + r0 * d->ohw, d->res + r0 * d->ohw, (size_t)(m1 - m0) * d->ohw);
             if (im2col && g + 1 < d->group) {
 #pragma omp barrier
             }
@@ -128,6 +131,8 @@ void nns_conv_own_forward_t(const conv_dims *d, const nns_kernels *k, const floa
                 for (int j = 0; j < q; j++)
                     y[(size_t)c * q + j] = nns_fuse_act_apply(yt[(size_t)j * m + c] + b, d->act, d->lo, d->hi);
             }
+            if (d->res && j1 > j0) /* one image: d->res is its own */
+                conv_res_rows(d, y + (size_t)j0 * q, d->res + (size_t)j0 * q, (size_t)(j1 - j0) * q);
         }
     }
 }
@@ -175,6 +180,7 @@ void nns_conv_im2col_forward(const conv_dims *d, const nns_kernels *k, const flo
                     }
                 }
         }
+        if (d->res) conv_res_rows(d, Y + (size_t)n0 * ys, d->res + (size_t)n0 * ys, (size_t)nb * ys);
     }
 }
 

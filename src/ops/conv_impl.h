@@ -47,6 +47,14 @@ typedef struct conv_dims {
      * clears it in conv_forward's copy (conv_forward_paths); else
      * conv_forward applies it to the whole output after the path. */
     int post;
+    /* forward: a residual of the output's shape added before ract, the
+     * clamp that then applies (a fused Add and its Relu / Clip, with act
+     * NONE and lo, hi its bounds), or NULL. conv_same_forward adds it per
+     * piece while the piece is in cache and clears it in conv_forward's
+     * copy; else conv_forward adds it over the whole output after the
+     * path. Never with post (a SiLU or HardSwish output feeds no Add). */
+    const float *res;
+    int ract;
 } conv_dims;
 
 /* Workspace layout, in floats (every part 16-float aligned): per-thread
@@ -84,6 +92,17 @@ static inline void conv_post_rows(const nns_kernels *k, int post, float *y, size
     else if (post)
         nns_fuse_act_rows(y, n, post, 0.0f, 0.0f);
 }
+
+/* n floats of the output y: y + r (d->res at the same offset), then
+ * d->ract. */
+static inline void conv_res_rows(const conv_dims *d, float *y, const float *r, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] += r[i];
+    nns_fuse_act_rows(y, n, d->ract, d->lo, d->hi);
+}
+
+/* d->res at offset off of the output, or NULL. */
+static inline const float *conv_res_at(const conv_dims *d, size_t off) { return d->res ? d->res + off : NULL; }
 
 /* Threads for the depthwise kernels, over `items` planes or channels. */
 static inline int conv_dw_team(const conv_params *p, const conv_dims *d, int64_t items) {

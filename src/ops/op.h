@@ -93,6 +93,12 @@ typedef struct nns_exec_node {
          * demand); its backward reads out->grad. Bit-identical to the
          * unfused pair. NULL: output 0. */
         nns_tv *out;
+        /* Inference plans made with NNS_PLAN_INFER_FUSED: a Conv whose
+         * output (after a folded BN, with no activation) only an Add
+         * reads, of two operands of one shape, adds this, the Add's other
+         * operand, before the clamp (then the Add's Relu / Clip); the Add
+         * is skipped and its output shares the Conv's buffer. NULL: none. */
+        const nns_tv *res;
         /* Later: requantization of an int8 output. */
     } epi;
     /* Constant data made from the node's constant inputs when the plan was

@@ -173,6 +173,7 @@ typedef struct plan_build {
     int *alias;                /* per value: shares this value's buffer (inference fold) */
     int *fold_bn, *fold_act;   /* per node: Conv -> folded BN / fused activation node, or -1 */
     int *fold_sig;             /* per node: a SiLU's Sigmoid (fold_act is its Mul), or -1 */
+    int *fold_res, *res_val;   /* per node: Conv -> fused residual Add node, and its other operand, or -1 */
     int *sub_of;               /* per value: -1; a Concat output whose slice it is (-2: such a host) */
     size_t *sub_off;           /* per value with sub_of >= 0: its byte offset in the host */
     size_t *val_off, *grad_off;
@@ -188,6 +189,8 @@ static void plan_build_free(plan_build *b) {
     free(b->fold_bn);
     free(b->fold_act);
     free(b->fold_sig);
+    free(b->fold_res);
+    free(b->res_val);
     free(b->sub_of);
     free(b->sub_off);
     free(b->val_off);
@@ -216,15 +219,17 @@ static nns_status plan_alloc(nns_plan *p, plan_build *b) {
     b->fold_bn = malloc(nn * sizeof(int));
     b->fold_act = malloc(nn * sizeof(int));
     b->fold_sig = malloc(nn * sizeof(int));
+    b->fold_res = malloc(nn * sizeof(int));
+    b->res_val = malloc(nn * sizeof(int));
     b->sub_of = malloc(nv * sizeof(int));
     b->sub_off = calloc(nv, sizeof(size_t));
     if (!p->tv || !p->ex || !p->node_params || !p->ow_node || !p->ow_slot || !p->skip || !p->fused_by ||
         !p->fused_act || !p->unfused || !b->state_sz || !b->val_off || !b->grad_off || !b->last_use || !b->n_uses ||
-        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act || !b->fold_sig || !b->sub_of || !b->sub_off)
+        !b->needs_grad || !b->alias || !b->fold_bn || !b->fold_act || !b->fold_sig || !b->fold_res || !b->res_val || !b->sub_of || !b->sub_off)
         return nns_error(NNS_STATUS_NOMEM, "out of memory creating a plan");
     for (int v = 0; v < b->nv; v++)
         b->alias[v] = b->sub_of[v] = p->fused_by[v] = p->fused_act[v] = p->ow_node[v] = p->ow_slot[v] = -1;
-    for (int i = 0; i < b->nn; i++) b->fold_bn[i] = b->fold_act[i] = b->fold_sig[i] = -1;
+    for (int i = 0; i < b->nn; i++) b->fold_bn[i] = b->fold_act[i] = b->fold_sig[i] = b->fold_res[i] = b->res_val[i] = -1;
     return NNS_OK;
 }
 
@@ -365,6 +370,65 @@ static int fold_silu_of(const nns_graph *g, plan_build *b, int i, int z) {
     return 1;
 }
 
+/* The Conv whose output, with no activation after it, is value z (its
+ * own, or that of the BatchNormalization folded into it), or -1. */
+static int conv_making(const nns_graph *g, const plan_build *b, int z) {
+    int i = g->values[z].producer;
+    if (i >= 0 && g->nodes[i].op != NNS_OP_CONV) { /* a BN folded into the Conv that made its input */
+        const int x = g->nodes[i].n_in > 0 ? g->nodes[i].in[0] : -1, j = x >= 0 ? g->values[x].producer : -1;
+        i = j >= 0 && b->fold_bn[j] == i ? j : -1;
+    }
+    if (i < 0 || g->nodes[i].op != NNS_OP_CONV || b->fold_act[i] >= 0 || b->fold_sig[i] >= 0 || b->fold_res[i] >= 0)
+        return -1;
+    return i;
+}
+
+static int same_shape(const nns_shape *a, const nns_shape *c) {
+    if (a->ndim != c->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->dims[d] != c->dims[d]) return 0;
+    return 1;
+}
+
+/* Inference fold: Add node k of two float values of its output's shape,
+ * one of them (z) a Conv's output without activation (conv_making), read
+ * by nothing else, the other (s) ready before that Conv runs (made by an
+ * earlier node, or a graph input). The Conv adds s as it writes its
+ * output (nns_epilogue.res), takes the Add's Relu / Clip, and the Add is
+ * skipped, its output sharing the Conv's buffer. Where both operands
+ * qualify, the Conv that runs later takes it (torchvision's ResNets run
+ * the shortcut's Conv after the block's second). */
+static void fold_residual_of(nns_plan *p, plan_build *b, int k) {
+    const nns_graph *g = p->g;
+    const nns_node *n = &g->nodes[k];
+    if (n->op != NNS_OP_ADD || n->n_in != 2 || n->n_out != 1 || n->in[0] < 0 || n->in[1] < 0 ||
+        n->in[0] == n->in[1] || g->values[n->out[0]].kind != NNS_VALUE_KIND_ACT || b->last_use[n->out[0]] == b->nn)
+        return;
+    int best = -1, bq = 0;
+    for (int q = 0; q < 2; q++) {
+        const int z = n->in[q], s = n->in[1 - q], i = conv_making(g, b, z);
+        const nns_value *sv = &g->values[s];
+        if (i < 0 || b->n_uses[z] != 1 || sv->dtype != NNS_DTYPE_F32 ||
+            (sv->kind != NNS_VALUE_KIND_ACT && sv->kind != NNS_VALUE_KIND_INPUT) || sv->producer >= i ||
+            !same_shape(&p->tv[z].shape, &p->tv[s].shape) || !same_shape(&p->tv[z].shape, &p->tv[n->out[0]].shape))
+            continue;
+        if (i > best) {
+            best = i;
+            bq = q;
+        }
+    }
+    if (best < 0) return;
+    b->fold_res[best] = k;
+    b->res_val[best] = n->in[1 - bq];
+    int root = n->in[bq]; /* every alias names its chain's root (a folded BN's output names its Conv's) */
+    while (b->alias[root] >= 0) root = b->alias[root];
+    b->alias[n->out[0]] = root;
+    for (int v = 0; v < b->nv; v++) /* the Add's fused Relu / Clip */
+        if (b->alias[v] == n->out[0]) b->alias[v] = root;
+    b->fold_act[best] = b->fold_act[k]; /* the Add's Relu / Clip, or none */
+    b->fold_act[k] = -1;
+}
+
 /* Inference fold (NNS_PLAN_INFER_FUSED): Conv with constant weights ->
  * BatchNormalization with constant statistics [-> Relu / Clip], or Conv ->
  * Relu / Clip (a model whose BatchNormalization was folded on export or by
@@ -401,6 +465,7 @@ static void plan_fold_conv_bn(nns_plan *p, plan_build *b) {
         const int k = next_consumer(g, j, z2);
         if (k >= 0) fold_act_of(g, b, i, z2, k);
     }
+    for (int k = 0; b->fold && k < b->nn; k++) fold_residual_of(p, b, k);
     for (int v = 0; v < b->nv; v++)
         if (b->alias[v] >= 0 && b->last_use[v] > b->last_use[b->alias[v]]) b->last_use[b->alias[v]] = b->last_use[v];
 }
@@ -646,6 +711,10 @@ static void plan_bind_fusions(nns_plan *p, const plan_build *b) {
         }
         if (b->fold_act[i] >= 0) set_fused_act(p, e, b->fold_act[i]);
         if (b->fold_sig[i] >= 0) p->skip[b->fold_sig[i]] = 1;
+        if (b->fold_res[i] >= 0) {
+            e->epi.res = &p->tv[b->res_val[i]];
+            p->skip[b->fold_res[i]] = 1;
+        }
     }
 }
 
@@ -743,12 +812,27 @@ nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int tra
     return NNS_OK;
 }
 
+/* A residual fused at the plan's batch (fold_residual_of) still has its
+ * Conv's output shape at this one. */
+static nns_status check_residuals(const nns_plan *p, int64_t n) {
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        const nns_exec_node *e = &p->ex[i];
+        if (e->epi.res && !same_shape(&e->epi.res->shape, &e->out[0]->shape))
+            return nns_error(NNS_STATUS_UNSUPPORTED,
+                             "node '%s': the Add fused into it has operands of two shapes at batch %lld; make the "
+                             "plan at that batch",
+                             e->node->name, (long long)n);
+    }
+    return NNS_OK;
+}
+
 nns_status nns_plan_set_batch(nns_plan *p, int64_t n) {
     if (n < 1 || n > p->max_batch)
         return nns_error(NNS_STATUS_INVALID_ARG, "batch %lld is outside the plan's 1..%lld", (long long)n, (long long)p->max_batch);
     if (n == p->batch) return NNS_OK;
     nns_status st = set_input_shapes(p, n);
     if (!st) st = infer_all(p);
+    if (!st) st = check_residuals(p, n);
     if (!st) {
         p->batch = n;
         return st;

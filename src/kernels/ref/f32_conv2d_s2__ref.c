@@ -29,7 +29,7 @@ static float packed_w(const float *wp, int m, int c, int kk, int f, int cc, int 
 
 /* One image, from its phase planes s. */
 static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const float *s, const float *wp,
-                  const float *bias, int clamp, float lo, float hi, float *y) {
+                  const float *bias, int clamp, float lo, float hi, float *y, const float *r) {
     const int ph = (g->ih + 1) / 2, kk = g->kh * g->kw;
     const size_t ps = (size_t)ph * g->ow, ohw = (size_t)g->oh * g->ow;
     for (int f = 0; f < m; f++)
@@ -47,12 +47,15 @@ static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const 
                                s[((size_t)(a * 2 + b) * c + cc) * ps + (size_t)r * g->ow + q];
                 }
             }
+            if (r) acc += r[f * ohw + (size_t)p];
             if (clamp) acc = acc > lo ? (acc < hi ? acc : hi) : lo;
             y[f * ohw + (size_t)p] = acc;
         }
 }
 
 void nns_f32_conv2d_s2__ref(const nns_conv2d_geom *g, int c, int m, int n, int p0, int p1, const float *x, size_t xs,
-                            const float *wp, const float *bias, int clamp, float lo, float hi, float *y, size_t ys) {
-    for (int i = 0; i < n; i++) image(g, c, m, p0, p1, x + (size_t)i * xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys);
+                            const float *wp, const float *bias, int clamp, float lo, float hi, float *y, size_t ys,
+                            const float *r) {
+    for (int i = 0; i < n; i++)
+        image(g, c, m, p0, p1, x + (size_t)i * xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys, r ? r + (size_t)i * ys : NULL);
 }

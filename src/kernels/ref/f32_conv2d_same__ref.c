@@ -26,7 +26,7 @@ static float packed_w(const float *wp, int m, int c, int kk, int f, int cc, int 
 
 /* One image. */
 static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const float *x, const float *wp,
-                  const float *bias, int clamp, float lo, float hi, float *y) {
+                  const float *bias, int clamp, float lo, float hi, float *y, const float *r) {
     const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
     const int kk = g->kh * g->kw;
     for (int f = 0; f < m; f++)
@@ -44,6 +44,7 @@ static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const 
                                x[cc * ihw + (size_t)iy * g->iw + ix];
                 }
             }
+            if (r) acc += r[f * ohw + (size_t)p];
             if (clamp) acc = acc > lo ? (acc < hi ? acc : hi) : lo;
             y[f * ohw + (size_t)p] = acc;
         }
@@ -51,6 +52,7 @@ static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const 
 
 void nns_f32_conv2d_same__ref(const nns_conv2d_geom *g, int c, int m, int n, int p0, int p1, const float *x,
                               size_t xs, const float *wp, const float *bias, int clamp, float lo, float hi, float *y,
-                              size_t ys) {
-    for (int i = 0; i < n; i++) image(g, c, m, p0, p1, x + (size_t)i * xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys);
+                              size_t ys, const float *r) {
+    for (int i = 0; i < n; i++)
+        image(g, c, m, p0, p1, x + (size_t)i * xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys, r ? r + (size_t)i * ys : NULL);
 }

@@ -14,8 +14,8 @@
  * vector's inputs once and adds them times each filter's weight, one
  * broadcast from memory for both vectors (nns_conv2d_same_pack lays a
  * block's weights out tap by tap, channel by channel, so one pointer walks
- * them). The accumulators are clamped when asked and stored under the
- * range's mask. Filters go in blocks of 12, 8, 4, 2 and 1. A range of one
+ * them). The accumulators take the residual when there is one, are
+ * clamped when asked and stored under the range's mask. Filters go in blocks of 12, 8, 4, 2 and 1. A range of one
  * vector (a 3x3 or 4x4 plane) pairs it with the next image's, at the same
  * lanes. The taps that reach the input are listed per pair first (offset,
  * weights, masks), which keeps the inner loop's state small enough that
@@ -75,12 +75,13 @@ CT_INLINE int ct_pair_taps(int c, int v, int pair, const cs_masks *mk, cs_tap *t
     return n;
 }
 
-/* Filters [0, MB) of a block (bias and y at its first filter, wb its packed
- * weights) over vector v of the masks' range, at position q0, and (PB 2)
- * a second vector dx floats further in x and dy in y, under out1. */
+/* Filters [0, MB) of a block (bias, y and r at its first filter, wb its
+ * packed weights) over vector v of the masks' range, at position q0, and
+ * (PB 2) a second vector dx floats further in x and dy in y and r, under
+ * out1. r: a residual added before the clamp, or NULL. */
 CT_INLINE void ct_vectors(const int MB, const int PB, int c, int v, int q0, int pair, const float *x, ptrdiff_t dx,
                           const float *wb, const float *bias, int clamp, float lo, float hi, float *y, ptrdiff_t dy,
-                          __mmask16 out1, const cs_masks *mk) {
+                          const float *r, __mmask16 out1, const cs_masks *mk) {
     const size_t cs = mk->cs, ohw = mk->ohw;
     cs_tap tp[CT_TAPS * CT_TAPS];
     const int nt = ct_pair_taps(c, v, pair, mk, tp);
@@ -104,6 +105,14 @@ CT_INLINE void ct_vectors(const int MB, const int PB, int c, int v, int q0, int 
     }
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     y += q0;
+    if (r) {
+        r += q0;
+#pragma GCC unroll 12
+        for (int f = 0; f < MB; f++) {
+            a0[f] = _mm512_add_ps(a0[f], _mm512_maskz_loadu_ps(mk->out[v], r + f * ohw));
+            if (PB == 2) a1[f] = _mm512_add_ps(a1[f], _mm512_maskz_loadu_ps(out1, r + f * ohw + dy));
+        }
+    }
 #pragma GCC unroll 12
     for (int f = 0; f < MB; f++) {
         if (clamp) a0[f] = _mm512_min_ps(_mm512_max_ps(a0[f], vlo), vhi);
@@ -119,36 +128,38 @@ CT_INLINE void ct_vectors(const int MB, const int PB, int c, int v, int q0, int 
  * over the one vector of this image and the next's. */
 #define CT_BLOCK_FN(MB)                                                                                             \
     static void ct_block_##MB(int c, int v0, int nv, const float *x, size_t xs, const float *wb, const float *bias, \
-                              int clamp, float lo, float hi, float *y, size_t ys, int two_images,                  \
+                              int clamp, float lo, float hi, float *y, size_t ys, const float *r, int two_images,  \
                               const cs_masks *mk) {                                                                \
         if (two_images) {                                                                                           \
             ct_vectors(MB, 2, c, 0, v0 * 16, CT_PAIR_IMAGE, x, (ptrdiff_t)xs, wb, bias, clamp, lo, hi, y,          \
-                       (ptrdiff_t)ys, mk->out[0], mk);                                                              \
+                       (ptrdiff_t)ys, r, mk->out[0], mk);                                                           \
             return;                                                                                                 \
         }                                                                                                           \
         int v = 0;                                                                                                  \
         for (; v + 2 <= nv; v += 2)                                                                                 \
-            ct_vectors(MB, 2, c, v, (v0 + v) * 16, CT_PAIR_NEXT, x, 16, wb, bias, clamp, lo, hi, y, 16,            \
+            ct_vectors(MB, 2, c, v, (v0 + v) * 16, CT_PAIR_NEXT, x, 16, wb, bias, clamp, lo, hi, y, 16, r,         \
                        mk->out[v + 1], mk);                                                                         \
         if (v < nv)                                                                                                 \
-            ct_vectors(MB, 1, c, v, (v0 + v) * 16, CT_PAIR_NONE, x, 0, wb, bias, clamp, lo, hi, y, 0, 0, mk);      \
+            ct_vectors(MB, 1, c, v, (v0 + v) * 16, CT_PAIR_NONE, x, 0, wb, bias, clamp, lo, hi, y, 0, r, 0, mk);   \
     }
 CT_BLOCK_FN(1) CT_BLOCK_FN(2) CT_BLOCK_FN(4) CT_BLOCK_FN(8) CT_BLOCK_FN(12)
 #undef CT_BLOCK_FN
 
 /* All m filters, block by block, for one image (or two: two_images). */
 static void ct_filters(int c, int m, int v0, int nv, const float *x, size_t xs, const float *wp, const float *bias,
-                       int clamp, float lo, float hi, float *y, size_t ys, int two_images, const cs_masks *mk) {
+                       int clamp, float lo, float hi, float *y, size_t ys, const float *r, int two_images,
+                       const cs_masks *mk) {
     const size_t ckk = (size_t)c * mk->kh * mk->kw;
     for (int f0 = 0; f0 < m;) {
         const int mb = nns_conv_same_block(m - f0);
         const float *wb = wp + (size_t)f0 * ckk, *bb = bias ? bias + f0 : NULL;
         float *yb = y + (size_t)f0 * mk->ohw;
-        if (mb == 12) ct_block_12(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, two_images, mk);
-        else if (mb == 8) ct_block_8(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, two_images, mk);
-        else if (mb == 4) ct_block_4(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, two_images, mk);
-        else if (mb == 2) ct_block_2(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, two_images, mk);
-        else ct_block_1(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, two_images, mk);
+        const float *rb = r ? r + (size_t)f0 * mk->ohw : NULL;
+        if (mb == 12) ct_block_12(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, rb, two_images, mk);
+        else if (mb == 8) ct_block_8(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, rb, two_images, mk);
+        else if (mb == 4) ct_block_4(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, rb, two_images, mk);
+        else if (mb == 2) ct_block_2(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, rb, two_images, mk);
+        else ct_block_1(c, v0, nv, x, xs, wb, bb, clamp, lo, hi, yb, ys, rb, two_images, mk);
         f0 += mb;
     }
 }
@@ -157,12 +168,15 @@ static void ct_filters(int c, int m, int v0, int nv, const float *x, size_t xs, 
  * of one vector takes two images at a time (a 3x3 plane alone would leave
  * each weight's broadcast one FMA). */
 static void ct_images(int c, int m, int n, int v0, int nv, const float *x, size_t xs, const float *wp,
-                      const float *bias, int clamp, float lo, float hi, float *y, size_t ys, const cs_masks *mk) {
+                      const float *bias, int clamp, float lo, float hi, float *y, size_t ys, const float *r,
+                      const cs_masks *mk) {
     int i = 0;
     for (; nv == 1 && i + 2 <= n; i += 2)
-        ct_filters(c, m, v0, nv, x + (size_t)i * xs, xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys, ys, 1, mk);
+        ct_filters(c, m, v0, nv, x + (size_t)i * xs, xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys, ys,
+                   r ? r + (size_t)i * ys : NULL, 1, mk);
     for (; i < n; i++)
-        ct_filters(c, m, v0, nv, x + (size_t)i * xs, xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys, ys, 0, mk);
+        ct_filters(c, m, v0, nv, x + (size_t)i * xs, xs, wp, bias, clamp, lo, hi, y + (size_t)i * ys, ys,
+                   r ? r + (size_t)i * ys : NULL, 0, mk);
 }
 
 #endif

@@ -46,15 +46,14 @@ static void make_masks(const nns_conv2d_geom *g, int c, int v0, int v1, int p1, 
 /* Positions [p0, p1) with p0 a multiple of 16 (as the op splits them), or
  * the reference where it is not. */
 void nns_f32_conv2d_s2__avx512(const nns_conv2d_geom *g, int c, int m, int n, int p0, int p1, const float *x,
-                               size_t xs, const float *wp, const float *bias, int clamp, float lo, float hi, float *y,
-                               size_t ys) {
+                               size_t xs, const float *wp, const float *bias, int clamp, float lo, float hi, float *y, size_t ys, const float *r) {
     if (p0 % 16) {
-        nns_f32_conv2d_s2__ref(g, c, m, n, p0, p1, x, xs, wp, bias, clamp, lo, hi, y, ys);
+        nns_f32_conv2d_s2__ref(g, c, m, n, p0, p1, x, xs, wp, bias, clamp, lo, hi, y, ys, r);
         return;
     }
     if (p1 <= p0) return;
     cs_masks mk;
     const int v0 = p0 / 16, v1 = (p1 + 15) / 16;
     make_masks(g, c, v0, v1, p1, &mk);
-    ct_images(c, m, n, v0, v1 - v0, x, xs, wp, bias, clamp, lo, hi, y, ys, &mk);
+    ct_images(c, m, n, v0, v1 - v0, x, xs, wp, bias, clamp, lo, hi, y, ys, r, &mk);
 }
