@@ -248,6 +248,9 @@ static void test_conv(void) {
         {"s2 c6 odd", 3, 6, 9, 7, 14, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 5, 4},
         {"s2 c8 m30 n1", 1, 8, 8, 8, 30, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 4, 4},
         {"s2 5x5 pad2", 2, 5, 11, 11, 7, 5, 5, 2, 2, 1, 1, {2, 2, 2, 2}, 1, 0, NULL, 2, 2, 6, 6},
+        /* 1x1 on the direct kernels: one image of a 4x4 plane, filters split; stride 2 */
+        {"1x1 same 4x4 n1", 1, 20, 4, 4, 30, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 4, 4},
+        {"1x1 s2", 3, 6, 9, 8, 10, 1, 1, 2, 2, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 5, 4},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }
