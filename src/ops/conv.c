@@ -130,6 +130,17 @@ void nns_conv_im2col_batch(conv_dims *d) {
     d->ib = (int)ib;
 }
 
+/* Winograd's 2x2 tiles cover at most 1.5 times the output: a 3x3 plane
+ * (4 tiles for 9 outputs: 1.78) goes to im2col, whose GEMM of many images'
+ * columns wastes nothing. 2 threads, AVX-512, batch 64, builds
+ * alternating: SqueezeNet 1.05-1.16x (its two 64 -> 256 layers on 3x3);
+ * 4x4 planes (GoogLeNet, ResNet-18) were 0.89x on im2col, and 7x7 ones
+ * (1.31: resnet8's 64 -> 64) 0.86x. */
+static int conv_wino_fills(const nns_conv2d_geom *g) {
+    const int64_t tiled = (int64_t)((g->oh + 1) / 2 * 2) * ((g->ow + 1) / 2 * 2);
+    return 2 * tiled <= 3 * (int64_t)g->oh * g->ow;
+}
+
 static nns_status conv_dims_make(const nns_node *node, const conv_params *p, const nns_shape *x,
                                  const nns_shape *w, conv_dims *d) {
     int64_t C = x->dims[1], M = w->dims[0], G = p->group;
@@ -156,7 +167,7 @@ static nns_status conv_dims_make(const nns_node *node, const conv_params *p, con
              g->oh == g->ih && g->ow == g->iw && (d->n <= 1 || d->ohw >= CONV_1X1_MIN_PIXELS))
         d->algo = CONV_ALGO_1X1;
     else if (g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && G == 1 &&
-             C >= CONV_WINO_MIN_C && M >= CONV_WINO_MIN_M &&
+             C >= CONV_WINO_MIN_C && M >= CONV_WINO_MIN_M && conv_wino_fills(g) &&
              d->n * (int64_t)((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= nns_conv_wino_min_tiles_get())
         d->algo = CONV_ALGO_WINO;
     else
