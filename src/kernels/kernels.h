@@ -236,6 +236,8 @@ static inline int nns_conv_same_block(int left) {
 /* w [m][c][kh*kw] into wp (m*c*kk floats): the block of filters from f0
  * (nns_conv_same_block(m - f0) of them) at wp + f0*c*kk, [tap][c][filter]. */
 void nns_conv2d_same_pack(int m, int c, int kk, const float *w, float *wp);
+/* Filter f's weight for channel cc, tap t, in that layout (references). */
+float nns_conv2d_same_packed_w(const float *wp, int m, int c, int kk, int f, int cc, int t);
 typedef void nns_f32_conv2d_same_kernel(const nns_conv2d_geom *g, int c, int m, int n, int p0, int p1,
                                         const float *x, size_t xs, const float *wp, const float *bias, int clamp,
                                         float lo, float hi, float *y, size_t ys, const float *r);

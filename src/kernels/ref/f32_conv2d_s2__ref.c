@@ -17,16 +17,6 @@ void nns_f32_conv2d_s2_split__ref(const nns_conv2d_geom *g, int c, const float *
                     }
 }
 
-/* Filter f's weight for channel cc, tap t, in the packed layout. */
-static float packed_w(const float *wp, int m, int c, int kk, int f, int cc, int t) {
-    int f0 = 0, mb = nns_conv_same_block(m);
-    while (f >= f0 + mb) {
-        f0 += mb;
-        mb = nns_conv_same_block(m - f0);
-    }
-    return wp[(size_t)f0 * c * kk + ((size_t)t * c + cc) * mb + (f - f0)];
-}
-
 /* One image, from its phase planes s. */
 static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const float *s, const float *wp,
                   const float *bias, int clamp, float lo, float hi, float *y, const float *r) {
@@ -43,7 +33,7 @@ static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const 
                     const int b = nns_conv2d_s2_phase(j, g->pl), q = ox + nns_conv2d_s2_d(j, g->pl);
                     if (q < 0 || q >= (g->iw - b + 1) / 2) continue;
                     for (int cc = 0; cc < c; cc++)
-                        acc += packed_w(wp, m, c, kk, f, cc, i * g->kw + j) *
+                        acc += nns_conv2d_same_packed_w(wp, m, c, kk, f, cc, i * g->kw + j) *
                                s[((size_t)(a * 2 + b) * c + cc) * ps + (size_t)r * g->ow + q];
                 }
             }

@@ -14,8 +14,7 @@ void nns_conv2d_same_pack(int m, int c, int kk, const float *w, float *wp) {
     }
 }
 
-/* Filter f's weight for channel cc, tap t, in the packed layout. */
-static float packed_w(const float *wp, int m, int c, int kk, int f, int cc, int t) {
+float nns_conv2d_same_packed_w(const float *wp, int m, int c, int kk, int f, int cc, int t) {
     int f0 = 0, mb = nns_conv_same_block(m);
     while (f >= f0 + mb) {
         f0 += mb;
@@ -40,7 +39,7 @@ static void image(const nns_conv2d_geom *g, int c, int m, int p0, int p1, const 
                     const int ix = ox - g->pl + j;
                     if (ix < 0 || ix >= g->iw) continue;
                     for (int cc = 0; cc < c; cc++)
-                        acc += packed_w(wp, m, c, kk, f, cc, i * g->kw + j) *
+                        acc += nns_conv2d_same_packed_w(wp, m, c, kk, f, cc, i * g->kw + j) *
                                x[cc * ihw + (size_t)iy * g->iw + ix];
                 }
             }
