@@ -49,10 +49,12 @@ typedef struct conv_dims {
     int post;
     /* forward: a residual of the output's shape added before ract, the
      * clamp that then applies (a fused Add and its Relu / Clip, with act
-     * NONE and lo, hi its bounds), or NULL. conv_same_forward adds it per
-     * piece while the piece is in cache and clears it in conv_forward's
-     * copy; else conv_forward adds it over the whole output after the
-     * path. Never with post (a SiLU or HardSwish output feeds no Add). */
+     * NONE and lo, hi its bounds), or NULL. The direct same-size and
+     * stride-2 kernels add it in their stores, the GEMM paths as their
+     * output comes out (conv_res_rows), and those paths clear it in
+     * conv_forward's copy; else conv_forward adds it over the whole output
+     * after the path. Never with post (a SiLU or HardSwish output feeds no
+     * Add). */
     const float *res;
     int ract;
 } conv_dims;
