@@ -255,6 +255,99 @@ static void test_conv(void) {
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) test_conv_case(&big[i], 0);
 }
 
+/* ---- training: forward and gradients against double sums ---------------- */
+
+/* dX, dW, dB of ref_conv's layer for the output gradient r, in double. */
+static void ref_conv_grads(const conv_case *k, const float *x, const float *w, const float *r, double *dx,
+                           double *dw, double *db) {
+    const int cg = k->c / k->group, mg = k->m / k->group;
+    for (int n = 0; n < k->n; n++)
+        for (int m = 0; m < k->m; m++)
+            for (int oy = 0; oy < k->oh; oy++)
+                for (int ox = 0; ox < k->ow; ox++) {
+                    const double g = r[((size_t)(n * k->m + m) * k->oh + oy) * k->ow + ox];
+                    db[m] += g;
+                    for (int c = 0; c < cg; c++)
+                        for (int i = 0; i < k->kh; i++)
+                            for (int j = 0; j < k->kw; j++) {
+                                const int iy = oy * k->sh - k->rpt + i * k->dh, ix = ox * k->sw - k->rpl + j * k->dw;
+                                if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+                                const size_t xi = ((size_t)(n * k->c + m / mg * cg + c) * k->h + iy) * k->w + ix;
+                                const size_t wi = ((size_t)(m * cg + c) * k->kh + i) * k->kw + j;
+                                dx[xi] += g * w[wi];
+                                dw[wi] += g * x[xi];
+                            }
+                }
+}
+
+/* A training plan of one Conv (x, W and B its parameters): the forward
+ * against ref_conv, and the gradients, added to a parameter-gradient buffer
+ * that holds 0.25 everywhere, against ref_conv_grads. Covers the direct
+ * kernels' training paths (filters packed at every step; the data gradient
+ * through the flipped, transposed filters, added as the kernel's residual)
+ * beside Winograd's and im2col's. */
+static void test_conv_train_case(const conv_case *k) {
+    conv_attrs(k);
+    const oc_input ins[3] = {in4(k->n, k->c, k->h, k->w), in4(k->m, k->c / k->group, k->kh, k->kw),
+                             inN(1, (int64_t[]){k->m})};
+    const uint64_t seed = 900 + (uint64_t)k->c * 5 + (uint64_t)k->m;
+    nns_graph *g = oc_build("Conv", ins, 3, 1, apply_attrs, seed);
+    CHECK_MSG(g != NULL, "conv train %s: graph", k->name);
+    if (!g) return;
+    const int64_t nx = numel_of(&ins[0]), nw = numel_of(&ins[1]), ny = (int64_t)k->n * k->m * k->oh * k->ow;
+    CHECK_MSG(g->n_params == nx + nw + k->m, "conv train %s: %lld parameters", k->name, (long long)g->n_params);
+    float *pg = malloc((size_t)g->n_params * sizeof(float)), *want = malloc((size_t)ny * sizeof(float));
+    float *r = malloc((size_t)ny * sizeof(float));
+    double *ref = calloc((size_t)g->n_params, sizeof(double));
+    for (int64_t i = 0; i < g->n_params; i++) pg[i] = 0.25f;
+    uint64_t rng = seed ^ 77;
+    for (int64_t i = 0; i < ny; i++) r[i] = 2.0f * nns_rng_uniform(&rng) - 1.0f;
+    const float *x = g->params, *w = x + nx, *b = w + nw;
+    ref_conv(k, x, w, b, want);
+    ref_conv_grads(k, x, w, r, ref, ref + nx, ref + nx + nw);
+    nns_plan *p = NULL;
+    if (g->n_params == nx + nw + k->m && !nns_plan_create(g, k->n, 1, pg, &p)) {
+        char what[96];
+        nns_plan_forward(p, 1);
+        snprintf(what, sizeof what, "conv train %s forward", k->name);
+        compare(what, nns_tv_f32(nns_plan_output(p, 0)), want, ny, 1e-4);
+        nns_plan_zero_act_grads(p);
+        memcpy(nns_plan_output(p, 0)->grad, r, (size_t)ny * sizeof(float));
+        nns_plan_backward(p);
+        int bad = 0;
+        for (int64_t i = 0; i < g->n_params; i++) {
+            const double e = 0.25 + ref[i];
+            if (fabs(pg[i] - e) > 1e-4 * fmax(1.0, fabs(e))) {
+                if (bad++ < 3)
+                    fprintf(stderr, "conv train %s: gradient %lld (%s) %g, want %g\n", k->name, (long long)i,
+                            i < nx ? "x" : i < nx + nw ? "W" : "B", (double)pg[i], e);
+            }
+        }
+        CHECK_MSG(bad == 0, "conv train %s: %d gradients wrong", k->name, bad);
+    } else {
+        CHECK_MSG(0, "conv train %s: plan: %s", k->name, nns_last_error());
+    }
+    nns_plan_free(p);
+    nns_graph_free(g);
+    free(pg); free(want); free(r); free(ref);
+}
+
+static void test_conv_train(void) {
+    static const conv_case cases[] = {
+        /* name          n  c  h  w  m kh kw sh sw dh dw pads       g  b  auto  rpt rpl oh ow */
+        {"same 3x3", 3, 8, 10, 10, 12, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 10, 10},
+        {"same 5x5 asym", 2, 7, 9, 6, 13, 5, 5, 1, 1, 1, 1, {1, 3, 3, 1}, 1, 1, NULL, 1, 3, 9, 6},
+        {"same n1", 1, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 8, 8},
+        {"same 4x4 n1 m30", 1, 20, 4, 4, 30, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 4, 4},
+        /* one of the two on the kernel: the forward (c 9) or the data gradient (m 9) */
+        {"c9 m40", 2, 9, 6, 6, 40, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
+        {"c40 m9", 2, 40, 6, 6, 9, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 6, 6},
+        {"s2 odd", 3, 6, 9, 7, 14, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 1, 1, NULL, 1, 1, 5, 4},
+        {"1x1 s2", 3, 6, 9, 8, 10, 1, 1, 2, 2, 1, 1, {0, 0, 0, 0}, 1, 1, NULL, 0, 0, 5, 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_train_case(&cases[i]);
+}
+
 /* ---- Gemm -------------------------------------------------------------- */
 
 static void test_gemm_case(int ta, int tb, int cmode, float alpha, float beta, int M) {
@@ -1386,11 +1479,13 @@ int main(void) {
     test_overwrite();
     test_infer_fold();
     test_conv_1ch_wgrad();
+    test_conv_train();
     /* and the default choice (im2col below 40 tiles), including a plan made for
      * a batch big enough for Winograd and run at a batch that is not */
     nns_conv_wino_min_tiles = -1;
     nns_conv_par_min_flops = -1;
     test_conv();
+    test_conv_train();
     test_dynamic();
     test_infer_fold();
     TEST_MAIN_END();
