@@ -1174,6 +1174,130 @@ static void test_f32_sigmoid(const nns_kernels *k) {
     }
 }
 
+/* ---- BatchNormalization rows ------------------------------------------- */
+
+/* Row lengths across the vector widths and the planes of real layers. */
+static int bn_len(int it) {
+    static const int lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 63, 64, 65, 196, 784};
+    const int nl = (int)(sizeof lens / sizeof *lens);
+    return it < nl ? lens[it] : rnd(1, 300);
+}
+
+/* A row around an offset (the deviations small against it, where a sum
+ * of squares about zero would lose them), some of it Relu's zeros. */
+static void bn_fill(float *x, int n, float off) {
+    for (int j = 0; j < n; j++) x[j] = off + (2.0f * nns_rng_uniform(&rng) - 1.0f) * (j % 5 == 4 ? 0.0f : 1.0f);
+}
+
+/* Mean and squared deviations against double sums. */
+static void test_f32_bn_stats(const nns_kernels *k) {
+    static float x[800];
+    for (int it = 0; it < 120; it++) {
+        const int n = bn_len(it);
+        const float off = it % 3 == 0 ? 0.0f : it % 3 == 1 ? 3.5f : -40.0f;
+        bn_fill(x, n, off);
+        double s = 0.0, q = 0.0, mean = -1.0, m2 = -1.0;
+        for (int j = 0; j < n; j++) s += x[j];
+        for (int j = 0; j < n; j++) q += (x[j] - s / n) * (x[j] - s / n);
+        k->f32_bn_stats(x, n, &mean, &m2);
+        const double em = fabs(mean - s / n), eq = fabs(m2 - q);
+        CHECK_MSG(em <= 1e-6 * (1.0 + fabs(off)) && eq <= 1e-4 * (q + 1e-3), "%s f32_bn_stats n%d off %g: mean %.9g (want %.9g), m2 %.9g (want %.9g)",
+                  cur_variant, n, (double)off, mean, s / n, m2, q);
+    }
+}
+
+/* Bits against the reference, for each activation, in place too, and
+ * nothing written past the row; NaN, -0 and the Clip bounds included. */
+static void test_f32_bn_apply(const nns_kernels *k) {
+    static float x[801], y[801], want[801];
+    for (int it = 0; it < 150; it++) {
+        const int n = bn_len(it / 3), act = it % 3, inplace = it % 4 == 1;
+        const float a = 0.5f + nns_rng_uniform(&rng), b = nns_rng_uniform(&rng) - 0.5f;
+        bn_fill(x, n, 0.0f);
+        if (n > 5) {
+            const uint32_t nan = 0x7fc00001u, nz = 0x80000000u;
+            memcpy(&x[n / 2], &nan, 4);
+            memcpy(&x[n / 3], &nz, 4);
+            x[n - 2] = (-0.3f - b) / a; /* at the Clip's lower bound, or near */
+        }
+        nns_f32_bn_apply__ref(x, want, n, a, b, act, -0.3f, 0.4f);
+        float *out = inplace ? x : y;
+        out[n] = 1234.5f;
+        k->f32_bn_apply(x, out, n, a, b, act, -0.3f, 0.4f);
+        int bad = -1;
+        for (int j = 0; j < n && bad < 0; j++)
+            if (memcmp(&out[j], &want[j], 4)) bad = j;
+        CHECK_MSG(bad < 0 && out[n] == 1234.5f, "%s f32_bn_apply act %d n%d%s: value %d is %a, want %a", cur_variant, act, n,
+                  inplace ? " in place" : "", bad, bad >= 0 ? (double)out[bad] : 0.0, bad >= 0 ? (double)want[bad] : 0.0);
+    }
+}
+
+/* A row's coefficients: random, the activation act. */
+static nns_bn_row bn_row(int act, int training, int overwrite) {
+    nns_bn_row r;
+    r.mean = nns_rng_uniform(&rng) - 0.5f;
+    r.inv = 0.5f + nns_rng_uniform(&rng);
+    r.za = 0.5f + nns_rng_uniform(&rng);
+    r.zb = nns_rng_uniform(&rng) - 0.5f;
+    r.k = r.za;
+    r.mdy = 0.1f * nns_rng_uniform(&rng);
+    r.mdyx = 0.1f * nns_rng_uniform(&rng);
+    r.lo = -0.3f;
+    r.hi = 0.4f;
+    r.act = act;
+    r.training = training;
+    r.overwrite = overwrite;
+    return r;
+}
+
+/* The two sums against double sums of the same masked gradient. */
+static void test_f32_bn_grad_sums(const nns_kernels *k) {
+    static float g[800], x[800];
+    for (int it = 0; it < 150; it++) {
+        const int n = bn_len(it / 3), act = it % 3;
+        const nns_bn_row r = bn_row(act, 1, 0);
+        bn_fill(x, n, 0.0f);
+        bn_fill(g, n, 0.0f);
+        double s1 = 0.0, s2 = 0.0, a1 = 0.0, a2 = 0.0;
+        for (int j = 0; j < n; j++) {
+            const float z = x[j] * r.za + r.zb;
+            const int keep = act == 0 || (act == 1 ? z > 0.0f : z >= r.lo && z <= r.hi);
+            const double gg = keep ? g[j] : 0.0, d = gg * ((double)x[j] - r.mean);
+            s1 += gg;
+            s2 += d;
+            a1 += fabs(gg);
+            a2 += fabs(d);
+        }
+        float sg = -1.0f, sgx = -1.0f;
+        k->f32_bn_grad_sums(g, x, n, &r, &sg, &sgx);
+        CHECK_MSG(fabs(sg - s1) <= 1e-5 * (a1 + 1e-3) && fabs(sgx - s2) <= 1e-5 * (a2 + 1e-3),
+                  "%s f32_bn_grad_sums act %d n%d: %.9g %.9g, want %.9g %.9g", cur_variant, act, n, (double)sg,
+                  (double)sgx, s1, s2);
+    }
+}
+
+/* Bits against the reference in all twelve cases (activation, training,
+ * overwrite), nothing written past the row. */
+static void test_f32_bn_grad_row(const nns_kernels *k) {
+    static float g[801], x[801], gx[801], want[801];
+    for (int it = 0; it < 240; it++) {
+        const int n = bn_len(it / 12), c = it % 12;
+        const nns_bn_row r = bn_row(c / 4, (c / 2) & 1, c & 1);
+        bn_fill(x, n, 0.0f);
+        bn_fill(g, n, 0.0f);
+        bn_fill(gx, n, 0.0f);
+        memcpy(want, gx, (size_t)n * sizeof(float));
+        gx[n] = 1234.5f;
+        nns_f32_bn_grad_row__ref(x, g, want, n, &r);
+        k->f32_bn_grad_row(x, g, gx, n, &r);
+        int bad = -1;
+        for (int j = 0; j < n && bad < 0; j++)
+            if (memcmp(&gx[j], &want[j], 4)) bad = j;
+        CHECK_MSG(bad < 0 && gx[n] == 1234.5f, "%s f32_bn_grad_row case %d n%d: value %d is %a, want %a", cur_variant, c,
+                  n, bad, bad >= 0 ? (double)gx[bad] : 0.0, bad >= 0 ? (double)want[bad] : 0.0);
+    }
+}
+
 static void test_q8_add(const nns_kernels *k) {
     for (int it = 0; it < 300; it++) {
         const int n = rnd(1, 100), sgn = it % 8;

@@ -408,6 +408,36 @@ typedef nns_f32_round16_kernel *nns_f32_round16_fn;
 typedef void nns_f32_sigmoid_kernel(int64_t n, const float *x, float *y, int silu);
 typedef nns_f32_sigmoid_kernel *nns_f32_sigmoid_fn;
 
+/* ---- BatchNormalization's rows (training) -----------------------------
+ * One row: n floats of one image's channel plane. act is one of
+ * nns_fuse_act (op.h: 0 none, 1 Relu, 2 Clip to [lo, hi]), a fused
+ * activation after the normalisation, z = x * za + zb.
+ * f32_bn_stats: the row's mean (its float sum over n, in double) and the
+ *   sum of squared deviations from it (float squares around the mean
+ *   rounded to float, corrected for that rounding, at least 0).
+ * f32_bn_apply: y = act(x * a + b); y may be x.
+ * f32_bn_grad_sums: with g' = act'(z) * g (+ 0: what the activation's
+ *   backward writes into zeros; g itself without an activation), the sums
+ *   of g' and of g' * (x - mean).
+ * f32_bn_grad_row: gx = (overwrite ? 0 : gx) + d with d = k * (g' - mdy -
+ *   (x - mean) * inv * mdyx) when training, else k * g'.
+ * Element-wise results are the reference's bits in every variant (the same
+ * operations, none fused); sums differ by their order (src/kernels/bn_rows.h). */
+typedef struct nns_bn_row {
+    float mean, inv, za, zb, k, mdy, mdyx, lo, hi;
+    int act, training, overwrite;
+} nns_bn_row;
+typedef void nns_f32_bn_stats_kernel(const float *x, int64_t n, double *mean, double *m2);
+typedef nns_f32_bn_stats_kernel *nns_f32_bn_stats_fn;
+typedef void nns_f32_bn_apply_kernel(const float *x, float *y, int64_t n, float a, float b, int act, float lo,
+                                     float hi);
+typedef nns_f32_bn_apply_kernel *nns_f32_bn_apply_fn;
+typedef void nns_f32_bn_grad_sums_kernel(const float *g, const float *x, int64_t n, const nns_bn_row *r, float *sg,
+                                         float *sgx);
+typedef nns_f32_bn_grad_sums_kernel *nns_f32_bn_grad_sums_fn;
+typedef void nns_f32_bn_grad_row_kernel(const float *x, const float *g, float *gx, int64_t n, const nns_bn_row *r);
+typedef nns_f32_bn_grad_row_kernel *nns_f32_bn_grad_row_fn;
+
 /* t[c*ldt + r] = s[r*lds + c] for r < rows, c < cols: s [rows][cols]
  * transposed (pure data movement: every variant gives the same bits).
  * Nothing outside those elements of t is written; s and t do not overlap. */
