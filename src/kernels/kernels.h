@@ -94,7 +94,7 @@ typedef struct nns_conv2d_geom {
 typedef struct nns_phase_layout {
     int nph;       /* phase planes: sh*sw */
     int pw;        /* row stride: >= ow + maxco (rounded up to align) */
-    int prr;       /* rows per phase plane: oh + maxro + 1 */
+    int prr;       /* rows per phase plane: oh + maxro + 1 + maxco / pw */
     int maxro, maxco;
     size_t plane;  /* floats per phase plane: prr*pw */
     size_t npos;   /* flattened outputs: oh*pw */
@@ -120,7 +120,12 @@ static inline void nns_phase_layout_make(const nns_conv2d_geom *g, int align, nn
     if (pw < hi_max) pw = hi_max;
     if (pw < g->ow) pw = g->ow;
     L->pw = (pw + align - 1) / align * align;
-    L->prr = g->oh + L->maxro + 1;
+    /* rows: a tap's run of npos floats from (ro, co) ends at row oh + ro - 1
+     * plus co / pw + 1 wrapped rows (the dropped columns' reads stay in the
+     * plane: a dilated window's co can pass pw, 9 against 8 for 1x4 taps at
+     * dilation 3 on a 5-wide plane, and the weight gradient's dot products
+     * had read past it, 0 * NaN) */
+    L->prr = g->oh + L->maxro + 1 + L->maxco / L->pw;
     L->plane = (size_t)L->prr * L->pw;
     L->npos = (size_t)g->oh * L->pw;
 }
