@@ -223,7 +223,9 @@ static inline int nns_f32_conv2d_fewch_fits(const nns_conv2d_geom *g, int c) {
  * planes y (oh*ow apart) of a dense convolution (one group) of c input
  * planes x (ih*iw apart): bias[f] (0 when bias is NULL)
  * plus the sum over taps and channels, plus r at y's place when r is not
- * NULL (a fused residual Add: r has y's layout), clamped to [lo, hi] when
+ * NULL (a fused residual Add, or the gradient a data gradient adds to: r
+ * has y's layout and may be y itself, each output's r read before that
+ * output is stored), clamped to [lo, hi] when
  * clamp (a fused Relu or Clip). wp holds the filters as nns_conv2d_same_pack lays
  * them out. Only where nns_f32_conv2d_same_fits: stride 1, no dilation,
  * the output the input's size (kh - 1 rows and kw - 1 columns of padding

@@ -287,10 +287,11 @@ static int conv_is_same(const nns_kernels *k, const conv_dims *d) {
 /* In training (the filters packed at every step, the data gradient on the
  * kernel too: conv_same_dx), at stride 1 only below this many input
  * channels. 2 threads, AVX-512, batch 128, resnet8's layers against
- * Winograd: 16 -> 16 on 28x28 forward 1.91 -> 1.53 ms, backward 4.20 ->
- * 3.96; but 32 -> 32 on 14x14 forward 1.50 -> 1.75, backward 2.80 -> 3.27.
- * At stride 2 (against im2col): 16 -> 32 forward 1.30 -> 1.07 ms, 32 -> 64
- * 1.11 -> 1.01, the 1x1 shortcuts 0.66 -> 0.51 and 0.37 -> 0.29. */
+ * Winograd, builds alternating: 16 -> 16 on 28x28 forward 1.88 -> 1.51
+ * ms, backward 4.08 -> 3.87; but 32 -> 32 on 14x14 forward 1.50 -> 1.75,
+ * backward 2.80 -> 3.27. At stride 2 (against im2col): 16 -> 32 forward
+ * 1.27 -> 1.04 ms, 32 -> 64 1.07 -> 0.98 (the 1x1 shortcuts within the
+ * noise). The weight gradient stays on Winograd or im2col. */
 #define CONV_TRAIN_SAME_C 32
 static int conv_train_same(const nns_kernels *k, const conv_dims *d) {
     return conv_is_same(k, d) && (d->g.sh == 2 || d->c < CONV_TRAIN_SAME_C);
@@ -367,7 +368,8 @@ static void conv_ws_make(const conv_dims *d, int nthreads, int training, conv_ws
         }
         break;
     }
-    /* training: the filters packed for the direct kernels (conv_same_filters) */
+    /* training: the filters packed for the direct kernels at every step
+     * (conv_forward_paths; conv_same_dx: flipped and transposed, then packed) */
     if (training && d->algo != CONV_ALGO_DW) shared = zmax(shared, r16(2 * d->wsize));
     w->per_thread = at;
     w->wt = at * (size_t)nthreads;
@@ -864,8 +866,9 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
     }
 }
 
-/* The data gradient of a stride-1 layer on f32_conv2d_same: dX is dY convolved with the filters flipped and
- * transposed (W'[c][f] = W[f][c] turned by 180 degrees), the padding
+/* The data gradient of a stride-1 layer on f32_conv2d_same: dX is dY
+ * convolved with the filters flipped and transposed (W'[c][f] = W[f][c]
+ * turned by 180 degrees), the padding
  * mirrored (kh - 1 - pt), at the same size; added to dX (the kernel's
  * residual) unless written. Packs W' in the shared work space. Returns 0
  * where the transposed layer is not one conv_train_same takes. */
