@@ -105,7 +105,7 @@ static inline bn_vf bn_grad_v(bn_vf z, bn_vf g, int act, float lo, float hi) {
 
 static inline float bn_grad_s(float z, float g, int act, float lo, float hi) {
     if (act == 1) return 0.0f + (z > 0.0f ? g : 0.0f);
-    if (act == 2) return 0.0f + ((z >= lo) & (z <= hi) ? g : 0.0f);
+    if (act == 2) return 0.0f + (((z >= lo) & (z <= hi)) ? g : 0.0f);
     return g;
 }
 
