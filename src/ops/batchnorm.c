@@ -18,8 +18,9 @@
  * channels run in parallel and results do not depend on the thread count.
  *
  * Speed (docs/kernels.md, "Training plans"): threads take channel ranges
- * and finish one channel (statistics, then output; sums, then data
- * gradient) before the next, while its rows are in the core's cache; the
+ * and, on rows of BN_CHANNEL_ROW floats or more, finish one channel
+ * (statistics, then output; sums, then data gradient) before the next,
+ * while its rows are in the core's cache (shorter rows: images outer); the
  * row loops are the kernel table's f32_bn_* (src/kernels/bn_rows.h: AVX-512
  * and AVX2 variants); the batch statistics take one pass over memory
  * (per-row mean and squared deviations merged in double); in training
@@ -256,8 +257,17 @@ static void bn_grad_finish(const nns_exec_node *e, int64_t c, double *sdy, doubl
     r->mdyx = e->training ? (float)(sdyx[c] / (double)M) : 0.0f;
 }
 
-/* The sums over each channel's rows (f32_bn_grad_sums), then the rows'
- * data gradient (f32_bn_grad_row), in BN_CHANNEL_ROW's memory order. */
+/* One row's two sums (f32_bn_grad_sums) added to its channel's. */
+static void bn_grad_sum_row(const nns_kernels *k, const float *g, const float *x, int64_t S, const nns_bn_row *r,
+                            double *sdy, double *sdyx) {
+    float a, b;
+    k->f32_bn_grad_sums(g, x, S, r, &a, &b);
+    *sdy += a;
+    *sdyx += b;
+}
+
+/* The sums over each channel's rows, then the rows' data gradient
+ * (f32_bn_grad_row), in BN_CHANNEL_ROW's memory order. */
 static void batchnorm_backward(nns_exec_node *e) {
     const int act = e->epi.out ? e->epi.act : NNS_FUSE_ACT_NONE;
     const float *gy = act ? e->epi.out->grad : e->out[0]->grad;
@@ -279,24 +289,16 @@ static void batchnorm_backward(nns_exec_node *e) {
             sdy[c] = sdyx[c] = 0.0;
             rc[c] = bn_grad_coef(e, c, act);
         }
-        for (int64_t c = by_channel ? c0 : c1; c < c1; c++) { /* channel by channel */
-            for (int64_t nn = 0; nn < N; nn++) {
-                float a, b;
-                k->f32_bn_grad_sums(gy + nn * CS + c * S, x + nn * CS + c * S, S, &rc[c], &a, &b);
-                sdy[c] += a;
-                sdyx[c] += b;
-            }
+        for (int64_t c = c0; by_channel && c < c1; c++) { /* channel by channel */
+            for (int64_t nn = 0; nn < N; nn++)
+                bn_grad_sum_row(k, gy + nn * CS + c * S, x + nn * CS + c * S, S, &rc[c], &sdy[c], &sdyx[c]);
             bn_grad_finish(e, c, sdy, sdyx, M, &rc[c]);
             for (int64_t nn = 0; gx && nn < N; nn++)
                 k->f32_bn_grad_row(x + nn * CS + c * S, gy + nn * CS + c * S, gx + nn * CS + c * S, S, &rc[c]);
         }
         for (int64_t nn = 0; !by_channel && nn < N; nn++) /* images outer */
-            for (int64_t c = c0; c < c1; c++) {
-                float a, b;
-                k->f32_bn_grad_sums(gy + nn * CS + c * S, x + nn * CS + c * S, S, &rc[c], &a, &b);
-                sdy[c] += a;
-                sdyx[c] += b;
-            }
+            for (int64_t c = c0; c < c1; c++)
+                bn_grad_sum_row(k, gy + nn * CS + c * S, x + nn * CS + c * S, S, &rc[c], &sdy[c], &sdyx[c]);
         for (int64_t c = c0; !by_channel && c < c1; c++) bn_grad_finish(e, c, sdy, sdyx, M, &rc[c]);
         for (int64_t nn = 0; !by_channel && gx && nn < N; nn++)
             for (int64_t c = c0; c < c1; c++)
