@@ -10,6 +10,7 @@
 # reused. For each model, R rounds (default 3) run the three engines in a
 # rotating order, each with T threads (default 2):
 #   nnslim     nnslim profile --batch 1 --repeats 50, then --batch B --repeats K
+#              (its session line: the batch in lanes, as nnslim runs it)
 #   ORT        node tools/ort_run.js --bench B --iters K --iters1 50
 #   PyTorch    tools/torch_bench.py (the same architecture and weights in eval
 #              mode, not the ONNX file: PyTorch cannot run ONNX)
@@ -32,7 +33,7 @@ while (($#)); do
     --threads) T=$2; shift 2 ;;
     --iters) K=$2; shift 2 ;;
     --batch) B=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "zoo_speed.sh: unknown option '$1'" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
   esac
@@ -75,8 +76,8 @@ for m in "${models[@]}"; do
         nns)
           a=$("$NNS" profile "$f" --batch 1 --repeats 50 --threads "$T" --json)
           b=$("$NNS" profile "$f" --batch "$B" --repeats "$K" --threads "$T" --json)
-          echo "nns $m b1 $(head -c 200 <<<"$a") b$B $(head -c 200 <<<"$b")" >>"$res"
-          n1+=("$(num "$a" total_ms)"); n64+=("$(num "$b" images_per_second)") ;;
+          echo "nns $m b1 $(head -c 200 <<<"$a") b$B $(head -c 400 <<<"$b")" >>"$res"
+          n1+=("$(num "$a" total_ms)"); n64+=("$(num "$b" session_images_per_second)") ;;
         ort)
           ((have_ort)) || continue
           a=$(node tools/ort_run.js "$f" --bench "$B" --iters "$K" --iters1 50 --threads "$T")

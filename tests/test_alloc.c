@@ -85,6 +85,40 @@ int main(void) {
     CHECK_MSG(e10 == e100, "evaluation: %ld allocations with 10 batches, %ld with 1", e10, e100);
     nns_graph_free(g);
 
+    /* a session of two lanes: runs after the first allocate nothing, and
+     * each of its creation's allocations failing fails it cleanly */
+    CHECK_OK(nns_arch_build("resnet8", 1, &g));
+    nns_session *s = NULL;
+    CHECK_OK(nns_session_create_lanes(g, 16, 2, &s));
+    if (s) {
+        float *y = __real_malloc(100 * 10 * sizeof(float));
+        CHECK_OK(nns_session_run(s, d.x, 100, y));
+        b0 = n_allocs;
+        for (int k = 0; k < 3; k++) CHECK_OK(nns_session_run(s, d.x, 100 - k, y));
+        CHECK_MSG(n_allocs == b0, "a session of 2 lanes: %ld allocations in 3 runs", n_allocs - b0);
+        free(y);
+    }
+    nns_session_free(s);
+    b0 = n_allocs;
+    CHECK_OK(nns_session_create_lanes(g, 16, 2, &s));
+    nns_session_free(s);
+    const long made = n_allocs - b0;
+    int clean_session = 1;
+    for (long k = 1; k <= made; k++) {
+        n_allocs = 0;
+        fail_at = k;
+        s = NULL;
+        nns_status st = nns_session_create_lanes(g, 16, 2, &s);
+        fail_at = -1;
+        if (st != NNS_STATUS_NOMEM || s) {
+            clean_session = 0;
+            fprintf(stderr, "session allocation %ld failed but the status was %s\n", k, nns_status_str(st));
+        }
+        nns_session_free(s);
+    }
+    CHECK(made > 0 && clean_session);
+    nns_graph_free(g);
+
     /* injected allocation failures: build + 1 epoch of training */
     long total = 0;
     {

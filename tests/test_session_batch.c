@@ -6,6 +6,10 @@
  * batch first still run, and give the right values. */
 #include <string.h>
 
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/graph_impl.h"
 #include "nnslim/nnslim.h"
 #include "testutil.h"
 
@@ -114,9 +118,90 @@ static void test_accepted(void) {
     nns_graph_free(g);
 }
 
+/* The largest difference between a and b over n values, relative to
+ * b's largest magnitude. */
+static double rel_diff(const float *a, const float *b, int64_t n) {
+    double d = 0, m = 1e-6;
+    for (int64_t i = 0; i < n; i++) {
+        d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
+        m = fabs((double)b[i]) > m ? fabs((double)b[i]) : m;
+    }
+    return d / m;
+}
+
+/* n samples through a new session of max_batch 16 and `lanes` into y;
+ * the session's lanes, or -1 if it failed. */
+static int run_lanes(nns_graph *g, int lanes, const float *x, int64_t n, float *y) {
+    nns_session *s = NULL;
+    nns_status st = nns_session_create_lanes(g, 16, lanes, &s);
+    CHECK_MSG(st == NNS_OK, "lanes %d: %s", lanes, nns_last_error());
+    if (st) return -1;
+    const int got = nns_session_lanes(s);
+    CHECK_OK(nns_session_run(s, x, n, y));
+    nns_session_free(s);
+    return got;
+}
+
+/* Lanes (nns_session_create_lanes): a batch cut across plans that run side
+ * by side gives what one plan gives (a lane's smaller batch may take another
+ * algorithm: within rounding), at uneven cuts, over several chunks, and
+ * after the graph's weights change under a session that exists. */
+static void test_lanes(void) {
+    nns_graph *g = NULL;
+    CHECK_OK(nns_arch_build("resnet8", 3, &g));
+    if (!g) return;
+    const int64_t n = 23, per = 784, classes = 10; /* chunks of 16 and 7: 7 cut 4 + 3 at two lanes */
+    float *x = malloc((size_t)(n * per) * sizeof(float)), *y1 = malloc((size_t)(n * classes) * sizeof(float));
+    float *y = malloc((size_t)(n * classes) * sizeof(float));
+    for (int64_t i = 0; i < n * per; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    CHECK(run_lanes(g, 1, x, n, y1) == 1);
+    const int want[] = {2, 3, 5, 16};
+    for (int k = 0; k < 4; k++) {
+        CHECK(run_lanes(g, want[k], x, n, y) == want[k]);
+        const double r = rel_diff(y, y1, n * classes);
+        CHECK_MSG(r <= 1e-4, "%d lanes: outputs differ from one plan's by %g (relative)", want[k], r);
+    }
+    /* automatic at 2 threads: one lane per thread (resnet8's weights are small) */
+    nns_set_threads(2);
+    CHECK(run_lanes(g, 0, x, n, y) == 2);
+    /* weights changed under a 2-lane session: every lane runs the new ones */
+    nns_session *s = NULL;
+    CHECK_OK(nns_session_create_lanes(g, 16, 2, &s));
+    if (s) {
+        CHECK_OK(nns_session_run(s, x, n, y));
+        for (int v = 0; v < g->n_values; v++)
+            if (g->values[v].kind == NNS_VALUE_KIND_PARAM && g->values[v].dtype == NNS_DTYPE_F32) {
+                float *w = g->values[v].data;
+                for (int64_t i = 0; i < nns_shape_numel(&g->values[v].shape); i++) w[i] *= 0.5f;
+            }
+        nns_graph_params_changed(g);
+        CHECK_OK(nns_session_run(s, x, n, y));
+        CHECK(run_lanes(g, 1, x, n, y1) == 1);
+        const double r = rel_diff(y, y1, n * classes);
+        CHECK_MSG(r <= 1e-4, "after new weights, two lanes differ from one plan by %g (relative)", r);
+    }
+    nns_session_free(s);
+    /* bad counts are refused; a fixed batch keeps one plan */
+    s = NULL;
+    CHECK(nns_session_create_lanes(g, 16, -1, &s) == NNS_STATUS_INVALID_ARG && !s);
+    CHECK(nns_session_create_lanes(g, 16, 65, &s) == NNS_STATUS_INVALID_ARG && !s);
+    CHECK_MSG(strstr(nns_last_error(), "lanes"), "message: %s", nns_last_error());
+    nns_graph_free(g);
+    const int64_t fixed[] = {8, 3, 4}, perm[] = {0, 2, 1};
+    g = one_op("Transpose", 3, fixed, "perm", 3, perm);
+    CHECK_OK(nns_session_create_lanes(g, 16, 4, &s));
+    if (s) CHECK(nns_session_lanes(s) == 1);
+    nns_session_free(s);
+    nns_graph_free(g);
+    free(x);
+    free(y);
+    free(y1);
+}
+
 int main(void) {
     test_empty_output();
     test_refused();
     test_accepted();
+    test_lanes();
     TEST_MAIN_END();
 }

@@ -26,6 +26,22 @@ typedef struct nns_session nns_session;
 nns_status nns_isa_check_env(void);
 
 nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out);
+/* The same with a choice of lanes. A session of L lanes cuts a batch of
+ * samples into L parts that run side by side, each on one thread, through
+ * plans of their own (sharing one copy of the packed weights), instead of
+ * running one plan whose every node splits its work across the threads.
+ * lanes 0 (what nns_session_create does): one lane per thread
+ * (omp_get_max_threads() at creation) as long as each gets at least 4 of
+ * max_batch's samples, and one lane if the weights take more bytes than a
+ * lane's activations (each lane reads all of them) or the model's input has
+ * a fixed dim 0. lanes 1: one plan of max_batch, every thread on each node.
+ * lanes n (up to 64): n lanes of max_batch / n samples (rounded up).
+ * A run of b samples uses as many lanes as hold 4 samples each (at least
+ * those that fit b); a run that fits one lane and is smaller than that
+ * (batch 1) runs on lane 0 with every thread. */
+nns_status nns_session_create_lanes(nns_graph *g, int64_t max_batch, int lanes, nns_session **out);
+/* The session's lanes (1: one plan). */
+int nns_session_lanes(const nns_session *s);
 void nns_session_free(nns_session *s);
 /* Elements per sample of the (first) input and output. */
 int64_t nns_session_input_size(const nns_session *s);
@@ -44,13 +60,14 @@ nns_status nns_benchmark(nns_graph *g, int batch, int repeats, double *median_ms
 
 /* The same with the spread and the memory: the median and the 90th
  * percentile (nearest rank) of the runs' milliseconds, the images per
- * second the median implies, and the bytes of the session's memory: its
- * plan (activations, workspace, packed weights) and the constant data of
+ * second the median implies, the bytes of the session's memory: its
+ * plans (activations, workspace, packed weights) and the constant data of
  * the graph it runs (weights as held: float, or 4-bit and 16-bit where
- * kept so). */
+ * kept so), and the lanes the session had (nns_session_create). */
 typedef struct nns_bench_stats {
     double median_ms, p90_ms, images_per_second;
     size_t memory_bytes;
+    int lanes;
 } nns_bench_stats;
 nns_status nns_benchmark_stats(nns_graph *g, int batch, int repeats, nns_bench_stats *out);
 /* Bytes of a session's memory, as nns_bench_stats.memory_bytes. */

@@ -43,6 +43,7 @@ struct nns_plan {
     nns_graph *g;
     int64_t max_batch, batch;
     int training;
+    int fused;             /* NNS_PLAN_INFER_FUSED */
     nns_tv *tv;            /* per value */
     nns_exec_node *ex;     /* per node  */
     void **node_params;    /* per node, owned */
@@ -63,6 +64,7 @@ struct nns_plan {
     unsigned char *packed; /* inference: the nodes' packed constants (nns_op_def.pack) */
     size_t packed_bytes;
     uint64_t packed_gen;   /* g->param_gen when they were packed */
+    const nns_plan *packs_from; /* a plan whose packed constants this one reads (nns_plan_create_sharing) */
 };
 
 static nns_status set_input_shapes(nns_plan *p, int64_t n) {
@@ -729,6 +731,21 @@ static void plan_repack(nns_plan *p) {
     p->packed_gen = p->g->param_gen;
 }
 
+/* Point p's nodes at the packs of p->packs_from when that plan laid out
+ * the same bytes at the same offsets (the same graph, batch and kernels
+ * do): 1 if so, else 0 (p packs its own). */
+static int plan_share_packs(nns_plan *p, const size_t *off, size_t total) {
+    const nns_plan *src = p->packs_from;
+    if (src->g != p->g || total != src->packed_bytes) return 0;
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        const unsigned char *at = src->ex[i].packed;
+        if (off[i] == SIZE_MAX ? at != NULL : (!at || (size_t)(at - src->packed) != off[i])) return 0;
+    }
+    for (int i = 0; i < p->g->n_nodes; i++)
+        if (off[i] != SIZE_MAX) p->ex[i].packed = src->packed + off[i];
+    return 1;
+}
+
 /* Inference plans: one buffer for the nodes' packed constants (within
  * NNS_MAX_MEMORY with the arena), then pack them. */
 static nns_status plan_pack(nns_plan *p) {
@@ -743,6 +760,10 @@ static nns_status plan_pack(nns_plan *p) {
         if (!b) continue;
         off[i] = total;
         if (nns_ck_add_size(total, align_up(b), &total)) total = SIZE_MAX;
+    }
+    if (p->packs_from && plan_share_packs(p, off, total)) {
+        free(off);
+        return NNS_OK;
     }
     size_t all;
     nns_status st = NNS_OK;
@@ -766,8 +787,8 @@ static nns_status plan_pack(nns_plan *p) {
 /* A plan is built in passes: bind the graph (attributes, shapes), analyse
  * (sizes, uses, gradients), fuse, plan memory, bind memory and fusions,
  * pack constants. */
-nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
-                                        float *param_grads, const nns_kernels *kern, nns_plan **out) {
+static nns_status plan_create(nns_graph *g, int64_t max_batch, int training, float *param_grads,
+                              const nns_kernels *kern, const nns_plan *packs_from, nns_plan **out) {
     *out = NULL;
     const int fold = training == NNS_PLAN_INFER_FUSED;
     if (fold) training = 0;
@@ -784,6 +805,8 @@ nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int tra
     p->param_grads = param_grads;
     p->rng = 0x5eed;
     p->kern = kern ? kern : nns_kernels_get();
+    p->packs_from = packs_from;
+    p->fused = fold;
     plan_build b;
     memset(&b, 0, sizeof b);
     b.nv = g->n_values;
@@ -810,6 +833,23 @@ nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int tra
     }
     *out = p;
     return NNS_OK;
+}
+
+nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
+                                        float *param_grads, const nns_kernels *kern, nns_plan **out) {
+    return plan_create(g, max_batch, training, param_grads, kern, NULL, out);
+}
+
+nns_status nns_plan_create_sharing(const nns_plan *src, nns_plan **out) {
+    if (src->training || !src->fused || src->packs_from) {
+        *out = NULL;
+        return nns_error(NNS_STATUS_INVALID_ARG, "a plan shares the packs of a fused inference plan that owns them");
+    }
+    return plan_create(src->g, src->max_batch, NNS_PLAN_INFER_FUSED, NULL, src->kern, src, out);
+}
+
+void nns_plan_refresh_packs(nns_plan *p) {
+    if (p->packed && p->packed_gen != p->g->param_gen) plan_repack(p);
 }
 
 /* A residual fused at the plan's batch (fold_residual_of) still has its
@@ -893,6 +933,7 @@ nns_status nns_plan_check_f32_io(nns_plan *p, const char *who) {
 }
 void nns_plan_seed(nns_plan *p, uint64_t seed) { p->rng = seed; }
 size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes + p->packed_bytes; }
+size_t nns_plan_arena_bytes(const nns_plan *p) { return p->arena_bytes; }
 
 void nns_plan_forward_observed(nns_plan *p, int training_mode, nns_plan_observer_fn fn, void *user) {
     if (p->packed && p->packed_gen != p->g->param_gen) plan_repack(p);

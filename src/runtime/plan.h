@@ -36,6 +36,16 @@ nns_status nns_plan_create(nns_graph *g, int64_t max_batch, int training,
 nns_status nns_plan_create_with_kernels(nns_graph *g, int64_t max_batch, int training,
                                         float *param_grads, const struct nns_kernels *kern,
                                         nns_plan **out);
+/* Another fused inference plan of src's graph, batch and kernel table
+ * whose nodes read src's packed constants instead of packing their own
+ * (lanes of a session: nns_plan_bytes counts no packs for it). src must
+ * own its packs (not be such a plan itself) and outlive the new plan; a
+ * forward of the new plan never repacks: call nns_plan_refresh_packs(src)
+ * after the graph's parameters change and before the plans run. */
+nns_status nns_plan_create_sharing(const nns_plan *src, nns_plan **out);
+/* Pack p's constants again if the graph's parameters changed since they
+ * were packed (a forward does the same first). */
+void nns_plan_refresh_packs(nns_plan *p);
 /* The kernel table the plan was created with. */
 const struct nns_kernels *nns_plan_kernels(const nns_plan *p);
 void nns_plan_free(nns_plan *p);
@@ -84,5 +94,7 @@ void nns_plan_backward(nns_plan *p);
 void nns_plan_seed(nns_plan *p, uint64_t seed);
 /* Bytes in the plan's arena (for reports and tests). */
 size_t nns_plan_bytes(const nns_plan *p);
+/* Bytes of its arena alone: activations, gradients, op states, scratch. */
+size_t nns_plan_arena_bytes(const nns_plan *p);
 
 #endif

@@ -13,14 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
+#include "core/checked.h"
 #include "nnslim/runtime.h"
 #include "runtime/plan.h"
 
 struct nns_session {
     nns_graph *g;
     nns_graph *owned; /* g's copy with constant DequantizeLinear folded, or NULL */
-    nns_plan *plan;
-    int64_t max_batch;
+    nns_plan *plan;   /* lane 0: owns the packs; runs alone, on every thread, what one lane holds */
+    nns_plan **lane;  /* n_lanes plans of lane_batch samples; lane[0] = plan; lanes > 0 share its packs */
+    int n_lanes;
+    int64_t max_batch, lane_batch;
     int64_t in_size, out_size;
     nns_shape out_shape; /* per sample, dims[0] unused */
 };
@@ -111,24 +116,104 @@ static nns_status check_no_batch_mixing(nns_plan *p, const nns_graph *g, int64_t
  * batch 1, there too (a dim 0 that only equals the batch by chance). */
 static nns_status check_session_shapes(nns_session *s) {
     nns_status st = nns_plan_check_f32_io(s->plan, "a session (nnslim run, eval, profile)");
-    if (!st) st = check_batch_first(s->plan, s->g, s->max_batch, NULL);
-    if (!st) st = check_no_batch_mixing(s->plan, s->g, s->max_batch);
-    if (st || s->max_batch < 2) return st;
+    if (!st) st = check_batch_first(s->plan, s->g, s->lane_batch, NULL);
+    if (!st) st = check_no_batch_mixing(s->plan, s->g, s->lane_batch);
+    if (st || s->lane_batch < 2) return st;
     const nns_shape full = nns_plan_output(s->plan, 0)->shape;
     if (nns_plan_set_batch(s->plan, 1) == NNS_OK) {
         st = check_batch_first(s->plan, s->g, 1, &full);
     } else {
         nns_error_clear(); /* batch fixed by the model: runs of fewer samples fail with their own error */
     }
-    nns_status st2 = nns_plan_set_batch(s->plan, s->max_batch);
+    nns_status st2 = nns_plan_set_batch(s->plan, s->lane_batch);
     return st ? st : st2;
 }
 
+/* Lanes (nns_session_create_lanes): a chunk of samples is cut into lanes
+ * that run side by side, each on one thread through a plan of its own (the
+ * plans share lane 0's packed weights), instead of one plan whose every
+ * node splits its work across the threads. No node waits for another
+ * thread, and each thread's activations stay in its own core's caches.
+ * 2 threads, AVX-512, batch 64, sessions of one plan and of two lanes
+ * alternating (medians of 3): ShuffleNetV2 1.57x, mobilenet 1.33x,
+ * MobileNetV2 1.30x, lenet5 1.23x, vggsmall 1.18x, resnet8 1.17x,
+ * SqueezeNet 1.13x, EfficientNet-B0 1.08x, GoogLeNet 1.07x; batch 16:
+ * mobilenet 1.33x, resnet8 1.17x, SqueezeNet 1.17x, EfficientNet-B0 1.00x.
+ * But ResNet-18 at 64x64 ran 0.96x: its weights outweigh its activations,
+ * and each lane reads all of them. */
+#define SESSION_LANE_MIN 4   /* samples a lane runs at least (automatic lanes) */
+#define SESSION_MAX_LANES 64
+
+/* Bytes of the constant data of the graph a session runs. */
+static size_t graph_data_bytes(const nns_graph *g) {
+    size_t bytes = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        const nns_value *val = &g->values[v];
+        if (!val->data) continue;
+        const size_t es = nns_dtype_size(val->dtype);
+        bytes += (size_t)nns_shape_numel(&val->shape) * (es ? es : sizeof(float));
+    }
+    return bytes;
+}
+
+/* Lanes by default: one per thread, each of at least SESSION_LANE_MIN
+ * samples; 1 for a model whose input has a fixed dim 0. */
+static int session_auto_lanes(const nns_graph *g, int64_t max_batch) {
+    const nns_shape *is = &g->values[g->inputs[0]].shape;
+    if (is->ndim >= 1 && is->dims[0] > 0) return 1;
+    int64_t l = max_batch / SESSION_LANE_MIN, t = omp_get_max_threads();
+    if (l > t) l = t;
+    return l < 2 ? 1 : (int)(l < SESSION_MAX_LANES ? l : SESSION_MAX_LANES);
+}
+
+/* Builds s->n_lanes plans of lane_batch = max_batch / lanes (rounded up)
+ * samples; lane 0 packs, the others share its packs. */
+static nns_status session_make_lanes(nns_session *s, int lanes) {
+    s->lane_batch = (s->max_batch + lanes - 1) / lanes;
+    if (!(s->lane = calloc((size_t)lanes, sizeof *s->lane)))
+        return nns_error(NNS_STATUS_NOMEM, "out of memory creating a session");
+    nns_status st = nns_plan_create(s->g, s->lane_batch, NNS_PLAN_INFER_FUSED, NULL, &s->lane[0]);
+    if (st) return st;
+    s->plan = s->lane[0];
+    s->n_lanes = 1;
+    for (; s->n_lanes < lanes && !st; s->n_lanes++)
+        if ((st = nns_plan_create_sharing(s->plan, &s->lane[s->n_lanes]))) break;
+    return st;
+}
+
+static void session_free_lanes(nns_session *s) {
+    for (int l = 0; l < s->n_lanes; l++) nns_plan_free(s->lane[l]);
+    free(s->lane);
+    s->lane = NULL;
+    s->plan = NULL;
+    s->n_lanes = 0;
+}
+
+/* The plans for `lanes` (0: automatic; automatic lanes fall back to one
+ * plan when the weights outweigh a lane's activations). */
+static nns_status session_plans(nns_session *s, int lanes) {
+    const int automatic = lanes == 0;
+    if (automatic) lanes = session_auto_lanes(s->g, s->max_batch);
+    if (lanes > s->max_batch) lanes = (int)s->max_batch;
+    nns_status st = session_make_lanes(s, lanes);
+    if (!st && automatic && lanes > 1 && graph_data_bytes(s->g) > nns_plan_arena_bytes(s->plan)) {
+        session_free_lanes(s);
+        st = session_make_lanes(s, 1);
+    }
+    return st;
+}
+
 nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out) {
+    return nns_session_create_lanes(g, max_batch, 0, out);
+}
+
+nns_status nns_session_create_lanes(nns_graph *g, int64_t max_batch, int lanes, nns_session **out) {
     *out = NULL;
     if (g->n_inputs != 1 || g->n_outputs < 1)
         return nns_error(NNS_STATUS_UNSUPPORTED, "a session needs one input and at least one output (model has %d and %d)",
                          g->n_inputs, g->n_outputs);
+    if (lanes < 0 || lanes > SESSION_MAX_LANES)
+        return nns_error(NNS_STATUS_INVALID_ARG, "a session's lanes must be in 0..%d, not %d", SESSION_MAX_LANES, lanes);
     nns_graph *exec = NULL;
     nns_status st = nns_graph_pack_params(g);
     if (!st) st = nns_graph_exec_copy(g, &exec); /* quantized weights dequantized once */
@@ -137,6 +222,7 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
     /* a model whose input has a fixed dim 0 runs in batches of at most that */
     const nns_shape *is = &g->values[g->inputs[0]].shape;
     if (is->ndim >= 1 && is->dims[0] > 0 && max_batch > is->dims[0]) max_batch = is->dims[0];
+    if (is->ndim >= 1 && is->dims[0] > 0) lanes = 1; /* no plan of another batch */
     nns_session *s = calloc(1, sizeof *s);
     if (!s) {
         nns_graph_free(exec);
@@ -145,15 +231,14 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
     s->g = g;
     s->owned = exec;
     s->max_batch = max_batch;
-    if ((st = nns_plan_create(g, max_batch, NNS_PLAN_INFER_FUSED, NULL, &s->plan)) || (st = check_session_shapes(s))) {
-        nns_plan_free(s->plan);
-        nns_graph_free(exec);
-        free(s);
+    if (max_batch < 1 || max_batch > NNS_MAX_DIM) lanes = 1; /* the plan names the bad batch */
+    if ((st = session_plans(s, lanes)) || (st = check_session_shapes(s))) {
+        nns_session_free(s);
         return st;
     }
     nns_tv *in = nns_plan_input(s->plan, 0), *o = nns_plan_output(s->plan, 0);
-    s->in_size = nns_shape_numel(&in->shape) / max_batch;
-    s->out_size = nns_shape_numel(&o->shape) / max_batch;
+    s->in_size = nns_shape_numel(&in->shape) / s->lane_batch;
+    s->out_size = nns_shape_numel(&o->shape) / s->lane_batch;
     s->out_shape = o->shape;
     if (s->in_size <= 0 || s->out_size <= 0) { /* an empty slice or split: nothing to read or write per sample */
         const int empty_in = s->in_size <= 0;
@@ -170,13 +255,14 @@ nns_status nns_session_create(nns_graph *g, int64_t max_batch, nns_session **out
 
 void nns_session_free(nns_session *s) {
     if (!s) return;
-    nns_plan_free(s->plan);
+    session_free_lanes(s);
     nns_graph_free(s->owned);
     free(s);
 }
 
 int64_t nns_session_input_size(const nns_session *s) { return s->in_size; }
 int64_t nns_session_output_size(const nns_session *s) { return s->out_size; }
+int nns_session_lanes(const nns_session *s) { return s->n_lanes; }
 
 nns_shape nns_session_output_shape(const nns_session *s, int64_t n) {
     nns_shape sh = s->out_shape;
@@ -184,14 +270,59 @@ nns_shape nns_session_output_shape(const nns_session *s, int64_t n) {
     return sh;
 }
 
+/* b <= its batch samples through plan p. */
+static nns_status plan_run(const nns_session *s, nns_plan *p, const float *x, int64_t b, float *y) {
+    nns_status st = nns_plan_set_batch(p, b);
+    if (st) return st;
+    memcpy(nns_tv_f32(nns_plan_input(p, 0)), x, (size_t)(b * s->in_size) * sizeof(float));
+    nns_plan_forward(p, 0);
+    memcpy(y, nns_tv_f32(nns_plan_output(p, 0)), (size_t)(b * s->out_size) * sizeof(float));
+    return NNS_OK;
+}
+
+/* Lanes for a chunk of b <= max_batch samples: as many as hold at least
+ * SESSION_LANE_MIN samples each, up to n_lanes, and never fewer than fit
+ * b (ceil(b / lane_batch) <= n_lanes). */
+static int lanes_for(const nns_session *s, int64_t b) {
+    const int64_t need = (b + s->lane_batch - 1) / s->lane_batch;
+    int64_t want = b / SESSION_LANE_MIN;
+    if (want > s->n_lanes) want = s->n_lanes;
+    return (int)(want > need ? want : need);
+}
+
+/* b samples cut into L lanes of b / L (rounded either way), side by side:
+ * each thread runs its lanes with its nested parallel regions at one
+ * thread. A lane's error is raised again on the calling thread. */
+static nns_status run_lanes(nns_session *s, const float *x, int64_t b, float *y, int L) {
+    nns_status st = NNS_OK;
+    char msg[512] = "";
+    nns_plan_refresh_packs(s->plan); /* before any lane reads them */
+#pragma omp parallel num_threads(L)
+    {
+        omp_set_num_threads(1);
+        omp_set_max_active_levels(1);
+        for (int l = omp_get_thread_num(); l < L; l += omp_get_num_threads()) {
+            const int64_t i0 = b * l / L, i1 = b * (l + 1) / L;
+            const nns_status e = plan_run(s, s->lane[l], x + i0 * s->in_size, i1 - i0, y + i0 * s->out_size);
+            if (e) {
+#pragma omp critical(nns_session_lane_error)
+                if (!st) {
+                    st = e;
+                    snprintf(msg, sizeof msg, "%s", nns_last_error());
+                }
+            }
+        }
+    }
+    return st ? nns_error(st, "%s", msg) : NNS_OK;
+}
+
 nns_status nns_session_run(nns_session *s, const float *x, int64_t n, float *y) {
     for (int64_t i = 0; i < n; i += s->max_batch) {
-        int64_t b = n - i < s->max_batch ? n - i : s->max_batch;
-        nns_status st = nns_plan_set_batch(s->plan, b);
+        const int64_t b = n - i < s->max_batch ? n - i : s->max_batch;
+        const int L = lanes_for(s, b);
+        nns_status st = L > 1 ? run_lanes(s, x + i * s->in_size, b, y + i * s->out_size, L)
+                              : plan_run(s, s->plan, x + i * s->in_size, b, y + i * s->out_size);
         if (st) return st;
-        memcpy(nns_tv_f32(nns_plan_input(s->plan, 0)), x + i * s->in_size, (size_t)(b * s->in_size) * sizeof(float));
-        nns_plan_forward(s->plan, 0);
-        memcpy(y + i * s->out_size, nns_tv_f32(nns_plan_output(s->plan, 0)), (size_t)(b * s->out_size) * sizeof(float));
     }
     return NNS_OK;
 }
@@ -232,13 +363,8 @@ static double p90_of(double *v, int n) {
 }
 
 size_t nns_session_memory_bytes(const nns_session *s) {
-    size_t bytes = nns_plan_bytes(s->plan);
-    for (int v = 0; v < s->g->n_values; v++) {
-        const nns_value *val = &s->g->values[v];
-        if (!val->data) continue;
-        const size_t es = nns_dtype_size(val->dtype);
-        bytes += (size_t)nns_shape_numel(&val->shape) * (es ? es : sizeof(float));
-    }
+    size_t bytes = graph_data_bytes(s->g);
+    for (int l = 0; l < s->n_lanes; l++) bytes += nns_plan_bytes(s->lane[l]);
     return bytes;
 }
 
@@ -278,6 +404,7 @@ nns_status nns_benchmark_stats(nns_graph *g, int batch, int repeats, nns_bench_s
     out->p90_ms = p90_of(t, repeats);
     out->images_per_second = out->median_ms > 0 ? batch * 1e3 / out->median_ms : 0;
     out->memory_bytes = nns_session_memory_bytes(s);
+    out->lanes = s->n_lanes;
 done:
     free(x);
     free(y);
@@ -318,7 +445,7 @@ nns_status nns_profile_stats(nns_graph *g, int batch, int repeats, double *node_
     if (batch < 1 || repeats < 1)
         return nns_error(NNS_STATUS_INVALID_ARG, "profile: batch %d and repeats %d must be >= 1", batch, repeats);
     nns_session *s = NULL;
-    nns_status st = nns_session_create(g, batch, &s);
+    nns_status st = nns_session_create_lanes(g, batch, 1, &s); /* one plan, every thread: the nodes timed at the whole batch */
     if (st) return st;
     /* the session runs s->g: g, or its copy with quantized weights folded,
      * whose nodes keep their names; a folded node of g gets 0 ms */
