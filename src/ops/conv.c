@@ -266,12 +266,18 @@ static int conv_same_packable(const nns_kernels *k, const conv_dims *d) {
  * batches, below CONV_SAME_WINO_C input channels (Winograd's GEMMs too
  * shallow to make up for their transforms; im2col's GEMMs of many images'
  * columns faster past it).
- * 2 threads, AVX-512, 3x3 layers at batch 64: SqueezeNet's 16 -> 64 on
- * 15x15 1.7x faster than Winograd, 32 -> 128 on 7x7 1.4x, 48 -> 192 on 3x3
- * 1.15x; but ResNet-18's 64 -> 64 on 16x16 0.82x, GoogLeNet's 64 -> 192 on
- * 16x16 0.72x, and its 96 -> 208 on 4x4 0.9x against im2col's GEMM of
- * 64 images' columns. */
-#define CONV_SAME_WINO_C 64
+ * Batches above 1 mostly run in a session's lanes (one thread a plan,
+ * src/runtime/session.c), and there, 1 thread, AVX-512, batch 32, 3x3
+ * layers alternating: 16 -> 16 on 28x28 (resnet8) 0.58 ms on the kernel
+ * against 0.73 on Winograd, but at 32 channels Winograd or im2col was
+ * faster: vggsmall's 32 -> 32 on 28x28 2.16 -> 2.03 ms and 32 -> 64 on
+ * 14x14 1.15 -> 0.99, SqueezeNet's 32 -> 128 on 7x7 0.70 -> 0.61 and
+ * 48 -> 192 on 3x3 (im2col) 0.375 -> 0.30; sessions at batch 64, 2 lanes:
+ * SqueezeNet 1.08x, vggsmall 1.06x, GoogLeNet, EfficientNet-B0, resnet8
+ * level. (With 2 threads on one plan of 64, the kernel had been faster
+ * up to 64 channels: SqueezeNet's 32 -> 128 on 7x7 1.4x against
+ * Winograd.) */
+#define CONV_SAME_WINO_C 32
 /* At stride 2 at every batch. 2 threads, AVX-512, against im2col and a
  * GEMM: batch 64, resnet8's 16 -> 32 from 28x28 to 14x14 1.34x, its
  * 32 -> 64 to 7x7 1.10x, ResNet-18's 64 -> 128 to 8x8 1.15x and 128 -> 256
