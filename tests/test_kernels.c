@@ -472,6 +472,33 @@ static void test_maxpool_rows(const nns_kernels *k, int iters) {
         maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 2500, -1);
         maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &g, 2500, 1700);
     }
+    /* stride 2 across on rows of at most 16 outputs (one row's windows at
+     * once): SqueezeNet's, ResNet-18's (padded; its last window's third
+     * column is the 33rd float loaded), a ceil-mode window past the row,
+     * 2x2, stride 1 down, each with NaN planes */
+    const nns_conv2d_geom narrow[] = {{31, 31, 15, 15, 3, 3, 2, 2, 1, 1, 0, 0}, {32, 32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1},
+                                      {32, 32, 16, 16, 3, 3, 2, 2, 1, 1, 0, 0}, {28, 28, 14, 14, 2, 2, 2, 2, 1, 1, 0, 0},
+                                      {40, 33, 38, 16, 3, 3, 1, 2, 1, 1, 0, 1}};
+    for (int i = 0; i < 5; i++) {
+        CHECK(nns_f32_maxpool2d_rows_fits(&narrow[i]));
+        for (int nan_plane = -1; nan_plane < 40; nan_plane += 7)
+            maxpool_planes_case(k->f32_maxpool2d_rows, "maxpool2d_rows", &narrow[i], 40, nan_plane);
+    }
+    /* one NaN alone, in the second and the third of a row's loads */
+    const int at[][2] = {{5, 25}, {6, 31}, {0, 17}};
+    for (int i = 0; i < 3; i++) {
+        const nns_conv2d_geom *g = &narrow[i < 2 ? 1 : 0];
+        const size_t ihw = (size_t)g->ih * g->iw, ohw = (size_t)g->oh * g->ow;
+        float *x = malloc(3 * ihw * sizeof(float)), *y1 = malloc(3 * ohw * sizeof(float));
+        float *y2 = malloc(3 * ohw * sizeof(float));
+        fill(x, 3 * ihw);
+        x[ihw + (size_t)at[i][0] * g->iw + at[i][1]] = NAN;
+        nns_f32_maxpool2d_stack__ref(g, 3, x, y1);
+        k->f32_maxpool2d_rows(g, 3, x, y2);
+        CHECK_MSG(memcmp(y1, y2, 3 * ohw * sizeof(float)) == 0, "%s maxpool2d_rows: a NaN alone at row %d column %d",
+                  cur_variant, at[i][0], at[i][1]);
+        free(x); free(y1); free(y2);
+    }
     /* small planes a lane each: 16 at a time and the planes past the last 16 */
     for (int side = 5; side <= 24; side += 19) {
         const nns_conv2d_geom g = {side, side, (side - 3) / 2 + 1, (side - 3) / 2 + 1, 3, 3, 2, 2, 1, 1, 0, 0};
