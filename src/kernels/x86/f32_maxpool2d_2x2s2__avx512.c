@@ -28,6 +28,8 @@ static inline __attribute__((always_inline)) void pool(const int with_idx, const
     const __m512i one = _mm512_set1_epi32(1), row = _mm512_set1_epi32(iw);
     for (int oy = 0; oy < g->oh; oy++) {
         const float *r0 = x + (size_t)(2 * oy) * iw, *r1 = r0 + iw;
+        for (int b = 0; b < 2 * iw * (int)sizeof(float); b += 64) /* the next pair of rows: masked loads wait on misses */
+            _mm_prefetch((const char *)(r0 + 4 * (size_t)iw) + b, _MM_HINT_T0);
         for (int ox = 0; ox < ow; ox += 16) {
             const int n = ow - ox < 16 ? ow - ox : 16;
             const __mmask16 m0 = first_lanes(2 * n), m1 = first_lanes(2 * n - 16 > 0 ? 2 * n - 16 : 0);
