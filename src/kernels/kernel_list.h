@@ -126,6 +126,7 @@ NNS_KERNEL(f32_wino2x2_3x3_output, nns_f32_wino_output_kernel, nns_f32_wino2x2_3
 NNS_VARIANT(f32_wino2x2_3x3_output, avx512, nns_f32_wino2x2_3x3_output__avx512)
 NNS_VARIANT(f32_wino2x2_3x3_output, avx2, nns_f32_wino2x2_3x3_output__avx2)
 NNS_KERNEL(f32_wino2x2_3x3_outgrad, nns_f32_wino_outgrad_kernel, nns_f32_wino2x2_3x3_outgrad__ref)
+NNS_VARIANT(f32_wino2x2_3x3_outgrad, avx512, nns_f32_wino2x2_3x3_outgrad__avx512)
 NNS_VARIANT(f32_wino2x2_3x3_outgrad, avx2, nns_f32_wino2x2_3x3_outgrad__avx2)
 NNS_KERNEL(f32_spmm_csr, nns_f32_spmm_csr_kernel, nns_f32_spmm_csr__ref)
 NNS_VARIANT(f32_spmm_csr, avx2, nns_f32_spmm_csr__avx2)

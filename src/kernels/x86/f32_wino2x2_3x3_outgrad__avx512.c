@@ -1,0 +1,60 @@
+/* f32_wino2x2_3x3_outgrad__avx512.c — adjoint of the F(2x2,3x3) output
+ * transform, AVX-512: up to four horizontally adjacent tiles a step, one
+ * per 128-bit lane. Their 2x2 gradients are two rows of 2n contiguous
+ * floats, loaded under masks that read zeros past the plane; the row and
+ * column combinations are the AVX2 kernel's, and two permutes per half lay
+ * the tiles out as the input transform does. */
+#include <immintrin.h>
+
+#include "kernels/kernels.h"
+
+/* (x0, x1) of each of four tiles -> (x0, x0 + x1, x0 - x1, -x1) per lane. */
+static inline __m512 rowt(__m256 e) {
+    const __m512i dup = _mm512_setr_epi32(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7);
+    const __m512 v = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(e));
+    const __m512 a = _mm512_permute_ps(v, _MM_SHUFFLE(0, 0, 0, 0)), b = _mm512_permute_ps(v, _MM_SHUFFLE(1, 1, 1, 1));
+    const __m512 sb = _mm512_setr_ps(0, 1, -1, -1, 0, 1, -1, -1, 0, 1, -1, -1, 0, 1, -1, -1);
+    const __m512 sa = _mm512_setr_ps(1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0);
+    return _mm512_fmadd_ps(b, sb, _mm512_mul_ps(a, sa));
+}
+
+/* n (1..4) tiles whose gradients start at p (rows ow apart; r1: the second
+ * row is inside the plane; cols of them inside) into o and o + hs. */
+static inline void tiles(const float *p, int ow, int r1, int cols, int n, float *o, size_t hs) {
+    const __mmask8 k = (__mmask8)((1u << cols) - 1u);
+    const __m256 d0 = _mm256_maskz_loadu_ps(k, p), d1 = r1 ? _mm256_maskz_loadu_ps(k, p + ow) : _mm256_setzero_ps();
+    const __m512 e0 = rowt(d0), e1 = rowt(_mm256_add_ps(d0, d1));
+    const __m512 e2 = rowt(_mm256_sub_ps(d0, d1)), e3 = rowt(_mm256_sub_ps(_mm256_setzero_ps(), d1));
+    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    const __mmask16 m0 = n >= 2 ? 0xffff : 0x00ff, m1 = n == 4 ? 0xffff : n == 3 ? 0x00ff : 0;
+    _mm512_mask_storeu_ps(o, m0, _mm512_permutex2var_ps(e0, lo, e1));
+    _mm512_mask_storeu_ps(o + hs, m0, _mm512_permutex2var_ps(e2, lo, e3));
+    if (m1) {
+        _mm512_mask_storeu_ps(o + 16, m1, _mm512_permutex2var_ps(e0, hi, e1));
+        _mm512_mask_storeu_ps(o + 16 + hs, m1, _mm512_permutex2var_ps(e2, hi, e3));
+    }
+}
+
+void nns_f32_wino2x2_3x3_outgrad__avx512(const float *dy, int k, size_t dy_plane, int oh, int ow, int tx_count,
+                                         int t0, int t1, float *dm, size_t dm_kstride, size_t dm_hstride) {
+    for (int ki = 0; ki < k; ki++) {
+        const float *p = dy + (size_t)ki * dy_plane;
+        float *dk = dm + (size_t)ki * dm_kstride;
+        int ty = t0 / tx_count, tx = t0 - ty * tx_count;
+        for (int t = t0; t < t1;) {
+            int n = tx_count - tx < 4 ? tx_count - tx : 4;
+            if (n > t1 - t) n = t1 - t;
+            const int y0 = 2 * ty, x0 = 2 * tx;
+            int cols = ow - x0 < 2 * n ? ow - x0 : 2 * n;
+            if (y0 >= oh || cols < 0) cols = 0; /* a tile wholly past the plane: zeros */
+            tiles(p + (size_t)(y0 < oh ? y0 : 0) * ow + (x0 < ow ? x0 : 0), ow, y0 + 1 < oh, cols, n,
+                  dk + (size_t)(t - t0) * 8, dm_hstride);
+            t += n;
+            if ((tx += n) == tx_count) {
+                tx = 0;
+                ty++;
+            }
+        }
+    }
+}
