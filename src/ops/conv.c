@@ -439,18 +439,6 @@ static float conv_row_sum(const float *x, size_t n) {
     return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* The activation over all of Y, in parallel (paths whose kernels do not
- * apply it as they write). */
-static void conv_act_all(const conv_params *p, const conv_dims *d, float *Y) {
-    const int64_t n = d->n * d->m * (int64_t)d->ohw, chunk = 16384;
-    const int64_t nch = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) num_threads(p->nthreads) if (n > NNS_OMP_MIN_ELEMS)
-    for (int64_t c = 0; c < nch; c++) {
-        const int64_t a = c * chunk, b = a + chunk < n ? a + chunk : n;
-        nns_fuse_act_rows(Y + a, (size_t)(b - a), d->act, d->lo, d->hi);
-    }
-}
-
 /* ---- pack once (inference plans) ----------------------------------------- */
 
 /* The packed constants: a header, then (in floats, 16-aligned) the folded
@@ -816,8 +804,7 @@ static void conv_forward_paths(nns_exec_node *e, const conv_params *p, conv_dims
         return;
     }
     if (d.algo == CONV_ALGO_WINO) {
-        nns_conv_wino_forward(k, p, &d, X, W, U, B, Y, work, &ws);
-        if (d.act) conv_act_all(p, &d, Y);
+        nns_conv_wino_forward(k, p, &d, X, W, U, B, Y, work, &ws); /* with d's activation */
         dp->post = d.post;
         return;
     }

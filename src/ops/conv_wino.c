@@ -83,7 +83,24 @@ typedef struct wino_io {
     float *dst;
     size_t dst_img, dst_hw;
     int accumulate;
+    int act;         /* NNS_FUSE_ACT_*: applied to each segment's outputs as they are written */
+    float lo, hi;
 } wino_io;
+
+/* The activation on the outputs of tiles [t0, t1) of one image's cout
+ * planes (exactly those: another thread may be writing the rest of a tile
+ * row), while they are in cache. */
+static void wino_segment_act(const wino_geom *f, const wino_io *io, int cout, int64_t img, int t0, int t1) {
+    float *y = io->dst + img * io->dst_img;
+    const int ty0 = t0 / f->tx, ty1 = (t1 - 1) / f->tx;
+    for (int c = 0; c < cout; c++, y += io->dst_hw)
+        for (int ty = ty0; ty <= ty1; ty++) {
+            const int x0 = ty == ty0 ? 2 * (t0 % f->tx) : 0, x1e = ty == ty1 ? 2 * ((t1 - 1) % f->tx) + 2 : f->ow;
+            const int x1 = x1e < f->ow ? x1e : f->ow;
+            for (int r = 2 * ty; r < 2 * ty + 2 && r < f->oh && x1 > x0; r++)
+                nns_fuse_act_rows(y + (size_t)r * f->ow + x0, (size_t)(x1 - x0), io->act, io->lo, io->hi);
+        }
+}
 
 /* One thread's share (chunks of f's tiles) of a Winograd F(2x2, 3x3)
  * convolution from cin to cout planes with the transformed filters U
@@ -113,10 +130,12 @@ static void wino_conv_part(const nns_kernels *k, const wino_geom *f, int64_t n, 
             k->f32_wgemm8(cout, ntl, cin, U + (size_t)h * nkc * 8, (ptrdiff_t)cin * 8, 8, V + (size_t)h * cin * ntl * 8,
                           (ptrdiff_t)ntl * 8, 8, Mb + (size_t)h * cout * ntl * 8, (ptrdiff_t)ntl * 8, 8, 0);
         g = g0;
-        while (wino_seg_next(f, g1, &g, g0, &sg))
+        while (wino_seg_next(f, g1, &g, g0, &sg)) {
             k->f32_wino2x2_3x3_output(Mb + (size_t)sg.off * 8, cout, (size_t)ntl * 8, (size_t)cout * ntl * 8, f->tx,
                                       sg.t0, sg.t1, io->bias, io->dst + sg.img * io->dst_img, io->dst_hw, f->oh, f->ow,
                                       io->accumulate);
+            if (io->act) wino_segment_act(f, io, cout, sg.img, sg.t0, sg.t1);
+        }
     }
 }
 
@@ -142,7 +161,7 @@ void nns_conv_wino_forward(const nns_kernels *k, const conv_params *p, const con
 #pragma omp barrier
         }
         float *base = work + (size_t)t * ws->per_thread;
-        const wino_io io = {X, xs, B, Y, ys, d->ohw, 0};
+        const wino_io io = {X, xs, B, Y, ys, d->ohw, 0, d->act, d->lo, d->hi};
         wino_conv_part(k, f, d->n, d->c, d->m, U, &io, base + ws->xpad, base + ws->v, base + ws->m, t, nt);
     }
 }
@@ -195,7 +214,7 @@ void nns_conv_wino_backward(const nns_kernels *k, const conv_params *p, const co
             }
         }
         if (dX) {
-            const wino_io io = {dY, ys, NULL, dX, xs, d->ihw, !dx_write};
+            const wino_io io = {dY, ys, NULL, dX, xs, d->ihw, !dx_write, NNS_FUSE_ACT_NONE, 0.0f, 0.0f};
             wino_conv_part(k, b, d->n, d->m, d->c, Ut, &io, yp, V, Mb, t, nt);
         }
         if (dW) {
