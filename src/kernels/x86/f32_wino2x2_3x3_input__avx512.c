@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/avx512_wino.h"
 
 /* Per 128-bit lane (u0, u1, u2, u3) -> (u0 - u2, u1 + u2, u2 - u1, u1 - u3). */
 static inline __m512 rowt(__m512 u) {
@@ -27,15 +28,7 @@ static inline void tiles(const float *p, int rs, int n, float *o, size_t hs) {
     const __m512 d3 = _mm512_permutexvar_ps(win, _mm512_maskz_loadu_ps(in, p + 3 * (size_t)rs));
     const __m512 v0 = rowt(_mm512_sub_ps(d0, d2)), v1 = rowt(_mm512_add_ps(d1, d2));
     const __m512 v2 = rowt(_mm512_sub_ps(d2, d1)), v3 = rowt(_mm512_sub_ps(d1, d3));
-    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-    const __mmask16 m0 = n >= 2 ? 0xffff : 0x00ff, m1 = n == 4 ? 0xffff : n == 3 ? 0x00ff : 0;
-    _mm512_mask_storeu_ps(o, m0, _mm512_permutex2var_ps(v0, lo, v1));
-    _mm512_mask_storeu_ps(o + hs, m0, _mm512_permutex2var_ps(v2, lo, v3));
-    if (m1) {
-        _mm512_mask_storeu_ps(o + 16, m1, _mm512_permutex2var_ps(v0, hi, v1));
-        _mm512_mask_storeu_ps(o + 16 + hs, m1, _mm512_permutex2var_ps(v2, hi, v3));
-    }
+    nns_wino_store_tiles(o, hs, n, v0, v1, v2, v3);
 }
 
 void nns_f32_wino2x2_3x3_input__avx512(const float *xp, int c, size_t plane_stride, int row_stride, int tx_count,

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/avx512_wino.h"
 
 /* (x0, x1) of each of four tiles -> (x0, x0 + x1, x0 - x1, -x1) per lane. */
 static inline __m512 rowt(__m256 e) {
@@ -25,15 +26,7 @@ static inline void tiles(const float *p, int ow, int r1, int cols, int n, float 
     const __m256 d0 = _mm256_maskz_loadu_ps(k, p), d1 = r1 ? _mm256_maskz_loadu_ps(k, p + ow) : _mm256_setzero_ps();
     const __m512 e0 = rowt(d0), e1 = rowt(_mm256_add_ps(d0, d1));
     const __m512 e2 = rowt(_mm256_sub_ps(d0, d1)), e3 = rowt(_mm256_sub_ps(_mm256_setzero_ps(), d1));
-    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-    const __mmask16 m0 = n >= 2 ? 0xffff : 0x00ff, m1 = n == 4 ? 0xffff : n == 3 ? 0x00ff : 0;
-    _mm512_mask_storeu_ps(o, m0, _mm512_permutex2var_ps(e0, lo, e1));
-    _mm512_mask_storeu_ps(o + hs, m0, _mm512_permutex2var_ps(e2, lo, e3));
-    if (m1) {
-        _mm512_mask_storeu_ps(o + 16, m1, _mm512_permutex2var_ps(e0, hi, e1));
-        _mm512_mask_storeu_ps(o + 16 + hs, m1, _mm512_permutex2var_ps(e2, hi, e3));
-    }
+    nns_wino_store_tiles(o, hs, n, e0, e1, e2, e3);
 }
 
 void nns_f32_wino2x2_3x3_outgrad__avx512(const float *dy, int k, size_t dy_plane, int oh, int ow, int tx_count,
