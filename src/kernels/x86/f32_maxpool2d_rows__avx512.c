@@ -145,7 +145,8 @@ static inline __attribute__((always_inline)) void plane(const int S, const nns_c
  * convolution that wrote the planes, the pool ran 2x slower without).
  * Planes too big for lanes_planes only. 1 thread, 3x3 windows at stride
  * 2, 2048 planes of 31x31 (SqueezeNet's first pool), just written: 0.50 ->
- * 0.24 ms; in SqueezeNet at batch 32 about 0.49 -> 0.35 ms. */
+ * 0.24 ms; in SqueezeNet at batch 32, builds alternating on a loaded host,
+ * 0.73 -> 0.32 ms (medians of 5). */
 static int narrow_s2(const nns_conv2d_geom *g) {
     return g->sw == 2 && (g->kw == 2 || g->kw == 3) && g->ow <= 16 && (int64_t)g->ih * 16 <= NNS_MAXPOOL_ROWS_BUF;
 }
