@@ -11,6 +11,7 @@
 
 #include "core/graph_impl.h"
 #include "nnslim/nnslim.h"
+#include "runtime/plan.h"
 #include "testutil.h"
 
 /* x [dims] -> op (one int or ints attribute) -> y. */
@@ -181,6 +182,19 @@ static void test_lanes(void) {
         CHECK_MSG(r <= 1e-4, "after new weights, two lanes differ from one plan by %g (relative)", r);
     }
     nns_session_free(s);
+    /* plans share the packs of a fused inference plan that owns them, nothing else */
+    nns_plan *own = NULL, *lane = NULL, *bad = NULL, *plain = NULL;
+    CHECK_OK(nns_plan_create(g, 4, NNS_PLAN_INFER_FUSED, NULL, &own));
+    if (own) {
+        CHECK_OK(nns_plan_create_sharing(own, &lane));
+        CHECK(lane && nns_plan_bytes(lane) == nns_plan_arena_bytes(lane)); /* no packs of its own */
+        if (lane) CHECK(nns_plan_create_sharing(lane, &bad) == NNS_STATUS_INVALID_ARG && !bad);
+    }
+    CHECK_OK(nns_plan_create(g, 4, 0, NULL, &plain));
+    if (plain) CHECK(nns_plan_create_sharing(plain, &bad) == NNS_STATUS_INVALID_ARG && !bad);
+    nns_plan_free(lane);
+    nns_plan_free(own);
+    nns_plan_free(plain);
     /* bad counts are refused; a fixed batch keeps one plan */
     s = NULL;
     CHECK(nns_session_create_lanes(g, 16, -1, &s) == NNS_STATUS_INVALID_ARG && !s);

@@ -936,7 +936,7 @@ size_t nns_plan_bytes(const nns_plan *p) { return p->arena_bytes + p->packed_byt
 size_t nns_plan_arena_bytes(const nns_plan *p) { return p->arena_bytes; }
 
 void nns_plan_forward_observed(nns_plan *p, int training_mode, nns_plan_observer_fn fn, void *user) {
-    if (p->packed && p->packed_gen != p->g->param_gen) plan_repack(p);
+    nns_plan_refresh_packs(p);
     /* a training forward updates BatchNorm's running statistics */
     if (training_mode && p->training) nns_graph_params_changed(p->g);
     for (int i = 0; i < p->g->n_nodes; i++) {

@@ -157,10 +157,8 @@ static size_t graph_data_bytes(const nns_graph *g) {
 }
 
 /* Lanes by default: one per thread, each of at least SESSION_LANE_MIN
- * samples; 1 for a model whose input has a fixed dim 0. */
-static int session_auto_lanes(const nns_graph *g, int64_t max_batch) {
-    const nns_shape *is = &g->values[g->inputs[0]].shape;
-    if (is->ndim >= 1 && is->dims[0] > 0) return 1;
+ * samples (a fixed batch never gets here: nns_session_create_lanes). */
+static int session_auto_lanes(int64_t max_batch) {
     int64_t l = max_batch / SESSION_LANE_MIN, t = omp_get_max_threads();
     if (l > t) l = t;
     return l < 2 ? 1 : (int)(l < SESSION_MAX_LANES ? l : SESSION_MAX_LANES);
@@ -193,7 +191,7 @@ static void session_free_lanes(nns_session *s) {
  * plan when the weights outweigh a lane's activations). */
 static nns_status session_plans(nns_session *s, int lanes) {
     const int automatic = lanes == 0;
-    if (automatic) lanes = session_auto_lanes(s->g, s->max_batch);
+    if (automatic) lanes = session_auto_lanes(s->max_batch);
     if (lanes > s->max_batch) lanes = (int)s->max_batch;
     nns_status st = session_make_lanes(s, lanes);
     if (!st && automatic && lanes > 1 && graph_data_bytes(s->g) > nns_plan_arena_bytes(s->plan)) {

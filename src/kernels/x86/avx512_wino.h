@@ -1,5 +1,4 @@
-/* avx512_wino.h — a piece shared by the AVX-512 Winograd F(2x2,3x3) transforms
- * that write the transformed domain (input, output gradient). */
+/* avx512_wino.h — pieces shared by the AVX-512 Winograd F(2x2,3x3) transforms. */
 #ifndef NNS_AVX512_WINO_H
 #define NNS_AVX512_WINO_H
 
@@ -19,6 +18,30 @@ static inline void nns_wino_store_tiles(float *o, size_t hs, int n, __m512 r0, _
         _mm512_mask_storeu_ps(o + 16, m1, _mm512_permutex2var_ps(r0, hi, r1));
         _mm512_mask_storeu_ps(o + 16 + hs, m1, _mm512_permutex2var_ps(r2, hi, r3));
     }
+}
+
+/* A walk over tiles [t0, t1) in steps of up to four tiles of one tile row:
+ * each step's first tile t (row ty, column tx) and its n tiles. */
+typedef struct nns_wino_walk {
+    int t, ty, tx, n, t1, tx_count;
+} nns_wino_walk;
+
+static inline nns_wino_walk nns_wino_walk_start(int t0, int t1, int tx_count) {
+    const int ty = t0 / tx_count;
+    return (nns_wino_walk){t0, ty, t0 - ty * tx_count, 0, t1, tx_count};
+}
+
+/* Past the last step's tiles to the next step: 0 when none is left. */
+static inline int nns_wino_walk_next(nns_wino_walk *w) {
+    w->t += w->n;
+    if ((w->tx += w->n) == w->tx_count) {
+        w->tx = 0;
+        w->ty++;
+    }
+    if (w->t >= w->t1) return 0;
+    w->n = w->tx_count - w->tx < 4 ? w->tx_count - w->tx : 4;
+    if (w->n > w->t1 - w->t) w->n = w->t1 - w->t;
+    return 1;
 }
 
 #endif

@@ -36,16 +36,8 @@ void nns_f32_wino2x2_3x3_input__avx512(const float *xp, int c, size_t plane_stri
     for (int ci = 0; ci < c; ci++) {
         const float *pl = xp + (size_t)ci * plane_stride;
         float *vo = v + (size_t)ci * v_cstride;
-        int ty = t0 / tx_count, tx = t0 - ty * tx_count;
-        for (int t = t0; t < t1;) {
-            int n = tx_count - tx < 4 ? tx_count - tx : 4;
-            if (n > t1 - t) n = t1 - t;
-            tiles(pl + (size_t)(2 * ty) * row_stride + 2 * tx, row_stride, n, vo + (size_t)(t - t0) * 8, v_hstride);
-            t += n;
-            if ((tx += n) == tx_count) {
-                tx = 0;
-                ty++;
-            }
-        }
+        for (nns_wino_walk w = nns_wino_walk_start(t0, t1, tx_count); nns_wino_walk_next(&w);)
+            tiles(pl + (size_t)(2 * w.ty) * row_stride + 2 * w.tx, row_stride, w.n, vo + (size_t)(w.t - t0) * 8,
+                  v_hstride);
     }
 }

@@ -34,20 +34,12 @@ void nns_f32_wino2x2_3x3_outgrad__avx512(const float *dy, int k, size_t dy_plane
     for (int ki = 0; ki < k; ki++) {
         const float *p = dy + (size_t)ki * dy_plane;
         float *dk = dm + (size_t)ki * dm_kstride;
-        int ty = t0 / tx_count, tx = t0 - ty * tx_count;
-        for (int t = t0; t < t1;) {
-            int n = tx_count - tx < 4 ? tx_count - tx : 4;
-            if (n > t1 - t) n = t1 - t;
-            const int y0 = 2 * ty, x0 = 2 * tx;
-            int cols = ow - x0 < 2 * n ? ow - x0 : 2 * n;
+        for (nns_wino_walk w = nns_wino_walk_start(t0, t1, tx_count); nns_wino_walk_next(&w);) {
+            const int y0 = 2 * w.ty, x0 = 2 * w.tx;
+            int cols = ow - x0 < 2 * w.n ? ow - x0 : 2 * w.n;
             if (y0 >= oh || cols < 0) cols = 0; /* a tile wholly past the plane: zeros */
-            tiles(p + (size_t)(y0 < oh ? y0 : 0) * ow + (x0 < ow ? x0 : 0), ow, y0 + 1 < oh, cols, n,
-                  dk + (size_t)(t - t0) * 8, dm_hstride);
-            t += n;
-            if ((tx += n) == tx_count) {
-                tx = 0;
-                ty++;
-            }
+            tiles(p + (size_t)(y0 < oh ? y0 : 0) * ow + (x0 < ow ? x0 : 0), ow, y0 + 1 < oh, cols, w.n,
+                  dk + (size_t)(w.t - t0) * 8, dm_hstride);
         }
     }
 }

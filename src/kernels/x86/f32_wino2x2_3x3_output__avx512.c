@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/avx512_wino.h"
 
 /* Per 128-bit lane (u0, u1, u2, u3) -> (u0 + u1 + u2, u1 - u2 - u3, ., .). */
 static inline __m512 colt(__m512 u) {
@@ -48,19 +49,11 @@ void nns_f32_wino2x2_3x3_output__avx512(const float *m, int k, size_t m_kstride,
         float *yp = y + (size_t)ki * y_plane;
         const __m512 vb = _mm512_set1_ps(bias ? bias[ki] : 0.0f);
         const float *mk = m + (size_t)ki * m_kstride;
-        int ty = t0 / tx_count, tx = t0 - ty * tx_count;
-        for (int t = t0; t < t1;) {
-            int n = tx_count - tx < 4 ? tx_count - tx : 4;
-            if (n > t1 - t) n = t1 - t;
-            const int y0 = 2 * ty, x0 = 2 * tx, cols = ow - x0 < 2 * n ? ow - x0 : 2 * n;
+        for (nns_wino_walk w = nns_wino_walk_start(t0, t1, tx_count); nns_wino_walk_next(&w);) {
+            const int y0 = 2 * w.ty, x0 = 2 * w.tx, cols = ow - x0 < 2 * w.n ? ow - x0 : 2 * w.n;
             if (y0 < oh && cols > 0)
-                tiles(mk + (size_t)(t - t0) * 8, m_hstride, n, vb, yp + (size_t)y0 * ow + x0, ow, y0 + 1 < oh, cols,
-                      accumulate);
-            t += n;
-            if ((tx += n) == tx_count) {
-                tx = 0;
-                ty++;
-            }
+                tiles(mk + (size_t)(w.t - t0) * 8, m_hstride, w.n, vb, yp + (size_t)y0 * ow + x0, ow, y0 + 1 < oh,
+                      cols, accumulate);
         }
     }
 }
