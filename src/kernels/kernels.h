@@ -345,6 +345,14 @@ void nns_f32_wino2x2_3x3_weight_grad__ref(const float *du, float *dg);
 typedef void nns_f32_pad2d_kernel(const float *x, int c, int ih, int iw, float *xp, int ph, int pw,
                                   int pt, int pl);
 typedef nns_f32_pad2d_kernel *nns_f32_pad2d_fn;
+/* The destination columns [*lo, *hi) of a padded row that hold input
+ * (columns [*lo - pl, *hi - pl) of the input row), within [0, pw). */
+static inline void nns_pad2d_cols(int iw, int pw, int pl, int *lo, int *hi) {
+    *lo = pl < 0 ? 0 : pl;
+    *hi = pl + iw < pw ? pl + iw : pw;
+    if (*lo > pw) *lo = pw;
+    if (*hi < *lo) *hi = *lo;
+}
 
 /* ---- 8-bit integer convolution and GEMM --------------------------------
  * Quantized activations are u8 (an s8 tensor is shifted by 128 first, its

@@ -4,10 +4,8 @@
 #include "kernels/kernels.h"
 
 void nns_f32_pad2d__ref(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt, int pl) {
-    /* Destination columns [lo, hi) hold input columns [lo - pl, hi - pl). */
-    int lo = pl < 0 ? 0 : pl, hi = pl + iw < pw ? pl + iw : pw;
-    if (lo > pw) lo = pw;
-    if (hi < lo) hi = lo;
+    int lo, hi; /* destination columns holding input: input columns [lo - pl, hi - pl) */
+    nns_pad2d_cols(iw, pw, pl, &lo, &hi);
     for (int ci = 0; ci < c; ci++) {
         const float *src = x + (size_t)ci * ih * iw;
         float *dst = xp + (size_t)ci * ph * pw;

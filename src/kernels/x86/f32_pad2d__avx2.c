@@ -4,9 +4,8 @@
 #include "kernels/x86/avx2_util.h"
 
 void nns_f32_pad2d__avx2(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt, int pl) {
-    int lo = pl < 0 ? 0 : pl, hi = pl + iw < pw ? pl + iw : pw; /* destination columns holding input */
-    if (lo > pw) lo = pw;
-    if (hi < lo) hi = lo;
+    int lo, hi; /* destination columns holding input: input columns [lo - pl, hi - pl) */
+    nns_pad2d_cols(iw, pw, pl, &lo, &hi);
     const int n = hi - lo;
     const __m256 z = _mm256_setzero_ps();
     const __m256i tail = nns_avx2_mask(n & 7);

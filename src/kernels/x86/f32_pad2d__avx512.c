@@ -18,9 +18,8 @@ static inline __mmask16 lanes(int a, int b) {
 }
 
 void nns_f32_pad2d__avx512(const float *x, int c, int ih, int iw, float *xp, int ph, int pw, int pt, int pl) {
-    int lo = pl < 0 ? 0 : pl, hi = pl + iw < pw ? pl + iw : pw; /* destination columns holding input */
-    if (lo > pw) lo = pw;
-    if (hi < lo) hi = lo;
+    int lo, hi; /* destination columns holding input: input columns [lo - pl, hi - pl) */
+    nns_pad2d_cols(iw, pw, pl, &lo, &hi);
     for (int ci = 0; ci < c; ci++) {
         const float *src = x + (size_t)ci * ih * iw;
         float *dst = xp + (size_t)ci * ph * pw;
